@@ -1,0 +1,57 @@
+# leovl_ros — two commands do everything on a fresh Debian/Ubuntu machine with Python 3.11:
+#   make demo   the embedded default: agent + synthetic room over real ROS 2 topics, scripted questions
+#   make test   the test suite (what CI runs via .ci/run)
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INTERFACE_FILES := $(wildcard leovl_interfaces/msg/*.msg leovl_interfaces/srv/*.srv) \
+	leovl_interfaces/CMakeLists.txt leovl_interfaces/package.xml
+
+.PHONY: setup demo test test-fast lint colcon bench train-default train-quick lock clean help
+
+help:  ## list targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' Makefile | sed 's/:.*## /\t/'
+
+$(VENV)/.deps-stamp: requirements.txt scripts/setup.sh scripts/fix_ros_cmake.py
+	bash scripts/setup.sh deps
+	touch $@
+
+$(VENV)/.interfaces-stamp: $(VENV)/.deps-stamp $(INTERFACE_FILES)
+	bash scripts/setup.sh interfaces
+	touch $@
+
+$(VENV)/.package-stamp: $(VENV)/.interfaces-stamp leovl_ros/setup.py leovl_ros/setup.cfg
+	bash scripts/setup.sh package
+	touch $@
+
+setup: $(VENV)/.package-stamp  ## create .venv with everything pinned, build leovl_interfaces, install leovl_ros
+
+demo: setup  ## run the embedded demo (no robot, no downloads); writes demo_out/
+	$(VENV)/bin/leovl-demo
+
+test: setup  ## run the whole test suite (slow tests included)
+	$(PY) -m pytest -q
+
+test-fast: setup  ## the suite without tests marked slow
+	$(PY) -m pytest -q -m "not slow"
+
+lint: setup  ## ruff over the whole tree
+	$(VENV)/bin/ruff check .
+
+colcon: setup  ## colcon build of both packages in a temporary workspace
+	bash scripts/colcon_build.sh
+
+bench: setup  ## run every benchmark; one JSON line each
+	for b in benchmarks/sim.py benchmarks/fusion.py benchmarks/agent.py; do $(PY) $$b || exit 1; done
+
+train-quick: setup  ## the <=10 min training recipe (tests, tuning)
+	$(PY) -m training.recipe --preset quick
+
+train-default: setup  ## rebuild the shipped default model from scratch (<=90 min on 2 cores)
+	$(PY) -m training.recipe --preset default
+
+lock: setup  ## regenerate requirements.txt from requirements.in
+	$(PY) -m pip install -q -r requirements.in && $(PY) -m pip freeze | grep -v '^-e' | sed 's/+cpu$$//' > requirements.txt
+
+clean:  ## remove build outputs (keeps .venv)
+	rm -rf build install log demo_out
