@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from leovl_ros.eval.metrics import answer_scores
 from leovl_ros.eval.report import evaluate_qa
 from leovl_ros.io.annotations import (

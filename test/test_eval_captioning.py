@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+
 from leovl_ros.eval import captioning
 from leovl_ros.eval.captioning import caption_scores, java_available, simple_tokenize
 

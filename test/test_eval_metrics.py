@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from leovl_ros.eval.metrics import (
     answer_scores,
     beacon3d_scores,

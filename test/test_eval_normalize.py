@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from leovl_ros.eval.normalize import clean_answer
 
 

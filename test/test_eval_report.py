@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from leovl_ros.eval.plots import plot_accuracy_vs_tokens, plot_by_type
 from leovl_ros.eval.report import compare_qa, evaluate_qa, main
 

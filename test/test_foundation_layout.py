@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
 from leovl_ros.paths import REPO_ROOT
 from leovl_ros.ros_env import fastdds_profile_path, ros_environment
 
