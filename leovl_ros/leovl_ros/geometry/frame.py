@@ -29,7 +29,8 @@ class Frame:
     frame_id: str = ""
     """Source identifier (file stem, image number or ROS header frame)."""
     instance: Optional[np.ndarray] = None
-    """H×W int32 instance ids (simulator ground truth only; -1 where no object)."""
+    """H×W int32 instance ids (simulator ground truth only): object ids ≥ 0, else ``leovl_ros.sim.world``'s
+    NO_HIT (-1), FLOOR_ID (-2), WALL_ID (-3), CEILING_ID (-4)."""
 
     def __post_init__(self) -> None:
         self.rgb = np.asarray(self.rgb)
