@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from leovl_ros.paths import shared_data_dir
 from leovl_ros.ros_env import ros_environment
 

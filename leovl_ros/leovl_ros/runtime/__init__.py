@@ -1,0 +1,1 @@
+"""Inference runtimes: TensorRT, ONNX Runtime, PyTorch; picked once, in that order."""
