@@ -1,0 +1,536 @@
+"""Fusion node: synced RGB-D + camera_info + camera pose → 2D encoder → voxel store → CFG cloud/markers/status.
+
+Input path (sensor callback group, cheap work only): approximate-time sync of colour, depth and pose (bounded
+queues, ``sync_slop``; the pose stream uses ``max_pose_age`` as its tolerance), the latest camera_info, stamp
+order and age checks against the node clock (sim time during bag replay). Accepted frames go to a worker thread
+through a latest-frame slot (``mode: live``: a newer frame replaces an unprocessed one, counted ``behind``) or a
+bounded blocking queue (``mode: eval``: every frame fused, reliable QoS, back-pressure). The worker decodes,
+masks depth per pixel, resizes to the encoder input and fuses into the shared map (``MapHandle``) — so the
+executor never waits on the encoder. Every rejected frame is counted by reason in ``~/status`` and logged once
+per cause (throttled); rejected frames never touch the map.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import rclpy
+from geometry_msgs.msg import PoseStamped
+from nav_msgs.msg import Odometry
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.clock import Clock, ClockType
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+from std_srvs.srv import Trigger
+from visualization_msgs.msg import MarkerArray
+
+from leovl_interfaces.msg import FusionStatus
+from leovl_interfaces.srv import MapFile
+from leovl_ros import conversions as conv
+from leovl_ros.frame_sync import ApproxTimeSync, BlockingQueue, LatestSlot
+from leovl_ros.map_handle import MapBusyError, MapHandle
+from leovl_ros.node_main import RejectionLog, run_nodes
+from leovl_ros.node_params import declare_config, param, validate_update
+from leovl_ros.qos import eval_qos, lost_message_callbacks, qos_by_name, reliable_qos
+from leovl_ros.validation import (
+    InputRejected,
+    Reason,
+    Rejection,
+    check_depth,
+    check_frame_age,
+    check_pose_matrix,
+    check_same_size,
+    check_stamp_order,
+)
+
+FRAME_REASONS = (Reason.UNSYNCED, Reason.BEHIND, Reason.OUT_OF_ORDER, Reason.FRAME_STALE, Reason.POSE_MISSING,
+                 Reason.POSE_STALE, Reason.POSE_INVALID, Reason.CAMERA_INFO, Reason.ENCODING, Reason.SIZE,
+                 Reason.DEPTH_INVALID, Reason.FUSION_ERROR, Reason.LOST)
+"""Drop counters ``~/status`` always reports (in this order)."""
+BASE_TO_OPTICAL = [0.0, 0.0, 0.0, -0.5, 0.5, -0.5, 0.5]
+"""REP 103 body frame (x forward, z up) → optical frame (z forward, y down), no offset: x y z qx qy qz qw."""
+
+
+@dataclass
+class FusionConfig:
+    """Parameters of the fusion node (each is a ROS parameter of the same name)."""
+
+    colour_topic: str = param("camera/color/image_raw", "Colour image topic (…/compressed is appended when "
+                                                        "compressed_inputs).")
+    depth_topic: str = param("camera/aligned_depth_to_color/image_raw", "Depth topic aligned to colour, 16UC1 mm "
+                                                                        "or 32FC1 m (…/compressedDepth appended "
+                                                                        "when compressed_inputs).")
+    camera_info_topic: str = param("camera/color/camera_info", "CameraInfo of the colour camera.")
+    compressed_inputs: bool = param(False, "Subscribe CompressedImage colour (jpeg/png) and compressedDepth depth.")
+    pose_source: str = param("topic", "Camera pose source: 'topic' (PoseStamped of the optical frame in "
+                                      "map_frame), 'odometry' (Odometry + base_to_optical), 'tf' (needs tf2_ros).")
+    pose_topic: str = param("camera/pose", "PoseStamped topic (pose_source 'topic').")
+    odometry_topic: str = param("odom", "Odometry topic (pose_source 'odometry').")
+    base_to_optical: list = param(list(BASE_TO_OPTICAL), "Static base → camera optical extrinsic for odometry: "
+                                                         "x y z qx qy qz qw or 16 row-major values.")
+    map_frame: str = param("map", "World frame of poses and outputs (REP 103, z up).")
+    qos: str = param("sensor", "Input QoS in live mode: 'sensor' (best effort) or 'reliable'.")
+    mode: str = param("live", "'live' (latest frame, drops counted as behind) or 'eval' (every frame, reliable, "
+                              "back-pressure).")
+    sync_slop: float = param(0.02, "Max stamp difference (s) between colour and depth of one frame.", False)
+    sync_queue_size: int = param(10, "Messages kept per input stream while waiting for a match.")
+    eval_queue_size: int = param(8, "Frames waiting for fusion in eval mode before the input blocks.")
+    min_depth: float = param(0.1, "Depth below this (m) is masked.", False)
+    max_depth: float = param(8.0, "Depth beyond this (m) is masked.", False)
+    max_invalid_fraction: float = param(0.9, "A frame with a larger share of invalid depth pixels is dropped.",
+                                        False)
+    max_pose_age: float = param(0.05, "Max |pose stamp − image stamp| (s); a farther pose is stale.", False)
+    max_frame_age: float = param(2.0, "Frames older than this (s) by the node clock are dropped; 0 disables.",
+                                 False)
+    encoder_width: int = param(320, "Width the colour/depth images are resized to before the 2D encoder.")
+    encoder_height: int = param(240, "Height the colour/depth images are resized to before the 2D encoder.")
+    encoder_kind: str = param("small_cnn", "2D encoder: 'small_cnn' or 'hf' (transformers vision tower).")
+    encoder_path: str = param("", "Encoder folder; empty = the shipped default model's (models/default/"
+                                  "image_encoder).")
+    voxel_size: float = param(0.05, "Voxel edge of the map (m).")
+    capacity: int = param(1_000_000, "Max voxels kept (least-recently-seen evicted beyond).")
+    cell_size: float = param(0.3, "Base CFG column edge (m).")
+    token_budget: int = param(750, "Max CFG tokens (columns) after condensation.")
+    status_rate: float = param(2.0, "~/status publish rate (Hz).")
+    publish_rate: float = param(1.0, "~/cfg and ~/cfg_markers publish rate (Hz, only when the map changed).")
+    log_throttle: float = param(5.0, "Each rejection cause is logged at most once per this many seconds.", False)
+
+    def __post_init__(self) -> None:
+        if self.pose_source not in ("topic", "odometry", "tf"):
+            raise ValueError(f"pose_source must be topic|odometry|tf, got {self.pose_source!r}")
+        if self.qos not in ("sensor", "reliable"):
+            raise ValueError(f"qos must be sensor|reliable, got {self.qos!r}")
+        if self.mode not in ("live", "eval"):
+            raise ValueError(f"mode must be live|eval, got {self.mode!r}")
+        if self.encoder_kind not in ("small_cnn", "hf"):
+            raise ValueError(f"encoder_kind must be small_cnn|hf, got {self.encoder_kind!r}")
+        if not 0.0 <= self.min_depth < self.max_depth:
+            raise ValueError(f"need 0 <= min_depth < max_depth, got {self.min_depth}, {self.max_depth}")
+        if not 0.0 <= self.max_invalid_fraction <= 1.0:
+            raise ValueError(f"max_invalid_fraction must be in [0, 1], got {self.max_invalid_fraction}")
+        positive = {"sync_slop": self.sync_slop >= 0, "max_pose_age": self.max_pose_age >= 0,
+                    "max_frame_age": self.max_frame_age >= 0, "sync_queue_size": self.sync_queue_size >= 1,
+                    "eval_queue_size": self.eval_queue_size >= 1, "encoder_width": self.encoder_width >= 8,
+                    "encoder_height": self.encoder_height >= 8, "voxel_size": self.voxel_size > 0,
+                    "capacity": self.capacity >= 1, "cell_size": self.cell_size > 0,
+                    "token_budget": self.token_budget >= 1, "status_rate": self.status_rate > 0,
+                    "publish_rate": self.publish_rate > 0, "log_throttle": self.log_throttle >= 0}
+        bad = [k for k, ok in positive.items() if not ok]
+        if bad:
+            raise ValueError(f"out-of-range parameters: {', '.join(f'{k}={getattr(self, k)}' for k in bad)}")
+        conv.extrinsic_from_list(self.base_to_optical)
+
+
+@dataclass
+class PendingFrame:
+    """A synced, pose-checked frame waiting for the worker (messages still encoded)."""
+
+    stamp_ns: int
+    colour: Any
+    depth: Any
+    info: CameraInfo
+    pose: np.ndarray
+
+
+def resize_frame(rgb: np.ndarray, depth: np.ndarray, K: np.ndarray,
+                 size_wh: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Resize colour (bilinear) and depth (nearest, so no depth is invented across edges); scale K to match."""
+    from PIL import Image as PILImage
+
+    h, w = depth.shape
+    tw, th = size_wh
+    if (w, h) == (tw, th):
+        return rgb, depth, K
+    sx, sy = tw / w, th / h
+    rgb_small = np.array(PILImage.fromarray(rgb).resize((tw, th), PILImage.BILINEAR))
+    rows = np.minimum(((np.arange(th) + 0.5) / sy).astype(np.int64), h - 1)
+    cols = np.minimum(((np.arange(tw) + 0.5) / sx).astype(np.int64), w - 1)
+    depth_small = depth[rows[:, None], cols[None, :]]
+    k = K.copy()
+    k[0, 0], k[1, 1] = K[0, 0] * sx, K[1, 1] * sy
+    k[0, 2], k[1, 2] = (K[0, 2] + 0.5) * sx - 0.5, (K[1, 2] + 0.5) * sy - 0.5
+    return rgb_small, depth_small, k
+
+
+def load_encoder(config: FusionConfig, logger: Any) -> Any:
+    """The configured 2D encoder (``leovl_ros.model``); an untrained SmallCNN, with a warning, if none is saved."""
+    from leovl_ros.model.config import ImageEncoderConfig
+    from leovl_ros.model.image_encoder import load_image_encoder
+    from leovl_ros.paths import default_model_dir
+
+    path = config.encoder_path
+    if not path and config.encoder_kind == "small_cnn":
+        default = default_model_dir()
+        found = [d for d in (default / "image_encoder", default) if (d / "image_encoder.json").is_file()]
+        if found:
+            path = str(found[0])
+        else:
+            logger.warning(f"no trained image encoder in {default}: fusing with an untrained SmallCNN "
+                           f"(run training/ or set encoder_path)")
+    return load_image_encoder(ImageEncoderConfig(kind=config.encoder_kind, path=path or None))
+
+
+def new_map_handle(config: FusionConfig, feature_dim: int) -> MapHandle:
+    """An empty shared map for this config and an encoder of ``feature_dim`` features."""
+    from leovl_ros.cfg.voxel_store import VoxelStore, VoxelStoreConfig
+
+    return MapHandle(VoxelStore(VoxelStoreConfig(voxel_size=config.voxel_size, feature_dim=feature_dim,
+                                                 capacity=config.capacity)))
+
+
+class FusionNode(Node):
+    """RGB-D + pose → shared voxel map; publishes the CFG and status; reset/save/load services."""
+
+    def __init__(self, map_handle: Optional[MapHandle] = None, encoder: Any = None, **kwargs: Any) -> None:
+        """Declare parameters, load the encoder, create the map (or share ``map_handle``), endpoints, worker."""
+        super().__init__(kwargs.pop("node_name", "fusion"), **kwargs)
+        self.config: FusionConfig = declare_config(self, FusionConfig)
+        self._base_to_optical = conv.extrinsic_from_list(self.config.base_to_optical)
+        self._tf_buffer = self._make_tf_buffer() if self.config.pose_source == "tf" else None
+        self.encoder = encoder if encoder is not None else load_encoder(self.config, self.get_logger())
+        self.map_handle = map_handle if map_handle is not None else new_map_handle(self.config,
+                                                                                   int(self.encoder.feature_dim))
+        self._rejections = RejectionLog(self.get_logger(), [r.value for r in FRAME_REASONS], self.config.log_throttle)
+        self._state_lock = threading.Lock()
+        self._received = 0
+        self._fused = 0
+        self._latency_sum = 0.0
+        self._latency_n = 0
+        self._last_stamp_ns: Optional[int] = None
+        self._info: Optional[CameraInfo] = None
+        self._tokens = 0
+        self._published_version = -1
+        self._rate_window = (time.monotonic(), 0)
+        self._rate_hz = 0.0
+        self._make_endpoints()
+        self._inbox: Any = BlockingQueue(self.config.eval_queue_size) if self.config.mode == "eval" else LatestSlot()
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._work, name="fusion_worker", daemon=True)
+        self._worker.start()
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        c = self.config
+        self.get_logger().info(
+            f"fusion ready: mode={c.mode} qos={'reliable/keep-all' if c.mode == 'eval' else c.qos} "
+            f"pose_source={c.pose_source} colour={self._colour_sub.topic_name} depth={self._depth_sub.topic_name} "
+            f"encoder={type(self.encoder).__name__}(D={self.encoder.feature_dim}) "
+            f"input={c.encoder_width}x{c.encoder_height} voxel={c.voxel_size} m budget={c.token_budget}")
+
+    # ------------------------------------------------------------------------------------------ set-up
+
+    def _make_tf_buffer(self) -> Any:
+        """tf2 buffer + listener for pose_source 'tf'; a clear start error where tf2_ros is missing."""
+        try:
+            import tf2_ros
+        except ImportError as exc:
+            raise RuntimeError("pose_source 'tf' needs tf2_ros, which this ROS 2 install lacks (the PyPI wheels "
+                               "have none); use pose_source 'topic' or 'odometry'") from exc
+        buffer = tf2_ros.Buffer()
+        self._tf_listener = tf2_ros.TransformListener(buffer, self)
+        return buffer
+
+    def _make_endpoints(self) -> None:
+        """Subscriptions (sensor group), publishers, timers (output group), services (reentrant group)."""
+        c = self.config
+        sensors = MutuallyExclusiveCallbackGroup()
+        outputs = MutuallyExclusiveCallbackGroup()
+        services = ReentrantCallbackGroup()
+        qos = eval_qos() if c.mode == "eval" else qos_by_name(c.qos, depth=max(c.sync_queue_size, 5))
+        streams = 3 if c.pose_source != "tf" else 2
+        self._sync = ApproxTimeSync(streams, c.sync_slop, c.sync_queue_size, self._on_synced, self._on_unsynced,
+                                    slops_s=[c.sync_slop, c.max_pose_age][: streams - 1])
+        image_type = CompressedImage if c.compressed_inputs else Image
+        colour_topic = c.colour_topic + ("/compressed" if c.compressed_inputs else "")
+        depth_topic = c.depth_topic + ("/compressedDepth" if c.compressed_inputs else "")
+        self._colour_sub = self.create_subscription(image_type, colour_topic, self._on_colour, qos,
+                                                    callback_group=sensors,
+                                                    event_callbacks=lost_message_callbacks(self._on_lost))
+        self._depth_sub = self.create_subscription(image_type, depth_topic, self._on_depth, qos,
+                                                   callback_group=sensors)
+        info_qos = eval_qos() if c.mode == "eval" else qos_by_name(c.qos, depth=5)
+        self.create_subscription(CameraInfo, c.camera_info_topic, self._on_info, info_qos, callback_group=sensors)
+        if c.pose_source == "topic":
+            self.create_subscription(PoseStamped, c.pose_topic, self._on_pose, qos, callback_group=sensors)
+        elif c.pose_source == "odometry":
+            self.create_subscription(Odometry, c.odometry_topic, self._on_pose, qos, callback_group=sensors)
+        self._cloud_pub = self.create_publisher(PointCloud2, "~/cfg", reliable_qos(2))
+        self._marker_pub = self.create_publisher(MarkerArray, "~/cfg_markers", reliable_qos(2))
+        self._status_pub = self.create_publisher(FusionStatus, "~/status", reliable_qos(10))
+        # Output timers run on the steady clock: status and the map keep flowing while a sim-time replay pauses.
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(1.0 / c.status_rate, self._publish_status, callback_group=outputs, clock=steady)
+        self.create_timer(1.0 / c.publish_rate, self._publish_cfg, callback_group=outputs, clock=steady)
+        self.create_service(Trigger, "~/reset", self._on_reset, callback_group=services)
+        self.create_service(MapFile, "~/save_map", self._on_save, callback_group=services)
+        self.create_service(MapFile, "~/load_map", self._on_load, callback_group=services)
+
+    def _on_set_parameters(self, params: list) -> Any:
+        """Runtime updates of the tunable (non-read-only) parameters, validated like the start config."""
+        result, new = validate_update(self.config, params)
+        if result.successful:
+            self.config = new
+            self._sync.set_slops([new.sync_slop, new.max_pose_age][: len(self._sync.slops_ns)])
+        return result
+
+    # ------------------------------------------------------------------------------------ input path
+
+    def _reject(self, rejection: Rejection) -> None:
+        """Count and (throttled) log a rejected frame."""
+        self._rejections.reject(rejection)
+
+    def _on_colour(self, msg: Any) -> None:
+        """Colour image: the sync's pivot stream (frames_received counts these)."""
+        with self._state_lock:
+            self._received += 1
+        self._sync.add(0, conv.stamp_to_ns(msg.header.stamp), msg)
+
+    def _on_lost(self, n: int) -> None:
+        """The middleware lost ``n`` colour messages (frames) before they reached this node."""
+        for _ in range(n):
+            self._reject(Rejection(Reason.LOST, f"the middleware reported {n} colour message(s) lost "
+                                                f"(transport overload; QoS {self.config.qos})"))
+
+    def _on_depth(self, msg: Any) -> None:
+        """Depth image: sync stream 1."""
+        self._sync.add(1, conv.stamp_to_ns(msg.header.stamp), msg)
+
+    def _on_info(self, msg: CameraInfo) -> None:
+        """Keep the latest CameraInfo (validated against each frame in the worker)."""
+        self._info = msg
+
+    def _on_pose(self, msg: Any) -> None:
+        """PoseStamped/Odometry → (4×4 or None, rejection) into the sync's pose stream."""
+        stamp = conv.stamp_to_ns(msg.header.stamp)
+        frame = msg.header.frame_id.lstrip("/")
+        try:
+            if frame and frame != self.config.map_frame:
+                raise InputRejected(Rejection(Reason.POSE_INVALID, f"pose in frame {frame!r}, expected "
+                                                                   f"{self.config.map_frame!r}"))
+            if isinstance(msg, Odometry):
+                T = conv.odometry_to_matrix(msg, self._base_to_optical)
+            else:
+                T = conv.pose_to_matrix(msg.pose)
+            rejection = check_pose_matrix(T)
+            entry = (T, rejection)
+        except InputRejected as exc:
+            entry = (None, exc.rejection)
+        self._sync.add(2, stamp, entry)
+
+    def _on_unsynced(self, stamp_ns: int, msg: Any, missing: list[int]) -> None:
+        """A colour frame found no partner: depth missing → unsynced; pose missing → pose_missing/pose_stale."""
+        t = stamp_ns * 1e-9
+        if 1 in missing:
+            self._reject(Rejection(Reason.UNSYNCED, f"no depth within {self.config.sync_slop} s of colour at "
+                                                    f"{t:.3f} s (check stamps / raise sync_slop)"))
+        elif self._sync.seen(2):
+            self._reject(Rejection(Reason.POSE_STALE, f"no pose within max_pose_age {self.config.max_pose_age} s "
+                                                       f"of the frame at {t:.3f} s"))
+        else:
+            topic = self.config.pose_topic if self.config.pose_source == "topic" else self.config.odometry_topic
+            self._reject(Rejection(Reason.POSE_MISSING, f"no pose received on {topic!r} "
+                                                         f"(pose_source {self.config.pose_source})"))
+
+    def _on_synced(self, stamp_ns: int, msgs: list[Any]) -> None:
+        """Cheap checks on a synced frame (order, age, camera_info, pose), then hand it to the worker."""
+        colour, depth = msgs[0], msgs[1]
+        now_ns = self.get_clock().now().nanoseconds
+        rejection = (check_frame_age(stamp_ns, now_ns, self.config.max_frame_age)
+                     or check_stamp_order(stamp_ns, self._last_stamp_ns))
+        if rejection is None and self._info is None:
+            rejection = Rejection(Reason.CAMERA_INFO, f"no camera_info received on {self.config.camera_info_topic!r}")
+        pose: Optional[np.ndarray] = None
+        if rejection is None:
+            pose, rejection = msgs[2] if len(msgs) > 2 else self._lookup_tf(colour)
+        if rejection is not None:
+            self._reject(rejection)
+            return
+        self._last_stamp_ns = stamp_ns
+        frame = PendingFrame(stamp_ns, colour, depth, self._info, pose)
+        if isinstance(self._inbox, LatestSlot):
+            replaced = self._inbox.put(frame)
+            if replaced is not None:
+                self._reject(Rejection(Reason.BEHIND, "fusion slower than the input: an unprocessed frame at "
+                                                      f"{replaced.stamp_ns * 1e-9:.3f} s was replaced by a newer one"))
+        else:
+            self._inbox.put(frame)
+
+    def _lookup_tf(self, colour: Any) -> tuple[Optional[np.ndarray], Optional[Rejection]]:
+        """map ← camera optical frame at the image stamp from tf2 (pose_source 'tf')."""
+        try:
+            t = self._tf_buffer.lookup_transform(self.config.map_frame, colour.header.frame_id,
+                                                 rclpy.time.Time.from_msg(colour.header.stamp))
+        except Exception as exc:
+            return None, Rejection(Reason.POSE_MISSING, f"tf {self.config.map_frame} ← {colour.header.frame_id}: "
+                                                        f"{exc}")
+        tr, q = t.transform.translation, t.transform.rotation
+        T = np.eye(4)
+        T[:3, :3] = conv.quaternion_to_matrix(q.x, q.y, q.z, q.w)
+        T[:3, 3] = (tr.x, tr.y, tr.z)
+        return T, check_pose_matrix(T)
+
+    # ---------------------------------------------------------------------------------------- worker
+
+    def _work(self) -> None:
+        """Worker thread: take frames from the inbox and fuse them until shutdown."""
+        while not self._stop.is_set():
+            item = self._inbox.get(timeout=0.2)
+            if item is not None:
+                self._fuse(item)
+
+    def _decode(self, f: PendingFrame) -> Any:
+        """Messages → a validated ``Frame`` at the encoder resolution (InputRejected on bad content)."""
+        from leovl_ros.geometry import Frame
+
+        c = self.config
+        compressed = isinstance(f.colour, CompressedImage)
+        rgb = conv.colour_from_compressed(f.colour) if compressed else conv.colour_from_image(f.colour)
+        depth = conv.depth_from_compressed(f.depth) if compressed else conv.depth_from_image(f.depth)
+        rejection = check_same_size(rgb.shape[:2], depth.shape)
+        if rejection is not None:
+            raise InputRejected(rejection)
+        K = conv.intrinsics_from_camera_info(f.info, depth.shape)
+        depth, rejection = check_depth(depth, c.min_depth, c.max_depth, c.max_invalid_fraction)
+        if rejection is not None:
+            raise InputRejected(rejection)
+        rgb, depth, K = resize_frame(rgb, depth, K, (c.encoder_width, c.encoder_height))
+        return Frame(rgb=rgb, depth=depth, K=K, pose=f.pose, stamp=f.stamp_ns * 1e-9,
+                     frame_id=f.colour.header.frame_id)
+
+    def _fuse(self, f: PendingFrame) -> None:
+        """Decode, validate and fuse one frame; any failure is counted and the map is left untouched."""
+        from leovl_ros.cfg.lifting import LiftConfig
+        from leovl_ros.cfg.pipeline import fuse_frame
+
+        try:
+            frame = self._decode(f)
+            lift_config = LiftConfig(min_depth=self.config.min_depth, max_depth=self.config.max_depth)
+            with self.map_handle.locked() as store:
+                fuse_frame(store, frame, self.encoder, lift_config)
+        except InputRejected as exc:
+            self._reject(exc.rejection)
+            return
+        except Exception as exc:
+            self._reject(Rejection(Reason.FUSION_ERROR, f"{type(exc).__name__}: {exc}"))
+            return
+        latency = (self.get_clock().now().nanoseconds - f.stamp_ns) * 1e-6
+        self.get_logger().debug(f"fused frame {f.stamp_ns * 1e-9:.3f} s, {latency:.0f} ms after its stamp")
+        with self._state_lock:
+            self._fused += 1
+            self._latency_sum += latency
+            self._latency_n += 1
+
+    # --------------------------------------------------------------------------------------- outputs
+
+    def _publish_status(self) -> None:
+        """~/status: counters, map size, tokens, fusion rate and mean stamp → fused latency since last status."""
+        now = time.monotonic()
+        with self._state_lock:
+            received, fused = self._received, self._fused
+            latency = self._latency_sum / self._latency_n if self._latency_n else 0.0
+            self._latency_sum, self._latency_n = 0.0, 0
+        t0, fused0 = self._rate_window
+        if now - t0 >= 1.0:
+            self._rate_hz = (fused - fused0) / (now - t0)
+            self._rate_window = (now, fused)
+        drops = self._rejections.counters.snapshot()
+        msg = FusionStatus()
+        msg.header = conv.make_header(self.config.map_frame, self.get_clock().now().nanoseconds)
+        msg.frames_received, msg.frames_fused = received, fused
+        msg.frames_dropped = int(sum(drops.values()))
+        msg.drop_reasons, msg.drop_counts = list(drops.keys()), [int(v) for v in drops.values()]
+        msg.voxels = len(self.map_handle)
+        msg.tokens = int(self._tokens)
+        msg.map_version = self.map_handle.version
+        msg.fusion_rate_hz = float(self._rate_hz)
+        msg.fuse_latency_ms = float(latency)
+        msg.last_error = self._rejections.last_error
+        self._status_pub.publish(msg)
+
+    def _publish_cfg(self) -> None:
+        """~/cfg and ~/cfg_markers when the map changed since the last publication."""
+        from leovl_ros.cfg.condense import CondenseConfig, condense
+
+        if self.map_handle.busy:
+            return
+        try:
+            with self.map_handle.locked() as store:
+                version = int(store.version)
+                if version == self._published_version:
+                    return
+                batch = condense(store, CondenseConfig(cell_size=self.config.cell_size,
+                                                       budget=self.config.token_budget))
+            header = conv.make_header(self.config.map_frame, self.get_clock().now().nanoseconds)
+            cloud, markers = conv.cfg_to_cloud(batch, header), conv.cfg_to_markers(batch, header)
+        except Exception as exc:
+            self.get_logger().error(f"cannot publish the CFG: {type(exc).__name__}: {exc}",
+                                    throttle_duration_sec=self.config.log_throttle)
+            return
+        self._published_version = version
+        self._tokens = len(batch)
+        self._cloud_pub.publish(cloud)
+        self._marker_pub.publish(markers)
+
+    # -------------------------------------------------------------------------------------- services
+
+    def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        """Empty the map and forget stamps (a looped replay can start again)."""
+        try:
+            self.map_handle.reset()
+        except MapBusyError as exc:
+            response.success, response.message = False, str(exc)
+            return response
+        self._sync.reset()
+        self._last_stamp_ns = None
+        response.success, response.message = True, "map reset"
+        self.get_logger().info("map reset")
+        return response
+
+    def _on_save(self, request: MapFile.Request, response: MapFile.Response) -> MapFile.Response:
+        """Atomic save of the map to ``request.path``."""
+        return self._file_op("save", request.path, response)
+
+    def _on_load(self, request: MapFile.Request, response: MapFile.Response) -> MapFile.Response:
+        """Replace the map with ``request.path``; a bad file keeps the current map."""
+        return self._file_op("load", request.path, response)
+
+    def _file_op(self, op: str, path: str, response: MapFile.Response) -> MapFile.Response:
+        """Shared body of save/load: busy and bad-file errors become ``success=False`` with a message."""
+        if not path.strip():
+            response.success, response.message = False, f"{op}_map needs a path"
+            return response
+        try:
+            target: Path = getattr(self.map_handle, op)(path)
+        except MapBusyError as exc:
+            response.success, response.message = False, f"{Reason.BUSY.value}: {exc}"
+        except (ValueError, OSError) as exc:
+            response.success, response.message = False, f"{op} failed, map unchanged: {exc}"
+        else:
+            response.success = True
+            response.message = f"{op}d {len(self.map_handle)} voxels {'to' if op == 'save' else 'from'} {target}"
+            if op == "load":
+                self._last_stamp_ns = None
+        if response.success:
+            self.get_logger().info(response.message)
+        else:
+            self.get_logger().warning(response.message)
+        return response
+
+    def destroy_node(self) -> None:
+        """Stop the worker before the node goes away."""
+        self._stop.set()
+        self._inbox.close()
+        self._worker.join(timeout=5.0)
+        super().destroy_node()
+
+
+def main(args: Optional[list[str]] = None) -> int:
+    """``fusion_node`` executable."""
+    return run_nodes([FusionNode], args=args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Shared node plumbing: rclpy init/shutdown that works on Humble, Jazzy and Kilted, and throttled rejection logs.
+
+Humble's ``rclpy.init`` is not a context manager, so ``rclpy_session`` wraps init + try_shutdown. ``run_nodes``
+builds nodes inside the session, spins them on one MultiThreadedExecutor (so a service callback group never
+waits behind sensor callbacks), and turns a configuration error at start into a logged exit code 2.
+``RejectionLog`` counts bad inputs by reason and logs each cause once per throttle period.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Optional
+
+import rclpy
+from rclpy.context import Context
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+
+from leovl_ros.frame_sync import DropCounters
+from leovl_ros.ros_env import apply_ros_environment
+from leovl_ros.validation import Rejection
+
+
+@contextlib.contextmanager
+def rclpy_session(args: Optional[Sequence[str]] = None, context: Optional[Context] = None) -> Iterator[Context]:
+    """``rclpy.init`` … ``rclpy.try_shutdown`` as a context manager (Humble-compatible); yields the context."""
+    apply_ros_environment()
+    ctx = context if context is not None else rclpy.get_default_context()
+    rclpy.init(args=list(args) if args is not None else None, context=ctx)
+    try:
+        yield ctx
+    finally:
+        rclpy.try_shutdown(context=ctx)
+
+
+def spin_nodes(nodes: Sequence[Node], num_threads: Optional[int] = None) -> None:
+    """Spin ``nodes`` on one MultiThreadedExecutor until Ctrl-C / external shutdown, then destroy them."""
+    executor = MultiThreadedExecutor(num_threads=num_threads, context=nodes[0].context)
+    for node in nodes:
+        executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown(timeout_sec=1.0)
+        for node in nodes:
+            node.destroy_node()
+
+
+def run_nodes(factories: Sequence[Callable[[], Node]], args: Optional[Sequence[str]] = None,
+              num_threads: Optional[int] = None) -> int:
+    """Entry-point body: init, build each node (a ``ValueError``/``RuntimeError`` is a bad config: exit 2), spin."""
+    with rclpy_session(args if args is not None else sys.argv):
+        nodes: list[Node] = []
+        try:
+            for factory in factories:
+                nodes.append(factory())
+        except (ValueError, RuntimeError) as exc:
+            rclpy.logging.get_logger("leovl").error(f"cannot start: {exc}")
+            for node in nodes:
+                node.destroy_node()
+            return 2
+        spin_nodes(nodes, num_threads=num_threads)
+    return 0
+
+
+class RejectionLog:
+    """Counts rejections by reason and logs each cause once, then at most every ``throttle_s`` (with its count)."""
+
+    def __init__(self, logger: Any, reasons: Sequence[str] = (), throttle_s: float = 5.0) -> None:
+        """``logger`` needs ``.warning(str)`` (a node logger); ``reasons`` are pre-registered with count 0."""
+        self.counters = DropCounters(reasons)
+        self._logger = logger
+        self._throttle_s = throttle_s
+        self._last_logged: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self.last_error = ""
+
+    def reject(self, rejection: Rejection, what: str = "frame") -> int:
+        """Count ``rejection`` and log it if its cause was not logged within the throttle; returns the count."""
+        reason = rejection.reason.value
+        count = self.counters.add(reason)
+        now = time.monotonic()
+        with self._lock:
+            self.last_error = str(rejection)
+            due = now - self._last_logged.get(reason, -1e18) >= self._throttle_s
+            if due:
+                self._last_logged[reason] = now
+        if due:
+            self._logger.warning(f"rejected {what} [{reason}] ({count} so far): {rejection.detail}")
+        return count
