@@ -1,0 +1,230 @@
+"""Benchmark the incremental CFG against Open3D's TSDF fusion and count tokens; prints ONE JSON line.
+
+Per frame (640×480, features given): ``fuse_ms`` = lifting + voxel-store update at 5 cm, and ``open3d_tsdf_ms`` =
+``VoxelBlockGrid`` block allocation + TSDF integration of the same frame at 5 cm. Both update a 3D map from one
+frame — ours from the ~1200 feature-cell points, Open3D along every pixel ray. The two run interleaved on each frame
+so machine load affects them alike. Per scene, at the default token-grid cell size: ``voxel_tokens`` (occupied
+cubic voxels, the paper's count before condensation), ``cfg_tokens_unclipped`` (occupied columns) and
+``cfg_tokens`` (after the multi-resolution rule and the budget). Also writes a top-down PNG of one condensed map.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+VIDEO_TOKENS = (3096, 6720)
+"""Scene tokens of LLaVA-3D and Video-3D LLM as the LEO-VL paper reports them."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rooms", type=int, default=10, help="synthetic rooms (seeds 0..N-1)")
+    p.add_argument("--frames", type=int, default=60, help="frames rendered per synthetic room")
+    p.add_argument("--livingroom", type=Path, default=None,
+                   help="Redwood livingroom folder (default: <shared data>/rgbd/livingroom1_clean_micro; "
+                        "skipped when absent)")
+    p.add_argument("--livingroom-frames", type=int, default=211, help="livingroom frames to use")
+    p.add_argument("--feature-dim", type=int, default=64, help="width of the (stand-in) 2D features")
+    p.add_argument("--stride", type=int, default=16, help="2D feature stride (16 → 30×40 cells at 640×480)")
+    p.add_argument("--device", default="cpu", help="torch device for lifting/fusion/encoder (cpu, cuda)")
+    p.add_argument("--cores", type=int, default=0,
+                   help="pin the process (torch and Open3D) to this many CPU cores (0 = all)")
+    p.add_argument("--torch-threads", type=int, default=1,
+                   help="torch intra-op threads (1 = recommended for per-frame fusion: its ops are small, and "
+                        "spinning worker threads slow it down badly on a busy CPU; 0 = torch default)")
+    p.add_argument("--no-open3d", action="store_true", help="skip the Open3D TSDF baseline")
+    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out",
+                   help="folder for the top-down PNG")
+    p.add_argument("--team-copy", type=Path, default=None, help="also copy the PNG here")
+    return p.parse_args(argv)
+
+
+def _scenes(args: argparse.Namespace) -> Iterator[tuple[str, int, Iterator]]:
+    """(name, n_frames, frame iterator) for the synthetic rooms and the livingroom sequence."""
+    from leovl_ros.paths import shared_data_dir
+
+    try:
+        from leovl_ros.sim import generate_scene
+        from leovl_ros.sim.render import render_sequence
+    except ImportError as e:  # the renderer needs Open3D
+        print(f"synthetic rooms skipped: {e}", file=sys.stderr)
+    else:
+        for seed in range(args.rooms):
+            yield f"synthetic_{seed}", args.frames, render_sequence(generate_scene(seed), args.frames, seed=seed)
+    root = args.livingroom or shared_data_dir() / "rgbd" / "livingroom1_clean_micro"
+    if root.is_dir():
+        from leovl_ros.io.rgbd import read_redwood
+
+        seq = read_redwood(root)[: args.livingroom_frames]
+        yield "livingroom", len(seq), iter(seq)
+    else:
+        print(f"livingroom skipped: {root} not found", file=sys.stderr)
+
+
+class _Open3DTSDF:
+    """Open3D VoxelBlockGrid TSDF at the same voxel size (uint16 mm depth + uint8 colour)."""
+
+    def __init__(self, voxel_size: float, max_depth: float) -> None:
+        import open3d as o3d
+        import open3d.core as o3c
+
+        self.o3d, self.o3c = o3d, o3c
+        self.max_depth = max_depth
+        self.grid = o3d.t.geometry.VoxelBlockGrid(
+            attr_names=("tsdf", "weight", "color"), attr_dtypes=(o3c.float32, o3c.float32, o3c.float32),
+            attr_channels=((1), (1), (3)), voxel_size=voxel_size, block_resolution=8, block_count=50000,
+            device=o3c.Device("CPU:0"))
+
+    def integrate_ms(self, frame) -> float:
+        """Allocate blocks and integrate one frame; returns the time taken (ms)."""
+        o3d, o3c = self.o3d, self.o3c
+        depth_mm = np.nan_to_num(frame.depth * 1000.0, nan=0.0, posinf=0.0).clip(0, 65535).astype(np.uint16)
+        depth = o3d.t.geometry.Image(o3c.Tensor(depth_mm))
+        colour = o3d.t.geometry.Image(o3c.Tensor(np.ascontiguousarray(frame.rgb)))
+        K = o3c.Tensor(frame.K, o3c.float64)
+        extrinsic = o3c.Tensor(np.linalg.inv(frame.pose), o3c.float64)
+        t0 = time.perf_counter()
+        blocks = self.grid.compute_unique_block_coordinates(depth, K, extrinsic, 1000.0, self.max_depth)
+        self.grid.integrate(blocks, depth, colour, K, K, extrinsic, 1000.0, self.max_depth)
+        return (time.perf_counter() - t0) * 1000.0
+
+
+def _topdown_png(batch, path: Path, title: str) -> None:
+    """Draw each condensed cell as a square of its size, filled with its mean colour."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Rectangle
+
+    xy, size, col = batch.xy.cpu().numpy(), batch.cell_size.cpu().numpy(), batch.colour.cpu().numpy()
+    fig, ax = plt.subplots(figsize=(6, 6), dpi=120)
+    rects = [Rectangle((x - s / 2, y - s / 2), s, s) for (x, y), s in zip(xy, size)]
+    ax.add_collection(PatchCollection(rects, facecolors=np.clip(col, 0, 1), edgecolors="k", linewidths=0.2))
+    pad = float(size.max()) if len(size) else 1.0
+    ax.set_xlim(xy[:, 0].min() - pad, xy[:, 0].max() + pad)
+    ax.set_ylim(xy[:, 1].min() - pad, xy[:, 1].max() + pad)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (m)")
+    ax.set_ylabel("y (m)")
+    ax.set_title(title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.cores > 0:  # pin the process (Open3D's own thread pools included) to that many cores
+        os.environ["OMP_NUM_THREADS"] = str(args.cores)
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.cores])
+    import torch
+    from tqdm import tqdm
+
+    from leovl_ros.cfg import (
+        CFGEncoder,
+        CFGEncoderConfig,
+        CondenseConfig,
+        LiftConfig,
+        VoxelStore,
+        VoxelStoreConfig,
+        condense,
+        lift,
+    )
+    from leovl_ros.cfg.stand_in import PooledColourEncoder
+
+    if args.torch_threads > 0:
+        torch.set_num_threads(args.torch_threads)
+    dev = torch.device(args.device)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    lift_cfg = LiftConfig(device=args.device)
+    enc2d = PooledColourEncoder(feature_dim=args.feature_dim, stride=args.stride)
+    encoder = CFGEncoder(CFGEncoderConfig(feature_dim=args.feature_dim)).to(dev).eval()
+    ccfg = CondenseConfig()
+
+    fuse_ms, o3d_ms, condense_ms, encoder_ms, scenes = [], [], [], [], []
+    fuse_cpu, o3d_cpu = [], []  # process CPU time: robust to other load on a shared machine
+    png_batch = None
+    for name, n, frames in _scenes(args):
+        store = VoxelStore(VoxelStoreConfig(feature_dim=args.feature_dim, device=args.device))
+        tsdf = None if args.no_open3d else _Open3DTSDF(store.config.voxel_size, lift_cfg.max_depth)
+        for frame in tqdm(frames, total=n, desc=name, leave=False, file=sys.stderr):
+            feats = enc2d.encode(frame.rgb)[0].to(dev)  # features are given: not timed
+            D, h, w = feats.shape
+            flat = feats.reshape(D, h * w).T
+            sync()
+            t0, c0 = time.perf_counter(), time.process_time()
+            lifted = lift(frame.depth, frame.K, frame.pose, (h, w), rgb=frame.rgb, config=lift_cfg)
+            store.fuse(lifted.points, flat[lifted.cell_index], lifted.colours, weights=lifted.pixels)
+            sync()
+            fuse_ms.append((time.perf_counter() - t0) * 1000.0)
+            fuse_cpu.append((time.process_time() - c0) * 1000.0)
+            if tsdf is not None:
+                c0 = time.process_time()
+                o3d_ms.append(tsdf.integrate_ms(frame))
+                o3d_cpu.append((time.process_time() - c0) * 1000.0)
+        sync()
+        t0 = time.perf_counter()
+        batch = condense(store, ccfg)
+        sync()
+        condense_ms.append((time.perf_counter() - t0) * 1000.0)
+        with torch.no_grad():
+            args_enc = (batch.features, batch.heights, batch.weights, batch.mask, batch.xy, batch.cell_size)
+            encoder(*args_enc)  # warm-up
+            sync()
+            t0 = time.perf_counter()
+            encoder(*args_enc)
+            sync()
+            encoder_ms.append((time.perf_counter() - t0) * 1000.0)
+        scenes.append({"scene": name, "frames": n, "store_voxels": len(store), "voxel_tokens": batch.voxel_tokens,
+                       "cfg_tokens_unclipped": batch.unclipped_tokens, "cfg_tokens": len(batch)})
+        if name == "livingroom" or png_batch is None:
+            png_batch = (batch, name)
+
+    vt = statistics.median(s["voxel_tokens"] for s in scenes)
+    ct = statistics.median(s["cfg_tokens_unclipped"] for s in scenes)
+    fuse_med = statistics.median(fuse_ms)
+    o3d_med = statistics.median(o3d_ms) if o3d_ms else None
+    png = args.out / "cfg_topdown.png"
+    _topdown_png(png_batch[0], png, f"condensed feature grid: {png_batch[1]} ({len(png_batch[0])} tokens)")
+    if args.team_copy:
+        shutil.copyfile(png, args.team_copy)
+    result = {
+        "device": str(dev), "threads": torch.get_num_threads(), "cores": len(os.sched_getaffinity(0)),
+        "frames": len(fuse_ms),
+        "voxel_size_m": VoxelStoreConfig().voxel_size, "cell_size_m": ccfg.cell_size, "budget": ccfg.budget,
+        "fuse_ms": round(fuse_med, 3), "fuse_ms_mean": round(statistics.fmean(fuse_ms), 3),
+        "open3d_tsdf_ms": round(o3d_med, 3) if o3d_med else None,
+        "speedup_vs_open3d": round(o3d_med / fuse_med, 2) if o3d_med else None,
+        "fuse_cpu_ms": round(statistics.median(fuse_cpu), 3),
+        "open3d_tsdf_cpu_ms": round(statistics.median(o3d_cpu), 3) if o3d_cpu else None,
+        "speedup_vs_open3d_cpu_time": (round(statistics.median(o3d_cpu) / statistics.median(fuse_cpu), 2)
+                                       if o3d_cpu else None),
+        "condense_ms": round(statistics.median(condense_ms), 3), "encoder_ms": round(statistics.median(encoder_ms), 3),
+        "median_voxel_tokens": vt, "median_cfg_tokens_unclipped": ct,
+        "median_cfg_tokens": statistics.median(s["cfg_tokens"] for s in scenes),
+        "voxel_to_cfg_ratio": round(vt / ct, 2),
+        "max_cfg_tokens_unclipped": max(s["cfg_tokens_unclipped"] for s in scenes),
+        "all_unclipped_within_750": all(s["cfg_tokens_unclipped"] <= 750 for s in scenes),
+        "video_tokens": list(VIDEO_TOKENS), "video_to_cfg_ratio": [round(v / ct, 2) for v in VIDEO_TOKENS],
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
+        "png": str(png), "scenes": scenes,
+    }
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

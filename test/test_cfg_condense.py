@@ -1,0 +1,83 @@
+"""Condensation: columns, cubic voxel tokens, padding, ordering and the multi-resolution budget rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from leovl_ros.cfg import TRAINING_BUDGET, CondenseConfig, VoxelStore, VoxelStoreConfig, condense
+
+D = 4
+
+
+def _room_store(side: float = 6.0, seed: int = 0) -> VoxelStore:
+    """A floor of side × side metres (z = 0, red) and two 1 m tall walls of a box (blue) in a corner, at 2 cm.
+
+    Cells cover [k·0.3 − 0.025, (k+1)·0.3 − 0.025) (whole 5 cm store voxels), so the floor stops at side − 0.03.
+    """
+    g = np.arange(0.01, side - 0.03, 0.02)
+    xx, yy = np.meshgrid(g, g)
+    floor = np.column_stack([xx.ravel(), yy.ravel(), np.zeros(xx.size)])
+    zz = np.arange(0.01, 1.0, 0.02)
+    bx, bz = np.meshgrid(np.arange(0.01, 0.56, 0.02), zz)
+    box = np.concatenate([np.column_stack([bx.ravel(), np.full(bx.size, y), bz.ravel()]) for y in (0.01, 0.55)])
+    pts = torch.tensor(np.concatenate([floor, box]), dtype=torch.float32)
+    feats = torch.zeros(len(pts), D)
+    feats[len(floor):, 0] = 1.0
+    cols = torch.zeros(len(pts), 3)
+    cols[: len(floor), 0] = 1.0
+    cols[len(floor):, 2] = 1.0
+    s = VoxelStore(VoxelStoreConfig(feature_dim=D))
+    s.fuse(pts, feats, cols)
+    return s
+
+
+def test_columns_tokens_and_padding():
+    s = _room_store()
+    b = condense(s, CondenseConfig(cell_size=0.3, refine=False))
+    assert b.unclipped_tokens == 20 * 20 == len(b)  # 6 m / 0.3 m
+    # floor: one 0.3 m cubic voxel per column; the box columns (x, y < 0.6) have bins at z = 0, .3, .6, .9
+    assert b.voxel_tokens == 400 + 4 * 3
+    assert b.features.shape == (400, 4, D) and b.mask.shape == (400, 4)
+    assert int(b.mask.sum()) == b.voxel_tokens
+    assert torch.equal(b.key, torch.sort(b.key).values)  # deterministic order
+    tall = b.top_height > 0.5
+    assert int(tall.sum()) == 4
+    torch.testing.assert_close(b.xy[tall].min(0).values, torch.tensor([0.125, 0.125]))
+    torch.testing.assert_close(b.colour[~tall], torch.tensor([[1.0, 0.0, 0.0]]).expand(396, 3))
+    # bins are bottom-up, padding is zero and masked
+    h = b.heights[tall]
+    assert bool((h[:, 1:] > h[:, :-1]).all())
+    assert float(b.weights[~b.mask].abs().sum()) == 0.0
+    torch.testing.assert_close(b.cell_size, torch.full((400,), 0.3))
+
+
+def test_refinement_splits_detailed_columns_within_budget():
+    s = _room_store()
+    b = condense(s, CondenseConfig(cell_size=0.3, budget=750))
+    fine = b.level == -1
+    assert int(fine.sum()) == 16  # only the 4 base columns holding the box split, each into 4 half-size columns
+    assert bool((b.xy[fine] < 0.6).all()) and int((b.top_height[fine] > 0.5).sum()) == 8
+    assert len(b) <= 750 and b.unclipped_tokens == 400
+    torch.testing.assert_close(b.cell_size[fine], torch.full((int(fine.sum()),), 0.15))
+    tight = condense(s, CondenseConfig(cell_size=0.3, budget=401))
+    assert len(tight) <= 401
+
+
+def test_coarsening_merges_flat_floor_first_and_respects_budget():
+    s = _room_store(side=9.0)  # 30 × 30 = 900 base columns > 750
+    b = condense(s)
+    assert b.unclipped_tokens == 900 and len(b) <= 750 and b.clipped_tokens == 0
+    assert bool((b.level[b.top_height > 0.5] == 0).all())  # detailed columns keep the base resolution
+    assert int((b.level > 0).sum()) > 0
+    small = condense(s, CondenseConfig(budget=TRAINING_BUDGET))
+    assert len(small) <= TRAINING_BUDGET
+    # total weight is conserved by merging
+    torch.testing.assert_close(small.weights.sum().double(), s.weights().sum(), rtol=1e-6, atol=0)
+    tiny = condense(s, CondenseConfig(budget=3, max_level=2))
+    assert len(tiny) == 3 and tiny.clipped_tokens > 0
+
+
+def test_empty_store_gives_an_empty_batch():
+    b = condense(VoxelStore(VoxelStoreConfig(feature_dim=D)))
+    assert len(b) == 0 and b.features.shape[0] == 0 and b.voxel_tokens == 0
