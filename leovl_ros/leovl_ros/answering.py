@@ -1,0 +1,263 @@
+"""The one answer path of the dialogue node and ``leovl-ask``: checks, one request at a time, empty map, model.
+
+ROS-free. ``Answerer.ask`` validates the question and session id (``leovl_ros.validation``), refuses a request
+while another one holds the model longer than ``busy_timeout_s`` (``busy``), answers an empty map with a clear
+message instead of running the model, and otherwise answers with ``SpatialAgent`` over the shared map
+(``MapHandle``): the scene prefix (condense + encode + KV prefill, cached per map version) is built under the
+map lock, the generation runs without it so fusion continues. Every rejection is counted by reason.
+
+Unknown session ids are accepted: a session id the agent has not seen starts a new (bounded) history; only
+malformed ids (too long, characters outside letters, digits and ``-_.:@``) are rejected.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from leovl_ros.map_handle import MapHandle
+from leovl_ros.model.agent import EMPTY_MAP_ANSWER, SpatialAgent
+from leovl_ros.validation import Reason, Rejection, check_pose_matrix, check_question, check_session_id
+
+EMPTY_MAP_REASON = "empty_map"
+"""Counter name (and ``Reply.reason``) of a question asked before anything was fused."""
+
+
+class PinnedMap:
+    """A map's version and size frozen at the moment its scene prefix was cached (what generation needs)."""
+
+    def __init__(self, version: int, voxels: int) -> None:
+        """Pin ``version`` (the agent's cache key) and the voxel count."""
+        self.version = version
+        self._voxels = voxels
+
+    def __len__(self) -> int:
+        return self._voxels
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"scene prefix of map version {self.version} was not cached (needed {name!r})")
+
+
+class ModelNotFoundError(RuntimeError):
+    """The model checkpoint folder is missing or incomplete (nodes fail at configure with this message)."""
+
+
+@dataclass
+class AnswererConfig:
+    """Limits of the answer path (the dialogue node's parameters of the same names)."""
+
+    max_question_chars: int = 1000
+    """Longer questions are rejected (``question_too_long``)."""
+    max_session_id_chars: int = 64
+    """Longer session ids are rejected (``session_invalid``)."""
+    busy_timeout_s: float = 2.0
+    """How long a request waits for the model (one request at a time) before it is refused as ``busy``."""
+    scene_refresh_s: float = 0.0
+    """While the map keeps changing, rebuild the scene prefix at most this often (seconds): questions within it
+    reuse the cached prefix of a slightly older map version instead of re-encoding it; 0 = always the latest."""
+
+    def __post_init__(self) -> None:
+        if self.max_question_chars < 1 or self.max_session_id_chars < 1:
+            raise ValueError("max_question_chars and max_session_id_chars must be >= 1")
+        if not 0.0 <= self.busy_timeout_s <= 600.0:
+            raise ValueError(f"busy_timeout_s must be in [0, 600], got {self.busy_timeout_s}")
+        if not 0.0 <= self.scene_refresh_s <= 3600.0:
+            raise ValueError(f"scene_refresh_s must be in [0, 3600], got {self.scene_refresh_s}")
+
+
+@dataclass
+class Reply:
+    """What a question gets back (the fields of ``leovl_interfaces/srv/Ask`` plus grounding points)."""
+
+    success: bool
+    """False when the request was rejected or the map is empty (``reason`` says why)."""
+    answer: str = ""
+    """The model's answer (or, for an empty map, the message saying so)."""
+    confidence: float = 0.0
+    """Mean token probability of the generated answer, 0–1."""
+    object_ids: list[int] = field(default_factory=list)
+    """Ids of the objects the answer refers to (as the model grounds them)."""
+    cell_ids: list[int] = field(default_factory=list)
+    """Indices of the CFG cells the answer refers to."""
+    grounding_xyz: list[tuple[float, float, float]] = field(default_factory=list)
+    """World positions (map frame) of the grounded cells (column centre at its mean height), primary first."""
+    grounding_size: list[float] = field(default_factory=list)
+    """Edge length (m) of each grounded cell (multi-resolution grid: cells differ in size)."""
+    scene_tokens: int = 0
+    """CFG tokens in the prompt."""
+    prompt_tokens: int = 0
+    """Tokens of the per-question part of the prompt (situation, history, question)."""
+    answer_tokens: int = 0
+    """Generated tokens."""
+    latency_ms: float = 0.0
+    """Wall time of the whole request, waiting for the model included."""
+    error: str = ""
+    """Empty on success; the reason text otherwise."""
+    reason: str = ""
+    """Counter name of a rejection (``validation.Reason`` value, ``empty_map``, or ``model_error``)."""
+    map_version: int = -1
+    """Version of the map the answer was computed on."""
+
+
+def check_model_dir(path: Optional[str]) -> Path:
+    """Resolve the checkpoint folder (``""``/None = the shipped default) or raise ``ModelNotFoundError``."""
+    from leovl_ros.paths import default_model_dir
+
+    folder = Path(path).expanduser() if path else default_model_dir()
+    if not folder.is_dir() or not any(folder.iterdir()):
+        raise ModelNotFoundError(
+            f"model checkpoint not found at {folder}: train the default model with `make train-default` "
+            f"(or `make train-quick`), or point the model_path parameter / --model option at a checkpoint folder")
+    return folder
+
+
+def load_agent(path: Optional[str] = None, device: str = "cpu", max_sessions: int = 64) -> SpatialAgent:
+    """Load the checkpoint at ``path`` (default model when empty) into a ``SpatialAgent``; clear error if absent.
+
+    ``max_sessions`` bounds the dialogue histories kept (least recently used sessions are forgotten).
+    """
+    from leovl_ros.model.leovl import load_model
+
+    folder = check_model_dir(path)
+    try:
+        model = load_model(folder, device=device)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelNotFoundError(f"cannot load the model checkpoint at {folder}: {exc}") from exc
+    return SpatialAgent(model, max_sessions=max_sessions)
+
+
+def load_map_file(path: str | Path) -> Any:
+    """A ``VoxelStore`` loaded from a saved map, its voxel size and feature width taken from the file's metadata.
+
+    Raises ``ValueError`` with the file and the problem on a missing, corrupt or mismatched file.
+    """
+    from safetensors import safe_open
+
+    from leovl_ros.cfg.voxel_store import VoxelStore, VoxelStoreConfig
+
+    source = Path(path).expanduser()
+    if not source.is_file():
+        raise ValueError(f"map file not found: {source}")
+    try:
+        with safe_open(str(source), framework="pt") as f:
+            meta = f.metadata() or {}
+        config = VoxelStoreConfig(voxel_size=float(meta["voxel_size"]), feature_dim=int(meta["feature_dim"]))
+    except Exception as exc:  # any header problem means "not a map file" to the caller
+        raise ValueError(f"{source} is not a saved leovl map (voxel store): {exc}") from exc
+    store = VoxelStore(config)
+    store.load(source)
+    return store
+
+
+def situation_pose_matrix(position: tuple[float, float, float], quaternion_xyzw: tuple[float, float, float, float]
+                          ) -> np.ndarray:
+    """4×4 pose from a position and an (x, y, z, w) quaternion (SQA3D's agent pose; ROS geometry_msgs/Pose).
+
+    A zero or non-finite quaternion gives an all-NaN matrix, which ``check_pose_matrix`` then rejects.
+    """
+    x, y, z, w = (float(v) for v in quaternion_xyzw)
+    n = float(np.sqrt(x * x + y * y + z * z + w * w))
+    if not np.isfinite(n) or n == 0.0:
+        return np.full((4, 4), np.nan)
+    x, y, z, w = x / n, y / n, z / n, w / n
+    T = np.eye(4)
+    T[:3, :3] = [[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                 [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                 [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]]
+    T[:3, 3] = position
+    return T
+
+
+class Answerer:
+    """Validates questions and serialises them onto one ``SpatialAgent`` over a shared ``MapHandle``."""
+
+    def __init__(self, agent: SpatialAgent, map_handle: MapHandle, config: Optional[AnswererConfig] = None) -> None:
+        """Answer with ``agent`` over the map in ``map_handle`` (shared with the fusion node when in-process)."""
+        self.agent = agent
+        self.map = map_handle
+        self.config = config or AnswererConfig()
+        self._model_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self.rejections: Counter[str] = Counter()
+        """Rejected requests by reason (``validation.Reason`` values, ``empty_map``, ``model_error``)."""
+        self.answered = 0
+        """Questions the model answered."""
+        self._scene: Optional[tuple[int, int, float]] = None  # (map version, voxels, monotonic time) of the prefix
+        self._cell_size: Any = None  # per-cell edge lengths of the condensed grid behind that prefix
+
+    def counters(self) -> dict[str, int]:
+        """A snapshot of the counters: ``answered`` plus one entry per rejection reason seen."""
+        with self._count_lock:
+            return {"answered": self.answered, **dict(self.rejections)}
+
+    def _reject(self, reason: str, detail: str, start: float, answer: str = "", version: int = -1) -> Reply:
+        """Count and build a rejection reply."""
+        with self._count_lock:
+            self.rejections[reason] += 1
+        return Reply(success=False, answer=answer, error=f"{reason}: {detail}", reason=reason,
+                     latency_ms=(time.perf_counter() - start) * 1e3, map_version=version)
+
+    def check(self, question: Any, session_id: str) -> Optional[Rejection]:
+        """The request checks alone (question text, session id): ``None`` when acceptable."""
+        return (check_question(question, self.config.max_question_chars)
+                or check_session_id(session_id, self.config.max_session_id_chars))
+
+    def ask(self, question: Any, session_id: str = "", situation_text: str = "",
+            situation_pose: Optional[np.ndarray] = None) -> Reply:
+        """Answer ``question`` about the current map, or a counted rejection with a clear error text."""
+        start = time.perf_counter()
+        rejection = self.check(question, session_id)
+        if rejection is None and situation_text:
+            rejection = check_question(situation_text, self.config.max_question_chars)
+        if rejection is None and situation_pose is not None:
+            rejection = check_pose_matrix(situation_pose)
+        if rejection is not None:
+            return self._reject(rejection.reason.value, rejection.detail, start)
+        if isinstance(question, (bytes, bytearray)):
+            question = bytes(question).decode("utf-8")
+        if not self._model_lock.acquire(timeout=self.config.busy_timeout_s):
+            return self._reject(Reason.BUSY.value, f"the model is answering another question (waited "
+                                                   f"{self.config.busy_timeout_s:.1f} s); try again", start)
+        try:
+            with self.map.locked() as store:
+                version, voxels = int(store.version), len(store)
+                if voxels == 0:
+                    return self._reject(EMPTY_MAP_REASON, "the map is empty (nothing fused yet)", start,
+                                        answer=EMPTY_MAP_ANSWER, version=version)
+                fresh = self._scene is not None and (
+                    self._scene[0] == version or time.monotonic() - self._scene[2] < self.config.scene_refresh_s)
+                if fresh:
+                    version, voxels = self._scene[0], self._scene[1]
+                else:
+                    try:
+                        self._cell_size = self.agent.scene_prefix(store).batch.cell_size
+                    except (RuntimeError, ValueError) as exc:
+                        return self._reject("model_error", f"cannot encode the scene: {exc}", start,
+                                            version=version)
+                    self._scene = (version, voxels, time.monotonic())
+            # The scene prefix of this version is cached now: generation runs without the map lock, so the
+            # fusion worker keeps fusing meanwhile (the agent sees a pinned view that cannot change under it).
+            try:
+                result = self.agent.answer(PinnedMap(version, voxels), question.strip(), session_id=session_id,
+                                           situation_text=situation_text, situation_pose=situation_pose)
+            except (RuntimeError, ValueError) as exc:
+                return self._reject("model_error", str(exc), start, version=version)
+        finally:
+            self._model_lock.release()
+        if getattr(result, "error", ""):
+            return self._reject("model_error", result.error, start, version=version)
+        with self._count_lock:
+            self.answered += 1
+        return Reply(success=True, answer=result.answer, confidence=float(result.confidence),
+                     object_ids=[int(i) for i in result.object_ids], cell_ids=[int(i) for i in result.cell_ids],
+                     grounding_xyz=[tuple(float(v) for v in p) for p in result.grounding_xyz],
+                     grounding_size=[float(self._cell_size[c]) for c in result.cell_ids],
+                     scene_tokens=int(result.scene_tokens), prompt_tokens=int(result.prompt_tokens),
+                     answer_tokens=int(result.answer_tokens), latency_ms=(time.perf_counter() - start) * 1e3,
+                     map_version=version)

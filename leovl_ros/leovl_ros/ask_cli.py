@@ -1,0 +1,77 @@
+"""``leovl-ask --map FILE "question"``: the dialogue node's answer path on a saved map, without ROS.
+
+Loads the map (``VoxelStore.load`` via ``answering.load_map_file``) and the model, answers with the same
+``Answerer`` the dialogue node uses (same checks, same empty-map reply), and prints the answer with latency
+and token counts, or one JSON object with ``--json``. Several questions in one call share the scene prefix
+(the KV cache of the map) and, with ``--session``, the dialogue history. Exit code 1 when any question was
+rejected, 2 on a bad map or model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from typing import Optional
+
+from leovl_ros.answering import (
+    Answerer,
+    AnswererConfig,
+    ModelNotFoundError,
+    load_agent,
+    load_map_file,
+    situation_pose_matrix,
+)
+from leovl_ros.map_handle import MapHandle
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(
+        prog="leovl-ask", description=__doc__.split("\n\n")[0].replace("``", ""),
+        epilog='example: leovl-ask --map demo_out/map.safetensors "how many chairs are in the room?"')
+    parser.add_argument("questions", nargs="+", metavar="QUESTION", help="question(s), answered in order")
+    parser.add_argument("--map", required=True, help="saved map (fusion node ~/save_map, or leovl-demo's map)")
+    parser.add_argument("--model", default="", help="checkpoint folder (default: the shipped models/default)")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    parser.add_argument("--session", default="", help="session id: questions share a dialogue history")
+    parser.add_argument("--situation", default="", help='situation text, e.g. "I am sitting on the bed"')
+    parser.add_argument("--pose", type=float, nargs=7, metavar=("X", "Y", "Z", "QX", "QY", "QZ", "QW"),
+                        help="situation pose in the map frame (position + quaternion, x forward)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per question")
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Entry point of ``leovl-ask``."""
+    args = build_parser().parse_args(argv)
+    t0 = time.perf_counter()
+    try:
+        store = load_map_file(args.map)
+        agent = load_agent(args.model, args.device)
+    except (ValueError, ModelNotFoundError) as exc:
+        print(f"leovl-ask: error: {exc}", file=sys.stderr)
+        return 2
+    load_ms = (time.perf_counter() - t0) * 1e3
+    answerer = Answerer(agent, MapHandle(store), AnswererConfig())
+    pose = situation_pose_matrix(args.pose[:3], args.pose[3:]) if args.pose else None
+    failed = False
+    for question in args.questions:
+        reply = answerer.ask(question, args.session, args.situation, pose)
+        failed |= not reply.success
+        if args.json:
+            print(json.dumps({"question": question, **dataclasses.asdict(reply), "map_voxels": len(store),
+                              "load_ms": round(load_ms, 1)}))
+        else:
+            print(f"Q: {question}")
+            print(f"A: {reply.answer}" if reply.answer else f"rejected: {reply.error}")
+            print(f"   {reply.latency_ms:.0f} ms, {reply.scene_tokens} scene + {reply.prompt_tokens} question tokens, "
+                  f"{reply.answer_tokens} generated, confidence {reply.confidence:.2f}, "
+                  f"{len(reply.cell_ids)} grounded cells (map {len(store)} voxels, loaded in {load_ms:.0f} ms)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

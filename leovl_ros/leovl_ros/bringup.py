@@ -1,0 +1,117 @@
+"""``leovl-agent`` / ``agent``: the fusion and dialogue nodes in one process sharing the fused map in memory.
+
+Component style, as ``ros2 launch leovl_ros agent.launch.py`` starts it (the launch file runs this executable):
+one ``MultiThreadedExecutor``, the fusion node's sensor callbacks and the dialogue node's service callbacks in
+separate callback groups, the model one request at a time in the dialogue group. Both nodes hold the same
+``MapHandle``: zero copies, one voxel store, no file round trips, and every answer sees the latest fused frame.
+(``dialogue_node`` alone answers over a saved map via its ``map_file`` parameter.)
+
+Parameters come from ``config/agent.yaml`` (``--params`` to use others; ROS arguments after ``--ros-args`` work
+as usual: remaps, ``-p``, ``--params-file``). ``--demo`` also streams the synthetic room from a separate
+``sim_camera_node`` process, so the agent can be tried (Rviz, ``~/ask``) without a robot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+from leovl_ros.paths import PACKAGE_DIR
+
+CONFIG_NAME = "agent.yaml"
+
+
+def default_params_file() -> Path:
+    """``config/agent.yaml`` of the source tree, else of the installed package's share folder."""
+    source = PACKAGE_DIR.parent / "config" / CONFIG_NAME
+    if source.is_file():
+        return source
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        return Path(get_package_share_directory("leovl_ros")) / "config" / CONFIG_NAME
+    except Exception:  # no ament index: report the source path in the error
+        return source
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Options of ``leovl-agent`` (ROS arguments go after ``--ros-args``)."""
+    parser = argparse.ArgumentParser(
+        prog="leovl-agent", description=__doc__.split("\n\n")[0].replace("``", ""),
+        epilog="example: leovl-agent --demo    then: leovl-ask, Rviz with config/leovl.rviz, or the ~/ask service")
+    parser.add_argument("--params", action="append", type=Path, metavar="YAML",
+                        help=f"ROS 2 parameter file (repeatable, later ones win; default: config/{CONFIG_NAME})")
+    parser.add_argument("--demo", action="store_true",
+                        help="also stream the synthetic room from a separate sim_camera_node process")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="executor threads (>= 3: sensors, fusion services and questions never wait on each other)")
+    return parser
+
+
+def ros_arguments(params: list[Path], argv: list[str]) -> list[str]:
+    """rclpy arguments: ``--params-file`` for each YAML first, then the user's arguments (their ROS ones win)."""
+    files: list[str] = []
+    for path in params:
+        if not path.is_file():
+            raise FileNotFoundError(f"parameter file not found: {path}")
+        files += ["--params-file", str(path)]
+    return ["leovl-agent", "--ros-args", *files, "--", *argv]
+
+
+def start_sim_camera(params: list[Path]) -> subprocess.Popen:
+    """The synthetic room streamed from its own process (same parameter files, same ROS environment)."""
+    from leovl_ros.ros_env import ros_environment
+
+    cmd = [sys.executable, "-m", "leovl_ros.sim_camera_node", "--ros-args"]
+    for path in params:
+        cmd += ["--params-file", str(path)]
+    return subprocess.Popen(cmd, env={**os.environ, **ros_environment()})
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Entry point of ``leovl-agent`` and the ``agent`` executable."""
+    from rclpy.utilities import remove_ros_args
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(remove_ros_args(args=argv))
+    if args.threads < 3:
+        print("leovl-agent: error: --threads must be >= 3", file=sys.stderr)
+        return 2
+    user_params_files = "--params-file" in argv
+    params = list(args.params or ([] if user_params_files else [default_params_file()]))
+    try:
+        rclpy_args = ros_arguments(params, argv)
+    except FileNotFoundError as exc:
+        print(f"leovl-agent: error: {exc}", file=sys.stderr)
+        return 2
+    from leovl_ros.dialogue_node import DialogueNode
+    from leovl_ros.fusion_node import FusionNode
+    from leovl_ros.node_main import run_nodes
+
+    nodes: dict[str, object] = {}
+
+    def fusion() -> FusionNode:
+        nodes["fusion"] = FusionNode()
+        return nodes["fusion"]  # type: ignore[return-value]
+
+    def dialogue() -> DialogueNode:
+        return DialogueNode(map_handle=nodes["fusion"].map_handle)  # type: ignore[attr-defined]
+
+    sim = start_sim_camera(params) if args.demo else None
+    try:
+        return run_nodes([fusion, dialogue], args=rclpy_args, num_threads=args.threads)
+    finally:
+        if sim is not None:
+            sim.terminate()
+            try:
+                sim.wait(timeout=10.0)
+            except subprocess.TimeoutExpired:
+                sim.kill()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

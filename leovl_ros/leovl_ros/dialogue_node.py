@@ -1,0 +1,253 @@
+"""Dialogue node: spatial questions about the fused map answered by the LEO-VL model, with grounding and goals.
+
+Endpoints (all names relative, so remappable):
+
+* ``~/ask`` (leovl_interfaces/srv/Ask): question, session, situation → answer, grounding, scene tokens, latency.
+* ``~/question`` (std_msgs/String) → ``~/answer`` (std_msgs/String): the same path for plain topic users
+  (session ``topic_session_id``).
+* ``~/grounding`` (visualization_msgs/MarkerArray): the grounded CFG cells of the last answer (squares of
+  their size), the primary one as a sphere, and the answer text.
+* ``~/goal`` (geometry_msgs/PoseStamped in ``frame_id``): the primary grounded object's position, facing away
+  from the asker (situation pose, else the last camera pose on ``pose_topic``) — a goal Nav2 can take.
+* ``~/status`` (diagnostic_msgs/DiagnosticArray): answered and rejected-by-reason counters.
+
+The map is the ``MapHandle`` the fusion node writes when both run in one process (``leovl_ros.bringup``); run
+alone (``dialogue_node`` executable) it answers over a saved map given by the ``map_file`` parameter. The model
+is loaded at start; a missing checkpoint is a configuration error (exit code 2 with the reason logged).
+The ask service runs in its own reentrant callback group and the model allows one request at a time
+(``busy_timeout_s``), so questions never occupy the executor threads that the fusion node's sensor callbacks use.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import Point, PoseStamped
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
+from rclpy.node import Node
+from std_msgs.msg import ColorRGBA, String
+from visualization_msgs.msg import Marker, MarkerArray
+
+from leovl_interfaces.srv import Ask
+from leovl_ros.answering import Answerer, AnswererConfig, Reply, load_agent, load_map_file, situation_pose_matrix
+from leovl_ros.map_handle import MapHandle
+from leovl_ros.node_params import declare_config, param, validate_update
+from leovl_ros.qos import latched_qos, reliable_qos, sensor_qos
+
+NODE_NAME = "dialogue"
+"""Default node name (the keys of ``config/agent.yaml``)."""
+
+
+@dataclass
+class DialogueConfig:
+    """The dialogue node's parameters (each declared with its description, validated at start)."""
+
+    model_path: str = param("", "Checkpoint folder of the LEO-VL model; empty = the shipped default (models/default).")
+    device: str = param("cpu", "Torch device the model runs on ('cpu', 'cuda', 'cuda:0').")
+    max_sessions: int = param(64, "Dialogue sessions whose history is kept (least recently used forgotten; each "
+                                  "keeps the model's max_history turns). Unknown session ids start a new one.")
+    map_file: str = param("", "Saved map to answer over when run alone (unused when the fusion node shares its "
+                              "map in-process).")
+    frame_id: str = param("map", "World frame of goals and markers.")
+    pose_topic: str = param("camera/pose", "Camera PoseStamped topic (the fusion node's pose_topic): goals face "
+                                           "away from the latest camera position when no situation pose is given.")
+    max_question_chars: int = param(1000, "Longer questions are rejected (question_too_long).", read_only=False)
+    max_session_id_chars: int = param(64, "Longer session ids are rejected (session_invalid).", read_only=False)
+    busy_timeout_s: float = param(2.0, "Wait this long for the model (one request at a time) before refusing a "
+                                       "request as busy.", read_only=False)
+    scene_refresh_s: float = param(1.0, "While the map changes, rebuild the scene prefix (condense + encode + "
+                                         "KV prefill) at most this often (s); questions in between reuse the "
+                                         "cached prefix. 0 = always the latest map.", read_only=False)
+    topic_session_id: str = param("topic", "Session id of questions arriving on ~/question.", read_only=False)
+    marker_scale: float = param(0.25, "Diameter (m) of the grounding spheres.", read_only=False)
+    status_period_s: float = param(1.0, "Period (s) of ~/status.")
+
+    def __post_init__(self) -> None:
+        if not self.frame_id:
+            raise ValueError("frame_id must not be empty")
+        if self.max_sessions < 1:
+            raise ValueError(f"max_sessions must be >= 1, got {self.max_sessions}")
+        if self.marker_scale <= 0 or self.status_period_s <= 0:
+            raise ValueError("marker_scale and status_period_s must be > 0")
+        self.answerer_config()  # its own range checks
+
+    def answerer_config(self) -> AnswererConfig:
+        """The limits of the shared answer path."""
+        return AnswererConfig(max_question_chars=self.max_question_chars,
+                              max_session_id_chars=self.max_session_id_chars, busy_timeout_s=self.busy_timeout_s,
+                              scene_refresh_s=self.scene_refresh_s)
+
+
+def goal_pose(target: np.ndarray, origin: Optional[np.ndarray]) -> tuple:
+    """(x, y, z) of ``target`` and the (x, y, z, w) yaw quaternion facing from ``origin`` towards it (z up)."""
+    yaw = 0.0
+    if origin is not None:
+        dx, dy = float(target[0] - origin[0]), float(target[1] - origin[1])
+        if math.hypot(dx, dy) > 1e-6:
+            yaw = math.atan2(dy, dx)
+    return (float(target[0]), float(target[1]), float(target[2])), (0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2))
+
+
+class DialogueNode(Node):
+    """Answers questions over a shared (or loaded) map; publishes answers, grounding markers and goals."""
+
+    def __init__(self, map_handle: Optional[MapHandle] = None, agent: Any = None, node_name: str = NODE_NAME,
+                 **kwargs: Any) -> None:
+        """Declare parameters, load the model (unless ``agent`` is given) and the map, then make the endpoints."""
+        super().__init__(node_name, **kwargs)
+        self.config = declare_config(self, DialogueConfig)
+        self.map = map_handle if map_handle is not None else self._standalone_map()
+        self.answerer = Answerer(agent if agent is not None else load_agent(self.config.model_path,
+                                                                              self.config.device,
+                                                                              self.config.max_sessions),
+                                 self.map, self.config.answerer_config())
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._camera_xyz: Optional[np.ndarray] = None
+        self._logged_reasons: set = set()
+        self._ask_group = ReentrantCallbackGroup()
+        self._topic_group = MutuallyExclusiveCallbackGroup()
+        self.create_service(Ask, "~/ask", self._on_ask, callback_group=self._ask_group)
+        self.create_subscription(String, "~/question", self._on_question, reliable_qos(),
+                                 callback_group=self._topic_group)
+        self.create_subscription(PoseStamped, self.config.pose_topic, self._on_camera_pose, sensor_qos(),
+                                 callback_group=self._topic_group)
+        self._answer_pub = self.create_publisher(String, "~/answer", reliable_qos())
+        self._grounding_pub = self.create_publisher(MarkerArray, "~/grounding", latched_qos())
+        self._goal_pub = self.create_publisher(PoseStamped, "~/goal", latched_qos())
+        self._status_pub = self.create_publisher(DiagnosticArray, "~/status", reliable_qos(1))
+        self.create_timer(self.config.status_period_s, self._publish_status, callback_group=self._topic_group)
+        self.get_logger().info(
+            f"dialogue ready: model {self.config.model_path or 'default'} on {self.config.device}, map "
+            f"{'shared in-process' if map_handle is not None else (self.config.map_file or 'empty')} "
+            f"({len(self.map)} voxels), frame {self.config.frame_id}")
+
+    def _standalone_map(self) -> MapHandle:
+        """An own map: loaded from ``map_file`` (a bad file is a configuration error), else empty."""
+        from leovl_ros.cfg.voxel_store import VoxelStore, VoxelStoreConfig
+
+        return MapHandle(load_map_file(self.config.map_file) if self.config.map_file
+                         else VoxelStore(VoxelStoreConfig()))
+
+    def _on_set_parameters(self, params: list) -> SetParametersResult:
+        """Runtime updates of the tunables: validated with the config's rules, applied to the answer path."""
+        result, new = validate_update(self.config, params)
+        if result.successful:
+            self.config = new
+            self.answerer.config = new.answerer_config()
+        return result
+
+    # ---- callbacks -------------------------------------------------------------------------------------------
+    def _on_ask(self, request: Ask.Request, response: Ask.Response) -> Ask.Response:
+        """Service: validate, answer, publish grounding/goal, fill the response."""
+        pose = None
+        if request.has_situation_pose:
+            p, q = request.situation_pose.position, request.situation_pose.orientation
+            pose = situation_pose_matrix((p.x, p.y, p.z), (q.x, q.y, q.z, q.w))
+        reply = self.answerer.ask(request.question, request.session_id, request.situation_text, pose)
+        self._after_reply(reply, pose)
+        response.success = reply.success
+        response.answer = reply.answer
+        response.confidence = float(reply.confidence)
+        response.object_ids = [int(i) for i in reply.object_ids]
+        response.cell_ids = [int(i) for i in reply.cell_ids]
+        response.scene_tokens = int(reply.scene_tokens)
+        response.latency_ms = float(reply.latency_ms)
+        response.error = reply.error
+        return response
+
+    def _on_question(self, msg: String) -> None:
+        """Topic: answer on ``~/answer`` (the error text when rejected)."""
+        reply = self.answerer.ask(msg.data, self.config.topic_session_id)
+        self._after_reply(reply, None)
+        self._answer_pub.publish(String(data=reply.answer if reply.answer else f"error: {reply.error}"))
+
+    def _on_camera_pose(self, msg: PoseStamped) -> None:
+        """Remember where the camera is (the default origin a goal faces away from)."""
+        p = msg.pose.position
+        xyz = np.array([p.x, p.y, p.z], dtype=np.float64)
+        if np.all(np.isfinite(xyz)):
+            self._camera_xyz = xyz
+
+    # ---- outputs ---------------------------------------------------------------------------------------------
+    def _after_reply(self, reply: Reply, situation_pose: Optional[np.ndarray]) -> None:
+        """Log rejections once per cause; publish markers and a goal for grounded answers."""
+        if not reply.success:
+            if reply.reason not in self._logged_reasons:
+                self._logged_reasons.add(reply.reason)
+                self.get_logger().warning(f"request rejected ({reply.error}); further '{reply.reason}' "
+                                          f"rejections are only counted in ~/status")
+            return
+        self.get_logger().debug(f"answered in {reply.latency_ms:.0f} ms with {reply.scene_tokens} scene tokens")
+        self._grounding_pub.publish(self._markers(reply))
+        if reply.grounding_xyz:
+            origin = situation_pose[:3, 3] if situation_pose is not None else self._camera_xyz
+            (x, y, z), (qx, qy, qz, qw) = goal_pose(np.asarray(reply.grounding_xyz[0], dtype=np.float64), origin)
+            goal = PoseStamped()
+            goal.header.frame_id = self.config.frame_id
+            goal.header.stamp = self.get_clock().now().to_msg()
+            goal.pose.position.x, goal.pose.position.y, goal.pose.position.z = x, y, z
+            o = goal.pose.orientation
+            o.x, o.y, o.z, o.w = qx, qy, qz, qw
+            self._goal_pub.publish(goal)
+
+    def _markers(self, reply: Reply) -> MarkerArray:
+        """DELETEALL, then one flat square per grounded cell (its size, at its mean height), a sphere on the
+        primary one and the answer text above it."""
+        stamp = self.get_clock().now().to_msg()
+        frame = self.config.frame_id
+        clear = Marker(action=Marker.DELETEALL)
+        clear.header.frame_id = frame
+        markers: list[Marker] = [clear]
+        s = self.config.marker_scale
+        magenta = ColorRGBA(r=1.0, g=0.0, b=1.0, a=0.6)
+        for i, (xyz, size) in enumerate(zip(reply.grounding_xyz, reply.grounding_size)):
+            cell = Marker(ns="grounded_cells", id=i, type=Marker.CUBE, action=Marker.ADD, color=magenta)
+            cell.pose.position = Point(x=float(xyz[0]), y=float(xyz[1]), z=float(xyz[2]))
+            cell.pose.orientation.w = 1.0
+            cell.scale.x = cell.scale.y = float(size)
+            cell.scale.z = 0.05
+            markers.append(cell)
+        if reply.grounding_xyz:
+            first = reply.grounding_xyz[0]
+            primary = Marker(ns="primary", id=0, type=Marker.SPHERE_LIST, action=Marker.ADD,
+                             color=ColorRGBA(r=1.0, g=0.0, b=1.0, a=0.9))
+            primary.pose.orientation.w = 1.0
+            primary.scale.x = primary.scale.y = primary.scale.z = s
+            primary.points = [Point(x=float(first[0]), y=float(first[1]), z=float(first[2]))]
+            text = Marker(ns="answer", id=0, type=Marker.TEXT_VIEW_FACING, action=Marker.ADD, text=reply.answer,
+                          color=ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0))
+            text.pose.position = Point(x=float(first[0]), y=float(first[1]), z=float(first[2]) + 2 * s)
+            text.pose.orientation.w = 1.0
+            text.scale.z = s
+            markers += [primary, text]
+        for m in markers[1:]:
+            m.header.frame_id, m.header.stamp = frame, stamp
+        return MarkerArray(markers=markers)
+
+    def _publish_status(self) -> None:
+        """Counters (answered, rejected by reason) and map size as one DiagnosticStatus."""
+        counters = self.answerer.counters()
+        rejected = sum(v for k, v in counters.items() if k != "answered")
+        status = DiagnosticStatus(level=DiagnosticStatus.OK, name=self.get_fully_qualified_name(),
+                                  message=f"{counters['answered']} answered, {rejected} rejected")
+        status.values = [KeyValue(key=k, value=str(v)) for k, v in sorted(counters.items())]
+        status.values.append(KeyValue(key="map_voxels", value=str(len(self.map))))
+        msg = DiagnosticArray(status=[status])
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self._status_pub.publish(msg)
+
+
+def main(args: Optional[list[str]] = None) -> int:
+    """``dialogue_node`` executable: the node alone, over ``map_file`` (or an empty map)."""
+    from leovl_ros.node_main import run_nodes
+
+    return run_nodes([DialogueNode], args=args, num_threads=4)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

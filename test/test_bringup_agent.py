@@ -1,0 +1,95 @@
+"""``leovl-agent`` over real DDS: fusion + dialogue in one process share the map; streamed frames become answers."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import yaml
+from dialogue_fixtures import build_tiny_model
+from geometry_msgs.msg import PoseStamped
+from ros_helpers import RosProbe, node_process
+
+from leovl_interfaces.msg import FusionStatus
+from leovl_interfaces.srv import Ask, MapFile
+from leovl_ros.bringup import build_parser, default_params_file, ros_arguments
+from leovl_ros.qos import latched_qos
+
+pytestmark = pytest.mark.ros
+
+
+def test_ros_arguments_put_user_arguments_last(tmp_path):
+    params = tmp_path / "p.yaml"
+    params.write_text("{}")
+    args = ros_arguments([params], ["--demo", "--ros-args", "-p", "dialogue:device:=cpu"])
+    assert args[1:4] == ["--ros-args", "--params-file", str(params)]
+    assert args[-3:] == ["--ros-args", "-p", "dialogue:device:=cpu"], "user ROS arguments must come last (win)"
+    with pytest.raises(FileNotFoundError):
+        ros_arguments([tmp_path / "missing.yaml"], [])
+    assert default_params_file().is_file()
+    assert build_parser().parse_args(["--demo", "--threads", "6"]).threads == 6
+
+
+@pytest.fixture(scope="module")
+def params_file(tmp_path_factory):
+    root = tmp_path_factory.mktemp("agent")
+    params = yaml.safe_load(default_params_file().read_text())
+    params["dialogue"]["ros__parameters"]["model_path"] = str(build_tiny_model(root / "model", feature_dim=32))
+    params["sim_camera"]["ros__parameters"].update(frames=15, width=320, height=240, rate=15.0, loop=True)
+    path = root / "agent.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+@pytest.mark.slow
+def test_agent_shares_the_fused_map_with_dialogue(params_file, tmp_path):
+    params = yaml.safe_load(params_file.read_text())
+    with node_process("leovl_ros.bringup", extra_args=["--params", str(params_file)]) as agent, RosProbe() as probe:
+        status = probe.collect(FusionStatus, "/fusion/status")
+        goals = probe.collect(PoseStamped, "/dialogue/goal", latched_qos())
+        ask = probe.wait_for_service(Ask, "/dialogue/ask", timeout=90.0, proc=agent)
+        empty = probe.call(ask, Ask.Request(question="how many chairs are in the room?"), timeout=30.0)
+        assert not empty.success and "empty" in empty.answer and empty.error.startswith("empty_map")
+
+        with node_process("leovl_ros.sim_camera_node", params["sim_camera"]["ros__parameters"]) as camera:
+            fused = probe.spin_until(lambda: status and status[-1].frames_fused >= 3, 90.0, agent)
+            assert fused, f"no frames fused\n{agent.log()}\n{camera.log()}"
+            reply = probe.call(ask, Ask.Request(question="what is next to the bed?", session_id="t"), timeout=30.0)
+        assert reply.success, reply.error
+        assert reply.answer and reply.scene_tokens > 0 and reply.latency_ms > 0
+        assert probe.spin_until(lambda: bool(goals), 10.0, agent), "no goal published"
+        assert goals[-1].header.frame_id == "map" and math.isfinite(goals[-1].pose.position.x)
+
+        save = probe.wait_for_service(MapFile, "/fusion/save_map", timeout=10.0, proc=agent)
+        saved = probe.call(save, MapFile.Request(path=str(tmp_path / "map.safetensors")), timeout=30.0)
+        assert saved.success, saved.message
+        assert agent.alive()
+
+    from leovl_ros.ask_cli import main as ask_main
+
+    model = params["dialogue"]["ros__parameters"]["model_path"]
+    assert ask_main(["--map", str(tmp_path / "map.safetensors"), "--model", model, "what is next to the bed?"]) == 0
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of ``pid`` (from /proc)."""
+    from pathlib import Path
+
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+
+@pytest.mark.slow
+def test_agent_demo_flag_streams_and_shuts_down_cleanly(params_file):
+    import os
+
+    with node_process("leovl_ros.bringup", extra_args=["--demo", "--params", str(params_file)]) as agent, \
+            RosProbe() as probe:
+        status = probe.collect(FusionStatus, "/fusion/status")
+        assert probe.spin_until(lambda: status and status[-1].frames_fused >= 3, 120.0, agent), agent.log()
+        children = child_pids(agent.proc.pid)
+        assert children, "--demo must start the camera stand-in as a separate process"
+    assert agent.returncode == 0, agent.log_path.read_text()
+    for pid in children:
+        assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower(), \
+            f"camera stand-in {pid} outlived the agent"

@@ -1,0 +1,109 @@
+"""The demo's ROS-free pieces (question script from scene ground truth, seen objects, report) and a short real run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from leovl_ros.demo import (
+    DemoConfig,
+    DemoQuestion,
+    DemoResult,
+    seen_objects,
+    select_questions,
+    write_params,
+    write_report,
+)
+from leovl_ros.sim.world import generate_scene
+
+
+def look_at(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Optical camera-to-world pose at ``eye`` looking at ``target`` (z up world)."""
+    z = target - eye
+    z /= np.linalg.norm(z)
+    x = np.cross(z, [0.0, 0.0, 1.0])
+    x /= np.linalg.norm(x)
+    T = np.eye(4)
+    T[:3, :3] = np.c_[x, np.cross(z, x), z]
+    T[:3, 3] = eye
+    return T
+
+
+def test_seen_objects_by_projection():
+    scene = generate_scene(0)
+    K = np.array([[262.5, 0, 159.5], [0, 262.5, 119.5], [0, 0, 1.0]])
+    target = scene.objects[0]
+    pose = look_at(target.center + np.array([2.0, 0.0, 0.5]), target.center)
+    seen = seen_objects(scene, np.stack([pose, pose]), K, 320, 240)
+    assert target.id in seen
+    away = look_at(target.center + np.array([2.0, 0.0, 0.5]), target.center + np.array([4.0, 0.0, 0.5]))
+    assert target.id not in seen_objects(scene, np.stack([away, away]), K, 320, 240)
+    assert seen_objects(scene, np.zeros((0, 4, 4)), K, 320, 240) == set()
+
+
+def test_question_script_is_varied_with_ground_truth():
+    scene = generate_scene(0)
+    questions = select_questions(scene, None, seed=0, limit=14)
+    types = {q.question_type for q in questions}
+    assert len(questions) >= 10
+    assert {"counting", "colour", "spatial_relation"} <= types
+    assert any(t.startswith("situated") for t in types) and any(t.startswith("follow-up") for t in types)
+    situated = [q for q in questions if q.position is not None]
+    assert situated and all(len(q.rotation_xyzw) == 4 and q.situation for q in situated)
+    follow = [q for q in questions if q.session_id == "demo-dialogue"]
+    assert len(follow) >= 2 and follow[-1].question_type.startswith("follow-up")
+    assert all(q.answers and all(a.strip() for a in q.answers) for q in questions)
+
+
+def test_report_lists_every_question(tmp_path):
+    q = DemoQuestion("how many chairs?", ["one"], "counting")
+    results = [DemoResult(q, "one", True, True, True, 12.0, 15.0, 300, [1, 2]),
+               DemoResult(q, "[busy: x]", False, latency_ms=1.0)]
+    path = write_report(tmp_path, DemoConfig(out=tmp_path), results, {"frames_fused": 10, "voxels": 5})
+    text = path.read_text()
+    assert text.count("| how many chairs? |") == 2 and "EM 1/2" in text and "topdown.png" in text
+
+
+def test_params_override_model_encoder_and_stream(tmp_path):
+    import yaml
+
+    model = tmp_path / "model"
+    model.mkdir()
+    config = DemoConfig(out=tmp_path, model=str(model), frames=7, rate=12.0, seed=3)
+    params = yaml.safe_load(write_params(config, tmp_path / "p.yaml").read_text())
+    assert params["dialogue"]["ros__parameters"]["model_path"] == str(model)
+    assert params["fusion"]["ros__parameters"]["encoder_path"] == ""
+    cam = params["sim_camera"]["ros__parameters"]
+    assert (cam["frames"], cam["rate"], cam["seed"], cam["loop"]) == (7, 12.0, 3, False)
+    (model / "image_encoder.json").write_text("{}")
+    params = yaml.safe_load(write_params(config, tmp_path / "p.yaml").read_text())
+    assert params["fusion"]["ros__parameters"]["encoder_path"] == str(model)
+    (model / "image_encoder").mkdir()
+    (model / "image_encoder" / "image_encoder.json").write_text("{}")
+    params = yaml.safe_load(write_params(config, tmp_path / "p.yaml").read_text())
+    assert params["fusion"]["ros__parameters"]["encoder_path"] == str(model / "image_encoder")
+
+
+@pytest.mark.slow
+@pytest.mark.ros
+def test_demo_short_run(tmp_path):
+    from dialogue_fixtures import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "model", feature_dim=32)
+    out = tmp_path / "demo_out"
+    cmd = [sys.executable, "-m", "leovl_ros.demo", "--model", str(model), "--out", str(out), "--frames", "20",
+           "--questions", "6", "--timeout", "240"]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    data = json.loads((out / "answers.json").read_text())
+    assert len(data["results"]) == 6 and data["stats"]["frames_fused"] > 0
+    assert all(r["success"] and r["scene_tokens"] > 0 for r in data["results"])
+    assert (out / "topdown.png").stat().st_size > 10_000 and (out / "map.safetensors").is_file()
+    report = (out / "report.md").read_text()
+    assert all(r["q"]["question"] in report for r in data["results"])
+    assert "answer:" in run.stdout and "ground truth:" in run.stdout

@@ -1,0 +1,184 @@
+"""The dialogue answer path without ROS: Answerer checks, busy refusal, empty map, KV reuse, leovl-ask, top-down PNG."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pytest
+from dialogue_fixtures import build_tiny_model, fused_store
+
+from leovl_ros.answering import (
+    EMPTY_MAP_REASON,
+    Answerer,
+    AnswererConfig,
+    ModelNotFoundError,
+    load_agent,
+    load_map_file,
+    situation_pose_matrix,
+)
+from leovl_ros.map_handle import MapHandle
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return build_tiny_model(tmp_path_factory.mktemp("tiny_model"))
+
+
+@pytest.fixture(scope="module")
+def agent(model_dir):
+    return load_agent(str(model_dir))
+
+
+@pytest.fixture()
+def answerer(agent):
+    return Answerer(agent, MapHandle(fused_store()), AnswererConfig(busy_timeout_s=0.2))
+
+
+def test_answers_come_from_the_model_with_tokens_and_grounding(answerer):
+    reply = answerer.ask("how many chairs are in the room?")
+    assert reply.success, reply.error
+    assert reply.error == "" and reply.answer_tokens > 0 and reply.scene_tokens > 0 and reply.latency_ms > 0
+    assert 0.0 < reply.confidence <= 1.0
+    assert reply.cell_ids and len(reply.grounding_xyz) == len(reply.cell_ids) == len(reply.grounding_size)
+    assert all(0.1 <= s <= 5.0 for s in reply.grounding_size)
+    xyz = np.asarray(reply.grounding_xyz)
+    assert np.all((xyz[:, 0] > -0.5) & (xyz[:, 0] < 4.5) & (xyz[:, 1] > -0.5) & (xyz[:, 1] < 3.5))
+    assert answerer.counters()["answered"] == 1
+
+
+def test_scene_prefix_cached_per_map_version(answerer, agent):
+    answerer.ask("what colour is the sofa?")
+    cached = agent._scene
+    answerer.ask("is there a lamp?")
+    assert agent._scene is cached, "an unchanged map must reuse the scene prefix"
+    with answerer.map.locked() as store:
+        store.fuse(np.array([[2.0, 2.0, 1.0]], dtype=np.float32), np.ones((1, store.config.feature_dim), np.float32))
+    reply = answerer.ask("is there a lamp?")
+    assert reply.success and agent._scene is not cached and agent._scene.version == reply.map_version
+
+
+def test_scene_refresh_reuses_prefix_while_map_changes(agent):
+    answerer = Answerer(agent, MapHandle(fused_store()), AnswererConfig(scene_refresh_s=60.0))
+    first = answerer.ask("is there a lamp?")
+    with answerer.map.locked() as store:
+        store.fuse(np.array([[2.0, 2.0, 1.0]], dtype=np.float32), np.ones((1, store.config.feature_dim), np.float32))
+        newer = store.version
+    again = answerer.ask("is there a lamp?")
+    assert again.success and again.map_version == first.map_version < newer, "within scene_refresh_s: cached"
+    answerer.config = AnswererConfig(scene_refresh_s=0.0)
+    assert answerer.ask("is there a lamp?").map_version == newer, "refresh 0: always the latest map"
+
+
+@pytest.mark.parametrize("question, reason", [
+    ("", "question_empty"),
+    ("   \n", "question_empty"),
+    ("x" * 10_240, "question_too_long"),
+    ("what is \x00 this", "question_encoding"),
+    (b"\xff\xfe broken", "question_encoding"),
+    ("bad \ufffd char", "question_encoding"),
+])
+def test_bad_questions_rejected_and_counted(answerer, question, reason):
+    reply = answerer.ask(question)
+    assert not reply.success and reply.reason == reason and reply.error.startswith(reason)
+    assert answerer.counters()[reason] == 1
+    assert answerer.ask("is there a lamp?").success, "the path keeps answering after a rejection"
+
+
+def test_session_ids_unknown_accepted_malformed_rejected(answerer, agent):
+    assert answerer.ask("is there a lamp?", session_id="never-seen-before").success
+    assert len(agent.history("never-seen-before")) == 1
+    assert answerer.ask("and a chair?", session_id="never-seen-before").success
+    assert len(agent.history("never-seen-before")) == 2
+    reply = answerer.ask("is there a lamp?", session_id="bad id with spaces")
+    assert not reply.success and reply.reason == "session_invalid"
+
+
+def test_situation_pose_checked(answerer):
+    good = situation_pose_matrix((1.0, 1.0, 0.0), (0.0, 0.0, 0.7071068, 0.7071068))
+    assert np.allclose(good[:3, 0], [0, 1, 0], atol=1e-6)
+    assert answerer.ask("what is on my right?", situation_text="i sit on the sofa", situation_pose=good).success
+    bad = situation_pose_matrix((1.0, 1.0, 0.0), (0.0, 0.0, 0.0, 0.0))
+    reply = answerer.ask("what is on my right?", situation_pose=bad)
+    assert not reply.success and reply.reason == "pose_invalid"
+
+
+def test_empty_map_gets_clear_answer_without_model(agent):
+    from leovl_ros.cfg.voxel_store import VoxelStore, VoxelStoreConfig
+
+    answerer = Answerer(agent, MapHandle(VoxelStore(VoxelStoreConfig(feature_dim=16))))
+    reply = answerer.ask("how many chairs?")
+    assert not reply.success and reply.reason == EMPTY_MAP_REASON and "empty" in reply.answer
+
+
+def test_busy_when_model_held(answerer):
+    answerer._model_lock.acquire()
+    try:
+        reply = answerer.ask("is there a lamp?")
+    finally:
+        answerer._model_lock.release()
+    assert not reply.success and reply.reason == "busy" and reply.latency_ms >= 150
+
+
+def test_concurrent_requests_one_at_a_time(agent):
+    answerer = Answerer(agent, MapHandle(fused_store()), AnswererConfig(busy_timeout_s=30.0))
+    replies = []
+    threads = [threading.Thread(target=lambda: replies.append(answerer.ask("is there a lamp?"))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(replies) == 3 and all(r.success for r in replies)
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="model checkpoint not found"):
+        load_agent(str(tmp_path / "nowhere"))
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "config.yaml").write_text("format_version: 99\n")
+    with pytest.raises(ModelNotFoundError, match="cannot load"):
+        load_agent(str(tmp_path / "junk"))
+
+
+def test_load_map_file_roundtrip_and_errors(tmp_path):
+    store = fused_store()
+    store.save(tmp_path / "map.safetensors")
+    loaded = load_map_file(tmp_path / "map.safetensors")
+    assert len(loaded) == len(store) and loaded.config.feature_dim == store.config.feature_dim
+    (tmp_path / "bad.safetensors").write_bytes(b"not a map")
+    with pytest.raises(ValueError, match="not a saved leovl map"):
+        load_map_file(tmp_path / "bad.safetensors")
+    with pytest.raises(ValueError, match="not found"):
+        load_map_file(tmp_path / "missing.safetensors")
+
+
+def test_leovl_ask_cli(tmp_path, model_dir, capsys):
+    from leovl_ros.ask_cli import main
+
+    fused_store().save(tmp_path / "map.safetensors")
+    rc = main(["--map", str(tmp_path / "map.safetensors"), "--model", str(model_dir), "--json", "--session", "s1",
+               "how many chairs?", "and tables?"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rc == 0 and len(lines) == 2
+    assert all(r["success"] and r["scene_tokens"] > 0 and r["latency_ms"] > 0 for r in lines)
+    assert lines[1]["latency_ms"] < lines[0]["latency_ms"] + 1e4
+    assert main(["--map", str(tmp_path / "map.safetensors"), "--model", str(model_dir), ""]) == 1
+    assert main(["--map", str(tmp_path / "none.safetensors"), "--model", str(model_dir), "q"]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_topdown_png(tmp_path):
+    from leovl_ros.cfg.condense import condense
+    from leovl_ros.topdown import plot_topdown
+
+    batch = condense(fused_store())
+    path = np.c_[np.linspace(0.5, 3.5, 20), np.linspace(0.5, 2.5, 20), np.full(20, 1.2)]
+    out = plot_topdown(batch.xy, batch.cell_size, batch.colour, tmp_path / "top.png", highlight=[0, 1],
+                       highlight_xyz=[(1.2, 1.2, 0.4)], camera_path=path)
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(out)
+    assert img.shape[0] > 300 and img.shape[1] > 300
+    magenta = (img[..., 0] > 0.9) & (img[..., 1] < 0.1) & (img[..., 2] > 0.9)
+    assert magenta.sum() > 50, "grounded cells/points must be highlighted"
