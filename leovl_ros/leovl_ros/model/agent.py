@@ -1,0 +1,156 @@
+"""SpatialAgent: answers questions about a live voxel store (scene prefix cached per map version, session history)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import torch
+
+from leovl_ros.model.leovl import LeoVLModel, ScenePrefix
+
+EMPTY_MAP_ANSWER = "I have not seen anything yet: the map is empty."
+
+
+@dataclass
+class AgentAnswer:
+    """What the dialogue node and leovl-ask return for one question."""
+
+    answer: str
+    confidence: float = 0.0
+    cell_ids: list[int] = field(default_factory=list)
+    object_ids: list[int] = field(default_factory=list)
+    scene_tokens: int = 0
+    latency_ms: float = 0.0
+    grounding_xyz: list[tuple] = field(default_factory=list)
+    error: str = ""
+    prompt_tokens: int = 0
+    """Tokens of the per-question query (situation + history + question)."""
+    answer_tokens: int = 0
+    """Generated tokens."""
+
+
+@dataclass
+class _SceneCache:
+    """The condensed scene and its KV prefix for one store version."""
+
+    version: int
+    batch: Any
+    prefix: ScenePrefix
+
+
+class SpatialAgent:
+    """Question answering over a VoxelStore with a LeoVLModel; thread-safe, one question at a time."""
+
+    def __init__(
+        self,
+        model: LeoVLModel,
+        image_encoder: Optional[torch.nn.Module] = None,
+        condense_config: Any = None,
+        max_sessions: int = 64,
+        top_cells: int = 5,
+        max_new_tokens: int | None = None,
+    ) -> None:
+        from leovl_ros.cfg.condense import CondenseConfig
+
+        self.model = model.eval()
+        self.image_encoder = image_encoder
+        self.condense_config = condense_config or CondenseConfig(**model.config.condense)
+        self.max_sessions = max_sessions
+        self.top_cells = top_cells
+        self.max_new_tokens = max_new_tokens
+        self._history: OrderedDict[str, deque[tuple[str, str]]] = OrderedDict()
+        self._scene: Optional[_SceneCache] = None
+        self._lock = threading.Lock()
+
+    def scene_prefix(self, store: Any) -> _SceneCache:
+        """Condense + encode + prefill, redone only when ``store.version`` changed."""
+        from leovl_ros.cfg.condense import condense
+
+        if self._scene is None or self._scene.version != store.version or self._scene.batch is None:
+            batch = condense(store, self.condense_config)
+            with torch.inference_mode():
+                prefix = self.model.prefill(self.model.encode_scene(batch))
+            self._scene = _SceneCache(version=store.version, batch=batch, prefix=prefix)
+        return self._scene
+
+    def history(self, session_id: str) -> list[tuple[str, str]]:
+        """The bounded dialogue history of a session (oldest first)."""
+        return list(self._history.get(session_id, ()))
+
+    def reset_session(self, session_id: str) -> None:
+        """Forget a session's history."""
+        self._history.pop(session_id, None)
+
+    def answer(
+        self,
+        store: Any,
+        question: str,
+        session_id: str = "",
+        situation_text: str = "",
+        situation_pose: object = None,
+    ) -> AgentAnswer:
+        """Answer one question about the store's current map, with grounding cells and timing."""
+        t0 = time.perf_counter()
+        question = (question or "").strip()
+        if not question:
+            return AgentAnswer(answer="", error="empty question", latency_ms=_ms(t0))
+        if store is None or len(store) == 0:
+            return AgentAnswer(answer=EMPTY_MAP_ANSWER, error="empty map", latency_ms=_ms(t0))
+        with self._lock:
+            scene = self.scene_prefix(store)
+            hist = self.history(session_id)
+            gen = self.model.generate(
+                scene.prefix, question, situation_text, situation_pose, hist, max_new_tokens=self.max_new_tokens
+            )
+            self._remember(session_id, question, gen.text)
+        cells = self._grounded_cells(gen.scene_attention)
+        return AgentAnswer(
+            answer=gen.text,
+            confidence=gen.confidence,
+            cell_ids=cells,
+            object_ids=self._object_ids(scene.batch, cells),
+            scene_tokens=int(scene.prefix.scene_span[1] - scene.prefix.scene_span[0]),
+            latency_ms=_ms(t0),
+            grounding_xyz=[self._cell_xyz(scene.batch, c) for c in cells],
+            prompt_tokens=len(self.model.prompt(question, situation_text, situation_pose, hist).query),
+            answer_tokens=len(gen.token_ids),
+        )
+
+    def _remember(self, session_id: str, question: str, answer: str) -> None:
+        """Append a turn to a session (bounded turns per session, least recently used sessions dropped)."""
+        turns = self._history.setdefault(session_id, deque(maxlen=max(1, self.model.config.prompt.max_history)))
+        turns.append((question, answer))
+        self._history.move_to_end(session_id)
+        while len(self._history) > self.max_sessions:
+            self._history.popitem(last=False)
+
+    def _grounded_cells(self, attention: torch.Tensor) -> list[int]:
+        """CFG token indices with the most attention from the answer tokens."""
+        if attention.numel() == 0:
+            return []
+        k = min(self.top_cells, attention.numel())
+        return [int(i) for i in torch.topk(attention, k).indices]
+
+    @staticmethod
+    def _cell_xyz(batch: Any, cell: int) -> tuple[float, float, float]:
+        """Centre of a CFG cell at its column's mean height."""
+        xy = batch.xy[cell]
+        return (float(xy[0]), float(xy[1]), float(batch.mean_height[cell]))
+
+    @staticmethod
+    def _object_ids(batch: Any, cells: list[int]) -> list[int]:
+        """Grounded objects: grounded cells clustered greedily by adjacency, each named by its most-attended cell."""
+        reps: list[int] = []
+        for c in cells:
+            size = 1.5 * float(batch.cell_size[c]) + 1e-6
+            if all(float(torch.linalg.norm(batch.xy[c].float() - batch.xy[r].float())) > size for r in reps):
+                reps.append(c)
+        return reps
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0

@@ -1,0 +1,119 @@
+"""Checkpoints: model.safetensors + config.yaml (with versions) + tokenizer.json; loading checks them clearly."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from leovl_ros.model.config import LeoVLConfig, from_dict, load_yaml, save_yaml
+from leovl_ros.model.leovl import LeoVLModel
+
+FORMAT_VERSION = 1
+"""Bumped when the checkpoint layout changes; older/newer files are refused with a clear message."""
+
+
+def _unique_state(model: torch.nn.Module, trainable_only: bool, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """State dict without tied duplicates (and, for a LoRA model, without the frozen base weights), floats as dtype."""
+    seen: set[int] = set()
+    keep = {n for n, p in model.named_parameters() if p.requires_grad} if trainable_only else None
+    out = {}
+    for name, t in model.state_dict(keep_vars=False).items():
+        if keep is not None and name not in keep and not name.startswith("cfg_encoder."):
+            continue
+        if t.data_ptr() in seen:
+            continue
+        seen.add(t.data_ptr())
+        out[name] = (t.to(dtype) if t.is_floating_point() else t).detach().cpu().contiguous()
+    return out
+
+
+def save_checkpoint(model: LeoVLModel, path: str | Path, extra: dict[str, Any] | None = None,
+                    dtype: torch.dtype = torch.float16) -> Path:
+    """Write the checkpoint folder atomically per file (temp file + rename); weights stored as ``dtype``
+    (float16 by default: half the size, loaded back into float32 parameters)."""
+    import transformers
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    lora = bool(model.config.llm.pretrained_path and model.config.llm.use_lora)
+    meta = {"format_version": str(FORMAT_VERSION), "torch": torch.__version__, "transformers": transformers.__version__}
+    _atomic(path / "model.safetensors", lambda f: save_file(_unique_state(model, lora, dtype), f, metadata=meta))
+    data = {"format_version": FORMAT_VERSION, **dataclasses.asdict(model.config), "extra": extra or {}}
+    _atomic(path / "config.yaml", lambda f: save_yaml(data, f))
+    if not model.config.llm.pretrained_path:
+        _atomic(path / "tokenizer.json", lambda f: model.tokenizer.backend_tokenizer.save(f))
+    return path
+
+
+def _atomic(target: Path, write: Any) -> None:
+    """Write through a temp file in the same folder, then rename over the target."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def read_config(path: str | Path) -> LeoVLConfig:
+    """The LeoVLConfig of a checkpoint folder (refuses unknown format versions)."""
+    path = Path(path)
+    if not (path / "config.yaml").is_file():
+        raise FileNotFoundError(f"no LEO-VL checkpoint at {path} (config.yaml missing); train one with "
+                                "training/recipe.py")
+    data = load_yaml(path / "config.yaml")
+    version = data.pop("format_version", None)
+    data.pop("extra", None)
+    if version != FORMAT_VERSION:
+        raise ValueError(f"{path}: checkpoint format {version}, this code reads format {FORMAT_VERSION}")
+    return from_dict(LeoVLConfig, data)
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> LeoVLModel:
+    """Rebuild the model from its config and load weights, with clear errors on missing files or shape mismatch."""
+    from safetensors.torch import load_file
+
+    from leovl_ros.model.llm import load_pretrained_tokenizer
+    from leovl_ros.model.tokenizer import load_tokenizer
+
+    path = Path(path)
+    config = read_config(path)
+    tokenizer = load_pretrained_tokenizer(config.llm) if config.llm.pretrained_path else load_tokenizer(path)
+    model = LeoVLModel(config, tokenizer)
+    weights = path / "model.safetensors"
+    if not weights.is_file():
+        raise FileNotFoundError(f"{path}: model.safetensors missing")
+    state = load_file(str(weights))
+    own = model.state_dict()
+    bad = [f"{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}"
+           for k, v in state.items() if k in own and own[k].shape != v.shape]
+    unexpected = sorted(set(state) - set(own))
+    if bad or unexpected:
+        raise ValueError(f"{path}: weights do not fit the config — shape mismatches {bad[:5]}, "
+                         f"unknown keys {unexpected[:5]}")
+    model.load_state_dict(state, strict=False)
+    missing = set(own) - set(state) - _aliases(model)
+    lora = bool(config.llm.pretrained_path and config.llm.use_lora)
+    if missing and not lora:
+        raise ValueError(f"{path}: weights missing for {sorted(missing)[:5]} ({len(missing)} tensors)")
+    return model.to(device).eval()
+
+
+def _aliases(model: torch.nn.Module) -> set[str]:
+    """Names of state tensors that share storage with an earlier one (tied embeddings)."""
+    seen: set[int] = set()
+    alias = set()
+    for name, t in model.state_dict().items():
+        if t.data_ptr() in seen:
+            alias.add(name)
+        seen.add(t.data_ptr())
+    return alias

@@ -1,0 +1,144 @@
+"""Dataclass configs of the LEO-VL model (2D encoder, LLM, prompt) and their YAML round trip."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, TypeVar
+
+import yaml
+
+T = TypeVar("T")
+
+
+@dataclass
+class ImageEncoderConfig:
+    """Which frozen 2D encoder turns RGB frames into per-patch features for the voxel store."""
+
+    kind: str = "small_cnn"
+    """'small_cnn' (the default, trained in stage 1) or 'hf' (a transformers vision tower from ``path``)."""
+    path: Optional[str] = None
+    """Local folder of a transformers vision model (kind 'hf') or of a saved SmallCNN (kind 'small_cnn')."""
+    feature_dim: int = 32
+    """Output channels of the SmallCNN feature map (ignored for 'hf': the tower's hidden size is used)."""
+    width: int = 32
+    """Base channel width of the SmallCNN convolutions."""
+    num_classes: int = 18
+    """Class-head outputs of the SmallCNN (object classes + floor + wall + nothing)."""
+    num_colours: int = 9
+    """Colour-head outputs of the SmallCNN (named colours + 'none')."""
+    image_size: int = 224
+    """Square input side for an 'hf' tower (resized to it); the SmallCNN takes any size."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("small_cnn", "hf"):
+            raise ValueError(f"image encoder kind must be 'small_cnn' or 'hf', got {self.kind!r}")
+        if self.kind == "hf" and not self.path:
+            raise ValueError("image encoder kind 'hf' needs a local model path")
+
+
+@dataclass
+class LLMConfig:
+    """The causal LM: a tiny from-scratch transformers config or a pretrained local model tuned with LoRA."""
+
+    pretrained_path: Optional[str] = None
+    """Local folder of a pretrained causal LM (+ its tokenizer); None builds the tiny default from scratch."""
+    architecture: str = "qwen2"
+    """Architecture of the tiny default: 'qwen2' or 'llama'."""
+    hidden_size: int = 256
+    """Tiny default: model width."""
+    intermediate_size: int = 640
+    """Tiny default: MLP width."""
+    num_layers: int = 4
+    """Tiny default: decoder layers."""
+    num_heads: int = 8
+    """Tiny default: attention heads."""
+    num_kv_heads: int = 4
+    """Tiny default: key/value heads (grouped-query attention)."""
+    max_positions: int = 2048
+    """Tiny default: longest sequence (scene tokens + text)."""
+    vocab_size: int = 1024
+    """Tiny default: BPE vocabulary size the tokenizer is trained to."""
+    use_lora: bool = True
+    """For a pretrained LLM: train LoRA adapters (True) or all weights (False)."""
+    lora_r: int = 16
+    """LoRA rank."""
+    lora_alpha: int = 32
+    """LoRA scaling numerator."""
+    lora_dropout: float = 0.05
+    """LoRA dropout."""
+    lora_targets: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    """Module names LoRA adapts."""
+
+    def __post_init__(self) -> None:
+        if self.architecture not in ("qwen2", "llama"):
+            raise ValueError(f"LLM architecture must be 'qwen2' or 'llama', got {self.architecture!r}")
+        if self.hidden_size % self.num_heads or self.num_heads % self.num_kv_heads:
+            raise ValueError("hidden_size must divide by num_heads, and num_heads by num_kv_heads")
+
+
+@dataclass
+class PromptConfig:
+    """Prompt layout: system text with a scene placeholder, then situation, history, question."""
+
+    system: str = "you are a robot in a room. answer the question about the 3d scene. scene: <scene>"
+    """System text; the scene tokens are inserted at ``scene_placeholder`` (the cached prefix ends there)."""
+    scene_placeholder: str = "<scene>"
+    """Marker in ``system`` where the scene tokens go."""
+    max_history: int = 3
+    """Dialogue turns kept in the prompt (older turns are dropped)."""
+    max_new_tokens: int = 32
+    """Default cap on generated answer tokens."""
+
+
+@dataclass
+class LeoVLConfig:
+    """Everything needed to rebuild a LeoVLModel: CFG encoder, LLM, prompt and the 2D encoder it was trained on."""
+
+    cfg_encoder: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of ``leovl_ros.cfg.encoder.CFGEncoderConfig`` (llm_dim is set from the LLM)."""
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    """The causal LM."""
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+    """Prompt layout."""
+    image_encoder: ImageEncoderConfig = field(default_factory=ImageEncoderConfig)
+    """The frozen 2D encoder whose features the CFG encoder was trained on."""
+    condense: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of ``leovl_ros.cfg.condense.CondenseConfig`` used at training time (token budget …)."""
+    use_scene: bool = True
+    """False trains/answers blind (no scene tokens): the baseline."""
+    scene_norm: bool = True
+    """LayerNorm the scene tokens with a gain initialised to the word embeddings' scale. Without it the projector's
+    outputs were ~36× larger than word embeddings and the tiny LLM learned to ignore the scene (blind-level EM)."""
+
+
+def from_dict(cls: type[T], data: dict[str, Any] | None) -> T:
+    """Build a (nested) dataclass from a plain dict, rejecting unknown keys with a clear error."""
+    data = dict(data or {})
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {unknown}")
+    kwargs = {}
+    for key, value in data.items():
+        sub = hints.get(key)
+        nested = isinstance(sub, type) and dataclasses.is_dataclass(sub) and isinstance(value, dict)
+        kwargs[key] = from_dict(sub, value) if nested else value  # type: ignore[arg-type]
+    return cls(**kwargs)  # type: ignore[call-arg]
+
+
+def save_yaml(obj: Any, path: str | Path) -> None:
+    """Write a dataclass (or dict) as YAML."""
+    data = dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else obj
+    Path(path).write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping (safe loader)."""
+    data = yaml.safe_load(Path(path).read_text())
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a YAML mapping")
+    return data

@@ -1,0 +1,260 @@
+"""LeoVLModel: CFG encoder (+projector) → scene tokens spliced into a causal LM's prompt; training and generation."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from transformers import DynamicCache, PreTrainedTokenizerBase
+
+from leovl_ros.model.config import LeoVLConfig
+from leovl_ros.model.llm import build_llm, llm_dim
+from leovl_ros.model.prompt import History, PromptIds, answer_ids, build_prompt
+
+warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", category=FutureWarning)
+
+SCENE_FIELDS = ("features", "heights", "weights", "mask", "xy", "cell_size")
+"""ColumnBatch fields the CFG encoder reads."""
+
+
+@dataclass
+class TrainItem:
+    """One supervised sequence: the scene's ColumnBatch fields (None = no scene), prompt ids and answer ids."""
+
+    scene: Optional[Mapping[str, torch.Tensor]]
+    prompt: PromptIds
+    answer: list[int]
+
+
+@dataclass
+class ScenePrefix:
+    """KV cache of BOS + system text + scene tokens, computed once per map version and reused per question."""
+
+    cache: DynamicCache
+    length: int
+    scene_span: tuple[int, int]
+
+
+@dataclass
+class Generation:
+    """A generated answer with its per-token probabilities and attention mass per scene token."""
+
+    text: str
+    token_ids: list[int]
+    token_probs: list[float]
+    scene_attention: torch.Tensor = field(default_factory=lambda: torch.zeros(0))
+
+    @property
+    def confidence(self) -> float:
+        """Geometric mean of the chosen tokens' probabilities (0 when nothing was generated)."""
+        if not self.token_probs:
+            return 0.0
+        return float(torch.tensor(self.token_probs).clamp_min(1e-12).log().mean().exp())
+
+
+class LeoVLModel(nn.Module):
+    """CFG encoder + projector + causal LM + tokenizer; scene tokens go where the prompt's placeholder is."""
+
+    def __init__(self, config: LeoVLConfig, tokenizer: PreTrainedTokenizerBase, llm: Optional[nn.Module] = None):
+        super().__init__()
+        from leovl_ros.cfg.encoder import CFGEncoder, CFGEncoderConfig
+
+        self.config = config
+        self.tokenizer = tokenizer
+        self.llm = llm if llm is not None else build_llm(config.llm, tokenizer)
+        d = llm_dim(self.llm)
+        self.cfg_encoder = CFGEncoder(CFGEncoderConfig(**{**config.cfg_encoder, "llm_dim": d}))
+        self.scene_norm = nn.LayerNorm(d) if config.scene_norm else nn.Identity()
+        if config.scene_norm:
+            with torch.no_grad():
+                rms = self.llm.get_input_embeddings().weight.float().pow(2).mean().sqrt()
+                self.scene_norm.weight.fill_(float(rms))
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def encode_scene(self, batch: Any) -> torch.Tensor:
+        """ColumnBatch (or any object/dict with its fields) → [N, llm_dim] scene tokens; [0, d] when blind."""
+        get = batch.get if isinstance(batch, dict) else lambda k: getattr(batch, k)
+        args = [get(k).to(self.device) for k in SCENE_FIELDS]
+        if not self.config.use_scene:
+            return args[0].new_zeros((0, llm_dim(self.llm)))
+        return self.scene_norm(self.cfg_encoder(*args))
+
+    def embed(self, ids: Sequence[int]) -> torch.Tensor:
+        """Token ids → [n, d] input embeddings."""
+        return self.llm.get_input_embeddings()(torch.tensor(list(ids), dtype=torch.long, device=self.device))
+
+    def prompt(
+        self, question: str, situation_text: str = "", situation_pose: object = None, history: History | None = None
+    ) -> PromptIds:
+        """Tokenised prompt of this model's layout."""
+        return build_prompt(self.tokenizer, self.config.prompt, question, situation_text, situation_pose, history)
+
+    def answer_ids(self, answer: str) -> list[int]:
+        """Target ids for an answer (+EOS)."""
+        return answer_ids(self.tokenizer, answer)
+
+    def encode_scenes(self, scenes: Sequence[Mapping[str, torch.Tensor]]) -> list[torch.Tensor]:
+        """Several scenes in one CFG-encoder call (columns are independent: pad the bins, concatenate the tokens)."""
+        if not scenes:
+            return []
+        levels = max(int(s["features"].shape[1]) for s in scenes)
+
+        def padded(s: Mapping[str, torch.Tensor], k: str) -> torch.Tensor:
+            t = s[k].to(self.device)
+            if k in ("features", "heights", "weights", "mask") and t.shape[1] < levels:
+                pad = [0, 0] * (t.ndim - 2) + [0, levels - t.shape[1]]
+                t = F.pad(t, pad)
+            return t
+
+        joint = {k: torch.cat([padded(s, k) for s in scenes], 0) for k in SCENE_FIELDS}
+        return list(torch.split(self.encode_scene(joint), [int(s["features"].shape[0]) for s in scenes]))
+
+    def forward(self, items: Sequence[TrainItem]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-item sum of answer-token log-probs [B] and answer-token counts [B] (right-padded batch).
+
+        All distinct scenes are encoded in one call inside forward (so DDP sees every trainable parameter); the
+        text of all items is embedded in one lookup and the scene tokens are scattered into their slots.
+        """
+        unique: dict[int, int] = {}
+        for it in items:
+            if it.scene is not None and id(it.scene) not in unique:
+                unique[id(it.scene)] = len(unique)
+        scene_list = list({id(it.scene): it.scene for it in items if it.scene is not None}.values())
+        encoded = self.encode_scenes(scene_list) if self.config.use_scene else []
+        rows, slots, ids, labels = [], [], [], []
+        for i, it in enumerate(items):
+            n_scene = int(encoded[unique[id(it.scene)]].shape[0]) if encoded and it.scene is not None else 0
+            p = it.prompt
+            head = len(p.before_scene)
+            seq = p.before_scene + [0] * n_scene + p.after_scene + p.query + it.answer
+            ids.append(seq)
+            labels.append([-100] * (len(seq) - len(it.answer)) + list(it.answer))
+            if n_scene:
+                rows.append(encoded[unique[id(it.scene)]])
+                slots.append((i, head, n_scene))
+        t_max = max(len(x) for x in ids)
+        pad = self.tokenizer.pad_token_id or 0
+        id_t = torch.tensor([x + [pad] * (t_max - len(x)) for x in ids], device=self.device)
+        lab_t = torch.tensor([x + [-100] * (t_max - len(x)) for x in labels], device=self.device)
+        attn = torch.tensor([[1] * len(x) + [0] * (t_max - len(x)) for x in ids], device=self.device)
+        emb = self.llm.get_input_embeddings()(id_t)
+        if rows:
+            b_idx = torch.cat([torch.full((n,), i, dtype=torch.long) for i, _, n in slots]).to(self.device)
+            t_idx = torch.cat([torch.arange(h, h + n) for _, h, n in slots]).to(self.device)
+            emb = emb.index_put((b_idx, t_idx), torch.cat(rows, 0).to(emb.dtype))
+        with _attention(self.llm, "sdpa"):
+            logits = self.llm(inputs_embeds=emb, attention_mask=attn, use_cache=False).logits[:, :-1].float()
+        target = lab_t[:, 1:]
+        valid = target != -100
+        logp = torch.gather(F.log_softmax(logits, -1), 2, target.clamp_min(0).unsqueeze(-1)).squeeze(-1)
+        return (logp * valid).sum(1), valid.sum(1)
+
+    def nll(self, items: Sequence[TrainItem]) -> torch.Tensor:
+        """Mean per-token negative log-likelihood of the answers (the SFT loss)."""
+        logp, n = self(items)
+        return -logp.sum() / n.sum().clamp_min(1)
+
+    @torch.no_grad()
+    def prefill(self, scene: torch.Tensor) -> ScenePrefix:
+        """Run BOS + system + scene tokens once and keep the KV cache."""
+        p = self.prompt("")
+        scene = scene.to(self.device, self.embed([0]).dtype)
+        before = self.embed(p.before_scene)
+        emb = torch.cat([before, scene, self.embed(p.after_scene)], 0)[None]
+        cache = DynamicCache()
+        with _attention(self.llm, "sdpa"):
+            self.llm(inputs_embeds=emb, past_key_values=cache, use_cache=True)
+        start = before.shape[0]
+        return ScenePrefix(cache=cache, length=emb.shape[1], scene_span=(start, start + scene.shape[0]))
+
+    @torch.no_grad()
+    def generate(
+        self,
+        prefix: ScenePrefix,
+        question: str,
+        situation_text: str = "",
+        situation_pose: object = None,
+        history: History | None = None,
+        max_new_tokens: int | None = None,
+        temperature: float = 0.0,
+        top_k: int = 0,
+        grounding: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> Generation:
+        """Greedy (temperature 0) or sampled answer after a cached scene prefix (which is left unchanged)."""
+        max_new = max_new_tokens or self.config.prompt.max_new_tokens
+        query = self.prompt(question, situation_text, situation_pose, history).query
+        s0, s1 = prefix.scene_span
+        attention = torch.zeros(s1 - s0)
+        ids: list[int] = []
+        probs: list[float] = []
+        cache = copy.deepcopy(prefix.cache)  # the prefix stays reusable (crop semantics differ across versions)
+        attend = grounding and s1 > s0
+        out = self.llm(inputs_embeds=self.embed(query)[None], past_key_values=cache, use_cache=True,
+                       output_attentions=attend)
+        for _ in range(max_new):
+            if attend:
+                attention += sum(a[0, :, -1, s0:s1].float().mean(0).cpu() for a in out.attentions)
+            token, prob = _pick(out.logits[0, -1].float(), temperature, top_k, generator)
+            if token == self.tokenizer.eos_token_id:
+                break
+            ids.append(token)
+            probs.append(prob)
+            out = self.llm(input_ids=torch.tensor([[token]], device=self.device), past_key_values=cache,
+                           use_cache=True, output_attentions=attend)
+        text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+        return Generation(text=text, token_ids=ids, token_probs=probs, scene_attention=attention)
+
+    def parameter_count(self) -> dict[str, int]:
+        """Parameters of the CFG encoder, the LLM and trainable ones."""
+        return {
+            "cfg_encoder": sum(p.numel() for p in self.cfg_encoder.parameters()),
+            "llm": sum(p.numel() for p in self.llm.parameters()),
+            "trainable": sum(p.numel() for p in self.parameters() if p.requires_grad),
+        }
+
+
+@contextlib.contextmanager
+def _attention(llm: nn.Module, implementation: str) -> Iterator[None]:
+    """Run the LLM with another attention kernel: SDPA (2-3× faster on CPU) wherever no attention weights are
+    read (training, scene prefill); eager stays the default so generation can return weights for grounding."""
+    cfg = llm.config
+    old = cfg._attn_implementation
+    cfg._attn_implementation = implementation
+    try:
+        yield
+    finally:
+        cfg._attn_implementation = old
+
+
+def _pick(logits: torch.Tensor, temperature: float, top_k: int, generator: torch.Generator | None) -> tuple[int, float]:
+    """Next token (greedy or temperature/top-k sampling) and its probability."""
+    probs = F.softmax(logits, -1)
+    if temperature <= 0:
+        token = int(probs.argmax())
+        return token, float(probs[token])
+    scaled = logits / temperature
+    if top_k > 0:
+        kth = torch.topk(scaled, min(top_k, scaled.numel())).values[-1]
+        scaled = scaled.masked_fill(scaled < kth, float("-inf"))
+    token = int(torch.multinomial(F.softmax(scaled, -1).cpu(), 1, generator=generator))
+    return token, float(probs[token])
+
+
+def load_model(path: str | Path | None = None, device: str | torch.device = "cpu") -> LeoVLModel:
+    """Load a checkpoint folder (default: the shipped model, ``paths.default_model_dir()``) in eval mode."""
+    from leovl_ros.model.checkpoint import load_checkpoint
+    from leovl_ros.paths import default_model_dir
+
+    return load_checkpoint(path if path is not None else default_model_dir(), device=device)

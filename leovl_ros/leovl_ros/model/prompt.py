@@ -1,0 +1,95 @@
+"""Prompt assembly: system text around the scene tokens (the cacheable prefix), then situation, history, question."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+from transformers import PreTrainedTokenizerBase
+
+from leovl_ros.model.config import PromptConfig
+
+History = Sequence[tuple[str, str]]
+
+
+@dataclass
+class PromptIds:
+    """Token ids of one prompt, split where the scene embeddings go and where the answer starts."""
+
+    before_scene: list[int]
+    """BOS + system text up to the scene placeholder."""
+    after_scene: list[int]
+    """System text after the placeholder (still part of the cached scene prefix)."""
+    query: list[int]
+    """Situation, history and question, ending with 'answer:'."""
+
+
+def yaw_from_quaternion(q_xyzw: Sequence[float]) -> float:
+    """Heading (rotation about world z, radians) of an x,y,z,w quaternion."""
+    x, y, z, w = (float(v) for v in q_xyzw)
+    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
+def pose_text(pose: object) -> str:
+    """Agent pose as short text: 'at x 1.5 y 2.0 facing 90 degrees' (0.5 m / 45° steps, z-up map frame).
+
+    Accepts a 4×4 body-to-map matrix (x forward), a 7-vector x,y,z,qx,qy,qz,qw, or (position, quaternion xyzw).
+    """
+    if isinstance(pose, (tuple, list)) and len(pose) == 2:
+        pos, yaw = np.asarray(pose[0], float), yaw_from_quaternion(pose[1])
+    else:
+        arr = np.asarray(pose, dtype=float)
+        if arr.shape == (4, 4):
+            pos, yaw = arr[:3, 3], math.atan2(arr[1, 0], arr[0, 0])
+        elif arr.shape == (7,):
+            pos, yaw = arr[:3], yaw_from_quaternion(arr[3:])
+        else:
+            raise ValueError(f"situation pose must be 4×4, 7-vector or (position, quaternion), got {arr.shape}")
+    deg = int(round(math.degrees(yaw) / 45.0) * 45) % 360
+    return f"at x {round(pos[0] * 2) / 2:g} y {round(pos[1] * 2) / 2:g} facing {deg} degrees"
+
+
+def query_text(
+    question: str, situation_text: str = "", situation_pose: object = None, history: Optional[History] = None
+) -> str:
+    """The per-question part of the prompt (after the cached scene prefix)."""
+    parts = []
+    situation = (situation_text or "").strip()
+    if situation_pose is not None:
+        situation = f"{situation} {pose_text(situation_pose)}".strip()
+    if situation:
+        parts.append(f" situation: {situation}")
+    for q, a in history or ():
+        parts.append(f" question: {q.strip()} answer: {a.strip()}")
+    parts.append(f" question: {question.strip()} answer:")
+    return "".join(parts)
+
+
+def build_prompt(
+    tokenizer: PreTrainedTokenizerBase,
+    config: PromptConfig,
+    question: str,
+    situation_text: str = "",
+    situation_pose: object = None,
+    history: Optional[History] = None,
+) -> PromptIds:
+    """Tokenise the prompt into the scene prefix parts and the query (history cut to ``config.max_history``)."""
+    before, sep, after = config.system.partition(config.scene_placeholder)
+    if not sep:
+        raise ValueError(f"prompt system text lacks the scene placeholder {config.scene_placeholder!r}")
+    hist = list(history or ())[-config.max_history :] if config.max_history > 0 else []
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    enc = lambda s: tokenizer(s, add_special_tokens=False)["input_ids"]  # noqa: E731
+    return PromptIds(
+        before_scene=bos + enc(before),
+        after_scene=enc(after),
+        query=enc(query_text(question, situation_text, situation_pose, hist)),
+    )
+
+
+def answer_ids(tokenizer: PreTrainedTokenizerBase, answer: str) -> list[int]:
+    """Target ids of an answer: ' answer' + EOS."""
+    return tokenizer(" " + answer.strip(), add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]

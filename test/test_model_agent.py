@@ -1,0 +1,62 @@
+"""SpatialAgent over a real VoxelStore: empty map, scene-prefix cache per map version, bounded history, grounding."""
+
+from __future__ import annotations
+
+import torch
+
+from leovl_ros.cfg.voxel_store import VoxelStore, VoxelStoreConfig
+from leovl_ros.model.agent import EMPTY_MAP_ANSWER, SpatialAgent
+from leovl_ros.model.config import LeoVLConfig, LLMConfig, PromptConfig
+from leovl_ros.model.leovl import LeoVLModel
+from leovl_ros.model.tokenizer import train_tokenizer
+
+
+def make_agent() -> SpatialAgent:
+    torch.manual_seed(0)
+    tok = train_tokenizer(["how many chairs are there", "red", "two"] * 5, vocab_size=300)
+    config = LeoVLConfig(cfg_encoder={"feature_dim": 8, "hidden_dim": 32, "num_heads": 2},
+                         llm=LLMConfig(hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4,
+                                       num_kv_heads=2),
+                         prompt=PromptConfig(max_history=2, max_new_tokens=4), condense={"budget": 64})
+    return SpatialAgent(LeoVLModel(config, tok), top_cells=3)
+
+
+def fill(store: VoxelStore, seed: int, n: int = 400) -> None:
+    g = torch.Generator().manual_seed(seed)
+    pts = torch.rand(n, 3, generator=g) * torch.tensor([3.0, 2.0, 1.5])
+    store.fuse(pts, torch.randn(n, 8, generator=g), torch.rand(n, 3, generator=g))
+
+
+def test_empty_map_and_empty_question():
+    agent = make_agent()
+    store = VoxelStore(VoxelStoreConfig(feature_dim=8))
+    out = agent.answer(store, "how many chairs?")
+    assert out.answer == EMPTY_MAP_ANSWER and out.error == "empty map" and out.scene_tokens == 0
+    fill(store, 0)
+    assert agent.answer(store, "   ").error == "empty question"
+
+
+def test_prefix_cached_per_version_history_bounded_and_grounding(monkeypatch):
+    agent = make_agent()
+    store = VoxelStore(VoxelStoreConfig(feature_dim=8))
+    fill(store, 1)
+    calls = []
+    original = agent.model.prefill
+    monkeypatch.setattr(agent.model, "prefill", lambda s: calls.append(1) or original(s))
+    first = agent.answer(store, "how many chairs?", session_id="a")
+    second = agent.answer(store, "what colour?", session_id="a", situation_text="i sit on the bed",
+                          situation_pose=(torch.tensor([1.0, 1.0, 0.0]).numpy(), [0, 0, 0, 1]))
+    assert len(calls) == 1  # same map version: the scene prefix is reused
+    fill(store, 2)
+    agent.answer(store, "and now?", session_id="a")
+    assert len(calls) == 2  # map changed: recomputed
+    assert 0 < first.scene_tokens <= 64 and first.latency_ms > 0 and first.answer_tokens <= 4
+    assert second.prompt_tokens > first.prompt_tokens  # situation + one history turn in the prompt
+    assert len(agent.history("a")) == 2 and agent.history("a")[-1][0] == "and now?"  # bounded to max_history
+    assert agent.history("b") == []
+    batch = agent.scene_prefix(store).batch
+    assert len(first.cell_ids) == 3 and all(0 <= c < first.scene_tokens for c in first.cell_ids)
+    xy = batch.xy[first.cell_ids[0]]
+    assert first.grounding_xyz[0][:2] == (float(xy[0]), float(xy[1]))
+    assert first.object_ids and set(first.object_ids) <= set(first.cell_ids)
+    assert 0.0 <= first.confidence <= 1.0

@@ -1,0 +1,132 @@
+"""LeoVLModel: scene tokens change the answer, cached-prefix generation equals the full pass, checkpoints, SceneDPO."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from leovl_ros.model.checkpoint import load_checkpoint, save_checkpoint
+from leovl_ros.model.config import LeoVLConfig, LLMConfig
+from leovl_ros.model.leovl import LeoVLModel, TrainItem
+from leovl_ros.model.losses import SceneDPOTerms, scene_dpo_loss
+from leovl_ros.model.tokenizer import train_tokenizer
+
+CORPUS = ["how many chairs are there", "what colour is the sofa", "red", "blue", "two", "three"] * 10
+
+
+def tiny_config(**kw) -> LeoVLConfig:
+    llm = LLMConfig(hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4, num_kv_heads=2)
+    return LeoVLConfig(cfg_encoder={"feature_dim": 8, "hidden_dim": 32, "num_heads": 2}, llm=llm, **kw)
+
+
+def fake_scene(seed: int, n: int = 6, levels: int = 3, d: int = 8) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return {
+        "features": torch.randn(n, levels, d, generator=g),
+        "heights": torch.rand(n, levels, generator=g) * 2,
+        "weights": torch.rand(n, levels, generator=g) * 10,
+        "mask": torch.ones(n, levels, dtype=torch.bool),
+        "xy": torch.rand(n, 2, generator=g) * 4,
+        "cell_size": torch.full((n,), 0.3),
+        "mean_height": torch.rand(n, generator=g),
+    }
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return train_tokenizer(CORPUS, vocab_size=320)
+
+
+def train_two_scenes(model: LeoVLModel, steps: int = 60) -> list[dict]:
+    scenes = [fake_scene(0), fake_scene(1)]
+    q = model.prompt("what colour is the sofa?")
+    items = [TrainItem(s, q, model.answer_ids(a)) for s, a in zip(scenes, ["red", "blue"])]
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for _ in range(steps):
+        loss = model.nll(items)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return scenes
+
+
+def test_scene_tokens_decide_the_answer_and_prefix_cache_matches(tokenizer):
+    torch.manual_seed(0)
+    model = LeoVLModel(tiny_config(), tokenizer)
+    scenes = train_two_scenes(model)
+    model.eval()
+    answers = []
+    for s in scenes:
+        prefix = model.prefill(model.encode_scene(s))
+        gen = model.generate(prefix, "what colour is the sofa?")
+        answers.append(gen.text)
+        assert gen.scene_attention.shape == (6,) and gen.scene_attention.sum() > 0
+        assert 0 < gen.confidence <= 1
+        again = model.generate(prefix, "what colour is the sofa?", grounding=False)  # cache restored after use
+        assert again.token_ids == gen.token_ids and prefix.cache.get_seq_length() == prefix.length
+        # the cached-prefix log-prob of the answer equals the one-pass training computation
+        item = TrainItem(s, model.prompt("what colour is the sofa?"), gen.token_ids)
+        with torch.no_grad():
+            logp, _ = model([item])
+        assert logp.item() == pytest.approx(sum(torch.tensor(gen.token_probs).log().tolist()), abs=1e-3)
+    assert answers == ["red", "blue"]
+
+
+def test_sampling_and_blind_model(tokenizer):
+    torch.manual_seed(0)
+    model = LeoVLModel(tiny_config(use_scene=False), tokenizer).eval()
+    prefix = model.prefill(model.encode_scene(fake_scene(0)))
+    assert prefix.scene_span[0] == prefix.scene_span[1]
+    g = torch.Generator().manual_seed(0)
+    gen = model.generate(prefix, "how many chairs?", temperature=1.0, top_k=5, max_new_tokens=4, generator=g)
+    assert len(gen.token_ids) <= 4 and gen.scene_attention.numel() == 0
+
+
+def test_checkpoint_roundtrip_and_clear_errors(tokenizer, tmp_path):
+    torch.manual_seed(0)
+    model = LeoVLModel(tiny_config(), tokenizer).eval()
+    save_checkpoint(model, tmp_path / "ck")
+    again = load_checkpoint(tmp_path / "ck")
+    item = TrainItem(fake_scene(3), model.prompt("how many chairs?"), model.answer_ids("two"))
+    with torch.no_grad():
+        assert torch.allclose(model([item])[0], again([item])[0], atol=1e-5)
+    bad = tmp_path / "bad"
+    save_checkpoint(LeoVLModel(tiny_config(), tokenizer), bad)
+    text = (bad / "config.yaml").read_text().replace("hidden_size: 64", "hidden_size: 96")
+    (bad / "config.yaml").write_text(text)
+    with pytest.raises(ValueError, match="shape"):
+        load_checkpoint(bad)
+    (bad / "config.yaml").write_text(text.replace("format_version: 1", "format_version: 99"))
+    with pytest.raises(ValueError, match="format"):
+        load_checkpoint(bad)
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "none")
+
+
+def test_scene_dpo_loss_prefers_correct_answer_and_true_scene(tokenizer):
+    torch.manual_seed(0)
+    policy = LeoVLModel(tiny_config(), tokenizer)
+    reference = copy.deepcopy(policy).requires_grad_(False)
+    s0, s1 = fake_scene(0), fake_scene(1)
+    q = policy.prompt("what colour is the sofa?")
+    good, bad = policy.answer_ids("red"), policy.answer_ids("blue")
+    opt = torch.optim.AdamW(policy.parameters(), lr=3e-3)
+
+    def terms(m):
+        lp, n = m([TrainItem(s0, q, good), TrainItem(s0, q, bad), TrainItem(s1, q, good)])
+        return SceneDPOTerms(lp[:1], lp[1:2], lp[2:]), n[:1]
+
+    with torch.no_grad():
+        ref, _ = terms(reference)
+    first = None
+    for _ in range(15):
+        pol, n = terms(policy)
+        out = scene_dpo_loss(pol, ref, n, beta=0.5, w_a=1.0, w_s=1.0)
+        first = first or {k: float(v.detach()) for k, v in out.items()}
+        opt.zero_grad()
+        out["loss"].backward()
+        opt.step()
+    assert first["l_a"] == pytest.approx(0.6931, abs=1e-3)  # policy == reference at the start: log 2
+    assert float(out["l_a"]) < first["l_a"] and float(out["l_s"]) < first["l_s"]

@@ -1,0 +1,172 @@
+"""Training configs (dataclasses, one docstring per field), YAML presets and reproducible run folders."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from leovl_ros.model.config import from_dict, load_yaml, save_yaml
+from leovl_ros.paths import REPO_ROOT
+
+PRESET_DIR = Path(__file__).resolve().parent / "presets"
+
+
+@dataclass
+class DataConfig:
+    """Synthetic data: which scenes, how they are rendered, fused and condensed, and how many samples."""
+
+    train_scenes: int = 200
+    """Training scenes (train-split seeds, taken in order from seed 0)."""
+    test_scenes: int = 50
+    """Held-out scenes (test-split seeds); never used for training."""
+    stage1_scenes: int = 20
+    """Scenes whose frames train the 2D encoder (train split)."""
+    stage1_frames: int = 12
+    """Frames per stage-1 scene."""
+    frames: int = 48
+    """Frames rendered per scene for fusion (a robot-like walk looking around)."""
+    width: int = 320
+    """Render width (pixels)."""
+    height: int = 240
+    """Render height (pixels)."""
+    voxel_size: float = 0.05
+    """Voxel store resolution (metres)."""
+    condense: dict[str, Any] = field(default_factory=lambda: {"budget": 256})
+    """CondenseConfig keyword arguments (token budget for synthetic rooms)."""
+    tasks: dict[str, Any] = field(default_factory=lambda: {"qa_per_type": 6, "situations": 3})
+    """TaskConfig keyword arguments for training samples."""
+    heldout_questions: int = 2000
+    """Questions in the held-out QA set."""
+    heldout_min_scenes: int = 50
+    """Held-out scenes the QA set must draw from."""
+    tokenizer_scenes: int = 30
+    """Scenes whose samples train the tokenizer's merges."""
+    workers: int = 2
+    """Processes that render/fuse scenes in parallel."""
+
+
+@dataclass
+class Stage1Config:
+    """Stage 1: the SmallCNN 2D encoder on per-cell class/colour targets from rendered instance ids."""
+
+    steps: int = 300
+    """Optimiser steps."""
+    batch_size: int = 16
+    """Frames per step (per process)."""
+    lr: float = 3e-3
+    """AdamW learning rate."""
+    colour_weight: float = 1.0
+    """Weight of the colour loss next to the class loss."""
+
+
+@dataclass
+class SFTConfig:
+    """Stage 2: supervised fine-tuning of CFG encoder + projector + LLM on all task families."""
+
+    steps: int = 2000
+    """Optimiser steps."""
+    batch_size: int = 32
+    """Sequences per step (per process)."""
+    lr: float = 1e-3
+    """Peak AdamW learning rate (linear warm-up, cosine decay)."""
+    warmup: int = 100
+    """Warm-up steps."""
+    weight_decay: float = 0.01
+    """AdamW weight decay."""
+    grad_clip: float = 1.0
+    """Gradient norm clip."""
+    tasks: list[str] = field(
+        default_factory=lambda: ["qa", "situated_qa", "object_caption", "scene_caption", "dialogue"])
+    """Task families trained on."""
+    log_every: int = 20
+    """Steps between loss log points."""
+    save_every: int = 500
+    """Steps between resumable checkpoints."""
+
+
+@dataclass
+class DPOConfig:
+    """Stage 3: SceneDPO, L = w_a·L_a + w_s·L_s + L_NLL against a frozen copy of the SFT model."""
+
+    steps: int = 300
+    """Optimiser steps (0 skips the stage)."""
+    batch_size: int = 16
+    """Question samples per step (per process)."""
+    lr: float = 1e-4
+    """AdamW learning rate."""
+    beta: float = 0.1
+    """DPO temperature."""
+    w_a: float = 1.0
+    """Weight of the answer contrast (wrong answer, true scene)."""
+    w_s: float = 1.0
+    """Weight of the scene contrast (true answer, another scene's tokens)."""
+    log_every: int = 10
+    """Steps between loss log points."""
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation on held-out scenes."""
+
+    max_questions: int = 0
+    """Cap on evaluated QA questions, evenly spaced over the set (0 = all)."""
+    max_captions: int = 200
+    """Caption samples scored for CIDEr."""
+    max_new_tokens: int = 48
+    """Answer token cap during evaluation."""
+
+
+@dataclass
+class RecipeConfig:
+    """A whole training run: data, model shape, the three stages and evaluation."""
+
+    name: str = "default"
+    """Preset name."""
+    seed: int = 0
+    """Global random seed."""
+    data: DataConfig = field(default_factory=DataConfig)
+    """Data generation."""
+    model: dict[str, Any] = field(default_factory=dict)
+    """LeoVLConfig overrides (llm, cfg_encoder, prompt …) as a nested mapping."""
+    image_encoder: dict[str, Any] = field(default_factory=lambda: {"feature_dim": 32, "width": 32})
+    """ImageEncoderConfig overrides for the SmallCNN."""
+    stage1: Stage1Config = field(default_factory=Stage1Config)
+    """Stage 1."""
+    sft: SFTConfig = field(default_factory=SFTConfig)
+    """Stage 2."""
+    dpo: DPOConfig = field(default_factory=DPOConfig)
+    """Stage 3."""
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    """Evaluation."""
+
+
+def load_preset(name_or_path: str) -> RecipeConfig:
+    """A preset by name (training/presets/NAME.yaml) or a YAML file path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PRESET_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+        raise FileNotFoundError(f"no preset {name_or_path!r} (known: {known})")
+    return from_dict(RecipeConfig, load_yaml(path))
+
+
+def git_sha() -> str:
+    """The repository's HEAD commit (or 'unknown' outside git / before the first commit)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def save_run_config(config: Any, run_dir: Path, extra: dict[str, Any] | None = None) -> None:
+    """Write the resolved config + git SHA + time into the run folder (config.yml)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    data = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
+    data["_run"] = {"git_sha": git_sha(), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **(extra or {})}
+    save_yaml(data, run_dir / "config.yml")

@@ -1,0 +1,118 @@
+"""Training data: per-scene CFG inputs (safetensors cache), streamed task samples, stage-1 targets, prompt items."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from leovl_ros.model.leovl import SCENE_FIELDS, LeoVLModel, TrainItem
+from leovl_ros.sim.tasks import Sample
+
+SCENES = "scenes"
+"""Sub-folder of a data folder with one ``{scene_id}.safetensors`` per scene."""
+SAMPLES = "samples"
+"""Sub-folder with the sharded task samples (``leovl_ros.sim.shards`` layout)."""
+HELDOUT = "heldout_qa.jsonl"
+"""The fixed held-out QA set (one Sample per line)."""
+STAGE1 = "stage1.npz"
+"""Frames + per-cell class/colour targets for the 2D encoder."""
+EXTRA_FIELDS = ("mean_height", "colour")
+"""ColumnBatch fields cached beside the encoder inputs (grounding, diagnostics)."""
+
+
+def target_vocab() -> tuple[list[str], list[str]]:
+    """Stage-1 label names: object classes + floor/wall/ceiling/nothing, colour names + none."""
+    from leovl_ros.sim.world import CLASSES, COLOURS
+
+    return [*CLASSES, "floor", "wall", "ceiling", "nothing"], [*COLOURS, "none"]
+
+
+def cell_targets(instance: np.ndarray, scene, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Class and colour index per feature cell, read at each cell's centre pixel of the instance image."""
+    from leovl_ros.sim.world import CEILING_ID, FLOOR_ID, WALL_ID
+
+    classes, colours = target_vocab()
+    ids = instance[stride // 2 :: stride, stride // 2 :: stride]
+    cls = np.full(ids.shape, classes.index("nothing"), np.int64)
+    col = np.full(ids.shape, colours.index("none"), np.int64)
+    for special, name in ((FLOOR_ID, "floor"), (WALL_ID, "wall"), (CEILING_ID, "ceiling")):
+        cls[ids == special] = classes.index(name)
+    for obj in scene.objects:
+        sel = ids == obj.id
+        cls[sel] = classes.index(obj.cls)
+        col[sel] = colours.index(obj.colour)
+    return cls, col
+
+
+def save_scene(batch, path: Path) -> None:
+    """Cache a ColumnBatch's encoder inputs (features as float16) + grounding fields as safetensors."""
+    from safetensors.torch import save_file
+
+    tensors = {k: getattr(batch, k).detach().cpu().contiguous() for k in (*SCENE_FIELDS, *EXTRA_FIELDS)}
+    tensors["features"] = tensors["features"].half()
+    meta = {"voxel_tokens": str(batch.voxel_tokens), "tokens": str(len(batch))}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata=meta)
+
+
+def load_scenes(data_dir: str | Path, scene_ids: Optional[set[str]] = None) -> dict[str, dict[str, torch.Tensor]]:
+    """Cached scenes (float32) keyed by scene id; small enough to keep in memory (≈ 100 kB per scene)."""
+    from safetensors.torch import load_file
+
+    out = {}
+    for path in sorted((Path(data_dir) / SCENES).glob("*.safetensors")):
+        if scene_ids is None or path.stem in scene_ids:
+            t = load_file(str(path))
+            t["features"] = t["features"].float()
+            out[path.stem] = t
+    if not out:
+        raise FileNotFoundError(f"no cached scenes under {Path(data_dir) / SCENES}; run training/prepare.py first")
+    return out
+
+
+def stream_samples(
+    data_dir: str | Path, split: str, tasks: list[str], rank: int = 0, world: int = 1, seed: int = 0,
+    shuffle_buffer: int = 4096, epochs: Optional[int] = None,
+) -> Iterator[Sample]:
+    """Endless (or ``epochs``) shuffled stream of a split's samples of the given tasks, this rank's share only."""
+    from leovl_ros.sim.shards import iter_samples
+
+    rng = random.Random(seed + 7919 * rank)
+    epoch = 0
+    while epochs is None or epoch < epochs:
+        buf: list[Sample] = []
+        for i, s in enumerate(iter_samples(Path(data_dir) / SAMPLES, split)):
+            if i % world != rank or s.task not in tasks:
+                continue
+            buf.append(s)
+            if len(buf) >= shuffle_buffer:
+                yield buf.pop(rng.randrange(len(buf)))
+        rng.shuffle(buf)
+        yield from buf
+        epoch += 1
+
+
+def read_heldout(data_dir: str | Path) -> list[Sample]:
+    """The held-out QA set written by prepare.py."""
+    path = Path(data_dir) / HELDOUT
+    return [Sample.from_json(json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+
+
+def situation_pose(sample: Sample) -> object:
+    """A sample's agent pose as (position, quaternion xyzw), or None."""
+    if sample.position is None or sample.rotation_xyzw is None:
+        return None
+    return (sample.position, sample.rotation_xyzw)
+
+
+def make_item(model: LeoVLModel, sample: Sample, scene: Optional[dict[str, torch.Tensor]],
+              answer: Optional[str] = None) -> TrainItem:
+    """Prompt + target ids of a sample (the first reference answer unless ``answer`` is given)."""
+    prompt = model.prompt(sample.question, sample.situation or "", situation_pose(sample), sample.history)
+    return TrainItem(scene=scene, prompt=prompt, answer=model.answer_ids(answer or sample.answers[0]))

@@ -1,0 +1,108 @@
+"""The whole chain: data → stage 1 → scenes → SFT (+ blind baseline) → SceneDPO → evaluation → models/default.
+
+    python training/recipe.py --preset quick --run runs/quick
+    python training/recipe.py --preset default --run runs/default --export models/default
+
+Finished steps are skipped on a rerun (each stage also resumes from its state.pt), so an interrupted recipe
+continues where it stopped. ``--nproc N`` runs the training stages under torchrun with N processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from training.config import load_preset, save_run_config
+
+HERE = Path(__file__).resolve().parent
+
+
+def _run(script: str, args: list[str], nproc: int = 1) -> None:
+    """Run a training script as a subprocess (under torchrun when nproc > 1); raise on failure."""
+    launcher = [sys.executable]
+    if nproc > 1:
+        launcher += ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+    cmd = [*launcher, str(HERE / script), *args]
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def export(run: Path, model_dir: Path, target: Path) -> None:
+    """Copy checkpoint, 2D encoder, metrics and plots into the shipped-model folder (replacing it)."""
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(model_dir, tmp)
+    shutil.copytree(run / "stage1" / "encoder", tmp / "image_encoder")
+    for name in ("metrics.json", "qa_by_type.png", "accuracy_vs_tokens.png"):
+        shutil.copy2(run / "eval" / name, tmp / name)
+    for stage in ("stage1", "sft", "dpo", "blind"):
+        if (run / stage / "loss.png").is_file():
+            shutil.copy2(run / stage / "loss.png", tmp / f"loss_{stage}.png")
+    shutil.copy2(run / "timings.json", tmp / "timings.json")
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """CLI entry point."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--preset", default="quick", help="preset name (training/presets) or YAML path")
+    ap.add_argument("--run", type=Path, required=True, help="run folder (data, stages, eval)")
+    ap.add_argument("--data", type=Path, help="data folder (default: RUN/data); reused when already prepared")
+    ap.add_argument("--nproc", type=int, default=1, help="processes per training stage (torchrun)")
+    ap.add_argument("--export", type=Path, help="copy the final model here (e.g. models/default)")
+    ap.add_argument("--no-blind", action="store_true", help="skip the blind baseline")
+    args = ap.parse_args(argv)
+    cfg = load_preset(args.preset)
+    run, data = args.run, args.data or args.run / "data"
+    save_run_config(cfg, run, {"recipe": True, "argv": sys.argv})
+    p = ["--preset", args.preset, "--data", str(data)]
+    timings: dict[str, float] = {}
+
+    def step(name: str, done: Path, script: str, extra: list[str], nproc: int = 1) -> None:
+        t0 = time.time()
+        if not done.exists():
+            _run(script, extra, nproc)
+        timings[name] = round(time.time() - t0, 1)
+
+    step("frames", data / "stage1.npz", "prepare.py", ["frames", "--preset", args.preset, "--out", str(data)])
+    step("stage1", run / "stage1" / "stage1_metrics.json", "train.py",
+         ["--stage", "1", *p, "--run-dir", str(run / "stage1")], args.nproc)
+    step("scenes", data / "stats.json", "prepare.py",
+         ["scenes", "--preset", args.preset, "--out", str(data), "--encoder", str(run / "stage1" / "encoder")])
+    enc = ["--encoder", str(run / "stage1" / "encoder")]
+    step("sft", run / "sft" / "history.json", "train.py", ["--stage", "2", *p, "--run-dir", str(run / "sft"), *enc],
+         args.nproc)
+    if not args.no_blind:
+        step("blind", run / "blind" / "history.json", "train.py",
+             ["--stage", "2", *p, "--run-dir", str(run / "blind"), *enc, "--blind"], args.nproc)
+    final = run / "sft" / "model"
+    if cfg.dpo.steps > 0:
+        step("dpo", run / "dpo" / "history.json", "train.py",
+             ["--stage", "3", *p, "--run-dir", str(run / "dpo"), "--init", str(final)], args.nproc)
+        final = run / "dpo" / "model"
+    ev = ["--data", str(data), "--preset", args.preset, "--model", str(final), "--out", str(run / "eval")]
+    if cfg.dpo.steps > 0:
+        ev += ["--sft", str(run / "sft" / "model")]
+    if not args.no_blind:
+        ev += ["--blind", str(run / "blind" / "model")]
+    step("eval", run / "eval" / "metrics.json", "evaluate.py", ev)
+    timings["train_total_s"] = sum(v for k, v in timings.items() if k in ("frames", "stage1", "scenes", "sft", "dpo"))
+    (run / "timings.json").write_text(json.dumps(timings, indent=1))
+    if args.export:
+        export(run, final, args.export)
+    print(json.dumps(timings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

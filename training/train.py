@@ -1,0 +1,328 @@
+"""Train one stage (torchrun DDP or plain python = world size 1), resumable, with a loss-curve PNG.
+
+    python training/train.py --stage 1 --preset quick --data data_cache/quick --run-dir runs/quick/stage1
+    torchrun --nproc_per_node 2 training/train.py --stage 2 --preset quick --data data_cache/quick \\
+        --run-dir runs/quick/sft --encoder runs/quick/stage1
+    python training/train.py --stage 3 --preset quick --data data_cache/quick --run-dir runs/quick/dpo \\
+        --init runs/quick/sft/model
+
+Stage 1: the SmallCNN 2D encoder on per-cell class/colour targets. Stage 2: SFT of CFG encoder + projector + LLM
+(``--blind`` trains the same LLM without scene tokens: the baseline). Stage 3: SceneDPO against a frozen copy of the
+SFT model. Each run folder gets config.yml (resolved config + git SHA), state.pt (resume), model/ and loss.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from training import ddp
+from training.config import RecipeConfig, load_preset, save_run_config
+from training.data import STAGE1, load_scenes, make_item, stream_samples, target_vocab
+
+QA_TASKS = ["qa", "situated_qa"]
+
+
+def _schedule(step: int, total: int, warmup: int) -> float:
+    """Linear warm-up then cosine decay to 10 %."""
+    if step < warmup:
+        return (step + 1) / max(1, warmup)
+    t = (step - warmup) / max(1, total - warmup)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def plot_losses(history: list[dict[str, float]], path: Path, title: str) -> None:
+    """Loss curves (every logged key but 'step') as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for key in [k for k in (history[0] if history else {}) if k != "step"]:
+        ax.plot([h["step"] for h in history], [h[key] for h in history], label=key)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+class Loop:
+    """Resumable optimisation loop: state.pt every ``save_every`` steps, logged history, tqdm on rank 0."""
+
+    def __init__(self, run: Path, d: ddp.Dist, model: torch.nn.Module, opt: torch.optim.Optimizer, steps: int,
+                 warmup: int, log_every: int, save_every: int, save: Callable[[], None]) -> None:
+        self.run, self.d, self.model, self.opt = run, d, model, opt
+        self.steps, self.warmup, self.log_every, self.save_every, self.save = steps, warmup, log_every, save_every, save
+        self.start, self.history = 0, []
+        run.mkdir(parents=True, exist_ok=True)
+        self.base_lr = [g["lr"] for g in opt.param_groups]
+        state = run / "state.pt"
+        if state.is_file():
+            ck = torch.load(state, map_location=d.device, weights_only=False)
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["opt"])
+            self.start, self.history = ck["step"], ck["history"]
+
+    def run_steps(self, step_fn: Callable[[], dict[str, torch.Tensor]], grad_clip: float = 1.0,
+                  time_limit: float = 0.0) -> list[dict]:
+        """Run the remaining steps of ``step_fn`` (returns a dict of losses with 'loss' to optimise); with a
+        ``time_limit`` (seconds) the loop stops early, saving the last state."""
+        from tqdm import tqdm
+
+        t0 = time.time()
+        bar = tqdm(range(self.start, self.steps), initial=self.start, total=self.steps, disable=not self.d.is_main,
+                   desc=self.run.name, unit="step")
+        acc: dict[str, float] = {}
+        for step in bar:
+            for g, lr in zip(self.opt.param_groups, self.base_lr):
+                g["lr"] = lr * _schedule(step, self.steps, self.warmup)
+            losses = step_fn()
+            self.opt.zero_grad(set_to_none=True)
+            losses["loss"].backward()
+            torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], grad_clip)
+            self.opt.step()
+            for k, v in losses.items():
+                acc[k] = acc.get(k, 0.0) + float(v.detach())
+            if (step + 1) % self.log_every == 0 or step + 1 == self.steps:
+                n = (step % self.log_every) + 1
+                point = {"step": step + 1, **{k: ddp.mean(v / n, self.d) for k, v in acc.items()}}
+                self.history.append(point)
+                bar.set_postfix(loss=f"{point['loss']:.3f}")
+                acc = {}
+            out_of_time = bool(time_limit) and ddp.mean(float(time.time() - t0 > time_limit), self.d) > 0
+            last = step + 1 == self.steps or out_of_time
+            if out_of_time and ((step + 1) % self.log_every):
+                self.history.append({"step": step + 1, **{k: ddp.mean(v / ((step % self.log_every) + 1), self.d)
+                                                          for k, v in acc.items()}})
+            if self.d.is_main and ((step + 1) % self.save_every == 0 or last):
+                torch.save({"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": step + 1,
+                            "history": self.history}, self.run / "state.pt")
+                self.save()
+            if out_of_time:
+                break
+        if self.d.is_main:
+            (self.run / "history.json").write_text(json.dumps(self.history))
+            if self.history:
+                plot_losses(self.history, self.run / "loss.png", self.run.name)
+        ddp.barrier(self.d)
+        return self.history
+
+
+def stage1(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, time_limit: float = 0.0) -> None:
+    """Train the SmallCNN on random crops with per-cell class + colour cross-entropy."""
+    from leovl_ros.model.config import ImageEncoderConfig
+    from leovl_ros.model.image_encoder import SmallCNNEncoder
+
+    arr = np.load(data / STAGE1)
+    rgb, cls, col = torch.from_numpy(arr["rgb"]), torch.from_numpy(arr["cls"]), torch.from_numpy(arr["colour"])
+    classes, colours = target_vocab()
+    enc = SmallCNNEncoder(ImageEncoderConfig(**{**cfg.image_encoder, "num_classes": len(classes),
+                                                "num_colours": len(colours)})).to(d.device)
+    model = ddp.wrap(enc, d)
+    s = cfg.stage1
+    opt = torch.optim.AdamW(enc.parameters(), lr=s.lr, weight_decay=1e-4)
+    g = torch.Generator().manual_seed(cfg.seed + d.rank)
+    ch, cw = min(12, cls.shape[1]), min(16, cls.shape[2])  # 96×128-pixel crops, in feature cells
+
+    def step() -> dict[str, torch.Tensor]:
+        idx = torch.randint(0, rgb.shape[0], (s.batch_size,), generator=g)
+        i0 = int(torch.randint(0, cls.shape[1] - ch + 1, (1,), generator=g))
+        j0 = int(torch.randint(0, cls.shape[2] - cw + 1, (1,), generator=g))
+        x = rgb[idx, i0 * 8 : (i0 + ch) * 8, j0 * 8 : (j0 + cw) * 8].permute(0, 3, 1, 2).float().div(255)
+        x = x.to(d.device)
+        _, lc, lk = model(x)
+        l_cls = F.cross_entropy(lc, cls[idx, i0 : i0 + ch, j0 : j0 + cw].to(d.device))
+        l_col = F.cross_entropy(lk, col[idx, i0 : i0 + ch, j0 : j0 + cw].to(d.device))
+        return {"loss": l_cls + s.colour_weight * l_col, "class": l_cls, "colour": l_col}
+
+    loop = Loop(run, d, enc, opt, s.steps, 0, 10, max(50, s.steps // 4), lambda: enc.save(run / "encoder"))
+    loop.run_steps(step, time_limit=time_limit)
+    if d.is_main:
+        with torch.no_grad():
+            enc.eval()
+            x = rgb[:32].permute(0, 3, 1, 2).float().div(255).to(d.device)
+            _, lc, lk = enc(x)
+            acc = {"class_acc": float((lc.argmax(1).cpu() == cls[:32]).float().mean()),
+                   "colour_acc": float((lk.argmax(1).cpu() == col[:32]).float().mean())}
+        (run / "stage1_metrics.json").write_text(json.dumps(acc))
+        enc.save(run / "encoder")
+
+
+def build_model(cfg: RecipeConfig, data: Path, encoder_dir: Path, use_scene: bool):
+    """A fresh LeoVLModel: tokenizer from the data folder, CFG encoder sized to the 2D encoder's features."""
+    from leovl_ros.model.config import LeoVLConfig, from_dict
+    from leovl_ros.model.image_encoder import SmallCNNEncoder
+    from leovl_ros.model.leovl import LeoVLModel
+    from leovl_ros.model.llm import load_pretrained_tokenizer
+    from leovl_ros.model.tokenizer import load_tokenizer
+
+    enc = SmallCNNEncoder.load(encoder_dir)
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg["cfg_encoder"] = {**model_cfg.get("cfg_encoder", {}), "feature_dim": enc.feature_dim}
+    model_cfg["image_encoder"] = {k: v for k, v in vars(enc.config).items() if k != "path"}
+    model_cfg["condense"] = cfg.data.condense
+    model_cfg["use_scene"] = use_scene
+    config = from_dict(LeoVLConfig, model_cfg)
+    tokenizer = load_pretrained_tokenizer(config.llm) if config.llm.pretrained_path else load_tokenizer(data)
+    return LeoVLModel(config, tokenizer)
+
+
+def _batches(stream: Iterator, size: int) -> Callable[[], list]:
+    return lambda: [next(stream) for _ in range(size)]
+
+
+def stage2(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, encoder_dir: Path, blind: bool,
+           time_limit: float = 0.0, init: Optional[Path] = None) -> None:
+    """SFT: next-token loss on the answers of every task family, scene tokens in the prompt (none when blind).
+
+    With ``init`` the weights start from that checkpoint (same shapes; modules it lacks keep their fresh init)."""
+    from leovl_ros.model.checkpoint import load_checkpoint, save_checkpoint
+
+    s = cfg.sft
+    model = build_model(cfg, data, encoder_dir, use_scene=not blind)
+    if init is not None:
+        missing, _ = model.load_state_dict(load_checkpoint(init).state_dict(), strict=False)
+        print(f"initialised from {init}; fresh: {missing}", flush=True)
+    model = model.to(d.device)
+    if blind:
+        model.cfg_encoder.requires_grad_(False)
+    scenes = {k: {n: t.to(d.device) for n, t in v.items()} for k, v in load_scenes(data).items()}
+    wrapped = ddp.wrap(model, d)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=s.lr, weight_decay=s.weight_decay)
+    next_batch = _batches(stream_samples(data, "train", s.tasks, d.rank, d.world_size, cfg.seed), s.batch_size)
+
+    def step() -> dict[str, torch.Tensor]:
+        items = [make_item(model, x, scenes[x.scene_id]) for x in next_batch()]
+        logp, n = wrapped(items)
+        return {"loss": -logp.sum() / n.sum().clamp_min(1)}
+
+    loop = Loop(run, d, model, opt, s.steps, s.warmup, s.log_every, s.save_every,
+                lambda: save_checkpoint(model, run / "model", {"stage": "sft", "blind": blind}))
+    t0 = time.time()
+    loop.run_steps(step, s.grad_clip, time_limit)
+    if d.is_main:
+        (run / "train_time.json").write_text(json.dumps({"seconds": time.time() - t0, **model.parameter_count()}))
+
+
+class AnswerPool:
+    """Canonical training answers per question type, to draw a plausible wrong answer for DPO."""
+
+    def __init__(self, samples: Iterator, limit: int = 20000) -> None:
+        self.by_type: dict[str, list[str]] = {}
+        for i, x in enumerate(samples):
+            if i >= limit:
+                break
+            pool = self.by_type.setdefault(x.question_type, [])
+            if x.answers[0] not in pool:
+                pool.append(x.answers[0])
+
+    def wrong(self, sample: Any, rng: random.Random) -> Optional[str]:
+        """An answer of the same type that matches none of the references (None when there is none)."""
+        from leovl_ros.eval.metrics import exact_match
+
+        options = [a for a in self.by_type.get(sample.question_type, []) if not exact_match(a, sample.answers)]
+        return rng.choice(options) if options else None
+
+
+def stage3(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, init: Path, time_limit: float = 0.0) -> None:
+    """SceneDPO from the SFT checkpoint: answer contrast + scene contrast + NLL, frozen reference."""
+    from leovl_ros.model.checkpoint import load_checkpoint, save_checkpoint
+    from leovl_ros.model.losses import SceneDPOTerms, scene_dpo_loss
+
+    s = cfg.dpo
+    model = load_checkpoint(init, device=d.device).train()
+    reference = load_checkpoint(init, device=d.device).eval().requires_grad_(False)
+    scenes = {k: {n: t.to(d.device) for n, t in v.items()} for k, v in load_scenes(data).items()}
+    scene_ids = sorted(scenes)
+    pool = AnswerPool(stream_samples(data, "train", QA_TASKS, epochs=1))
+    rng = random.Random(cfg.seed + d.rank)
+    wrapped = ddp.wrap(model, d)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=s.lr)
+    stream = stream_samples(data, "train", QA_TASKS, d.rank, d.world_size, cfg.seed + 1)
+
+    def step() -> dict[str, torch.Tensor]:
+        chosen, wrong_a, wrong_s = [], [], []
+        while len(chosen) < s.batch_size:
+            x = next(stream)
+            bad = pool.wrong(x, rng)
+            if bad is None:
+                continue
+            other = rng.choice([i for i in scene_ids if i != x.scene_id] or scene_ids)
+            chosen.append(make_item(model, x, scenes[x.scene_id]))
+            wrong_a.append(make_item(model, x, scenes[x.scene_id], answer=bad))
+            wrong_s.append(make_item(model, x, scenes[other]))
+        items = chosen + wrong_a + wrong_s
+        b = len(chosen)
+        logp, n = wrapped(items)
+        with torch.no_grad():
+            ref, _ = reference(items)
+        terms = lambda v: SceneDPOTerms(v[:b], v[b : 2 * b], v[2 * b :])  # noqa: E731
+        return scene_dpo_loss(terms(logp), terms(ref), n[:b], s.beta, s.w_a, s.w_s)
+
+    loop = Loop(run, d, model, opt, s.steps, 0, s.log_every, max(50, s.steps // 2),
+                lambda: save_checkpoint(model, run / "model", {"stage": "scenedpo"}))
+    loop.run_steps(step, time_limit=time_limit)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """CLI entry point (torchrun or plain python)."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stage", type=int, choices=[1, 2, 3], required=True, help="1 encoder, 2 SFT, 3 SceneDPO")
+    ap.add_argument("--preset", default="quick", help="preset name (training/presets) or YAML path")
+    ap.add_argument("--data", type=Path, required=True, help="data folder from prepare.py")
+    ap.add_argument("--run-dir", type=Path, required=True, help="run folder (resumes if state.pt is there)")
+    ap.add_argument("--encoder", type=Path, help="stage 2: the stage-1 encoder folder")
+    ap.add_argument("--init", type=Path, help="stage 3: the SFT checkpoint folder; stage 2: optional warm start")
+    ap.add_argument("--blind", action="store_true", help="stage 2: no scene tokens (the blind baseline)")
+    ap.add_argument("--steps", type=int, help="override the preset's step count of this stage")
+    ap.add_argument("--batch-size", type=int, help="override the preset's batch size of this stage")
+    ap.add_argument("--time-limit", type=float, default=0.0, help="stop (and save) after this many seconds")
+    args = ap.parse_args(argv)
+    cfg = load_preset(args.preset)
+    if args.steps is not None:
+        {1: cfg.stage1, 2: cfg.sft, 3: cfg.dpo}[args.stage].steps = args.steps
+    if args.batch_size is not None:
+        {1: cfg.stage1, 2: cfg.sft, 3: cfg.dpo}[args.stage].batch_size = args.batch_size
+    d = ddp.setup(cfg.seed)
+    try:
+        if d.is_main:
+            extra = {"stage": args.stage, "world_size": d.world_size, "argv": sys.argv}
+            save_run_config(cfg, args.run_dir, extra)
+        ddp.barrier(d)
+        if args.stage == 1:
+            stage1(cfg, args.data, args.run_dir, d, args.time_limit)
+        elif args.stage == 2:
+            if args.encoder is None:
+                ap.error("--stage 2 needs --encoder")
+            stage2(cfg, args.data, args.run_dir, d, args.encoder, args.blind, args.time_limit, args.init)
+        else:
+            if args.init is None:
+                ap.error("--stage 3 needs --init")
+            stage3(cfg, args.data, args.run_dir, d, args.init, args.time_limit)
+    finally:
+        ddp.teardown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
