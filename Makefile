@@ -51,7 +51,7 @@ train-default: setup  ## rebuild the shipped default model from scratch (<=90 mi
 	$(PY) -m training.recipe --preset default
 
 lock: setup  ## regenerate requirements.txt from requirements.in
-	$(PY) -m pip install -q -r requirements.in && $(PY) -m pip freeze | grep -v '^-e' | sed 's/+cpu$$//' > requirements.txt
+	$(PY) -m pip install -q -r requirements.in && $(PY) scripts/lock.py > requirements.txt
 
 clean:  ## remove build outputs (keeps .venv)
 	rm -rf build install log demo_out
