@@ -101,28 +101,11 @@ class _Open3DTSDF:
 
 
 def _topdown_png(batch, path: Path, title: str) -> None:
-    """Draw each condensed cell as a square of its size, filled with its mean colour."""
-    import matplotlib
+    """Draw each condensed cell as a square of its size, filled with its mean colour (the demo's plotter)."""
+    from leovl_ros.topdown import plot_topdown
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.collections import PatchCollection
-    from matplotlib.patches import Rectangle
-
-    xy, size, col = batch.xy.cpu().numpy(), batch.cell_size.cpu().numpy(), batch.colour.cpu().numpy()
-    fig, ax = plt.subplots(figsize=(6, 6), dpi=120)
-    rects = [Rectangle((x - s / 2, y - s / 2), s, s) for (x, y), s in zip(xy, size)]
-    ax.add_collection(PatchCollection(rects, facecolors=np.clip(col, 0, 1), edgecolors="k", linewidths=0.2))
-    pad = float(size.max()) if len(size) else 1.0
-    ax.set_xlim(xy[:, 0].min() - pad, xy[:, 0].max() + pad)
-    ax.set_ylim(xy[:, 1].min() - pad, xy[:, 1].max() + pad)
-    ax.set_aspect("equal")
-    ax.set_xlabel("x (m)")
-    ax.set_ylabel("y (m)")
-    ax.set_title(title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
+    plot_topdown(batch.xy.cpu().numpy(), batch.cell_size.cpu().numpy(), batch.colour.cpu().numpy(), path,
+                 title=title)
 
 
 def main(argv: list[str] | None = None) -> int:
