@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from leovl_ros.geometry.alignment import backproject
 from leovl_ros.geometry.transforms import angle_between_deg
 from leovl_ros.io.bag import read_rgbd_bag, write_rgbd_bag
 from leovl_ros.io.rgbd import RGBDSequence, read_3dmatch, read_redwood
@@ -20,12 +21,7 @@ def _fused(seq: RGBDSequence, stride: int) -> tuple[np.ndarray, np.ndarray]:
     """All frames back-projected at a pixel stride (aligned world) and the camera positions."""
     pts, cams = [], []
     for f in seq:
-        d = f.depth[::stride, ::stride]
-        v, u = np.mgrid[0: d.shape[0], 0: d.shape[1]] * stride
-        m = d > 0
-        z = d[m].astype(np.float64)
-        cam = np.stack([(u[m] - f.K[0, 2]) / f.K[0, 0] * z, (v[m] - f.K[1, 2]) / f.K[1, 1] * z, z], axis=1)
-        pts.append(cam @ f.pose[:3, :3].T + f.pose[:3, 3])
+        pts.append(backproject(f.depth, f.K, f.pose, stride))
         cams.append(f.pose[:3, 3])
     return np.concatenate(pts), np.array(cams)
 

@@ -73,18 +73,35 @@ class FloorFit:
     """Points the fit sampled."""
 
 
+def camera_grid(
+    depth: np.ndarray, K: np.ndarray, stride: int = 4, min_depth: float = 0.0, max_depth: float = np.inf,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Camera-frame points [h, w, 3] of a strided depth image and the mask of valid (finite, in-range) depth."""
+    d = np.asarray(depth, dtype=np.float64)[::stride, ::stride]
+    h, w = d.shape
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64) * stride
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(d) & (d > 0) & (d >= min_depth) & (d <= max_depth)
+    z = np.where(valid, d, 0.0)
+    return np.stack([(u - K[0, 2]) / K[0, 0] * z, (v - K[1, 2]) / K[1, 1] * z, z], axis=-1), valid
+
+
+def backproject(
+    depth: np.ndarray, K: np.ndarray, pose: np.ndarray, stride: int = 4, min_depth: float = 0.0,
+    max_depth: float = np.inf,
+) -> np.ndarray:
+    """World points [N, 3] of the valid pixels of a strided depth image."""
+    P, valid = camera_grid(depth, K, stride, min_depth, max_depth)
+    return P[valid] @ pose[:3, :3].T + pose[:3, 3]
+
+
 def backproject_with_normals(
     depth: np.ndarray, K: np.ndarray, pose: np.ndarray, stride: int = 4, min_depth: float = 0.1,
     max_depth: float = 5.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """World points and camera-facing unit normals (from image-grid neighbours) of a strided depth image."""
-    d = np.asarray(depth, dtype=np.float64)[::stride, ::stride]
-    h, w = d.shape
-    v, u = np.mgrid[0:h, 0:w].astype(np.float64) * stride
-    with np.errstate(invalid="ignore"):
-        valid = np.isfinite(d) & (d >= min_depth) & (d <= max_depth)
-    z = np.where(valid, d, 0.0)
-    P = np.stack([(u - K[0, 2]) / K[0, 0] * z, (v - K[1, 2]) / K[1, 1] * z, z], axis=-1)
+    P, valid = camera_grid(depth, K, stride, min_depth, max_depth)
+    z = P[..., 2]
     tx = P[:-1, 1:] - P[:-1, :-1]
     ty = P[1:, :-1] - P[:-1, :-1]
     n = np.cross(tx, ty)
