@@ -45,10 +45,10 @@ bench: setup  ## run every benchmark; one JSON line each
 	for b in benchmarks/sim.py benchmarks/fusion.py benchmarks/agent.py; do $(PY) $$b || exit 1; done
 
 train-quick: setup  ## the <=10 min training recipe (tests, tuning)
-	$(PY) -m training.recipe --preset quick
+	$(PY) -m training.recipe --preset quick --run runs/quick
 
 train-default: setup  ## rebuild the shipped default model from scratch (<=90 min on 2 cores)
-	$(PY) -m training.recipe --preset default
+	$(PY) -m training.recipe --preset default --run runs/default --export models/default
 
 lock: setup  ## regenerate requirements.txt from requirements.in
 	$(PY) -m pip install -q -r requirements.in && $(PY) scripts/lock.py > requirements.txt

@@ -32,8 +32,22 @@ def test_small_cnn_batch_matches_single_and_rejects_bad_input():
         enc.encode(np.zeros((48, 64), np.uint8))
 
 
-def test_small_cnn_save_load_roundtrip(tmp_path):
-    enc = SmallCNNEncoder(ImageEncoderConfig(feature_dim=16, width=16))
+def test_small_cnn_context_layers_widen_the_receptive_field():
+    """A pixel change 40 px away reaches a cell only through the dilated context convolutions."""
+    x = torch.rand(1, 3, 96, 160)
+    far = x.clone()
+    far[..., 48:56, 120:128] += 0.5  # 72 px to the right of the probed cell's pixels
+    for layers, reaches in ((0, False), (3, True)):
+        torch.manual_seed(0)
+        enc = SmallCNNEncoder(ImageEncoderConfig(feature_dim=8, width=8, context_layers=layers)).eval()
+        with torch.no_grad():
+            a, b = enc.features(x)[0, :, 6, 6], enc.features(far)[0, :, 6, 6]
+        assert bool((a - b).abs().max() > 1e-6) == reaches
+
+
+@pytest.mark.parametrize("context_layers", [0, 2])
+def test_small_cnn_save_load_roundtrip(tmp_path, context_layers):
+    enc = SmallCNNEncoder(ImageEncoderConfig(feature_dim=16, width=16, context_layers=context_layers))
     enc.save(tmp_path)
     again = load_image_encoder(ImageEncoderConfig(path=str(tmp_path)))
     rgb = np.random.default_rng(1).integers(0, 255, (40, 56, 3), dtype=np.uint8)

@@ -16,17 +16,21 @@ from leovl_ros.runtime.specs import CFG_ENCODER, IMAGE_ENCODER
 safetensors_torch = pytest.importorskip("safetensors.torch")
 
 
-@pytest.fixture()
-def checkpoint(tmp_path):
-    """A checkpoint folder as training/recipe.py ships it: config.yaml, model.safetensors, image_encoder/."""
+@pytest.fixture(params=[False, True], ids=["plain", "norm+anchors"])
+def checkpoint(tmp_path, request):
+    """A checkpoint folder as training/recipe.py ships it: config.yaml, model.safetensors, image_encoder/ (with
+    and without the scene norm and label anchors, which the exported CFG encoder must include)."""
     torch.manual_seed(7)
     image_enc = SmallCNNEncoder(ImageEncoderConfig(feature_dim=16, width=16))
-    cfg_enc = CFGEncoder(CFGEncoderConfig(feature_dim=16, hidden_dim=32, num_heads=4, llm_dim=24))
+    extra = {"anchor_classes": 3, "anchor_colours": 2} if request.param else {}
+    cfg_enc = CFGEncoder(CFGEncoderConfig(feature_dim=16, hidden_dim=32, num_heads=4, llm_dim=24,
+                                          out_norm=request.param, **extra))
     state = {f"cfg_encoder.{k}": v.contiguous() for k, v in cfg_enc.state_dict().items()}
     state["llm.embed.weight"] = torch.zeros(4, 24)  # other model parts live in the same file
     safetensors_torch.save_file(state, str(tmp_path / "model.safetensors"))
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(
-        {"format_version": 1, "cfg_encoder": {"feature_dim": 16, "hidden_dim": 32, "num_heads": 4}}))
+        {"format_version": 1, "scene_norm": request.param,
+         "cfg_encoder": {"feature_dim": 16, "hidden_dim": 32, "num_heads": 4, **extra}}))
     image_enc.save(tmp_path / "image_encoder")
     return tmp_path, image_enc, cfg_enc
 
@@ -54,5 +58,9 @@ def test_missing_or_mismatched_checkpoint_fails_clearly(checkpoint, tmp_path_fac
         load_encoder_specs(tmp_path_factory.mktemp("empty"))
     path, _, _ = checkpoint
     (path / "config.yaml").write_text(yaml.safe_dump({"cfg_encoder": {"feature_dim": 16, "hidden_dim": 64}}))
+    with pytest.raises(ValueError, match="checkpoint format None"):
+        load_encoder_specs(path)
+    (path / "config.yaml").write_text(yaml.safe_dump({"format_version": 1,
+                                                      "cfg_encoder": {"feature_dim": 16, "hidden_dim": 64}}))
     with pytest.raises(ValueError, match="do not fit config.yaml"):
         load_encoder_specs(path)

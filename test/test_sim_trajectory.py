@@ -38,9 +38,19 @@ def test_poses_are_valid_optical_poses(trajectories) -> None:
             R = T[:3, :3]
             assert np.allclose(R.T @ R, np.eye(3), atol=1e-9) and np.linalg.det(R) == pytest.approx(1.0)
             assert T[2, 3] == pytest.approx(1.2) and np.array_equal(T[3], [0, 0, 0, 1])
-            pitch = np.degrees(np.arcsin(-T[2, 2]))
-            assert 12.0 <= pitch <= 28.0
             assert abs(T[2, 0]) < 1e-9  # no roll: the image x axis stays horizontal
+
+
+def test_head_tilts_between_floor_and_walls(trajectories) -> None:
+    """Down 15-25° at the lowest, up to 30° higher: every tour looks down at the floor and up the walls."""
+    for scene, poses in trajectories:
+        pitch = np.array([np.degrees(np.arcsin(-T[2, 2])) for T in poses])  # + is looking down
+        assert pitch.max() <= 25.0 + 1e-9 and pitch.min() >= 15.0 - 30.0 - 1e-9, scene.seed
+        assert pitch.max() >= 12.0 and pitch.min() <= 0.0, scene.seed
+    level = robot_trajectory(generate_scene(0), 60, seed=0, config=TrajectoryConfig(tilt_deg=0.0))
+    assert np.ptp([np.arcsin(-T[2, 2]) for T in level]) < 1e-9
+    with pytest.raises(ValueError, match="tilt"):
+        TrajectoryConfig(tilt_period=0.0)
 
 
 def test_path_stays_in_free_space(trajectories) -> None:

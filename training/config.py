@@ -61,6 +61,13 @@ class Stage1Config:
     """AdamW learning rate."""
     colour_weight: float = 1.0
     """Weight of the colour loss next to the class loss."""
+    crop_cells: tuple[int, int] = (24, 32)
+    """Random training crop, feature cells (×8 pixels): large enough that a cell sees its object's context."""
+    balance: float = 0.5
+    """Class/colour loss weights ∝ frequency^-balance (0 = plain cross-entropy): floor and wall cells outnumber
+    object cells ~3:1, and an unweighted loss learns the background first and the objects barely."""
+    heldout_frac: float = 0.1
+    """Last fraction of the frames (whole scenes, never trained on) kept for the stage-1 accuracies."""
 
 
 @dataclass
@@ -134,6 +141,8 @@ class RecipeConfig:
     """LeoVLConfig overrides (llm, cfg_encoder, prompt …) as a nested mapping."""
     image_encoder: dict[str, Any] = field(default_factory=lambda: {"feature_dim": 32, "width": 32})
     """ImageEncoderConfig overrides for the SmallCNN."""
+    label_anchors: bool = False
+    """Give the CFG encoder label anchors: the stage-1 class/colour heads + embeddings of the label names."""
     stage1: Stage1Config = field(default_factory=Stage1Config)
     """Stage 1."""
     sft: SFTConfig = field(default_factory=SFTConfig)

@@ -107,7 +107,7 @@ def score(pred: dict[str, Any]) -> dict[str, Any]:
     caption = {}
     if pred["captions"]:
         caption = caption_scores({c["id"]: c["prediction"] for c in pred["captions"]},
-                                 {c["id"]: c["answers"] for c in pred["captions"]}, meteor=False)
+                                 {c["id"]: c["answers"] for c in pred["captions"]})
     return {"qa": evaluate_qa(pred["qa"]), "situated": evaluate_qa(situated) if situated else {},
             "caption": caption, "records": pred["qa"],
             **{k: pred[k] for k in ("seconds_per_question", "scene_tokens_median", "params")}}

@@ -127,48 +127,81 @@ class Loop:
         return self.history
 
 
+def _balanced_weights(targets: torch.Tensor, n: int, power: float) -> torch.Tensor:
+    """Cross-entropy class weights ∝ frequency^-power, normalised to mean 1 over the classes present."""
+    freq = torch.bincount(targets.flatten(), minlength=n).float()
+    w = torch.where(freq > 0, freq.clamp_min(1).pow(-power), torch.zeros(()))
+    return w * (freq > 0).sum() / w.sum()
+
+
+def stage1_accuracy(enc: torch.nn.Module, rgb: torch.Tensor, cls: torch.Tensor, col: torch.Tensor,
+                    object_classes: int, batch: int = 16) -> dict[str, float]:
+    """Per-cell class/colour accuracy of the SmallCNN, overall and on object cells (what QA needs)."""
+    hits = {"class": [], "colour": []}
+    with torch.no_grad():
+        for i in range(0, rgb.shape[0], batch):
+            x = rgb[i : i + batch].permute(0, 3, 1, 2).float().div(255).to(next(enc.parameters()).device)
+            _, lc, lk = enc(x)
+            hits["class"].append(lc.argmax(1).cpu() == cls[i : i + batch])
+            hits["colour"].append(lk.argmax(1).cpu() == col[i : i + batch])
+    h_cls, h_col = torch.cat(hits["class"]), torch.cat(hits["colour"])
+    obj = cls < object_classes
+    mean = lambda h: float(h.float().mean()) if h.numel() else 0.0  # noqa: E731
+    return {"class_acc": mean(h_cls), "colour_acc": mean(h_col), "object_class_acc": mean(h_cls[obj]),
+            "object_colour_acc": mean(h_col[obj]), "frames": int(rgb.shape[0])}
+
+
 def stage1(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, time_limit: float = 0.0) -> None:
-    """Train the SmallCNN on random crops with per-cell class + colour cross-entropy."""
+    """Train the SmallCNN on random crops with class-balanced per-cell class + colour cross-entropy; report the
+    accuracies on frames of scenes it never saw."""
     from leovl_ros.model.config import ImageEncoderConfig
     from leovl_ros.model.image_encoder import SmallCNNEncoder
+    from leovl_ros.sim.world import CLASSES
 
     arr = np.load(data / STAGE1)
     rgb, cls, col = torch.from_numpy(arr["rgb"]), torch.from_numpy(arr["cls"]), torch.from_numpy(arr["colour"])
+    s = cfg.stage1
+    n_test = max(1, int(round(rgb.shape[0] * s.heldout_frac))) if rgb.shape[0] > 1 else 0
+    n_train = rgb.shape[0] - n_test
     classes, colours = target_vocab()
     enc = SmallCNNEncoder(ImageEncoderConfig(**{**cfg.image_encoder, "num_classes": len(classes),
                                                 "num_colours": len(colours)})).to(d.device)
     model = ddp.wrap(enc, d)
-    s = cfg.stage1
     opt = torch.optim.AdamW(enc.parameters(), lr=s.lr, weight_decay=1e-4)
     g = torch.Generator().manual_seed(cfg.seed + d.rank)
-    ch, cw = min(12, cls.shape[1]), min(16, cls.shape[2])  # 96×128-pixel crops, in feature cells
+    ch, cw = min(s.crop_cells[0], cls.shape[1]), min(s.crop_cells[1], cls.shape[2])
+    w_cls = _balanced_weights(cls[:n_train], len(classes), s.balance).to(d.device)
+    w_col = _balanced_weights(col[:n_train], len(colours), s.balance).to(d.device)
 
     def step() -> dict[str, torch.Tensor]:
-        idx = torch.randint(0, rgb.shape[0], (s.batch_size,), generator=g)
+        idx = torch.randint(0, n_train, (s.batch_size,), generator=g)
         i0 = int(torch.randint(0, cls.shape[1] - ch + 1, (1,), generator=g))
         j0 = int(torch.randint(0, cls.shape[2] - cw + 1, (1,), generator=g))
         x = rgb[idx, i0 * 8 : (i0 + ch) * 8, j0 * 8 : (j0 + cw) * 8].permute(0, 3, 1, 2).float().div(255)
-        x = x.to(d.device)
-        _, lc, lk = model(x)
-        l_cls = F.cross_entropy(lc, cls[idx, i0 : i0 + ch, j0 : j0 + cw].to(d.device))
-        l_col = F.cross_entropy(lk, col[idx, i0 : i0 + ch, j0 : j0 + cw].to(d.device))
+        t_cls, t_col = cls[idx, i0 : i0 + ch, j0 : j0 + cw], col[idx, i0 : i0 + ch, j0 : j0 + cw]
+        if bool(torch.rand((), generator=g) < 0.5):  # mirror images: a left-right flip keeps class and colour
+            x, t_cls, t_col = x.flip(-1), t_cls.flip(-1), t_col.flip(-1)
+        _, lc, lk = model(x.to(d.device))
+        l_cls = F.cross_entropy(lc, t_cls.to(d.device), weight=w_cls)
+        l_col = F.cross_entropy(lk, t_col.to(d.device), weight=w_col)
         return {"loss": l_cls + s.colour_weight * l_col, "class": l_cls, "colour": l_col}
 
     loop = Loop(run, d, enc, opt, s.steps, 0, 10, max(50, s.steps // 4), lambda: enc.save(run / "encoder"))
     loop.run_steps(step, time_limit=time_limit)
     if d.is_main:
-        with torch.no_grad():
-            enc.eval()
-            x = rgb[:32].permute(0, 3, 1, 2).float().div(255).to(d.device)
-            _, lc, lk = enc(x)
-            acc = {"class_acc": float((lc.argmax(1).cpu() == cls[:32]).float().mean()),
-                   "colour_acc": float((lk.argmax(1).cpu() == col[:32]).float().mean())}
+        enc.eval()
+        held = slice(n_train, None) if n_test else slice(None)  # a single frame: report on it (tiny runs)
+        acc = {**stage1_accuracy(enc, rgb[held], cls[held], col[held], len(CLASSES)), "heldout": bool(n_test)}
         (run / "stage1_metrics.json").write_text(json.dumps(acc))
+        print(json.dumps({"stage1_heldout": acc}), flush=True)
         enc.save(run / "encoder")
 
 
-def build_model(cfg: RecipeConfig, data: Path, encoder_dir: Path, use_scene: bool):
-    """A fresh LeoVLModel: tokenizer from the data folder, CFG encoder sized to the 2D encoder's features."""
+def build_model(cfg: RecipeConfig, data: Path, encoder_dir: Path, use_scene: bool, init: Optional[Path] = None):
+    """A LeoVLModel: tokenizer from the data folder, CFG encoder sized to the 2D encoder's features; with ``init``
+    the weights of that checkpoint wherever shapes match (a warm start). Parts the init lacks — the scene-norm gain
+    and the label anchors — are set from the (loaded) word embeddings, so they start aligned with them."""
+    from leovl_ros.model.checkpoint import load_checkpoint
     from leovl_ros.model.config import LeoVLConfig, from_dict
     from leovl_ros.model.image_encoder import SmallCNNEncoder
     from leovl_ros.model.leovl import LeoVLModel
@@ -177,13 +210,30 @@ def build_model(cfg: RecipeConfig, data: Path, encoder_dir: Path, use_scene: boo
 
     enc = SmallCNNEncoder.load(encoder_dir)
     model_cfg = copy.deepcopy(cfg.model)
-    model_cfg["cfg_encoder"] = {**model_cfg.get("cfg_encoder", {}), "feature_dim": enc.feature_dim}
+    classes, colours = target_vocab()
+    anchors = {"anchor_classes": len(classes), "anchor_colours": len(colours)} if cfg.label_anchors else {}
+    model_cfg["cfg_encoder"] = {**model_cfg.get("cfg_encoder", {}), "feature_dim": enc.feature_dim, **anchors}
     model_cfg["image_encoder"] = {k: v for k, v in vars(enc.config).items() if k != "path"}
     model_cfg["condense"] = cfg.data.condense
     model_cfg["use_scene"] = use_scene
     config = from_dict(LeoVLConfig, model_cfg)
     tokenizer = load_pretrained_tokenizer(config.llm) if config.llm.pretrained_path else load_tokenizer(data)
-    return LeoVLModel(config, tokenizer)
+    model = LeoVLModel(config, tokenizer)
+    fresh = set(model.state_dict())
+    if init is not None:
+        own = model.state_dict()
+        loaded = {k: v for k, v in load_checkpoint(init).state_dict().items() if k in own and v.shape == own[k].shape}
+        model.load_state_dict(loaded, strict=False)
+        fresh -= set(loaded)
+        print(f"initialised from {init}; fresh: {sorted(fresh)}", flush=True)
+    if config.scene_norm and "cfg_encoder.out_norm.weight" in fresh:
+        model.align_scene_scale()
+    if cfg.label_anchors and "cfg_encoder.anchor_table" in fresh:
+        with torch.no_grad():
+            table = torch.stack([model.embed(tokenizer.encode(" " + name, add_special_tokens=False)).mean(0)
+                                 for name in (*classes, *colours)])
+        model.cfg_encoder.set_label_anchors(enc.class_head, enc.colour_head, table)
+    return model
 
 
 def _batches(stream: Iterator, size: int) -> Callable[[], list]:
@@ -194,15 +244,11 @@ def stage2(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, encoder_dir: P
            time_limit: float = 0.0, init: Optional[Path] = None) -> None:
     """SFT: next-token loss on the answers of every task family, scene tokens in the prompt (none when blind).
 
-    With ``init`` the weights start from that checkpoint (same shapes; modules it lacks keep their fresh init)."""
-    from leovl_ros.model.checkpoint import load_checkpoint, save_checkpoint
+    With ``init`` the weights start from that checkpoint (see ``build_model``)."""
+    from leovl_ros.model.checkpoint import save_checkpoint
 
     s = cfg.sft
-    model = build_model(cfg, data, encoder_dir, use_scene=not blind)
-    if init is not None:
-        missing, _ = model.load_state_dict(load_checkpoint(init).state_dict(), strict=False)
-        print(f"initialised from {init}; fresh: {missing}", flush=True)
-    model = model.to(d.device)
+    model = build_model(cfg, data, encoder_dir, use_scene=not blind, init=init).to(d.device)
     if blind:
         model.cfg_encoder.requires_grad_(False)
     scenes = {k: {n: t.to(d.device) for n, t in v.items()} for k, v in load_scenes(data).items()}

@@ -2,9 +2,9 @@
 
 Back-projection ``p = R·K⁻¹·(u·z, v·z, z) + t`` is linear in ``(u·z, v·z, z)``, so the mean 3D point of the
 pixels a feature covers equals the back-projection of their mean ``(u·z, v·z, z)``. We therefore pool those
-three numbers (and the colour) per feature cell first — as two small matmuls with one-hot row/column assignment
-matrices, which sums exactly the pixels of each cell for any feature-map size, divisible or not, and runs at BLAS
-speed on CPU and GPU — and apply ``K⁻¹`` and the pose to the few thousand pooled points only.
+three numbers (and the colour) per feature cell first — by reshaping and summing when the cells tile the image
+evenly (one pass over the pixels), else with one-hot row/column assignment matmuls, which sum exactly the pixels of
+each cell for any feature-map size — and apply ``K⁻¹`` and the pose to the few thousand pooled points only.
 
 Pixel ``(u, v)`` (integer column/row, pixel centres at integers, as in OpenCV/ROS ``K``) belongs to feature cell
 ``(floor(v·h/H), floor(u·w/W))``. By default every 2nd pixel in u and v is pooled (``pixel_step``): an unbiased
@@ -17,6 +17,7 @@ cells with no valid pixel are skipped.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 from typing import Optional, Union
@@ -87,9 +88,9 @@ def _as_tensor(x: ArrayLike, device: Optional[torch.device], dtype: Optional[tor
     return t.to(device=device, dtype=dtype) if (device is not None or dtype is not None) else t
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Grid:
-    """The sampled pixel lattice (every ``step``-th row/column) and the feature cell of each sampled row/column."""
+    """The sampled pixel lattice (every ``step``-th row/column) over an h×w feature map, with per-cell reductions."""
 
     u: torch.Tensor
     """[Ws] float32 image column of each sampled column."""
@@ -102,42 +103,45 @@ class _Grid:
     h: int
     w: int
     uniform: bool
-    """Every cell covers the same number of consecutive sampled rows and columns (fast reshape paths)."""
+    """Every cell covers the same number of consecutive sampled rows and columns (reshape-and-sum reductions)."""
 
     @staticmethod
+    @functools.lru_cache(maxsize=16)
     def make(H: int, W: int, h: int, w: int, step: int, device: torch.device) -> _Grid:
-        """Lattice of every step-th pixel of an H×W image over an h×w feature map."""
+        """Lattice of every step-th pixel of an H×W image over an h×w feature map (cached: cameras keep their size)."""
         v = torch.arange(0, H, step, device=device)
         u = torch.arange(0, W, step, device=device)
         return _Grid(u=u.float(), v=v.float(), rows=torch.div(v * h, H, rounding_mode="floor"),
                      cols=torch.div(u * w, W, rounding_mode="floor"), h=h, w=w,
                      uniform=H % (h * step) == 0 and W % (w * step) == 0)
 
-    def col_assignment(self) -> torch.Tensor:
-        """[w, Ws] float32 one-hot matrix of sampled columns to feature columns."""
-        return (self.cols[None, :] == torch.arange(self.w, device=self.cols.device)[:, None]).float()
+    @functools.cached_property
+    def _onehots(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """[h, Hs] and [w, Ws] float32 one-hot assignment of sampled rows/columns to feature rows/columns."""
+        dev = self.rows.device
+        return ((self.rows[None, :] == torch.arange(self.h, device=dev)[:, None]).float(),
+                (self.cols[None, :] == torch.arange(self.w, device=dev)[:, None]).float())
 
-    def row_sums(self, x: torch.Tensor, weights: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """[Hs, X] → [k, h, X]: per feature row, Σ over its sampled rows of weights[k, Hs]·x (k = 1 unweighted).
+    def cell_sums(self, x: torch.Tensor) -> torch.Tensor:
+        """[r, Hs, Ws] float32 planes → [r, h·w]: each plane's sum over each feature cell's sampled pixels.
 
-        Uniform grids use one batched matmul over [h, Hs/h, X] blocks (Hs·X·k multiply-adds); others a matmul with
-        the one-hot [h, Hs] row-assignment matrix.
+        Uniform grids reshape and sum: rows first (whole image rows added with vector instructions, one pass),
+        then the few columns of each cell on the sh× smaller result; uneven grids multiply by the one-hot row and
+        column assignment matrices, which handles any feature-map size.
         """
-        Hs, X = x.shape
-        wts = torch.ones(1, Hs, dtype=x.dtype, device=x.device) if weights is None else weights
-        k, h = wts.shape[0], self.h
+        r, Hs, Ws = x.shape
+        h, w = self.h, self.w
         if self.uniform:
-            sh = Hs // h
-            return torch.matmul(wts.view(k, h, sh).transpose(0, 1), x.view(h, sh, X)).transpose(0, 1)
-        onehot = (self.rows[None, :] == torch.arange(h, device=x.device)[:, None]).to(x.dtype)
-        return (onehot[None] * wts[:, None, :]) @ x
+            return x.view(r, h, Hs // h, Ws).sum(2).view(r, h, w, Ws // w).sum(-1).view(r, h * w)
+        rows, cols = self._onehots
+        return (rows @ x @ cols.T).reshape(r, h * w)
 
     def cell_min(self, z: torch.Tensor) -> torch.Tensor:
         """[Hs, Ws] → [h, w] minimum per feature cell."""
         Hs, Ws = z.shape
         h, w = self.h, self.w
-        if self.uniform:  # reduce the contiguous axis first: much faster than one 4D reduction
-            return z.view(Hs, w, Ws // w).amin(-1).view(h, Hs // h, w).amin(1)
+        if self.uniform:  # rows first (vectorised over whole rows), then each cell's few columns
+            return z.view(h, Hs // h, Ws).amin(1).view(h, w, Ws // w).amin(-1)
         flat = (self.rows[:, None] * w + self.cols[None, :]).reshape(-1)
         out = torch.full((h * w,), float("inf"), dtype=z.dtype, device=z.device)
         return out.scatter_reduce_(0, flat, z.reshape(-1), reduce="amin").reshape(h, w)
@@ -178,55 +182,42 @@ def lift(
 
     st = max(1, min(cfg.pixel_step, H // h, W // w))  # never skip whole feature rows/columns
     grid = _Grid.make(H, W, h, w, st, dev)
-    z = z[::st, ::st]
+    z = z[::st, ::st].contiguous()  # one copy: every later pass reads contiguous memory
     # NaN fails both comparisons and ±Inf fails one, so two comparisons validate the depth
     valid = ((z > 0) if cfg.min_depth <= 0 else (z >= cfg.min_depth)) & (z <= cfg.max_depth)
     if mask is not None:
         valid &= _as_tensor(mask, dev, torch.bool)[::st, ::st]
     if cfg.foreground_band is not None:
-        z_inf = z.masked_fill(~valid, float("inf"))
+        z_inf = torch.where(valid, z, float("inf"))
         limit = grid.cell_min(z_inf) * (1.0 + cfg.foreground_band) + cfg.foreground_band_abs
         valid &= grid.within(z_inf, limit)
-    vf = valid.to(torch.float32)
-    zv = z.masked_fill(~valid, 0.0)
-
-    # per-cell sums: rows first (blocked batched matmul, or a one-hot matmul when the cells are uneven),
-    # then columns on the h×Ws row sums with small one-hot matmuls
-    Ac = grid.col_assignment()  # [w, Ws]
-    z_rows = grid.row_sums(zv, torch.stack([torch.ones_like(grid.v), grid.v]))  # [2, h, Ws]: Σ z, Σ v·z
-    planes = [
-        (z_rows[0] @ (Ac * grid.u).T)[None],  # Σ u·z
-        (z_rows[1] @ Ac.T)[None],  # Σ v·z
-        (z_rows[0] @ Ac.T)[None],  # Σ z
-        grid.row_sums(vf) @ Ac.T,  # valid pixel count
-    ]
-    if rgb is not None:  # channels-last on the colour lattice (colour_step-th sampled pixel): rows, then columns
-        cs = cfg.colour_step
-        cgrid = _Grid.make(H, W, h, w, st * cs, dev) if cs > 1 else grid
-        vs = vf[::cs, ::cs]
-        Hs, Ws = vs.shape
-        Acs = cgrid.col_assignment()
-        col = _as_tensor(rgb, dev)[:: st * cs, :: st * cs].to(torch.float32)
-        for c in (col * vs.unsqueeze(-1), col):  # Σ rgb over valid samples, then over all samples (fallback)
-            planes.append(cgrid.row_sums(c.view(Hs, Ws * 3))[0].view(h, Ws, 3).permute(2, 0, 1) @ Acs.T)
-        planes.append(cgrid.row_sums(vs) @ Acs.T)  # valid colour samples
-        planes.append(cgrid.row_sums(torch.ones_like(vs)) @ Acs.T)  # all colour samples
-    pooled = torch.cat(planes).reshape(-1, h * w)
-    count = pooled[3]
-    keep = count >= cfg.min_pixels
-    cell_index = torch.nonzero(keep).squeeze(1)
-    n = count[cell_index]
-    uzvz = (pooled[:3, cell_index] / n).to(torch.float64)  # [3, M] mean (u·z, v·z, z)
+    zv = torch.where(valid, z, 0.0)
+    # per-cell Σ u·z, Σ v·z, Σ z and the valid pixel count in one reduction
+    planes = torch.stack([zv * grid.u, zv * grid.v[:, None], zv, valid.to(torch.float32)])
+    sums = grid.cell_sums(planes)
+    cell_index = torch.nonzero(sums[3] >= cfg.min_pixels).squeeze(1)
+    picked = sums.index_select(1, cell_index)
+    n = picked[3]
+    uzvz = (picked[:3] / n).to(torch.float64)  # [3, M] mean (u·z, v·z, z)
 
     Kt = _as_tensor(K, dev, torch.float64)
     T = _as_tensor(pose, dev, torch.float64)
-    cam = torch.linalg.solve(Kt, uzvz)  # K⁻¹ on the pooled points only
-    world = (T[:3, :3] @ cam + T[:3, 3:4]).T.to(torch.float32)
+    Kinv, info = torch.linalg.inv_ex(Kt)  # no error check round trip: a singular K is refused below
+    if int(info):
+        raise ValueError("K is singular")
+    world = ((T[:3, :3] @ Kinv) @ uzvz + T[:3, 3:4]).T.to(torch.float32)  # R·K⁻¹ on the pooled points only
     colours = None
-    if rgb is not None:  # a cell whose valid pixels all fall between colour samples takes its samples' mean
-        n_col = pooled[10, cell_index]
-        samples = pooled[11, cell_index]
-        valid_mean = pooled[4:7, cell_index] / n_col.clamp_min(1.0)
-        mean = torch.where(n_col > 0, valid_mean, pooled[7:10, cell_index] / samples)
+    if rgb is not None:  # on the colour lattice (every colour_step-th sampled pixel), channels last
+        cs = cfg.colour_step
+        cgrid = _Grid.make(H, W, h, w, st * cs, dev) if cs > 1 else grid
+        lattice = _as_tensor(rgb, dev)[:: st * cs, :: st * cs].permute(2, 0, 1)
+        col = torch.empty(lattice.shape, dtype=torch.float32, device=dev).copy_(lattice)  # [3, Hc, Wc]
+        vs = valid[::cs, ::cs].to(torch.float32)
+        # Σ rgb over valid samples | valid samples | Σ rgb over all samples | all samples (fallback)
+        csum = cgrid.cell_sums(torch.cat([col * vs, vs[None], col, torch.ones_like(vs)[None]]))
+        csum = csum.index_select(1, cell_index)
+        n_col = csum[3]
+        # a cell whose valid pixels all fall between colour samples takes its samples' mean
+        mean = torch.where(n_col > 0, csum[:3] / n_col.clamp_min(1.0), csum[4:7] / csum[7])
         colours = (mean * (1.0 / 255.0)).T.contiguous()
     return Lifted(points=world.contiguous(), cell_index=cell_index, colours=colours, pixels=n.to(torch.int64))

@@ -169,44 +169,51 @@ class VoxelStore:
             raise ValueError(f"colours must be [{M}, 3], got {tuple(colours.shape)}")
         if M == 0:
             return
-        if not (bool(torch.isfinite(points).all()) and bool(torch.isfinite(features).all())):
+        # one sum is non-finite iff an element is NaN/±Inf (or the total overflows, which no real map reaches):
+        # a full isfinite pass over the features costs more than the rest of the update
+        if not bool(torch.isfinite(points.sum(dtype=torch.float64) + features.sum(dtype=torch.float64))):
             raise ValueError("points and features must be finite")
-        f64 = torch.float64
-        w = torch.ones(M, 1, dtype=f64, device=dev) if weights is None else torch.as_tensor(weights).to(dev, f64)
-        w = w.reshape(M, 1)
-        z = points[:, 2:3].to(f64)
-        ones = torch.ones_like(z)
-        rgb = torch.as_tensor(colours).to(dev, f64) if colours is not None else torch.zeros(M, 3, dtype=f64, device=dev)
-        has_colour = ones if colours is not None else torch.zeros_like(z)
-        # [f·w | w | z·w | z²·w | rgb·w | colour w] — column layout of the sums matrix
-        per_point = torch.cat([features.to(f64), ones, z, z * z, rgb, has_colour], 1) * w
+        f64, D = torch.float64, self.config.feature_dim
+        # [f·w | w | z·w | z²·w | rgb·w | colour w] — column layout of the sums matrix, filled in place
+        per_point = torch.empty(M, D + 7, dtype=f64, device=dev)
+        per_point[:, :D] = features
+        per_point[:, D] = 1.0
+        per_point[:, D + 1] = points[:, 2]
+        per_point[:, D + 2] = per_point[:, D + 1] * per_point[:, D + 1]
+        if colours is not None:
+            per_point[:, D + 3 : D + 6] = torch.as_tensor(colours)
+            per_point[:, D + 6] = 1.0
+        else:
+            per_point[:, D + 3 :] = 0.0
+        if weights is not None:
+            per_point *= torch.as_tensor(weights).to(dev, f64).reshape(M, 1)
+        z = per_point[:, D + 1] if weights is None else points[:, 2].to(f64)
 
         # 1. reduce the frame to its unique voxels (one index_add_ for all sums)
         ukeys, inv = torch.unique(self.voxel_keys(points), sorted=True, return_inverse=True)
         U = ukeys.shape[0]
         fr_sums = torch.zeros(U, per_point.shape[1], dtype=f64, device=dev).index_add_(0, inv, per_point)
-        zz = z.expand(M, 2)
-        fr_zr = torch.stack([torch.full((U,), float("inf"), dtype=f64, device=dev),
-                             torch.full((U,), float("-inf"), dtype=f64, device=dev)], 1)
-        fr_zr[:, 0].scatter_reduce_(0, inv, zz[:, 0], "amin")
-        fr_zr[:, 1].scatter_reduce_(0, inv, zz[:, 1], "amax")
+        fr_zr = torch.empty(U, 2, dtype=f64, device=dev)
+        fr_zr[:, 0] = float("inf")
+        fr_zr[:, 1] = float("-inf")
+        fr_zr[:, 0].scatter_reduce_(0, inv, z, "amin")
+        fr_zr[:, 1].scatter_reduce_(0, inv, z, "amax")
 
         # 2. find them in the index
         self._tick += 1
         n_idx = self._index_keys.shape[0]
         if n_idx:
             pos = torch.searchsorted(self._index_keys, ukeys).clamp_(max=n_idx - 1)
-            found = self._index_keys[pos] == ukeys
+            found = self._index_keys.index_select(0, pos) == ukeys
         else:
             pos = torch.zeros(U, dtype=torch.int64, device=dev)
             found = torch.zeros(U, dtype=torch.bool, device=dev)
         rows = torch.nonzero(found).squeeze(1)
         new_rows = torch.nonzero(~found).squeeze(1)
-        old_slots = self._index_slots[pos[rows]]
-        new_keys = ukeys[new_rows]
+        old_slots = self._index_slots.index_select(0, pos.index_select(0, rows))
+        new_keys = ukeys.index_select(0, new_rows)
 
         # 3. make room for the new ones (evict least-recently-seen, else drop the weakest new voxels)
-        D = self.config.feature_dim
         if self._n + new_keys.shape[0] > self.config.capacity:
             keep_new = self._make_room(new_keys, fr_sums[new_rows, D], old_slots)
             new_rows, new_keys = new_rows[keep_new], new_keys[keep_new]
@@ -214,9 +221,9 @@ class VoxelStore:
 
         # 4. accumulate into existing slots
         d = self._data
-        d["sums"].index_add_(0, old_slots, fr_sums[rows])
-        zr_old = d["z_range"][old_slots]
-        zr_fr = fr_zr[rows]
+        d["sums"].index_add_(0, old_slots, fr_sums.index_select(0, rows))
+        zr_old = d["z_range"].index_select(0, old_slots)
+        zr_fr = fr_zr.index_select(0, rows)
         d["z_range"][old_slots] = torch.stack([torch.minimum(zr_old[:, 0], zr_fr[:, 0]),
                                                torch.maximum(zr_old[:, 1], zr_fr[:, 1])], 1)
         d["last_seen"][old_slots] = self._tick
@@ -228,8 +235,8 @@ class VoxelStore:
             d = self._data
             sl = slice(self._n, self._n + m)
             d["keys"][sl] = new_keys
-            d["sums"][sl] = fr_sums[new_rows]
-            d["z_range"][sl] = fr_zr[new_rows]
+            d["sums"][sl] = fr_sums.index_select(0, new_rows)
+            d["z_range"][sl] = fr_zr.index_select(0, new_rows)
             d["last_seen"][sl] = self._tick
             self._merge_index(new_keys, torch.arange(self._n, self._n + m, device=dev))
             self._n += m
@@ -238,11 +245,14 @@ class VoxelStore:
         self.version += 1
 
     def _merge_index(self, new_keys: torch.Tensor, new_slots: torch.Tensor) -> None:
-        """Merge sorted, absent new keys into the sorted index in O(n) (two searchsorted + scatter)."""
+        """Merge sorted, absent new keys into the sorted index: one searchsorted of the m new keys, then the old
+        keys shift by the count of new keys inserted before them (bincount + cumsum, no n·log m search)."""
         old = self._index_keys
         n, m = old.shape[0], new_keys.shape[0]
-        dst_old = torch.arange(n, device=self.device) + torch.searchsorted(new_keys, old)
-        dst_new = torch.arange(m, device=self.device) + torch.searchsorted(old, new_keys)
+        insert_at = torch.searchsorted(old, new_keys)
+        shift = torch.cumsum(torch.bincount(insert_at, minlength=n + 1)[:n], 0)
+        dst_old = torch.arange(n, device=self.device) + shift
+        dst_new = torch.arange(m, device=self.device) + insert_at
         keys = torch.empty(n + m, dtype=torch.int64, device=self.device)
         slots = torch.empty(n + m, dtype=torch.int64, device=self.device)
         keys[dst_old], keys[dst_new] = old, new_keys

@@ -25,6 +25,9 @@ class ImageEncoderConfig:
     """Output channels of the SmallCNN feature map (ignored for 'hf': the tower's hidden size is used)."""
     width: int = 32
     """Base channel width of the SmallCNN convolutions."""
+    context_layers: int = 0
+    """Dilated residual convolutions after the stride-8 stem (dilation 2, 4, 8, …): each widens the receptive
+    field so a cell sees enough of its object to tell its class (0 = the stem only, as in format-1 checkpoints)."""
     num_classes: int = 18
     """Class-head outputs of the SmallCNN (object classes + floor + wall + nothing)."""
     num_colours: int = 9
@@ -110,8 +113,15 @@ class LeoVLConfig:
     use_scene: bool = True
     """False trains/answers blind (no scene tokens): the baseline."""
     scene_norm: bool = True
-    """LayerNorm the scene tokens with a gain initialised to the word embeddings' scale. Without it the projector's
-    outputs were ~36× larger than word embeddings and the tiny LLM learned to ignore the scene (blind-level EM)."""
+    """LayerNorm the scene tokens (the CFG encoder's ``out_norm``) with a gain initialised to the word embeddings'
+    scale. Without it the projector's outputs were ~36× larger than word embeddings and the tiny LLM learned to
+    ignore the scene (blind-level EM)."""
+
+    def cfg_encoder_config(self, llm_dim: int) -> Any:
+        """The CFGEncoderConfig this describes: its cfg_encoder keys, the LLM width and the scene norm."""
+        from leovl_ros.cfg.encoder import CFGEncoderConfig
+
+        return CFGEncoderConfig(**{**self.cfg_encoder, "llm_dim": llm_dim, "out_norm": self.scene_norm})
 
 
 def from_dict(cls: type[T], data: dict[str, Any] | None) -> T:

@@ -43,8 +43,20 @@ def to_batch(rgb: ImageInput) -> torch.Tensor:
     return t.permute(0, 3, 1, 2).float().div_(255.0)
 
 
-def _conv(cin: int, cout: int, stride: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+def _conv(cin: int, cout: int, stride: int, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, dilation, dilation=dilation, bias=False),
+                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class _Residual(nn.Module):
+    """x + block(x): the context convolutions refine the stem's features instead of replacing them."""
+
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.block = block
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x)
 
 
 class SmallCNNEncoder(nn.Module):
@@ -58,7 +70,8 @@ class SmallCNNEncoder(nn.Module):
         w = self.config.width
         self.feature_dim = self.config.feature_dim
         self.backbone = nn.Sequential(
-            _conv(3, w // 2, 2), _conv(w // 2, w, 2), _conv(w, w, 1), _conv(w, 2 * w, 2), _conv(2 * w, 2 * w, 1)
+            _conv(3, w // 2, 2), _conv(w // 2, w, 2), _conv(w, w, 1), _conv(w, 2 * w, 2), _conv(2 * w, 2 * w, 1),
+            *(_Residual(_conv(2 * w, 2 * w, 1, dilation=2 ** (i + 1))) for i in range(self.config.context_layers)),
         )
         self.proj = nn.Conv2d(2 * w, self.feature_dim, 1)
         self.class_head = nn.Conv2d(self.feature_dim, self.config.num_classes, 1)

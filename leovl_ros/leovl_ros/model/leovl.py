@@ -65,18 +65,21 @@ class LeoVLModel(nn.Module):
 
     def __init__(self, config: LeoVLConfig, tokenizer: PreTrainedTokenizerBase, llm: Optional[nn.Module] = None):
         super().__init__()
-        from leovl_ros.cfg.encoder import CFGEncoder, CFGEncoderConfig
+        from leovl_ros.cfg.encoder import CFGEncoder
 
         self.config = config
         self.tokenizer = tokenizer
         self.llm = llm if llm is not None else build_llm(config.llm, tokenizer)
         d = llm_dim(self.llm)
-        self.cfg_encoder = CFGEncoder(CFGEncoderConfig(**{**config.cfg_encoder, "llm_dim": d}))
-        self.scene_norm = nn.LayerNorm(d) if config.scene_norm else nn.Identity()
+        self.cfg_encoder = CFGEncoder(config.cfg_encoder_config(d))
         if config.scene_norm:
-            with torch.no_grad():
-                rms = self.llm.get_input_embeddings().weight.float().pow(2).mean().sqrt()
-                self.scene_norm.weight.fill_(float(rms))
+            self.align_scene_scale()
+
+    @torch.no_grad()
+    def align_scene_scale(self) -> None:
+        """Set the scene-token LayerNorm gain to the word embeddings' RMS (scene and text tokens alike in scale)."""
+        rms = self.llm.get_input_embeddings().weight.float().pow(2).mean().sqrt()
+        self.cfg_encoder.out_norm.weight.fill_(float(rms))
 
     @property
     def device(self) -> torch.device:
@@ -88,7 +91,7 @@ class LeoVLModel(nn.Module):
         args = [get(k).to(self.device) for k in SCENE_FIELDS]
         if not self.config.use_scene:
             return args[0].new_zeros((0, llm_dim(self.llm)))
-        return self.scene_norm(self.cfg_encoder(*args))
+        return self.cfg_encoder(*args)
 
     def embed(self, ids: Sequence[int]) -> torch.Tensor:
         """Token ids → [n, d] input embeddings."""

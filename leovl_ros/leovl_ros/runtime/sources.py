@@ -60,21 +60,20 @@ def _fresh(seed: int) -> tuple[torch.nn.Module, torch.nn.Module]:
 
 def _load_checkpoint(root: Path) -> tuple[torch.nn.Module, torch.nn.Module]:
     """SmallCNN from ``root/image_encoder`` and the CFG encoder's weights from ``root/model.safetensors``."""
-    import yaml
     from safetensors.torch import load_file
 
-    from leovl_ros.cfg.encoder import CFGEncoder, CFGEncoderConfig
+    from leovl_ros.cfg.encoder import CFGEncoder
+    from leovl_ros.model.checkpoint import read_config
     from leovl_ros.model.image_encoder import SmallCNNEncoder
 
     config_file, weights_file = root / "config.yaml", root / "model.safetensors"
     if not config_file.is_file() or not weights_file.is_file():
         raise FileNotFoundError(f"no LEO-VL checkpoint at {root} (need config.yaml and model.safetensors)")
-    config = yaml.safe_load(config_file.read_text()) or {}
     state = {k[len(_PREFIX) :]: v for k, v in load_file(str(weights_file)).items() if k.startswith(_PREFIX)}
     if not state:
         raise ValueError(f"{weights_file} holds no '{_PREFIX}*' tensors")
     llm_dim = int(state["projector.3.weight"].shape[0])  # last Linear of the projector: LLM width
-    cfg_enc = CFGEncoder(CFGEncoderConfig(**{**config.get("cfg_encoder", {}), "llm_dim": llm_dim}))
+    cfg_enc = CFGEncoder(read_config(root).cfg_encoder_config(llm_dim))
     try:
         cfg_enc.load_state_dict(state)
     except RuntimeError as exc:

@@ -2,8 +2,9 @@
 
 The planner works on the room's free-space grid (cells far enough from walls and object footprints), links
 spread-out waypoints by grid shortest paths, pulls the string taut, smooths it and samples camera poses along
-it. The camera (optical frame: x right, y down, z forward) rides at a fixed height, pitched down so floor and
-objects are in view, and sweeps its yaw around the direction of travel so most objects are seen.
+it. The camera (optical frame: x right, y down, z forward) rides at a fixed height and looks around as a robot
+scanning a room does: its yaw sweeps about the direction of travel so most objects are seen, and its head tilts
+between looking down (floor and low objects) and slightly up (walls to the top, tall furniture) as it drives.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ class TrajectoryConfig:
     smoothing: float = 0.4
     """Length of the moving-average window that rounds the corners of the path, metres."""
     pitch_deg: tuple[float, float] = (15.0, 25.0)
-    """Range of the downward camera pitch, degrees (drawn per trajectory)."""
+    """Range of the lowest (most downward) camera pitch, degrees (drawn per trajectory)."""
+    tilt_deg: float = 30.0
+    """Head-tilt sweep: the pitch rises from the drawn downward pitch by up to this much, degrees (0 = fixed)."""
+    tilt_period: float = 3.4
+    """Distance travelled per full head-tilt sweep, metres."""
     sweep_deg: float = 60.0
     """Amplitude of the look-around yaw sweep about the direction of travel, degrees."""
     sweep_period: float = 2.0
@@ -44,6 +49,8 @@ class TrajectoryConfig:
     def __post_init__(self) -> None:
         if self.speed <= 0 or self.min_clearance <= 0 or self.clearance < self.min_clearance:
             raise ValueError("need speed > 0 and clearance ≥ min_clearance > 0")
+        if self.tilt_deg < 0 or self.tilt_period <= 0:
+            raise ValueError("need tilt_deg ≥ 0 and tilt_period > 0")
 
 
 def look_pose(position: np.ndarray, yaw: float, pitch: float) -> np.ndarray:
@@ -79,7 +86,8 @@ def robot_trajectory(scene: Scene, n_frames: int, seed: int = 0, camera_height: 
     yaw = heading + np.radians(config.sweep_deg) * np.sin(2 * np.pi * s / config.sweep_period + phase)
     yaw = _turn_from_walls(scene, xy, yaw, config.min_view)
     pitch0 = np.radians(rng.uniform(*config.pitch_deg))
-    pitch = pitch0 + np.radians(2.0) * np.sin(2 * np.pi * s / (1.7 * config.sweep_period))
+    tilt_phase = rng.uniform(0, 2 * np.pi)
+    pitch = pitch0 - np.radians(config.tilt_deg) * 0.5 * (1 + np.sin(2 * np.pi * s / config.tilt_period + tilt_phase))
     return [look_pose(np.array([x, y, camera_height]), float(a), float(p)) for (x, y), a, p in zip(xy, yaw, pitch)]
 
 
