@@ -226,8 +226,8 @@ def build_model(cfg: RecipeConfig, data: Path, encoder_dir: Path, use_scene: boo
         model.load_state_dict(loaded, strict=False)
         fresh -= set(loaded)
         print(f"initialised from {init}; fresh: {sorted(fresh)}", flush=True)
-    if config.scene_norm and "cfg_encoder.out_norm.weight" in fresh:
-        model.align_scene_scale()
+    if init is not None and config.scene_norm and "cfg_encoder.out_norm.weight" in fresh:
+        model.align_scene_scale()  # LeoVLModel set it from the fresh embeddings; the init replaced those
     if cfg.label_anchors and "cfg_encoder.anchor_table" in fresh:
         with torch.no_grad():
             table = torch.stack([model.embed(tokenizer.encode(" " + name, add_special_tokens=False)).mean(0)

@@ -202,12 +202,9 @@ def lift(
 
     Kt = _as_tensor(K, dev, torch.float64)
     T = _as_tensor(pose, dev, torch.float64)
-    Kinv, info = torch.linalg.inv_ex(Kt)  # no error check round trip: a singular K is refused below
-    if int(info):
-        raise ValueError("K is singular")
-    world = ((T[:3, :3] @ Kinv) @ uzvz + T[:3, 3:4]).T.to(torch.float32)  # R·K⁻¹ on the pooled points only
+    world = ((T[:3, :3] @ torch.linalg.inv(Kt)) @ uzvz + T[:3, 3:4]).T.to(torch.float32)  # R·K⁻¹, pooled points only
     colours = None
-    if rgb is not None:  # on the colour lattice (every colour_step-th sampled pixel), channels last
+    if rgb is not None:  # on the colour lattice (every colour_step-th sampled pixel), channels first
         cs = cfg.colour_step
         cgrid = _Grid.make(H, W, h, w, st * cs, dev) if cs > 1 else grid
         lattice = _as_tensor(rgb, dev)[:: st * cs, :: st * cs].permute(2, 0, 1)

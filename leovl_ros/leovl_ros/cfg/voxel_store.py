@@ -175,11 +175,12 @@ class VoxelStore:
             raise ValueError("points and features must be finite")
         f64, D = torch.float64, self.config.feature_dim
         # [f·w | w | z·w | z²·w | rgb·w | colour w] — column layout of the sums matrix, filled in place
+        z = points[:, 2].to(f64)
         per_point = torch.empty(M, D + 7, dtype=f64, device=dev)
         per_point[:, :D] = features
         per_point[:, D] = 1.0
-        per_point[:, D + 1] = points[:, 2]
-        per_point[:, D + 2] = per_point[:, D + 1] * per_point[:, D + 1]
+        per_point[:, D + 1] = z
+        per_point[:, D + 2] = z * z
         if colours is not None:
             per_point[:, D + 3 : D + 6] = torch.as_tensor(colours)
             per_point[:, D + 6] = 1.0
@@ -187,7 +188,6 @@ class VoxelStore:
             per_point[:, D + 3 :] = 0.0
         if weights is not None:
             per_point *= torch.as_tensor(weights).to(dev, f64).reshape(M, 1)
-        z = per_point[:, D + 1] if weights is None else points[:, 2].to(f64)
 
         # 1. reduce the frame to its unique voxels (one index_add_ for all sums)
         ukeys, inv = torch.unique(self.voxel_keys(points), sorted=True, return_inverse=True)
