@@ -22,3 +22,15 @@ def shared_data() -> Path:
     if not root.is_dir():
         pytest.skip(f"shared reference data not found at {root} (set LEOVL_SHARED_DATA)")
     return root
+
+
+@pytest.fixture(params=["compiled", "torch"])
+def cfg_backend(request, monkeypatch) -> str:
+    """Run a test on both per-frame fusion paths: the compiled CPU loops and the torch ops (CUDA's path)."""
+    from leovl_ros.cfg import cpu_kernels
+
+    if request.param == "compiled" and not cpu_kernels.AVAILABLE:
+        pytest.skip("numba is not installed: only the torch path exists")
+    if request.param == "torch":
+        monkeypatch.setattr(cpu_kernels, "AVAILABLE", False)
+    return request.param

@@ -31,3 +31,15 @@ def test_fuse_frame_assigns_each_cell_feature_to_its_point():
     per_cell = (16 // LiftConfig().pixel_step) ** 2  # sampled pixels per 16×16 cell
     torch.testing.assert_close(store.weights(), torch.full((n,), float(per_cell), dtype=torch.float64))
     torch.testing.assert_close(store.mean_colours()[x < 0][0], torch.tensor([200, 30, 30]).double() / 255)
+
+
+def test_warm_up_runs_the_whole_path_and_leaves_the_map_alone():
+    """The start-up warm-up fuses into its own scratch store (compiling the CPU loops), never into the map."""
+    from leovl_ros.cfg import cpu_kernels, warm_up
+
+    store = VoxelStore(VoxelStoreConfig(feature_dim=8))
+    seconds = warm_up(store.config, PooledColourEncoder(feature_dim=8, stride=16), (48, 64))
+    assert seconds > 0 and len(store) == 0 and store.version == 0
+    if cpu_kernels.AVAILABLE:  # every compiled loop of the per-frame path has a compiled specialisation now
+        for name in ("lift_points", "reduce_frame", "find_slots", "append_new", "merge_sorted", "accumulate"):
+            assert getattr(cpu_kernels, name).signatures, name

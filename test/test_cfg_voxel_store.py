@@ -11,6 +11,8 @@ import torch
 from leovl_ros.cfg import VoxelStore, VoxelStoreConfig
 from leovl_ros.cfg.voxel_store import pack_keys, unpack_keys
 
+pytestmark = pytest.mark.usefixtures("cfg_backend")  # every test on the compiled and the torch path
+
 D = 8
 
 
@@ -174,3 +176,20 @@ def test_corrupt_or_mismatched_file_raises_and_leaves_store_untouched(tmp_path, 
     assert dst.version == version
     for k, v in before.items():
         assert torch.equal(v, dst.arrays()[k])
+
+
+def test_compiled_and_torch_paths_build_the_same_store(monkeypatch):
+    """Same frames (with and without colours and weights, through eviction) → bit-identical stores."""
+    from leovl_ros.cfg import cpu_kernels
+
+    frames = _frames(10)
+    stores = []
+    for available in (True, False):
+        monkeypatch.setattr(cpu_kernels, "AVAILABLE", available)
+        s = _store(capacity=2500, initial_slots=64)
+        for i, (p, f, c, w) in enumerate(frames):
+            s.fuse(p, f, c if i % 2 else None, w if i % 3 else None)
+        assert s.stats()["evicted"] > 0 and len(s) <= 2500
+        stores.append(s.arrays())
+    for k in stores[0]:
+        assert torch.equal(stores[0][k], stores[1][k]), k

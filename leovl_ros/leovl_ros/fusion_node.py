@@ -375,7 +375,19 @@ class FusionNode(Node):
     # ---------------------------------------------------------------------------------------- worker
 
     def _work(self) -> None:
-        """Worker thread: take frames from the inbox and fuse them until shutdown."""
+        """Worker thread: warm the fusion path up, then take frames from the inbox and fuse them until shutdown."""
+        from leovl_ros.cfg import LiftConfig, warm_up
+
+        c = self.config
+        try:
+            with self.map_handle.locked() as store:
+                store_config = store.config
+            seconds = warm_up(store_config, self.encoder, (c.encoder_height, c.encoder_width),
+                              LiftConfig(min_depth=c.min_depth, max_depth=c.max_depth))
+            self.get_logger().info(f"fusion path warmed up in {seconds:.1f} s (compiled CPU loops and encoder)")
+        except Exception as exc:  # a failed warm-up only means a slow first frame
+            self.get_logger().warning(f"fusion warm-up failed ({type(exc).__name__}: {exc}); the first frame "
+                                      f"will be slower")
         while not self._stop.is_set():
             item = self._inbox.get(timeout=0.2)
             if item is not None:

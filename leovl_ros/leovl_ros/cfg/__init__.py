@@ -3,7 +3,7 @@
 from leovl_ros.cfg.condense import TRAINING_BUDGET, ColumnBatch, CondenseConfig, condense
 from leovl_ros.cfg.encoder import CFGEncoder, CFGEncoderConfig
 from leovl_ros.cfg.lifting import LiftConfig, Lifted, lift
-from leovl_ros.cfg.pipeline import fuse_frame
+from leovl_ros.cfg.pipeline import fuse_frame, warm_up
 from leovl_ros.cfg.voxel_store import VoxelStore, VoxelStoreConfig
 
 __all__ = [
@@ -19,4 +19,5 @@ __all__ = [
     "condense",
     "fuse_frame",
     "lift",
+    "warm_up",
 ]

@@ -13,6 +13,10 @@ valid when its depth is finite, > 0 and within ``[min_depth, max_depth]`` (and i
 With ``foreground_band`` set, a cell pools only the pixels within the band behind its nearest valid pixel, so a
 cell straddling a depth edge gives a point on the front surface instead of a "flying" point between two surfaces;
 cells with no valid pixel are skipped.
+
+Two implementations compute the same result: on CPU (``LiftConfig.cpu_kernels``, numba installed) one compiled
+loop does validation, band and sums in two passes over the sampled pixels (``cpu_kernels.lift_points``, float64
+sums); elsewhere (CUDA, or without numba) the tensor passes below run. Tests check they agree.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from typing import Optional, Union
 
 import numpy as np
 import torch
+
+from leovl_ros.cfg import cpu_kernels
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
@@ -50,6 +56,9 @@ class LiftConfig:
     4th pixel, 16 per 16×16 cell, at a quarter of the cost)."""
     device: Optional[str] = None
     """Torch device for the computation; None uses the depth tensor's device (CPU for numpy input)."""
+    cpu_kernels: bool = True
+    """On CPU, pool with one fused loop (``cpu_kernels.py``, numba) instead of ~20 tensor passes; False (or no
+    numba) runs the torch path, which is also what CUDA runs."""
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.min_depth < self.max_depth):
@@ -75,6 +84,11 @@ class Lifted:
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
+
+    def gather(self, features: torch.Tensor) -> torch.Tensor:
+        """[D, h, w] feature map → [M, D] the feature of each lifted point (a strided view: no transpose copy)."""
+        D = features.shape[0]
+        return features.reshape(D, -1).index_select(1, self.cell_index.to(features.device)).T
 
 
 def _as_tensor(x: ArrayLike, device: Optional[torch.device], dtype: Optional[torch.dtype] = None) -> torch.Tensor:
@@ -182,6 +196,20 @@ def lift(
 
     st = max(1, min(cfg.pixel_step, H // h, W // w))  # never skip whole feature rows/columns
     grid = _Grid.make(H, W, h, w, st, dev)
+    # R·K⁻¹ and t from host copies of the 3×3 / 4×4 matrices (a 3×3 inverse is not worth a device op)
+    T = np.asarray(pose.cpu() if isinstance(pose, torch.Tensor) else pose, dtype=np.float64)
+    Kn = np.asarray(K.cpu() if isinstance(K, torch.Tensor) else K, dtype=np.float64)
+    rot, trans = T[:3, :3] @ np.linalg.inv(Kn), np.ascontiguousarray(T[:3, 3])
+    if dev.type == "cpu" and cfg.cpu_kernels and cpu_kernels.AVAILABLE:
+        return _lift_fused(z, grid, st, cfg, rgb, mask, rot, trans)
+    return _lift_torch(z, grid, st, cfg, rgb, mask, rot, trans)
+
+
+def _lift_torch(z: torch.Tensor, grid: _Grid, st: int, cfg: LiftConfig, rgb: Optional[ArrayLike],
+                mask: Optional[ArrayLike], rot: np.ndarray, trans: np.ndarray) -> Lifted:
+    """``lift`` as tensor passes over the sampled pixels (the reference, and the CUDA path)."""
+    dev = z.device
+    H, W = z.shape
     z = z[::st, ::st].contiguous()  # one copy: every later pass reads contiguous memory
     # NaN fails both comparisons and ±Inf fails one, so two comparisons validate the depth
     valid = ((z > 0) if cfg.min_depth <= 0 else (z >= cfg.min_depth)) & (z <= cfg.max_depth)
@@ -193,20 +221,16 @@ def lift(
         valid &= grid.within(z_inf, limit)
     zv = torch.where(valid, z, 0.0)
     # per-cell Σ u·z, Σ v·z, Σ z and the valid pixel count in one reduction
-    planes = torch.stack([zv * grid.u, zv * grid.v[:, None], zv, valid.to(torch.float32)])
-    sums = grid.cell_sums(planes)
+    sums = grid.cell_sums(torch.stack([zv * grid.u, zv * grid.v[:, None], zv, valid.to(torch.float32)]))
     cell_index = torch.nonzero(sums[3] >= cfg.min_pixels).squeeze(1)
     picked = sums.index_select(1, cell_index)
     n = picked[3]
     uzvz = (picked[:3] / n).to(torch.float64)  # [3, M] mean (u·z, v·z, z)
-
-    Kt = _as_tensor(K, dev, torch.float64)
-    T = _as_tensor(pose, dev, torch.float64)
-    world = ((T[:3, :3] @ torch.linalg.inv(Kt)) @ uzvz + T[:3, 3:4]).T.to(torch.float32)  # R·K⁻¹, pooled points only
+    world = (torch.from_numpy(rot).to(dev) @ uzvz + torch.from_numpy(trans).to(dev)[:, None]).T.to(torch.float32)
     colours = None
     if rgb is not None:  # on the colour lattice (every colour_step-th sampled pixel), channels first
         cs = cfg.colour_step
-        cgrid = _Grid.make(H, W, h, w, st * cs, dev) if cs > 1 else grid
+        cgrid = _Grid.make(H, W, grid.h, grid.w, st * cs, dev) if cs > 1 else grid
         lattice = _as_tensor(rgb, dev)[:: st * cs, :: st * cs].permute(2, 0, 1)
         col = torch.empty(lattice.shape, dtype=torch.float32, device=dev).copy_(lattice)  # [3, Hc, Wc]
         vs = valid[::cs, ::cs].to(torch.float32)
@@ -218,3 +242,22 @@ def lift(
         mean = torch.where(n_col > 0, csum[:3] / n_col.clamp_min(1.0), csum[4:7] / csum[7])
         colours = (mean * (1.0 / 255.0)).T.contiguous()
     return Lifted(points=world.contiguous(), cell_index=cell_index, colours=colours, pixels=n.to(torch.int64))
+
+
+def _lift_fused(z: torch.Tensor, grid: _Grid, st: int, cfg: LiftConfig, rgb: Optional[ArrayLike],
+                mask: Optional[ArrayLike], rot: np.ndarray, trans: np.ndarray) -> Lifted:
+    """``lift`` on CPU as one compiled loop (``cpu_kernels.lift_points``; float64 sums, same result to ~1e-6)."""
+    mask_np = _NO_MASK if mask is None else np.asarray(mask.cpu() if isinstance(mask, torch.Tensor) else mask,
+                                                       dtype=bool)
+    rgb_np = _NO_RGB if rgb is None else (rgb.cpu().numpy() if isinstance(rgb, torch.Tensor) else np.asarray(rgb))
+    band = cfg.foreground_band
+    cell_index, points, colours, pixels = cpu_kernels.lift_points(
+        z.numpy(), mask_np, mask is not None, st, cfg.colour_step, grid.rows.numpy(), grid.cols.numpy(), grid.w,
+        grid.h * grid.w, float(cfg.min_depth), float(cfg.max_depth), float(band or 0.0),
+        float(cfg.foreground_band_abs), band is not None, float(cfg.min_pixels), rgb_np, rgb is not None, rot, trans)
+    return Lifted(points=torch.from_numpy(points), cell_index=torch.from_numpy(cell_index),
+                  colours=torch.from_numpy(colours) if rgb is not None else None, pixels=torch.from_numpy(pixels))
+
+
+_NO_MASK = np.zeros((1, 1), dtype=bool)
+_NO_RGB = np.zeros((1, 1, 3), dtype=np.uint8)

@@ -8,8 +8,11 @@ colour weight — one ``index_add_`` updates them all), min/max z, and the tick 
 seen. A sorted key array with the matching slot ids is the hash index: a frame's keys are found with
 ``torch.searchsorted``; new keys are merged into it in O(n).
 
-Update. ``fuse`` packs the frame's keys, reduces the frame with ``torch.unique(return_inverse)`` + ``index_add_``,
-then adds into existing slots and appends new ones — vectorised, no Python loop over points.
+Update. ``fuse`` packs the frame's keys, reduces the frame to its unique voxels (``torch.unique(return_inverse)`` +
+``index_add_``), finds them in the index, appends empty slots for the new ones and adds the frame's sums into the
+slots — vectorised, no Python loop over points. On CPU (``cpu_kernels``, numba installed) each of those steps is
+one compiled loop (``cpu_kernels.py``) instead of ~50 small tensor ops; the additions happen in the same order, so
+both paths build bit-identical stores (tested).
 
 Exactness. All sums are float64 (inputs are float32, so each addend is exact); fusing frames one by one, as one
 batch, or in any order gives means and weights equal to ~1e-15 relative (float64 rounding of a different
@@ -37,7 +40,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
 
+import numpy as np
 import torch
+
+from leovl_ros.cfg import cpu_kernels
 
 FORMAT = "leovl-voxel-store"
 FORMAT_VERSION = 1
@@ -48,6 +54,10 @@ _FIELDS_F64 = ("feature_sum", "weight", "z_sum", "z_sq_sum", "z_min", "z_max", "
 _FIELDS = ("keys", *_FIELDS_F64, "last_seen")
 _N_EXTRA = 7
 """Columns after the D feature sums in the sums matrix: weight, Σz, Σz², Σrgb (3), colour weight."""
+
+_NO_COLOURS = np.zeros((1, 3), dtype=np.float32)
+_NO_WEIGHTS = np.zeros(1, dtype=np.float64)
+"""Placeholders for absent colours / weights (compiled loops take arrays of one type)."""
 
 
 @dataclass
@@ -66,6 +76,9 @@ class VoxelStoreConfig:
     """Slots allocated up front; storage doubles when full, up to ``capacity``."""
     device: str = "cpu"
     """Torch device holding the store."""
+    cpu_kernels: bool = True
+    """On CPU, run the per-frame update as compiled loops (``cpu_kernels.py``, numba) instead of ~50 small tensor
+    ops; False (or no numba) runs the torch path, which is also what CUDA runs."""
 
     def __post_init__(self) -> None:
         if self.voxel_size <= 0:
@@ -169,14 +182,81 @@ class VoxelStore:
             raise ValueError(f"colours must be [{M}, 3], got {tuple(colours.shape)}")
         if M == 0:
             return
+        fused = self._fused
+        ukeys, fr_sums, fr_zr = (self._reduce_fused if fused else self._reduce_torch)(points, features, colours,
+                                                                                     weights)
+        # find the frame's voxels in the index (-1: new); make room for the new ones (evict the least recently
+        # seen, else drop the weakest new voxels: their slot becomes -2 and they are skipped)
+        self._tick += 1
+        slots = self._find(ukeys)
+        n_new = int((slots < 0).sum())
+        if self._n + n_new > self.config.capacity:
+            new_rows = torch.nonzero(slots < 0).squeeze(1)
+            keep_new = self._make_room(ukeys[new_rows], fr_sums[new_rows, self.config.feature_dim], slots[slots >= 0])
+            slots = self._find(ukeys)  # eviction moved the slots
+            slots[new_rows[~keep_new]] = -2
+            n_new = int(keep_new.sum())
+        if n_new:
+            self._ensure_slots(self._n + n_new)
+            (self._append_fused if fused else self._append_torch)(ukeys, slots)
+            self._n += n_new
+        # add the frame's sums into the slots, widen the z ranges, mark them seen
+        d = self._data
+        if fused:
+            cpu_kernels.accumulate(d["sums"].numpy(), d["z_range"].numpy(), d["last_seen"].numpy(), slots.numpy(),
+                                   fr_sums.numpy(), fr_zr.numpy(), self._tick)
+        else:
+            rows = torch.nonzero(slots >= 0).squeeze(1)
+            s = slots.index_select(0, rows)
+            d["sums"].index_add_(0, s, fr_sums.index_select(0, rows))
+            zr_old, zr_fr = d["z_range"].index_select(0, s), fr_zr.index_select(0, rows)
+            d["z_range"][s] = torch.stack([torch.minimum(zr_old[:, 0], zr_fr[:, 0]),
+                                           torch.maximum(zr_old[:, 1], zr_fr[:, 1])], 1)
+            d["last_seen"][s] = self._tick
+        self._counters["fused_points"] += M
+        self._counters["fuse_calls"] += 1
+        self.version += 1
+
+    def _append_torch(self, ukeys: torch.Tensor, slots: torch.Tensor) -> None:
+        """Give the new frame voxels (slot -1) empty slots from ``_n`` on, in key order, and merge their keys into
+        the sorted index; ``slots`` is updated in place."""
+        new_rows = torch.nonzero(slots == -1).squeeze(1)
+        m, d = new_rows.shape[0], self._data
+        new_keys = ukeys.index_select(0, new_rows)
+        new_slots = torch.arange(self._n, self._n + m, device=self.device)
+        sl = slice(self._n, self._n + m)
+        d["keys"][sl] = new_keys
+        d["sums"][sl] = 0.0
+        d["z_range"][sl, 0] = float("inf")
+        d["z_range"][sl, 1] = float("-inf")
+        slots[new_rows] = new_slots
+        self._merge_index(new_keys, new_slots)
+
+    def _append_fused(self, ukeys: torch.Tensor, slots: torch.Tensor) -> None:
+        """``_append_torch`` as compiled loops (``cpu_kernels.append_new`` + ``merge_sorted``)."""
+        d = self._data
+        new_keys, new_slots = cpu_kernels.append_new(d["keys"].numpy(), d["sums"].numpy(), d["z_range"].numpy(),
+                                                     ukeys.numpy(), slots.numpy(), self._n)
+        merged = cpu_kernels.merge_sorted(self._index_keys.numpy(), self._index_slots.numpy(), new_keys, new_slots)
+        self._index_keys, self._index_slots = (torch.from_numpy(a) for a in merged)
+
+    @property
+    def _fused(self) -> bool:
+        """Run the per-frame steps as compiled CPU loops (``cpu_kernels``) rather than tensor ops."""
+        return self.device.type == "cpu" and self.config.cpu_kernels and cpu_kernels.AVAILABLE
+
+    def _reduce_torch(self, points: torch.Tensor, features: torch.Tensor, colours: Optional[torch.Tensor],
+                      weights: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A frame's points → its unique voxels: sorted keys [U], sums [U, D + 7] (the sums matrix's columns) and
+        z range [U, 2], float64, with tensor ops (the reference, and the CUDA path)."""
+        dev, f64, D, M = self.device, torch.float64, self.config.feature_dim, points.shape[0]
         # one sum is non-finite iff an element is NaN/±Inf (or the total overflows, which no real map reaches):
         # a full isfinite pass over the features costs more than the rest of the update
-        if not bool(torch.isfinite(points.sum(dtype=torch.float64) + features.sum(dtype=torch.float64))):
+        if not bool(torch.isfinite(points.sum(dtype=f64) + features.sum(dtype=f64))):
             raise ValueError("points and features must be finite")
-        f64, D = torch.float64, self.config.feature_dim
         # [f·w | w | z·w | z²·w | rgb·w | colour w] — column layout of the sums matrix, filled in place
         z = points[:, 2].to(f64)
-        per_point = torch.empty(M, D + 7, dtype=f64, device=dev)
+        per_point = torch.empty(M, D + _N_EXTRA, dtype=f64, device=dev)
         per_point[:, :D] = features
         per_point[:, D] = 1.0
         per_point[:, D + 1] = z
@@ -188,8 +268,6 @@ class VoxelStore:
             per_point[:, D + 3 :] = 0.0
         if weights is not None:
             per_point *= torch.as_tensor(weights).to(dev, f64).reshape(M, 1)
-
-        # 1. reduce the frame to its unique voxels (one index_add_ for all sums)
         ukeys, inv = torch.unique(self.voxel_keys(points), sorted=True, return_inverse=True)
         U = ukeys.shape[0]
         fr_sums = torch.zeros(U, per_point.shape[1], dtype=f64, device=dev).index_add_(0, inv, per_point)
@@ -198,51 +276,31 @@ class VoxelStore:
         fr_zr[:, 1] = float("-inf")
         fr_zr[:, 0].scatter_reduce_(0, inv, z, "amin")
         fr_zr[:, 1].scatter_reduce_(0, inv, z, "amax")
+        return ukeys, fr_sums, fr_zr
 
-        # 2. find them in the index
-        self._tick += 1
+    def _reduce_fused(self, points: torch.Tensor, features: torch.Tensor, colours: Optional[torch.Tensor],
+                      weights: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``_reduce_torch`` (keys, finiteness check included) as one sort and one compiled pass."""
+        M = points.shape[0]
+        col = _NO_COLOURS if colours is None else torch.as_tensor(colours).detach().cpu().numpy()
+        w = _NO_WEIGHTS if weights is None else torch.as_tensor(weights).detach().cpu().reshape(-1).numpy()
+        if weights is not None and w.shape[0] != M:
+            raise ValueError(f"weights must have {M} entries, got {w.shape[0]}")
+        out = cpu_kernels.reduce_frame(points.detach().numpy(), features.detach().numpy(), col, colours is not None,
+                                       w, weights is not None, self.config.voxel_size, _OFFSET, _BITS)
+        return tuple(torch.from_numpy(a) for a in out)
+
+    def _find(self, ukeys: torch.Tensor) -> torch.Tensor:
+        """[U] sorted keys → [U] their slots, -1 for keys not in the store."""
         n_idx = self._index_keys.shape[0]
-        if n_idx:
-            pos = torch.searchsorted(self._index_keys, ukeys).clamp_(max=n_idx - 1)
-            found = self._index_keys.index_select(0, pos) == ukeys
-        else:
-            pos = torch.zeros(U, dtype=torch.int64, device=dev)
-            found = torch.zeros(U, dtype=torch.bool, device=dev)
-        rows = torch.nonzero(found).squeeze(1)
-        new_rows = torch.nonzero(~found).squeeze(1)
-        old_slots = self._index_slots.index_select(0, pos.index_select(0, rows))
-        new_keys = ukeys.index_select(0, new_rows)
-
-        # 3. make room for the new ones (evict least-recently-seen, else drop the weakest new voxels)
-        if self._n + new_keys.shape[0] > self.config.capacity:
-            keep_new = self._make_room(new_keys, fr_sums[new_rows, D], old_slots)
-            new_rows, new_keys = new_rows[keep_new], new_keys[keep_new]
-            old_slots = self._index_slots[torch.searchsorted(self._index_keys, ukeys[rows])]  # slots moved
-
-        # 4. accumulate into existing slots
-        d = self._data
-        d["sums"].index_add_(0, old_slots, fr_sums.index_select(0, rows))
-        zr_old = d["z_range"].index_select(0, old_slots)
-        zr_fr = fr_zr.index_select(0, rows)
-        d["z_range"][old_slots] = torch.stack([torch.minimum(zr_old[:, 0], zr_fr[:, 0]),
-                                               torch.maximum(zr_old[:, 1], zr_fr[:, 1])], 1)
-        d["last_seen"][old_slots] = self._tick
-
-        # 5. append new slots and merge their keys into the sorted index
-        m = new_keys.shape[0]
-        if m:
-            self._ensure_slots(self._n + m)
-            d = self._data
-            sl = slice(self._n, self._n + m)
-            d["keys"][sl] = new_keys
-            d["sums"][sl] = fr_sums.index_select(0, new_rows)
-            d["z_range"][sl] = fr_zr.index_select(0, new_rows)
-            d["last_seen"][sl] = self._tick
-            self._merge_index(new_keys, torch.arange(self._n, self._n + m, device=dev))
-            self._n += m
-        self._counters["fused_points"] += M
-        self._counters["fuse_calls"] += 1
-        self.version += 1
+        if not n_idx:
+            return torch.full_like(ukeys, -1)
+        if self._fused:
+            return torch.from_numpy(cpu_kernels.find_slots(self._index_keys.numpy(), self._index_slots.numpy(),
+                                                           ukeys.numpy()))
+        pos = torch.searchsorted(self._index_keys, ukeys).clamp_(max=n_idx - 1)
+        found = self._index_keys.index_select(0, pos) == ukeys
+        return torch.where(found, self._index_slots.index_select(0, pos), -1)
 
     def _merge_index(self, new_keys: torch.Tensor, new_slots: torch.Tensor) -> None:
         """Merge sorted, absent new keys into the sorted index: one searchsorted of the m new keys, then the old
