@@ -61,6 +61,16 @@ def test_prepare_outputs(tiny):
     assert json.loads((root / "stage1" / "stage1_metrics.json").read_text())["class_acc"] >= 0
 
 
+def test_scene_data_repeats_with_more_workers(tiny, tmp_path):
+    """The sample shards (hence the training stream) do not depend on which worker finishes first."""
+    import gzip
+
+    cfg, _, data, root, _, _ = tiny
+    prepare_scenes(cfg.data, tmp_path, root / "stage1" / "encoder", workers=2, vocab_size=vocab_size(cfg))
+    for shard in sorted((data / "samples").glob("*.jsonl.gz")):
+        assert gzip.decompress(shard.read_bytes()) == gzip.decompress((tmp_path / "samples" / shard.name).read_bytes())
+
+
 def test_torchrun_two_processes_then_resume(tiny):
     _, preset, data, root, _, _ = tiny
     run = root / "ddp"

@@ -122,7 +122,8 @@ def prepare_scenes(cfg: DataConfig, out: Path, encoder_dir: Path, workers: Optio
     writers = {s: ShardWriter(out / SAMPLES, 5000, s) for s in ("train", "test")}
     n = workers or cfg.workers
     with get_context("spawn").Pool(n, initializer=_init_worker, initargs=(str(encoder_dir), cfg)) as pool:
-        for seed, batch, samples in tqdm(pool.imap_unordered(fuse_scene, train + test), total=len(train) + len(test),
+        # in seed order (imap, not imap_unordered): the shards, hence the training stream, repeat run to run
+        for seed, batch, samples in tqdm(pool.imap(fuse_scene, train + test), total=len(train) + len(test),
                                          desc="scenes", unit="scene"):
             save_scene(batch, out / SCENES / f"{scene_id_for(seed)}.safetensors")
             writers[split_for_seed(seed)].write_all(samples)
