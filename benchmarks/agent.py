@@ -56,6 +56,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="synthetic room seed (default 0)")
     p.add_argument("--model", default="", help="checkpoint folder (default: models/default)")
     p.add_argument("--threads", type=int, default=4, help="agent executor threads (default 4)")
+    p.add_argument("--torch-fusion", action="store_true",
+                   help="fuse with the torch ops instead of the compiled CPU loops (fusion parameter compiled_fusion)")
     return p.parse_args()
 
 
@@ -148,6 +150,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="leovl_agent_bench_"))
     params = yaml.safe_load(default_params_file().read_text())
     params["dialogue"]["ros__parameters"]["model_path"] = args.model
+    params["fusion"]["ros__parameters"]["compiled_fusion"] = not args.torch_fusion
     params["sim_camera"]["ros__parameters"].update(seed=args.seed, frames=args.frames, width=args.width,
                                                    height=args.height, rate=float(args.rate), loop=True)
     params_path = tmp / "params.yaml"
@@ -168,7 +171,8 @@ def main() -> None:
     questions = questions_for(args.seed, args.questions)
     result: dict[str, Any] = {"benchmark": "agent", "rate_hz": args.rate, "width": args.width, "height": args.height,
                               "minutes": args.minutes, "questions": args.questions, "threads": args.threads,
-                              "cpus": os.cpu_count(), "model": args.model or "default"}
+                              "cpus": os.cpu_count(), "model": args.model or "default",
+                              "compiled_fusion": not args.torch_fusion}
     try:
         client.spin_until(client.ask_client.service_is_ready, 60.0, "waiting for /dialogue/ask")
         client.spin_until(lambda: client.status is not None and client.status.frames_fused >= 10, 600.0,

@@ -94,6 +94,8 @@ class FusionConfig:
                                   "image_encoder).")
     voxel_size: float = param(0.05, "Voxel edge of the map (m).")
     capacity: int = param(1_000_000, "Max voxels kept (least-recently-seen evicted beyond).")
+    compiled_fusion: bool = param(True, "On CPU, lift and fuse with the compiled loops (numba, warmed up at start); "
+                                        "false runs the torch ops (what CUDA runs).")
     cell_size: float = param(0.3, "Base CFG column edge (m).")
     token_budget: int = param(750, "Max CFG tokens (columns) after condensation.")
     status_rate: float = param(2.0, "~/status publish rate (Hz).")
@@ -180,7 +182,7 @@ def new_map_handle(config: FusionConfig, feature_dim: int) -> MapHandle:
     from leovl_ros.cfg.voxel_store import VoxelStore, VoxelStoreConfig
 
     return MapHandle(VoxelStore(VoxelStoreConfig(voxel_size=config.voxel_size, feature_dim=feature_dim,
-                                                 capacity=config.capacity)))
+                                                 capacity=config.capacity, cpu_kernels=config.compiled_fusion)))
 
 
 class FusionNode(Node):
@@ -376,15 +378,16 @@ class FusionNode(Node):
 
     def _work(self) -> None:
         """Worker thread: warm the fusion path up, then take frames from the inbox and fuse them until shutdown."""
-        from leovl_ros.cfg import LiftConfig, warm_up
+        from leovl_ros.cfg import cpu_kernels, warm_up
 
         c = self.config
         try:
             with self.map_handle.locked() as store:
                 store_config = store.config
-            seconds = warm_up(store_config, self.encoder, (c.encoder_height, c.encoder_width),
-                              LiftConfig(min_depth=c.min_depth, max_depth=c.max_depth))
-            self.get_logger().info(f"fusion path warmed up in {seconds:.1f} s (compiled CPU loops and encoder)")
+            seconds = warm_up(store_config, self.encoder, (c.encoder_height, c.encoder_width), self._lift_config())
+            path = ("compiled CPU loops" if c.compiled_fusion and store_config.device == "cpu" and cpu_kernels.AVAILABLE
+                    else f"torch ops{f'; {cpu_kernels.UNAVAILABLE_REASON}' if cpu_kernels.UNAVAILABLE_REASON else ''}")
+            self.get_logger().info(f"fusion path warmed up in {seconds:.1f} s ({path})")
         except Exception as exc:  # a failed warm-up only means a slow first frame
             self.get_logger().warning(f"fusion warm-up failed ({type(exc).__name__}: {exc}); the first frame "
                                       f"will be slower")
@@ -412,16 +415,21 @@ class FusionNode(Node):
         return Frame(rgb=rgb, depth=depth, K=K, pose=f.pose, stamp=f.stamp_ns * 1e-9,
                      frame_id=f.colour.header.frame_id)
 
+    def _lift_config(self) -> Any:
+        """Depth range and fusion path of this node's lifting."""
+        from leovl_ros.cfg.lifting import LiftConfig
+
+        c = self.config
+        return LiftConfig(min_depth=c.min_depth, max_depth=c.max_depth, cpu_kernels=c.compiled_fusion)
+
     def _fuse(self, f: PendingFrame) -> None:
         """Decode, validate and fuse one frame; any failure is counted and the map is left untouched."""
-        from leovl_ros.cfg.lifting import LiftConfig
         from leovl_ros.cfg.pipeline import fuse_frame
 
         try:
             frame = self._decode(f)
-            lift_config = LiftConfig(min_depth=self.config.min_depth, max_depth=self.config.max_depth)
             with self.map_handle.locked() as store:
-                fuse_frame(store, frame, self.encoder, lift_config)
+                fuse_frame(store, frame, self.encoder, self._lift_config())
         except InputRejected as exc:
             self._reject(exc.rejection)
             return

@@ -13,10 +13,14 @@ import numpy as np
 
 try:
     import numba
-except ImportError:  # optional: the torch path covers every case
+except ImportError as exc:  # optional (e.g. an apt NumPy older than numba supports): the torch path covers all
     numba = None
+    UNAVAILABLE_REASON: str | None = f"numba cannot be imported ({exc})"
+else:
+    UNAVAILABLE_REASON = None
 
 AVAILABLE = numba is not None
+"""Whether the compiled loops exist here; ``UNAVAILABLE_REASON`` says why not (for start-up logs)."""
 
 
 def _njit(fn):
