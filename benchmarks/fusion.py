@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(png, args.team_copy)
     result = {
         "device": str(dev),
-        "path": "compiled" if compiled and dev.type == "cpu" and cpu_kernels.AVAILABLE else "torch",
+        "path": "compiled" if cpu_kernels.enabled(dev, compiled) else "torch",
         "threads": torch.get_num_threads(), "cores": len(os.sched_getaffinity(0)),
         "frames": len(fuse_ms),
         "voxel_size_m": VoxelStoreConfig().voxel_size, "cell_size_m": ccfg.cell_size, "budget": ccfg.budget,

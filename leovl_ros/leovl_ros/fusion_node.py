@@ -385,8 +385,9 @@ class FusionNode(Node):
             with self.map_handle.locked() as store:
                 store_config = store.config
             seconds = warm_up(store_config, self.encoder, (c.encoder_height, c.encoder_width), self._lift_config())
-            path = ("compiled CPU loops" if c.compiled_fusion and store_config.device == "cpu" and cpu_kernels.AVAILABLE
-                    else f"torch ops{f'; {cpu_kernels.UNAVAILABLE_REASON}' if cpu_kernels.UNAVAILABLE_REASON else ''}")
+            path = "compiled CPU loops" if cpu_kernels.enabled(store_config.device, c.compiled_fusion) else "torch ops"
+            if cpu_kernels.UNAVAILABLE_REASON:
+                path += f"; {cpu_kernels.UNAVAILABLE_REASON}"
             self.get_logger().info(f"fusion path warmed up in {seconds:.1f} s ({path})")
         except Exception as exc:  # a failed warm-up only means a slow first frame
             self.get_logger().warning(f"fusion warm-up failed ({type(exc).__name__}: {exc}); the first frame "

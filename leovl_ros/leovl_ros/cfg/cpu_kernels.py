@@ -10,6 +10,7 @@ Tests check both paths agree. ``AVAILABLE`` is False when numba is not installed
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 try:
     import numba
@@ -23,6 +24,11 @@ AVAILABLE = numba is not None
 """Whether the compiled loops exist here; ``UNAVAILABLE_REASON`` says why not (for start-up logs)."""
 
 
+def enabled(device: torch.device | str, wanted: bool = True) -> bool:
+    """Whether the compiled loops serve a computation on ``device``: CPU only, when wanted and numba is installed."""
+    return wanted and AVAILABLE and torch.device(device).type == "cpu"
+
+
 def _njit(fn):
     """Compile ``fn`` with numba (cached on disk, GIL released) when it is installed; else leave it uncompiled."""
     return numba.njit(cache=True, nogil=True)(fn) if AVAILABLE else fn
@@ -31,7 +37,8 @@ def _njit(fn):
 @_njit
 def lift_points(depth, mask, use_mask, step, colour_step, rows, cols, n_cells_w, n_cells, min_depth, max_depth,
                 band, band_abs, use_band, min_pixels, rgb, use_rgb, rot, trans):
-    """``lift`` on CPU in two passes over the sampled depth pixels plus one over the cells.
+    """``lift`` on CPU: sample and validate the depth, find each cell's band limit, sum per cell, then colour —
+    a few passes over the sampled pixels, then one over the cells.
 
     ``rows`` / ``cols`` map each sampled row/column to its feature row/column (runs of equal values). A pixel is
     valid when ``min_depth ≤ z ≤ max_depth`` (``z > 0`` when ``min_depth ≤ 0``; NaN fails both) and the mask
@@ -43,7 +50,7 @@ def lift_points(depth, mask, use_mask, step, colour_step, rows, cols, n_cells_w,
     """
     Hs, Ws = rows.shape[0], cols.shape[0]
     inf = np.float32(np.inf)
-    # pass 1: the sampled depth, invalid pixels set to +inf (fails every later ≤), and each cell's nearest depth
+    # the sampled depth, invalid pixels set to +inf (fails every later ≤)
     # (min_depth ≤ 0 means z > 0: the smallest positive float32 as the lower bound; NaN fails both comparisons)
     lo = np.float32(min_depth) if min_depth > 0.0 else np.nextafter(np.float32(0.0), np.float32(1.0))
     hi = np.float32(max_depth)
@@ -57,18 +64,17 @@ def lift_points(depth, mask, use_mask, step, colour_step, rows, cols, n_cells_w,
             for j in range(Ws):
                 if not mask[i * step, j * step]:
                     zs[i, j] = inf
-    near = np.full(n_cells, inf, dtype=np.float32)
-    for i in range(Hs):
-        base = rows[i] * n_cells_w
-        for j in range(Ws):
-            c = base + cols[j]
-            near[c] = min(near[c], zs[i, j])
-    limit = np.full(n_cells, inf, dtype=np.float32)
-    if use_band:
+    limit = np.full(n_cells, inf, dtype=np.float32)  # without the band every valid pixel passes
+    if use_band:  # each cell's nearest valid depth, widened by the band
+        for i in range(Hs):
+            base = rows[i] * n_cells_w
+            for j in range(Ws):
+                c = base + cols[j]
+                limit[c] = min(limit[c], zs[i, j])
         gain, offset = np.float32(1.0 + band), np.float32(band_abs)
         for c in range(n_cells):
-            limit[c] = near[c] * gain + offset
-    # pass 2: Σu·z, Σv·z, Σz and the count of the in-band pixels, accumulated per run of pixels in one cell
+            limit[c] = limit[c] * gain + offset
+    # Σu·z, Σv·z, Σz and the count of the in-band pixels, accumulated per run of pixels in one cell
     sums = np.zeros((n_cells, 4))
     for i in range(Hs):
         y, base = i * step, rows[i] * n_cells_w

@@ -200,7 +200,7 @@ def lift(
     T = np.asarray(pose.cpu() if isinstance(pose, torch.Tensor) else pose, dtype=np.float64)
     Kn = np.asarray(K.cpu() if isinstance(K, torch.Tensor) else K, dtype=np.float64)
     rot, trans = T[:3, :3] @ np.linalg.inv(Kn), np.ascontiguousarray(T[:3, 3])
-    if dev.type == "cpu" and cfg.cpu_kernels and cpu_kernels.AVAILABLE:
+    if cpu_kernels.enabled(dev, cfg.cpu_kernels):
         return _lift_fused(z, grid, st, cfg, rgb, mask, rot, trans)
     return _lift_torch(z, grid, st, cfg, rgb, mask, rot, trans)
 

@@ -43,7 +43,7 @@ def fuse_frame(
 def warm_up(store_config: VoxelStoreConfig, encoder2d: FeatureSource, image_hw: tuple[int, int],
             lift_config: Optional[LiftConfig] = None) -> float:
     """Fuse two synthetic frames (a wall 2 m ahead) into a scratch store with ``store_config``'s layout, so the first
-    real frame does not pay for compiling the CPU loops (numba: ~10 s once per install, ~1 s from its disk cache)
+    real frame does not pay for compiling the CPU loops (numba: ~10 s once per install, ~0.5 s from its disk cache)
     or for the encoder's first call. Returns the seconds it took."""
     t0 = time.perf_counter()
     H, W = image_hw
@@ -51,9 +51,7 @@ def warm_up(store_config: VoxelStoreConfig, encoder2d: FeatureSource, image_hw: 
     depth = np.full((H, W), 2.0, dtype=np.float32)
     depth[: H // 4] = 0.0  # a few invalid pixels, as real cameras give
     rgb = np.full((H, W, 3), 128, dtype=np.uint8)
-    cfg = VoxelStoreConfig(voxel_size=store_config.voxel_size, feature_dim=store_config.feature_dim,
-                           device=store_config.device, cpu_kernels=store_config.cpu_kernels)
-    scratch = VoxelStore(cfg)
+    scratch = VoxelStore(store_config)  # same layout and path; only its initial slots are allocated
     for shift in (0.0, 0.5):  # the second frame finds, adds to and merges into existing voxels
         pose = np.eye(4)
         pose[0, 3] = shift

@@ -243,7 +243,7 @@ class VoxelStore:
     @property
     def _fused(self) -> bool:
         """Run the per-frame steps as compiled CPU loops (``cpu_kernels``) rather than tensor ops."""
-        return self.device.type == "cpu" and self.config.cpu_kernels and cpu_kernels.AVAILABLE
+        return cpu_kernels.enabled(self.device, self.config.cpu_kernels)
 
     def _reduce_torch(self, points: torch.Tensor, features: torch.Tensor, colours: Optional[torch.Tensor],
                       weights: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
