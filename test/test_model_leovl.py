@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from leovl_ros.model.checkpoint import load_checkpoint, save_checkpoint
-from leovl_ros.model.config import LeoVLConfig, LLMConfig
+from leovl_ros.model.config import GroundingConfig, LeoVLConfig, LLMConfig
 from leovl_ros.model.leovl import LeoVLModel, TrainItem
 from leovl_ros.model.losses import SceneDPOTerms, scene_dpo_loss
 from leovl_ros.model.tokenizer import train_tokenizer
@@ -72,6 +72,43 @@ def test_scene_tokens_decide_the_answer_and_prefix_cache_matches(tokenizer):
             logp, _ = model([item])
         assert logp.item() == pytest.approx(sum(torch.tensor(gen.token_probs).log().tolist()), abs=1e-3)
     assert answers == ["red", "blue"]
+
+
+def test_grounding_loss_is_the_heads_real_attention_and_trains_it(tokenizer):
+    torch.manual_seed(0)
+    model = LeoVLModel(tiny_config(grounding=GroundingConfig(layer=1, head=3)), tokenizer)
+    scene, other = fake_scene(0), fake_scene(1)
+    target = torch.tensor([False, False, False, True, True, False])
+    question = "what colour is the sofa?"
+    p = model.prompt(question)
+    items = [TrainItem(scene, p, model.answer_ids("red"), target), TrainItem(other, p, model.answer_ids("blue"))]
+    s0 = len(p.before_scene)
+    q0 = s0 + 6 + len(p.after_scene)
+
+    def mass() -> torch.Tensor:
+        """The head's real (eager) attention mass on the target from each question token."""
+        with torch.no_grad():
+            emb = torch.cat([model.embed(p.before_scene), model.encode_scene(scene), model.embed(p.after_scene),
+                             model.embed(p.query)])[None]
+            att = model.llm(inputs_embeds=emb, output_attentions=True).attentions
+        return att[1][0, 3, q0:, s0 : s0 + 6][:, target].sum(-1)
+
+    _, _, nll, has = model(items, grounding=True)
+    assert has.tolist() == [True, False] and float(nll[1].detach()) == 0.0
+    before = mass()
+    assert float(nll[0].detach()) == pytest.approx(float(-before.mean().log()), abs=1e-4)  # over question tokens
+    assert torch.equal(model(items, grounding=True)[0], model(items)[0])  # the grounding pass changes nothing else
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for _ in range(40):
+        _, _, nll, has = model(items, grounding=True)
+        opt.zero_grad()
+        (nll.sum() / has.sum()).backward()
+        opt.step()
+    after = mass()
+    assert before.mean() < 0.5 < after.mean()
+    with torch.no_grad():  # generation's grounding marker: the same head, averaged over the question tokens
+        gen = model.eval().generate(model.prefill(model.encode_scene(scene)), question, max_new_tokens=1)
+    assert float(gen.scene_attention[target].sum()) == pytest.approx(float(after.mean()), abs=1e-4)
 
 
 def test_sampling_and_blind_model(tokenizer):

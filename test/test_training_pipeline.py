@@ -96,12 +96,14 @@ def test_scenedpo_and_evaluation(tiny):
     stage3(cfg, data, root / "dpo", d, root / "sft" / "model")
     dpo_hist = json.loads((root / "dpo" / "history.json").read_text())
     assert {"l_a", "l_s", "l_nll"} <= set(dpo_hist[0])
+    assert {"lm", "grounding"} <= set(json.loads((root / "sft" / "history.json").read_text())[0])  # quick: on
     preds = {k: predict(root / k / "model", data, cfg.eval, root / "eval", k) for k in ("dpo", "sft", "blind")}
     assert len(preds["dpo"]["qa"]) == 14 and preds["blind"]["scene_tokens_median"] == 0.0
     metrics = build_metrics(score(preds["dpo"]), score(preds["sft"]), score(preds["blind"]))
     for key in ("qa", "blind", "situated", "caption", "sft", "scenedpo"):
         assert key in metrics
     assert 0 <= metrics["qa"]["em"] <= 100 and "by_type" in metrics["qa"]
+    assert metrics["grounding"]["n"] > 0 and 0 <= metrics["grounding"]["top1"] <= 100  # markers scored
     assert 0 <= metrics["scenedpo"]["vs_sft"]["p_value"] <= 1
 
 

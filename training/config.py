@@ -89,6 +89,9 @@ class SFTConfig:
     tasks: list[str] = field(
         default_factory=lambda: ["qa", "situated_qa", "object_caption", "scene_caption", "dialogue"])
     """Task families trained on."""
+    grounding_weight: float = 0.0
+    """Weight of the grounding loss (needs ``model.grounding.layer`` ≥ 0, see ``GroundingConfig``): -log of the
+    grounding head's attention mass on the asked objects' columns, from the question token that grounds best."""
     log_every: int = 20
     """Steps between loss log points."""
     save_every: int = 500

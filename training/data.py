@@ -61,15 +61,37 @@ def save_scene(batch, path: Path) -> None:
     save_file(tensors, str(path), metadata=meta)
 
 
+def object_columns(scene, xy: torch.Tensor, cell_size: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Object ids [M] and, per object, which condensed columns [M, N] overlap its footprint (a column's square
+    grown to the box: centre within half a cell of it) — the grounding targets of questions about that object."""
+    points = np.zeros((xy.shape[0], 3))
+    points[:, :2] = xy.double().numpy()
+    half = cell_size.double().numpy()[:, None] / 2
+    masks = []
+    for obj in scene.objects:
+        local = np.abs(obj.to_local(points)[:, :2])
+        masks.append((local <= obj.size[:2] / 2 + half).all(1))
+    ids = torch.tensor([o.id for o in scene.objects], dtype=torch.long)
+    cols = torch.from_numpy(np.stack(masks)) if masks else torch.zeros((0, xy.shape[0]), dtype=torch.bool)
+    return ids, cols
+
+
 def load_scenes(data_dir: str | Path, scene_ids: Optional[set[str]] = None) -> dict[str, dict[str, torch.Tensor]]:
-    """Cached scenes (float32) keyed by scene id; small enough to keep in memory (≈ 100 kB per scene)."""
+    """Cached scenes (float32) keyed by scene id; small enough to keep in memory (≈ 100 kB per scene). Synthetic
+    scenes also get ``object_ids`` / ``object_columns`` (see :func:`object_columns`), regenerated from the seed."""
     from safetensors.torch import load_file
+
+    from leovl_ros.sim.tasks import seed_for_scene_id
+    from leovl_ros.sim.world import generate_scene
 
     out = {}
     for path in sorted((Path(data_dir) / SCENES).glob("*.safetensors")):
         if scene_ids is None or path.stem in scene_ids:
             t = load_file(str(path))
             t["features"] = t["features"].float()
+            seed = seed_for_scene_id(path.stem)
+            if seed is not None:
+                t["object_ids"], t["object_columns"] = object_columns(generate_scene(seed), t["xy"], t["cell_size"])
             out[path.stem] = t
     if not out:
         raise FileNotFoundError(f"no cached scenes under {Path(data_dir) / SCENES}; run training/prepare.py first")
@@ -111,8 +133,19 @@ def situation_pose(sample: Sample) -> object:
     return (sample.position, sample.rotation_xyzw)
 
 
+def grounding_target(sample: Sample, scene: Optional[dict[str, torch.Tensor]]) -> Optional[torch.Tensor]:
+    """Bool [columns]: the columns of the sample's objects, or None (no objects, or a scene without ids)."""
+    if scene is None or not sample.object_ids or "object_columns" not in scene:
+        return None
+    pick = torch.isin(scene["object_ids"], torch.tensor(sample.object_ids, device=scene["object_ids"].device))
+    target = scene["object_columns"][pick].any(0)
+    return target if bool(target.any()) else None
+
+
 def make_item(model: LeoVLModel, sample: Sample, scene: Optional[dict[str, torch.Tensor]],
               answer: Optional[str] = None) -> TrainItem:
-    """Prompt + target ids of a sample (the first reference answer unless ``answer`` is given)."""
+    """Prompt + target ids of a sample (the first reference answer unless ``answer`` is given) + its grounding
+    target."""
     prompt = model.prompt(sample.question, sample.situation or "", situation_pose(sample), sample.history)
-    return TrainItem(scene=scene, prompt=prompt, answer=model.answer_ids(answer or sample.answers[0]))
+    return TrainItem(scene=scene, prompt=prompt, answer=model.answer_ids(answer or sample.answers[0]),
+                     target=grounding_target(sample, scene))

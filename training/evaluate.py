@@ -1,4 +1,5 @@
-"""Evaluate checkpoints on the held-out scenes: QA EM/EM-R by type (+CIs), situated EM, caption CIDEr, baselines.
+"""Evaluate checkpoints on the held-out scenes: QA EM/EM-R by type (+CIs), situated EM, caption CIDEr, baselines,
+and how often the answer's grounding marker (its most-attended column) lies on an asked object.
 
     python training/evaluate.py --data data_cache/quick --model runs/quick/dpo/model --sft runs/quick/sft/model \\
         --blind runs/quick/blind/model --out runs/quick/eval
@@ -24,34 +25,60 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from training.config import EvalConfig, load_preset
-from training.data import SAMPLES, load_scenes, read_heldout, situation_pose
+from training.data import SAMPLES, grounding_target, load_scenes, read_heldout, situation_pose
 
 
 @torch.inference_mode()
-def answer_all(model: Any, samples: list, scenes: dict, max_new_tokens: int) -> list[str]:
-    """Greedy answers; the scene prefix is computed once per scene and reused (KV cache)."""
+def answer_all(model: Any, samples: list, scenes: dict, max_new_tokens: int, grounding: bool = False) -> list:
+    """Greedy Generations (text + attention over the scene tokens when ``grounding``); the scene prefix is computed
+    once per scene and reused (KV cache)."""
     from tqdm import tqdm
 
     by_scene: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(samples):
         by_scene[s.scene_id].append(i)
-    out = [""] * len(samples)
+    out: list = [None] * len(samples)
     bar = tqdm(total=len(samples), desc="answering", unit="q")
     for sid, idx in by_scene.items():
         prefix = model.prefill(model.encode_scene(scenes[sid]))
         for i in idx:
             s = samples[i]
             out[i] = model.generate(prefix, s.question, s.situation or "", situation_pose(s), s.history,
-                                    max_new_tokens=max_new_tokens, grounding=False).text
+                                    max_new_tokens=max_new_tokens, grounding=grounding)
             bar.update()
     bar.close()
     return out
+
+
+def grounding_hits(samples: list, generations: list, scenes: dict) -> list[Optional[dict]]:
+    """Per question: whether the most-attended scene column (the answer's grounding marker) lies on one of the
+    asked objects, and the share of such columns (a random column's hit rate); None without a target."""
+    hits: list[Optional[dict]] = []
+    for s, g in zip(samples, generations):
+        target = grounding_target(s, scenes[s.scene_id])
+        if target is None or g.scene_attention.numel() != target.numel():
+            hits.append(None)
+            continue
+        hits.append({"hit": bool(target[int(g.scene_attention.argmax())]), "chance": float(target.float().mean())})
+    return hits
 
 
 def qa_records(samples: list, predictions: list[str]) -> list[dict]:
     """Records in the evaluator's format."""
     return [{"question_id": s.question_id, "question_type": s.question_type, "task": s.task, "prediction": p,
              "answers": s.answers} for s, p in zip(samples, predictions)]
+
+
+def grounding_accuracy(records: list[dict]) -> dict[str, Any]:
+    """Top-1 grounding accuracy (%) over the questions with a target, overall and by type, next to chance."""
+    by_type: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        if r.get("grounding"):
+            by_type[r["question_type"]].append(r["grounding"])
+    rows = [g for v in by_type.values() for g in v]
+    summary = lambda v: {"top1": 100 * float(np.mean([g["hit"] for g in v])),  # noqa: E731
+                         "chance": 100 * float(np.mean([g["chance"] for g in v])), "n": len(v)}
+    return {**(summary(rows) if rows else {"n": 0}), "by_type": {k: summary(v) for k, v in sorted(by_type.items())}}
 
 
 def caption_samples(data: Path, limit: int) -> list:
@@ -82,9 +109,12 @@ def predict(model_dir: Path, data: Path, cfg: EvalConfig, out: Path, name: str) 
     caps = caption_samples(data, cfg.max_captions)
     scenes = load_scenes(data, {s.scene_id for s in heldout + caps})
     t0 = time.time()
-    records = qa_records(heldout, answer_all(model, heldout, scenes, cfg.max_new_tokens))
+    generations = answer_all(model, heldout, scenes, cfg.max_new_tokens, grounding=model.config.use_scene)
     seconds = time.time() - t0
-    cap_preds = answer_all(model, caps, scenes, cfg.max_new_tokens)
+    records = qa_records(heldout, [g.text for g in generations])
+    for r, hit in zip(records, grounding_hits(heldout, generations, scenes)):
+        r["grounding"] = hit
+    cap_preds = [g.text for g in answer_all(model, caps, scenes, cfg.max_new_tokens)]
     tokens = [int(v["mask"].shape[0]) for v in scenes.values()]
     result = {
         "qa": records,
@@ -109,7 +139,7 @@ def score(pred: dict[str, Any]) -> dict[str, Any]:
         caption = caption_scores({c["id"]: c["prediction"] for c in pred["captions"]},
                                  {c["id"]: c["answers"] for c in pred["captions"]})
     return {"qa": evaluate_qa(pred["qa"]), "situated": evaluate_qa(situated) if situated else {},
-            "caption": caption, "records": pred["qa"],
+            "caption": caption, "records": pred["qa"], "grounding": grounding_accuracy(pred["qa"]),
             **{k: pred[k] for k in ("seconds_per_question", "scene_tokens_median", "params")}}
 
 
@@ -119,7 +149,7 @@ def build_metrics(main: dict, sft: Optional[dict], blind: Optional[dict]) -> dic
 
     metrics: dict[str, Any] = {
         "qa": main["qa"], "situated": main["situated"], "caption": main["caption"],
-        "params": main["params"], "scene_tokens_median": main["scene_tokens_median"],
+        "grounding": main["grounding"], "params": main["params"], "scene_tokens_median": main["scene_tokens_median"],
         "seconds_per_question": main["seconds_per_question"],
         "notes": "EM/EM-R in percent with 95% bootstrap CIs; an empty prediction scores 0 on EM and EM-R.",
     }

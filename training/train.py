@@ -257,10 +257,18 @@ def stage2(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, encoder_dir: P
     opt = torch.optim.AdamW(params, lr=s.lr, weight_decay=s.weight_decay)
     next_batch = _batches(stream_samples(data, "train", s.tasks, d.rank, d.world_size, cfg.seed), s.batch_size)
 
+    ground = s.grounding_weight > 0 and not blind
+    if ground and model.config.grounding.layer < 0:
+        raise ValueError("sft.grounding_weight > 0 needs a grounding head: set model.grounding.layer")
+
     def step() -> dict[str, torch.Tensor]:
         items = [make_item(model, x, scenes[x.scene_id]) for x in next_batch()]
-        logp, n = wrapped(items)
-        return {"loss": -logp.sum() / n.sum().clamp_min(1)}
+        if not ground:
+            logp, n = wrapped(items)
+            return {"loss": -logp.sum() / n.sum().clamp_min(1)}
+        logp, n, nll, has = wrapped(items, grounding=True)
+        lm, grounding = -logp.sum() / n.sum().clamp_min(1), nll.sum() / has.sum().clamp_min(1)
+        return {"loss": lm + s.grounding_weight * grounding, "lm": lm, "grounding": grounding}
 
     loop = Loop(run, d, model, opt, s.steps, s.warmup, s.log_every, s.save_every,
                 lambda: save_checkpoint(model, run / "model", {"stage": "sft", "blind": blind}))

@@ -97,6 +97,22 @@ class PromptConfig:
 
 
 @dataclass
+class GroundingConfig:
+    """One LLM attention head that looks at the asked objects' columns.
+
+    In SFT its attention, averaged over the question's tokens, is pulled onto the columns of the objects the
+    question is about (ground truth); at inference that average is the answer's grounding marker. Without it the
+    marker is the mean attention of all heads, and on the shipped model its top column lies on an asked object for
+    18 % of held-out questions (a random column: 5 %).
+    """
+
+    layer: int = -1
+    """Decoder layer of the head (-1 = off: grounding reads the mean attention of all layers and heads)."""
+    head: int = 0
+    """Query head index within that layer."""
+
+
+@dataclass
 class LeoVLConfig:
     """Everything needed to rebuild a LeoVLModel: CFG encoder, LLM, prompt and the 2D encoder it was trained on."""
 
@@ -116,6 +132,8 @@ class LeoVLConfig:
     """LayerNorm the scene tokens (the CFG encoder's ``out_norm``) with a gain initialised to the word embeddings'
     scale. Without it the projector's outputs were ~36× larger than word embeddings and the tiny LLM learned to
     ignore the scene (blind-level EM)."""
+    grounding: GroundingConfig = field(default_factory=GroundingConfig)
+    """Which attention head grounds answers in the scene (supervised in training, read for Rviz markers)."""
 
     def cfg_encoder_config(self, llm_dim: int) -> Any:
         """The CFGEncoderConfig this describes: its cfg_encoder keys, the LLM width and the scene norm."""

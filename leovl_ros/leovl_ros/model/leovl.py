@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import sys
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ class TrainItem:
     scene: Optional[Mapping[str, torch.Tensor]]
     prompt: PromptIds
     answer: list[int]
+    target: Optional[torch.Tensor] = None
+    """Bool [scene tokens]: the columns of the objects the question is about (grounding supervision), or None."""
 
 
 @dataclass
@@ -123,8 +126,10 @@ class LeoVLModel(nn.Module):
         joint = {k: torch.cat([padded(s, k) for s in scenes], 0) for k in SCENE_FIELDS}
         return list(torch.split(self.encode_scene(joint), [int(s["features"].shape[0]) for s in scenes]))
 
-    def forward(self, items: Sequence[TrainItem]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-item sum of answer-token log-probs [B] and answer-token counts [B] (right-padded batch).
+    def forward(self, items: Sequence[TrainItem], grounding: bool = False) -> tuple[torch.Tensor, ...]:
+        """Per-item sum of answer-token log-probs [B] and answer-token counts [B] (right-padded batch); with
+        ``grounding`` also the grounding head's per-item loss [B] (0 where an item has no target) and which items
+        have a target [B] (see ``GroundingConfig`` and ``_grounding_nll``).
 
         All distinct scenes are encoded in one call inside forward (so DDP sees every trainable parameter); the
         text of all items is embedded in one lookup and the scene tokens are scattered into their slots.
@@ -156,12 +161,62 @@ class LeoVLModel(nn.Module):
             b_idx = torch.cat([torch.full((n,), i, dtype=torch.long) for i, _, n in slots]).to(self.device)
             t_idx = torch.cat([torch.arange(h, h + n) for _, h, n in slots]).to(self.device)
             emb = emb.index_put((b_idx, t_idx), torch.cat(rows, 0).to(emb.dtype))
-        with _attention(self.llm, "sdpa"):
-            logits = self.llm(inputs_embeds=emb, attention_mask=attn, use_cache=False).logits[:, :-1].float()
+        inputs: dict[str, Any] = {}
+        hook = None
+        if grounding and self.config.grounding.layer >= 0:
+            hook = self._grounding_attention().register_forward_pre_hook(
+                lambda _m, _a, kw: inputs.update(kw), with_kwargs=True)
+        try:
+            with _attention(self.llm, "sdpa"):
+                logits = self.llm(inputs_embeds=emb, attention_mask=attn, use_cache=False).logits[:, :-1].float()
+        finally:
+            if hook is not None:
+                hook.remove()
         target = lab_t[:, 1:]
         valid = target != -100
         logp = torch.gather(F.log_softmax(logits, -1), 2, target.clamp_min(0).unsqueeze(-1)).squeeze(-1)
-        return (logp * valid).sum(1), valid.sum(1)
+        if not grounding:
+            return (logp * valid).sum(1), valid.sum(1)
+        goal = torch.zeros(id_t.shape, dtype=torch.bool, device=self.device)
+        for i, h, n in slots:
+            if items[i].target is not None and items[i].target.shape[0] == n:
+                goal[i, h : h + n] = items[i].target.to(self.device)
+        has = goal.any(1)
+        if not inputs:
+            return (logp * valid).sum(1), valid.sum(1), torch.zeros(len(items), device=self.device), has
+        spans = [(len(x) - len(it.answer) - len(it.prompt.query), len(x) - len(it.answer)) for x, it in zip(ids, items)]
+        return (logp * valid).sum(1), valid.sum(1), self._grounding_nll(inputs, spans, goal) * has, has
+
+    def _grounding_attention(self) -> nn.Module:
+        """The self-attention module of the grounding layer (plain or LoRA-wrapped LLM)."""
+        return self.llm.get_decoder().layers[self.config.grounding.layer].self_attn
+
+    def _grounding_nll(self, inputs: Mapping[str, Any], spans: Sequence[tuple[int, int]],
+                       goal: torch.Tensor) -> torch.Tensor:
+        """Per item: -log of the grounding head's attention mass on the goal positions, averaged over the item's
+        query positions (``spans``: [start, end) of the situation, history and question text).
+
+        The average is what generation reads as the grounding marker (see ``generate``), so inference needs no
+        knowledge of which token names the object. The head's causal attention is recomputed from the layer's own
+        inputs (captured by a pre-hook), so training keeps the fast SDPA kernel for the whole model."""
+        g, module = self.config.grounding, self._grounding_attention()
+        rotary = sys.modules[type(module).__module__].apply_rotary_pos_emb
+        x = inputs["hidden_states"]
+        b, t, _ = x.shape
+        hd = module.head_dim
+        width = max(e - s for s, e in spans)
+        pos = torch.tensor([[min(s + j, e - 1) for j in range(width)] for s, e in spans], device=x.device)  # [B, Q]
+        real = torch.tensor([[j < e - s for j in range(width)] for s, e in spans], device=x.device)
+        q = module.q_proj(x).view(b, t, -1, hd).transpose(1, 2)
+        k = module.k_proj(x).view(b, t, -1, hd).transpose(1, 2)
+        q, k = rotary(q, k, *inputs["position_embeddings"])
+        q_h = q[:, g.head].gather(1, pos.unsqueeze(-1).expand(-1, -1, hd))  # [B, Q, hd]
+        k_h = k[:, g.head // module.num_key_value_groups]  # [B, T, hd]
+        scores = torch.einsum("btd,bqd->bqt", k_h, q_h).float() * module.scaling
+        causal = torch.arange(t, device=x.device)[None, None] <= pos[..., None]
+        rows = scores.masked_fill(~causal, float("-inf")).softmax(-1)  # [B, Q, T]
+        mass = ((rows * goal[:, None]).sum(-1) * real).sum(1) / real.sum(1)
+        return -mass.clamp_min(1e-6).log()
 
     def nll(self, items: Sequence[TrainItem]) -> torch.Tensor:
         """Mean per-token negative log-likelihood of the answers (the SFT loss)."""
@@ -204,10 +259,14 @@ class LeoVLModel(nn.Module):
         probs: list[float] = []
         cache = copy.deepcopy(prefix.cache)  # the prefix stays reusable (crop semantics differ across versions)
         attend = grounding and s1 > s0
+        head = self.config.grounding.layer >= 0
         out = self.llm(inputs_embeds=self.embed(query)[None], past_key_values=cache, use_cache=True,
                        output_attentions=attend)
+        if attend and head:
+            g = self.config.grounding
+            attention = out.attentions[g.layer][0, g.head, :, s0:s1].float().mean(0).cpu()  # as trained
         for _ in range(max_new):
-            if attend:
+            if attend and not head:  # no grounding head: all heads' attention, summed over the answer
                 attention += sum(a[0, :, -1, s0:s1].float().mean(0).cpu() for a in out.attentions)
             token, prob = _pick(out.logits[0, -1].float(), temperature, top_k, generator)
             if token == self.tokenizer.eos_token_id:

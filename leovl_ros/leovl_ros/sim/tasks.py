@@ -152,6 +152,12 @@ def scene_id_for(seed: int) -> str:
     return f"synth{int(seed):06d}"
 
 
+def seed_for_scene_id(scene_id: str) -> int | None:
+    """The seed of a synthetic scene id (inverse of :func:`scene_id_for`), None for any other id."""
+    digits = scene_id.removeprefix("synth")
+    return int(digits) if digits != scene_id and digits.isdigit() else None
+
+
 @dataclass
 class _Place:
     """A referable landmark that is not an object (a door or a window)."""
