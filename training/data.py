@@ -145,7 +145,7 @@ def grounding_target(sample: Sample, scene: Optional[dict[str, torch.Tensor]]) -
 def make_item(model: LeoVLModel, sample: Sample, scene: Optional[dict[str, torch.Tensor]],
               answer: Optional[str] = None) -> TrainItem:
     """Prompt + target ids of a sample (the first reference answer unless ``answer`` is given) + its grounding
-    target."""
+    target when the model has a grounding head (nothing else reads it)."""
     prompt = model.prompt(sample.question, sample.situation or "", situation_pose(sample), sample.history)
-    return TrainItem(scene=scene, prompt=prompt, answer=model.answer_ids(answer or sample.answers[0]),
-                     target=grounding_target(sample, scene))
+    target = grounding_target(sample, scene) if model.config.grounding.layer >= 0 else None
+    return TrainItem(scene=scene, prompt=prompt, answer=model.answer_ids(answer or sample.answers[0]), target=target)
