@@ -52,9 +52,10 @@ def train_two_scenes(model: LeoVLModel, steps: int = 60) -> list[dict]:
     return scenes
 
 
-def test_scene_tokens_decide_the_answer_and_prefix_cache_matches(tokenizer):
+@pytest.mark.parametrize("reader", [0, 2])
+def test_scene_tokens_decide_the_answer_and_prefix_cache_matches(tokenizer, reader):
     torch.manual_seed(0)
-    model = LeoVLModel(tiny_config(), tokenizer)
+    model = LeoVLModel(tiny_config(scene_reader=reader), tokenizer)
     scenes = train_two_scenes(model)
     model.eval()
     answers = []
@@ -167,3 +168,32 @@ def test_scene_dpo_loss_prefers_correct_answer_and_true_scene(tokenizer):
         opt.step()
     assert first["l_a"] == pytest.approx(0.6931, abs=1e-3)  # policy == reference at the start: log 2
     assert float(out["l_a"]) < first["l_a"] and float(out["l_s"]) < first["l_s"]
+
+
+def test_scene_reader_grounding_trains_its_attention_and_is_the_marker(tokenizer, tmp_path):
+    torch.manual_seed(0)
+    model = LeoVLModel(tiny_config(scene_reader=2), tokenizer)
+    assert model.supervises_grounding
+    scene = fake_scene(0)
+    target = torch.tensor([False, True, False, False, True, False])
+    question = "what colour is the sofa?"
+    p = model.prompt(question, "i sit on the bed")
+    assert p.question_start > 0  # the reader reads the question, not the situation
+    items = [TrainItem(scene, p, model.answer_ids("red"), target), TrainItem(None, p, model.answer_ids("blue"))]
+    _, _, nll, has = model(items, grounding=True)
+    assert has.tolist() == [True, False] and float(nll[1].detach()) == 0.0
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for _ in range(40):
+        _, _, nll, has = model(items, grounding=True)
+        opt.zero_grad()
+        (nll.sum() / has.sum()).backward()
+        opt.step()
+    assert float((-nll[0]).exp()) > 0.5
+    with torch.no_grad():
+        gen = model.eval().generate(model.prefill(model.encode_scene(scene)), question, "i sit on the bed",
+                                    max_new_tokens=1)
+    assert gen.scene_attention.sum() == pytest.approx(1.0, abs=1e-5)
+    assert float(gen.scene_attention[target].sum()) > 0.5
+    save_checkpoint(model, tmp_path / "m")
+    again = load_checkpoint(tmp_path / "m")
+    assert again.config.scene_reader == 2 and torch.equal(again.reader.query, model.reader.query.half().float())

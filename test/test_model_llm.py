@@ -8,7 +8,7 @@ import torch
 
 from leovl_ros.model.config import LLMConfig, PromptConfig
 from leovl_ros.model.llm import build_llm, llm_dim, load_pretrained_tokenizer
-from leovl_ros.model.prompt import answer_ids, build_prompt, pose_text, query_text
+from leovl_ros.model.prompt import answer_ids, build_prompt, pose_text, query_parts
 from leovl_ros.model.tokenizer import load_tokenizer, train_tokenizer
 
 CORPUS = ["how many chairs are there", "what colour is the sofa", "the red chair is left of the table", "two"] * 10
@@ -40,12 +40,13 @@ def test_prompt_layout_situation_history_and_pose(tokenizer):
     assert text == (" situation: i sit on the bed at x 1 y 0.5 facing 90 degrees question: q2 answer: a2"
                     " question: what is left of me? answer:")
     assert p.before_scene[0] == tokenizer.bos_token_id
+    assert tokenizer.decode(p.query[p.question_start:]) == " question: what is left of me? answer:"
     assert tokenizer.decode(p.before_scene[1:]).endswith("scene: ")
     assert answer_ids(tokenizer, "two")[-1] == tokenizer.eos_token_id
     pose = np.eye(4)
     pose[:2, :2] = [[0, -1], [1, 0]]
     assert pose_text(pose) == "at x 0 y 0 facing 90 degrees"
-    assert query_text("q") == " question: q answer:"
+    assert query_parts("q") == ("", " question: q answer:")
     with pytest.raises(ValueError):
         pose_text(np.zeros(5))
 

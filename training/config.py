@@ -90,8 +90,8 @@ class SFTConfig:
         default_factory=lambda: ["qa", "situated_qa", "object_caption", "scene_caption", "dialogue"])
     """Task families trained on."""
     grounding_weight: float = 0.0
-    """Weight of the grounding loss (needs ``model.grounding.layer`` ≥ 0, see ``GroundingConfig``): -log of the
-    grounding head's attention mass on the asked objects' columns, from the question token that grounds best."""
+    """Weight of the grounding loss (needs a grounding head, ``model.grounding.layer`` ≥ 0, or a scene reader,
+    ``model.scene_reader`` > 0): -log of that attention's mass on the asked objects' columns."""
     log_every: int = 20
     """Steps between loss log points."""
     save_every: int = 500

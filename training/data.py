@@ -147,5 +147,5 @@ def make_item(model: LeoVLModel, sample: Sample, scene: Optional[dict[str, torch
     """Prompt + target ids of a sample (the first reference answer unless ``answer`` is given) + its grounding
     target when the model has a grounding head (nothing else reads it)."""
     prompt = model.prompt(sample.question, sample.situation or "", situation_pose(sample), sample.history)
-    target = grounding_target(sample, scene) if model.config.grounding.layer >= 0 else None
+    target = grounding_target(sample, scene) if model.supervises_grounding else None
     return TrainItem(scene=scene, prompt=prompt, answer=model.answer_ids(answer or sample.answers[0]), target=target)

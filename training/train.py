@@ -258,8 +258,9 @@ def stage2(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, encoder_dir: P
     next_batch = _batches(stream_samples(data, "train", s.tasks, d.rank, d.world_size, cfg.seed), s.batch_size)
 
     ground = s.grounding_weight > 0 and not blind
-    if ground and model.config.grounding.layer < 0:
-        raise ValueError("sft.grounding_weight > 0 needs a grounding head: set model.grounding.layer")
+    if ground and not model.supervises_grounding:
+        raise ValueError("sft.grounding_weight > 0 needs a grounding head or a scene reader: set model.grounding.layer "
+                         "or model.scene_reader")
 
     def step() -> dict[str, torch.Tensor]:
         items = [make_item(model, x, scenes[x.scene_id]) for x in next_batch()]

@@ -134,6 +134,9 @@ class LeoVLConfig:
     ignore the scene (blind-level EM)."""
     grounding: GroundingConfig = field(default_factory=GroundingConfig)
     """Which attention head grounds answers in the scene (supervised in training, read for Rviz markers)."""
+    scene_reader: int = 0
+    """Heads of the question-keyed scene reader (``leovl_ros.model.reader``): each adds one evidence token before
+    the answer, and their column attention is the grounding marker (supervised like the grounding head). 0 = off."""
 
     def cfg_encoder_config(self, llm_dim: int) -> Any:
         """The CFGEncoderConfig this describes: its cfg_encoder keys, the LLM width and the scene norm."""

@@ -19,6 +19,7 @@ from transformers import DynamicCache, PreTrainedTokenizerBase
 from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
 from leovl_ros.model.prompt import History, PromptIds, answer_ids, build_prompt
+from leovl_ros.model.reader import ReaderOutput, SceneReader, grounding_nll, pad_rows
 
 warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", category=FutureWarning)
 
@@ -44,6 +45,8 @@ class ScenePrefix:
     cache: DynamicCache
     length: int
     scene_span: tuple[int, int]
+    scene: Optional[torch.Tensor] = None
+    """The scene tokens [N, d] themselves (the scene reader reads them per question)."""
 
 
 @dataclass
@@ -75,6 +78,7 @@ class LeoVLModel(nn.Module):
         self.llm = llm if llm is not None else build_llm(config.llm, tokenizer)
         d = llm_dim(self.llm)
         self.cfg_encoder = CFGEncoder(config.cfg_encoder_config(d))
+        self.reader = SceneReader(d, config.scene_reader) if config.scene_reader > 0 else None
         if config.scene_norm:
             self.align_scene_scale()
 
@@ -83,6 +87,18 @@ class LeoVLModel(nn.Module):
         """Set the scene-token LayerNorm gain to the word embeddings' RMS (scene and text tokens alike in scale)."""
         rms = self.llm.get_input_embeddings().weight.float().pow(2).mean().sqrt()
         self.cfg_encoder.out_norm.weight.fill_(float(rms))
+
+    @property
+    def supervises_grounding(self) -> bool:
+        """Whether SFT can pull a scene attention onto the asked objects (a grounding head or a scene reader)."""
+        return self.reader is not None or self.config.grounding.layer >= 0
+
+    def read_scene(self, questions: Sequence[torch.Tensor], scenes: Sequence[torch.Tensor]) -> ReaderOutput:
+        """The scene reader over a batch of (question embeddings [T_i, d], scene tokens [N_i, d]) pairs."""
+        assert self.reader is not None
+        text, text_mask = pad_rows(list(questions))
+        scene, scene_mask = pad_rows(list(scenes))
+        return self.reader(text, text_mask, scene, scene_mask)
 
     @property
     def device(self) -> torch.device:
@@ -140,17 +156,22 @@ class LeoVLModel(nn.Module):
                 unique[id(it.scene)] = len(unique)
         scene_list = list({id(it.scene): it.scene for it in items if it.scene is not None}.values())
         encoded = self.encode_scenes(scene_list) if self.config.use_scene else []
-        rows, slots, ids, labels = [], [], [], []
+        n_evidence = self.config.scene_reader
+        rows, slots, ids, labels, questions = [], [], [], [], []
         for i, it in enumerate(items):
             n_scene = int(encoded[unique[id(it.scene)]].shape[0]) if encoded and it.scene is not None else 0
             p = it.prompt
             head = len(p.before_scene)
-            seq = p.before_scene + [0] * n_scene + p.after_scene + p.query + it.answer
+            evidence = [0] * n_evidence if n_scene and self.reader is not None else []
+            seq = p.before_scene + [0] * n_scene + p.after_scene + p.query + evidence + it.answer
             ids.append(seq)
             labels.append([-100] * (len(seq) - len(it.answer)) + list(it.answer))
             if n_scene:
                 rows.append(encoded[unique[id(it.scene)]])
                 slots.append((i, head, n_scene))
+            if evidence:
+                end = len(seq) - len(it.answer) - n_evidence
+                questions.append((i, end - len(p.query) + p.question_start, end))
         t_max = max(len(x) for x in ids)
         pad = self.tokenizer.pad_token_id or 0
         id_t = torch.tensor([x + [pad] * (t_max - len(x)) for x in ids], device=self.device)
@@ -161,9 +182,15 @@ class LeoVLModel(nn.Module):
             b_idx = torch.cat([torch.full((n,), i, dtype=torch.long) for i, _, n in slots]).to(self.device)
             t_idx = torch.cat([torch.arange(h, h + n) for _, h, n in slots]).to(self.device)
             emb = emb.index_put((b_idx, t_idx), torch.cat(rows, 0).to(emb.dtype))
+        read = None
+        if questions:
+            read = self.read_scene([emb[i, s:e] for i, s, e in questions], rows)
+            b_idx = torch.tensor([i for i, _, _ in questions], device=self.device).repeat_interleave(n_evidence)
+            t_idx = torch.cat([torch.arange(e, e + n_evidence) for _, _, e in questions]).to(self.device)
+            emb = emb.index_put((b_idx, t_idx), read.evidence.reshape(-1, emb.shape[-1]).to(emb.dtype))
         inputs: dict[str, Any] = {}
         hook = None
-        if grounding and self.config.grounding.layer >= 0:
+        if grounding and self.reader is None and self.config.grounding.layer >= 0:
             hook = self._grounding_attention().register_forward_pre_hook(
                 lambda _m, _a, kw: inputs.update(kw), with_kwargs=True)
         try:
@@ -182,6 +209,11 @@ class LeoVLModel(nn.Module):
             if items[i].target is not None and items[i].target.shape[0] == n:
                 goal[i, h : h + n] = items[i].target.to(self.device)
         has = goal.any(1)
+        if read is not None:  # the reader's rows follow the slots' order (one per item with a scene)
+            scene_goal = pad_rows([goal[i, h : h + n].float()[:, None] for i, h, n in slots])[0][..., 0] > 0
+            nll = torch.zeros(len(items), device=self.device)
+            nll[[i for i, _, _ in slots]] = grounding_nll(read.attention, scene_goal)
+            return (logp * valid).sum(1), valid.sum(1), nll * has, has
         if not inputs:
             return (logp * valid).sum(1), valid.sum(1), torch.zeros(len(items), device=self.device), has
         spans = [(len(x) - len(it.answer) - len(it.prompt.query), len(x) - len(it.answer)) for x, it in zip(ids, items)]
@@ -234,7 +266,7 @@ class LeoVLModel(nn.Module):
         with _attention(self.llm, "sdpa"):
             self.llm(inputs_embeds=emb, past_key_values=cache, use_cache=True)
         start = before.shape[0]
-        return ScenePrefix(cache=cache, length=emb.shape[1], scene_span=(start, start + scene.shape[0]))
+        return ScenePrefix(cache=cache, length=emb.shape[1], scene_span=(start, start + scene.shape[0]), scene=scene)
 
     @torch.no_grad()
     def generate(
@@ -252,16 +284,21 @@ class LeoVLModel(nn.Module):
     ) -> Generation:
         """Greedy (temperature 0) or sampled answer after a cached scene prefix (which is left unchanged)."""
         max_new = max_new_tokens or self.config.prompt.max_new_tokens
-        query = self.prompt(question, situation_text, situation_pose, history).query
+        prompt = self.prompt(question, situation_text, situation_pose, history)
         s0, s1 = prefix.scene_span
         attention = torch.zeros(s1 - s0)
         ids: list[int] = []
         probs: list[float] = []
         cache = copy.deepcopy(prefix.cache)  # the prefix stays reusable (crop semantics differ across versions)
-        attend = grounding and s1 > s0
+        query = self.embed(prompt.query)
+        read = self.reader is not None and s1 > s0 and prefix.scene is not None
+        if read:
+            out = self.read_scene([query[prompt.question_start :]], [prefix.scene.to(query.dtype)])
+            query = torch.cat([query, out.evidence[0].to(query.dtype)], 0)
+            attention = out.attention[0].float().mean(0).cpu()
+        attend = grounding and s1 > s0 and not read
         head = self.config.grounding.layer >= 0
-        out = self.llm(inputs_embeds=self.embed(query)[None], past_key_values=cache, use_cache=True,
-                       output_attentions=attend)
+        out = self.llm(inputs_embeds=query[None], past_key_values=cache, use_cache=True, output_attentions=attend)
         if attend and head:
             g = self.config.grounding
             attention = out.attentions[g.layer][0, g.head, :, s0:s1].float().mean(0).cpu()  # as trained

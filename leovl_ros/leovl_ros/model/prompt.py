@@ -25,6 +25,8 @@ class PromptIds:
     """System text after the placeholder (still part of the cached scene prefix)."""
     query: list[int]
     """Situation, history and question, ending with 'answer:'."""
+    question_start: int = 0
+    """Index in ``query`` where the current question (' question: … answer:') begins."""
 
 
 def yaw_from_quaternion(q_xyzw: Sequence[float]) -> float:
@@ -52,10 +54,11 @@ def pose_text(pose: object) -> str:
     return f"at x {round(pos[0] * 2) / 2:g} y {round(pos[1] * 2) / 2:g} facing {deg} degrees"
 
 
-def query_text(
+def query_parts(
     question: str, situation_text: str = "", situation_pose: object = None, history: Optional[History] = None
-) -> str:
-    """The per-question part of the prompt (after the cached scene prefix)."""
+) -> tuple[str, str]:
+    """The per-question part of the prompt (after the cached scene prefix): context (situation, history) and the
+    current question."""
     parts = []
     situation = (situation_text or "").strip()
     if situation_pose is not None:
@@ -64,8 +67,7 @@ def query_text(
         parts.append(f" situation: {situation}")
     for q, a in history or ():
         parts.append(f" question: {q.strip()} answer: {a.strip()}")
-    parts.append(f" question: {question.strip()} answer:")
-    return "".join(parts)
+    return "".join(parts), f" question: {question.strip()} answer:"
 
 
 def build_prompt(
@@ -83,10 +85,13 @@ def build_prompt(
     hist = list(history or ())[-config.max_history :] if config.max_history > 0 else []
     bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
     enc = lambda s: tokenizer(s, add_special_tokens=False)["input_ids"]  # noqa: E731
+    context, current = query_parts(question, situation_text, situation_pose, hist)
+    context_ids = enc(context) if context else []
     return PromptIds(
         before_scene=bos + enc(before),
         after_scene=enc(after),
-        query=enc(query_text(question, situation_text, situation_pose, hist)),
+        query=context_ids + enc(current),
+        question_start=len(context_ids),
     )
 
 
