@@ -53,6 +53,17 @@ def train_two_scenes(model: LeoVLModel, steps: int = 60) -> list[dict]:
 
 
 @pytest.mark.parametrize("reader", [0, 2])
+def train_grounding(model: LeoVLModel, items: list[TrainItem], steps: int = 40) -> None:
+    """A few optimiser steps on the grounding loss alone."""
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for _ in range(steps):
+        _, _, nll, has = model(items, grounding=True)
+        opt.zero_grad()
+        (nll.sum() / has.sum()).backward()
+        opt.step()
+
+
+@pytest.mark.parametrize("reader", [0, 2])
 def test_scene_tokens_decide_the_answer_and_prefix_cache_matches(tokenizer, reader):
     torch.manual_seed(0)
     model = LeoVLModel(tiny_config(scene_reader=reader), tokenizer)
@@ -99,12 +110,7 @@ def test_grounding_loss_is_the_heads_real_attention_and_trains_it(tokenizer):
     before = mass()
     assert float(nll[0].detach()) == pytest.approx(float(-before.mean().log()), abs=1e-4)  # over question tokens
     assert torch.equal(model(items, grounding=True)[0], model(items)[0])  # the grounding pass changes nothing else
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    for _ in range(40):
-        _, _, nll, has = model(items, grounding=True)
-        opt.zero_grad()
-        (nll.sum() / has.sum()).backward()
-        opt.step()
+    train_grounding(model, items)
     after = mass()
     assert before.mean() < 0.5 < after.mean()
     with torch.no_grad():  # generation's grounding marker: the same head, averaged over the question tokens
@@ -182,13 +188,8 @@ def test_scene_reader_grounding_trains_its_attention_and_is_the_marker(tokenizer
     items = [TrainItem(scene, p, model.answer_ids("red"), target), TrainItem(None, p, model.answer_ids("blue"))]
     _, _, nll, has = model(items, grounding=True)
     assert has.tolist() == [True, False] and float(nll[1].detach()) == 0.0
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    for _ in range(40):
-        _, _, nll, has = model(items, grounding=True)
-        opt.zero_grad()
-        (nll.sum() / has.sum()).backward()
-        opt.step()
-    assert float((-nll[0]).exp()) > 0.5
+    train_grounding(model, items)
+    assert float((-model(items, grounding=True)[2][0].detach()).exp()) > 0.5
     with torch.no_grad():
         gen = model.eval().generate(model.prefill(model.encode_scene(scene)), question, "i sit on the bed",
                                     max_new_tokens=1)
