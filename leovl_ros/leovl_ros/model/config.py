@@ -138,6 +138,10 @@ class LeoVLConfig:
     """Heads of the question-keyed scene reader (``leovl_ros.model.reader``): each adds one evidence token before
     the answer, and their column attention is the grounding marker (supervised like the grounding head). 0 = off."""
 
+    def __post_init__(self) -> None:
+        if self.scene_reader > 0 and self.grounding.layer >= 0:
+            raise ValueError("choose one grounding mechanism: model.scene_reader or model.grounding.layer, not both")
+
     def cfg_encoder_config(self, llm_dim: int) -> Any:
         """The CFGEncoderConfig this describes: its cfg_encoder keys, the LLM width and the scene norm."""
         from leovl_ros.cfg.encoder import CFGEncoderConfig

@@ -45,7 +45,7 @@ class ScenePrefix:
     cache: DynamicCache
     length: int
     scene_span: tuple[int, int]
-    scene: Optional[torch.Tensor] = None
+    scene: torch.Tensor
     """The scene tokens [N, d] themselves (the scene reader reads them per question)."""
 
 
@@ -291,7 +291,7 @@ class LeoVLModel(nn.Module):
         probs: list[float] = []
         cache = copy.deepcopy(prefix.cache)  # the prefix stays reusable (crop semantics differ across versions)
         query = self.embed(prompt.query)
-        read = self.reader is not None and s1 > s0 and prefix.scene is not None
+        read = self.reader is not None and s1 > s0
         if read:
             out = self.read_scene([query[prompt.question_start :]], [prefix.scene.to(query.dtype)])
             query = torch.cat([query, out.evidence[0].to(query.dtype)], 0)
