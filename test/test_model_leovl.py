@@ -52,7 +52,6 @@ def train_two_scenes(model: LeoVLModel, steps: int = 60) -> list[dict]:
     return scenes
 
 
-@pytest.mark.parametrize("reader", [0, 2])
 def train_grounding(model: LeoVLModel, items: list[TrainItem], steps: int = 40) -> None:
     """A few optimiser steps on the grounding loss alone."""
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
@@ -63,10 +62,10 @@ def train_grounding(model: LeoVLModel, items: list[TrainItem], steps: int = 40) 
         opt.step()
 
 
-@pytest.mark.parametrize("reader", [0, 2])
-def test_scene_tokens_decide_the_answer_and_prefix_cache_matches(tokenizer, reader):
+@pytest.mark.parametrize("reader, vocab", [(0, False), (2, False), (2, True)])
+def test_scene_tokens_decide_the_answer_and_prefix_cache_matches(tokenizer, reader, vocab):
     torch.manual_seed(0)
-    model = LeoVLModel(tiny_config(scene_reader=reader), tokenizer)
+    model = LeoVLModel(tiny_config(scene_reader=reader, reader_vocab=vocab), tokenizer)
     scenes = train_two_scenes(model)
     model.eval()
     answers = []
@@ -198,3 +197,31 @@ def test_scene_reader_grounding_trains_its_attention_and_is_the_marker(tokenizer
     save_checkpoint(model, tmp_path / "m")
     again = load_checkpoint(tmp_path / "m")
     assert again.config.scene_reader == 2 and torch.equal(again.reader.query, model.reader.query.half().float())
+
+
+def test_reader_soft_word_learns_the_answer_word(tokenizer):
+    torch.manual_seed(0)
+    model = LeoVLModel(tiny_config(scene_reader=2, reader_vocab=True), tokenizer)
+    q = model.prompt("what colour is the sofa?")
+    items = [TrainItem(scene, q, model.answer_ids(a))
+             for scene, a in ((fake_scene(0), "red"), (fake_scene(1), "blue"), (None, "green"))]
+    first = model(items, evidence=True)[-1].detach()
+    assert first[2] == 0.0 and bool((first[:2] > 1.0).all())  # no scene, no soft word; untrained: no answer word
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for _ in range(40):
+        loss = model(items, evidence=True)[-1].sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        for item in items[:2]:
+            read = model.read_scene([model.embed(q.query)[q.question_start :]], [model.encode_scene(item.scene)])
+            top = read.word_logp[0].exp().mean(0).argmax()
+            assert int(top) == item.answer[0]
+
+
+def test_config_rejects_inconsistent_reader_settings():
+    with pytest.raises(ValueError, match="reader_vocab needs a scene reader"):
+        tiny_config(reader_vocab=True)
+    with pytest.raises(ValueError, match="choose one grounding mechanism"):
+        tiny_config(scene_reader=2, grounding=GroundingConfig(layer=1, head=0))

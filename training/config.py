@@ -92,6 +92,9 @@ class SFTConfig:
     grounding_weight: float = 0.0
     """Weight of the grounding loss (needs a grounding head, ``model.grounding.layer`` ≥ 0, or a scene reader,
     ``model.scene_reader`` > 0): -log of that attention's mass on the asked objects' columns."""
+    evidence_weight: float = 0.0
+    """Weight of the scene reader's soft-word loss (needs ``model.reader_vocab``): −log of its probability of the
+    answer's first token, so the evidence says the answer word before the LLM has learned to read it."""
     log_every: int = 20
     """Steps between loss log points."""
     save_every: int = 500

@@ -262,14 +262,22 @@ def stage2(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, encoder_dir: P
         raise ValueError("sft.grounding_weight > 0 needs a grounding head or a scene reader: set model.grounding.layer "
                          "or model.scene_reader")
 
+    word = s.evidence_weight > 0 and not blind
+    if word and not model.config.reader_vocab:
+        raise ValueError("sft.evidence_weight > 0 needs a scene reader with a vocabulary: set model.reader_vocab")
+
     def step() -> dict[str, torch.Tensor]:
         items = [make_item(model, x, scenes[x.scene_id]) for x in next_batch()]
-        if not ground:
-            logp, n = wrapped(items)
-            return {"loss": -logp.sum() / n.sum().clamp_min(1)}
-        logp, n, nll, has = wrapped(items, grounding=True)
-        lm, grounding = -logp.sum() / n.sum().clamp_min(1), nll.sum() / has.sum().clamp_min(1)
-        return {"loss": lm + s.grounding_weight * grounding, "lm": lm, "grounding": grounding}
+        out = list(wrapped(items, grounding=ground, evidence=word))
+        logp, n = out[:2]
+        losses = {"lm": -logp.sum() / n.sum().clamp_min(1)}
+        if ground:
+            nll, has = out[2:4]
+            losses["grounding"] = nll.sum() / has.sum().clamp_min(1)
+        if word:
+            losses["evidence"] = out[-1].sum() / sum(it.scene is not None for it in items)
+        weights = {"lm": 1.0, "grounding": s.grounding_weight, "evidence": s.evidence_weight}
+        return {"loss": sum(weights[k] * v for k, v in losses.items()), **losses}
 
     loop = Loop(run, d, model, opt, s.steps, s.warmup, s.log_every, s.save_every,
                 lambda: save_checkpoint(model, run / "model", {"stage": "sft", "blind": blind}))

@@ -137,8 +137,13 @@ class LeoVLConfig:
     scene_reader: int = 0
     """Heads of the question-keyed scene reader (``leovl_ros.model.reader``): each adds one evidence token before
     the answer, and their column attention is the grounding marker (supervised like the grounding head). 0 = off."""
+    reader_vocab: bool = False
+    """Scene-reader evidence as a probability-weighted mix of word embeddings (a soft word) instead of a free
+    vector (see ``SceneReader``)."""
 
     def __post_init__(self) -> None:
+        if self.reader_vocab and self.scene_reader < 1:
+            raise ValueError("model.reader_vocab needs a scene reader (model.scene_reader > 0)")
         if self.scene_reader > 0 and self.grounding.layer >= 0:
             raise ValueError("choose one grounding mechanism: model.scene_reader or model.grounding.layer, not both")
 

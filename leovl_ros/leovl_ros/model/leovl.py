@@ -19,7 +19,7 @@ from transformers import DynamicCache, PreTrainedTokenizerBase
 from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
 from leovl_ros.model.prompt import History, PromptIds, answer_ids, build_prompt
-from leovl_ros.model.reader import ReaderOutput, SceneReader, grounding_nll, pad_rows
+from leovl_ros.model.reader import ReaderOutput, SceneReader, evidence_nll, grounding_nll, pad_rows
 
 warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", category=FutureWarning)
 
@@ -78,7 +78,11 @@ class LeoVLModel(nn.Module):
         self.llm = llm if llm is not None else build_llm(config.llm, tokenizer)
         d = llm_dim(self.llm)
         self.cfg_encoder = CFGEncoder(config.cfg_encoder_config(d))
-        self.reader = SceneReader(d, config.scene_reader) if config.scene_reader > 0 else None
+        self.reader = None
+        if config.scene_reader > 0:
+            words = self.llm.get_input_embeddings().weight
+            self.reader = SceneReader(d, config.scene_reader, words.shape[0] if config.reader_vocab else 0)
+            self.reader.init_vocab(words.detach().float())
         if config.scene_norm:
             self.align_scene_scale()
 
@@ -98,7 +102,7 @@ class LeoVLModel(nn.Module):
         assert self.reader is not None
         text, text_mask = pad_rows(list(questions))
         scene, scene_mask = pad_rows(list(scenes))
-        return self.reader(text, text_mask, scene, scene_mask)
+        return self.reader(text, text_mask, scene, scene_mask, self.llm.get_input_embeddings().weight)
 
     @property
     def device(self) -> torch.device:
@@ -142,10 +146,12 @@ class LeoVLModel(nn.Module):
         joint = {k: torch.cat([padded(s, k) for s in scenes], 0) for k in SCENE_FIELDS}
         return list(torch.split(self.encode_scene(joint), [int(s["features"].shape[0]) for s in scenes]))
 
-    def forward(self, items: Sequence[TrainItem], grounding: bool = False) -> tuple[torch.Tensor, ...]:
+    def forward(self, items: Sequence[TrainItem], grounding: bool = False,
+                evidence: bool = False) -> tuple[torch.Tensor, ...]:
         """Per-item sum of answer-token log-probs [B] and answer-token counts [B] (right-padded batch); with
         ``grounding`` also the grounding head's per-item loss [B] (0 where an item has no target) and which items
-        have a target [B] (see ``GroundingConfig`` and ``_grounding_nll``).
+        have a target [B] (see ``GroundingConfig`` and ``_grounding_nll``); with ``evidence`` (a scene reader with a
+        vocabulary) last the reader's per-item ``evidence_nll`` [B] (0 for items without a scene).
 
         All distinct scenes are encoded in one call inside forward (so DDP sees every trainable parameter); the
         text of all items is embedded in one lookup and the scene tokens are scattered into their slots.
@@ -162,14 +168,14 @@ class LeoVLModel(nn.Module):
             n_scene = int(encoded[unique[id(it.scene)]].shape[0]) if encoded and it.scene is not None else 0
             p = it.prompt
             head = len(p.before_scene)
-            evidence = [0] * n_evidence if n_scene and self.reader is not None else []
-            seq = p.before_scene + [0] * n_scene + p.after_scene + p.query + evidence + it.answer
+            evidence_slots = [0] * n_evidence if n_scene and self.reader is not None else []
+            seq = p.before_scene + [0] * n_scene + p.after_scene + p.query + evidence_slots + it.answer
             ids.append(seq)
             labels.append([-100] * (len(seq) - len(it.answer)) + list(it.answer))
             if n_scene:
                 rows.append(encoded[unique[id(it.scene)]])
                 slots.append((i, head, n_scene))
-            if evidence:
+            if evidence_slots:
                 end = len(seq) - len(it.answer) - n_evidence
                 questions.append((i, end - len(p.query) + p.question_start, end))
         t_max = max(len(x) for x in ids)
@@ -202,9 +208,27 @@ class LeoVLModel(nn.Module):
         target = lab_t[:, 1:]
         valid = target != -100
         logp = torch.gather(F.log_softmax(logits, -1), 2, target.clamp_min(0).unsqueeze(-1)).squeeze(-1)
-        if not grounding:
-            return (logp * valid).sum(1), valid.sum(1)
-        goal = torch.zeros(id_t.shape, dtype=torch.bool, device=self.device)
+        out = (logp * valid).sum(1), valid.sum(1)
+        if grounding:
+            out += self._grounding_outputs(items, slots, id_t.shape, read, inputs, ids)
+        if evidence:
+            out += (self._evidence_nll(items, questions, read),)
+        return out
+
+    def _evidence_nll(self, items: Sequence[TrainItem], questions: list, read: Optional[ReaderOutput]) -> torch.Tensor:
+        """Per item: the reader's soft word vs the answer's first token (``evidence_nll``); 0 without a scene."""
+        nll = torch.zeros(len(items), device=self.device)
+        if read is None or read.word_logp is None:
+            return nll
+        rows = [i for i, _, _ in questions]
+        first = torch.tensor([items[i].answer[0] for i in rows], device=self.device)
+        nll[rows] = evidence_nll(read.word_logp, first)
+        return nll
+
+    def _grounding_outputs(self, items: Sequence[TrainItem], slots: list, shape: torch.Size,
+                           read: Optional[ReaderOutput], inputs: Mapping[str, Any], ids: list) -> tuple:
+        """(per-item grounding loss [B], has-target [B]) from the reader or the grounding head."""
+        goal = torch.zeros(shape, dtype=torch.bool, device=self.device)
         for i, h, n in slots:
             if items[i].target is not None and items[i].target.shape[0] == n:
                 goal[i, h : h + n] = items[i].target.to(self.device)
@@ -213,11 +237,11 @@ class LeoVLModel(nn.Module):
             scene_goal = pad_rows([goal[i, h : h + n].float()[:, None] for i, h, n in slots])[0][..., 0] > 0
             nll = torch.zeros(len(items), device=self.device)
             nll[[i for i, _, _ in slots]] = grounding_nll(read.attention, scene_goal)
-            return (logp * valid).sum(1), valid.sum(1), nll * has, has
+            return nll * has, has
         if not inputs:
-            return (logp * valid).sum(1), valid.sum(1), torch.zeros(len(items), device=self.device), has
+            return torch.zeros(len(items), device=self.device), has
         spans = [(len(x) - len(it.answer) - len(it.prompt.query), len(x) - len(it.answer)) for x, it in zip(ids, items)]
-        return (logp * valid).sum(1), valid.sum(1), self._grounding_nll(inputs, spans, goal) * has, has
+        return self._grounding_nll(inputs, spans, goal) * has, has
 
     def _grounding_attention(self) -> nn.Module:
         """The self-attention module of the grounding layer (plain or LoRA-wrapped LLM)."""

@@ -10,10 +10,15 @@ into one evidence token placed right before the answer. Its column attention is 
 The pooled values are the scene tokens minus the room's mean token: what an object adds over the average column. With
 the ground-truth columns pooled, the LLM learned to answer colour questions from that contrast (81 % held-out after
 200 steps) but not from the raw tokens (26 %), whose shared component (floor, layout) hides the object's.
+
+With ``vocab_size`` the evidence is a *word*: the pooled contrast is scored against the vocabulary and the evidence
+token is the probability-weighted mix of word embeddings (``words``, the LLM's input embedding matrix), so what the
+LLM has to do is copy a word it already knows rather than decode a new direction in its embedding space.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -23,17 +28,20 @@ from torch.nn import functional as F
 
 @dataclass
 class ReaderOutput:
-    """Evidence tokens [B, H, d] and each head's attention over the scene tokens [B, H, N] (0 on padding)."""
+    """Evidence tokens [B, H, d] and each head's attention over the scene tokens [B, H, N] (0 on padding); with a
+    vocabulary also each head's word log-probabilities [B, H, V]."""
 
     evidence: torch.Tensor
     attention: torch.Tensor
+    word_logp: torch.Tensor | None = None
 
 
 class SceneReader(nn.Module):
     """H heads; head h: token weights w = softmax(selector_h(question)), column weights a = w · softmax(q_h k_hᵀ),
-    evidence_h = v(a · (scene − mean scene token)) + head_embedding_h."""
+    evidence_h = v(a · (scene − mean scene token)) + head_embedding_h; with a vocabulary, v(·) becomes
+    softmax(to_vocab(LN(v(·)) + w · question)) · words (the picked question words tell which kind of word to say)."""
 
-    def __init__(self, dim: int, heads: int):
+    def __init__(self, dim: int, heads: int, vocab_size: int = 0):
         super().__init__()
         if heads < 1:
             raise ValueError(f"a scene reader needs at least one head, got {heads}")
@@ -45,14 +53,24 @@ class SceneReader(nn.Module):
         self.key = nn.Parameter(torch.eye(dim).repeat(heads, 1, 1))
         self.value = nn.Linear(dim, dim, bias=False)
         self.head_embedding = nn.Parameter(torch.zeros(heads, dim))
+        self.to_vocab = nn.Linear(dim, vocab_size) if vocab_size > 0 else None
         with torch.no_grad():
             nn.init.normal_(self.selector.weight, std=0.02)
             nn.init.zeros_(self.selector.bias)
             self.value.weight.copy_(torch.eye(dim))
 
+    @torch.no_grad()
+    def init_vocab(self, words: torch.Tensor) -> None:
+        """Start the vocabulary scores as 10 × the cosine to each word embedding [V, d] (a pooled label anchor
+        picks its own word before any training)."""
+        if self.to_vocab is not None:
+            self.to_vocab.weight.copy_(words / words.norm(dim=1, keepdim=True).clamp_min(1e-6) * 10.0 / self.dim**0.5)
+            self.to_vocab.bias.zero_()
+
     def forward(self, text: torch.Tensor, text_mask: torch.Tensor, scene: torch.Tensor,
-                scene_mask: torch.Tensor) -> ReaderOutput:
-        """text [B, T, d] question embeddings (mask [B, T]), scene [B, N, d] scene tokens (mask [B, N])."""
+                scene_mask: torch.Tensor, words: torch.Tensor | None = None) -> ReaderOutput:
+        """text [B, T, d] question embeddings (mask [B, T]), scene [B, N, d] scene tokens (mask [B, N]); words [V, d]
+        the word embeddings (needed with a vocabulary)."""
         t = self.text_norm(text)
         s = self.scene_norm(scene)
         pick = self.selector(t).masked_fill(~text_mask[..., None], float("-inf")).softmax(1)  # [B, T, H]
@@ -63,8 +81,16 @@ class SceneReader(nn.Module):
         attention = torch.einsum("bth,bhtn->bhn", pick.nan_to_num(0.0), rows)
         valid = scene_mask[..., None].to(scene.dtype)
         centred = (scene - (scene * valid).sum(1, keepdim=True) / valid.sum(1, keepdim=True).clamp_min(1.0)) * valid
-        evidence = self.value(torch.einsum("bhn,bnd->bhd", attention, centred)) + self.head_embedding
-        return ReaderOutput(evidence=evidence, attention=attention)
+        pooled = self.value(torch.einsum("bhn,bnd->bhd", attention, centred))
+        word_logp = None
+        if self.to_vocab is not None:
+            if words is None:
+                raise ValueError("a scene reader with a vocabulary needs the word embeddings")
+            asked = torch.einsum("bth,btd->bhd", pick.nan_to_num(0.0), t)  # the words each head picked
+            word_logp = self.to_vocab(F.layer_norm(pooled, (self.dim,)) + asked).log_softmax(-1)
+            pooled = word_logp.exp() @ words.to(pooled.dtype)
+        evidence = pooled + self.head_embedding
+        return ReaderOutput(evidence=evidence, attention=attention, word_logp=word_logp)
 
 
 def grounding_nll(attention: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
@@ -72,6 +98,13 @@ def grounding_nll(attention: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
     attention [B, H, N], goal bool [B, N] → [B]."""
     mass = (attention * goal[:, None].to(attention.dtype)).sum(-1)
     return -mass.clamp_min(1e-6).log().mean(1)
+
+
+def evidence_nll(word_logp: torch.Tensor, first_word: torch.Tensor) -> torch.Tensor:
+    """Per item: −log of the heads' mean probability of the answer's first token (the soft word should say it).
+    word_logp [B, H, V], first_word [B] → [B]."""
+    per_head = word_logp.gather(2, first_word[:, None, None].expand(-1, word_logp.shape[1], 1))[..., 0]
+    return -(torch.logsumexp(per_head, 1) - math.log(word_logp.shape[1]))
 
 
 def pad_rows(rows: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
