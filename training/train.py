@@ -275,7 +275,7 @@ def stage2(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, encoder_dir: P
             nll, has = out[2:4]
             losses["grounding"] = nll.sum() / has.sum().clamp_min(1)
         if word:
-            losses["evidence"] = out[-1].sum() / sum(it.scene is not None for it in items)
+            losses["evidence"] = out[-1].sum() / max(1, sum(it.scene is not None for it in items))
         weights = {"lm": 1.0, "grounding": s.grounding_weight, "evidence": s.evidence_weight}
         return {"loss": sum(weights[k] * v for k, v in losses.items()), **losses}
 

@@ -78,11 +78,8 @@ class LeoVLModel(nn.Module):
         self.llm = llm if llm is not None else build_llm(config.llm, tokenizer)
         d = llm_dim(self.llm)
         self.cfg_encoder = CFGEncoder(config.cfg_encoder_config(d))
-        self.reader = None
-        if config.scene_reader > 0:
-            words = self.llm.get_input_embeddings().weight
-            self.reader = SceneReader(d, config.scene_reader, words.shape[0] if config.reader_vocab else 0)
-            self.reader.init_vocab(words.detach().float())
+        words = self.llm.get_input_embeddings().weight.detach() if config.reader_vocab else None
+        self.reader = SceneReader(d, config.scene_reader, words) if config.scene_reader > 0 else None
         if config.scene_norm:
             self.align_scene_scale()
 

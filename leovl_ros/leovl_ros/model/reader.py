@@ -11,7 +11,7 @@ The pooled values are the scene tokens minus the room's mean token: what an obje
 the ground-truth columns pooled, the LLM learned to answer colour questions from that contrast (81 % held-out after
 200 steps) but not from the raw tokens (26 %), whose shared component (floor, layout) hides the object's.
 
-With ``vocab_size`` the evidence is a *word*: the pooled contrast is scored against the vocabulary and the evidence
+With ``words`` the evidence is a *word*: the pooled contrast is scored against the vocabulary and the evidence
 token is the probability-weighted mix of word embeddings (``words``, the LLM's input embedding matrix), so what the
 LLM has to do is copy a word it already knows rather than decode a new direction in its embedding space.
 """
@@ -41,7 +41,9 @@ class SceneReader(nn.Module):
     evidence_h = v(a · (scene − mean scene token)) + head_embedding_h; with a vocabulary, v(·) becomes
     softmax(to_vocab(LN(v(·)) + w · question)) · words (the picked question words tell which kind of word to say)."""
 
-    def __init__(self, dim: int, heads: int, vocab_size: int = 0):
+    def __init__(self, dim: int, heads: int, words: torch.Tensor | None = None):
+        """``words`` [V, d] (the LLM's word embeddings) gives the reader a vocabulary: its scores start as 10 × the
+        cosine to each word, so a pooled label anchor picks its own word before any training."""
         super().__init__()
         if heads < 1:
             raise ValueError(f"a scene reader needs at least one head, got {heads}")
@@ -53,19 +55,15 @@ class SceneReader(nn.Module):
         self.key = nn.Parameter(torch.eye(dim).repeat(heads, 1, 1))
         self.value = nn.Linear(dim, dim, bias=False)
         self.head_embedding = nn.Parameter(torch.zeros(heads, dim))
-        self.to_vocab = nn.Linear(dim, vocab_size) if vocab_size > 0 else None
+        self.to_vocab = nn.Linear(dim, words.shape[0]) if words is not None else None
         with torch.no_grad():
             nn.init.normal_(self.selector.weight, std=0.02)
             nn.init.zeros_(self.selector.bias)
             self.value.weight.copy_(torch.eye(dim))
-
-    @torch.no_grad()
-    def init_vocab(self, words: torch.Tensor) -> None:
-        """Start the vocabulary scores as 10 × the cosine to each word embedding [V, d] (a pooled label anchor
-        picks its own word before any training)."""
-        if self.to_vocab is not None:
-            self.to_vocab.weight.copy_(words / words.norm(dim=1, keepdim=True).clamp_min(1e-6) * 10.0 / self.dim**0.5)
-            self.to_vocab.bias.zero_()
+            if self.to_vocab is not None:
+                w = words.float()
+                self.to_vocab.weight.copy_(w / w.norm(dim=1, keepdim=True).clamp_min(1e-6) * 10.0 / dim**0.5)
+                self.to_vocab.bias.zero_()
 
     def forward(self, text: torch.Tensor, text_mask: torch.Tensor, scene: torch.Tensor,
                 scene_mask: torch.Tensor, words: torch.Tensor | None = None) -> ReaderOutput:
