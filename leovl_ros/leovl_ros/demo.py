@@ -217,7 +217,7 @@ def write_params(config: DemoConfig, path: Path) -> Path:
             params["fusion"]["ros__parameters"]["encoder_path"] = str(found[0])
     params["sim_camera"]["ros__parameters"].update(
         seed=config.seed, frames=config.frames, rate=float(config.rate), width=config.width, height=config.height,
-        loop=False)
+        loop=False, wait_for_subscribers=1)  # the fusion node must be listening before the first frame goes out
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path
 

@@ -41,7 +41,8 @@ class SimCameraConfig:
     height: int = param(480, "Rendered image height (source 'sim').")
     rate: float = param(30.0, "Publish rate (Hz).")
     loop: bool = param(True, "Restart at the end; False: stop and exit after the last frame.")
-    wait_for_subscribers: int = param(0, "Start streaming only once this many readers match the colour topic "
+    wait_for_subscribers: int = param(0, "Start streaming only once this many readers match each camera topic "
+                                         "(colour, depth, info, pose), plus a short settle time for discovery "
                                          "(replays that must not lose their first frames).")
     depth_encoding: str = param("16UC1", "Depth encoding: '16UC1' (millimetres) or '32FC1' (metres).")
     compressed: bool = param(False, "Publish <colour>/compressed (jpeg) and <depth>/compressedDepth instead of raw.")
@@ -106,6 +107,8 @@ class FrameMessages:
 class SimCameraNode(Node):
     """Publishes pre-rendered RGB-D frames with camera_info and pose at a fixed rate."""
 
+    SETTLE_S = 0.5  # after the readers matched, before the first frame (see _subscribers_ready)
+
     def __init__(self, **kwargs: Any) -> None:
         """Declare parameters, render/load everything into memory, then start the publish timer."""
         super().__init__(kwargs.pop("node_name", "sim_camera"), **kwargs)
@@ -140,6 +143,7 @@ class SimCameraNode(Node):
         self._progress_t = time.monotonic()
         self._progress_n = 0
         self._waiting_logged = 0.0
+        self._matched_at: Optional[float] = None
         self._timer = self.create_timer(1.0 / c.rate, self._tick)
 
     def _build(self, frame: Any) -> FrameMessages:
@@ -157,15 +161,23 @@ class SimCameraNode(Node):
         return FrameMessages(colour, depth, info, pose)
 
     def _subscribers_ready(self) -> bool:
-        """True once ``wait_for_subscribers`` readers match the colour topic (logged every 5 s while waiting)."""
+        """True ``SETTLE_S`` after ``wait_for_subscribers`` readers first match every camera topic (logged every 5 s).
+
+        The writer sees a reader before the reader has matched the writer back; the settle time lets discovery finish
+        on both sides so a best-effort reader does not miss the first frames.
+        """
         want = self.config.wait_for_subscribers
-        have = self._colour_pub.get_subscription_count()
-        if have >= want:
-            return True
+        pubs = (self._colour_pub, self._depth_pub, self._info_pub, self._pose_pub)
+        have = min(pub.get_subscription_count() for pub in pubs)
         now = time.monotonic()
+        if have >= want:
+            if self._matched_at is None:
+                self._matched_at = now
+            return want == 0 or now - self._matched_at >= self.SETTLE_S
+        self._matched_at = None
         if now - self._waiting_logged >= 5.0:
             self._waiting_logged = now
-            self.get_logger().info(f"waiting for {want} subscriber(s) on {self._colour_pub.topic_name} ({have} now)")
+            self.get_logger().info(f"waiting for {want} subscriber(s) on every camera topic ({have} on the least)")
         return False
 
     def _tick(self) -> None:
