@@ -90,16 +90,21 @@ class NodeProcess:
 
     def stop(self, timeout: float = 10.0) -> int:
         """SIGINT, wait ``timeout``, then SIGKILL; returns the exit code (negative = killed by a signal)."""
-        if self.alive():
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5.0)
-        self.returncode = self.proc.returncode
+        self.returncode = stop_process(self.proc, timeout)
         self._log_file.close()
         return self.returncode
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> int:
+    """SIGINT (a node's clean shutdown), wait ``timeout``, then SIGKILL; returns the exit code (negative = signal)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5.0)
+    return proc.returncode
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ import textwrap
 import time
 
 import pytest
+from ros_helpers import stop_process
 
 SERVER = textwrap.dedent(
     """
@@ -83,5 +84,4 @@ def test_ask_service_between_two_processes() -> None:
         node.destroy_node()
     finally:
         rclpy.shutdown()
-        server.terminate()
-        server.wait(timeout=10)
+        stop_process(server)
