@@ -62,10 +62,11 @@ def train_grounding(model: LeoVLModel, items: list[TrainItem], steps: int = 40) 
         opt.step()
 
 
-@pytest.mark.parametrize("reader, vocab", [(0, False), (2, False), (2, True)])
-def test_scene_tokens_decide_the_answer_and_prefix_cache_matches(tokenizer, reader, vocab):
+@pytest.mark.parametrize("reader, vocab, copy", [(0, False, False), (2, False, False), (2, True, False),
+                                                 (2, True, True)])
+def test_scene_tokens_decide_the_answer_and_prefix_cache_matches(tokenizer, reader, vocab, copy):
     torch.manual_seed(0)
-    model = LeoVLModel(tiny_config(scene_reader=reader, reader_vocab=vocab), tokenizer)
+    model = LeoVLModel(tiny_config(scene_reader=reader, reader_vocab=vocab, reader_copy=copy), tokenizer)
     scenes = train_two_scenes(model)
     model.eval()
     answers = []
@@ -220,8 +221,23 @@ def test_reader_soft_word_learns_the_answer_word(tokenizer):
             assert int(top) == item.answer[0]
 
 
+def test_copy_gate_passes_the_readers_word_to_the_first_answer_token(tokenizer):
+    torch.manual_seed(0)
+    model = LeoVLModel(tiny_config(scene_reader=2, reader_vocab=True, reader_copy=True), tokenizer).eval()
+    scene, question = fake_scene(0), "what colour is the sofa?"
+    q = model.prompt(question)
+    with torch.no_grad():
+        read = model.read_scene([model.embed(q.query)[q.question_start :]], [model.encode_scene(scene)])
+        model.reader.copy_gate.bias.copy_(torch.tensor([-30.0, 30.0, -30.0]))  # all weight on head 0's word
+    gen = model.generate(model.prefill(model.encode_scene(scene)), question, max_new_tokens=1)
+    assert gen.token_ids == [int(read.word_logp[0, 0].argmax())]
+    assert gen.token_probs[0] == pytest.approx(float(read.word_logp[0, 0].exp().max()), rel=1e-4)
+
+
 def test_config_rejects_inconsistent_reader_settings():
     with pytest.raises(ValueError, match="reader_vocab needs a scene reader"):
         tiny_config(reader_vocab=True)
+    with pytest.raises(ValueError, match="reader_copy needs a scene reader with a vocabulary"):
+        tiny_config(scene_reader=2, reader_copy=True)
     with pytest.raises(ValueError, match="choose one grounding mechanism"):
         tiny_config(scene_reader=2, grounding=GroundingConfig(layer=1, head=0))

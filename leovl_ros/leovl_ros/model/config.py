@@ -140,10 +140,15 @@ class LeoVLConfig:
     reader_vocab: bool = False
     """Scene-reader evidence as a probability-weighted mix of word embeddings (a soft word) instead of a free
     vector (see ``SceneReader``)."""
+    reader_copy: bool = False
+    """The first answer token mixes the LLM's distribution with the reader's soft words under a learned gate
+    (``SceneReader.copy_mix``), so a word the reader found reaches the answer even where the LLM would not copy it."""
 
     def __post_init__(self) -> None:
         if self.reader_vocab and self.scene_reader < 1:
             raise ValueError("model.reader_vocab needs a scene reader (model.scene_reader > 0)")
+        if self.reader_copy and not self.reader_vocab:
+            raise ValueError("model.reader_copy needs a scene reader with a vocabulary (model.reader_vocab: true)")
         if self.scene_reader > 0 and self.grounding.layer >= 0:
             raise ValueError("choose one grounding mechanism: model.scene_reader or model.grounding.layer, not both")
 

@@ -79,7 +79,8 @@ class LeoVLModel(nn.Module):
         d = llm_dim(self.llm)
         self.cfg_encoder = CFGEncoder(config.cfg_encoder_config(d))
         words = self.llm.get_input_embeddings().weight.detach() if config.reader_vocab else None
-        self.reader = SceneReader(d, config.scene_reader, words) if config.scene_reader > 0 else None
+        self.reader = (SceneReader(d, config.scene_reader, words, copy=config.reader_copy)
+                       if config.scene_reader > 0 else None)
         if config.scene_norm:
             self.align_scene_scale()
 
@@ -196,15 +197,23 @@ class LeoVLModel(nn.Module):
         if grounding and self.reader is None and self.config.grounding.layer >= 0:
             hook = self._grounding_attention().register_forward_pre_hook(
                 lambda _m, _a, kw: inputs.update(kw), with_kwargs=True)
+        copying = read is not None and self.config.reader_copy
         try:
             with _attention(self.llm, "sdpa"):
-                logits = self.llm(inputs_embeds=emb, attention_mask=attn, use_cache=False).logits[:, :-1].float()
+                llm_out = self.llm(inputs_embeds=emb, attention_mask=attn, use_cache=False,
+                                   output_hidden_states=copying)
         finally:
             if hook is not None:
                 hook.remove()
+        logp_all = F.log_softmax(llm_out.logits[:, :-1].float(), -1)
+        if copying:  # the position after the last evidence token predicts the first answer token
+            b = torch.tensor([i for i, _, _ in questions], device=self.device)
+            t = torch.tensor([e + n_evidence - 1 for _, _, e in questions], device=self.device)
+            mixed = self.reader.copy_mix(logp_all[b, t], llm_out.hidden_states[-1][b, t], read.word_logp)
+            logp_all = logp_all.index_put((b, t), mixed)
         target = lab_t[:, 1:]
         valid = target != -100
-        logp = torch.gather(F.log_softmax(logits, -1), 2, target.clamp_min(0).unsqueeze(-1)).squeeze(-1)
+        logp = torch.gather(logp_all, 2, target.clamp_min(0).unsqueeze(-1)).squeeze(-1)
         out = (logp * valid).sum(1), valid.sum(1)
         if grounding:
             out += self._grounding_outputs(items, slots, id_t.shape, read, inputs, ids)
@@ -314,25 +323,31 @@ class LeoVLModel(nn.Module):
         query = self.embed(prompt.query)
         read = self.reader is not None and s1 > s0
         if read:
-            out = self.read_scene([query[prompt.question_start :]], [prefix.scene.to(query.dtype)])
-            query = torch.cat([query, out.evidence[0].to(query.dtype)], 0)
-            attention = out.attention[0].float().mean(0).cpu()
+            evidence = self.read_scene([query[prompt.question_start :]], [prefix.scene.to(query.dtype)])
+            query = torch.cat([query, evidence.evidence[0].to(query.dtype)], 0)
+            attention = evidence.attention[0].float().mean(0).cpu()
+        copying = read and self.config.reader_copy
         attend = grounding and s1 > s0 and not read
         head = self.config.grounding.layer >= 0
-        out = self.llm(inputs_embeds=query[None], past_key_values=cache, use_cache=True, output_attentions=attend)
+        out = self.llm(inputs_embeds=query[None], past_key_values=cache, use_cache=True, output_attentions=attend,
+                       output_hidden_states=copying)
         if attend and head:
             g = self.config.grounding
             attention = out.attentions[g.layer][0, g.head, :, s0:s1].float().mean(0).cpu()  # as trained
+        logits = out.logits[0, -1].float()
+        if copying:  # the first answer token: the LLM's distribution mixed with the reader's words
+            logits = self.reader.copy_mix(logits[None], out.hidden_states[-1][:, -1], evidence.word_logp)[0]
         for _ in range(max_new):
             if attend and not head:  # no grounding head: all heads' attention, summed over the answer
                 attention += sum(a[0, :, -1, s0:s1].float().mean(0).cpu() for a in out.attentions)
-            token, prob = _pick(out.logits[0, -1].float(), temperature, top_k, generator)
+            token, prob = _pick(logits, temperature, top_k, generator)
             if token == self.tokenizer.eos_token_id:
                 break
             ids.append(token)
             probs.append(prob)
             out = self.llm(input_ids=torch.tensor([[token]], device=self.device), past_key_values=cache,
                            use_cache=True, output_attentions=attend)
+            logits = out.logits[0, -1].float()
         text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
         return Generation(text=text, token_ids=ids, token_probs=probs, scene_attention=attention)
 

@@ -14,6 +14,10 @@ the ground-truth columns pooled, the LLM learned to answer colour questions from
 With ``words`` the evidence is a *word*: the pooled contrast is scored against the vocabulary and the evidence
 token is the probability-weighted mix of word embeddings (``words``, the LLM's input embedding matrix), so what the
 LLM has to do is copy a word it already knows rather than decode a new direction in its embedding space.
+
+With ``copy`` the first answer token is a pointer-generator mix (See et al., 2017): a gate read from the LLM's last
+hidden state weighs the LLM's own distribution against each head's word distribution. Without it the LLM ignored a
+soft word that was right on 56 % of held-out colour questions and answered "green" to all of them.
 """
 
 from __future__ import annotations
@@ -41,9 +45,10 @@ class SceneReader(nn.Module):
     evidence_h = v(a · (scene − mean scene token)) + head_embedding_h; with a vocabulary, v(·) becomes
     softmax(to_vocab(LN(v(·)) + w · question)) · words (the picked question words tell which kind of word to say)."""
 
-    def __init__(self, dim: int, heads: int, words: torch.Tensor | None = None):
+    def __init__(self, dim: int, heads: int, words: torch.Tensor | None = None, copy: bool = False):
         """``words`` [V, d] (the LLM's word embeddings) gives the reader a vocabulary: its scores start as 10 × the
-        cosine to each word, so a pooled label anchor picks its own word before any training."""
+        cosine to each word, so a pooled label anchor picks its own word before any training. ``copy`` (needs
+        ``words``) adds the gate of :meth:`copy_mix`."""
         super().__init__()
         if heads < 1:
             raise ValueError(f"a scene reader needs at least one head, got {heads}")
@@ -56,10 +61,16 @@ class SceneReader(nn.Module):
         self.value = nn.Linear(dim, dim, bias=False)
         self.head_embedding = nn.Parameter(torch.zeros(heads, dim))
         self.to_vocab = nn.Linear(dim, words.shape[0]) if words is not None else None
+        if copy and words is None:
+            raise ValueError("a copying scene reader needs a vocabulary (the word embeddings)")
+        self.copy_gate = nn.Linear(dim, heads + 1) if copy else None
         with torch.no_grad():
             nn.init.normal_(self.selector.weight, std=0.02)
             nn.init.zeros_(self.selector.bias)
             self.value.weight.copy_(torch.eye(dim))
+            if self.copy_gate is not None:  # start with the LLM and the heads weighed equally
+                nn.init.normal_(self.copy_gate.weight, std=0.02)
+                nn.init.zeros_(self.copy_gate.bias)
             if self.to_vocab is not None:
                 w = words.float()
                 self.to_vocab.weight.copy_(w / w.norm(dim=1, keepdim=True).clamp_min(1e-6) * 10.0 / dim**0.5)
@@ -89,6 +100,16 @@ class SceneReader(nn.Module):
             pooled = word_logp.exp() @ words.to(pooled.dtype)
         evidence = pooled + self.head_embedding
         return ReaderOutput(evidence=evidence, attention=attention, word_logp=word_logp)
+
+    def copy_mix(self, logits: torch.Tensor, hidden: torch.Tensor, word_logp: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities [B, V] of the first answer token: g₀·softmax(logits) + Σ_h g_h·p_h, with
+        g = softmax(copy_gate(hidden)). logits [B, V] and hidden [B, d] at the last evidence position,
+        word_logp [B, H, V] the heads' word log-probabilities."""
+        if self.copy_gate is None:
+            raise ValueError("this scene reader was built without a copy gate")
+        gate = self.copy_gate(hidden.to(self.copy_gate.weight.dtype)).float().log_softmax(-1)  # [B, H + 1]
+        sources = torch.cat([logits.float().log_softmax(-1)[:, None], word_logp.float()], 1)  # [B, H + 1, V]
+        return torch.logsumexp(gate[..., None] + sources, 1)
 
 
 def grounding_nll(attention: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
