@@ -56,8 +56,8 @@ def main() -> None:
     for n in (256, 750):
         scene = fake_scene(n, 10, dim)
         with torch.inference_mode():
-            out[f"prefix_ms_{n}"] = median_ms(lambda s=scene: model.prefill(model.encode_scene(s)), args.repeats)
-            prefix = model.prefill(model.encode_scene(scene))
+            out[f"prefix_ms_{n}"] = median_ms(lambda s=scene: model.scene_prefix(s), args.repeats)
+            prefix = model.scene_prefix(scene)
             gen = model.generate(prefix, question, max_new_tokens=8)
             out[f"answer_ms_{n}"] = median_ms(lambda p=prefix: model.generate(p, question, max_new_tokens=8),
                                                   args.repeats)

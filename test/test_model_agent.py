@@ -42,7 +42,7 @@ def test_prefix_cached_per_version_history_bounded_and_grounding(monkeypatch):
     fill(store, 1)
     calls = []
     original = agent.model.prefill
-    monkeypatch.setattr(agent.model, "prefill", lambda s: calls.append(1) or original(s))
+    monkeypatch.setattr(agent.model, "prefill", lambda s, **kw: calls.append(1) or original(s, **kw))
     first = agent.answer(store, "how many chairs?", session_id="a")
     second = agent.answer(store, "what colour?", session_id="a", situation_text="i sit on the bed",
                           situation_pose=(torch.tensor([1.0, 1.0, 0.0]).numpy(), [0, 0, 0, 1]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 import torch
@@ -62,16 +63,18 @@ def train_grounding(model: LeoVLModel, items: list[TrainItem], steps: int = 40) 
         opt.step()
 
 
-@pytest.mark.parametrize("reader, vocab, copy", [(0, False, False), (2, False, False), (2, True, False),
-                                                 (2, True, True)])
-def test_scene_tokens_decide_the_answer_and_prefix_cache_matches(tokenizer, reader, vocab, copy):
+@pytest.mark.parametrize("reader, vocab, copy, geometry", [(0, False, False, False), (2, False, False, False),
+                                                           (2, True, False, False), (2, True, True, False),
+                                                           (2, True, True, True)])
+def test_scene_tokens_decide_the_answer_and_prefix_cache_matches(tokenizer, reader, vocab, copy, geometry):
     torch.manual_seed(0)
-    model = LeoVLModel(tiny_config(scene_reader=reader, reader_vocab=vocab, reader_copy=copy), tokenizer)
+    config = tiny_config(scene_reader=reader, reader_vocab=vocab, reader_copy=copy, reader_geometry=geometry)
+    model = LeoVLModel(config, tokenizer)
     scenes = train_two_scenes(model)
     model.eval()
     answers = []
     for s in scenes:
-        prefix = model.prefill(model.encode_scene(s))
+        prefix = model.scene_prefix(s)
         gen = model.generate(prefix, "what colour is the sofa?")
         answers.append(gen.text)
         assert gen.scene_attention.shape == (6,) and gen.scene_attention.sum() > 0
@@ -239,5 +242,53 @@ def test_config_rejects_inconsistent_reader_settings():
         tiny_config(reader_vocab=True)
     with pytest.raises(ValueError, match="reader_copy needs a scene reader with a vocabulary"):
         tiny_config(scene_reader=2, reader_copy=True)
+    with pytest.raises(ValueError, match="reader_geometry needs the copy gate"):
+        tiny_config(scene_reader=2, reader_vocab=True, reader_geometry=True)
     with pytest.raises(ValueError, match="choose one grounding mechanism"):
         tiny_config(scene_reader=2, grounding=GroundingConfig(layer=1, head=0))
+
+
+def test_reader_geometry_measures_where_the_heads_look_from_the_agent():
+    from leovl_ros.model.reader import GEOMETRY_SCALE_M, SceneReader, geometry_features
+
+    reader = SceneReader(8, 2, torch.randn(20, 8), copy=True, geometry=True)
+    xy = torch.tensor([[[0.0, 2.0], [1.0, 0.0], [5.0, 5.0]]])
+    attention = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])  # head 0 on column 0, head 1 on column 1
+    match = torch.tensor([[[3.0, 0.0, -1.0], [0.0, 2.0, 0.0]]])
+    mask = torch.tensor([[True, True, False]])  # column 2 is padding: not a match, not counted
+    facing_y = torch.tensor([[0.0, 0.0, torch.pi / 2]])
+    with torch.no_grad():
+        f = reader.geometry(attention, match, mask, xy, facing_y)[0]
+        unsituated = reader.geometry(attention, match, mask, xy, torch.full((1, 3), float("nan")))[0]
+    assert f.shape == (geometry_features(2),)
+    assert f[0] == 3.0 and f[6] == 2.0  # best match per head, padding ignored
+    assert f[1] == pytest.approx(float(torch.log1p(torch.sigmoid(torch.tensor([3.0, 0.0])).sum())))
+    assert f[2] == pytest.approx(0.0, abs=1e-3)  # one column: no spread
+    torch.testing.assert_close(f[3:6], torch.tensor([1.0, 0.0, 2.0 / GEOMETRY_SCALE_M]))  # straight ahead, 2 m
+    torch.testing.assert_close(f[9:12], torch.tensor([0.0, -1.0, 1.0 / GEOMETRY_SCALE_M]))  # on the right, 1 m
+    torch.testing.assert_close(f[12:], torch.tensor([5**0.5 / GEOMETRY_SCALE_M, -2 / 5**0.5, -1 / 5**0.5, 1.0]))
+    assert not unsituated[3:6].any() and not unsituated[9:12].any() and unsituated[-1] == 0.0
+    assert unsituated[12] == f[12]  # the distance between the heads' objects needs no agent
+
+
+def test_geometry_source_learns_an_answer_only_the_numeric_pose_tells(tokenizer):
+    """Same scene, same prompt text; the answer depends only on the pose the prompt carries as numbers, which only
+    the reader's geometry reads (the LLM alone cannot tell the two items apart)."""
+    import dataclasses
+
+    torch.manual_seed(0)
+    model = LeoVLModel(tiny_config(scene_reader=2, reader_vocab=True, reader_copy=True, reader_geometry=True),
+                       tokenizer)
+    scene = fake_scene(0)
+    text = model.prompt("what colour is the sofa?")
+    poses = {"red": (2.0, -3.0, math.pi / 2), "blue": (2.0, -3.0, -math.pi / 2)}  # the room ahead; behind
+    items = [TrainItem(scene, dataclasses.replace(text, pose=pose), model.answer_ids(a)) for a, pose in poses.items()]
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for _ in range(60):
+        loss = model.nll(items)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        logp, _ = model(items)
+    assert bool((logp > math.log(0.5)).all())  # each item's answer is the likelier one

@@ -40,7 +40,7 @@ def answer_all(model: Any, samples: list, scenes: dict, max_new_tokens: int, gro
     out: list = [None] * len(samples)
     bar = tqdm(total=len(samples), desc="answering", unit="q")
     for sid, idx in by_scene.items():
-        prefix = model.prefill(model.encode_scene(scenes[sid]))
+        prefix = model.scene_prefix(scenes[sid])
         for i in idx:
             s = samples[i]
             out[i] = model.generate(prefix, s.question, s.situation or "", situation_pose(s), s.history,

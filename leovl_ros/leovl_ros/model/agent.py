@@ -73,7 +73,7 @@ class SpatialAgent:
         if self._scene is None or self._scene.version != store.version or self._scene.batch is None:
             batch = condense(store, self.condense_config)
             with torch.inference_mode():
-                prefix = self.model.prefill(self.model.encode_scene(batch))
+                prefix = self.model.scene_prefix(batch)
             self._scene = _SceneCache(version=store.version, batch=batch, prefix=prefix)
         return self._scene
 

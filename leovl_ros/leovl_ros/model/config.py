@@ -143,12 +143,17 @@ class LeoVLConfig:
     reader_copy: bool = False
     """The first answer token mixes the LLM's distribution with the reader's soft words under a learned gate
     (``SceneReader.copy_mix``), so a word the reader found reaches the answer even where the LLM would not copy it."""
+    reader_geometry: bool = False
+    """The copy gate also mixes in a word read from measurements of the attended columns (positions relative to the
+    asking agent, spread, match strength and count, distance between two heads' objects): ``SceneReader.geometry``."""
 
     def __post_init__(self) -> None:
         if self.reader_vocab and self.scene_reader < 1:
             raise ValueError("model.reader_vocab needs a scene reader (model.scene_reader > 0)")
         if self.reader_copy and not self.reader_vocab:
             raise ValueError("model.reader_copy needs a scene reader with a vocabulary (model.reader_vocab: true)")
+        if self.reader_geometry and not self.reader_copy:
+            raise ValueError("model.reader_geometry needs the copy gate (model.reader_copy: true)")
         if self.scene_reader > 0 and self.grounding.layer >= 0:
             raise ValueError("choose one grounding mechanism: model.scene_reader or model.grounding.layer, not both")
 

@@ -47,6 +47,8 @@ class ScenePrefix:
     scene_span: tuple[int, int]
     scene: torch.Tensor
     """The scene tokens [N, d] themselves (the scene reader reads them per question)."""
+    xy: Optional[torch.Tensor] = None
+    """The columns' map positions [N, 2] (the scene reader's geometry measures them)."""
 
 
 @dataclass
@@ -79,8 +81,8 @@ class LeoVLModel(nn.Module):
         d = llm_dim(self.llm)
         self.cfg_encoder = CFGEncoder(config.cfg_encoder_config(d))
         words = self.llm.get_input_embeddings().weight.detach() if config.reader_vocab else None
-        self.reader = (SceneReader(d, config.scene_reader, words, copy=config.reader_copy)
-                       if config.scene_reader > 0 else None)
+        self.reader = (SceneReader(d, config.scene_reader, words, copy=config.reader_copy,
+                                   geometry=config.reader_geometry) if config.scene_reader > 0 else None)
         if config.scene_norm:
             self.align_scene_scale()
 
@@ -95,12 +97,21 @@ class LeoVLModel(nn.Module):
         """Whether SFT can pull a scene attention onto the asked objects (a grounding head or a scene reader)."""
         return self.reader is not None or self.config.grounding.layer >= 0
 
-    def read_scene(self, questions: Sequence[torch.Tensor], scenes: Sequence[torch.Tensor]) -> ReaderOutput:
-        """The scene reader over a batch of (question embeddings [T_i, d], scene tokens [N_i, d]) pairs."""
+    def read_scene(self, questions: Sequence[torch.Tensor], scenes: Sequence[torch.Tensor],
+                   xy: Optional[Sequence[torch.Tensor]] = None,
+                   poses: Optional[Sequence[Optional[tuple[float, float, float]]]] = None) -> ReaderOutput:
+        """The scene reader over a batch of (question embeddings [T_i, d], scene tokens [N_i, d]) pairs; with
+        geometry also each scene's column positions [N_i, 2] and each question's situation pose (x, y, yaw) or
+        None."""
         assert self.reader is not None
         text, text_mask = pad_rows(list(questions))
         scene, scene_mask = pad_rows(list(scenes))
-        return self.reader(text, text_mask, scene, scene_mask, self.llm.get_input_embeddings().weight)
+        xy_t = pad_rows([x.to(self.device, scene.dtype) for x in xy])[0] if xy is not None else None
+        pose_t = None
+        if poses is not None:
+            nan = (float("nan"),) * 3
+            pose_t = torch.tensor([p if p is not None else nan for p in poses], device=self.device)
+        return self.reader(text, text_mask, scene, scene_mask, self.llm.get_input_embeddings().weight, xy_t, pose_t)
 
     @property
     def device(self) -> torch.device:
@@ -188,7 +199,9 @@ class LeoVLModel(nn.Module):
             emb = emb.index_put((b_idx, t_idx), torch.cat(rows, 0).to(emb.dtype))
         read = None
         if questions:
-            read = self.read_scene([emb[i, s:e] for i, s, e in questions], rows)
+            read = self.read_scene([emb[i, s:e] for i, s, e in questions], rows,
+                                   [items[i].scene["xy"] for i, _, _ in questions],
+                                   [items[i].prompt.pose for i, _, _ in questions])
             b_idx = torch.tensor([i for i, _, _ in questions], device=self.device).repeat_interleave(n_evidence)
             t_idx = torch.cat([torch.arange(e, e + n_evidence) for _, _, e in questions]).to(self.device)
             emb = emb.index_put((b_idx, t_idx), read.evidence.reshape(-1, emb.shape[-1]).to(emb.dtype))
@@ -209,7 +222,7 @@ class LeoVLModel(nn.Module):
         if copying:  # the position after the last evidence token predicts the first answer token
             b = torch.tensor([i for i, _, _ in questions], device=self.device)
             t = torch.tensor([e + n_evidence - 1 for _, _, e in questions], device=self.device)
-            mixed = self.reader.copy_mix(logp_all[b, t], llm_out.hidden_states[-1][b, t], read.word_logp)
+            mixed = self.reader.copy_mix(logp_all[b, t], llm_out.hidden_states[-1][b, t], read)
             logp_all = logp_all.index_put((b, t), mixed)
         target = lab_t[:, 1:]
         valid = target != -100
@@ -286,8 +299,15 @@ class LeoVLModel(nn.Module):
         return -logp.sum() / n.sum().clamp_min(1)
 
     @torch.no_grad()
-    def prefill(self, scene: torch.Tensor) -> ScenePrefix:
-        """Run BOS + system + scene tokens once and keep the KV cache."""
+    def scene_prefix(self, batch: Any) -> ScenePrefix:
+        """Encode a scene (ColumnBatch or dict of its fields) and prefill it: what every question about it reuses."""
+        get = batch.get if isinstance(batch, dict) else lambda k: getattr(batch, k)
+        return self.prefill(self.encode_scene(batch), xy=get("xy"))
+
+    @torch.no_grad()
+    def prefill(self, scene: torch.Tensor, xy: Optional[torch.Tensor] = None) -> ScenePrefix:
+        """Run BOS + system + scene tokens once and keep the KV cache; ``xy`` [N, 2] the columns' map positions
+        (needed by a scene reader with geometry)."""
         p = self.prompt("")
         scene = scene.to(self.device, self.embed([0]).dtype)
         before = self.embed(p.before_scene)
@@ -296,7 +316,8 @@ class LeoVLModel(nn.Module):
         with _attention(self.llm, "sdpa"):
             self.llm(inputs_embeds=emb, past_key_values=cache, use_cache=True)
         start = before.shape[0]
-        return ScenePrefix(cache=cache, length=emb.shape[1], scene_span=(start, start + scene.shape[0]), scene=scene)
+        return ScenePrefix(cache=cache, length=emb.shape[1], scene_span=(start, start + scene.shape[0]), scene=scene,
+                           xy=xy)
 
     @torch.no_grad()
     def generate(
@@ -323,7 +344,9 @@ class LeoVLModel(nn.Module):
         query = self.embed(prompt.query)
         read = self.reader is not None and s1 > s0
         if read:
-            evidence = self.read_scene([query[prompt.question_start :]], [prefix.scene.to(query.dtype)])
+            xy = [prefix.xy] if prefix.xy is not None else None
+            evidence = self.read_scene([query[prompt.question_start :]], [prefix.scene.to(query.dtype)], xy,
+                                       [prompt.pose])
             query = torch.cat([query, evidence.evidence[0].to(query.dtype)], 0)
             attention = evidence.attention[0].float().mean(0).cpu()
         copying = read and self.config.reader_copy
@@ -336,7 +359,7 @@ class LeoVLModel(nn.Module):
             attention = out.attentions[g.layer][0, g.head, :, s0:s1].float().mean(0).cpu()  # as trained
         logits = out.logits[0, -1].float()
         if copying:  # the first answer token: the LLM's distribution mixed with the reader's words
-            logits = self.reader.copy_mix(logits[None], out.hidden_states[-1][:, -1], evidence.word_logp)[0]
+            logits = self.reader.copy_mix(logits[None], out.hidden_states[-1][:, -1], evidence)[0]
         for _ in range(max_new):
             if attend and not head:  # no grounding head: all heads' attention, summed over the answer
                 attention += sum(a[0, :, -1, s0:s1].float().mean(0).cpu() for a in out.attentions)

@@ -27,6 +27,8 @@ class PromptIds:
     """Situation, history and question, ending with 'answer:'."""
     question_start: int = 0
     """Index in ``query`` where the current question (' question: … answer:') begins."""
+    pose: Optional[tuple[float, float, float]] = None
+    """The situation pose as map-frame (x, y, yaw), or None (not situated): what the text says, as numbers."""
 
 
 def yaw_from_quaternion(q_xyzw: Sequence[float]) -> float:
@@ -35,11 +37,9 @@ def yaw_from_quaternion(q_xyzw: Sequence[float]) -> float:
     return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
-def pose_text(pose: object) -> str:
-    """Agent pose as short text: 'at x 1.5 y 2.0 facing 90 degrees' (0.5 m / 45° steps, z-up map frame).
-
-    Accepts a 4×4 body-to-map matrix (x forward), a 7-vector x,y,z,qx,qy,qz,qw, or (position, quaternion xyzw).
-    """
+def planar_pose(pose: object) -> tuple[float, float, float]:
+    """Map-frame (x, y, yaw) of a 4×4 body-to-map matrix (x forward), a 7-vector x,y,z,qx,qy,qz,qw, or
+    (position, quaternion xyzw)."""
     if isinstance(pose, (tuple, list)) and len(pose) == 2:
         pos, yaw = np.asarray(pose[0], float), yaw_from_quaternion(pose[1])
     else:
@@ -50,8 +50,15 @@ def pose_text(pose: object) -> str:
             pos, yaw = arr[:3], yaw_from_quaternion(arr[3:])
         else:
             raise ValueError(f"situation pose must be 4×4, 7-vector or (position, quaternion), got {arr.shape}")
+    return float(pos[0]), float(pos[1]), yaw
+
+
+def pose_text(pose: object) -> str:
+    """Agent pose as short text: 'at x 1.5 y 2.0 facing 90 degrees' (0.5 m / 45° steps, z-up map frame); the
+    pose as :func:`planar_pose` accepts it."""
+    x, y, yaw = planar_pose(pose)
     deg = int(round(math.degrees(yaw) / 45.0) * 45) % 360
-    return f"at x {round(pos[0] * 2) / 2:g} y {round(pos[1] * 2) / 2:g} facing {deg} degrees"
+    return f"at x {round(x * 2) / 2:g} y {round(y * 2) / 2:g} facing {deg} degrees"
 
 
 def query_parts(
@@ -92,6 +99,7 @@ def build_prompt(
         after_scene=enc(after),
         query=context_ids + enc(current),
         question_start=len(context_ids),
+        pose=planar_pose(situation_pose) if situation_pose is not None else None,
     )
 
 
