@@ -211,6 +211,7 @@ class LeoVLModel(nn.Module):
             hook = self._grounding_attention().register_forward_pre_hook(
                 lambda _m, _a, kw: inputs.update(kw), with_kwargs=True)
         copying = read is not None and self.config.reader_copy
+        geometry_logp = None
         try:
             with _attention(self.llm, "sdpa"):
                 llm_out = self.llm(inputs_embeds=emb, attention_mask=attn, use_cache=False,
@@ -222,7 +223,7 @@ class LeoVLModel(nn.Module):
         if copying:  # the position after the last evidence token predicts the first answer token
             b = torch.tensor([i for i, _, _ in questions], device=self.device)
             t = torch.tensor([e + n_evidence - 1 for _, _, e in questions], device=self.device)
-            mixed = self.reader.copy_mix(logp_all[b, t], llm_out.hidden_states[-1][b, t], read)
+            mixed, geometry_logp = self.reader.copy_mix(logp_all[b, t], llm_out.hidden_states[-1][b, t], read)
             logp_all = logp_all.index_put((b, t), mixed)
         target = lab_t[:, 1:]
         valid = target != -100
@@ -231,17 +232,19 @@ class LeoVLModel(nn.Module):
         if grounding:
             out += self._grounding_outputs(items, slots, id_t.shape, read, inputs, ids)
         if evidence:
-            out += (self._evidence_nll(items, questions, read),)
+            out += (self._evidence_nll(items, questions, read, geometry_logp),)
         return out
 
-    def _evidence_nll(self, items: Sequence[TrainItem], questions: list, read: Optional[ReaderOutput]) -> torch.Tensor:
-        """Per item: the reader's soft word vs the answer's first token (``evidence_nll``); 0 without a scene."""
+    def _evidence_nll(self, items: Sequence[TrainItem], questions: list, read: Optional[ReaderOutput],
+                      geometry_logp: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Per item: the reader's soft word (and geometry source) vs the answer's first token (``evidence_nll``); 0
+        without a scene."""
         nll = torch.zeros(len(items), device=self.device)
         if read is None or read.word_logp is None:
             return nll
         rows = [i for i, _, _ in questions]
         first = torch.tensor([items[i].answer[0] for i in rows], device=self.device)
-        nll[rows] = evidence_nll(read.word_logp, first)
+        nll[rows] = evidence_nll(read.word_logp, first, geometry_logp)
         return nll
 
     def _grounding_outputs(self, items: Sequence[TrainItem], slots: list, shape: torch.Size,
@@ -359,7 +362,7 @@ class LeoVLModel(nn.Module):
             attention = out.attentions[g.layer][0, g.head, :, s0:s1].float().mean(0).cpu()  # as trained
         logits = out.logits[0, -1].float()
         if copying:  # the first answer token: the LLM's distribution mixed with the reader's words
-            logits = self.reader.copy_mix(logits[None], out.hidden_states[-1][:, -1], evidence)[0]
+            logits = self.reader.copy_mix(logits[None], out.hidden_states[-1][:, -1], evidence)[0][0]
         for _ in range(max_new):
             if attend and not head:  # no grounding head: all heads' attention, summed over the answer
                 attention += sum(a[0, :, -1, s0:s1].float().mean(0).cpu() for a in out.attentions)

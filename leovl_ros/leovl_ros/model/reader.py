@@ -156,22 +156,26 @@ class SceneReader(nn.Module):
             pair = per_head.new_zeros((per_head.shape[0], 3))
         return torch.cat([per_head, pair, situated[:, None].to(per_head.dtype)], -1)
 
-    def copy_mix(self, logits: torch.Tensor, hidden: torch.Tensor, read: ReaderOutput) -> torch.Tensor:
+    def copy_mix(self, logits: torch.Tensor, hidden: torch.Tensor,
+                 read: ReaderOutput) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Log-probabilities [B, V] of the first answer token: g₀·softmax(logits) + Σ_h g_h·p_h (+ g_geo·p_geo),
-        with g = softmax(copy_gate(hidden)). logits [B, V] and hidden [B, d] at the last evidence position; the
-        heads' word distributions p_h from ``read.word_logp``; with geometry p_geo = softmax(geometry_vocab(
-        MLP(read.geometry, hidden))) (the hidden state tells which measurement the question asks for)."""
+        with g = softmax(copy_gate(hidden)), and log p_geo [B, V] (None without geometry; trained on its own too,
+        see ``evidence_nll``). logits [B, V] and hidden [B, d] at the last evidence position; the heads' word
+        distributions p_h from ``read.word_logp``; with geometry p_geo = softmax(geometry_vocab(MLP(read.geometry,
+        hidden))) (the hidden state tells which measurement the question asks for)."""
         if self.copy_gate is None or read.word_logp is None:
             raise ValueError("this scene reader was built without a copy gate")
         hidden = hidden.to(self.copy_gate.weight.dtype)
         gate = self.copy_gate(hidden).float().log_softmax(-1)  # [B, sources]
         sources = [logits.float().log_softmax(-1)[:, None], read.word_logp.float()]
+        geometry_logp = None
         if self.geometry_mlp is not None and self.geometry_vocab is not None:
             if read.geometry is None:
                 raise ValueError("a scene reader with geometry needs the geometry features of the read")
             measured = self.geometry_mlp(torch.cat([read.geometry.to(hidden.dtype), hidden], -1))
-            sources.append(self.geometry_vocab(measured).float().log_softmax(-1)[:, None])
-        return torch.logsumexp(gate[..., None] + torch.cat(sources, 1), 1)
+            geometry_logp = self.geometry_vocab(measured).float().log_softmax(-1)
+            sources.append(geometry_logp[:, None])
+        return torch.logsumexp(gate[..., None] + torch.cat(sources, 1), 1), geometry_logp
 
 
 GEOMETRY_SCALE_M = 3.0
@@ -190,11 +194,16 @@ def grounding_nll(attention: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
     return -mass.clamp_min(1e-6).log().mean(1)
 
 
-def evidence_nll(word_logp: torch.Tensor, first_word: torch.Tensor) -> torch.Tensor:
-    """Per item: −log of the heads' mean probability of the answer's first token (the soft word should say it).
-    word_logp [B, H, V], first_word [B] → [B]."""
+def evidence_nll(word_logp: torch.Tensor, first_word: torch.Tensor,
+                 geometry_logp: torch.Tensor | None = None) -> torch.Tensor:
+    """Per item: −log of the heads' mean probability of the answer's first token (the soft word should say it),
+    plus −log of the geometry source's (each source learns to say it, whatever the copy gate weighs it at).
+    word_logp [B, H, V], first_word [B], geometry_logp [B, V] → [B]."""
     per_head = word_logp.gather(2, first_word[:, None, None].expand(-1, word_logp.shape[1], 1))[..., 0]
-    return -(torch.logsumexp(per_head, 1) - math.log(word_logp.shape[1]))
+    nll = -(torch.logsumexp(per_head, 1) - math.log(word_logp.shape[1]))
+    if geometry_logp is not None:
+        nll = nll - geometry_logp.gather(1, first_word[:, None])[:, 0]
+    return nll
 
 
 def pad_rows(rows: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
