@@ -13,7 +13,7 @@ from leovl_ros.sim.world import generate_scene
 
 sys.path.insert(0, str(REPO_ROOT))
 
-from training.data import grounding_target, object_columns
+from training.data import grounding_target, object_columns, relation_targets
 
 
 def grid(scene, cell: float = 0.3) -> tuple[torch.Tensor, torch.Tensor]:
@@ -45,6 +45,24 @@ def test_sample_target_is_the_union_of_its_objects_and_none_without_ids():
     assert torch.equal(grounding_target(both, tensors), cols[0] | cols[1])
     assert grounding_target(Sample("qa", "existence", "q", ["no"]), tensors) is None
     assert grounding_target(both, {"features": torch.zeros(1)}) is None  # a real scan: no ground truth
+
+
+def test_relation_targets_split_the_roles_and_fall_back_to_the_union():
+    scene = generate_scene(7)
+    xy, size = grid(scene)
+    ids, cols = object_columns(scene, xy, size)
+    tensors = {"object_ids": ids, "object_columns": cols}
+    a, b, c = scene.objects[:3]
+    nearest = Sample("qa", "nearest", "q", ["x"], object_ids=[a.id, b.id, c.id], object_names=["bed", "lamp", "tv"])
+    heads = relation_targets(nearest, tensors, 3)
+    assert heads.shape == (3, xy.shape[0])
+    assert torch.equal(heads[0], cols[0]) and torch.equal(heads[1], cols[1] | cols[2])
+    assert torch.equal(heads[2], heads[1])
+    counting = Sample("qa", "counting", "q", ["two"], object_ids=[a.id, b.id], object_names=["chair", "chair"])
+    assert relation_targets(counting, tensors, 2) is None  # one role: every head takes the union
+    assert relation_targets(Sample("qa", "colour", "q", ["red"], object_ids=[a.id]), tensors, 2) is None
+    unseen = Sample("qa", "nearest", "q", ["x"], object_ids=[a.id, 10_000], object_names=["bed", "tv"])
+    assert relation_targets(unseen, tensors, 2) is None  # a role without a column
 
 
 def test_scene_ids_map_back_to_seeds():

@@ -142,10 +142,29 @@ def grounding_target(sample: Sample, scene: Optional[dict[str, torch.Tensor]]) -
     return target if bool(target.any()) else None
 
 
+def relation_targets(sample: Sample, scene: Optional[dict[str, torch.Tensor]], heads: int) -> Optional[torch.Tensor]:
+    """Bool [heads, columns] for a reader with a second hop: head 0 on the first asked object, the others on the
+    rest ('nearest to the bed' → the bed, then the answer object); None where the objects play one role (one
+    object, or all of one class: counting, existence) or a role has no column, so every head takes the union
+    (``grounding_target``)."""
+    if scene is None or len(sample.object_ids) < 2 or "object_columns" not in scene:
+        return None
+    if sample.object_names and len(set(sample.object_names)) == 1:
+        return None
+    ids = scene["object_ids"]
+    first = scene["object_columns"][ids == sample.object_ids[0]].any(0)
+    rest = scene["object_columns"][torch.isin(ids, torch.tensor(sample.object_ids[1:], device=ids.device))].any(0)
+    if not (bool(first.any()) and bool(rest.any())):
+        return None
+    return torch.stack([first] + [rest] * (heads - 1))
+
+
 def make_item(model: LeoVLModel, sample: Sample, scene: Optional[dict[str, torch.Tensor]],
               answer: Optional[str] = None) -> TrainItem:
     """Prompt + target ids of a sample (the first reference answer unless ``answer`` is given) + its grounding
     target when the model has a grounding head (nothing else reads it)."""
     prompt = model.prompt(sample.question, sample.situation or "", situation_pose(sample), sample.history)
     target = grounding_target(sample, scene) if model.supervises_grounding else None
-    return TrainItem(scene=scene, prompt=prompt, answer=model.answer_ids(answer or sample.answers[0]), target=target)
+    heads = relation_targets(sample, scene, model.config.scene_reader) if model.config.reader_relation else None
+    return TrainItem(scene=scene, prompt=prompt, answer=model.answer_ids(answer or sample.answers[0]), target=target,
+                     head_target=heads)

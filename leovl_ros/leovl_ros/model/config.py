@@ -146,6 +146,9 @@ class LeoVLConfig:
     reader_geometry: bool = False
     """The copy gate also mixes in a word read from measurements of the attended columns (positions relative to the
     asking agent, spread, match strength and count, distance between two heads' objects): ``SceneReader.geometry``."""
+    reader_relation: bool = False
+    """Heads 1.. of the scene reader make a second hop around head 0's object (``SceneReader.relate``) and SFT
+    grounds head 0 on the first asked object, the others on the rest ("what is nearest to the bed?")."""
 
     def __post_init__(self) -> None:
         if self.reader_vocab and self.scene_reader < 1:
@@ -154,6 +157,8 @@ class LeoVLConfig:
             raise ValueError("model.reader_copy needs a scene reader with a vocabulary (model.reader_vocab: true)")
         if self.reader_geometry and not self.reader_copy:
             raise ValueError("model.reader_geometry needs the copy gate (model.reader_copy: true)")
+        if self.reader_relation and self.scene_reader < 2:
+            raise ValueError("model.reader_relation needs a scene reader with two heads (model.scene_reader >= 2)")
         if self.scene_reader > 0 and self.grounding.layer >= 0:
             raise ValueError("choose one grounding mechanism: model.scene_reader or model.grounding.layer, not both")
 

@@ -36,6 +36,8 @@ class TrainItem:
     answer: list[int]
     target: Optional[torch.Tensor] = None
     """Bool [scene tokens]: the columns of the objects the question is about (grounding supervision), or None."""
+    head_target: Optional[torch.Tensor] = None
+    """Bool [reader heads, scene tokens]: one goal per reader head (``reader_relation``), or None (all: ``target``)."""
 
 
 @dataclass
@@ -82,7 +84,8 @@ class LeoVLModel(nn.Module):
         self.cfg_encoder = CFGEncoder(config.cfg_encoder_config(d))
         words = self.llm.get_input_embeddings().weight.detach() if config.reader_vocab else None
         self.reader = (SceneReader(d, config.scene_reader, words, copy=config.reader_copy,
-                                   geometry=config.reader_geometry) if config.scene_reader > 0 else None)
+                                   geometry=config.reader_geometry, relation=config.reader_relation)
+                       if config.scene_reader > 0 else None)
         if config.scene_norm:
             self.align_scene_scale()
 
@@ -256,7 +259,16 @@ class LeoVLModel(nn.Module):
                 goal[i, h : h + n] = items[i].target.to(self.device)
         has = goal.any(1)
         if read is not None:  # the reader's rows follow the slots' order (one per item with a scene)
-            scene_goal = pad_rows([goal[i, h : h + n].float()[:, None] for i, h, n in slots])[0][..., 0] > 0
+            heads = read.attention.shape[1]
+
+            def per_head(i: int, h: int, n: int) -> torch.Tensor:
+                """[n, heads] goal of item i: its per-head target where it has one of this scene's size."""
+                own = items[i].head_target
+                if own is not None and own.shape == (heads, n) and bool(goal[i].any()):
+                    return own.T.float().to(self.device)
+                return goal[i, h : h + n].float()[:, None].expand(n, heads)
+
+            scene_goal = pad_rows([per_head(i, h, n) for i, h, n in slots])[0].transpose(1, 2) > 0
             nll = torch.zeros(len(items), device=self.device)
             nll[[i for i, _, _ in slots]] = grounding_nll(read.attention, scene_goal)
             return nll * has, has

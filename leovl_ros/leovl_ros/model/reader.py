@@ -23,6 +23,12 @@ With ``geometry`` the copy gate gets one more source: a word read from measureme
 where each head's columns lie (their attention-weighted centroid, relative to the asking agent when the question is
 situated), how spread out they are, how well and how many columns matched, and how far apart two heads' objects are.
 Directions, distances, presence and counts are geometry that a soft word of the pooled features cannot carry.
+
+With ``relation`` the heads after the first make a second hop: they re-score the columns around head 0's object
+(its attention-weighted centroid) by distance and by how much head 0 itself looks there, with coefficients read from
+the words each head picked. "What is nearest to the bed?" names only the bed; the answer object is found by where it
+lies, which a match against the question's words cannot express. SFT then supervises head 0 on the first asked object
+and the other heads on the rest (``relation_targets``).
 """
 
 from __future__ import annotations
@@ -53,10 +59,11 @@ class SceneReader(nn.Module):
     softmax(to_vocab(LN(v(·)) + w · question)) · words (the picked question words tell which kind of word to say)."""
 
     def __init__(self, dim: int, heads: int, words: torch.Tensor | None = None, copy: bool = False,
-                 geometry: bool = False):
+                 geometry: bool = False, relation: bool = False):
         """``words`` [V, d] (the LLM's word embeddings) gives the reader a vocabulary: its scores start as 10 × the
         cosine to each word, so a pooled label anchor picks its own word before any training. ``copy`` (needs
-        ``words``) adds the gate of :meth:`copy_mix`; ``geometry`` (needs ``copy``) its geometry source."""
+        ``words``) adds the gate of :meth:`copy_mix`; ``geometry`` (needs ``copy``) its geometry source; ``relation``
+        (needs 2 heads) the second hop of :meth:`relate`."""
         super().__init__()
         if heads < 1:
             raise ValueError(f"a scene reader needs at least one head, got {heads}")
@@ -73,11 +80,14 @@ class SceneReader(nn.Module):
             raise ValueError("a copying scene reader needs a vocabulary (the word embeddings)")
         if geometry and not copy:
             raise ValueError("the scene reader's geometry source needs the copy gate")
+        if relation and heads < 2:
+            raise ValueError("the scene reader's second hop needs at least two heads")
         self.copy_gate = nn.Linear(dim, heads + 1 + int(geometry)) if copy else None
         self.match_threshold = nn.Parameter(torch.zeros(heads)) if geometry else None
         self.geometry_mlp = (nn.Sequential(nn.Linear(geometry_features(heads) + dim, dim), nn.GELU(),
                                            nn.Linear(dim, dim), nn.LayerNorm(dim)) if geometry else None)
         self.geometry_vocab = nn.Linear(dim, words.shape[0]) if geometry and words is not None else None
+        self.relation = nn.Linear(dim, RELATION_FEATURES) if relation else None
         with torch.no_grad():
             nn.init.normal_(self.selector.weight, std=0.02)
             nn.init.zeros_(self.selector.bias)
@@ -90,6 +100,9 @@ class SceneReader(nn.Module):
                     w = words.float()
                     vocab.weight.copy_(w / w.norm(dim=1, keepdim=True).clamp_min(1e-6) * 10.0 / dim**0.5)
                     vocab.bias.zero_()
+            if self.relation is not None:  # no hop at first: the plain one-hop read
+                nn.init.zeros_(self.relation.weight)
+                nn.init.zeros_(self.relation.bias)
 
     def forward(self, text: torch.Tensor, text_mask: torch.Tensor, scene: torch.Tensor,
                 scene_mask: torch.Tensor, words: torch.Tensor | None = None, xy: torch.Tensor | None = None,
@@ -105,6 +118,10 @@ class SceneReader(nn.Module):
         scores = torch.einsum("bhte,bhne->bhtn", q, k) * self.dim**-0.5
         rows = scores.masked_fill(~scene_mask[:, None, None], float("-inf")).softmax(-1)  # [B, H, T, N]
         attention = torch.einsum("bth,bhtn->bhn", pick.nan_to_num(0.0), rows)
+        if self.relation is not None:
+            if xy is None:
+                raise ValueError("a scene reader with a second hop needs the columns' xy")
+            attention = self.relate(scores, pick.nan_to_num(0.0), t, attention, scene_mask, xy.to(scores.dtype))
         valid = scene_mask[..., None].to(scene.dtype)
         centred = (scene - (scene * valid).sum(1, keepdim=True) / valid.sum(1, keepdim=True).clamp_min(1.0)) * valid
         pooled = self.value(torch.einsum("bhn,bnd->bhd", attention, centred))
@@ -123,6 +140,22 @@ class SceneReader(nn.Module):
             match = torch.einsum("bth,bhtn->bhn", pick.nan_to_num(0.0), scores)
             geometry = self.geometry(attention, match, scene_mask, xy.to(scores.dtype), pose.to(scores.dtype))
         return ReaderOutput(evidence=evidence, attention=attention, word_logp=word_logp, geometry=geometry)
+
+    def relate(self, scores: torch.Tensor, pick: torch.Tensor, text: torch.Tensor, attention: torch.Tensor,
+               mask: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
+        """Attention [B, H, N] with heads 1.. re-scored around head 0's object: score + c·(d, d², own) per column,
+        d its distance from head 0's centroid (in ``GEOMETRY_SCALE_M``), own head 0's attention there relative to its
+        peak, and c [3] read from the words the head picked (so 'nearest' can learn c_d < 0, 'farthest' c_d > 0, and
+        both can learn to leave head 0's own object out)."""
+        anchor = attention[:, 0]  # [B, N]
+        centre = torch.einsum("bn,bnc->bc", anchor, xy)
+        d = (xy - centre[:, None]).norm(dim=-1) / GEOMETRY_SCALE_M
+        own = anchor / anchor.amax(-1, keepdim=True).clamp_min(1e-9)
+        features = torch.stack([d, d * d, own], -1)  # [B, N, 3]
+        coef = self.relation(torch.einsum("bth,btd->bhd", pick[..., 1:], text))  # [B, H-1, 3]
+        bias = torch.einsum("bhk,bnk->bhn", coef, features)
+        rows = (scores[:, 1:] + bias[:, :, None]).masked_fill(~mask[:, None, None], float("-inf")).softmax(-1)
+        return torch.cat([attention[:, :1], torch.einsum("bth,bhtn->bhn", pick[..., 1:], rows)], 1)
 
     def geometry(self, attention: torch.Tensor, match: torch.Tensor, mask: torch.Tensor, xy: torch.Tensor,
                  pose: torch.Tensor) -> torch.Tensor:
@@ -180,6 +213,8 @@ class SceneReader(nn.Module):
 
 GEOMETRY_SCALE_M = 3.0
 """Length unit (m) of the reader's geometry features: a room's size, so they stay of order one."""
+RELATION_FEATURES = 3
+"""Per-column features of the second hop (``SceneReader.relate``): distance, squared distance, head 0's own mass."""
 
 
 def geometry_features(heads: int) -> int:
@@ -189,8 +224,9 @@ def geometry_features(heads: int) -> int:
 
 def grounding_nll(attention: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
     """Per item: −log of the reader's column attention mass on the goal columns, averaged over heads.
-    attention [B, H, N], goal bool [B, N] → [B]."""
-    mass = (attention * goal[:, None].to(attention.dtype)).sum(-1)
+    attention [B, H, N], goal bool [B, N] (every head the same goal) or [B, H, N] (one per head) → [B]."""
+    goal = goal if goal.dim() == 3 else goal[:, None]
+    mass = (attention * goal.to(attention.dtype)).sum(-1)
     return -mass.clamp_min(1e-6).log().mean(1)
 
 
