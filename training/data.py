@@ -137,9 +137,14 @@ def grounding_target(sample: Sample, scene: Optional[dict[str, torch.Tensor]]) -
     """Bool [columns]: the columns of the sample's objects, or None (no objects, or a scene without ids)."""
     if scene is None or not sample.object_ids or "object_columns" not in scene:
         return None
-    pick = torch.isin(scene["object_ids"], torch.tensor(sample.object_ids, device=scene["object_ids"].device))
-    target = scene["object_columns"][pick].any(0)
+    target = _columns_of(scene, sample.object_ids)
     return target if bool(target.any()) else None
+
+
+def _columns_of(scene: dict[str, torch.Tensor], object_ids: list[int]) -> torch.Tensor:
+    """Bool [columns]: the columns covered by any of these objects."""
+    ids = scene["object_ids"]
+    return scene["object_columns"][torch.isin(ids, torch.tensor(object_ids, device=ids.device))].any(0)
 
 
 def relation_targets(sample: Sample, scene: Optional[dict[str, torch.Tensor]], heads: int) -> Optional[torch.Tensor]:
@@ -151,9 +156,7 @@ def relation_targets(sample: Sample, scene: Optional[dict[str, torch.Tensor]], h
         return None
     if sample.object_names and len(set(sample.object_names)) == 1:
         return None
-    ids = scene["object_ids"]
-    first = scene["object_columns"][ids == sample.object_ids[0]].any(0)
-    rest = scene["object_columns"][torch.isin(ids, torch.tensor(sample.object_ids[1:], device=ids.device))].any(0)
+    first, rest = _columns_of(scene, sample.object_ids[:1]), _columns_of(scene, sample.object_ids[1:])
     if not (bool(first.any()) and bool(rest.any())):
         return None
     return torch.stack([first] + [rest] * (heads - 1))
@@ -162,7 +165,7 @@ def relation_targets(sample: Sample, scene: Optional[dict[str, torch.Tensor]], h
 def make_item(model: LeoVLModel, sample: Sample, scene: Optional[dict[str, torch.Tensor]],
               answer: Optional[str] = None) -> TrainItem:
     """Prompt + target ids of a sample (the first reference answer unless ``answer`` is given) + its grounding
-    target when the model has a grounding head (nothing else reads it)."""
+    target when the model has a grounding head, and per-head targets for a reader with a second hop."""
     prompt = model.prompt(sample.question, sample.situation or "", situation_pose(sample), sample.history)
     target = grounding_target(sample, scene) if model.supervises_grounding else None
     heads = relation_targets(sample, scene, model.config.scene_reader) if model.config.reader_relation else None
