@@ -52,6 +52,19 @@ def test_columns_tokens_and_padding():
     torch.testing.assert_close(b.cell_size, torch.full((400,), 0.3))
 
 
+def test_voxel_tokens_without_condensation_are_the_occupied_cubic_voxels():
+    s = _room_store()
+    cols = condense(s, CondenseConfig(cell_size=0.3, refine=False))
+    vox = condense(s, CondenseConfig(cell_size=0.3, budget=10, voxel_tokens=True))  # no budget applies
+    assert len(vox) == cols.voxel_tokens == 412 and vox.mask.shape == (412, 1) and bool(vox.mask.all())
+    assert torch.equal(vox.key, torch.sort(vox.key).values) and vox.key.unique().numel() == 412
+    # the same bins, one per token, at their column's centre
+    torch.testing.assert_close(vox.features[:, 0], cols.features[cols.mask])
+    torch.testing.assert_close(vox.heights[:, 0], cols.heights[cols.mask])
+    torch.testing.assert_close(vox.xy, cols.xy[torch.nonzero(cols.mask)[:, 0]])
+    assert int((vox.top_height > 0.5).sum()) == 4 * 2  # the box's bins at z = .6 and .9
+
+
 def test_refinement_splits_detailed_columns_within_budget():
     s = _room_store()
     b = condense(s, CondenseConfig(cell_size=0.3, budget=750))

@@ -107,6 +107,38 @@ def test_scenedpo_and_evaluation(tiny):
     assert 0 <= metrics["scenedpo"]["vs_sft"]["p_value"] <= 1
 
 
+def test_voxel_token_ablation_data_and_report(tiny, tmp_path):
+    """cpu_voxel's data: every occupied cubic voxel its own token (more tokens than the condensed grid, one bin each),
+    the same held-out questions; its model is reported beside the main one."""
+    from training.data import read_heldout
+    from training.evaluate import build_metrics, predict, score
+
+    cfg, _, data, root, d, stats = tiny
+    assert load_preset("cpu_voxel").data.condense == {**load_preset("cpu").data.condense, "voxel_tokens": True}
+    vcfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, condense={"voxel_tokens": True}))
+    vdata = tmp_path / "voxel"
+    vstats = prepare_scenes(vcfg.data, vdata, root / "stage1" / "encoder", vocab_size=vocab_size(vcfg))
+    assert stats["scene_tokens_mean"] < vstats["scene_tokens_mean"] <= vstats["voxel_tokens_mean"]
+    assert [s.question for s in read_heldout(vdata)] == [s.question for s in read_heldout(data)]
+    preds = {}
+    for name, folder, c in (("main", data, cfg), ("voxel", vdata, vcfg)):
+        stage2(c, folder, tmp_path / name, d, root / "stage1" / "encoder", blind=False)
+        preds[name] = score(predict(tmp_path / name / "model", folder, cfg.eval, tmp_path / "eval", name))
+    metrics = build_metrics(preds["main"], None, None, preds["voxel"])
+    assert metrics["voxel_tokens"]["scene_tokens_median"] > metrics["scene_tokens_median"]
+    assert 0 <= metrics["voxel_tokens"]["em"] <= 100
+
+
+def test_preset_base_chain_and_cycle(tmp_path):
+    (tmp_path / "a.yaml").write_text(f"base: {tmp_path / 'b.yaml'}\nsft: {{steps: 7}}\n")
+    (tmp_path / "b.yaml").write_text("base: quick\nsft: {lr: 0.5}\n")
+    cfg = load_preset(str(tmp_path / "a.yaml"))
+    assert (cfg.sft.steps, cfg.sft.lr, cfg.sft.batch_size) == (7, 0.5, load_preset("quick").sft.batch_size)
+    (tmp_path / "c.yaml").write_text(f"base: {tmp_path / 'c.yaml'}\n")
+    with pytest.raises(ValueError, match="cycle"):
+        load_preset(str(tmp_path / "c.yaml"))
+
+
 @pytest.mark.parametrize("preset", sorted(p.stem for p in PRESET_DIR.glob("*.yaml")))
 def test_every_preset_model_trains_two_steps(tiny, preset, tmp_path):
     _, _, data, root, d, _ = tiny

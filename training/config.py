@@ -160,14 +160,34 @@ class RecipeConfig:
 
 
 def load_preset(name_or_path: str) -> RecipeConfig:
-    """A preset by name (training/presets/NAME.yaml) or a YAML file path."""
+    """A preset by name (training/presets/NAME.yaml) or a YAML file path; a preset with ``base: OTHER`` is OTHER
+    with its own values laid over it (nested sections merged key by key), so an ablation states only its change."""
+    return from_dict(RecipeConfig, _preset_values(name_or_path, ()))
+
+
+def _preset_values(name_or_path: str, seen: tuple[str, ...]) -> dict[str, Any]:
+    """The preset's YAML values with its ``base`` chain resolved (cycles are an error)."""
     path = Path(name_or_path)
     if not path.suffix:
         path = PRESET_DIR / f"{name_or_path}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
         raise FileNotFoundError(f"no preset {name_or_path!r} (known: {known})")
-    return from_dict(RecipeConfig, load_yaml(path))
+    if str(path.resolve()) in seen:
+        raise ValueError(f"preset base cycle: {' -> '.join(seen + (str(path),))}")
+    values = load_yaml(path)
+    base = values.pop("base", None)
+    if base is None:
+        return values
+    return _merged(_preset_values(str(base), seen + (str(path.resolve()),)), values)
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` laid over ``base``: dicts merge recursively, anything else replaces."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def git_sha() -> str:

@@ -143,8 +143,10 @@ def score(pred: dict[str, Any]) -> dict[str, Any]:
             **{k: pred[k] for k in ("seconds_per_question", "scene_tokens_median", "params")}}
 
 
-def build_metrics(main: dict, sft: Optional[dict], blind: Optional[dict]) -> dict[str, Any]:
-    """metrics.json layout of issue 5: the shipped model's QA/situated/caption + SFT, SceneDPO and blind."""
+def build_metrics(main: dict, sft: Optional[dict], blind: Optional[dict],
+                  voxel: Optional[dict] = None) -> dict[str, Any]:
+    """metrics.json layout of issue 5: the shipped model's QA/situated/caption + SFT, SceneDPO, blind and the
+    voxel-token ablation."""
     from leovl_ros.eval.report import compare_qa
 
     metrics: dict[str, Any] = {
@@ -159,14 +161,18 @@ def build_metrics(main: dict, sft: Optional[dict], blind: Optional[dict]) -> dic
     if sft is not None:
         metrics["sft"] = {**sft["qa"], "situated": sft["situated"], "caption": sft["caption"]}
         metrics["scenedpo"] = {**main["qa"], "vs_sft": compare_qa(main["records"], sft["records"], "em_r")}
+    if voxel is not None:
+        metrics["voxel_tokens"] = {**voxel["qa"], "situated": voxel["situated"],
+                                   "scene_tokens_median": voxel["scene_tokens_median"],
+                                   "seconds_per_question": voxel["seconds_per_question"]}
     return metrics
 
 
-def plots(results: dict[str, dict], out: Path) -> None:
+def plots(results: dict[str, dict], out: Path, main_name: str = "shipped") -> None:
     """EM/EM-R per type for every model and accuracy vs scene tokens."""
     from leovl_ros.eval.plots import plot_accuracy_vs_tokens, plot_by_type
 
-    names = {"main": "shipped", "sft": "SFT", "blind": "blind"}
+    names = {"main": main_name, "sft": "SFT", "blind": "blind", "voxel": "voxel tokens"}
     plot_by_type({names[k]: v["qa"] for k, v in results.items()}, out / "qa_by_type.png")
     points = [{"model": names[k], "tokens": max(1.0, v["scene_tokens_median"]), "accuracy": v["qa"]["em"],
                "ci": v["qa"]["ci"]["em"]} for k, v in results.items()]
@@ -180,19 +186,28 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--model", type=Path, required=True, help="checkpoint to report (e.g. the SceneDPO one)")
     ap.add_argument("--sft", type=Path, help="SFT checkpoint (for the SceneDPO vs SFT paired test)")
     ap.add_argument("--blind", type=Path, help="blind baseline checkpoint")
+    ap.add_argument("--voxel", type=Path, help="voxel-token ablation checkpoint (preset cpu_voxel), needs --voxel-data")
+    ap.add_argument("--voxel-data", type=Path, help="its data folder (the same held-out questions, voxel tokens)")
+    ap.add_argument("--main-name", default="shipped", help="label of --model in the plots")
     ap.add_argument("--preset", default="quick", help="preset whose eval settings to use")
     ap.add_argument("--out", type=Path, required=True, help="output folder (metrics.json, predictions, plots)")
     ap.add_argument("--predict-only", action="store_true", help="write the predictions, score later")
     args = ap.parse_args(argv)
     cfg = load_preset(args.preset).eval
-    models = {"main": args.model, "sft": args.sft, "blind": args.blind}
-    preds = {k: predict(v, args.data, cfg, args.out, k) for k, v in models.items() if v is not None}
+    if (args.voxel is None) != (args.voxel_data is None):
+        ap.error("--voxel and --voxel-data go together")
+    if args.voxel_data is not None and ([s.question for s in read_heldout(args.data)]
+                                        != [s.question for s in read_heldout(args.voxel_data)]):
+        ap.error(f"{args.voxel_data} holds other held-out questions than {args.data}: not comparable")
+    models = {"main": args.model, "sft": args.sft, "blind": args.blind, "voxel": args.voxel}
+    data = {k: args.voxel_data if k == "voxel" else args.data for k in models}
+    preds = {k: predict(v, data[k], cfg, args.out, k) for k, v in models.items() if v is not None}
     if args.predict_only:
         return 0
     results = {k: score(v) for k, v in preds.items()}
-    metrics = build_metrics(results["main"], results.get("sft"), results.get("blind"))
+    metrics = build_metrics(results["main"], results.get("sft"), results.get("blind"), results.get("voxel"))
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    plots(results, args.out)
+    plots(results, args.out, args.main_name)
     print(json.dumps({"em": metrics["qa"]["em"], "em_r": metrics["qa"]["em_r"],
                       "blind_em": metrics.get("blind", {}).get("em")}))
     return 0

@@ -251,6 +251,7 @@ def run(config: DemoConfig) -> int:
     from leovl_ros.qos import reliable_qos
     from leovl_ros.ros_env import ros_environment
     from leovl_ros.sim.render import default_intrinsics
+    from leovl_ros.sim.trajectory import robot_trajectory
     from leovl_ros.sim.world import generate_scene
 
     t_start = time.monotonic()
@@ -341,8 +342,14 @@ def run(config: DemoConfig) -> int:
 
         scene = generate_scene(config.seed)
         K = default_intrinsics(config.width, config.height)
-        seen = seen_objects(scene, np.array(poses), K, config.width, config.height)
+        # the path the stand-in follows (deterministic), not the poses this process happened to receive: on a
+        # loaded machine the demo's own subscription can match after the first frames went out
+        planned = np.array(robot_trajectory(scene, config.frames, config.seed, fps=config.rate))
+        seen = seen_objects(scene, planned, K, config.width, config.height)
         questions = select_questions(scene, seen, config.seed, config.max_questions)
+        if not questions:
+            raise RuntimeError(f"no question to ask: the camera path saw {len(seen)} objects "
+                               f"(frames {config.frames}, seed {config.seed})")
         print(f"[3/4] asking {len(questions)} questions about the {len(seen)} objects the camera saw "
               f"(ground truth from the scene generator)")
         results: list[DemoResult] = []
@@ -384,7 +391,7 @@ def run(config: DemoConfig) -> int:
               f"EM {sum(r.em for r in results)}/{n}, EM-R {sum(r.em_refined for r in results)}/{n}\n"
               f"  report {report}\n  picture {picture}\n  map {out / 'map.safetensors'} "
               f"(try: leovl-ask --map {out / 'map.safetensors'} \"how many chairs are in the room?\")")
-        return 0 if all(r.success for r in results) else 1
+        return 0 if results and all(r.success for r in results) else 1
     except (TimeoutError, RuntimeError) as exc:
         print(f"leovl-demo: error: {exc}", file=sys.stderr)
         for name in procs:

@@ -18,6 +18,8 @@ Multi-resolution rule (budget B, default 750; training recipes may use fewer, e.
 3. Under budget and ``refine``: base columns with score ≥ ``split_height`` (objects, furniture, walls) are split
    into their occupied half-size sub-columns, in descending score order (ties by key), as long as the total stays
    within B.
+With ``voxel_tokens`` none of this applies: every occupied cubic voxel of the base columns is its own one-bin token
+(the paper's uncondensed ablation, no budget).
 Each token's column holds the cubic-bin voxels (bin height ``height_bin``) of all store voxels it covers: bin
 feature = weight-averaged store features, bin height = weight-averaged z, bin weight = fused point count. Tokens
 are ordered by their packed (level, x, y) key, bins within a column bottom-up; a column keeps at most
@@ -65,6 +67,9 @@ class CondenseConfig:
     """Coarsest merge level: blocks of 2^max_level base cells."""
     min_weight: float = 0.0
     """Store voxels with a weight below this are ignored (noise filter)."""
+    voxel_tokens: bool = False
+    """No condensation (the paper's ablation): every occupied cubic voxel of the base columns is its own token, one
+    bin each, no budget (``budget`` and ``refine`` are ignored); see :func:`split_voxels`."""
 
     def __post_init__(self) -> None:
         if self.cell_size <= 0 or self.budget < 1 or self.max_height <= 0:
@@ -217,6 +222,9 @@ def condense(store: VoxelStore, config: Optional[CondenseConfig] = None) -> Colu
     col_by = torch.zeros(n_cols, dtype=torch.int64, device=dev).scatter_(0, col_inv, by)
 
     # multi-resolution rule → (level, tx, ty) per store voxel
+    if cfg.voxel_tokens:
+        utok, tok_inv = torch.unique(_pack2(torch.zeros_like(bx), bx, by), return_inverse=True)
+        return split_voxels(_pack_batch(a, utok, tok_inv, iz, cfg, vs, voxel_tokens, n_cols, 0))
     if n_cols > cfg.budget:
         lev_c, tx_c, ty_c = _coarsen(col_bx, col_by, score, cfg.budget, cfg.max_level)
         lev, tx, ty = lev_c[col_inv], tx_c[col_inv], ty_c[col_inv]
@@ -240,6 +248,20 @@ def condense(store: VoxelStore, config: Optional[CondenseConfig] = None) -> Colu
         tok_key, iz = tok_key[sel], iz[sel]
         utok, tok_inv = torch.unique(tok_key, return_inverse=True)
     return _pack_batch(a, utok, tok_inv, iz, cfg, vs, voxel_tokens, n_cols, clipped)
+
+
+def split_voxels(batch: ColumnBatch) -> ColumnBatch:
+    """One token per occupied (column, bin): the voxel tokens before condensation, each a column of one bin at its
+    column's centre. Keys stay sorted (column key · L + bin), colour is the column's, top_height the bin's mean z."""
+    t, r = torch.nonzero(batch.mask, as_tuple=True)  # row-major: columns in key order, bins bottom-up
+    L = batch.mask.shape[1]
+    return ColumnBatch(
+        features=batch.features[t, r][:, None], heights=batch.heights[t, r][:, None],
+        weights=batch.weights[t, r][:, None], mask=torch.ones(t.shape[0], 1, dtype=torch.bool, device=t.device),
+        xy=batch.xy[t], cell_size=batch.cell_size[t], colour=batch.colour[t], mean_height=batch.heights[t, r],
+        top_height=batch.heights[t, r], level=batch.level[t], key=batch.key[t] * L + r,
+        voxel_tokens=batch.voxel_tokens, unclipped_tokens=batch.unclipped_tokens, clipped_tokens=0,
+    )
 
 
 def _pack_batch(a, utok, tok_inv, iz, cfg: CondenseConfig, vs: float, voxel_tokens: int, n_cols: int,
