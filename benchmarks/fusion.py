@@ -33,9 +33,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--frames", type=int, default=60, help="frames rendered per synthetic room")
     p.add_argument("--objects", type=int, nargs=2, metavar=("MIN", "MAX"), default=None,
                    help="objects requested per synthetic room, walls/floor/doors/windows aside (default: the "
-                        "generator's 6 14). The paper counts tokens on ScanNet, whose scenes are denser: the 16 "
-                        "Beacon3D scenes in the shared annotations name instance ids up to 20-56 (median 34), "
-                        "so 20 35 is closer to them; the generator places fewer where free space runs out")
+                        "generator's SceneConfig.object_range). The paper counts tokens on ScanNet, whose scenes "
+                        "are denser: the 16 Beacon3D scenes in the shared annotations name instance ids up to "
+                        "20-56 (median 34), so 20 35 is closer to them; the generator places fewer where free "
+                        "space runs out")
     p.add_argument("--livingroom", type=Path, default=None,
                    help="Redwood livingroom folder (default: <shared data>/rgbd/livingroom1_clean_micro; "
                         "skipped when absent)")
