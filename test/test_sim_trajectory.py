@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from leovl_ros.sim.render import Renderer, Visibility
-from leovl_ros.sim.trajectory import TrajectoryConfig, look_pose, robot_trajectory, wall_distance
-from leovl_ros.sim.world import Room, Scene, generate_scene
+from leovl_ros.sim.trajectory import TrajectoryConfig, look_pose, robot_trajectory, scan_poses, wall_distance
+from leovl_ros.sim.world import WALL_ID, Room, Scene, generate_scene
 
 SEEDS = range(8)
 
@@ -117,3 +117,38 @@ def test_tiny_free_space_still_gives_all_frames() -> None:
     poses = robot_trajectory(scene, 50, seed=0)
     xy = np.array([T[:2, 3] for T in poses])
     assert len(poses) == 50 and (np.abs(xy - 0.55) < 0.1).all()
+
+
+def _wall_top_coverage(renderer: Renderer, poses: list[np.ndarray], scene: Scene, band: float = 0.3) -> float:
+    """Share of the room's perimeter, in band-long pieces, where some frame sees the top band of the wall."""
+    lx, ly = scene.room.size
+    seen: set[int] = set()
+    for T in poses:
+        frame = renderer.render(T)
+        v, u = np.nonzero((frame.instance == WALL_ID) & (frame.depth > 0))
+        z = frame.depth[v, u]
+        world = (T[:3, :3] @ (np.linalg.inv(frame.K) @ np.stack([u * z, v * z, z]))).T + T[:3, 3]
+        x, y = np.clip(world[world[:, 2] > scene.room.height - band, :2], 0.0, [lx, ly]).T
+        wall = np.stack([y, lx - x, ly - y, x]).argmin(axis=0)  # nearest of the walls y=0, x=lx, y=ly, x=0
+        along = np.choose(wall, [x, lx + y, lx + ly + (lx - x), 2 * lx + ly + (ly - y)])
+        seen |= set(np.floor(along / band).astype(int).tolist())
+    return len(seen) / int(np.ceil(2 * (lx + ly) / band))
+
+
+def test_scan_sees_every_wall_to_the_top() -> None:
+    """The complete scan (the benchmark's --views scan) sees what the robot's near-level tour misses."""
+    tour, scan = [], []
+    for seed in (0, 2, 3, 4):
+        scene = generate_scene(seed)
+        poses = scan_poses(scene, seed)
+        assert len(poses) == 6 * 2 * 12 * 4
+        assert {round(T[2, 3], 6) for T in poses} == {0.8, 1.6}
+        pitch = sorted({round(float(np.degrees(np.arcsin(-T[2, 2]))), 6) for T in poses})
+        assert pitch == [-55.0, -25.0, 10.0, 40.0]
+        renderer = Renderer(scene, 96, 72)
+        tour.append(_wall_top_coverage(renderer, robot_trajectory(scene, 60, seed), scene))
+        scan.append(_wall_top_coverage(renderer, poses, scene))
+    assert min(scan) >= 0.98, scan
+    assert np.mean(tour) < 0.9, tour
+    with pytest.raises(ValueError, match="places"):
+        scan_poses(generate_scene(0), places=0)

@@ -28,6 +28,7 @@ _LAZY = {
     "render_sequence": "leovl_ros.sim.render",
     "Visibility": "leovl_ros.sim.render",
     "robot_trajectory": "leovl_ros.sim.trajectory",
+    "scan_poses": "leovl_ros.sim.trajectory",
     "TrajectoryConfig": "leovl_ros.sim.trajectory",
 }
 """Names whose modules import Open3D, loaded on first use so ground-truth-only users stay light."""

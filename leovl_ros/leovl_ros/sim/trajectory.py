@@ -91,6 +91,22 @@ def robot_trajectory(scene: Scene, n_frames: int, seed: int = 0, camera_height: 
     return [look_pose(np.array([x, y, camera_height]), float(a), float(p)) for (x, y), a, p in zip(xy, yaw, pitch)]
 
 
+def scan_poses(scene: Scene, seed: int = 0, places: int = 6, heights: tuple[float, ...] = (0.8, 1.6),
+               headings: int = 12, pitch_deg: tuple[float, ...] = (-55.0, -25.0, 10.0, 40.0)) -> list[np.ndarray]:
+    """Poses of a complete scan, as the whole-room reconstructions of ScanNet see a room: at `places` points spread
+    along the robot's tour, at each of `heights`, looking all around (`headings` yaws) at each pitch (negative = up).
+
+    The robot's own tour keeps its camera at 1.2 m and its head near level, so it misses the tops of walls next to
+    it; this scan sees every surface and is what token counts comparable to the paper's are measured on.
+    """
+    if places < 1 or headings < 1 or not heights or not pitch_deg:
+        raise ValueError("need places ≥ 1, headings ≥ 1 and at least one height and one pitch")
+    xy = [T[:2, 3] for T in robot_trajectory(scene, places, seed)]
+    yaws = np.linspace(0.0, 2 * np.pi, headings, endpoint=False)
+    return [look_pose(np.array([x, y, h]), float(a), float(np.radians(p)))
+            for x, y in xy for h in heights for a in yaws for p in pitch_deg]
+
+
 def wall_distance(room_size: np.ndarray, xy: np.ndarray, yaw: np.ndarray) -> np.ndarray:
     """Distance from (N, 2) points inside the room rectangle to its walls along headings yaw (N,)."""
     d = np.stack([np.cos(yaw), np.sin(yaw)], axis=1)
