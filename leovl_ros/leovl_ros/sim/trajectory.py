@@ -4,7 +4,8 @@ The planner works on the room's free-space grid (cells far enough from walls and
 spread-out waypoints by grid shortest paths, pulls the string taut, smooths it and samples camera poses along
 it. The camera (optical frame: x right, y down, z forward) rides at a fixed height and looks around as a robot
 scanning a room does: its yaw sweeps about the direction of travel so most objects are seen, and its head tilts
-between looking down (floor and low objects) and slightly up (walls to the top, tall furniture) as it drives.
+between looking down (floor and low objects) and slightly up (walls, tall furniture) as it drives; the tops of
+walls close by stay out of view. ``scan_poses`` gives a complete scan that sees the walls to the top all around.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def scan_poses(scene: Scene, seed: int = 0, places: int = 6, heights: tuple[floa
     along the robot's tour, at each of `heights`, looking all around (`headings` yaws) at each pitch (negative = up).
 
     The robot's own tour keeps its camera at 1.2 m and its head near level, so it misses the tops of walls next to
-    it; this scan sees every surface and is what token counts comparable to the paper's are measured on.
+    it; this scan sees the walls to the top all around, and token counts comparable to the paper's are measured on it.
     """
     if places < 1 or headings < 1 or not heights or not pitch_deg:
         raise ValueError("need places ≥ 1, headings ≥ 1 and at least one height and one pitch")
