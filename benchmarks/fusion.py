@@ -74,7 +74,7 @@ def _scenes(args: argparse.Namespace) -> Iterator[tuple[str, int, Iterator, int 
     except ImportError as e:  # the renderer needs Open3D
         print(f"synthetic rooms skipped: {e}", file=sys.stderr)
     else:
-        config = SceneConfig(object_range=tuple(args.objects)) if args.objects else SceneConfig()
+        config = SceneConfig(object_range=tuple(args.objects)) if args.objects else None
         for seed in range(args.rooms):
             scene = generate_scene(seed, config)
             poses = scan_poses(scene, seed) if args.views == "scan" else robot_trajectory(scene, args.frames, seed)

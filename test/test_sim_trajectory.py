@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from leovl_ros.geometry.alignment import camera_grid
+from leovl_ros.geometry.transforms import transform_points
 from leovl_ros.sim.render import Renderer, Visibility
 from leovl_ros.sim.trajectory import TrajectoryConfig, look_pose, robot_trajectory, scan_poses, wall_distance
 from leovl_ros.sim.world import WALL_ID, Room, Scene, generate_scene
@@ -125,9 +127,8 @@ def _wall_top_coverage(renderer: Renderer, poses: list[np.ndarray], scene: Scene
     seen: set[int] = set()
     for T in poses:
         frame = renderer.render(T)
-        v, u = np.nonzero((frame.instance == WALL_ID) & (frame.depth > 0))
-        z = frame.depth[v, u]
-        world = (T[:3, :3] @ (np.linalg.inv(frame.K) @ np.stack([u * z, v * z, z]))).T + T[:3, 3]
+        points, valid = camera_grid(frame.depth, frame.K, stride=1)
+        world = transform_points(T, points[valid & (frame.instance == WALL_ID)])
         x, y = np.clip(world[world[:, 2] > scene.room.height - band, :2], 0.0, [lx, ly]).T
         wall = np.stack([y, lx - x, ly - y, x]).argmin(axis=0)  # nearest of the walls y=0, x=lx, y=ly, x=0
         along = np.choose(wall, [x, lx + y, lx + ly + (lx - x), 2 * lx + ly + (ly - y)])
