@@ -1,11 +1,12 @@
 """Benchmark the incremental CFG against Open3D's TSDF fusion and count tokens; prints ONE JSON line.
 
-Per frame (640×480, features given): ``fuse_ms`` = lifting + voxel-store update at 5 cm, and ``open3d_tsdf_ms`` =
-``VoxelBlockGrid`` block allocation + TSDF integration of the same frame at 5 cm. Both update a 3D map from one
-frame — ours from the ~1200 feature-cell points, Open3D along every pixel ray. The two run interleaved on each frame
-so machine load affects them alike. Per scene, at the default token-grid cell size: ``voxel_tokens`` (occupied
-cubic voxels, the paper's count before condensation), ``cfg_tokens_unclipped`` (occupied columns) and
-``cfg_tokens`` (after the multi-resolution rule and the budget). Also writes a top-down PNG of one condensed map.
+Per frame (640×480, features given): ``fuse_ms`` = lifting + voxel-store update at 5 cm (``--voxel-size``), and
+``open3d_tsdf_ms`` = ``VoxelBlockGrid`` block allocation + TSDF integration of the same frame at the same size. Both
+update a 3D map from one frame — ours from the ~1200 feature-cell points, Open3D along every pixel ray. The two run
+interleaved on each frame so machine load affects them alike. Per scene, at the default token-grid cell size:
+``voxel_tokens`` (occupied cubic voxels, the paper's count before condensation), ``cfg_tokens_unclipped`` (occupied
+columns), ``cfg_tokens`` (after the multi-resolution rule and the budget) and ``store_mb`` (the voxel store's
+memory; ``benchmarks/voxel_size.py`` sweeps the voxel size). Also writes a top-down PNG of one condensed map.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="Redwood livingroom folder (default: <shared data>/rgbd/livingroom1_clean_micro; "
                         "skipped when absent)")
     p.add_argument("--livingroom-frames", type=int, default=211, help="livingroom frames to use")
+    p.add_argument("--voxel-size", type=float, default=None,
+                   help="store voxel edge (m), ours and Open3D's alike (default: VoxelStoreConfig's, 5 cm); it must "
+                        "divide the 0.15 m half-cell (e.g. 0.025, 0.05, 0.075, 0.15)")
     p.add_argument("--feature-dim", type=int, default=64, help="width of the (stand-in) 2D features")
     p.add_argument("--stride", type=int, default=16, help="2D feature stride (16 → 30×40 cells at 640×480)")
     p.add_argument("--device", default="cpu", help="torch device for lifting/fusion/encoder (cpu, cuda)")
@@ -132,8 +136,8 @@ def _topdown_png(batch, path: Path, title: str) -> None:
                  title=title)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run(args: argparse.Namespace) -> dict:
+    """Fuse, condense and encode every scene of ``args``; the figures as one dict (what ``main`` prints)."""
     if args.cores > 0:  # pin the process (Open3D's own thread pools included) to that many cores
         os.environ["OMP_NUM_THREADS"] = str(args.cores)
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: args.cores])
@@ -152,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         lift,
         warm_up,
     )
+    from leovl_ros.cfg.condense import check_grid
     from leovl_ros.cfg.stand_in import PooledColourEncoder
 
     if args.torch_threads > 0:
@@ -160,10 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     compiled = not args.torch_path
     lift_cfg = LiftConfig(device=args.device, cpu_kernels=compiled)
-    store_cfg = VoxelStoreConfig(feature_dim=args.feature_dim, device=args.device, cpu_kernels=compiled)
+    store_cfg = VoxelStoreConfig(voxel_size=args.voxel_size or VoxelStoreConfig().voxel_size,
+                                 feature_dim=args.feature_dim, device=args.device, cpu_kernels=compiled)
     enc2d = PooledColourEncoder(feature_dim=args.feature_dim, stride=args.stride)
     encoder = CFGEncoder(CFGEncoderConfig(feature_dim=args.feature_dim)).to(dev).eval()
     ccfg = CondenseConfig()
+    check_grid(store_cfg.voxel_size, ccfg)  # fail before rendering anything
 
     # compile / load the CPU loops before timing (the nodes do the same at start-up)
     warm_s = warm_up(store_cfg, enc2d, (480, 640), lift_cfg)
@@ -200,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             sync()
             encoder_ms.append((time.perf_counter() - t0) * 1000.0)
         scenes.append({"scene": name, "frames": n, "objects": n_objects, "store_voxels": len(store),
+                       "store_mb": round(store.stats()["memory_bytes"] / 2**20, 2),
                        "voxel_tokens": batch.voxel_tokens, "cfg_tokens_unclipped": batch.unclipped_tokens,
                        "cfg_tokens": len(batch)})
         if name == "livingroom" or png_batch is None:
@@ -213,12 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     _topdown_png(png_batch[0], png, f"condensed feature grid: {png_batch[1]} ({len(png_batch[0])} tokens)")
     if args.team_copy:
         shutil.copyfile(png, args.team_copy)
-    result = {
+    return {
         "device": str(dev),
         "path": "compiled" if cpu_kernels.enabled(dev, compiled) else "torch",
         "threads": torch.get_num_threads(), "cores": len(os.sched_getaffinity(0)),
         "frames": len(fuse_ms), "views": args.views,
-        "voxel_size_m": VoxelStoreConfig().voxel_size, "cell_size_m": ccfg.cell_size, "budget": ccfg.budget,
+        "voxel_size_m": store_cfg.voxel_size, "cell_size_m": ccfg.cell_size, "budget": ccfg.budget,
         "warm_up_s": round(warm_s, 2),
         "fuse_ms": round(fuse_med, 3), "fuse_ms_mean": round(statistics.fmean(fuse_ms), 3),
         "open3d_tsdf_ms": round(o3d_med, 3) if o3d_med else None,
@@ -228,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         "speedup_vs_open3d_cpu_time": (round(statistics.median(o3d_cpu) / statistics.median(fuse_cpu), 2)
                                        if o3d_cpu else None),
         "condense_ms": round(statistics.median(condense_ms), 3), "encoder_ms": round(statistics.median(encoder_ms), 3),
+        "median_store_mb": round(statistics.median(s["store_mb"] for s in scenes), 2),
         "median_voxel_tokens": vt, "median_cfg_tokens_unclipped": ct,
         "median_cfg_tokens": statistics.median(s["cfg_tokens"] for s in scenes),
         "voxel_to_cfg_ratio": round(vt / ct, 3), "cfg_median_within_third_of_voxels": 3 * ct <= vt,
@@ -237,7 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
         "png": str(png), "scenes": scenes,
     }
-    print(json.dumps(result))
+
+
+def main(argv: list[str] | None = None) -> int:
+    print(json.dumps(run(parse_args(argv))))
     return 0
 
 

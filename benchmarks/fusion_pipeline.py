@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from leovl_ros import conversions as conv
-from leovl_ros.cfg.condense import CondenseConfig, condense
+from leovl_ros.cfg.condense import condense
 from leovl_ros.cfg.lifting import LiftConfig
 from leovl_ros.cfg.pipeline import fuse_frame
 from leovl_ros.fusion_node import FusionConfig, load_encoder, new_map_handle, resize_frame
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def publish(_: int) -> int:
         with handle.locked() as store:
-            batch = condense(store, CondenseConfig(cell_size=config.cell_size, budget=config.token_budget))
+            batch = condense(store, config.condense_config())
         conv.cfg_to_cloud(batch, header)
         conv.cfg_to_markers(batch, header)
         return len(batch)

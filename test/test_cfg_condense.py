@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from leovl_ros.cfg import TRAINING_BUDGET, CondenseConfig, VoxelStore, VoxelStoreConfig, condense
@@ -94,3 +95,34 @@ def test_coarsening_merges_flat_floor_first_and_respects_budget():
 def test_empty_store_gives_an_empty_batch():
     b = condense(VoxelStore(VoxelStoreConfig(feature_dim=D)))
     assert len(b) == 0 and b.features.shape[0] == 0 and b.voxel_tokens == 0
+
+
+def test_cells_must_hold_whole_voxel_columns():
+    pts, feats = torch.rand(200, 3) * 2, torch.randn(200, D)
+    coarse = VoxelStore(VoxelStoreConfig(feature_dim=D, voxel_size=0.1))
+    coarse.fuse(pts, feats)
+    # 0.3 m cells hold 3 × 3 voxel columns, but the refined 0.15 m halves would hold 1.5 × 1.5
+    with pytest.raises(ValueError, match=r"cell_size / 2 .* 0\.15 m is not a whole number of 0\.1 m voxels.*0\.075"):
+        condense(coarse)
+    assert condense(coarse, CondenseConfig(refine=False)).unclipped_tokens > 0
+    assert condense(coarse, CondenseConfig(voxel_tokens=True)).voxel_tokens > 0  # no refinement there
+    odd = VoxelStore(VoxelStoreConfig(feature_dim=D, voxel_size=0.07))
+    odd.fuse(pts, feats)
+    with pytest.raises(ValueError, match=r"cell_size = 0\.3 m is not a whole number of 0\.07 m voxels.*0\.06 m"):
+        condense(odd, CondenseConfig(refine=False))
+    for v in (0.025, 0.05, 0.075, 0.15):  # the sizes that divide the default 0.15 m half-cell
+        s = VoxelStore(VoxelStoreConfig(feature_dim=D, voxel_size=v))
+        s.fuse(pts, feats)
+        assert len(condense(s)) > 0
+
+
+def test_height_bins_hold_whole_voxel_layers():
+    # 0.3 m bins centred on z = 0, shifted down by half a 5 cm voxel: bin 0 = [-0.175, 0.125), bin 1 = [0.125, 0.425)
+    z = [-0.18, -0.17, 0.0, 0.12, 0.13, 0.14, 0.42, 0.43]
+    s = VoxelStore(VoxelStoreConfig(feature_dim=D))
+    s.fuse(torch.tensor([[0.0, 0.0, h] for h in z]), torch.randn(len(z), D))
+    b = condense(s, CondenseConfig(refine=False))
+    assert b.voxel_tokens == 4 and len(b) == 1
+    assert b.weights[0].tolist() == [1, 3, 3, 1]
+    assert np.allclose(b.heights[0].numpy(), [-0.18, (-0.17 + 0.0 + 0.12) / 3, (0.13 + 0.14 + 0.42) / 3, 0.43],
+                       atol=1e-6), "each bin keeps its points' mean height"

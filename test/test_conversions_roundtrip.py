@@ -205,7 +205,7 @@ def test_cfg_cloud_and_markers_from_a_real_store() -> None:
     from leovl_ros.cfg.condense import CondenseConfig, condense
     from leovl_ros.cfg.voxel_store import VoxelStore, VoxelStoreConfig
 
-    store = VoxelStore(VoxelStoreConfig(voxel_size=0.1, feature_dim=4))
+    store = VoxelStore(VoxelStoreConfig(voxel_size=0.05, feature_dim=4))
     pts = torch.tensor(RNG.uniform([0, 0, 0], [3, 2, 1.5], (2000, 3)), dtype=torch.float32)
     colours = torch.tensor(RNG.uniform(0, 1, (2000, 3)), dtype=torch.float32)
     store.fuse(pts, torch.randn(2000, 4), colours)

@@ -152,7 +152,8 @@ def test_resize_frame_scales_intrinsics_consistently() -> None:
 @pytest.mark.parametrize("bad", [dict(pose_source="gps"), dict(mode="fast"), dict(qos="best"),
                                  dict(min_depth=5.0, max_depth=1.0), dict(max_invalid_fraction=1.5),
                                  dict(sync_queue_size=0), dict(base_to_optical=[1.0, 2.0]),
-                                 dict(status_rate=0.0)])
+                                 dict(status_rate=0.0),
+                                 dict(voxel_size=0.1), dict(voxel_size=0.05, cell_size=0.25)])
 def test_fusion_config_rejects_bad_values(bad) -> None:
     with pytest.raises(ValueError):
         FusionConfig(**bad)

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 import rclpy
@@ -47,6 +47,9 @@ from leovl_ros.validation import (
     check_same_size,
     check_stamp_order,
 )
+
+if TYPE_CHECKING:
+    from leovl_ros.cfg.condense import CondenseConfig
 
 FRAME_REASONS = (Reason.UNSYNCED, Reason.BEHIND, Reason.OUT_OF_ORDER, Reason.FRAME_STALE, Reason.POSE_MISSING,
                  Reason.POSE_STALE, Reason.POSE_INVALID, Reason.CAMERA_INFO, Reason.ENCODING, Reason.SIZE,
@@ -92,7 +95,7 @@ class FusionConfig:
     encoder_kind: str = param("small_cnn", "2D encoder: 'small_cnn' or 'hf' (transformers vision tower).")
     encoder_path: str = param("", "Encoder folder; empty = the shipped default model's (models/default/"
                                   "image_encoder).")
-    voxel_size: float = param(0.05, "Voxel edge of the map (m).")
+    voxel_size: float = param(0.05, "Voxel edge of the map (m); must divide cell_size / 2.")
     capacity: int = param(1_000_000, "Max voxels kept (least-recently-seen evicted beyond).")
     compiled_fusion: bool = param(True, "On CPU, lift and fuse with the compiled loops (numba, warmed up at start); "
                                         "false runs the torch ops (what CUDA runs).")
@@ -126,6 +129,15 @@ class FusionConfig:
         if bad:
             raise ValueError(f"out-of-range parameters: {', '.join(f'{k}={getattr(self, k)}' for k in bad)}")
         conv.extrinsic_from_list(self.base_to_optical)
+        from leovl_ros.cfg.condense import check_grid
+
+        check_grid(self.voxel_size, self.condense_config())
+
+    def condense_config(self) -> CondenseConfig:
+        """The CFG grid the node publishes (cell size and token budget from the parameters)."""
+        from leovl_ros.cfg.condense import CondenseConfig
+
+        return CondenseConfig(cell_size=self.cell_size, budget=self.token_budget)
 
 
 @dataclass
@@ -473,7 +485,7 @@ class FusionNode(Node):
 
     def _publish_cfg(self) -> None:
         """~/cfg and ~/cfg_markers when the map changed since the last publication."""
-        from leovl_ros.cfg.condense import CondenseConfig, condense
+        from leovl_ros.cfg.condense import condense
 
         if self.map_handle.busy:
             return
@@ -482,8 +494,7 @@ class FusionNode(Node):
                 version = int(store.version)
                 if version == self._published_version:
                     return
-                batch = condense(store, CondenseConfig(cell_size=self.config.cell_size,
-                                                       budget=self.config.token_budget))
+                batch = condense(store, self.config.condense_config())
             header = conv.make_header(self.config.map_frame, self.get_clock().now().nanoseconds)
             cloud, markers = conv.cfg_to_cloud(batch, header), conv.cfg_to_markers(batch, header)
         except Exception as exc:

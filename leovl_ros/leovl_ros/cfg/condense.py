@@ -3,8 +3,10 @@
 Grid. The world floor plane (gravity-aligned, z up) is cut into square cells of ``cell_size`` (a multiple of the
 store voxel size v); each store voxel goes to the column containing its centre, so cell k covers
 [k·c − v/2, (k+1)·c − v/2) — whole store voxels, the grid shifted by half a voxel from the origin (store voxels are
-centred on lattice points). Vertically, voxels go to bins of ``height_bin`` (default = ``cell_size``, so column ×
-bin is a cubic voxel) centred on z = 0, so a floor at z = 0 sits in the middle of bin 0. The occupied cubic voxels
+centred on lattice points). Vertically, voxels go by their centres to bins of ``height_bin`` h (default =
+``cell_size``, so column × bin is a cubic voxel) centred on z = 0: bin k holds the points in
+[(k − ½)·h − v/2, (k + ½)·h − v/2) (whole voxel layers, the same half-voxel shift), so a floor at z = 0 sits near
+the middle of bin 0. The occupied cubic voxels
 at the base cell size are the paper's *voxel tokens* (before condensation); the occupied base columns are the
 *unclipped CFG tokens*.
 
@@ -24,6 +26,12 @@ Each token's column holds the cubic-bin voxels (bin height ``height_bin``) of al
 feature = weight-averaged store features, bin height = weight-averaged z, bin weight = fused point count. Tokens
 are ordered by their packed (level, x, y) key, bins within a column bottom-up; a column keeps at most
 ``max_height / height_bin`` bins (the lowest).
+
+Alignment. Every cell edge the rule draws (``cell_size``, and ``cell_size / 2`` when refining) must be a whole
+number of store voxels, or a cell would take some voxel columns and not others and its token would sit off the
+centre of what it holds; :func:`check_grid` enforces it (the fusion node at start-up, ``condense`` on every call).
+Bins and cells then hold whole voxels, so the store's voxel size changes the CFG only by that half-voxel shift of
+the grid: sums of whole voxels are sums of their points (``benchmarks/voxel_size.py`` measures it).
 
 Default cell size 0.3 m: a fully seen 6.5 × 6.5 m synthetic room (the largest SIM builds) has 22 × 22 floor
 columns plus its walls (≈ 570 tokens) and a typical ScanNet room (≈ 30–60 m²) 330–670, all within the 750 grid
@@ -126,6 +134,20 @@ class ColumnBatch:
                                        else getattr(self, f.name)) for f in fields(self)})
 
 
+def check_grid(voxel_size: float, config: CondenseConfig) -> None:
+    """Raise ``ValueError`` unless each cell edge the rule uses is a whole number of ``voxel_size`` voxels."""
+    edges = {"cell_size": config.cell_size}
+    if config.refine and not config.voxel_tokens:
+        edges["cell_size / 2 (refined cells)"] = config.cell_size / 2
+    for name, edge in edges.items():
+        n = edge / voxel_size
+        if round(n) < 1 or abs(n - round(n)) > 1e-6 * n:
+            fit = edge / math.ceil(n - 1e-6)
+            raise ValueError(f"{name} = {edge:g} m is not a whole number of {voxel_size:g} m voxels, so cells would "
+                             f"split voxel columns unevenly; use a voxel size that divides it (e.g. {fit:g} m), "
+                             f"or another cell size" + (", or refine=False" if "refined" in name else ""))
+
+
 def _pack2(level: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """(level ∈ [−1, 14], x, y) → int64 key ordered by level, then x, then y."""
     return ((level + 1) << (2 * _BITS)) | ((x + _OFFSET) << _BITS) | (y + _OFFSET)
@@ -200,6 +222,7 @@ def _refine(fx, fy, col_inv, score, n_cols: int, slack: int, split_height: float
 def condense(store: VoxelStore, config: Optional[CondenseConfig] = None) -> ColumnBatch:
     """Group the store's voxels into multi-resolution (x, y) columns under the token budget."""
     cfg = config or CondenseConfig()
+    check_grid(store.config.voxel_size, cfg)
     a = store.arrays()
     keep = a["weight"] > cfg.min_weight
     a = {k: v[keep] for k, v in a.items()}
