@@ -5,8 +5,9 @@ Per frame (640×480, features given): ``fuse_ms`` = lifting + voxel-store update
 update a 3D map from one frame — ours from the ~1200 feature-cell points, Open3D along every pixel ray. The two run
 interleaved on each frame so machine load affects them alike. Per scene, at the default token-grid cell size:
 ``voxel_tokens`` (occupied cubic voxels, the paper's count before condensation), ``cfg_tokens_unclipped`` (occupied
-columns), ``cfg_tokens`` (after the multi-resolution rule and the budget) and ``store_mb`` (the voxel store's
-memory; ``benchmarks/voxel_size.py`` sweeps the voxel size). Also writes a top-down PNG of one condensed map.
+columns), ``cfg_tokens`` (after the multi-resolution rule and the budget) and ``store_mb`` (the voxel store's memory;
+``benchmarks/voxel_size.py`` sweeps the voxel size). The ratio of the median token counts comes with a bootstrap 95 %
+interval over the scenes. Also writes a top-down PNG of one condensed map.
 """
 
 from __future__ import annotations
@@ -158,6 +159,7 @@ def run(args: argparse.Namespace) -> dict:
     )
     from leovl_ros.cfg.condense import check_grid
     from leovl_ros.cfg.stand_in import PooledColourEncoder
+    from leovl_ros.eval.metrics import bootstrap_ci
 
     if args.torch_threads > 0:
         torch.set_num_threads(args.torch_threads)
@@ -215,6 +217,10 @@ def run(args: argparse.Namespace) -> dict:
 
     vt = statistics.median(s["voxel_tokens"] for s in scenes)
     ct = statistics.median(s["cfg_tokens_unclipped"] for s in scenes)
+    # how far the ratio of medians could move with other rooms of the same kind: resample the scenes
+    _, ratio_lo, ratio_hi = bootstrap_ci(
+        np.array([(s["voxel_tokens"], s["cfg_tokens_unclipped"]) for s in scenes]), n=2000,
+        statistic=lambda r: np.median(r[..., 0], axis=1) / np.median(r[..., 1], axis=1))
     fuse_med = statistics.median(fuse_ms)
     o3d_med = statistics.median(o3d_ms) if o3d_ms else None
     png = args.out / "cfg_topdown.png"
@@ -240,6 +246,7 @@ def run(args: argparse.Namespace) -> dict:
         "median_voxel_tokens": vt, "median_cfg_tokens_unclipped": ct,
         "median_cfg_tokens": statistics.median(s["cfg_tokens"] for s in scenes),
         "voxel_to_cfg_ratio": round(vt / ct, 3), "cfg_median_within_third_of_voxels": 3 * ct <= vt,
+        "voxel_to_cfg_ratio_ci95": [round(ratio_lo, 3), round(ratio_hi, 3)],
         "max_cfg_tokens_unclipped": max(s["cfg_tokens_unclipped"] for s in scenes),
         "all_unclipped_within_750": all(s["cfg_tokens_unclipped"] <= 750 for s in scenes),
         "video_tokens": list(VIDEO_TOKENS), "video_to_cfg_ratio": [round(v / ct, 2) for v in VIDEO_TOKENS],

@@ -101,6 +101,19 @@ def test_bootstrap_ci_brackets_mean_and_is_seeded() -> None:
     assert hi_l - lo_l == pytest.approx(expected, rel=0.2)
 
 
+def test_bootstrap_ci_resamples_rows_together() -> None:
+    """A statistic of paired columns (a ratio of medians, as the fusion benchmark's tokens) sees whole rows: with
+    the first column exactly 3x the second every resample gives 3; noisy pairs give an interval around the ratio."""
+    rng = np.random.default_rng(2)
+    cfg = rng.integers(200, 400, size=11).astype(float)
+    ratio_of_medians = lambda s: np.median(s[..., 0], axis=1) / np.median(s[..., 1], axis=1)  # noqa: E731
+    assert bootstrap_ci(np.stack([3 * cfg, cfg], axis=1), n=300, statistic=ratio_of_medians) == (3.0, 3.0, 3.0)
+    noisy = np.stack([cfg * rng.uniform(2.5, 3.5, size=11), cfg], axis=1)
+    est, lo, hi = bootstrap_ci(noisy, n=300, statistic=ratio_of_medians)
+    assert est == pytest.approx(np.median(noisy[:, 0]) / np.median(noisy[:, 1]))
+    assert 2.5 <= lo < est < hi <= 3.5
+
+
 def test_bootstrap_ci_constant_and_empty() -> None:
     """A constant sample has a zero-width interval; an empty one is an error."""
     assert bootstrap_ci([1.0] * 10) == (1.0, 1.0, 1.0)

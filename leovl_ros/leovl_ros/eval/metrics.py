@@ -78,23 +78,30 @@ def is_yes_no(refs: Sequence[str] | str) -> bool:
 
 
 def bootstrap_ci(
-    values: Iterable[float], n: int = 1000, alpha: float = 0.05, seed: int = 0
+    values: Iterable[float] | np.ndarray, n: int = 1000, alpha: float = 0.05, seed: int = 0,
+    statistic: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[float, float, float]:
-    """Percentile bootstrap of the mean: (mean, lo, hi) for a (1 - alpha) interval, seeded and reproducible."""
-    x = np.asarray(list(values), dtype=np.float64)
-    if x.size == 0:
+    """Percentile bootstrap: (estimate, lo, hi) for a (1 - alpha) interval, seeded and reproducible.
+
+    ``values`` are resampled by row (a 2-D array keeps paired columns together). ``statistic`` maps a stack of
+    resamples, shape (B, rows, ...), to B estimates; the default is the mean, e.g. of per-question scores.
+    """
+    x = np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype=np.float64)
+    if x.ndim == 0 or x.shape[0] == 0:
         raise ValueError("bootstrap_ci needs at least one value")
     if n < 1 or not 0.0 < alpha < 1.0:
         raise ValueError(f"bootstrap_ci: need n >= 1 and 0 < alpha < 1 (got n={n}, alpha={alpha})")
+    stat = statistic or (lambda s: s.mean(axis=1))
     rng = np.random.default_rng(seed)
+    rows = x.shape[0]
     chunk = max(1, min(n, 2_000_000 // x.size))
-    means = np.empty(n, dtype=np.float64)
+    estimates = np.empty(n, dtype=np.float64)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
-        idx = rng.integers(0, x.size, size=(stop - start, x.size))
-        means[start:stop] = x[idx].mean(axis=1)
-    lo, hi = np.quantile(means, [alpha / 2.0, 1.0 - alpha / 2.0])
-    return float(x.mean()), float(lo), float(hi)
+        idx = rng.integers(0, rows, size=(stop - start, rows))
+        estimates[start:stop] = stat(x[idx])
+    lo, hi = np.quantile(estimates, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return float(stat(x[None])[0]), float(lo), float(hi)
 
 
 def _sign_test(wins: int, k: int) -> float:
