@@ -50,8 +50,14 @@ train-quick: setup  ## the <=10 min training recipe (tests, tuning)
 train-default: setup  ## rebuild the shipped default model from scratch (<=90 min on 2 cores)
 	$(PY) -m training.recipe --preset cpu --run runs/default --export models/default
 
-lock: setup  ## regenerate requirements.txt from requirements.in
-	$(PY) -m pip install -q -r requirements.in && $(PY) scripts/lock.py > requirements.txt
+PYTHON310 ?= python3.10
+lock: setup  ## regenerate requirements.txt from requirements.in: pins for Python 3.11/3.12 and for 3.10
+	$(PY) -m pip install -q -r requirements.in && $(PY) scripts/lock.py pins > build/pins-main.txt
+	rm -rf build/lock-py310 && $(PYTHON310) -m venv build/lock-py310
+	build/lock-py310/bin/python -m pip install -q -r requirements.in
+	build/lock-py310/bin/python scripts/lock.py pins > build/pins-py310.txt
+	$(PY) scripts/lock.py merge build/pins-main.txt build/pins-py310.txt > requirements.txt
+	rm -rf build/lock-py310
 
 clean:  ## remove build outputs (keeps .venv)
 	rm -rf build install log demo_out

@@ -11,7 +11,7 @@ step=${1:-all}
 
 need_python() {
   if ! command -v "$PY" >/dev/null 2>&1; then
-    echo "error: $PY not found. Install Python 3.11 (Debian/Ubuntu: apt-get install python3.11 python3.11-venv)." >&2
+    echo "error: $PY not found. Install Python 3.11 (Debian/Ubuntu: apt-get install python3.11 python3.11-venv), or set PYTHON to a Python 3.10 or 3.12." >&2
     exit 1
   fi
 }

@@ -73,18 +73,46 @@ def test_ci_runs_exactly_make_test() -> None:
     assert "make demo" in readme and "make test" in readme
 
 
-def test_requirements_are_pinned() -> None:
-    reqs = [
-        ln.strip()
-        for ln in (REPO_ROOT / "requirements.txt").read_text().splitlines()
-        if ln.strip() and not ln.startswith("#")
-    ]
-    assert reqs and all("==" in r for r in reqs), [r for r in reqs if "==" not in r]
-    names = {r.split("==")[0].lower() for r in reqs}
+def _lock_for(python_version: str) -> dict[str, str]:
+    """{name: version} of the lock lines whose marker holds on that Python; a name pinned twice is an error."""
+    from packaging.markers import Marker
+
+    pins: dict[str, str] = {}
+    for ln in (REPO_ROOT / "requirements.txt").read_text().splitlines():
+        if not ln.strip() or ln.startswith("#"):
+            continue
+        pin, _, marker = ln.partition(";")
+        if marker and not Marker(marker).evaluate({"python_version": python_version}):
+            continue
+        name, sep, version = pin.strip().partition("==")
+        assert sep and version, ln
+        assert name.lower() not in pins, f"{name} pinned twice for Python {python_version}"
+        pins[name.lower()] = version
+    return pins
+
+
+@pytest.mark.parametrize("python_version", ["3.10", "3.11", "3.12"])
+def test_requirements_are_pinned(python_version: str) -> None:
+    """Every line is an exact pin, once per Python, the project's direct needs included, torch at 2.13.0."""
+    pins = _lock_for(python_version)
     for needed in ("torch", "ros-kilted-rclpy", "ros-kilted-rmw-fastrtps-cpp", "open3d-cpu", "onnxruntime",
-                   "transformers", "tokenizers", "safetensors", "rosbags", "mcap-ros2-support", "hypothesis"):
-        assert needed in names, needed
-    assert "torch==2.13.0" in reqs
+                   "transformers", "tokenizers", "safetensors", "rosbags", "mcap-ros2-support", "hypothesis", "numpy"):
+        assert needed in pins, needed
+    assert pins["torch"] == "2.13.0"
+
+
+def test_lock_merge_marks_only_what_differs() -> None:
+    """scripts/lock.py merge: a shared pin stays unmarked, a differing or one-sided one gets its Python's marker."""
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    try:
+        import lock
+    finally:
+        sys.path.pop(0)
+    lines = lock.merge({"numpy": "2.4.6", "PyYAML": "6.0.3", "ipython_pygments_lexers": "1.1.1"},
+                       {"numpy": "2.2.6", "pyyaml": "6.0.3", "tomli": "2.5.0"})
+    assert lines == ['ipython_pygments_lexers==1.1.1; python_version >= "3.11"',
+                     'numpy==2.4.6; python_version >= "3.11"', 'numpy==2.2.6; python_version < "3.11"',
+                     "PyYAML==6.0.3", 'tomli==2.5.0; python_version < "3.11"']
 
 
 def test_fastdds_profile_is_shared_memory_with_big_segment() -> None:
