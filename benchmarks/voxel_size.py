@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for v in tqdm(args.sizes, desc="voxel sizes", file=sys.stderr):
-            fusion_args = ["--rooms", str(args.rooms), "--frames", str(args.frames), "--voxel-size", str(v),
+            fusion_args = ["--rooms", str(args.rooms), "--token-rooms", "0", "--frames", str(args.frames),
+                           "--voxel-size", str(v),
                            "--out", tmp] + (["--no-open3d"] if args.no_open3d else [])
             result = fusion.run(fusion.parse_args(fusion_args))
             voxels = statistics.median(s["store_voxels"] for s in result["scenes"])

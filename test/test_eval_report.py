@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from leovl_ros.eval.plots import plot_accuracy_vs_tokens, plot_by_type
+from leovl_ros.eval.plots import plot_accuracy_vs_tokens, plot_by_type, plot_token_counts
 from leovl_ros.eval.report import compare_qa, evaluate_qa, main
 
 
@@ -67,7 +67,7 @@ def test_compare_qa_paired() -> None:
 
 
 def test_plots_write_png(tmp_path: Path) -> None:
-    """Both plots write non-blank PNG files (single report and several models)."""
+    """The plots write non-blank PNG files (single report and several models; token counts per scene)."""
     import matplotlib.image
 
     report = evaluate_qa(_records(), n_boot=100)
@@ -76,6 +76,9 @@ def test_plots_write_png(tmp_path: Path) -> None:
         plot_by_type({"SFT": report, "blind": report}, tmp_path / "sub" / "by_type2.png"),
         plot_accuracy_vs_tokens([{"model": "CFG", "tokens": 417, "accuracy": 60.8, "ci": [58.0, 63.0]},
                                  {"model": "voxels", "tokens": 1297, "accuracy": 58.0}], tmp_path / "tok.png"),
+        plot_token_counts([{"scene": f"room_{i}", "voxel_tokens": 600 + 40 * i, "cfg_tokens_unclipped": 200 + 9 * i}
+                           for i in range(12)], tmp_path / "counts.png", highlight=["room_0", "room_3"],
+                          reference=(1297, 417)),
     ]
     for path in paths:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -83,6 +86,8 @@ def test_plots_write_png(tmp_path: Path) -> None:
         assert pixels.ndim == 3 and np.std(pixels[..., :3]) > 0.05
     with pytest.raises(ValueError):
         plot_accuracy_vs_tokens([], tmp_path / "x.png")
+    with pytest.raises(ValueError):
+        plot_token_counts([], tmp_path / "y.png")
 
 
 def test_cli_on_beacon3d(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -95,4 +96,40 @@ def plot_by_type(report: Mapping[str, Any], path: str | os.PathLike[str]) -> Pat
     ax.set_ylim(0, 100)
     ax.set_title("accuracy by question type (95 % bootstrap CIs)")
     ax.legend(fontsize=8, loc="best")
+    return _save(fig, path)
+
+
+def plot_token_counts(
+    scenes: Sequence[Mapping[str, Any]], path: str | os.PathLike[str], highlight: Sequence[str] = (),
+    highlight_label: str = "highlighted scenes", reference: tuple[float, float] | None = None,
+) -> Path:
+    """Occupied columns (CFG tokens) against occupied cubic voxels per scene, with the one-third line.
+
+    Each scene: ``{"scene": name, "voxel_tokens": n, "cfg_tokens_unclipped": m}``. ``highlight`` names scenes
+    drawn apart (e.g. the timed ones) under ``highlight_label``; ``reference`` = (voxel tokens, CFG tokens) of a
+    reported median (the paper's).
+    """
+    if not scenes:
+        raise ValueError("plot_token_counts needs at least one scene")
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    marked = set(highlight)
+    for chosen, style in ((False, dict(s=14, alpha=0.5, label="scenes")),
+                          (True, dict(s=40, marker="D", label=highlight_label))):
+        pts = [(s["voxel_tokens"], s["cfg_tokens_unclipped"]) for s in scenes if (s["scene"] in marked) == chosen]
+        if pts:
+            ax.scatter(*zip(*pts), **style)
+    top = max(max(s["voxel_tokens"] for s in scenes), reference[0] if reference else 0) * 1.05
+    ax.plot([0, top], [0, top / 3], "k--", lw=1, label="CFG = voxels / 3")
+    med = (statistics.median(s["voxel_tokens"] for s in scenes),
+           statistics.median(s["cfg_tokens_unclipped"] for s in scenes))
+    ax.plot(*med, "r*", markersize=14, label=f"medians ({med[0]:g}, {med[1]:g}): {med[0] / med[1]:.2f}×")
+    if reference:
+        ax.plot(*reference, "gP", markersize=11,
+                label=f"paper, ScanNet medians ({reference[0]:g}, {reference[1]:g}): "
+                      f"{reference[0] / reference[1]:.2f}×")
+    ax.set(xlabel="voxel tokens (occupied cubic voxels)", ylabel="CFG tokens (occupied columns)",
+           xlim=(0, top), ylim=(0, None), title=f"tokens before and after condensation ({len(scenes)} scenes)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
     return _save(fig, path)
