@@ -40,12 +40,12 @@ PAPER_SCANNET_TOKENS = (1297, 417)
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rooms", type=int, default=10, help="synthetic rooms (seeds 0..N-1)")
+    p.add_argument("--rooms", type=int, default=10, help="timed synthetic rooms (seeds 0..N-1), run through Open3D too")
     p.add_argument("--frames", type=int, default=60, help="frames rendered per synthetic room")
     p.add_argument("--token-rooms", type=int, default=200,
                    help="synthetic rooms (seeds 0..N-1, the --rooms timed ones included) whose token counts make up "
                         "the token_sample figures; the rooms past --rooms are fused and counted, not timed and not "
-                        "run through Open3D (about 1.5 s each here). 0 or <= --rooms: the timed scenes only")
+                        "run through Open3D (about 1 s each here). 0 or <= --rooms: the timed scenes only")
     p.add_argument("--objects", type=int, nargs=2, metavar=("MIN", "MAX"), default=None,
                    help="objects requested per synthetic room, walls/floor/doors/windows aside (default: the "
                         "generator's SceneConfig.object_range). The paper counts tokens on ScanNet, whose scenes "
