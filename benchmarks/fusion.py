@@ -81,29 +81,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _synthetic_rooms(args: argparse.Namespace, seeds: range, timed: bool
+                     ) -> Iterator[tuple[str, int, Iterator, int | None, bool]]:
+    """(name, n_frames, frame iterator, objects placed, timed) of the synthetic rooms with these seeds."""
+    from leovl_ros.sim import SceneConfig, generate_scene
+    from leovl_ros.sim.render import Renderer
+    from leovl_ros.sim.trajectory import robot_trajectory, scan_poses
+
+    config = SceneConfig(object_range=tuple(args.objects)) if args.objects else None
+    for seed in seeds:
+        scene = generate_scene(seed, config)
+        poses = scan_poses(scene, seed) if args.views == "scan" else robot_trajectory(scene, args.frames, seed)
+        renderer = Renderer(scene)
+        yield f"synthetic_{seed}", len(poses), map(renderer.render, poses), len(scene.objects), timed
+
+
 def _scenes(args: argparse.Namespace) -> Iterator[tuple[str, int, Iterator, int | None, bool]]:
     """(name, n_frames, frame iterator, objects placed or None, timed) for the timed synthetic rooms, the livingroom,
     then the untimed rooms up to ``--token-rooms``."""
     from leovl_ros.paths import shared_data_dir
 
     try:
-        from leovl_ros.sim import SceneConfig, generate_scene
-        from leovl_ros.sim.render import Renderer
-        from leovl_ros.sim.trajectory import robot_trajectory, scan_poses
-    except ImportError as e:  # the renderer needs Open3D
+        import leovl_ros.sim.render  # noqa: F401  (the renderer needs Open3D)
+    except ImportError as e:
         print(f"synthetic rooms skipped: {e}", file=sys.stderr)
-        rooms = None
+        have_sim = False
     else:
-        config = SceneConfig(object_range=tuple(args.objects)) if args.objects else None
-
-        def rooms(seeds: range, timed: bool) -> Iterator[tuple[str, int, Iterator, int | None, bool]]:
-            for seed in seeds:
-                scene = generate_scene(seed, config)
-                poses = scan_poses(scene, seed) if args.views == "scan" else robot_trajectory(scene, args.frames, seed)
-                renderer = Renderer(scene)
-                yield f"synthetic_{seed}", len(poses), map(renderer.render, poses), len(scene.objects), timed
-
-        yield from rooms(range(args.rooms), True)
+        have_sim = True
+        yield from _synthetic_rooms(args, range(args.rooms), timed=True)
     root = args.livingroom or shared_data_dir() / "rgbd" / "livingroom1_clean_micro"
     if root.is_dir():
         from leovl_ros.io.rgbd import read_redwood
@@ -112,8 +117,8 @@ def _scenes(args: argparse.Namespace) -> Iterator[tuple[str, int, Iterator, int 
         yield "livingroom", len(seq), iter(seq), None, True
     else:
         print(f"livingroom skipped: {root} not found", file=sys.stderr)
-    if rooms is not None:
-        yield from rooms(range(args.rooms, args.token_rooms), False)
+    if have_sim:
+        yield from _synthetic_rooms(args, range(args.rooms, args.token_rooms), timed=False)
 
 
 def token_figures(scenes: list[dict]) -> dict:

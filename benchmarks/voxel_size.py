@@ -102,8 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for v in tqdm(args.sizes, desc="voxel sizes", file=sys.stderr):
             fusion_args = ["--rooms", str(args.rooms), "--token-rooms", "0", "--frames", str(args.frames),
-                           "--voxel-size", str(v),
-                           "--out", tmp] + (["--no-open3d"] if args.no_open3d else [])
+                           "--voxel-size", str(v), "--out", tmp] + (["--no-open3d"] if args.no_open3d else [])
             result = fusion.run(fusion.parse_args(fusion_args))
             voxels = statistics.median(s["store_voxels"] for s in result["scenes"])
             rows.append({**{k: result[k] for k in FIGURES}, "median_store_voxels": voxels, "cell_sizes": cell_sizes(v)})
