@@ -37,11 +37,11 @@ from rclpy.node import Node
 
 from leovl_interfaces.msg import FusionStatus
 from leovl_interfaces.srv import Ask
-from leovl_ros.bringup import default_params_file
-from leovl_ros.dialogue_node import DialogueNode
-from leovl_ros.fusion_node import FusionNode
-from leovl_ros.qos import reliable_qos
-from leovl_ros.ros_env import apply_ros_environment, ros_environment
+from leovl_ros.ros.bringup import default_params_file
+from leovl_ros.ros.dialogue_node import DialogueNode
+from leovl_ros.ros.env import apply_ros_environment, ros_environment
+from leovl_ros.ros.fusion_node import FusionNode
+from leovl_ros.ros.qos import reliable_qos
 
 
 def parse_args() -> argparse.Namespace:
@@ -165,7 +165,7 @@ def main() -> None:
     spinner.start()
     client = Client()
     log = open(tmp / "sim_camera.log", "w")  # closed in the finally block
-    publisher = subprocess.Popen([sys.executable, "-m", "leovl_ros.sim_camera_node", "--ros-args", "--params-file",
+    publisher = subprocess.Popen([sys.executable, "-m", "leovl_ros.ros.sim_camera_node", "--ros-args", "--params-file",
                                   str(params_path)], stdout=log, stderr=subprocess.STDOUT,
                                  env={**os.environ, **ros_environment()})
     questions = questions_for(args.seed, args.questions)

@@ -99,7 +99,7 @@ def _synthetic_rooms(args: argparse.Namespace, seeds: range, timed: bool
 def _scenes(args: argparse.Namespace) -> Iterator[tuple[str, int, Iterator, int | None, bool]]:
     """(name, n_frames, frame iterator, objects placed or None, timed) for the timed synthetic rooms, the livingroom,
     then the untimed rooms up to ``--token-rooms``."""
-    from leovl_ros.paths import shared_data_dir
+    from leovl_ros.agent.paths import shared_data_dir
 
     try:
         import leovl_ros.sim.render  # noqa: F401  (the renderer needs Open3D)
@@ -178,7 +178,7 @@ class _Open3DTSDF:
 
 def _topdown_png(batch, path: Path, title: str) -> None:
     """Draw each condensed cell as a square of its size, filled with its mean colour (the demo's plotter)."""
-    from leovl_ros.topdown import plot_topdown
+    from leovl_ros.agent.topdown import plot_topdown
 
     plot_topdown(batch.xy.cpu().numpy(), batch.cell_size.cpu().numpy(), batch.colour.cpu().numpy(), path,
                  title=title)

@@ -22,15 +22,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from leovl_ros import conversions as conv
+from leovl_ros.agent.validation import check_depth
 from leovl_ros.cfg.condense import condense
 from leovl_ros.cfg.lifting import LiftConfig
 from leovl_ros.cfg.pipeline import fuse_frame
-from leovl_ros.fusion_node import FusionConfig, load_encoder, new_map_handle, resize_frame
 from leovl_ros.geometry import Frame
+from leovl_ros.ros import conversions as conv
+from leovl_ros.ros.fusion_node import FusionConfig, load_encoder, new_map_handle, resize_frame
 from leovl_ros.sim.render import render_sequence
 from leovl_ros.sim.world import generate_scene
-from leovl_ros.validation import check_depth
 
 
 class _PrintLogger:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from leovl_ros.agent.paths import shared_data_dir
 from leovl_ros.geometry.alignment import backproject
 from leovl_ros.geometry.transforms import angle_between_deg
 from leovl_ros.io.bag import read_rgbd_bag, write_rgbd_bag
 from leovl_ros.io.rgbd import RGBDSequence, read_3dmatch, read_redwood
-from leovl_ros.paths import shared_data_dir
 
 
 def _fused(seq: RGBDSequence, stride: int) -> tuple[np.ndarray, np.ndarray]:

@@ -71,7 +71,7 @@ def main() -> None:
 
 def model_dir_default() -> Path:
     """The shipped model folder."""
-    from leovl_ros.paths import default_model_dir
+    from leovl_ros.agent.paths import default_model_dir
 
     return default_model_dir()
 

@@ -26,15 +26,15 @@ setup(
     entry_points={
         "console_scripts": [
             # ROS executables (ros2 run leovl_ros <name>).
-            "fusion_node = leovl_ros.fusion_node:main",
-            "dialogue_node = leovl_ros.dialogue_node:main",
-            "sim_camera_node = leovl_ros.sim_camera_node:main",
-            "agent = leovl_ros.bringup:main",
+            "fusion_node = leovl_ros.ros.fusion_node:main",
+            "dialogue_node = leovl_ros.ros.dialogue_node:main",
+            "sim_camera_node = leovl_ros.ros.sim_camera_node:main",
+            "agent = leovl_ros.ros.bringup:main",
             # Commands for where `ros2 launch` / ROS are absent.
-            "leovl-agent = leovl_ros.bringup:main",
-            "leovl-ask = leovl_ros.ask_cli:main",
+            "leovl-agent = leovl_ros.ros.bringup:main",
+            "leovl-ask = leovl_ros.agent.ask_cli:main",
             "leovl-sim = leovl_ros.sim.cli:main",
-            "leovl-demo = leovl_ros.demo:main",
+            "leovl-demo = leovl_ros.ros.demo:main",
             "leovl-bag = leovl_ros.io.bag:main",
         ],
     },

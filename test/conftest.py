@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from leovl_ros.paths import shared_data_dir
-from leovl_ros.ros_env import ros_environment
+from leovl_ros.agent.paths import shared_data_dir
+from leovl_ros.ros.env import ros_environment
 
 # Every test session (and every subprocess it starts) gets a private ROS domain and localhost-only
 # discovery, so two runs on one machine never see each other's messages.

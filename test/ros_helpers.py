@@ -9,7 +9,7 @@
 
 Example::
 
-    with node_process("leovl_ros.fusion_node", {"mode": "eval"}, name="fusion") as proc, RosProbe() as probe:
+    with node_process("leovl_ros.ros.fusion_node", {"mode": "eval"}, name="fusion") as proc, RosProbe() as probe:
         client = probe.wait_for_service(Trigger, "/fusion/reset", timeout=20.0, proc=proc)
         reply = probe.call(client, Trigger.Request(), timeout=5.0)
 """
@@ -35,7 +35,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-from leovl_ros.ros_env import ros_environment
+from leovl_ros.ros.env import ros_environment
 
 _counter = itertools.count()
 

@@ -12,8 +12,8 @@ from ros_helpers import RosProbe, node_process
 
 from leovl_interfaces.msg import FusionStatus
 from leovl_interfaces.srv import Ask, MapFile
-from leovl_ros.bringup import build_parser, default_params_file, ros_arguments
-from leovl_ros.qos import latched_qos
+from leovl_ros.ros.bringup import build_parser, default_params_file, ros_arguments
+from leovl_ros.ros.qos import latched_qos
 
 pytestmark = pytest.mark.ros
 
@@ -44,14 +44,14 @@ def params_file(tmp_path_factory):
 @pytest.mark.slow
 def test_agent_shares_the_fused_map_with_dialogue(params_file, tmp_path):
     params = yaml.safe_load(params_file.read_text())
-    with node_process("leovl_ros.bringup", extra_args=["--params", str(params_file)]) as agent, RosProbe() as probe:
+    with node_process("leovl_ros.ros.bringup", extra_args=["--params", str(params_file)]) as agent, RosProbe() as probe:
         status = probe.collect(FusionStatus, "/fusion/status")
         goals = probe.collect(PoseStamped, "/dialogue/goal", latched_qos())
         ask = probe.wait_for_service(Ask, "/dialogue/ask", timeout=90.0, proc=agent)
         empty = probe.call(ask, Ask.Request(question="how many chairs are in the room?"), timeout=30.0)
         assert not empty.success and "empty" in empty.answer and empty.error.startswith("empty_map")
 
-        with node_process("leovl_ros.sim_camera_node", params["sim_camera"]["ros__parameters"]) as camera:
+        with node_process("leovl_ros.ros.sim_camera_node", params["sim_camera"]["ros__parameters"]) as camera:
             fused = probe.spin_until(lambda: status and status[-1].frames_fused >= 3, 90.0, agent)
             assert fused, f"no frames fused\n{agent.log()}\n{camera.log()}"
             reply = probe.call(ask, Ask.Request(question="what is next to the bed?", session_id="t"), timeout=30.0)
@@ -65,7 +65,7 @@ def test_agent_shares_the_fused_map_with_dialogue(params_file, tmp_path):
         assert saved.success, saved.message
         assert agent.alive()
 
-    from leovl_ros.ask_cli import main as ask_main
+    from leovl_ros.agent.ask_cli import main as ask_main
 
     model = params["dialogue"]["ros__parameters"]["model_path"]
     assert ask_main(["--map", str(tmp_path / "map.safetensors"), "--model", model, "what is next to the bed?"]) == 0
@@ -83,7 +83,7 @@ def child_pids(pid: int) -> list[int]:
 def test_agent_demo_flag_streams_and_shuts_down_cleanly(params_file):
     import os
 
-    with node_process("leovl_ros.bringup", extra_args=["--demo", "--params", str(params_file)]) as agent, \
+    with node_process("leovl_ros.ros.bringup", extra_args=["--demo", "--params", str(params_file)]) as agent, \
             RosProbe() as probe:
         status = probe.collect(FusionStatus, "/fusion/status")
         assert probe.spin_until(lambda: status and status[-1].frames_fused >= 3, 120.0, agent), agent.log()

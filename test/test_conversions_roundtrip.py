@@ -12,8 +12,8 @@ from nav_msgs.msg import Odometry
 from sensor_msgs.msg import CompressedImage, Image
 from visualization_msgs.msg import Marker
 
-from leovl_ros import conversions as conv
-from leovl_ros.validation import InputRejected, Reason
+from leovl_ros.agent.validation import InputRejected, Reason
+from leovl_ros.ros import conversions as conv
 
 HDR = conv.make_header("cam", 1_700_000_000_123_456_789)
 RNG = np.random.default_rng(0)

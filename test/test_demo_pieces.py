@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from leovl_ros.demo import (
+from leovl_ros.ros.demo import (
     DemoConfig,
     DemoQuestion,
     DemoResult,
@@ -96,7 +96,7 @@ def test_demo_short_run(tmp_path):
 
     model = build_tiny_model(tmp_path / "model", feature_dim=32)
     out = tmp_path / "demo_out"
-    cmd = [sys.executable, "-m", "leovl_ros.demo", "--model", str(model), "--out", str(out), "--frames", "20",
+    cmd = [sys.executable, "-m", "leovl_ros.ros.demo", "--model", str(model), "--out", str(out), "--frames", "20",
            "--questions", "6", "--timeout", "240"]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ))
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

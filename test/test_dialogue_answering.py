@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from dialogue_fixtures import build_tiny_model, fused_store
 
-from leovl_ros.answering import (
+from leovl_ros.agent.answering import (
     EMPTY_MAP_REASON,
     Answerer,
     AnswererConfig,
@@ -18,7 +18,7 @@ from leovl_ros.answering import (
     load_map_file,
     situation_pose_matrix,
 )
-from leovl_ros.map_handle import MapHandle
+from leovl_ros.agent.map_handle import MapHandle
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +154,7 @@ def test_load_map_file_roundtrip_and_errors(tmp_path):
 
 
 def test_leovl_ask_cli(tmp_path, model_dir, capsys):
-    from leovl_ros.ask_cli import main
+    from leovl_ros.agent.ask_cli import main
 
     fused_store().save(tmp_path / "map.safetensors")
     rc = main(["--map", str(tmp_path / "map.safetensors"), "--model", str(model_dir), "--json", "--session", "s1",
@@ -169,8 +169,8 @@ def test_leovl_ask_cli(tmp_path, model_dir, capsys):
 
 
 def test_topdown_png(tmp_path):
+    from leovl_ros.agent.topdown import plot_topdown
     from leovl_ros.cfg.condense import condense
-    from leovl_ros.topdown import plot_topdown
 
     batch = condense(fused_store())
     path = np.c_[np.linspace(0.5, 3.5, 20), np.linspace(0.5, 2.5, 20), np.full(20, 1.2)]

@@ -13,7 +13,7 @@ from std_msgs.msg import String
 from visualization_msgs.msg import Marker, MarkerArray
 
 from leovl_interfaces.srv import Ask
-from leovl_ros.qos import latched_qos
+from leovl_ros.ros.qos import latched_qos
 
 pytestmark = pytest.mark.ros
 
@@ -30,7 +30,7 @@ def assets(tmp_path_factory):
 @pytest.fixture(scope="module")
 def node(assets):
     params = {"model_path": assets["model"], "map_file": assets["map"], "busy_timeout_s": 5.0}
-    with node_process("leovl_ros.dialogue_node", params) as proc:
+    with node_process("leovl_ros.ros.dialogue_node", params) as proc:
         yield proc
 
 
@@ -104,7 +104,7 @@ def test_topic_interface(node):
 
 @pytest.mark.slow
 def test_empty_map_clear_answer(assets):
-    with node_process("leovl_ros.dialogue_node", {"model_path": assets["model"]}, name="empty_dialogue") as proc, \
+    with node_process("leovl_ros.ros.dialogue_node", {"model_path": assets["model"]}, name="empty_dialogue") as proc, \
             RosProbe() as probe:
         client = probe.wait_for_service(Ask, "/empty_dialogue/ask", timeout=60.0, proc=proc)
         reply = ask(probe, client, "how many chairs are in the room?")
@@ -113,7 +113,7 @@ def test_empty_map_clear_answer(assets):
 
 @pytest.mark.slow
 def test_missing_checkpoint_fails_at_start(tmp_path):
-    with node_process("leovl_ros.dialogue_node", {"model_path": str(tmp_path / "none")}) as proc:
+    with node_process("leovl_ros.ros.dialogue_node", {"model_path": str(tmp_path / "none")}) as proc:
         proc.proc.wait(timeout=60)
         log = proc.log()
     assert proc.returncode == 2, log

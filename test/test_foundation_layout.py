@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from leovl_ros.paths import REPO_ROOT
-from leovl_ros.ros_env import fastdds_profile_path, ros_environment
+from leovl_ros.agent.paths import REPO_ROOT
+from leovl_ros.ros.env import fastdds_profile_path, ros_environment
 
-CORE_PACKAGES = ("geometry", "io", "sim", "cfg", "model", "runtime", "eval")
+CORE_PACKAGES = ("agent", "geometry", "io", "sim", "cfg", "model", "runtime", "eval")
+"""Subpackages that never import rclpy or a ROS message package (only ``leovl_ros.ros`` may)."""
 PKG_DIR = REPO_ROOT / "leovl_ros" / "leovl_ros"
 
 
@@ -32,6 +33,19 @@ def test_two_ros_packages_side_by_side() -> None:
         assert (REPO_ROOT / top).is_dir(), top
 
 
+def _is_ros(module: str) -> bool:
+    """rclpy, a ROS message/service package (``*_msgs``, ``*_srvs``, ``*_interfaces``) or a ROS client library."""
+    top = module.split(".")[0]
+    return top in ("rclpy", "tf2_ros", "builtin_interfaces", "rosidl_runtime_py", "launch", "launch_ros") or \
+        top.endswith(("_msgs", "_srvs", "_interfaces"))
+
+
+def test_no_loose_modules_at_the_package_root() -> None:
+    """Every module sits in a subpackage: ``ros/`` for ROS adapters, the ROS-free core elsewhere."""
+    loose = sorted(p.name for p in PKG_DIR.glob("*.py") if p.name != "__init__.py")
+    assert loose == [], loose
+
+
 def test_core_never_imports_rclpy_statically() -> None:
     offenders = []
     for path in _core_files():
@@ -42,7 +56,7 @@ def test_core_never_imports_rclpy_statically() -> None:
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            offenders += [f"{path.relative_to(REPO_ROOT)}: {n}" for n in names if n.split(".")[0] == "rclpy"]
+            offenders += [f"{path.relative_to(REPO_ROOT)}: {n}" for n in names if _is_ros(n)]
     assert not offenders, offenders
     assert len(_core_files()) >= len(CORE_PACKAGES)
 
@@ -57,7 +71,8 @@ def test_core_imports_without_loading_rclpy() -> None:
         "import importlib, sys\n"
         f"for m in {modules!r}:\n"
         "    importlib.import_module(m)\n"
-        "bad = [m for m in sys.modules if m == 'rclpy' or m.startswith('rclpy.')]\n"
+        "tops = {m.split('.')[0] for m in sys.modules}\n"
+        "bad = [t for t in tops if t in ('rclpy', 'leovl_interfaces') or t.endswith('_msgs')]\n"
         "print('RCLPY' if bad else 'CLEAN')\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

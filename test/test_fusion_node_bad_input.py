@@ -20,7 +20,7 @@ from std_srvs.srv import Trigger
 
 from leovl_interfaces.msg import FusionStatus
 from leovl_interfaces.srv import MapFile
-from leovl_ros import conversions as conv
+from leovl_ros.ros import conversions as conv
 
 pytestmark = pytest.mark.ros
 
@@ -139,7 +139,7 @@ def fuse_good(rig: Rig, **kwargs: Any) -> FusionStatus:
 
 @pytest.fixture(scope="module")
 def rig() -> Iterator[Rig]:
-    with node_process("leovl_ros.fusion_node", PARAMS) as proc, RosProbe() as probe:
+    with node_process("leovl_ros.ros.fusion_node", PARAMS) as proc, RosProbe() as probe:
         assert proc.wait_for_log("fusion ready", 60.0), proc.log()
         yield Rig(probe, proc)
     assert proc.returncode == 0, proc.log()

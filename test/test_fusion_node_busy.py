@@ -12,7 +12,7 @@ from std_srvs.srv import Trigger
 from leovl_interfaces.msg import FusionStatus
 from leovl_interfaces.srv import MapFile
 from leovl_ros.cfg.stand_in import PooledColourEncoder
-from leovl_ros.fusion_node import FusionConfig, FusionNode, new_map_handle
+from leovl_ros.ros.fusion_node import FusionConfig, FusionNode, new_map_handle
 
 pytestmark = pytest.mark.ros
 

@@ -9,7 +9,7 @@ from ros_helpers import RosProbe, node_process
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
 from leovl_interfaces.msg import FusionStatus
-from leovl_ros import conversions as conv
+from leovl_ros.ros import conversions as conv
 
 pytestmark = pytest.mark.ros
 
@@ -21,7 +21,7 @@ def test_odometry_pose_source_places_the_wall_in_front_of_the_base() -> None:
     params = {"mode": "eval", "pose_source": "odometry", "odometry_topic": "/odom", "status_rate": 10.0,
               "publish_rate": 5.0, "max_frame_age": 0.0, "encoder_width": 160, "encoder_height": 120,
               "base_to_optical": [0.0, 0.0, 1.0, -0.5, 0.5, -0.5, 0.5]}  # camera 1 m above the base, looking ahead
-    with node_process("leovl_ros.fusion_node", params) as fusion, RosProbe() as probe:
+    with node_process("leovl_ros.ros.fusion_node", params) as fusion, RosProbe() as probe:
         assert fusion.wait_for_log("fusion ready", 60.0), fusion.log()
         pubs = {name: probe.publisher(t, topic) for name, t, topic in (
             ("colour", Image, "/camera/color/image_raw"), ("depth", Image, "/camera/aligned_depth_to_color/image_raw"),

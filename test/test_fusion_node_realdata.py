@@ -10,7 +10,7 @@ from ros_helpers import RosProbe, node_process
 from sensor_msgs.msg import PointCloud2
 
 from leovl_interfaces.msg import FusionStatus
-from leovl_ros.conversions import cloud_to_structured
+from leovl_ros.ros.conversions import cloud_to_structured
 
 pytestmark = pytest.mark.ros
 
@@ -21,12 +21,12 @@ def test_recorded_sequence_is_replayed_and_fused(shared_data: Path) -> None:
         pytest.skip(f"{root} not present")
     camera = {"source": "redwood", "path": str(root), "stride": 20, "frames": 8, "rate": 15.0, "loop": False,
               "wait_for_subscribers": 1}
-    with node_process("leovl_ros.fusion_node", {"mode": "eval", "status_rate": 5.0, "publish_rate": 2.0,
+    with node_process("leovl_ros.ros.fusion_node", {"mode": "eval", "status_rate": 5.0, "publish_rate": 2.0,
                                                 "max_frame_age": 0.0}) as fusion, RosProbe() as probe:
         assert fusion.wait_for_log("fusion ready", 60.0), fusion.log()
         statuses = probe.collect(FusionStatus, "/fusion/status")
         clouds = probe.collect(PointCloud2, "/fusion/cfg")
-        with node_process("leovl_ros.sim_camera_node", camera) as cam:
+        with node_process("leovl_ros.ros.sim_camera_node", camera) as cam:
             ok = probe.spin_until(lambda: bool(statuses) and statuses[-1].frames_fused >= 8, 90.0, fusion)
             assert ok, f"{statuses[-1] if statuses else None}\n{fusion.log()}\n{cam.log()}"
             assert probe.spin_until(lambda: bool(clouds) and clouds[-1].width > 20, 20.0, fusion)

@@ -22,13 +22,13 @@ def test_bad_configuration_exits_with_a_reason(params: dict, message: str) -> No
             pytest.skip("tf2_ros is installed here: pose_source 'tf' is valid")
         except ImportError:
             pass
-    with node_process("leovl_ros.fusion_node", params) as proc:
+    with node_process("leovl_ros.ros.fusion_node", params) as proc:
         proc.proc.wait(timeout=60.0)
     assert proc.returncode == 2, proc.log()
     assert "cannot start" in proc.log() and message in proc.log(), proc.log()
 
 
 def test_integer_values_for_float_parameters_are_accepted() -> None:
-    with node_process("leovl_ros.fusion_node", {"sync_slop": 0, "max_depth": 6}) as proc:
+    with node_process("leovl_ros.ros.fusion_node", {"sync_slop": 0, "max_depth": 6}) as proc:
         assert proc.wait_for_log("fusion ready", 60.0), proc.log()
     assert proc.returncode == 0, proc.log()

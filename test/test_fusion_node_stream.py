@@ -8,7 +8,7 @@ from ros_helpers import RosProbe, node_process
 from sensor_msgs.msg import PointCloud2
 
 from leovl_interfaces.msg import FusionStatus
-from leovl_ros.conversions import cloud_to_structured, unpack_rgb
+from leovl_ros.ros.conversions import cloud_to_structured, unpack_rgb
 
 pytestmark = pytest.mark.ros
 
@@ -30,7 +30,7 @@ VARIANTS = {
 def test_streamed_frames_are_fused_and_published(variant: str) -> None:
     fusion_params, camera_params = VARIANTS[variant]
     live = fusion_params["mode"] == "live"
-    with node_process("leovl_ros.fusion_node", {**BASE, **fusion_params}) as fusion, RosProbe() as probe:
+    with node_process("leovl_ros.ros.fusion_node", {**BASE, **fusion_params}) as fusion, RosProbe() as probe:
         assert fusion.wait_for_log("fusion ready", 60.0), fusion.log()
         clouds = probe.collect(PointCloud2, "/fusion/cfg")
         statuses = probe.collect(FusionStatus, "/fusion/status")
@@ -41,7 +41,7 @@ def test_streamed_frames_are_fused_and_published(variant: str) -> None:
                 return False
             return s.frames_fused >= 1 and camera.proc.poll() is not None if live else s.frames_fused >= 12
 
-        with node_process("leovl_ros.sim_camera_node", {**CAMERA, **camera_params}) as camera:
+        with node_process("leovl_ros.ros.sim_camera_node", {**CAMERA, **camera_params}) as camera:
             ok = probe.spin_until(settled, 90.0, fusion)
             summary = [(s.frames_received, s.frames_fused, dict(zip(s.drop_reasons, s.drop_counts)), s.last_error)
                        for s in statuses[-1:]]

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from leovl_ros.agent.frame_sync import ApproxTimeSync, BlockingQueue, DropCounters, LatestSlot
+from leovl_ros.agent.map_handle import MapBusyError, MapHandle
 from leovl_ros.cfg.voxel_store import VoxelStore, VoxelStoreConfig
-from leovl_ros.frame_sync import ApproxTimeSync, BlockingQueue, DropCounters, LatestSlot
-from leovl_ros.fusion_node import FusionConfig, resize_frame
-from leovl_ros.map_handle import MapBusyError, MapHandle
+from leovl_ros.ros.fusion_node import FusionConfig, resize_frame
 
 MS = 1_000_000
 

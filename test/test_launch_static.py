@@ -16,7 +16,7 @@ import rclpy
 import yaml
 from rclpy.context import Context
 
-from leovl_ros.paths import REPO_ROOT
+from leovl_ros.agent.paths import REPO_ROOT
 
 PKG = REPO_ROOT / "leovl_ros"
 LAUNCH = PKG / "launch" / "agent.launch.py"
@@ -64,9 +64,9 @@ def launch_topic_arguments() -> dict[str, tuple[str, str]]:
 
 def config_classes() -> dict[str, type]:
     """YAML node key → the dataclass whose fields are that node's declared parameters."""
-    from leovl_ros.dialogue_node import DialogueConfig
-    from leovl_ros.fusion_node import FusionConfig
-    from leovl_ros.sim_camera_node import SimCameraConfig
+    from leovl_ros.ros.dialogue_node import DialogueConfig
+    from leovl_ros.ros.fusion_node import FusionConfig
+    from leovl_ros.ros.sim_camera_node import SimCameraConfig
 
     return {"fusion": FusionConfig, "dialogue": DialogueConfig, "sim_camera": SimCameraConfig}
 
@@ -114,10 +114,10 @@ def test_yaml_loads_into_the_real_nodes(tmp_path):
     """Both agent nodes built in-process from the YAML: names match its keys, every value arrives."""
     from dialogue_fixtures import build_tiny_model
 
-    from leovl_ros.answering import load_agent
+    from leovl_ros.agent.answering import load_agent
     from leovl_ros.cfg.stand_in import PooledColourEncoder
-    from leovl_ros.dialogue_node import DialogueNode
-    from leovl_ros.fusion_node import FusionNode
+    from leovl_ros.ros.dialogue_node import DialogueNode
+    from leovl_ros.ros.fusion_node import FusionNode
 
     data = yaml.safe_load(YAML.read_text())
     agent = load_agent(str(build_tiny_model(tmp_path / "model", feature_dim=32)))

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from leovl_ros.paths import REPO_ROOT
+from leovl_ros.agent.paths import REPO_ROOT
 from leovl_ros.runtime.manifest import read_manifest
 
 pytest.importorskip("onnxruntime")

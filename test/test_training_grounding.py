@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import torch
 
-from leovl_ros.paths import REPO_ROOT
+from leovl_ros.agent.paths import REPO_ROOT
 from leovl_ros.sim.tasks import Sample, scene_id_for, seed_for_scene_id
 from leovl_ros.sim.world import generate_scene
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 import yaml
 
-from leovl_ros.paths import REPO_ROOT
+from leovl_ros.agent.paths import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT))
 

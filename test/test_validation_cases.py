@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from leovl_ros.validation import (
+from leovl_ros.agent.validation import (
     COLOUR_ENCODINGS,
     Reason,
     check_depth,

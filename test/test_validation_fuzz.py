@@ -11,8 +11,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leovl_ros.conversions import quaternion_to_matrix
-from leovl_ros.validation import (
+from leovl_ros.agent.validation import (
     COLOUR_ENCODINGS,
     DEPTH_ENCODINGS,
     Reason,
@@ -25,6 +24,7 @@ from leovl_ros.validation import (
     check_question,
     check_stamp_order,
 )
+from leovl_ros.ros.conversions import quaternion_to_matrix
 
 FUZZ = settings(max_examples=2100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ENCODINGS = {**COLOUR_ENCODINGS, **DEPTH_ENCODINGS}

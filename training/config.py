@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leovl_ros.agent.paths import REPO_ROOT
 from leovl_ros.model.config import from_dict, load_yaml, save_yaml
-from leovl_ros.paths import REPO_ROOT
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 

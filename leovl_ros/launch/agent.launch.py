@@ -1,6 +1,6 @@
 """``ros2 launch leovl_ros agent.launch.py``: fusion + dialogue nodes in one process (the ``agent`` executable).
 
-The two nodes share the fused map in memory on one MultiThreadedExecutor (see ``leovl_ros.bringup``); every
+The two nodes share the fused map in memory on one MultiThreadedExecutor (see ``leovl_ros.ros.bringup``); every
 parameter comes from ``config/agent.yaml`` (the same file ``leovl-agent`` reads where ``ros2 launch`` is absent).
 Camera topics are launch arguments so a robot's driver names plug in without editing the YAML, e.g.::
 

@@ -427,7 +427,7 @@ def _pick(logits: torch.Tensor, temperature: float, top_k: int, generator: torch
 
 def load_model(path: str | Path | None = None, device: str | torch.device = "cpu") -> LeoVLModel:
     """Load a checkpoint folder (default: the shipped model, ``paths.default_model_dir()``) in eval mode."""
+    from leovl_ros.agent.paths import default_model_dir
     from leovl_ros.model.checkpoint import load_checkpoint
-    from leovl_ros.paths import default_model_dir
 
     return load_checkpoint(path if path is not None else default_model_dir(), device=device)

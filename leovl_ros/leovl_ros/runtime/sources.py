@@ -30,7 +30,7 @@ def load_encoder_specs(
     (SmallCNN). With ``model_dir=None`` and no shipped model yet, fresh weights are used (recorded in the manifest).
     ``tokens`` / ``bins`` / ``max_batch``: TensorRT profile of N_G, L (min, opt, max) and of the image batch.
     """
-    from leovl_ros.paths import default_model_dir
+    from leovl_ros.agent.paths import default_model_dir
 
     explicit = model_dir is not None
     root = Path(model_dir) if explicit else default_model_dir()

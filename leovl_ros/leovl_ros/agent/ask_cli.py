@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Optional
 
-from leovl_ros.answering import (
+from leovl_ros.agent.answering import (
     Answerer,
     AnswererConfig,
     ModelNotFoundError,
@@ -24,7 +24,7 @@ from leovl_ros.answering import (
     load_map_file,
     situation_pose_matrix,
 )
-from leovl_ros.map_handle import MapHandle
+from leovl_ros.agent.map_handle import MapHandle
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from leovl_ros.paths import PACKAGE_DIR
+from leovl_ros.agent.paths import PACKAGE_DIR
 
 CONFIG_NAME = "agent.yaml"
 
@@ -64,9 +64,9 @@ def ros_arguments(params: list[Path], argv: list[str]) -> list[str]:
 
 def start_sim_camera(params: list[Path]) -> subprocess.Popen:
     """The synthetic room streamed from its own process (same parameter files, same ROS environment)."""
-    from leovl_ros.ros_env import ros_environment
+    from leovl_ros.ros.env import ros_environment
 
-    cmd = [sys.executable, "-m", "leovl_ros.sim_camera_node", "--ros-args"]
+    cmd = [sys.executable, "-m", "leovl_ros.ros.sim_camera_node", "--ros-args"]
     for path in params:
         cmd += ["--params-file", str(path)]
     return subprocess.Popen(cmd, env={**os.environ, **ros_environment()})
@@ -88,9 +88,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     except FileNotFoundError as exc:
         print(f"leovl-agent: error: {exc}", file=sys.stderr)
         return 2
-    from leovl_ros.dialogue_node import DialogueNode
-    from leovl_ros.fusion_node import FusionNode
-    from leovl_ros.node_main import run_nodes
+    from leovl_ros.ros.dialogue_node import DialogueNode
+    from leovl_ros.ros.fusion_node import FusionNode
+    from leovl_ros.ros.node_main import run_nodes
 
     nodes: dict[str, object] = {}
 

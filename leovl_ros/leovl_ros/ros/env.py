@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from leovl_ros.paths import PACKAGE_DIR
+from leovl_ros.agent.paths import PACKAGE_DIR
 
 FASTDDS_PROFILE = PACKAGE_DIR.parent / "config" / "fastdds.xml"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+"""The ``leovl_ros`` Python package folder."""
 REPO_ROOT = PACKAGE_DIR.parent.parent
 """Source-checkout root (valid for the editable install used everywhere in this project)."""
 

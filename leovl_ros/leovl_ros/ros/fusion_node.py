@@ -31,13 +31,9 @@ from visualization_msgs.msg import MarkerArray
 
 from leovl_interfaces.msg import FusionStatus
 from leovl_interfaces.srv import MapFile
-from leovl_ros import conversions as conv
-from leovl_ros.frame_sync import ApproxTimeSync, BlockingQueue, LatestSlot
-from leovl_ros.map_handle import MapBusyError, MapHandle
-from leovl_ros.node_main import RejectionLog, run_nodes
-from leovl_ros.node_params import declare_config, param, validate_update
-from leovl_ros.qos import eval_qos, lost_message_callbacks, qos_by_name, reliable_qos
-from leovl_ros.validation import (
+from leovl_ros.agent.frame_sync import ApproxTimeSync, BlockingQueue, LatestSlot
+from leovl_ros.agent.map_handle import MapBusyError, MapHandle
+from leovl_ros.agent.validation import (
     InputRejected,
     Reason,
     Rejection,
@@ -47,6 +43,10 @@ from leovl_ros.validation import (
     check_same_size,
     check_stamp_order,
 )
+from leovl_ros.ros import conversions as conv
+from leovl_ros.ros.node_main import RejectionLog, run_nodes
+from leovl_ros.ros.params import declare_config, param, validate_update
+from leovl_ros.ros.qos import eval_qos, lost_message_callbacks, qos_by_name, reliable_qos
 
 if TYPE_CHECKING:
     from leovl_ros.cfg.condense import CondenseConfig
@@ -173,9 +173,9 @@ def resize_frame(rgb: np.ndarray, depth: np.ndarray, K: np.ndarray,
 
 def load_encoder(config: FusionConfig, logger: Any) -> Any:
     """The configured 2D encoder (``leovl_ros.model``); an untrained SmallCNN, with a warning, if none is saved."""
+    from leovl_ros.agent.paths import default_model_dir
     from leovl_ros.model.config import ImageEncoderConfig
     from leovl_ros.model.image_encoder import load_image_encoder
-    from leovl_ros.paths import default_model_dir
 
     path = config.encoder_path
     if not path and config.encoder_kind == "small_cnn":

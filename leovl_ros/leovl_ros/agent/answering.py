@@ -1,6 +1,6 @@
 """The one answer path of the dialogue node and ``leovl-ask``: checks, one request at a time, empty map, model.
 
-ROS-free. ``Answerer.ask`` validates the question and session id (``leovl_ros.validation``), refuses a request
+ROS-free. ``Answerer.ask`` validates the question and session id (``leovl_ros.agent.validation``), refuses a request
 while another one holds the model longer than ``busy_timeout_s`` (``busy``), answers an empty map with a clear
 message instead of running the model, and otherwise answers with ``SpatialAgent`` over the shared map
 (``MapHandle``): the scene prefix (condense + encode + KV prefill, cached per map version) is built under the
@@ -21,9 +21,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from leovl_ros.map_handle import MapHandle
+from leovl_ros.agent.map_handle import MapHandle
+from leovl_ros.agent.validation import Reason, Rejection, check_pose_matrix, check_question, check_session_id
 from leovl_ros.model.agent import EMPTY_MAP_ANSWER, SpatialAgent
-from leovl_ros.validation import Reason, Rejection, check_pose_matrix, check_question, check_session_id
 
 EMPTY_MAP_REASON = "empty_map"
 """Counter name (and ``Reply.reason``) of a question asked before anything was fused."""
@@ -107,7 +107,7 @@ class Reply:
 
 def check_model_dir(path: Optional[str]) -> Path:
     """Resolve the checkpoint folder (``""``/None = the shipped default) or raise ``ModelNotFoundError``."""
-    from leovl_ros.paths import default_model_dir
+    from leovl_ros.agent.paths import default_model_dir
 
     folder = Path(path).expanduser() if path else default_model_dir()
     if not folder.is_dir() or not any(folder.iterdir()):

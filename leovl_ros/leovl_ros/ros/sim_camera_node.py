@@ -19,10 +19,10 @@ from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-from leovl_ros import conversions as conv
-from leovl_ros.node_main import run_nodes
-from leovl_ros.node_params import declare_config, param
-from leovl_ros.qos import qos_by_name
+from leovl_ros.ros import conversions as conv
+from leovl_ros.ros.node_main import run_nodes
+from leovl_ros.ros.params import declare_config, param
+from leovl_ros.ros.qos import qos_by_name
 
 SOURCES = ("sim", "scannet", "redwood", "3dmatch")
 """Values of the ``source`` parameter."""

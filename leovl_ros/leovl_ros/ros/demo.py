@@ -25,7 +25,7 @@ from typing import Any, Optional
 import numpy as np
 import yaml
 
-from leovl_ros.answering import check_model_dir
+from leovl_ros.agent.answering import check_model_dir
 
 
 @dataclass
@@ -206,7 +206,7 @@ def write_report(out: Path, config: DemoConfig, results: list[DemoResult], stats
 
 def write_params(config: DemoConfig, path: Path) -> Path:
     """``config/agent.yaml`` with the demo's overrides (model and its 2D encoder, stream seed/size/rate, once)."""
-    from leovl_ros.bringup import default_params_file
+    from leovl_ros.ros.bringup import default_params_file
 
     params = yaml.safe_load(default_params_file().read_text())
     params["dialogue"]["ros__parameters"]["model_path"] = config.model
@@ -247,9 +247,9 @@ def run(config: DemoConfig) -> int:
 
     from leovl_interfaces.msg import FusionStatus
     from leovl_interfaces.srv import Ask, MapFile
-    from leovl_ros.conversions import pose_to_matrix
-    from leovl_ros.qos import reliable_qos
-    from leovl_ros.ros_env import ros_environment
+    from leovl_ros.ros.conversions import pose_to_matrix
+    from leovl_ros.ros.env import ros_environment
+    from leovl_ros.ros.qos import reliable_qos
     from leovl_ros.sim.render import default_intrinsics
     from leovl_ros.sim.trajectory import robot_trajectory
     from leovl_ros.sim.world import generate_scene
@@ -292,14 +292,14 @@ def run(config: DemoConfig) -> int:
 
     try:
         print("[1/4] starting the agent: fusion + dialogue nodes in one process (logs/agent.log)")
-        procs["agent"] = subprocess.Popen([sys.executable, "-m", "leovl_ros.bringup", "--params", str(params)],
+        procs["agent"] = subprocess.Popen([sys.executable, "-m", "leovl_ros.ros.bringup", "--params", str(params)],
                                           stdout=logs["agent"], stderr=subprocess.STDOUT, env=env)
         spin_until(ask.service_is_ready, "waiting for the agent's /dialogue/ask service (see logs/agent.log)")
         spin_until(lambda: bool(status), "waiting for the fusion node's /fusion/status (see logs/agent.log)")
         print(f"      agent up after {time.monotonic() - t_start:.0f} s; starting the camera stand-in "
               f"(separate process, logs/sim_camera.log)")
         procs["sim_camera"] = subprocess.Popen(
-            [sys.executable, "-m", "leovl_ros.sim_camera_node", "--ros-args", "--params-file", str(params)],
+            [sys.executable, "-m", "leovl_ros.ros.sim_camera_node", "--ros-args", "--params-file", str(params)],
             stdout=logs["sim_camera"], stderr=subprocess.STDOUT, env=env)
         bar = tqdm(total=config.frames, desc="[2/4] rendering the room", unit="frame", mininterval=0.5)
         log_path = out / "logs" / "sim_camera.log"
@@ -416,10 +416,10 @@ def run(config: DemoConfig) -> int:
 
 def topdown(out: Path, model_dir: Path, results: list[DemoResult], poses: np.ndarray, seed: int) -> Path:
     """The saved map condensed as the model condenses it; answers' grounded cells highlighted; camera path."""
-    from leovl_ros.answering import load_map_file
+    from leovl_ros.agent.answering import load_map_file
+    from leovl_ros.agent.topdown import plot_topdown
     from leovl_ros.cfg.condense import CondenseConfig, condense
     from leovl_ros.model.checkpoint import read_config
-    from leovl_ros.topdown import plot_topdown
 
     store = load_map_file(out / "map.safetensors")
     batch = condense(store, CondenseConfig(**read_config(model_dir).condense))

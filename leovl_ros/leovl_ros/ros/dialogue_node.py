@@ -11,7 +11,7 @@ Endpoints (all names relative, so remappable):
   from the asker (situation pose, else the last camera pose on ``pose_topic``) — a goal Nav2 can take.
 * ``~/status`` (diagnostic_msgs/DiagnosticArray): answered and rejected-by-reason counters.
 
-The map is the ``MapHandle`` the fusion node writes when both run in one process (``leovl_ros.bringup``); run
+The map is the ``MapHandle`` the fusion node writes when both run in one process (``leovl_ros.ros.bringup``); run
 alone (``dialogue_node`` executable) it answers over a saved map given by the ``map_file`` parameter. The model
 is loaded at start; a missing checkpoint is a configuration error (exit code 2 with the reason logged).
 The ask service runs in its own reentrant callback group and the model allows one request at a time
@@ -34,10 +34,10 @@ from std_msgs.msg import ColorRGBA, String
 from visualization_msgs.msg import Marker, MarkerArray
 
 from leovl_interfaces.srv import Ask
-from leovl_ros.answering import Answerer, AnswererConfig, Reply, load_agent, load_map_file, situation_pose_matrix
-from leovl_ros.map_handle import MapHandle
-from leovl_ros.node_params import declare_config, param, validate_update
-from leovl_ros.qos import latched_qos, reliable_qos, sensor_qos
+from leovl_ros.agent.answering import Answerer, AnswererConfig, Reply, load_agent, load_map_file, situation_pose_matrix
+from leovl_ros.agent.map_handle import MapHandle
+from leovl_ros.ros.params import declare_config, param, validate_update
+from leovl_ros.ros.qos import latched_qos, reliable_qos, sensor_qos
 
 NODE_NAME = "dialogue"
 """Default node name (the keys of ``config/agent.yaml``)."""
@@ -244,7 +244,7 @@ class DialogueNode(Node):
 
 def main(args: Optional[list[str]] = None) -> int:
     """``dialogue_node`` executable: the node alone, over ``map_file`` (or an empty map)."""
-    from leovl_ros.node_main import run_nodes
+    from leovl_ros.ros.node_main import run_nodes
 
     return run_nodes([DialogueNode], args=args, num_threads=4)
 

@@ -20,9 +20,9 @@ from rclpy.context import Context
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 
-from leovl_ros.frame_sync import DropCounters
-from leovl_ros.ros_env import apply_ros_environment
-from leovl_ros.validation import Rejection
+from leovl_ros.agent.frame_sync import DropCounters
+from leovl_ros.agent.validation import Rejection
+from leovl_ros.ros.env import apply_ros_environment
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2, Poi
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
-from leovl_ros.validation import (
+from leovl_ros.agent.validation import (
     COLOUR_ENCODINGS,
     DEPTH_ENCODINGS,
     InputRejected,
