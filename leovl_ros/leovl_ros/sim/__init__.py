@@ -5,7 +5,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from leovl_ros.sim.world import (
+from leovl_ros.sim.furnish import SceneConfig, generate_scene
+from leovl_ros.sim.scene import (
     CEILING_ID,
     CLASSES,
     COLOURS,
@@ -15,9 +16,7 @@ from leovl_ros.sim.world import (
     Opening,
     Room,
     Scene,
-    SceneConfig,
     SceneObject,
-    generate_scene,
     nearest_colour,
 )
 

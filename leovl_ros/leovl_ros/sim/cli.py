@@ -6,9 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
+from leovl_ros.sim.furnish import SceneConfig, generate_scene
 from leovl_ros.sim.render import Renderer, Visibility
 from leovl_ros.sim.trajectory import robot_trajectory
-from leovl_ros.sim.world import SceneConfig, generate_scene
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

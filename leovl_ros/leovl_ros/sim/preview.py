@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from leovl_ros.sim.world import Scene
+from leovl_ros.sim.scene import Scene
 
 
 def plot_scene(scene: Scene, path: str | Path, poses: list[np.ndarray] | None = None, dpi: int = 120) -> None:

@@ -16,10 +16,14 @@ import open3d as o3d
 
 from leovl_ros.geometry import Frame
 from leovl_ros.sim.meshes import box_mesh, object_mesh
+from leovl_ros.sim.scene import CEILING_ID, FLOOR_ID, NO_HIT, WALL_ID, Room, Scene
 from leovl_ros.sim.trajectory import robot_trajectory
-from leovl_ros.sim.world import CEILING_ID, FLOOR_ID, NO_HIT, WALL_ID, Room, Scene
 
-__all__ = ["RenderConfig", "Renderer", "Visibility", "default_intrinsics", "render_sequence", "robot_trajectory"]
+__all__ = ["TRAINING_STRIDE", "RenderConfig", "Renderer", "Visibility", "default_intrinsics", "render_sequence",
+           "robot_trajectory"]
+
+TRAINING_STRIDE = 4
+"""Pixel stride of the instance images on which training decides which objects a rendered walk saw."""
 
 
 @dataclass
@@ -190,8 +194,14 @@ def render_sequence(scene: Scene, n_frames: int, seed: int = 0, width: int = 640
 
 @dataclass
 class Visibility:
-    """How much of each object a sequence of rendered frames shows (from their instance ids)."""
+    """How much of each object a sequence of rendered frames shows (from their instance ids).
 
+    ``Visibility(stride=TRAINING_STRIDE).seen(min_pixels=1)`` is the rule training uses to decide which objects a
+    walk saw (any pixel of the object on every ``stride``-th row and column of any frame).
+    """
+
+    stride: int = 1
+    """Count every stride-th row and column of the instance image (1 = every pixel)."""
     pixels: dict[int, int] = field(default_factory=dict)
     """Object id → visible pixels summed over frames."""
     frames: dict[int, int] = field(default_factory=dict)
@@ -199,7 +209,7 @@ class Visibility:
 
     def add(self, frame: Frame) -> Frame:
         """Count one frame's object pixels; returns the frame so the call can sit inside a pipeline."""
-        ids, counts = np.unique(frame.instance, return_counts=True)
+        ids, counts = np.unique(frame.instance[:: self.stride, :: self.stride], return_counts=True)
         for i, c in zip(ids.tolist(), counts.tolist()):
             if i >= 0:
                 self.pixels[i] = self.pixels.get(i, 0) + c

@@ -8,6 +8,7 @@ reading yields one sample at a time, so 100k+ samples never sit in memory togeth
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -21,8 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from leovl_ros.sim import templates as T
+from leovl_ros.sim.furnish import generate_scene
+from leovl_ros.sim.phrasing import WORD_SLOTS, families, heldout_families
+from leovl_ros.sim.scene import CLASSES, COLOURS
 from leovl_ros.sim.tasks import Sample, TaskConfig, generate_samples
-from leovl_ros.sim.world import CLASSES, COLOURS, generate_scene
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 """Dataset splits; a scene seed belongs to exactly one (see :func:`split_for_seed`)."""
@@ -200,14 +203,15 @@ def heldout_category(sample: Sample) -> str | None:
 def build_heldout_qa(seeds: Iterable[int], n_questions: int = 2000, min_scenes: int = 50,
                      max_yes_no_share: float = 0.25, task_config: TaskConfig | None = None,
                      scene_config=None, progress: bool = False,
-                     seen_objects: Mapping[int, Iterable[int]] | None = None) -> list[Sample]:
+                     seen_objects: Mapping[int, Iterable[int]] | None = None, wording: str = "seen") -> list[Sample]:
     """A fixed, balanced QA set from unseen (test-split) scenes: :data:`HELDOUT_MIX` shares, yes/no capped.
 
     Seeds outside the test split and repeated seeds are ignored; questions are drawn round-robin over scenes
     within each category so no scene dominates. Raises ``ValueError`` when fewer than ``min_scenes`` test scenes
     are given or the scenes cannot fill a category. ``seen_objects`` (scene seed → ids visible in its rendered
     walk; seeds missing from it count as fully seen) restricts each scene's questions to what a model fusing that
-    walk could have seen.
+    walk could have seen. ``wording`` ('seen' or 'unseen') picks the phrasing families: both wordings hold the
+    same questions (ids, facts, answers, order) in different words (see :func:`build_heldout_qa_wordings`).
     """
     from tqdm import tqdm
 
@@ -216,6 +220,7 @@ def build_heldout_qa(seeds: Iterable[int], n_questions: int = 2000, min_scenes: 
         raise ValueError(f"{len(test_seeds)} test-split scenes among the seeds; need >= {min_scenes}")
     cfg = task_config or TaskConfig(qa_per_type=40, situations=4, situated_per_type=10, planning_per_situation=0,
                                     object_captions=0, scene_captions=0, dialogues=0, max_yes_no_share=1.0)
+    cfg = dataclasses.replace(cfg, wording=wording)
     pools: dict[str, list[list[Sample]]] = {c: [] for c in HELDOUT_MIX}
     for seed in tqdm(test_seeds, desc="held-out scenes", disable=not progress):
         per_cat: dict[str, list[Sample]] = defaultdict(list)
@@ -236,6 +241,17 @@ def build_heldout_qa(seeds: Iterable[int], n_questions: int = 2000, min_scenes: 
         yes_no_budget -= sum(s.is_yes_no for s in picked)
         chosen.extend(picked)
     return chosen
+
+
+def build_heldout_qa_wordings(seeds: Iterable[int], n_questions: int = 2000, min_scenes: int = 50,
+                              **kwargs) -> dict[str, list[Sample]]:
+    """The held-out QA set in both wordings: ``{"seen": [...], "unseen": [...]}``, the same questions in the same
+    order (same ``question_id``, facts and answers), worded with training families and with held-out families.
+    Other keyword arguments go to :func:`build_heldout_qa`."""
+    out = {w: build_heldout_qa(seeds, n_questions, min_scenes, wording=w, **kwargs) for w in ("seen", "unseen")}
+    if [s.question_id for s in out["seen"]] != [s.question_id for s in out["unseen"]]:
+        raise AssertionError("the two wordings of the held-out set ask different questions")
+    return out
 
 
 def _interleave_types(samples: list[Sample]) -> list[Sample]:
@@ -303,15 +319,19 @@ def write_benchmark_files(samples: Iterable[Sample], out_dir: str | Path) -> dic
 
 
 def vocabulary_corpus(n_scenes: int = 200, first_seed: int = 0) -> Iterator[str]:
-    """Text for training the tokenizer: every template's words and the questions, answers, situations, captions
-    and dialogue turns of ``n_scenes`` training scenes."""
+    """Text for training the tokenizer: the training (seen) phrasing families' words and the questions, answers,
+    situations, captions and dialogue turns of ``n_scenes`` training scenes."""
     for name in list(CLASSES) + list(COLOURS) + list(T.NUMBER_WORDS):
         yield name
     for phrasings in list(T.SYNONYMS.values()) + list(T.SITUATED_PLACES.values()) + list(T.COLOUR_WORDS.values()):
         yield from phrasings
-    for phrasings in T.TEMPLATES.values():
-        for text in phrasings:
-            yield re.sub(r"\{[a-z_0-9]+\}", " ", text)
+    held = heldout_families()
+    for fams in families().values():
+        for fam in fams:
+            if fam.id not in held:  # the tokenizer never sees a held-out family's own words
+                yield re.sub(r"\{[a-z_0-9]+\}", " ", fam.pattern)
+    for words in WORD_SLOTS.values():
+        yield from words
     for name in CLASSES:
         yield T.plural(name)
     seed = first_seed
@@ -343,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-compress", action="store_true", help="write plain .jsonl instead of .jsonl.gz")
     ap.add_argument("--heldout", type=int, default=0, metavar="N",
                     help="also write a balanced held-out QA set of N questions into OUT/heldout/ (qa.json in "
-                         "Beacon3D format, sqa3d_questions.json + sqa3d_annotations.json in SQA3D format)")
+                         "Beacon3D format, sqa3d_questions.json + sqa3d_annotations.json in SQA3D format), and the "
+                         "same questions in held-out wordings into OUT/heldout_unseen_wording/")
     ap.add_argument("--heldout-seeds", default="0:1000",
                     help="seed pool for the held-out set; only its test-split seeds are used (default 0:1000, "
                          "~100 scenes)")
@@ -352,8 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     stats = generate_dataset(args.out, seeds, samples_per_shard=args.samples_per_shard,
                              compress=not args.no_compress)
     if args.heldout:
-        held = build_heldout_qa(parse_seeds(args.heldout_seeds), n_questions=args.heldout, progress=True)
-        stats["heldout"] = write_benchmark_files(held, args.out / "heldout")
+        both = build_heldout_qa_wordings(parse_seeds(args.heldout_seeds), n_questions=args.heldout, progress=True)
+        stats["heldout"] = write_benchmark_files(both["seen"], args.out / "heldout")
+        stats["heldout_unseen_wording"] = write_benchmark_files(both["unseen"], args.out / "heldout_unseen_wording")
     print(json.dumps(stats))
     return 0
 

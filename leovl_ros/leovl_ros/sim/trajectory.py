@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from leovl_ros.sim.freespace import FreeGrid
-from leovl_ros.sim.world import Scene
+from leovl_ros.sim.scene import Scene
 
 
 @dataclass
