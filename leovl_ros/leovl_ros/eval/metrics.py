@@ -144,17 +144,14 @@ def paired_test(a: Iterable[float], b: Iterable[float], n: int = 10000, seed: in
     return (hits + 1) / (n + 1)
 
 
-def _object_key(record: Mapping[str, Any]) -> str:
-    """The Beacon3D object a question belongs to: scene + object ids, else the question-id prefix."""
+def _object_key(record: Mapping[str, Any]) -> str | None:
+    """The Beacon3D object a question belongs to: scene + object ids, else the question-id prefix; None for a
+    question about no object (an existence question answered "no" has empty ``object_ids``)."""
     if record.get("object_ids"):
         ids = ",".join(str(i) for i in sorted(record["object_ids"]))
         return f"{record.get('scene_id', '')}:{ids}"
     match = _BEACON3D_OBJECT_PREFIX.match(str(record["question_id"]))
-    if match is None:
-        raise ValueError(
-            f"cannot tell which object question {record['question_id']!r} is about: give scene_id + object_ids"
-        )
-    return match.group(1)
+    return match.group(1) if match is not None else None
 
 
 def beacon3d_scores(
@@ -167,23 +164,30 @@ def beacon3d_scores(
     Per question: 5 when the answer is an EM match (EM-R for yes/no questions), else the 1–5 judge score from
     ``judge_scores`` (keyed by str(question_id)); without a judge (GPT-4o is not available here) a non-matching
     answer scores 1, so Case equals the EM/EM-R accuracy in percent. Case = (mean − 1) / 4 × 100; Obj = share (in
-    percent) of objects whose questions all score ≥ 4.
+    percent) of objects whose questions all score ≥ 4; questions about no object (empty ``object_ids`` and no
+    Beacon3D id prefix, e.g. "is there a piano?" → "no") count in Case but belong to no object in Obj.
     """
     per_question: list[float] = []
     per_object: dict[str, list[float]] = {}
+    without_object = 0
     for rec in records:
         em, em_r = answer_scores(rec["prediction"], rec["answers"])
         matched = em_r if is_yes_no(rec["answers"]) else em
         fallback = 1.0 if judge_scores is None else float(judge_scores.get(str(rec["question_id"]), 1.0))
         score = 5.0 if matched else fallback
         per_question.append(score)
-        per_object.setdefault(key(rec), []).append(score)
+        obj = key(rec)
+        if obj is None:
+            without_object += 1
+        else:
+            per_object.setdefault(obj, []).append(score)
     if not per_question:
         raise ValueError("beacon3d_scores needs at least one record")
     return {
         "case": (float(np.mean(per_question)) - 1.0) / 4.0 * 100.0,
-        "obj": 100.0 * float(np.mean([min(s) >= 4.0 for s in per_object.values()])),
+        "obj": 100.0 * float(np.mean([min(s) >= 4.0 for s in per_object.values()])) if per_object else 0.0,
         "n_questions": len(per_question),
         "n_objects": len(per_object),
+        "n_questions_without_object": without_object,
         "judge": "external judge scores" if judge_scores is not None else "none: non-matching answers score 1",
     }
