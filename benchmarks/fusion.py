@@ -10,11 +10,11 @@ columns), ``cfg_tokens`` (after the multi-resolution rule and the budget) and ``
 interval over the scenes. Also writes a top-down PNG of one condensed map and ``token_counts.png`` (CFG against voxel
 tokens per scene, with the one-third line and the paper's medians).
 
-Token sample. Ten rooms cannot tell whether the median CFG count is within a third of the median voxel count: their
-ratio's 95 % interval spans about 2.8-3.9. So the run goes on, after the timed scenes, with more rooms of the same
-generator (``--token-rooms``, default 200: seeds 0..199, the timed ones included) that are fused and counted but
-not timed, and reports the same token figures over that sample under ``token_sample`` (interval about 3.0-3.2).
-The top-level token figures stay those of the timed scenes.
+Token sample. Ten rooms give too wide an interval to tell whether the median CFG count is within a third of the
+median voxel count. So the run goes on, after the timed scenes, with more rooms of the same generator
+(``--token-rooms``, default 200: seeds 0..199, the timed ones included) that are fused and counted but not timed,
+and reports the same token figures over that sample under ``token_sample``. The top-level token figures stay those
+of the timed scenes.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def _scenes(args: argparse.Namespace) -> Iterator[tuple[str, int, Iterator, int 
 
 
 def token_figures(scenes: list[dict]) -> dict:
-    """The issue's token figures over ``scenes``: medians, their ratio with a bootstrap 95 % interval (whole scenes
+    """The token figures over ``scenes``: medians, their ratio with a bootstrap 95 % interval (whole scenes
     resampled), the one-third and 750 targets, and the ratio to the video-based LLMs' token counts."""
     from leovl_ros.eval.metrics import bootstrap_ci
 
@@ -199,8 +199,8 @@ def run(args: argparse.Namespace) -> dict:
         LiftConfig,
         VoxelStore,
         VoxelStoreConfig,
+        compiled,
         condense,
-        cpu_kernels,
         lift,
         warm_up,
     )
@@ -212,10 +212,10 @@ def run(args: argparse.Namespace) -> dict:
         torch.set_num_threads(args.torch_threads)
     dev = torch.device(args.device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    compiled = not args.torch_path
-    lift_cfg = LiftConfig(device=args.device, cpu_kernels=compiled)
+    use_compiled = not args.torch_path
+    lift_cfg = LiftConfig(device=args.device, compiled=use_compiled)
     store_cfg = VoxelStoreConfig(voxel_size=args.voxel_size or VoxelStoreConfig().voxel_size,
-                                 feature_dim=args.feature_dim, device=args.device, cpu_kernels=compiled)
+                                 feature_dim=args.feature_dim, device=args.device, compiled=use_compiled)
     enc2d = PooledColourEncoder(feature_dim=args.feature_dim, stride=args.stride)
     encoder = CFGEncoder(CFGEncoderConfig(feature_dim=args.feature_dim)).to(dev).eval()
     ccfg = CondenseConfig()
@@ -281,7 +281,7 @@ def run(args: argparse.Namespace) -> dict:
                                    highlight_label=f"timed scenes ({len(scenes)})", reference=PAPER_SCANNET_TOKENS)
     return {
         "device": str(dev),
-        "path": "compiled" if cpu_kernels.enabled(dev, compiled) else "torch",
+        "path": "compiled" if compiled.enabled(dev, use_compiled) else "torch",
         "threads": torch.get_num_threads(), "cores": len(os.sched_getaffinity(0)),
         "frames": len(fuse_ms), "views": args.views,
         "voxel_size_m": store_cfg.voxel_size, "cell_size_m": ccfg.cell_size, "budget": ccfg.budget,

@@ -1,8 +1,9 @@
 """Per-frame cost of the fusion node's worker path, in-process (no DDS), one JSON line.
 
-Stages per 640×480 synthetic frame: decode raw messages (rgb8 + 16UC1), decode compressed ones (jpeg +
-compressedDepth PNG), depth validation/masking, resize to the encoder input, ``fuse_frame`` (2D encoder +
-lifting + voxel fusion; first pass over new geometry, then the same views again) and the periodic output
+Stages per 640×480 synthetic frame, each a step of ``cfg.pipeline.FrameFuser`` (what the node's worker runs):
+decode raw messages (rgb8 + 16UC1 + camera_info), decode compressed ones (jpeg + compressedDepth PNG), depth
+validation/masking, resize to the encoder input, fuse (2D encoder + lifting + voxel fusion; first pass over new
+geometry, then the same views again) and the periodic output
 (condense + PointCloud2 + MarkerArray). ``max_fused_fps_*`` is the worker's ceiling (1000 / sum of the
 per-frame wall times) for raw and compressed input; ``*_cpu_ms`` are CPU times (all threads) of the heavy
 stages; ``load_avg_1min`` tells how busy the machine was (figures from a loaded machine are indicative only).
@@ -22,21 +23,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from leovl_ros.agent.validation import check_depth
-from leovl_ros.cfg.condense import condense
-from leovl_ros.cfg.lifting import LiftConfig
-from leovl_ros.cfg.pipeline import fuse_frame
+from leovl_ros.agent.map_handle import new_map_handle
+from leovl_ros.cfg.condense import CondenseConfig, condense
+from leovl_ros.cfg.pipeline import FrameFuser, FrameFuserConfig, load_encoder
 from leovl_ros.geometry import Frame
 from leovl_ros.ros import conversions as conv
-from leovl_ros.ros.fusion_node import FusionConfig, load_encoder, new_map_handle, resize_frame
 from leovl_ros.sim.render import render_sequence
 from leovl_ros.sim.world import generate_scene
-
-
-class _PrintLogger:
-    def warning(self, text: str) -> None:
-        print(f"# {text}")
-
 
 CPU_MS: dict[str, float] = {}
 """Median process CPU time (ms, all threads) per stage: robust to other processes competing for the cores."""
@@ -62,29 +55,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    config = FusionConfig()
+    config = FrameFuserConfig()  # the fusion node's defaults
     frames = list(render_sequence(generate_scene(0), args.frames, seed=0))
     header = conv.make_header("cam", 0)
+    infos = [conv.camera_info_from_intrinsics(f.K, f.width, f.height, header) for f in frames]
     raw = [(conv.image_from_array(f.rgb, "rgb8", header), conv.depth_image_from_metres(f.depth, "16UC1", header))
            for f in frames]
     compressed = [(conv.compressed_from_colour(f.rgb, header), conv.compressed_from_depth(f.depth, header))
                   for f in frames]
-    decode_raw_ms, decoded = _median_ms(lambda m: (conv.colour_from_image(m[0]), conv.depth_from_image(m[1])), raw)
-    decode_comp_ms, _ = _median_ms(lambda m: (conv.colour_from_compressed(m[0]), conv.depth_from_compressed(m[1])),
-                                   compressed)
-    mask_ms, masked = _median_ms(lambda d: check_depth(d[1], config.min_depth, config.max_depth,
-                                                       config.max_invalid_fraction)[0], decoded)
-    size = (config.encoder_width, config.encoder_height)
-    resize_ms, small = _median_ms(lambda i: resize_frame(decoded[i][0], masked[i], frames[i].K, size),
+    encoder = load_encoder(warn=lambda text: print(f"# {text}"))
+    fuser = FrameFuser(encoder, config)  # the fusion node's worker path
+    decode_raw_ms, decoded = _median_ms(lambda i: fuser.decode(*raw[i], infos[i]), list(range(len(frames))))
+    decode_comp_ms, _ = _median_ms(lambda i: fuser.decode(*compressed[i], infos[i]), list(range(len(frames))))
+    mask_ms, masked = _median_ms(lambda d: fuser.mask(d[1]), decoded)
+    resize_ms, small = _median_ms(lambda i: fuser.resize(decoded[i][0], masked[i], decoded[i][2]),
                                   list(range(len(frames))))
-    encoder = load_encoder(config, _PrintLogger())
-    handle = new_map_handle(config, int(encoder.feature_dim))
-    lift = LiftConfig(min_depth=config.min_depth, max_depth=config.max_depth)
+    handle = new_map_handle(int(encoder.feature_dim))
+    size = (config.input_width, config.input_height)
 
     def fuse(i: int) -> int:
         rgb, depth, K = small[i]
         with handle.locked() as store:
-            return fuse_frame(store, Frame(rgb=rgb, depth=depth, K=K, pose=frames[i].pose), encoder, lift)
+            return fuser.fuse(store, Frame(rgb=rgb, depth=depth, K=K, pose=frames[i].pose))
 
     fuse(0)  # warm-up (first convolution)
     fuse_ms, _ = _median_ms(fuse, list(range(len(frames))), "fuse_frame_cpu_ms")  # first pass: map grows
@@ -92,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def publish(_: int) -> int:
         with handle.locked() as store:
-            batch = condense(store, config.condense_config())
+            batch = condense(store, CondenseConfig())  # the node's cell_size and token_budget defaults
         conv.cfg_to_cloud(batch, header)
         conv.cfg_to_markers(batch, header)
         return len(batch)

@@ -1,6 +1,7 @@
 """ament_python package of leovl_ros: the ROS-free core library, nodes, launch and config."""
 
 from glob import glob
+from os.path import isfile
 
 from setuptools import find_packages, setup
 
@@ -14,7 +15,8 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
-        (f"share/{PACKAGE}/config", glob("config/*")),
+        (f"share/{PACKAGE}/config", [p for p in glob("config/*") if isfile(p)]),
+        (f"share/{PACKAGE}/config/cameras", glob("config/cameras/*.yaml")),
     ],
     install_requires=["setuptools"],
     zip_safe=True,
@@ -33,9 +35,11 @@ setup(
             # Commands for where `ros2 launch` / ROS are absent.
             "leovl-agent = leovl_ros.ros.bringup:main",
             "leovl-ask = leovl_ros.agent.ask_cli:main",
+            "leovl-map = leovl_ros.agent.map_export:main",
             "leovl-sim = leovl_ros.sim.cli:main",
             "leovl-demo = leovl_ros.ros.demo:main",
             "leovl-bag = leovl_ros.io.bag:main",
+            "leovl-eval = leovl_ros.ros.eval_cli:main",
         ],
     },
 )

@@ -27,10 +27,10 @@ def shared_data() -> Path:
 @pytest.fixture(params=["compiled", "torch"])
 def cfg_backend(request, monkeypatch) -> str:
     """Run a test on both per-frame fusion paths: the compiled CPU loops and the torch ops (CUDA's path)."""
-    from leovl_ros.cfg import cpu_kernels
+    from leovl_ros.cfg import compiled
 
-    if request.param == "compiled" and not cpu_kernels.AVAILABLE:
+    if request.param == "compiled" and not compiled.AVAILABLE:
         pytest.skip("numba is not installed: only the torch path exists")
     if request.param == "torch":
-        monkeypatch.setattr(cpu_kernels, "AVAILABLE", False)
+        monkeypatch.setattr(compiled, "AVAILABLE", False)
     return request.param

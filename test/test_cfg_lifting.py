@@ -130,13 +130,13 @@ def test_invalid_inputs_are_rejected():
 def test_compiled_and_torch_paths_agree(extra, monkeypatch):
     """The fused CPU loop and the tensor path pool the same pixels: same cells and counts, points to float32
     rounding (band, mask, NaN/Inf/zero depth and uneven grids included)."""
-    from leovl_ros.cfg import cpu_kernels
+    from leovl_ros.cfg import compiled
 
     depth, rgb = _frame(7)
     mask = np.random.default_rng(8).random(depth.shape) > 0.1
     outs = []
     for available in (True, False):
-        monkeypatch.setattr(cpu_kernels, "AVAILABLE", available)
+        monkeypatch.setattr(compiled, "AVAILABLE", available)
         outs.append([lift(depth, K, _pose(9), hw, rgb=rgb, config=LiftConfig(**extra), mask=mask)
                      for hw in ((30, 40), (60, 80), (29, 41))])
     for a, b in zip(*outs):

@@ -35,11 +35,53 @@ def test_fuse_frame_assigns_each_cell_feature_to_its_point():
 
 def test_warm_up_runs_the_whole_path_and_leaves_the_map_alone():
     """The start-up warm-up fuses into its own scratch store (compiling the CPU loops), never into the map."""
-    from leovl_ros.cfg import cpu_kernels, warm_up
+    from leovl_ros.cfg import compiled, warm_up
 
     store = VoxelStore(VoxelStoreConfig(feature_dim=8))
     seconds = warm_up(store.config, PooledColourEncoder(feature_dim=8, stride=16), (48, 64))
     assert seconds > 0 and len(store) == 0 and store.version == 0
-    if cpu_kernels.AVAILABLE:  # every compiled loop of the per-frame path has a compiled specialisation now
+    if compiled.AVAILABLE:  # every compiled loop of the per-frame path has a compiled specialisation now
         for name in ("lift_points", "reduce_frame", "find_slots", "append_new", "merge_sorted", "accumulate"):
-            assert getattr(cpu_kernels, name).signatures, name
+            assert getattr(compiled, name).signatures, name
+
+
+def _messages(h: int, w: int) -> tuple:
+    """Image / CameraInfo stand-ins: plain objects with the messages' fields (what the codec reads)."""
+    from types import SimpleNamespace
+
+    header = SimpleNamespace(frame_id="cam", stamp=SimpleNamespace(sec=0, nanosec=0))
+    rgb = np.full((h, w, 3), 90, np.uint8)
+    mm = np.full((h, w), 2000, np.uint16)
+    colour = SimpleNamespace(header=header, height=h, width=w, encoding="rgb8", is_bigendian=0, step=3 * w,
+                             data=rgb.tobytes())
+    depth = SimpleNamespace(header=header, height=h, width=w, encoding="16UC1", is_bigendian=0, step=2 * w,
+                            data=mm.tobytes())
+    k = [0.8 * w, 0.0, (w - 1) / 2, 0.0, 0.8 * w, (h - 1) / 2, 0.0, 0.0, 1.0]
+    info = SimpleNamespace(height=h, width=w, k=k)
+    return colour, depth, info
+
+
+def test_frame_fuser_prepares_and_fuses_a_frame_of_any_message_like_objects():
+    from leovl_ros.cfg.pipeline import FrameFuser, FrameFuserConfig
+
+    fuser = FrameFuser(PooledColourEncoder(feature_dim=8, stride=16), FrameFuserConfig(input_width=64,
+                                                                                       input_height=48))
+    frame = fuser.prepare(*_messages(96, 128), np.eye(4), stamp_ns=1_500_000_000)
+    assert frame.rgb.shape == (48, 64, 3) and frame.K[0, 0] == 0.8 * 64 and frame.stamp == 1.5
+    store = VoxelStore(VoxelStoreConfig(feature_dim=8))
+    assert fuser.fuse(store, frame) == 3 * 4 and len(store) > 0
+
+
+def test_frame_fuser_rejects_images_below_min_image_size():
+    """A 1×1 image with a matching 1×1 camera_info is rejected (size), as is anything below min_image_size."""
+    import pytest
+
+    from leovl_ros.agent.validation import InputRejected, Reason
+    from leovl_ros.cfg.pipeline import FrameFuser, FrameFuserConfig
+
+    fuser = FrameFuser(PooledColourEncoder(feature_dim=8, stride=16), FrameFuserConfig(min_image_size=16))
+    for h, w in ((1, 1), (15, 64), (64, 15)):
+        with pytest.raises(InputRejected) as err:
+            fuser.prepare(*_messages(h, w), np.eye(4))
+        assert err.value.rejection.reason == Reason.SIZE and "min_image_size" in err.value.rejection.detail
+    fuser.decode(*_messages(16, 16))  # exactly the minimum passes

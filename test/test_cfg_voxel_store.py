@@ -151,6 +151,32 @@ def test_save_load_is_bit_exact_and_atomic(tmp_path):
             assert torch.equal(v, t.arrays()[k]), k
 
 
+def test_save_removes_temp_files_of_killed_saves(tmp_path):
+    """A save killed before its rename leaves ``.map.safetensors.XXXX.tmp``; the next save to that path removes it
+    (and leaves other files alone)."""
+    s = _store()
+    s.fuse(*_frames(1)[0])
+    stale = [tmp_path / ".map.safetensors.k1ll3d.tmp", tmp_path / ".map.safetensors.other.tmp"]
+    for f in stale:
+        f.write_bytes(b"half a map")
+    (tmp_path / ".other.safetensors.x.tmp").write_bytes(b"another map's save in flight")
+    s.save(tmp_path / "map.safetensors")
+    assert sorted(os.listdir(tmp_path)) == [".other.safetensors.x.tmp", "map.safetensors"]
+
+
+def test_from_file_takes_the_layout_from_the_file(tmp_path):
+    s = VoxelStore(VoxelStoreConfig(feature_dim=D, voxel_size=0.1))
+    s.fuse(*_frames(2)[0])
+    s.save(tmp_path / "map.safetensors")
+    t = VoxelStore.from_file(tmp_path / "map.safetensors")
+    assert t.config.voxel_size == 0.1 and t.config.feature_dim == D and len(t) == len(s)
+    (tmp_path / "bad.safetensors").write_bytes(b"not a map")
+    with pytest.raises(ValueError, match="not a saved leovl map"):
+        VoxelStore.from_file(tmp_path / "bad.safetensors")
+    with pytest.raises(ValueError, match="not found"):
+        VoxelStore.from_file(tmp_path / "missing.safetensors")
+
+
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "voxel_size", "feature_dim", "missing"])
 def test_corrupt_or_mismatched_file_raises_and_leaves_store_untouched(tmp_path, damage):
     src = _store()
@@ -180,12 +206,12 @@ def test_corrupt_or_mismatched_file_raises_and_leaves_store_untouched(tmp_path, 
 
 def test_compiled_and_torch_paths_build_the_same_store(monkeypatch):
     """Same frames (with and without colours and weights, through eviction) → bit-identical stores."""
-    from leovl_ros.cfg import cpu_kernels
+    from leovl_ros.cfg import compiled
 
     frames = _frames(10)
     stores = []
     for available in (True, False):
-        monkeypatch.setattr(cpu_kernels, "AVAILABLE", available)
+        monkeypatch.setattr(compiled, "AVAILABLE", available)
         s = _store(capacity=2500, initial_slots=64)
         for i, (p, f, c, w) in enumerate(frames):
             s.fuse(p, f, c if i % 2 else None, w if i % 3 else None)

@@ -13,6 +13,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from visualization_msgs.msg import Marker
 
 from leovl_ros.agent.validation import InputRejected, Reason
+from leovl_ros.io import image_codec as codec
 from leovl_ros.ros import conversions as conv
 
 HDR = conv.make_header("cam", 1_700_000_000_123_456_789)
@@ -35,18 +36,18 @@ def test_colour_encodings(encoding: str) -> None:
                 "bgra8": np.dstack([rgb[..., ::-1], np.full(rgb.shape[:2], 7, np.uint8)])}[encoding]
     msg = conv.image_from_array(channels, encoding, HDR)
     assert msg.step == rgb.shape[1] * channels.shape[2]
-    assert np.array_equal(conv.colour_from_image(msg), rgb)
+    assert np.array_equal(codec.colour_from_image(msg), rgb)
 
 
 def test_mono8_and_padded_rows() -> None:
     grey = RNG.integers(0, 256, (5, 7), dtype=np.uint8)
-    out = conv.colour_from_image(conv.image_from_array(grey, "mono8", HDR))
+    out = codec.colour_from_image(conv.image_from_array(grey, "mono8", HDR))
     assert out.shape == (5, 7, 3) and np.array_equal(out[..., 1], grey)
     rgb = random_rgb(6, 5)
     padded = np.zeros((6, 24), np.uint8)  # 15 bytes of pixels + 9 bytes padding per row
     padded[:, :15] = rgb.reshape(6, 15)
     msg = Image(header=HDR, height=6, width=5, encoding="rgb8", step=24, data=padded.tobytes())
-    assert np.array_equal(conv.colour_from_image(msg), rgb)
+    assert np.array_equal(codec.colour_from_image(msg), rgb)
 
 
 @pytest.mark.parametrize("bigendian", [False, True])
@@ -55,20 +56,20 @@ def test_depth_encodings_and_endianness(bigendian: bool) -> None:
     order = ">" if bigendian else "<"
     msg = Image(header=HDR, height=4, width=6, encoding="16UC1", is_bigendian=int(bigendian), step=12,
                 data=mm.astype(order + "u2").tobytes())
-    assert np.allclose(conv.depth_from_image(msg), mm / 1000.0, atol=1e-6)
+    assert np.allclose(codec.depth_from_image(msg), mm / 1000.0, atol=1e-6)
     metres = RNG.uniform(0.2, 6.0, (4, 6)).astype(np.float32)
     metres[0, 0] = np.nan
     msg = Image(header=HDR, height=4, width=6, encoding="32FC1", is_bigendian=int(bigendian), step=24,
                 data=metres.astype(order + "f4").tobytes())
-    out = conv.depth_from_image(msg)
+    out = codec.depth_from_image(msg)
     assert np.isnan(out[0, 0]) and np.array_equal(out[1:], metres[1:])
 
 
 def test_depth_image_from_metres() -> None:
     d = np.array([[1.2345, np.nan, -1.0, 70.0]], np.float32)
     mm = conv.depth_image_from_metres(d, "16UC1", HDR)
-    assert np.allclose(conv.depth_from_image(mm), [[1.234, 0.0, 0.0, 0.0]], atol=1e-3)
-    f = conv.depth_from_image(conv.depth_image_from_metres(d, "32FC1", HDR))
+    assert np.allclose(codec.depth_from_image(mm), [[1.234, 0.0, 0.0, 0.0]], atol=1e-3)
+    f = codec.depth_from_image(conv.depth_image_from_metres(d, "32FC1", HDR))
     assert np.array_equal(f, d, equal_nan=True)
 
 
@@ -77,24 +78,24 @@ def test_depth_image_from_metres() -> None:
 def test_wrong_encoding_rejected(encoding: str, colour: bool, reason: Reason) -> None:
     msg = Image(header=HDR, height=2, width=2, encoding=encoding, step=12, data=bytes(24))
     with pytest.raises(InputRejected) as err:
-        (conv.colour_from_image if colour else conv.depth_from_image)(msg)
+        (codec.colour_from_image if colour else codec.depth_from_image)(msg)
     assert err.value.rejection.reason == reason
 
 
 def test_compressed_colour() -> None:
     rgb = random_rgb(24, 32)
     png = conv.compressed_from_colour(rgb, HDR, fmt="png")
-    assert np.array_equal(conv.colour_from_compressed(png), rgb)
+    assert np.array_equal(codec.colour_from_compressed(png), rgb)
     smooth = np.repeat(np.repeat(rgb[:3, :4], 8, axis=0), 8, axis=1)
     jpeg = conv.compressed_from_colour(smooth, HDR, fmt="jpeg", quality=95)
     assert jpeg.format.startswith("rgb8; jpeg")
-    assert np.abs(conv.colour_from_compressed(jpeg).astype(int) - smooth).mean() < 12
+    assert np.abs(codec.colour_from_compressed(jpeg).astype(int) - smooth).mean() < 12
     red = np.zeros((16, 16, 3), np.uint8)
     red[..., 0] = 255
-    decoded = conv.colour_from_compressed(conv.compressed_from_colour(red, HDR))
+    decoded = codec.colour_from_compressed(conv.compressed_from_colour(red, HDR))
     assert decoded[..., 0].min() > 240 and decoded[..., 1:].max() < 15, "channel order survives jpeg"
     with pytest.raises(InputRejected):
-        conv.colour_from_compressed(CompressedImage(header=HDR, format="jpeg", data=b"not a jpeg"))
+        codec.colour_from_compressed(CompressedImage(header=HDR, format="jpeg", data=b"not a jpeg"))
 
 
 def test_compressed_depth_16uc1_exact() -> None:
@@ -103,7 +104,7 @@ def test_compressed_depth_16uc1_exact() -> None:
     msg = conv.compressed_from_depth(d, HDR, "16UC1")
     assert msg.format == "16UC1; compressedDepth png"
     assert struct.unpack("<iff", bytes(msg.data)[:12]) == (0, 0.0, 0.0)
-    out = conv.depth_from_compressed(msg)
+    out = codec.depth_from_compressed(msg)
     assert np.allclose(out, np.rint(d * 1000) / 1000, atol=1e-6) and out[3, 4] == 0
 
 
@@ -113,7 +114,7 @@ def test_compressed_depth_32fc1_inverse_quantisation() -> None:
     msg = conv.compressed_from_depth(d, HDR, "32FC1", depth_max=10.0, quantization=100.0)
     fmt, qa, qb = struct.unpack("<iff", bytes(msg.data)[:12])
     assert fmt == 0 and qa == pytest.approx(10100.0) and qb == pytest.approx(1.0 - 10100.0 / 10.0)
-    out = conv.depth_from_compressed(msg)
+    out = codec.depth_from_compressed(msg)
     assert np.isnan(out[0, 0]) and np.isnan(out[0, 1])
     ok = np.isfinite(out)
     # Quantisation step of inverse depth: |Δd| ≈ d² / A / 2.
@@ -129,25 +130,25 @@ def test_compressed_depth_written_by_hand_matches_image_transport_layout() -> No
     PILImage.fromarray(mm).save(buf, format="PNG")
     data = struct.pack("<iff", 0, 0, 0) + buf.getvalue()
     msg = CompressedImage(header=HDR, format="16UC1; compressedDepth", data=data)
-    assert np.allclose(conv.depth_from_compressed(msg), mm / 1000.0, atol=1e-6)
+    assert np.allclose(codec.depth_from_compressed(msg), mm / 1000.0, atol=1e-6)
     for bad in (CompressedImage(format="16UC1; compressedDepth", data=b"\x00" * 12),
                 CompressedImage(format="16UC1; compressedDepth", data=struct.pack("<iff", 0, 0, 0) + b"garbage"),
                 CompressedImage(format="png", data=buf.getvalue()),
                 CompressedImage(format="16UC1; compressedDepth rvl", data=buf.getvalue())):
         with pytest.raises(InputRejected):
-            conv.depth_from_compressed(bad)
+            codec.depth_from_compressed(bad)
 
 
 def test_camera_info_roundtrip_and_zero_k() -> None:
     K = np.array([[500.0, 0, 320.5], [0, 510.0, 240.5], [0, 0, 1]])
     info = conv.camera_info_from_intrinsics(K, 640, 480, HDR)
-    assert np.array_equal(conv.intrinsics_from_camera_info(info, (480, 640)), K)
+    assert np.array_equal(codec.intrinsics_from_camera_info(info, (480, 640)), K)
     with pytest.raises(InputRejected) as err:
-        conv.intrinsics_from_camera_info(info, (240, 320))
+        codec.intrinsics_from_camera_info(info, (240, 320))
     assert err.value.rejection.reason == Reason.SIZE
     info.k = [0.0] * 9
     with pytest.raises(InputRejected) as err:
-        conv.intrinsics_from_camera_info(info, (480, 640))
+        codec.intrinsics_from_camera_info(info, (480, 640))
     assert err.value.rejection.reason == Reason.CAMERA_INFO
 
 

@@ -15,7 +15,6 @@ from leovl_ros.agent.answering import (
     AnswererConfig,
     ModelNotFoundError,
     load_agent,
-    load_map_file,
     situation_pose_matrix,
 )
 from leovl_ros.agent.map_handle import MapHandle
@@ -139,18 +138,6 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
     (tmp_path / "junk" / "config.yaml").write_text("format_version: 99\n")
     with pytest.raises(ModelNotFoundError, match="cannot load"):
         load_agent(str(tmp_path / "junk"))
-
-
-def test_load_map_file_roundtrip_and_errors(tmp_path):
-    store = fused_store()
-    store.save(tmp_path / "map.safetensors")
-    loaded = load_map_file(tmp_path / "map.safetensors")
-    assert len(loaded) == len(store) and loaded.config.feature_dim == store.config.feature_dim
-    (tmp_path / "bad.safetensors").write_bytes(b"not a map")
-    with pytest.raises(ValueError, match="not a saved leovl map"):
-        load_map_file(tmp_path / "bad.safetensors")
-    with pytest.raises(ValueError, match="not found"):
-        load_map_file(tmp_path / "missing.safetensors")
 
 
 def test_leovl_ask_cli(tmp_path, model_dir, capsys):

@@ -197,6 +197,10 @@ def test_bad_camera_info(rig: Rig) -> None:
     expect_rejected(rig, "camera_info", lambda: rig.send())
     rig.send_info(K, size=(640, 480))  # camera_info of another resolution
     expect_rejected(rig, "size_mismatch", lambda: rig.send())
+    tiny_k = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]])
+    rig.send_info(tiny_k, size=(1, 1))  # a 1×1 image with a matching 1×1 camera_info: below min_image_size
+    expect_rejected(rig, "size_mismatch", lambda: rig.send(rgb=np.full((1, 1, 3), 90, np.uint8),
+                                                           depth=np.full((1, 1), 2.0, np.float32)))
     rig.send_info()
     fuse_good(rig)
 

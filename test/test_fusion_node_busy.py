@@ -11,15 +11,16 @@ from std_srvs.srv import Trigger
 
 from leovl_interfaces.msg import FusionStatus
 from leovl_interfaces.srv import MapFile
+from leovl_ros.agent.map_handle import new_map_handle
 from leovl_ros.cfg.stand_in import PooledColourEncoder
-from leovl_ros.ros.fusion_node import FusionConfig, FusionNode, new_map_handle
+from leovl_ros.ros.fusion_node import FusionNode
 
 pytestmark = pytest.mark.ros
 
 
 def test_calls_during_a_save_are_refused_as_busy(tmp_path: Path) -> None:
     with RosProbe() as probe:
-        shared = new_map_handle(FusionConfig(), 8)  # empty, as bring-up hands it to both nodes
+        shared = new_map_handle(8)  # empty, as bring-up hands it to both nodes
         node = FusionNode(map_handle=shared, encoder=PooledColourEncoder(feature_dim=8), context=probe.context,
                           node_name="fusion_busy", parameter_overrides=[Parameter("status_rate", value=20.0)])
         assert node.map_handle is shared, "an empty shared map must be used, not replaced"

@@ -15,7 +15,6 @@ from leovl_ros.io.bag import (
     DEPTH_TOPIC,
     INFO_TOPIC,
     POSE_TOPIC,
-    _depth_mm,
     _Messages,
     _typestore,
     bag_info,
@@ -23,6 +22,7 @@ from leovl_ros.io.bag import (
     read_rgbd_bag,
     write_rgbd_bag,
 )
+from leovl_ros.io.image_codec import metres_to_millimetres
 
 
 def _frames(n: int = 5, h: int = 24, w: int = 32, seed: int = 0) -> list[Frame]:
@@ -126,7 +126,7 @@ def test_pairing_tolerates_offsets_and_drops_unpaired(tmp_path: Path) -> None:
             ns = int(f.stamp * 1e9)
             w.write(c[COLOR_TOPIC], ns, ts.serialize_cdr(m.image(ns, f.rgb, "rgb8"), "sensor_msgs/msg/Image"))
             if i != 1:
-                d = _depth_mm(f.depth)
+                d = metres_to_millimetres(f.depth)
                 w.write(c[DEPTH_TOPIC], ns, ts.serialize_cdr(m.image(ns, d, "16UC1"), "sensor_msgs/msg/Image"))
             pns = ns + 2_000_000
             w.write(c[POSE_TOPIC], pns, ts.serialize_cdr(m.pose(pns, f.pose), "geometry_msgs/msg/PoseStamped"))
@@ -213,6 +213,59 @@ def test_reads_inverse_depth_compressed_32fc1(tmp_path: Path) -> None:
         for topic, msg, typ in msgs:
             w.write(w.add_connection(topic, typ, typestore=ts), ns, ts.serialize_cdr(msg, typ))
     (b,) = list(read_rgbd_bag(tmp_path / "bag"))
-    assert np.all(b.depth[~valid] == 0)
+    assert np.all(np.isnan(b.depth[~valid]))  # a 32FC1 'no return' decodes to NaN, as on the node path
     rel = np.abs(b.depth[valid] - f.depth[valid]) / f.depth[valid]
     assert rel.max() < 0.01 + f.depth[valid].max() / qa  # quantisation error grows with depth²
+
+
+@pytest.mark.parametrize("transport", ["raw-16UC1", "raw-32FC1", "compressed-16UC1", "compressed-32FC1", "jpeg"])
+def test_bag_reader_and_fusion_node_decode_the_same_messages_identically(tmp_path: Path, transport: str) -> None:
+    """One codec: the same bytes read from a bag (rosbags messages) and received by the fusion node (rclpy messages,
+    ``FrameFuser.decode``) give identical colour and depth — a 32FC1 'no return' is NaN on both paths."""
+    from rosbags.rosbag2 import StoragePlugin, Writer
+
+    from leovl_ros.cfg.pipeline import FrameFuser
+    from leovl_ros.ros import conversions as conv
+
+    f = _frames(1)[0]
+    ns = int(f.stamp * 1e9)
+    header = conv.make_header("cam", ns)
+    kind, _, encoding = transport.partition("-")
+    if kind == "raw":
+        colour = conv.image_from_array(f.rgb, "rgb8", header)
+        depth = conv.depth_image_from_metres(f.depth, encoding, header)
+    else:
+        colour = conv.compressed_from_colour(f.rgb, header, fmt="png" if kind == "compressed" else "jpeg")
+        depth = conv.compressed_from_depth(f.depth, header, encoding or "16UC1")
+    info = conv.camera_info_from_intrinsics(f.K, f.width, f.height, header)
+    node_rgb, node_depth, node_K = FrameFuser(None).decode(colour, depth, info)
+
+    ts = _typestore()
+    m = _Messages(ts, "cam")
+
+    def bag_msg(msg):  # the same fields and bytes as a rosbags message
+        if hasattr(msg, "format"):
+            return m.compressed(ns, msg.format, bytes(msg.data))
+        return ts.types["sensor_msgs/msg/Image"](
+            header=m.header(ns, "cam"), height=msg.height, width=msg.width, encoding=msg.encoding,
+            is_bigendian=msg.is_bigendian, step=msg.step, data=np.frombuffer(bytes(msg.data), np.uint8))
+
+    suffix = ("/compressed", "/compressedDepth") if kind != "raw" else ("", "")
+    typ = "sensor_msgs/msg/CompressedImage" if kind != "raw" else "sensor_msgs/msg/Image"
+    with Writer(tmp_path / "bag", version=8, storage_plugin=StoragePlugin.MCAP) as w:
+        for topic, msg, t in ((COLOR_TOPIC + suffix[0], bag_msg(colour), typ),
+                              (DEPTH_TOPIC + suffix[1], bag_msg(depth), typ),
+                              (INFO_TOPIC, m.camera_info(ns, f.K, f.width, f.height), "sensor_msgs/msg/CameraInfo"),
+                              (POSE_TOPIC, m.pose(ns, f.pose), "geometry_msgs/msg/PoseStamped")):
+            w.write(w.add_connection(topic, t, typestore=ts), ns, ts.serialize_cdr(msg, t))
+    (b,) = list(read_rgbd_bag(tmp_path / "bag"))
+    np.testing.assert_array_equal(b.rgb, node_rgb)
+    np.testing.assert_array_equal(b.depth, node_depth)  # NaN == NaN here
+    np.testing.assert_array_equal(b.K, node_K)
+    no_return = ~(np.isfinite(f.depth) & (f.depth > 0))
+    if transport == "raw-32FC1":  # raw metres travel as they are: 0 stays 0, NaN stays NaN
+        np.testing.assert_array_equal(node_depth[no_return], f.depth[no_return])
+    elif encoding == "32FC1":  # inverse-depth PNG: every no-return pixel is 0 on the wire, NaN decoded
+        assert np.all(np.isnan(node_depth[no_return]))
+    else:
+        assert np.all(node_depth[no_return] == 0)

@@ -17,8 +17,8 @@ from leovl_ros.agent.validation import (
     check_session_id,
     check_stamp_order,
     check_translation,
-    depth_valid_mask,
 )
+from leovl_ros.geometry.frame import valid_depth_mask
 
 K = [525.0, 0.0, 319.5, 0.0, 525.0, 239.5, 0.0, 0.0, 1.0]
 
@@ -50,7 +50,7 @@ def test_image_fields_and_sizes() -> None:
 
 def test_depth_rules() -> None:
     d = np.array([[0.0, np.nan, np.inf, -np.inf], [-1.0, 0.05, 2.0, 9.0]], np.float32)
-    mask = depth_valid_mask(d, 0.1, 8.0)
+    mask = valid_depth_mask(d, 0.1, 8.0)
     assert mask.tolist() == [[False] * 4, [False, False, True, False]]
     cleaned, rejection = check_depth(d, 0.1, 8.0, max_invalid_fraction=0.9)
     assert rejection is None and cleaned[1, 2] == 2.0 and np.count_nonzero(cleaned) == 1

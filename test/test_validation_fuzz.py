@@ -24,7 +24,7 @@ from leovl_ros.agent.validation import (
     check_question,
     check_stamp_order,
 )
-from leovl_ros.ros.conversions import quaternion_to_matrix
+from leovl_ros.geometry.transforms import quat_xyzw_to_matrix
 
 FUZZ = settings(max_examples=2100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ENCODINGS = {**COLOUR_ENCODINGS, **DEPTH_ENCODINGS}
@@ -85,7 +85,7 @@ quaternions = st.tuples(*[st.floats(-1.0, 1.0)] * 4).filter(lambda q: sum(v * v 
 def test_pose_matrix(q: tuple, t: tuple, defect: str, amount: float) -> None:
     """Any rotation + translation is accepted; each defect (non-finite, non-orthonormal, reflection) rejected."""
     T = np.eye(4)
-    T[:3, :3] = quaternion_to_matrix(*q)
+    T[:3, :3] = quat_xyzw_to_matrix(q)
     T[:3, 3] = t
     if defect == "nan":
         T[int(amount) % 3, 1] = np.nan

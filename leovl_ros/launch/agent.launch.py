@@ -4,51 +4,85 @@ The two nodes share the fused map in memory on one MultiThreadedExecutor (see ``
 parameter comes from ``config/agent.yaml`` (the same file ``leovl-agent`` reads where ``ros2 launch`` is absent).
 Camera topics are launch arguments so a robot's driver names plug in without editing the YAML, e.g.::
 
-    ros2 launch leovl_ros agent.launch.py color_topic:=/head/rgb depth_topic:=/head/depth use_sim_time:=true
+    ros2 launch leovl_ros agent.launch.py colour_topic:=/head/rgb depth_topic:=/head/depth use_sim_time:=true
+    ros2 launch leovl_ros agent.launch.py camera:=realsense namespace:=robot1 pose_source:=odometry
+
+``camera`` takes a remap set from ``config/cameras/`` (realsense, orbbec, zed) or a path to one; explicit topic
+arguments win over it. ``namespace`` puts both nodes under it (``params_file``'s node keys are matched in any
+namespace). The RMW is the user's: nothing sets ``RMW_IMPLEMENTATION``; the shipped Fast DDS profile is set as
+``FASTDDS_DEFAULT_PROFILES_FILE`` only when that variable is unset and the RMW is Fast DDS (or unset).
 """
 
+import os
+
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
 PACKAGE = "leovl_ros"
 
 TOPIC_ARGUMENTS = {
-    "color_topic": ("camera/color/image_raw", "colour image (sensor_msgs/Image or CompressedImage)"),
+    "colour_topic": ("camera/color/image_raw", "colour image (sensor_msgs/Image or CompressedImage)"),
     "depth_topic": ("camera/aligned_depth_to_color/image_raw", "depth aligned to colour (16UC1 mm or 32FC1 m)"),
     "camera_info_topic": ("camera/color/camera_info", "intrinsics of the colour camera"),
     "pose_topic": ("camera/pose", "PoseStamped of the camera optical frame in map (pose_source: topic)"),
-    "odom_topic": ("odom", "nav_msgs/Odometry of the base (pose_source: odometry)"),
+    "odometry_topic": ("odom", "nav_msgs/Odometry of the base (pose_source: odometry)"),
 }
-"""Launch argument → (the nodes' default topic name, description); each becomes a remapping."""
+"""Launch argument → (the nodes' default topic name, description); a non-empty value remaps that topic (ahead of
+any camera preset's rule for it)."""
+
+
+def start_agent(context, *args, **kwargs) -> list:
+    """Resolve the arguments (preset, namespace, overrides) and return the DDS profile default and the agent."""
+    from leovl_ros.agent import robot_config
+
+    def arg(name: str) -> str:
+        return LaunchConfiguration(name).perform(context)
+
+    share = FindPackageShare(PACKAGE).perform(context)
+    namespace = arg("namespace").strip("/")
+    params_file = arg("params_file") or os.path.join(share, "config", "agent.yaml")
+    if namespace:  # plain node keys (fusion:) only match outside a namespace
+        params_file = str(robot_config.namespaced_params_file(params_file))
+    overrides = {"use_sim_time": arg("use_sim_time").strip().lower() in ("true", "1", "yes", "on")}
+    if arg("pose_source"):
+        overrides["pose_source"] = arg("pose_source")
+    preset = robot_config.load_camera_preset(arg("camera")) if arg("camera") else None
+    remappings = robot_config.topic_remappings({topic: arg(name) for name, (topic, _) in TOPIC_ARGUMENTS.items()},
+                                               preset)
+    profile = robot_config.fastdds_profile_environment(os.environ, os.path.join(share, "config", "fastdds.xml"))
+    agent = Node(
+        package=PACKAGE,
+        executable="agent",
+        namespace=namespace or None,
+        output="screen",
+        emulate_tty=True,
+        parameters=[params_file, overrides],
+        remappings=remappings,
+        ros_arguments=["--log-level", arg("log_level")],
+    )
+    return [*(SetEnvironmentVariable(key, value) for key, value in profile.items()), agent]
 
 
 def generate_launch_description() -> LaunchDescription:
-    """Declare the arguments, set the Fast DDS profile and start the ``agent`` executable with the YAML."""
-    share = FindPackageShare(PACKAGE)
+    """Declare the arguments; ``start_agent`` starts the ``agent`` executable once they are known."""
     arguments = [
-        DeclareLaunchArgument("params_file", default_value=PathJoinSubstitution([share, "config", "agent.yaml"]),
-                              description="ROS 2 parameter YAML for fusion_node and dialogue_node"),
+        DeclareLaunchArgument("params_file", default_value="",
+                              description="ROS 2 parameter YAML for fusion_node and dialogue_node "
+                                          "(empty: the package's config/agent.yaml)"),
+        DeclareLaunchArgument("camera", default_value="",
+                              description="camera remap set: realsense | orbbec | zed (config/cameras/) or a YAML "
+                                          "path; empty: the default topic names"),
+        DeclareLaunchArgument("namespace", default_value="", description="namespace of both nodes (empty: none)"),
+        DeclareLaunchArgument("pose_source", default_value="",
+                              description="topic | odometry | tf (empty: params_file's value)"),
         DeclareLaunchArgument("use_sim_time", default_value="false",
                               description="use /clock (bag replay with --clock)"),
         DeclareLaunchArgument("log_level", default_value="info", description="rcutils log level"),
     ]
-    arguments += [DeclareLaunchArgument(name, default_value=default, description=text)
+    arguments += [DeclareLaunchArgument(name, default_value="", description=f"{text} (empty: {default} or the "
+                                                                            "camera preset's)")
                   for name, (default, text) in TOPIC_ARGUMENTS.items()]
-    agent = Node(
-        package=PACKAGE,
-        executable="agent",
-        output="screen",
-        emulate_tty=True,
-        parameters=[LaunchConfiguration("params_file"), {"use_sim_time": LaunchConfiguration("use_sim_time")}],
-        remappings=[(default, LaunchConfiguration(name)) for name, (default, _) in TOPIC_ARGUMENTS.items()],
-        ros_arguments=["--log-level", LaunchConfiguration("log_level")],
-    )
-    return LaunchDescription([
-        SetEnvironmentVariable("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp"),
-        SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", PathJoinSubstitution([share, "config", "fastdds.xml"])),
-        *arguments,
-        agent,
-    ])
+    return LaunchDescription([*arguments, OpaqueFunction(function=start_agent)])

@@ -3,8 +3,9 @@
 ROS-free. ``Answerer.ask`` validates the question and session id (``leovl_ros.agent.validation``), refuses a request
 while another one holds the model longer than ``busy_timeout_s`` (``busy``), answers an empty map with a clear
 message instead of running the model, and otherwise answers with ``SpatialAgent`` over the shared map
-(``MapHandle``): the scene prefix (condense + encode + KV prefill, cached per map version) is built under the
-map lock, the generation runs without it so fusion continues. Every rejection is counted by reason.
+(``MapHandle``): the scene prefix (condense + encode + KV prefill, cached per map version in the agent — the one
+scene cache) is built under the map lock, the generation runs on it without the lock so fusion continues. Every
+rejection is counted by reason.
 
 Unknown session ids are accepted: a session id the agent has not seen starts a new (bounded) history; only
 malformed ids (too long, characters outside letters, digits and ``-_.:@``) are rejected.
@@ -17,31 +18,19 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
 from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.validation import Reason, Rejection, check_pose_matrix, check_question, check_session_id
-from leovl_ros.model.agent import EMPTY_MAP_ANSWER, SpatialAgent
+from leovl_ros.geometry.transforms import pose_from_position_quat
+
+if TYPE_CHECKING:  # the model (torch) loads on first use, so --help and imports stay light
+    from leovl_ros.model.agent import SpatialAgent
 
 EMPTY_MAP_REASON = "empty_map"
 """Counter name (and ``Reply.reason``) of a question asked before anything was fused."""
-
-
-class PinnedMap:
-    """A map's version and size frozen at the moment its scene prefix was cached (what generation needs)."""
-
-    def __init__(self, version: int, voxels: int) -> None:
-        """Pin ``version`` (the agent's cache key) and the voxel count."""
-        self.version = version
-        self._voxels = voxels
-
-    def __len__(self) -> int:
-        return self._voxels
-
-    def __getattr__(self, name: str) -> Any:
-        raise RuntimeError(f"scene prefix of map version {self.version} was not cached (needed {name!r})")
 
 
 class ModelNotFoundError(RuntimeError):
@@ -122,6 +111,7 @@ def load_agent(path: Optional[str] = None, device: str = "cpu", max_sessions: in
 
     ``max_sessions`` bounds the dialogue histories kept (least recently used sessions are forgotten).
     """
+    from leovl_ros.model.agent import SpatialAgent
     from leovl_ros.model.leovl import load_model
 
     folder = check_model_dir(path)
@@ -132,46 +122,16 @@ def load_agent(path: Optional[str] = None, device: str = "cpu", max_sessions: in
     return SpatialAgent(model, max_sessions=max_sessions)
 
 
-def load_map_file(path: str | Path) -> Any:
-    """A ``VoxelStore`` loaded from a saved map, its voxel size and feature width taken from the file's metadata.
-
-    Raises ``ValueError`` with the file and the problem on a missing, corrupt or mismatched file.
-    """
-    from safetensors import safe_open
-
-    from leovl_ros.cfg.voxel_store import VoxelStore, VoxelStoreConfig
-
-    source = Path(path).expanduser()
-    if not source.is_file():
-        raise ValueError(f"map file not found: {source}")
-    try:
-        with safe_open(str(source), framework="pt") as f:
-            meta = f.metadata() or {}
-        config = VoxelStoreConfig(voxel_size=float(meta["voxel_size"]), feature_dim=int(meta["feature_dim"]))
-    except Exception as exc:  # any header problem means "not a map file" to the caller
-        raise ValueError(f"{source} is not a saved leovl map (voxel store): {exc}") from exc
-    store = VoxelStore(config)
-    store.load(source)
-    return store
-
-
 def situation_pose_matrix(position: tuple[float, float, float], quaternion_xyzw: tuple[float, float, float, float]
                           ) -> np.ndarray:
     """4×4 pose from a position and an (x, y, z, w) quaternion (SQA3D's agent pose; ROS geometry_msgs/Pose).
 
     A zero or non-finite quaternion gives an all-NaN matrix, which ``check_pose_matrix`` then rejects.
     """
-    x, y, z, w = (float(v) for v in quaternion_xyzw)
-    n = float(np.sqrt(x * x + y * y + z * z + w * w))
-    if not np.isfinite(n) or n == 0.0:
+    try:
+        return pose_from_position_quat(np.asarray(position, dtype=np.float64), quaternion_xyzw)
+    except ValueError:
         return np.full((4, 4), np.nan)
-    x, y, z, w = x / n, y / n, z / n, w / n
-    T = np.eye(4)
-    T[:3, :3] = [[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-                 [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-                 [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]]
-    T[:3, 3] = position
-    return T
 
 
 class Answerer:
@@ -188,8 +148,6 @@ class Answerer:
         """Rejected requests by reason (``validation.Reason`` values, ``empty_map``, ``model_error``)."""
         self.answered = 0
         """Questions the model answered."""
-        self._scene: Optional[tuple[int, int, float]] = None  # (map version, voxels, monotonic time) of the prefix
-        self._cell_size: Any = None  # per-cell edge lengths of the condensed grid behind that prefix
 
     def counters(self) -> dict[str, int]:
         """A snapshot of the counters: ``answered`` plus one entry per rejection reason seen."""
@@ -226,26 +184,26 @@ class Answerer:
                                                    f"{self.config.busy_timeout_s:.1f} s); try again", start)
         try:
             with self.map.locked() as store:
-                version, voxels = int(store.version), len(store)
-                if voxels == 0:
+                version = int(store.version)
+                if len(store) == 0:
+                    from leovl_ros.model.agent import EMPTY_MAP_ANSWER
+
                     return self._reject(EMPTY_MAP_REASON, "the map is empty (nothing fused yet)", start,
                                         answer=EMPTY_MAP_ANSWER, version=version)
-                fresh = self._scene is not None and (
-                    self._scene[0] == version or time.monotonic() - self._scene[2] < self.config.scene_refresh_s)
-                if fresh:
-                    version, voxels = self._scene[0], self._scene[1]
-                else:
+                scene = self.agent.cached_scene if self.agent.has_scene_of(store) else None
+                if scene is None or (scene.version != version
+                                     and time.monotonic() - scene.built_s >= self.config.scene_refresh_s):
                     try:
-                        self._cell_size = self.agent.scene_prefix(store).batch.cell_size
+                        scene = self.agent.scene_prefix(store)
                     except (RuntimeError, ValueError) as exc:
                         return self._reject("model_error", f"cannot encode the scene: {exc}", start,
                                             version=version)
-                    self._scene = (version, voxels, time.monotonic())
-            # The scene prefix of this version is cached now: generation runs without the map lock, so the
-            # fusion worker keeps fusing meanwhile (the agent sees a pinned view that cannot change under it).
+            # The agent's one scene cache holds this scene now: generation runs on it without the map lock, so
+            # the fusion worker keeps fusing meanwhile.
+            version = scene.version
             try:
-                result = self.agent.answer(PinnedMap(version, voxels), question.strip(), session_id=session_id,
-                                           situation_text=situation_text, situation_pose=situation_pose)
+                result = self.agent.answer(None, question.strip(), session_id=session_id,
+                                           situation_text=situation_text, situation_pose=situation_pose, scene=scene)
             except (RuntimeError, ValueError) as exc:
                 return self._reject("model_error", str(exc), start, version=version)
         finally:
@@ -257,7 +215,7 @@ class Answerer:
         return Reply(success=True, answer=result.answer, confidence=float(result.confidence),
                      object_ids=[int(i) for i in result.object_ids], cell_ids=[int(i) for i in result.cell_ids],
                      grounding_xyz=[tuple(float(v) for v in p) for p in result.grounding_xyz],
-                     grounding_size=[float(self._cell_size[c]) for c in result.cell_ids],
+                     grounding_size=[float(scene.batch.cell_size[c]) for c in result.cell_ids],
                      scene_tokens=int(result.scene_tokens), prompt_tokens=int(result.prompt_tokens),
                      answer_tokens=int(result.answer_tokens), latency_ms=(time.perf_counter() - start) * 1e3,
                      map_version=version)

@@ -1,6 +1,6 @@
 """``leovl-ask --map FILE "question"``: the dialogue node's answer path on a saved map, without ROS.
 
-Loads the map (``VoxelStore.load`` via ``answering.load_map_file``) and the model, answers with the same
+Loads the map (``VoxelStore.from_file``) and the model, answers with the same
 ``Answerer`` the dialogue node uses (same checks, same empty-map reply), and prints the answer with latency
 and token counts, or one JSON object with ``--json``. Several questions in one call share the scene prefix
 (the KV cache of the map) and, with ``--session``, the dialogue history. Exit code 1 when any question was
@@ -21,7 +21,6 @@ from leovl_ros.agent.answering import (
     AnswererConfig,
     ModelNotFoundError,
     load_agent,
-    load_map_file,
     situation_pose_matrix,
 )
 from leovl_ros.agent.map_handle import MapHandle
@@ -47,9 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of ``leovl-ask``."""
     args = build_parser().parse_args(argv)
+    from leovl_ros.cfg.voxel_store import VoxelStore
+
     t0 = time.perf_counter()
     try:
-        store = load_map_file(args.map)
+        store = VoxelStore.from_file(args.map)
         agent = load_agent(args.model, args.device)
     except (ValueError, ModelNotFoundError) as exc:
         print(f"leovl-ask: error: {exc}", file=sys.stderr)

@@ -102,3 +102,12 @@ class MapHandle:
                 except Exception as exc:
                     raise ValueError(f"cannot load map {source}: {exc}") from exc
         return source
+
+
+def new_map_handle(feature_dim: int, voxel_size: float = 0.05, capacity: int = 1_000_000,
+                   compiled: bool = True) -> MapHandle:
+    """An empty shared map for an encoder of ``feature_dim`` features."""
+    from leovl_ros.cfg.voxel_store import VoxelStore, VoxelStoreConfig
+
+    return MapHandle(VoxelStore(VoxelStoreConfig(voxel_size=voxel_size, feature_dim=feature_dim, capacity=capacity,
+                                                 compiled=compiled)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Optional
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 """The ``leovl_ros`` Python package folder."""
@@ -21,3 +22,10 @@ def default_model_dir() -> Path:
     """The small default model trained by ``training/`` and shipped in the repository."""
     env = os.environ.get("LEOVL_MODEL_DIR")
     return Path(env) if env else (REPO_ROOT / "models" / "default")
+
+
+def image_encoder_dir(model_dir: Path) -> Optional[Path]:
+    """The folder of a checkpoint's 2D encoder (``model_dir/image_encoder`` or ``model_dir`` itself holding
+    ``image_encoder.json``), or None when the checkpoint ships none."""
+    folder = Path(model_dir)
+    return next((d for d in (folder / "image_encoder", folder) if (d / "image_encoder.json").is_file()), None)

@@ -16,6 +16,8 @@ from typing import Optional, Union
 
 import numpy as np
 
+from leovl_ros.geometry.frame import valid_depth_mask
+
 
 class Reason(str, Enum):
     """Why an input was rejected or dropped (the status counter names)."""
@@ -85,6 +87,14 @@ def check_image_fields(encoding: str, width: int, height: int, step: int, data_l
     return None
 
 
+def check_min_size(image_hw: tuple[int, int], min_size: int) -> Optional[Rejection]:
+    """An image must be at least ``min_size`` pixels on each side (a 1×1 "image" carries no scene)."""
+    h, w = int(image_hw[0]), int(image_hw[1])
+    if h < min_size or w < min_size:
+        return Rejection(Reason.SIZE, f"image {w}x{h} is smaller than min_image_size {min_size} px per side")
+    return None
+
+
 def check_same_size(colour_hw: tuple[int, int], depth_hw: tuple[int, int]) -> Optional[Rejection]:
     """Colour and depth must be pixel-aligned (same height and width)."""
     if tuple(colour_hw) != tuple(depth_hw):
@@ -118,18 +128,11 @@ def check_intrinsics(K: Union[Sequence[float], np.ndarray], info_hw: tuple[int, 
     return None
 
 
-def depth_valid_mask(depth: np.ndarray, min_depth: float, max_depth: float) -> np.ndarray:
-    """Per-pixel usable depth: finite, > 0 and within [min_depth, max_depth] (REP 118: NaN/±Inf = no return)."""
-    d = np.asarray(depth, dtype=np.float32)
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(d) & (d > 0) & (d >= min_depth) & (d <= max_depth)
-
-
 def check_depth(depth: np.ndarray, min_depth: float, max_depth: float,
                 max_invalid_fraction: float) -> tuple[np.ndarray, Optional[Rejection]]:
     """Mask invalid pixels to 0 (returned copy) and reject all-invalid frames or too large an invalid share."""
     d = np.asarray(depth, dtype=np.float32)
-    mask = depth_valid_mask(d, min_depth, max_depth)
+    mask = valid_depth_mask(d, min_depth, max_depth)
     cleaned = np.where(mask, d, np.float32(0.0)).astype(np.float32, copy=False)
     total = int(mask.size)
     valid = int(np.count_nonzero(mask))

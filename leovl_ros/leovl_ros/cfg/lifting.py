@@ -14,8 +14,8 @@ With ``foreground_band`` set, a cell pools only the pixels within the band behin
 cell straddling a depth edge gives a point on the front surface instead of a "flying" point between two surfaces;
 cells with no valid pixel are skipped.
 
-Two implementations compute the same result: on CPU (``LiftConfig.cpu_kernels``, numba installed) one compiled
-loop does validation, band and sums in two passes over the sampled pixels (``cpu_kernels.lift_points``, float64
+Two implementations compute the same result: on CPU (``LiftConfig.compiled``, numba installed) one compiled
+loop does validation, band and sums in two passes over the sampled pixels (``compiled.lift_points``, float64
 sums); elsewhere (CUDA, or without numba) the tensor passes below run. Tests check they agree.
 """
 
@@ -29,7 +29,7 @@ from typing import Optional, Union
 import numpy as np
 import torch
 
-from leovl_ros.cfg import cpu_kernels
+from leovl_ros.cfg import compiled
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
@@ -56,8 +56,8 @@ class LiftConfig:
     4th pixel, 16 per 16×16 cell, at a quarter of the cost)."""
     device: Optional[str] = None
     """Torch device for the computation; None uses the depth tensor's device (CPU for numpy input)."""
-    cpu_kernels: bool = True
-    """On CPU, pool with one fused loop (``cpu_kernels.py``, numba) instead of ~20 tensor passes; False (or no
+    compiled: bool = True
+    """On CPU, pool with one compiled loop (``compiled.py``, numba) instead of ~20 tensor passes; False (or no
     numba) runs the torch path, which is also what CUDA runs."""
 
     def __post_init__(self) -> None:
@@ -200,8 +200,8 @@ def lift(
     T = np.asarray(pose.cpu() if isinstance(pose, torch.Tensor) else pose, dtype=np.float64)
     Kn = np.asarray(K.cpu() if isinstance(K, torch.Tensor) else K, dtype=np.float64)
     rot, trans = T[:3, :3] @ np.linalg.inv(Kn), np.ascontiguousarray(T[:3, 3])
-    if cpu_kernels.enabled(dev, cfg.cpu_kernels):
-        return _lift_fused(z, grid, st, cfg, rgb, mask, rot, trans)
+    if compiled.enabled(dev, cfg.compiled):
+        return _lift_compiled(z, grid, st, cfg, rgb, mask, rot, trans)
     return _lift_torch(z, grid, st, cfg, rgb, mask, rot, trans)
 
 
@@ -244,14 +244,14 @@ def _lift_torch(z: torch.Tensor, grid: _Grid, st: int, cfg: LiftConfig, rgb: Opt
     return Lifted(points=world.contiguous(), cell_index=cell_index, colours=colours, pixels=n.to(torch.int64))
 
 
-def _lift_fused(z: torch.Tensor, grid: _Grid, st: int, cfg: LiftConfig, rgb: Optional[ArrayLike],
+def _lift_compiled(z: torch.Tensor, grid: _Grid, st: int, cfg: LiftConfig, rgb: Optional[ArrayLike],
                 mask: Optional[ArrayLike], rot: np.ndarray, trans: np.ndarray) -> Lifted:
-    """``lift`` on CPU as one compiled loop (``cpu_kernels.lift_points``; float64 sums, same result to ~1e-6)."""
+    """``lift`` on CPU as one compiled loop (``compiled.lift_points``; float64 sums, same result to ~1e-6)."""
     mask_np = _NO_MASK if mask is None else np.asarray(mask.cpu() if isinstance(mask, torch.Tensor) else mask,
                                                        dtype=bool)
     rgb_np = _NO_RGB if rgb is None else (rgb.cpu().numpy() if isinstance(rgb, torch.Tensor) else np.asarray(rgb))
     band = cfg.foreground_band
-    cell_index, points, colours, pixels = cpu_kernels.lift_points(
+    cell_index, points, colours, pixels = compiled.lift_points(
         z.numpy(), mask_np, mask is not None, st, cfg.colour_step, grid.rows.numpy(), grid.cols.numpy(), grid.w,
         grid.h * grid.w, float(cfg.min_depth), float(cfg.max_depth), float(band or 0.0),
         float(cfg.foreground_band_abs), band is not None, float(cfg.min_pixels), rgb_np, rgb is not None, rot, trans)

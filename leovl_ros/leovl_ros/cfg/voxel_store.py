@@ -10,9 +10,9 @@ seen. A sorted key array with the matching slot ids is the hash index: a frame's
 
 Update. ``fuse`` packs the frame's keys, reduces the frame to its unique voxels (``torch.unique(return_inverse)`` +
 ``index_add_``), finds them in the index, appends empty slots for the new ones and adds the frame's sums into the
-slots — vectorised, no Python loop over points. On CPU (``cpu_kernels``, numba installed) each of those steps is
-one compiled loop (``cpu_kernels.py``) instead of ~50 small tensor ops; the additions happen in the same order, so
-both paths build bit-identical stores (tested).
+slots — vectorised, no Python loop over points. On CPU (``VoxelStoreConfig.compiled``, numba installed) each of
+those steps is one compiled loop (``compiled.py``) instead of ~50 small tensor ops; the additions happen in the
+same order, so both paths build bit-identical stores (tested).
 
 Exactness. All sums are float64 (inputs are float32, so each addend is exact); fusing frames one by one, as one
 batch, or in any order gives means and weights equal to ~1e-15 relative (float64 rounding of a different
@@ -32,18 +32,19 @@ touches the store; a corrupt or mismatched file raises ``ValueError`` and leaves
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import struct
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional, Union
 
 import numpy as np
 import torch
 
-from leovl_ros.cfg import cpu_kernels
+from leovl_ros.cfg import compiled
 
 FORMAT = "leovl-voxel-store"
 FORMAT_VERSION = 1
@@ -78,8 +79,8 @@ class VoxelStoreConfig:
     """Slots allocated up front; storage doubles when full, up to ``capacity``."""
     device: str = "cpu"
     """Torch device holding the store."""
-    cpu_kernels: bool = True
-    """On CPU, run the per-frame update as compiled loops (``cpu_kernels.py``, numba) instead of ~50 small tensor
+    compiled: bool = True
+    """On CPU, run the per-frame update as compiled loops (``compiled.py``, numba) instead of ~50 small tensor
     ops; False (or no numba) runs the torch path, which is also what CUDA runs."""
 
     def __post_init__(self) -> None:
@@ -184,9 +185,9 @@ class VoxelStore:
             raise ValueError(f"colours must be [{M}, 3], got {tuple(colours.shape)}")
         if M == 0:
             return
-        fused = self._fused
-        ukeys, fr_sums, fr_zr = (self._reduce_fused if fused else self._reduce_torch)(points, features, colours,
-                                                                                     weights)
+        use_compiled = self._compiled
+        reduce = self._reduce_compiled if use_compiled else self._reduce_torch
+        ukeys, fr_sums, fr_zr = reduce(points, features, colours, weights)
         # find the frame's voxels in the index (-1: new); make room for the new ones (evict the least recently
         # seen, else drop the weakest new voxels: their slot becomes -2 and they are skipped)
         self._tick += 1
@@ -200,12 +201,12 @@ class VoxelStore:
             n_new = int(keep_new.sum())
         if n_new:
             self._ensure_slots(self._n + n_new)
-            (self._append_fused if fused else self._append_torch)(ukeys, slots)
+            (self._append_compiled if use_compiled else self._append_torch)(ukeys, slots)
             self._n += n_new
         # add the frame's sums into the slots, widen the z ranges, mark them seen
         d = self._data
-        if fused:
-            cpu_kernels.accumulate(d["sums"].numpy(), d["z_range"].numpy(), d["last_seen"].numpy(), slots.numpy(),
+        if use_compiled:
+            compiled.accumulate(d["sums"].numpy(), d["z_range"].numpy(), d["last_seen"].numpy(), slots.numpy(),
                                    fr_sums.numpy(), fr_zr.numpy(), self._tick)
         else:
             rows = torch.nonzero(slots >= 0).squeeze(1)
@@ -234,18 +235,18 @@ class VoxelStore:
         slots[new_rows] = new_slots
         self._merge_index(new_keys, new_slots)
 
-    def _append_fused(self, ukeys: torch.Tensor, slots: torch.Tensor) -> None:
-        """``_append_torch`` as compiled loops (``cpu_kernels.append_new`` + ``merge_sorted``)."""
+    def _append_compiled(self, ukeys: torch.Tensor, slots: torch.Tensor) -> None:
+        """``_append_torch`` as compiled loops (``compiled.append_new`` + ``merge_sorted``)."""
         d = self._data
-        new_keys, new_slots = cpu_kernels.append_new(d["keys"].numpy(), d["sums"].numpy(), d["z_range"].numpy(),
+        new_keys, new_slots = compiled.append_new(d["keys"].numpy(), d["sums"].numpy(), d["z_range"].numpy(),
                                                      ukeys.numpy(), slots.numpy(), self._n)
-        merged = cpu_kernels.merge_sorted(self._index_keys.numpy(), self._index_slots.numpy(), new_keys, new_slots)
+        merged = compiled.merge_sorted(self._index_keys.numpy(), self._index_slots.numpy(), new_keys, new_slots)
         self._index_keys, self._index_slots = (torch.from_numpy(a) for a in merged)
 
     @property
-    def _fused(self) -> bool:
-        """Run the per-frame steps as compiled CPU loops (``cpu_kernels``) rather than tensor ops."""
-        return cpu_kernels.enabled(self.device, self.config.cpu_kernels)
+    def _compiled(self) -> bool:
+        """Run the per-frame steps as compiled CPU loops (``compiled``) rather than tensor ops."""
+        return compiled.enabled(self.device, self.config.compiled)
 
     def _reduce_torch(self, points: torch.Tensor, features: torch.Tensor, colours: Optional[torch.Tensor],
                       weights: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -280,7 +281,7 @@ class VoxelStore:
         fr_zr[:, 1].scatter_reduce_(0, inv, z, "amax")
         return ukeys, fr_sums, fr_zr
 
-    def _reduce_fused(self, points: torch.Tensor, features: torch.Tensor, colours: Optional[torch.Tensor],
+    def _reduce_compiled(self, points: torch.Tensor, features: torch.Tensor, colours: Optional[torch.Tensor],
                       weights: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``_reduce_torch`` (keys, finiteness check included) as one sort and one compiled pass."""
         M = points.shape[0]
@@ -288,7 +289,7 @@ class VoxelStore:
         w = _NO_WEIGHTS if weights is None else torch.as_tensor(weights).detach().cpu().reshape(-1).numpy()
         if weights is not None and w.shape[0] != M:
             raise ValueError(f"weights must have {M} entries, got {w.shape[0]}")
-        out = cpu_kernels.reduce_frame(points.detach().numpy(), features.detach().numpy(), col, colours is not None,
+        out = compiled.reduce_frame(points.detach().numpy(), features.detach().numpy(), col, colours is not None,
                                        w, weights is not None, self.config.voxel_size, _OFFSET, _BITS)
         return tuple(torch.from_numpy(a) for a in out)
 
@@ -297,8 +298,8 @@ class VoxelStore:
         n_idx = self._index_keys.shape[0]
         if not n_idx:
             return torch.full_like(ukeys, -1)
-        if self._fused:
-            return torch.from_numpy(cpu_kernels.find_slots(self._index_keys.numpy(), self._index_slots.numpy(),
+        if self._compiled:
+            return torch.from_numpy(compiled.find_slots(self._index_keys.numpy(), self._index_slots.numpy(),
                                                            ukeys.numpy()))
         pos = torch.searchsorted(self._index_keys, ukeys).clamp_(max=n_idx - 1)
         found = self._index_keys.index_select(0, pos) == ukeys
@@ -408,7 +409,8 @@ class VoxelStore:
 
     # ------------------------------------------------------------ persistence
     def save(self, path: Union[str, os.PathLike]) -> None:
-        """Write the store to a safetensors file atomically (temp file in the same folder, fsync, rename)."""
+        """Write the store to a safetensors file atomically (temp file in the same folder, fsync, rename); temp
+        files of earlier saves to the same path that were killed before their rename are removed first."""
         from safetensors.torch import save as st_save
 
         path = Path(path)
@@ -423,6 +425,8 @@ class VoxelStore:
         }
         blob = st_save(tensors, metadata=meta)
         path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):  # left by a save that was killed
+            stale.unlink(missing_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
@@ -438,6 +442,24 @@ class VoxelStore:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+    @classmethod
+    def from_file(cls, path: Union[str, os.PathLike], config: Optional[VoxelStoreConfig] = None) -> VoxelStore:
+        """A store loaded from a saved map, its voxel size and feature width taken from the file's metadata
+        (other settings from ``config``). Raises ``ValueError`` naming the file on a missing or corrupt file."""
+        source = Path(path).expanduser()
+        if not source.is_file():
+            raise ValueError(f"map file not found: {source}")
+        try:
+            with source.open("rb") as f:
+                (hlen,) = struct.unpack("<Q", f.read(8))
+                meta = json.loads(f.read(hlen)).get("__metadata__") or {}
+            layout = {"voxel_size": float(meta["voxel_size"]), "feature_dim": int(meta["feature_dim"])}
+        except Exception as exc:  # any header problem means "not a map file" to the caller
+            raise ValueError(f"{source} is not a saved leovl map (voxel store): {exc}") from exc
+        store = cls(replace(config or VoxelStoreConfig(), **layout))
+        store.load(source)
+        return store
 
     def load(self, path: Union[str, os.PathLike]) -> None:
         """Replace the store's content with a saved file; on any problem raise ValueError and change nothing."""

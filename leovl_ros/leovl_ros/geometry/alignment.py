@@ -9,7 +9,7 @@ from typing import Optional
 
 import numpy as np
 
-from leovl_ros.geometry.frame import Frame
+from leovl_ros.geometry.frame import Frame, valid_depth_mask
 from leovl_ros.geometry.transforms import angle_between_deg, rotation_between
 
 LOG = logging.getLogger(__name__)
@@ -80,8 +80,7 @@ def camera_grid(
     d = np.asarray(depth, dtype=np.float64)[::stride, ::stride]
     h, w = d.shape
     v, u = np.mgrid[0:h, 0:w].astype(np.float64) * stride
-    with np.errstate(invalid="ignore"):
-        valid = np.isfinite(d) & (d > 0) & (d >= min_depth) & (d <= max_depth)
+    valid = valid_depth_mask(d, min_depth, max_depth)
     z = np.where(valid, d, 0.0)
     return np.stack([(u - K[0, 2]) / K[0, 0] * z, (v - K[1, 2]) / K[1, 1] * z, z], axis=-1), valid
 

@@ -57,7 +57,15 @@ class Frame:
         return int(self.depth.shape[1])
 
     def valid_depth_mask(self, min_depth: float = 0.0, max_depth: float = float("inf")) -> np.ndarray:
-        """Per-pixel mask of usable depth: finite, positive and within [min_depth, max_depth]."""
-        d = self.depth
-        with np.errstate(invalid="ignore"):
-            return np.isfinite(d) & (d > 0) & (d >= min_depth) & (d <= max_depth)
+        """Per-pixel mask of usable depth (``valid_depth_mask`` of this frame's depth)."""
+        return valid_depth_mask(self.depth, min_depth, max_depth)
+
+
+def valid_depth_mask(depth: np.ndarray, min_depth: float = 0.0, max_depth: float = float("inf")) -> np.ndarray:
+    """Per-pixel usable depth: finite, > 0 and within [min_depth, max_depth] (REP 118: 0, NaN, ±Inf = no return).
+
+    The one definition of valid depth (the node's masking, frame consumers, alignment); the lifting kernels
+    apply the same rule on their sampled pixels."""
+    d = np.asarray(depth)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(d) & (d > 0) & (d >= min_depth) & (d <= max_depth)

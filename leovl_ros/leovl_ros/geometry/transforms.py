@@ -44,6 +44,17 @@ def matrix_to_quat_xyzw(R: np.ndarray) -> np.ndarray:
     return -q if q[3] < 0 else q
 
 
+def yaw_to_quat_xyzw(yaw: float) -> np.ndarray:
+    """Quaternion (x, y, z, w) of a rotation by ``yaw`` radians about +z (a heading in a z-up map)."""
+    return np.array([0.0, 0.0, np.sin(0.5 * yaw), np.cos(0.5 * yaw)])
+
+
+def quat_xyzw_to_yaw(q: np.ndarray) -> float:
+    """Yaw about +z (radians) of a quaternion (x, y, z, w): the heading of the rotated +x axis."""
+    x, y, z, w = (float(v) for v in np.asarray(q, dtype=np.float64).reshape(4))
+    return float(np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z)))
+
+
 def is_rotation(R: np.ndarray, tol: float = 1e-6) -> bool:
     """Whether R is a finite 3×3 proper rotation: RᵀR = I and det R = +1 within tol."""
     R = np.asarray(R, dtype=np.float64)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import functools
-import io
 import logging
-import struct
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -20,10 +18,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
-from PIL import Image
 
 from leovl_ros.geometry.frame import Frame
 from leovl_ros.geometry.transforms import pose_from_position_quat, position_quat_from_pose
+from leovl_ros.io import image_codec
 
 LOG = logging.getLogger(__name__)
 
@@ -41,8 +39,6 @@ _COMPRESSED = "sensor_msgs/msg/CompressedImage"
 _INFO = "sensor_msgs/msg/CameraInfo"
 _POSE = "geometry_msgs/msg/PoseStamped"
 _CLOCK = "rosgraph_msgs/msg/Clock"
-_DEPTH_HEADER = struct.Struct("<iff")
-"""compressed_depth_image_transport ConfigHeader: format (0 inverse depth, 1 PNG), two depth parameters."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,10 +72,10 @@ class _Messages:
 
     def image(self, ns: int, array: np.ndarray, encoding: str) -> Any:
         """sensor_msgs/Image of an H×W(×C) array, little-endian, no row padding."""
-        h, w = array.shape[:2]
-        data = np.ascontiguousarray(array).view(np.uint8).reshape(-1)
-        return self.t[_IMAGE](header=self.header(ns, self.frame_id), height=h, width=w, encoding=encoding,
-                              is_bigendian=0, step=data.size // h, data=data)
+        fields = image_codec.encode_image(array, encoding)
+        return self.t[_IMAGE](header=self.header(ns, self.frame_id), height=fields.height, width=fields.width,
+                              encoding=fields.encoding, is_bigendian=fields.is_bigendian, step=fields.step,
+                              data=np.frombuffer(fields.data, dtype=np.uint8))
 
     def compressed(self, ns: int, fmt: str, payload: bytes) -> Any:
         """sensor_msgs/CompressedImage with an image_transport format string."""
@@ -109,21 +105,6 @@ class _Messages:
         return self.t[_CLOCK](clock=time)
 
 
-def _depth_mm(depth: np.ndarray) -> np.ndarray:
-    """Metres → uint16 millimetres; invalid (0, NaN, ±Inf, out of range) → 0 as REP 118 allows for 16UC1."""
-    with np.errstate(invalid="ignore"):
-        mm = np.round(np.nan_to_num(depth.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0) * 1000.0)
-    mm[(mm < 0) | (mm > 65535)] = 0
-    return mm.astype(np.uint16)
-
-
-def _encode(img: np.ndarray, fmt: str, **kw: Any) -> bytes:
-    """Image bytes in a PIL format (JPEG, PNG)."""
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format=fmt, **kw)
-    return buf.getvalue()
-
-
 def write_rgbd_bag(
     frames: Iterable[Frame],
     path: str | Path,
@@ -135,11 +116,16 @@ def write_rgbd_bag(
     depth_encoding: str = "16UC1",
     compressed: bool = False,
     jpeg_quality: int = 95,
+    pose_as: str = "topic",
+    custom_data: Optional[dict[str, str]] = None,
 ) -> int:
     """Write posed RGB-D frames to a new rosbag2 MCAP folder ``path``; returns the number of frames written.
 
     Every message of a frame carries the frame's stamp (header and log time). ``compressed`` writes
     ``<color_topic>/compressed`` (JPEG) and ``<depth_topic>/compressedDepth`` (16UC1 PNG, millimetres).
+    ``pose_as="tf"`` writes the poses as robots record them instead of on ``pose_topic``: ``/tf`` map →
+    ``camera_link`` (REP 103 body frame) per frame and one ``/tf_static`` camera_link → ``frame_id`` (optical;
+    transient-local QoS in the metadata). ``custom_data`` goes into the bag's metadata (e.g. ``scene_id``).
     """
     from rosbags.rosbag2 import StoragePlugin, Writer
 
@@ -147,6 +133,8 @@ def write_rgbd_bag(
         raise ValueError(f"depth_encoding must be 16UC1 or 32FC1, got {depth_encoding!r}")
     if compressed and depth_encoding != "16UC1":
         raise ValueError("compressedDepth is written as 16UC1 PNG: use depth_encoding='16UC1' with compressed=True")
+    if pose_as not in ("topic", "tf"):
+        raise ValueError(f"pose_as must be topic or tf, got {pose_as!r}")
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} exists; rosbag2 writes a new folder")
@@ -160,65 +148,72 @@ def write_rgbd_bag(
             "depth": writer.add_connection(depth_topic + ("/compressedDepth" if compressed else ""), img_type,
                                            typestore=ts),
             "info": writer.add_connection(info_topic, _INFO, typestore=ts),
-            "pose": writer.add_connection(pose_topic, _POSE, typestore=ts),
             "clock": writer.add_connection(CLOCK_TOPIC, _CLOCK, typestore=ts),
         }
+        for key, value in (custom_data or {}).items():
+            writer.set_custom_data(key, str(value))
+        tf_writer = _TfWriter(writer, ts, frame_id) if pose_as == "tf" else None
+        if tf_writer is None:
+            conns["pose"] = writer.add_connection(pose_topic, _POSE, typestore=ts)
         for f in frames:
             ns = _stamp_ns(f.stamp)
+            if tf_writer is not None:
+                tf_writer.write(ns, f.pose)
             if compressed:
-                color = msgs.compressed(ns, "rgb8; jpeg compressed bgr8", _encode(f.rgb, "JPEG", quality=jpeg_quality))
-                header = _DEPTH_HEADER.pack(1, 0.0, 0.0)
-                depth = msgs.compressed(ns, "16UC1; compressedDepth png", header + _encode(_depth_mm(f.depth), "PNG"))
+                color = msgs.compressed(ns, *image_codec.encode_compressed_colour(f.rgb, "jpeg", jpeg_quality))
+                depth = msgs.compressed(ns, *image_codec.encode_compressed_depth(f.depth, "16UC1"))
             else:
                 color = msgs.image(ns, f.rgb, "rgb8")
-                d = _depth_mm(f.depth) if depth_encoding == "16UC1" else f.depth.astype("<f4")
+                d = image_codec.metres_to_millimetres(f.depth) if depth_encoding == "16UC1" else f.depth
                 depth = msgs.image(ns, d, depth_encoding)
             for key, msg, typ in (
                 ("clock", msgs.clock(ns), _CLOCK),
                 ("info", msgs.camera_info(ns, f.K, f.width, f.height), _INFO),
-                ("pose", msgs.pose(ns, f.pose), _POSE),
+                ("pose", msgs.pose(ns, f.pose) if tf_writer is None else None, _POSE),
                 ("color", color, img_type),
                 ("depth", depth, img_type),
             ):
-                writer.write(conns[key], ns, ts.serialize_cdr(msg, typ))
+                if msg is not None:
+                    writer.write(conns[key], ns, ts.serialize_cdr(msg, typ))
             n += 1
     return n
 
 
-def _decode_color(msg: Any, msgtype: str) -> np.ndarray:
-    """sensor_msgs Image (rgb8, bgr8, rgba8, bgra8, mono8) or CompressedImage → H×W×3 uint8 RGB."""
-    if msgtype == _COMPRESSED:
-        return np.asarray(Image.open(io.BytesIO(bytes(msg.data))).convert("RGB"))
-    channels = {"rgb8": 3, "bgr8": 3, "rgba8": 4, "bgra8": 4, "mono8": 1}
-    if msg.encoding not in channels:
-        raise ValueError(f"unsupported colour encoding {msg.encoding!r}")
-    c = channels[msg.encoding]
-    a = np.asarray(msg.data, dtype=np.uint8).reshape(msg.height, msg.step)[:, : msg.width * c]
-    a = a.reshape(msg.height, msg.width, c)
-    if c == 1:
-        return np.repeat(a, 3, axis=2)
-    return np.ascontiguousarray(a[..., 2::-1] if msg.encoding.startswith("bgr") else a[..., :3])
+class _TfWriter:
+    """``--pose-as tf``: map → camera_link on /tf per frame, camera_link → optical once on /tf_static."""
 
+    BODY_FRAME = "camera_link"
 
-def _decode_depth(msg: Any, msgtype: str) -> np.ndarray:
-    """Image 16UC1 (mm) / 32FC1 (m) or compressedDepth (PNG or inverse-depth PNG) → float32 metres."""
-    if msgtype == _COMPRESSED:
-        if "rvl" in msg.format.lower():
-            raise ValueError(f"compressedDepth format {msg.format!r} (RVL) is not supported; use png")
-        raw = bytes(msg.data)
-        fmt, a, b = _DEPTH_HEADER.unpack_from(raw)
-        img = np.asarray(Image.open(io.BytesIO(raw[_DEPTH_HEADER.size:]))).astype(np.float64)
-        if msg.format.split(";")[0].strip() == "32FC1" and fmt == 0:
-            with np.errstate(divide="ignore"):
-                return np.where(img > 0, a / (img - b), 0.0).astype(np.float32)
-        return (img / 1000.0).astype(np.float32)
-    dtypes = {"16UC1": "u2", "mono16": "u2", "32FC1": "f4"}
-    if msg.encoding not in dtypes:
-        raise ValueError(f"unsupported depth encoding {msg.encoding!r}")
-    dt = np.dtype((">" if msg.is_bigendian else "<") + dtypes[msg.encoding])
-    rows = np.asarray(msg.data, dtype=np.uint8).reshape(msg.height, msg.step)[:, : msg.width * dt.itemsize]
-    d = np.ascontiguousarray(rows).view(dt).reshape(msg.height, msg.width)
-    return d.astype(np.float32) if dt.kind == "f" else (d.astype(np.float32) / np.float32(1000.0))
+    def __init__(self, writer: Any, ts: Any, optical_frame: str) -> None:
+        from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
+
+        from leovl_ros.io import tf_buffer
+
+        def qos(durability: Any) -> Any:
+            never = QosTime(0x7FFFFFFF, 0xFFFFFFFF)
+            return Qos(QosHistory.KEEP_LAST, 100 if durability == QosDurability.VOLATILE else 1,
+                       QosReliability.RELIABLE, durability, never, never, QosLiveliness.AUTOMATIC, never, False)
+
+        self._tf = tf_buffer
+        self.writer, self.ts, self.optical = writer, ts, optical_frame
+        self.dynamic = writer.add_connection(tf_buffer.TF_TOPIC, tf_buffer.TF_TYPE, typestore=ts,
+                                             offered_qos_profiles=[qos(QosDurability.VOLATILE)])
+        self.static = writer.add_connection(tf_buffer.TF_STATIC_TOPIC, tf_buffer.TF_TYPE, typestore=ts,
+                                            offered_qos_profiles=[qos(QosDurability.TRANSIENT_LOCAL)])
+        # REP 103 body (x forward, z up) → optical (z forward, y down): the BASE_TO_OPTICAL rotation of the nodes
+        self.link_to_optical = np.eye(4)
+        self.link_to_optical[:3, :3] = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+        self._static_written = False
+
+    def write(self, ns: int, pose: np.ndarray) -> None:
+        """The frame's map → camera_link (and, before the first, the static extrinsic)."""
+        if not self._static_written:
+            msg = self._tf.tf_message(self.ts, [(self.BODY_FRAME, self.optical, ns, self.link_to_optical)])
+            self.writer.write(self.static, ns, self.ts.serialize_cdr(msg, self._tf.TF_TYPE))
+            self._static_written = True
+        link = np.asarray(pose, dtype=np.float64) @ np.linalg.inv(self.link_to_optical)
+        msg = self._tf.tf_message(self.ts, [(MAP_FRAME, self.BODY_FRAME, ns, link)])
+        self.writer.write(self.dynamic, ns, self.ts.serialize_cdr(msg, self._tf.TF_TYPE))
 
 
 def _header_ns(msg: Any) -> int:
@@ -294,9 +289,8 @@ def read_rgbd_bag(
                     pose = pose_from_position_quat(
                         [pm.position.x, pm.position.y, pm.position.z],
                         [pm.orientation.x, pm.orientation.y, pm.orientation.z, pm.orientation.w])
-                    yield Frame(rgb=_decode_color(cmsg, available[topics["color"]]),
-                                depth=_decode_depth(d[1], available[topics["depth"]]), K=K, pose=pose,
-                                stamp=cns * 1e-9, frame_id=cmsg.header.frame_id)
+                    yield Frame(rgb=image_codec.decode_colour(cmsg), depth=image_codec.decode_depth(d[1]), K=K,
+                                pose=pose, stamp=cns * 1e-9, frame_id=cmsg.header.frame_id)
                     continue
                 late = [queues[k] and queues[k][-1][0] > cns + slop_ns for k, m in (("depth", d), ("pose", p))
                         if m is None]
@@ -344,7 +338,7 @@ def _source_frames(args: argparse.Namespace) -> Iterable[Frame]:
 
 def _parser() -> argparse.ArgumentParser:
     """Argument parser of ``leovl-bag`` (subcommands write, info)."""
-    p = argparse.ArgumentParser(prog="leovl-bag", description=__doc__.split("\n")[0],
+    p = argparse.ArgumentParser(prog="leovl-bag", description=__doc__.split("\n\n")[0].replace("``", ""),
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     w = sub.add_parser("write", help="write a dataset folder or a synthetic scene to a rosbag2 MCAP bag",
@@ -358,6 +352,12 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--depth-encoding", choices=["16UC1", "32FC1"], default="16UC1", help="raw depth encoding")
     w.add_argument("--compressed", action="store_true", help="JPEG colour + compressedDepth PNG topics")
     w.add_argument("--frame-id", default="camera_color_optical_frame", help="header frame of the images")
+    w.add_argument("--pose-as", choices=["topic", "tf"], default="topic",
+                   help="camera poses as a PoseStamped topic, or as /tf map → camera_link + a static /tf_static "
+                        "camera_link → optical frame (how robots record)")
+    w.add_argument("--no-annotations", action="store_true",
+                   help="--source sim: do not write the room's questions to <out>/annotations.json")
+    sub.add_parser("play", help="publish a bag over ROS 2 with /clock (see: leovl-bag play --help)", add_help=False)
     i = sub.add_parser("info", help="print topics, types, counts and duration of a bag as JSON")
     i.add_argument("bag", type=Path, help="rosbag2 folder")
     return p
@@ -367,6 +367,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     """``leovl-bag``: write posed RGB-D to a rosbag2 MCAP bag, or summarise one."""
     import json
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["play"]:  # the ROS side, imported only here so io/ stays ROS-free
+        from leovl_ros.ros.bag_player import main as play_main
+
+        return play_main(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "info":
@@ -376,9 +381,27 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     frames = _source_frames(args)
     total = len(frames) if hasattr(frames, "__len__") else args.frames
+    custom: dict[str, str] = {}
+    visibility = None
+    if args.source == "sim":
+        from leovl_ros.sim.render import TRAINING_STRIDE, Visibility
+        from leovl_ros.sim.tasks import scene_id_for
+
+        custom["scene_id"] = scene_id_for(args.seed)
+        visibility = Visibility(stride=TRAINING_STRIDE)
+        frames = map(visibility.add, frames)
     n = write_rgbd_bag(tqdm(frames, total=total, desc="frames", unit="frame"), args.out,
-                       frame_id=args.frame_id, depth_encoding=args.depth_encoding, compressed=args.compressed)
-    print(json.dumps({"bag": str(args.out), "frames": n}))
+                       frame_id=args.frame_id, depth_encoding=args.depth_encoding, compressed=args.compressed,
+                       pose_as=args.pose_as, custom_data=custom)
+    summary: dict[str, Any] = {"bag": str(args.out), "frames": n, **custom}
+    if visibility is not None and not args.no_annotations:
+        from leovl_ros.io.bag_annotations import ANNOTATIONS_NAME, sim_bag_questions, write_bag_annotations
+        from leovl_ros.sim.world import generate_scene
+
+        items = sim_bag_questions(generate_scene(args.seed), visibility.seen(min_pixels=1), args.seed)
+        summary["annotations"] = str(write_bag_annotations(items, args.out / ANNOTATIONS_NAME))
+        summary["questions"] = len(items)
+    print(json.dumps(summary))
     return 0
 
 

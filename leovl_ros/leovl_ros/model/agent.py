@@ -40,6 +40,10 @@ class _SceneCache:
     version: int
     batch: Any
     prefix: ScenePrefix
+    store_id: int = 0
+    """``id()`` of the store it was built from (a version number is only unique within one store)."""
+    built_s: float = field(default_factory=time.monotonic)
+    """``time.monotonic()`` when it was built (callers may reuse a slightly older scene for a while)."""
 
 
 class SpatialAgent:
@@ -70,12 +74,21 @@ class SpatialAgent:
         """Condense + encode + prefill, redone only when ``store.version`` changed."""
         from leovl_ros.cfg.condense import condense
 
-        if self._scene is None or self._scene.version != store.version or self._scene.batch is None:
+        if not self.has_scene_of(store) or self._scene.version != store.version or self._scene.batch is None:
             batch = condense(store, self.condense_config)
             with torch.inference_mode():
                 prefix = self.model.scene_prefix(batch)
-            self._scene = _SceneCache(version=store.version, batch=batch, prefix=prefix)
+            self._scene = _SceneCache(version=store.version, batch=batch, prefix=prefix, store_id=id(store))
         return self._scene
+
+    @property
+    def cached_scene(self) -> Optional[_SceneCache]:
+        """The scene prefix built last (None before the first question)."""
+        return self._scene
+
+    def has_scene_of(self, store: Any) -> bool:
+        """Whether the cached scene was built from ``store`` (any version of it)."""
+        return self._scene is not None and self._scene.store_id == id(store)
 
     def history(self, session_id: str) -> list[tuple[str, str]]:
         """The bounded dialogue history of a session (oldest first)."""
@@ -92,16 +105,18 @@ class SpatialAgent:
         session_id: str = "",
         situation_text: str = "",
         situation_pose: object = None,
+        scene: Optional[_SceneCache] = None,
     ) -> AgentAnswer:
-        """Answer one question about the store's current map, with grounding cells and timing."""
+        """Answer one question about the store's current map, with grounding cells and timing; with ``scene`` (a
+        ``scene_prefix`` result) about that scene instead, without touching ``store``."""
         t0 = time.perf_counter()
         question = (question or "").strip()
         if not question:
             return AgentAnswer(answer="", error="empty question", latency_ms=_ms(t0))
-        if store is None or len(store) == 0:
+        if scene is None and (store is None or len(store) == 0):
             return AgentAnswer(answer=EMPTY_MAP_ANSWER, error="empty map", latency_ms=_ms(t0))
         with self._lock:
-            scene = self.scene_prefix(store)
+            scene = scene or self.scene_prefix(store)
             hist = self.history(session_id)
             gen = self.model.generate(
                 scene.prefix, question, situation_text, situation_pose, hist, max_new_tokens=self.max_new_tokens

@@ -206,15 +206,15 @@ def write_report(out: Path, config: DemoConfig, results: list[DemoResult], stats
 
 def write_params(config: DemoConfig, path: Path) -> Path:
     """``config/agent.yaml`` with the demo's overrides (model and its 2D encoder, stream seed/size/rate, once)."""
+    from leovl_ros.agent.paths import image_encoder_dir
     from leovl_ros.ros.bringup import default_params_file
 
     params = yaml.safe_load(default_params_file().read_text())
     params["dialogue"]["ros__parameters"]["model_path"] = config.model
     if config.model:  # fuse with the 2D encoder this checkpoint was trained on, where it ships one
-        found = [d for d in (Path(config.model) / "image_encoder", Path(config.model))
-                 if (d / "image_encoder.json").is_file()]
-        if found:
-            params["fusion"]["ros__parameters"]["encoder_path"] = str(found[0])
+        found = image_encoder_dir(Path(config.model))
+        if found is not None:
+            params["fusion"]["ros__parameters"]["encoder_path"] = str(found)
     params["sim_camera"]["ros__parameters"].update(
         seed=config.seed, frames=config.frames, rate=float(config.rate), width=config.width, height=config.height,
         loop=False, wait_for_subscribers=1)  # the fusion node must be listening before the first frame goes out
@@ -416,12 +416,12 @@ def run(config: DemoConfig) -> int:
 
 def topdown(out: Path, model_dir: Path, results: list[DemoResult], poses: np.ndarray, seed: int) -> Path:
     """The saved map condensed as the model condenses it; answers' grounded cells highlighted; camera path."""
-    from leovl_ros.agent.answering import load_map_file
     from leovl_ros.agent.topdown import plot_topdown
     from leovl_ros.cfg.condense import CondenseConfig, condense
+    from leovl_ros.cfg.voxel_store import VoxelStore
     from leovl_ros.model.checkpoint import read_config
 
-    store = load_map_file(out / "map.safetensors")
+    store = VoxelStore.from_file(out / "map.safetensors")
     batch = condense(store, CondenseConfig(**read_config(model_dir).condense))
     cells = sorted({c for r in results for c in r.cell_ids})
     path = poses[:, :3, 3] if len(poses) else None
@@ -433,7 +433,7 @@ def topdown(out: Path, model_dir: Path, results: list[DemoResult], poses: np.nda
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options (defaults: ``DemoConfig``)."""
     d = DemoConfig()
-    parser = argparse.ArgumentParser(prog="leovl-demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="leovl-demo", description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("--out", type=Path, default=d.out, help="output folder (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=d.seed, help="synthetic room seed (default: %(default)s)")
     parser.add_argument("--frames", type=int, default=d.frames, help="frames to stream (default: %(default)s)")

@@ -34,8 +34,9 @@ from std_msgs.msg import ColorRGBA, String
 from visualization_msgs.msg import Marker, MarkerArray
 
 from leovl_interfaces.srv import Ask
-from leovl_ros.agent.answering import Answerer, AnswererConfig, Reply, load_agent, load_map_file, situation_pose_matrix
+from leovl_ros.agent.answering import Answerer, AnswererConfig, Reply, load_agent, situation_pose_matrix
 from leovl_ros.agent.map_handle import MapHandle
+from leovl_ros.geometry.transforms import yaw_to_quat_xyzw
 from leovl_ros.ros.params import declare_config, param, validate_update
 from leovl_ros.ros.qos import latched_qos, reliable_qos, sensor_qos
 
@@ -90,7 +91,7 @@ def goal_pose(target: np.ndarray, origin: Optional[np.ndarray]) -> tuple:
         dx, dy = float(target[0] - origin[0]), float(target[1] - origin[1])
         if math.hypot(dx, dy) > 1e-6:
             yaw = math.atan2(dy, dx)
-    return (float(target[0]), float(target[1]), float(target[2])), (0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2))
+    return (float(target[0]), float(target[1]), float(target[2])), tuple(float(v) for v in yaw_to_quat_xyzw(yaw))
 
 
 class DialogueNode(Node):
@@ -130,7 +131,7 @@ class DialogueNode(Node):
         """An own map: loaded from ``map_file`` (a bad file is a configuration error), else empty."""
         from leovl_ros.cfg.voxel_store import VoxelStore, VoxelStoreConfig
 
-        return MapHandle(load_map_file(self.config.map_file) if self.config.map_file
+        return MapHandle(VoxelStore.from_file(self.config.map_file) if self.config.map_file
                          else VoxelStore(VoxelStoreConfig()))
 
     def _on_set_parameters(self, params: list) -> SetParametersResult:
@@ -244,9 +245,9 @@ class DialogueNode(Node):
 
 def main(args: Optional[list[str]] = None) -> int:
     """``dialogue_node`` executable: the node alone, over ``map_file`` (or an empty map)."""
-    from leovl_ros.ros.node_main import run_nodes
+    from leovl_ros.ros.node_main import main_or_help
 
-    return run_nodes([DialogueNode], args=args, num_threads=4)
+    return main_or_help("dialogue_node", __doc__, [DialogueConfig], [DialogueNode], args=args, num_threads=4)
 
 
 if __name__ == "__main__":

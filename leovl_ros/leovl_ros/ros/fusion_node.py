@@ -4,10 +4,10 @@ Input path (sensor callback group, cheap work only): approximate-time sync of co
 queues, ``sync_slop``; the pose stream uses ``max_pose_age`` as its tolerance), the latest camera_info, stamp
 order and age checks against the node clock (sim time during bag replay). Accepted frames go to a worker thread
 through a latest-frame slot (``mode: live``: a newer frame replaces an unprocessed one, counted ``behind``) or a
-bounded blocking queue (``mode: eval``: every frame fused, reliable QoS, back-pressure). The worker decodes,
-masks depth per pixel, resizes to the encoder input and fuses into the shared map (``MapHandle``) — so the
-executor never waits on the encoder. Every rejected frame is counted by reason in ``~/status`` and logged once
-per cause (throttled); rejected frames never touch the map.
+bounded blocking queue (``mode: eval``: every frame fused, reliable QoS, back-pressure). The worker hands the
+messages to ``cfg.pipeline.FrameFuser`` (decode, per-pixel depth mask, resize to the encoder input, fuse into the
+shared map, ``MapHandle``), so the executor never waits on the encoder. Every rejected frame is counted by
+reason in ``~/status`` and logged once per cause (throttled); rejected frames never touch the map.
 """
 
 from __future__ import annotations
@@ -32,24 +32,24 @@ from visualization_msgs.msg import MarkerArray
 from leovl_interfaces.msg import FusionStatus
 from leovl_interfaces.srv import MapFile
 from leovl_ros.agent.frame_sync import ApproxTimeSync, BlockingQueue, LatestSlot
-from leovl_ros.agent.map_handle import MapBusyError, MapHandle
+from leovl_ros.agent.map_handle import MapBusyError, MapHandle, new_map_handle
 from leovl_ros.agent.validation import (
     InputRejected,
     Reason,
     Rejection,
-    check_depth,
     check_frame_age,
     check_pose_matrix,
-    check_same_size,
     check_stamp_order,
 )
+from leovl_ros.geometry.transforms import pose_from_position_quat
 from leovl_ros.ros import conversions as conv
-from leovl_ros.ros.node_main import RejectionLog, run_nodes
+from leovl_ros.ros.node_main import RejectionLog, main_or_help
 from leovl_ros.ros.params import declare_config, param, validate_update
 from leovl_ros.ros.qos import eval_qos, lost_message_callbacks, qos_by_name, reliable_qos
 
 if TYPE_CHECKING:
     from leovl_ros.cfg.condense import CondenseConfig
+    from leovl_ros.cfg.pipeline import FrameFuserConfig
 
 FRAME_REASONS = (Reason.UNSYNCED, Reason.BEHIND, Reason.OUT_OF_ORDER, Reason.FRAME_STALE, Reason.POSE_MISSING,
                  Reason.POSE_STALE, Reason.POSE_INVALID, Reason.CAMERA_INFO, Reason.ENCODING, Reason.SIZE,
@@ -90,6 +90,8 @@ class FusionConfig:
     max_pose_age: float = param(0.05, "Max |pose stamp − image stamp| (s); a farther pose is stale.", False)
     max_frame_age: float = param(2.0, "Frames older than this (s) by the node clock are dropped; 0 disables.",
                                  False)
+    min_image_size: int = param(16, "Images smaller than this many pixels on either side are dropped "
+                                    "(size_mismatch).", False)
     encoder_width: int = param(320, "Width the colour/depth images are resized to before the 2D encoder.")
     encoder_height: int = param(240, "Height the colour/depth images are resized to before the 2D encoder.")
     encoder_kind: str = param("small_cnn", "2D encoder: 'small_cnn' or 'hf' (transformers vision tower).")
@@ -120,7 +122,8 @@ class FusionConfig:
             raise ValueError(f"max_invalid_fraction must be in [0, 1], got {self.max_invalid_fraction}")
         positive = {"sync_slop": self.sync_slop >= 0, "max_pose_age": self.max_pose_age >= 0,
                     "max_frame_age": self.max_frame_age >= 0, "sync_queue_size": self.sync_queue_size >= 1,
-                    "eval_queue_size": self.eval_queue_size >= 1, "encoder_width": self.encoder_width >= 8,
+                    "eval_queue_size": self.eval_queue_size >= 1, "min_image_size": self.min_image_size >= 1,
+                    "encoder_width": self.encoder_width >= 8,
                     "encoder_height": self.encoder_height >= 8, "voxel_size": self.voxel_size > 0,
                     "capacity": self.capacity >= 1, "cell_size": self.cell_size > 0,
                     "token_budget": self.token_budget >= 1, "status_rate": self.status_rate > 0,
@@ -132,6 +135,15 @@ class FusionConfig:
         from leovl_ros.cfg.condense import check_grid
 
         check_grid(self.voxel_size, self.condense_config())
+
+    def fuser_config(self) -> FrameFuserConfig:
+        """How the worker checks, resizes and fuses a frame."""
+        from leovl_ros.cfg.pipeline import FrameFuserConfig
+
+        return FrameFuserConfig(input_width=self.encoder_width, input_height=self.encoder_height,
+                                min_depth=self.min_depth, max_depth=self.max_depth,
+                                max_invalid_fraction=self.max_invalid_fraction, min_image_size=self.min_image_size,
+                                compiled=self.compiled_fusion)
 
     def condense_config(self) -> CondenseConfig:
         """The CFG grid the node publishes (cell size and token budget from the parameters)."""
@@ -151,52 +163,6 @@ class PendingFrame:
     pose: np.ndarray
 
 
-def resize_frame(rgb: np.ndarray, depth: np.ndarray, K: np.ndarray,
-                 size_wh: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Resize colour (bilinear) and depth (nearest, so no depth is invented across edges); scale K to match."""
-    from PIL import Image as PILImage
-
-    h, w = depth.shape
-    tw, th = size_wh
-    if (w, h) == (tw, th):
-        return rgb, depth, K
-    sx, sy = tw / w, th / h
-    rgb_small = np.array(PILImage.fromarray(rgb).resize((tw, th), PILImage.BILINEAR))
-    rows = np.minimum(((np.arange(th) + 0.5) / sy).astype(np.int64), h - 1)
-    cols = np.minimum(((np.arange(tw) + 0.5) / sx).astype(np.int64), w - 1)
-    depth_small = depth[rows[:, None], cols[None, :]]
-    k = K.copy()
-    k[0, 0], k[1, 1] = K[0, 0] * sx, K[1, 1] * sy
-    k[0, 2], k[1, 2] = (K[0, 2] + 0.5) * sx - 0.5, (K[1, 2] + 0.5) * sy - 0.5
-    return rgb_small, depth_small, k
-
-
-def load_encoder(config: FusionConfig, logger: Any) -> Any:
-    """The configured 2D encoder (``leovl_ros.model``); an untrained SmallCNN, with a warning, if none is saved."""
-    from leovl_ros.agent.paths import default_model_dir
-    from leovl_ros.model.config import ImageEncoderConfig
-    from leovl_ros.model.image_encoder import load_image_encoder
-
-    path = config.encoder_path
-    if not path and config.encoder_kind == "small_cnn":
-        default = default_model_dir()
-        found = [d for d in (default / "image_encoder", default) if (d / "image_encoder.json").is_file()]
-        if found:
-            path = str(found[0])
-        else:
-            logger.warning(f"no trained image encoder in {default}: fusing with an untrained SmallCNN "
-                           f"(run training/ or set encoder_path)")
-    return load_image_encoder(ImageEncoderConfig(kind=config.encoder_kind, path=path or None))
-
-
-def new_map_handle(config: FusionConfig, feature_dim: int) -> MapHandle:
-    """An empty shared map for this config and an encoder of ``feature_dim`` features."""
-    from leovl_ros.cfg.voxel_store import VoxelStore, VoxelStoreConfig
-
-    return MapHandle(VoxelStore(VoxelStoreConfig(voxel_size=config.voxel_size, feature_dim=feature_dim,
-                                                 capacity=config.capacity, cpu_kernels=config.compiled_fusion)))
-
-
 class FusionNode(Node):
     """RGB-D + pose → shared voxel map; publishes the CFG and status; reset/save/load services."""
 
@@ -206,9 +172,17 @@ class FusionNode(Node):
         self.config: FusionConfig = declare_config(self, FusionConfig)
         self._base_to_optical = conv.extrinsic_from_list(self.config.base_to_optical)
         self._tf_buffer = self._make_tf_buffer() if self.config.pose_source == "tf" else None
-        self.encoder = encoder if encoder is not None else load_encoder(self.config, self.get_logger())
-        self.map_handle = map_handle if map_handle is not None else new_map_handle(self.config,
-                                                                                   int(self.encoder.feature_dim))
+        c = self.config
+        if encoder is None:
+            from leovl_ros.cfg.pipeline import load_encoder
+
+            encoder = load_encoder(c.encoder_kind, c.encoder_path, self.get_logger().warning)
+        self.encoder = encoder
+        self.map_handle = map_handle if map_handle is not None else new_map_handle(
+            int(encoder.feature_dim), c.voxel_size, c.capacity, c.compiled_fusion)
+        from leovl_ros.cfg.pipeline import FrameFuser
+
+        self._fuser = FrameFuser(encoder, c.fuser_config())
         self._rejections = RejectionLog(self.get_logger(), [r.value for r in FRAME_REASONS], self.config.log_throttle)
         self._state_lock = threading.Lock()
         self._received = 0
@@ -227,7 +201,6 @@ class FusionNode(Node):
         self._worker = threading.Thread(target=self._work, name="fusion_worker", daemon=True)
         self._worker.start()
         self.add_on_set_parameters_callback(self._on_set_parameters)
-        c = self.config
         self.get_logger().info(
             f"fusion ready: mode={c.mode} qos={'reliable/keep-all' if c.mode == 'eval' else c.qos} "
             f"pose_source={c.pose_source} colour={self._colour_sub.topic_name} depth={self._depth_sub.topic_name} "
@@ -287,6 +260,7 @@ class FusionNode(Node):
         result, new = validate_update(self.config, params)
         if result.successful:
             self.config = new
+            self._fuser.config = new.fuser_config()
             self._sync.set_slops([new.sync_slop, new.max_pose_age][: len(self._sync.slops_ns)])
         return result
 
@@ -381,25 +355,27 @@ class FusionNode(Node):
             return None, Rejection(Reason.POSE_MISSING, f"tf {self.config.map_frame} ← {colour.header.frame_id}: "
                                                         f"{exc}")
         tr, q = t.transform.translation, t.transform.rotation
-        T = np.eye(4)
-        T[:3, :3] = conv.quaternion_to_matrix(q.x, q.y, q.z, q.w)
-        T[:3, 3] = (tr.x, tr.y, tr.z)
+        try:
+            T = pose_from_position_quat((tr.x, tr.y, tr.z), (q.x, q.y, q.z, q.w))
+        except ValueError as exc:
+            return None, Rejection(Reason.POSE_INVALID, f"tf {self.config.map_frame} ← {colour.header.frame_id}: "
+                                                        f"{exc}")
         return T, check_pose_matrix(T)
 
     # ---------------------------------------------------------------------------------------- worker
 
     def _work(self) -> None:
         """Worker thread: warm the fusion path up, then take frames from the inbox and fuse them until shutdown."""
-        from leovl_ros.cfg import cpu_kernels, warm_up
+        from leovl_ros.cfg import compiled
 
-        c = self.config
         try:
             with self.map_handle.locked() as store:
                 store_config = store.config
-            seconds = warm_up(store_config, self.encoder, (c.encoder_height, c.encoder_width), self._lift_config())
-            path = "compiled CPU loops" if cpu_kernels.enabled(store_config.device, c.compiled_fusion) else "torch ops"
-            if cpu_kernels.UNAVAILABLE_REASON:
-                path += f"; {cpu_kernels.UNAVAILABLE_REASON}"
+            seconds = self._fuser.warm_up(store_config)
+            use_compiled = compiled.enabled(store_config.device, self.config.compiled_fusion)
+            path = "compiled CPU loops" if use_compiled else "torch ops"
+            if compiled.UNAVAILABLE_REASON:
+                path += f"; {compiled.UNAVAILABLE_REASON}"
             self.get_logger().info(f"fusion path warmed up in {seconds:.1f} s ({path})")
         except Exception as exc:  # a failed warm-up only means a slow first frame
             self.get_logger().warning(f"fusion warm-up failed ({type(exc).__name__}: {exc}); the first frame "
@@ -409,40 +385,12 @@ class FusionNode(Node):
             if item is not None:
                 self._fuse(item)
 
-    def _decode(self, f: PendingFrame) -> Any:
-        """Messages → a validated ``Frame`` at the encoder resolution (InputRejected on bad content)."""
-        from leovl_ros.geometry import Frame
-
-        c = self.config
-        compressed = isinstance(f.colour, CompressedImage)
-        rgb = conv.colour_from_compressed(f.colour) if compressed else conv.colour_from_image(f.colour)
-        depth = conv.depth_from_compressed(f.depth) if compressed else conv.depth_from_image(f.depth)
-        rejection = check_same_size(rgb.shape[:2], depth.shape)
-        if rejection is not None:
-            raise InputRejected(rejection)
-        K = conv.intrinsics_from_camera_info(f.info, depth.shape)
-        depth, rejection = check_depth(depth, c.min_depth, c.max_depth, c.max_invalid_fraction)
-        if rejection is not None:
-            raise InputRejected(rejection)
-        rgb, depth, K = resize_frame(rgb, depth, K, (c.encoder_width, c.encoder_height))
-        return Frame(rgb=rgb, depth=depth, K=K, pose=f.pose, stamp=f.stamp_ns * 1e-9,
-                     frame_id=f.colour.header.frame_id)
-
-    def _lift_config(self) -> Any:
-        """Depth range and fusion path of this node's lifting."""
-        from leovl_ros.cfg.lifting import LiftConfig
-
-        c = self.config
-        return LiftConfig(min_depth=c.min_depth, max_depth=c.max_depth, cpu_kernels=c.compiled_fusion)
-
     def _fuse(self, f: PendingFrame) -> None:
-        """Decode, validate and fuse one frame; any failure is counted and the map is left untouched."""
-        from leovl_ros.cfg.pipeline import fuse_frame
-
+        """Decode, validate and fuse one frame (``FrameFuser``); any failure is counted and the map left untouched."""
         try:
-            frame = self._decode(f)
+            frame = self._fuser.prepare(f.colour, f.depth, f.info, f.pose, f.stamp_ns)
             with self.map_handle.locked() as store:
-                fuse_frame(store, frame, self.encoder, self._lift_config())
+                self._fuser.fuse(store, frame)
         except InputRejected as exc:
             self._reject(exc.rejection)
             return
@@ -542,7 +490,8 @@ class FusionNode(Node):
             response.success, response.message = False, f"{op} failed, map unchanged: {exc}"
         else:
             response.success = True
-            response.message = f"{op}d {len(self.map_handle)} voxels {'to' if op == 'save' else 'from'} {target}"
+            done = "saved" if op == "save" else "loaded"
+            response.message = f"{done} {len(self.map_handle)} voxels {'to' if op == 'save' else 'from'} {target}"
             if op == "load":
                 self._last_stamp_ns = None
         if response.success:
@@ -561,7 +510,7 @@ class FusionNode(Node):
 
 def main(args: Optional[list[str]] = None) -> int:
     """``fusion_node`` executable."""
-    return run_nodes([FusionNode], args=args)
+    return main_or_help("fusion_node", __doc__, [FusionConfig], [FusionNode], args=args)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ waits behind sensor callbacks), and turns a configuration error at start into a 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 import threading
 import time
@@ -67,6 +68,39 @@ def run_nodes(factories: Sequence[Callable[[], Node]], args: Optional[Sequence[s
             return 2
         spin_nodes(nodes, num_threads=num_threads)
     return 0
+
+
+def help_requested(args: Optional[Sequence[str]] = None) -> bool:
+    """Whether ``-h``/``--help`` is among the program's own arguments (those before ``--ros-args``)."""
+    argv = list(sys.argv if args is None else args)
+    own = argv[: argv.index("--ros-args")] if "--ros-args" in argv else argv
+    return any(a in ("-h", "--help") for a in own)
+
+
+def node_help(executable: str, doc: str, *configs: type) -> str:
+    """``--help`` text of a node executable: what it does and every parameter with type, default and description."""
+    summary = (doc or "").strip().split("\n\n")[0].replace("``", "")
+    lines = [f"usage: ros2 run leovl_ros {executable} [--ros-args [-p NAME:=VALUE] [--params-file YAML] "
+             f"[-r FROM:=TO]]", "", summary, ""]
+    for cls in configs:
+        lines.append(f"parameters ({cls.__name__}; set with -p NAME:=VALUE or a --params-file YAML):")
+        for f in dataclasses.fields(cls):
+            default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+            runtime = "" if f.metadata.get("read_only", True) else " [settable at runtime]"
+            lines.append(f"  {f.name} ({f.type}, default {default!r}){runtime}")
+            lines.append(f"      {f.metadata.get('doc', '')}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main_or_help(executable: str, doc: str, configs: Sequence[type], factories: Sequence[Callable[[], Node]],
+                 args: Optional[Sequence[str]] = None, num_threads: Optional[int] = None) -> int:
+    """Entry-point body of a node executable: ``--help`` prints ``node_help`` and exits 0 without starting a node;
+    anything else runs the nodes (``run_nodes``)."""
+    if help_requested(args):
+        print(node_help(executable, doc, *configs))
+        return 0
+    return run_nodes(factories, args=args, num_threads=num_threads)
 
 
 class RejectionLog:

@@ -20,12 +20,14 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from leovl_ros.ros import conversions as conv
-from leovl_ros.ros.node_main import run_nodes
+from leovl_ros.ros.node_main import main_or_help
 from leovl_ros.ros.params import declare_config, param
 from leovl_ros.ros.qos import qos_by_name
 
 SOURCES = ("sim", "scannet", "redwood", "3dmatch")
 """Values of the ``source`` parameter."""
+PUBLISHED_LOG = "sim_camera: frames published in total:"
+"""Printed (with the count) when the node is destroyed, e.g. after SIGINT: the camera's own count of sent frames."""
 
 
 @dataclass
@@ -217,10 +219,15 @@ class SimCameraNode(Node):
                                    f"{rate:.1f} Hz)")
             self._progress_t, self._progress_n = now, self._published
 
+    def destroy_node(self) -> None:
+        """Log the camera's own frame count (benchmarks read it: ``PUBLISHED_LOG`` + the number) before going."""
+        print(f"{PUBLISHED_LOG} {self._published}", flush=True)
+        super().destroy_node()
+
 
 def main(args: Optional[list[str]] = None) -> int:
     """``sim_camera_node`` executable."""
-    return run_nodes([SimCameraNode], args=args)
+    return main_or_help("sim_camera_node", __doc__, [SimCameraConfig], [SimCameraNode], args=args)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Fused CPU loops (numba) for the per-frame hot paths of lifting and the voxel store.
+"""Compiled CPU loops (numba) for the per-frame hot paths of lifting and the voxel store.
 
 The PyTorch code in ``lifting.py`` and ``voxel_store.py`` is the reference and the CUDA path: there each step is
 one kernel over all pixels or voxels. On a CPU the same steps cost ~40 separate tensor passes and dispatches per
