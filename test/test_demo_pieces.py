@@ -1,4 +1,4 @@
-"""The demo's ROS-free pieces (question script from scene ground truth, seen objects, report) and a short real run."""
+"""The demo's ROS-free pieces (question script from scene ground truth, report, params) and a short real run."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from leovl_ros.ros.demo import (
     DemoConfig,
     DemoQuestion,
     DemoResult,
-    seen_objects,
-    select_questions,
+    demo_questions,
     write_params,
     write_report,
 )
@@ -34,21 +33,15 @@ def look_at(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
     return T
 
 
-def test_seen_objects_by_projection():
-    scene = generate_scene(0)
-    K = np.array([[262.5, 0, 159.5], [0, 262.5, 119.5], [0, 0, 1.0]])
-    target = scene.objects[0]
-    pose = look_at(target.center + np.array([2.0, 0.0, 0.5]), target.center)
-    seen = seen_objects(scene, np.stack([pose, pose]), K, 320, 240)
-    assert target.id in seen
-    away = look_at(target.center + np.array([2.0, 0.0, 0.5]), target.center + np.array([4.0, 0.0, 0.5]))
-    assert target.id not in seen_objects(scene, np.stack([away, away]), K, 320, 240)
-    assert seen_objects(scene, np.zeros((0, 4, 4)), K, 320, 240) == set()
+def test_question_script_is_varied_with_ground_truth_and_held_out_wordings():
+    from leovl_ros.sim.demo_questions import select_demo_questions
+    from leovl_ros.sim.render import default_intrinsics
+    from leovl_ros.sim.trajectory import robot_trajectory
 
-
-def test_question_script_is_varied_with_ground_truth():
     scene = generate_scene(0)
-    questions = select_questions(scene, None, seed=0, limit=14)
+    poses = np.array(robot_trajectory(scene, 40, 0, fps=15.0))
+    questions = demo_questions(select_demo_questions(scene, poses, default_intrinsics(320, 240), 320, 240, seed=0,
+                                                     limit=14, unseen_wordings=4))
     types = {q.question_type for q in questions}
     assert len(questions) >= 10
     assert {"counting", "colour", "spatial_relation"} <= types
@@ -58,6 +51,7 @@ def test_question_script_is_varied_with_ground_truth():
     follow = [q for q in questions if q.session_id == "demo-dialogue"]
     assert len(follow) >= 2 and follow[-1].question_type.startswith("follow-up")
     assert all(q.answers and all(a.strip() for a in q.answers) for q in questions)
+    assert sum(q.wording == "unseen" for q in questions) == 4
 
 
 def test_report_lists_every_question(tmp_path):

@@ -9,22 +9,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from leovl_ros.geometry.transforms import quat_xyzw_to_yaw, yaw_to_quat_xyzw
 from leovl_ros.sim import spatial
 
 
 @given(st.floats(-math.pi + 1e-6, math.pi))
 def test_quaternion_roundtrip_and_unit(yaw: float) -> None:
     """yaw → xyzw → yaw is the identity and the quaternion is a unit rotation about z only."""
-    q = spatial.yaw_to_quaternion_xyzw(yaw)
+    q = yaw_to_quat_xyzw(yaw)
     assert np.isclose(np.linalg.norm(q), 1.0)
     assert q[0] == 0.0 and q[1] == 0.0
-    assert math.isclose(math.cos(spatial.quaternion_xyzw_to_yaw(q) - yaw), 1.0, abs_tol=1e-9)
+    assert math.isclose(math.cos(quat_xyzw_to_yaw(q) - yaw), 1.0, abs_tol=1e-9)
 
 
 def test_quaternion_matches_rotation_matrix() -> None:
     """The quaternion's rotated +x axis is the heading vector (checked through the rotation matrix)."""
     yaw = 2.1
-    x, y, z, w = spatial.yaw_to_quaternion_xyzw(yaw)
+    x, y, z, w = yaw_to_quat_xyzw(yaw)
     r00 = 1 - 2 * (y * y + z * z)
     r10 = 2 * (x * y + z * w)
     assert np.allclose([r00, r10], spatial.heading(yaw))

@@ -48,6 +48,8 @@ class DemoConfig:
     """Checkpoint folder; empty = the shipped default model."""
     max_questions: int = 14
     """Scripted questions asked (follow-up turns included)."""
+    unseen_wordings: int = 4
+    """How many of them are worded with phrasing families held out of training."""
     timeout_s: float = 300.0
     """Give up (exit 1, logs kept) after this long."""
 
@@ -70,6 +72,8 @@ class DemoQuestion:
     """Situation position (map frame) or None."""
     rotation_xyzw: Optional[list[float]] = None
     """Situation orientation (x, y, z, w) or None."""
+    wording: str = "seen"
+    """``unseen``: worded with a phrasing family held out of training (the model never saw that wording)."""
 
 
 @dataclass
@@ -96,57 +100,22 @@ class DemoResult:
     """Grounded CFG cells."""
 
 
-def seen_objects(scene: Any, poses: np.ndarray, K: np.ndarray, width: int, height: int, min_views: int = 2,
-                 max_depth: float = 6.0) -> set[int]:
-    """Objects whose centre projects inside the image, in front of the camera, in at least ``min_views`` poses.
-
-    ``poses`` is [T, 4, 4] camera(optical)-to-world. Occlusion is ignored (a cheap stand-in for instance masks).
-    """
-    if len(poses) == 0:
-        return set()
-    centres = np.array([o.center for o in scene.objects], dtype=np.float64)  # [N, 3]
-    world_to_cam = np.linalg.inv(poses)  # [T, 4, 4]
-    pts = np.einsum("tij,nj->tni", world_to_cam[:, :3, :3], centres) + world_to_cam[:, None, :3, 3]
-    z = pts[..., 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u = K[0, 0] * pts[..., 0] / z + K[0, 2]
-        v = K[1, 1] * pts[..., 1] / z + K[1, 2]
-    inside = (z > 0.2) & (z < max_depth) & (u >= 0) & (u < width) & (v >= 0) & (v < height)
-    views = inside.sum(0)
-    return {o.id for o, n in zip(scene.objects, views) if n >= min_views}
-
-
-QA_ORDER = ("counting", "colour", "spatial_relation", "existence", "nearest", "class", "size", "distance",
-            "farthest")
-"""Plain QA types in the order the demo asks them (one each)."""
-
-
-def select_questions(scene: Any, seen: Optional[set[int]], seed: int, limit: int) -> list[DemoQuestion]:
-    """≥ 10 varied questions from the scene's ground truth: QA types, situated ones, then a multi-turn dialogue."""
-    from leovl_ros.sim.tasks import generate_samples
-
-    samples = generate_samples(scene, seed, seen_objects=seen)
-    by_type: dict[str, list[Any]] = {}
-    for s in samples:
-        by_type.setdefault(f"{s.task}:{s.question_type}", []).append(s)
+def demo_questions(samples: list[Any]) -> list[DemoQuestion]:
+    """The scripted samples (``sim.demo_questions``) as questions: a dialogue sample's earlier turns first."""
     chosen: list[DemoQuestion] = []
-    for qtype in QA_ORDER:
-        for s in by_type.get(f"qa:{qtype}", [])[:1]:
-            chosen.append(DemoQuestion(s.question, list(s.answers), qtype))
-    for s in [s for s in samples if s.task == "situated_qa"][:2]:
-        chosen.append(DemoQuestion(s.question, list(s.answers), s.question_type, session_id="demo-situated",
-                                   situation=s.situation or "",
-                                   position=None if s.position is None else [float(v) for v in s.position],
-                                   rotation_xyzw=None if s.rotation_xyzw is None
-                                   else [float(v) for v in s.rotation_xyzw]))
-    dialogue = next((s for s in samples if s.task == "dialogue" and s.history), None)
-    budget = max(0, limit - len(dialogue.history) - 1) if dialogue is not None else limit
-    chosen = chosen[:budget]
-    if dialogue is not None:
-        for turn_q, turn_a in dialogue.history:
-            chosen.append(DemoQuestion(turn_q, [turn_a], "dialogue", session_id="demo-dialogue"))
-        chosen.append(DemoQuestion(dialogue.question, list(dialogue.answers), f"follow-up ({dialogue.question_type})",
-                                   session_id="demo-dialogue"))
+    for s in samples:
+        if s.task == "dialogue":
+            for turn_q, turn_a in s.history:
+                chosen.append(DemoQuestion(turn_q, [turn_a], "dialogue", session_id="demo-dialogue"))
+            chosen.append(DemoQuestion(s.question, list(s.answers), f"follow-up ({s.question_type})",
+                                       session_id="demo-dialogue", wording=s.wording))
+            continue
+        situated = s.task == "situated_qa"
+        chosen.append(DemoQuestion(
+            s.question, list(s.answers), s.question_type, session_id="demo-situated" if situated else "demo",
+            situation=s.situation or "", wording=s.wording,
+            position=None if s.position is None else [float(v) for v in s.position],
+            rotation_xyzw=None if s.rotation_xyzw is None else [float(v) for v in s.rotation_xyzw]))
     return chosen
 
 
@@ -250,6 +219,7 @@ def run(config: DemoConfig) -> int:
     from leovl_ros.ros.conversions import pose_to_matrix
     from leovl_ros.ros.env import ros_environment
     from leovl_ros.ros.qos import reliable_qos
+    from leovl_ros.sim.demo_questions import seen_along, select_demo_questions
     from leovl_ros.sim.render import default_intrinsics
     from leovl_ros.sim.trajectory import robot_trajectory
     from leovl_ros.sim.world import generate_scene
@@ -345,13 +315,15 @@ def run(config: DemoConfig) -> int:
         # the path the stand-in follows (deterministic), not the poses this process happened to receive: on a
         # loaded machine the demo's own subscription can match after the first frames went out
         planned = np.array(robot_trajectory(scene, config.frames, config.seed, fps=config.rate))
-        seen = seen_objects(scene, planned, K, config.width, config.height)
-        questions = select_questions(scene, seen, config.seed, config.max_questions)
+        seen = seen_along(scene, planned, K, config.width, config.height)
+        questions = demo_questions(select_demo_questions(scene, planned, K, config.width, config.height, config.seed,
+                                                         config.max_questions, config.unseen_wordings, seen))
         if not questions:
             raise RuntimeError(f"no question to ask: the camera path saw {len(seen)} objects "
                                f"(frames {config.frames}, seed {config.seed})")
+        held_out = sum(q.wording == "unseen" for q in questions)
         print(f"[3/4] asking {len(questions)} questions about the {len(seen)} objects the camera saw "
-              f"(ground truth from the scene generator)")
+              f"(ground truth from the scene generator; {held_out} in wordings held out of training, marked *)")
         results: list[DemoResult] = []
         for i, q in enumerate(questions, 1):
             request = Ask.Request(question=q.question, session_id=q.session_id, situation_text=q.situation)
@@ -369,7 +341,8 @@ def run(config: DemoConfig) -> int:
                                       int(reply.scene_tokens), [int(c) for c in reply.cell_ids]))
             mark = "✓" if em else ("~" if emr else "✗")
             situation = f"  [situation: {q.situation}]" if q.situation else ""
-            print(f"  {i:2d}. ({q.question_type}, session {q.session_id}) {q.question}{situation}\n"
+            star = "*" if q.wording == "unseen" else " "
+            print(f"  {i:2d}.{star}({q.question_type}, session {q.session_id}) {q.question}{situation}\n"
                   f"      answer: {answer!r}   ground truth: {' / '.join(q.answers)!r} {mark}   "
                   f"{reply.latency_ms:.0f} ms, {reply.scene_tokens} scene tokens")
 
@@ -443,6 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", default=d.model, help="checkpoint folder (default: models/default)")
     parser.add_argument("--questions", type=int, default=d.max_questions, dest="max_questions",
                         help="questions to ask, follow-ups included (default: %(default)s)")
+    parser.add_argument("--unseen-wordings", type=int, default=d.unseen_wordings,
+                        help="how many questions use wordings held out of training (default: %(default)s)")
     parser.add_argument("--timeout", type=float, default=d.timeout_s, dest="timeout_s",
                         help="give up after this many seconds (default: %(default)s)")
     return parser

@@ -62,15 +62,18 @@ def demo_script(samples: list[Sample], limit: int) -> list[Sample]:
 
 
 def select_demo_questions(scene: Scene, poses: np.ndarray | Sequence[np.ndarray], K: np.ndarray, width: int,
-                          height: int, seed: int, limit: int, unseen_wordings: int = 4) -> list[Sample]:
+                          height: int, seed: int, limit: int, unseen_wordings: int = 4,
+                          seen: set[int] | None = None) -> list[Sample]:
     """The demo's questions about what a camera following ``poses`` saw, in asking order (see :func:`demo_script`).
 
     ``seed`` seeds the task generator (same scene, poses and seed → same questions). The first
     ``unseen_wordings`` plain/situated questions are asked in held-out wordings (phrasing families training never
     uses, ``sample.wording == "unseen"``); the others in training wordings. A dialogue sample, when present, is
-    last: ask its ``history`` questions in one session first, then its own question.
+    last: ask its ``history`` questions in one session first, then its own question. ``seen``: the result of
+    :func:`seen_along` for these poses when the caller has it already (it renders every pose).
     """
-    seen = seen_along(scene, poses, K, width, height)
+    if seen is None:
+        seen = seen_along(scene, poses, K, width, height)
     script = demo_script(generate_samples(scene, seed, seen_objects=seen), limit)
     if unseen_wordings <= 0:
         return script

@@ -102,17 +102,6 @@ def heading(yaw: float) -> np.ndarray:
     return np.array([math.cos(yaw), math.sin(yaw)])
 
 
-def yaw_to_quaternion_xyzw(yaw: float) -> np.ndarray:
-    """Quaternion (x, y, z, w) of a rotation by ``yaw`` about +z (SQA3D's agent rotation)."""
-    return np.array([0.0, 0.0, math.sin(0.5 * yaw), math.cos(0.5 * yaw)])
-
-
-def quaternion_xyzw_to_yaw(q: np.ndarray) -> float:
-    """Yaw about +z of a quaternion (x, y, z, w); the heading of the rotated +x axis."""
-    x, y, z, w = (float(v) for v in q)
-    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
-
-
 def bearing(position: np.ndarray, yaw: float, point: np.ndarray) -> float:
     """Angle (rad, in (-pi, pi]) of ``point`` seen from an agent at ``position`` facing ``yaw``; + = left.
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from leovl_ros.geometry.transforms import yaw_to_quat_xyzw
 from leovl_ros.sim import spatial
 from leovl_ros.sim import templates as T
 from leovl_ros.sim.tasks.facts import Facts
@@ -86,7 +87,7 @@ def situated_candidates(f: Facts, s: Situation, rng: np.random.Generator) -> dic
     others = [o for o in f.objects if o.id not in under and o.support not in under
               and spatial.centre_distance(o, s.position) >= 0.5]
     sectors = {o.id: spatial.sector(s.position, s.yaw, o.center, cfg.angle_margin_deg) for o in others}
-    rotation = spatial.yaw_to_quaternion_xyzw(s.yaw)
+    rotation = yaw_to_quat_xyzw(s.yaw)
     groups: dict[str, dict[str, list[Sample]]] = defaultdict(lambda: defaultdict(list))
 
     def add(qtype: str, group: str, q: str, a: str, ids: list[int]) -> None:
@@ -160,6 +161,6 @@ def planning(f: Facts, s: Situation, rng: np.random.Generator, limit: int) -> li
             continue
         out.append(Sample(task="planning", question_type="planning", question=f.phr.fill("planning", ref=r),
                           answers=[f"{action} and walk {T.metres(d)}"], situation=s.text,
-                          position=s.position.copy(), rotation_xyzw=spatial.yaw_to_quaternion_xyzw(s.yaw),
+                          position=s.position.copy(), rotation_xyzw=yaw_to_quat_xyzw(s.yaw),
                           object_ids=[o.id]))
     return out
