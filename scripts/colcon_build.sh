@@ -16,6 +16,7 @@ PATH="$venv/bin:$PATH" AMENT_PREFIX_PATH="$venv${AMENT_PREFIX_PATH:+:$AMENT_PREF
 test -f install/leovl_interfaces/share/leovl_interfaces/package.xml
 test -f install/leovl_ros/share/leovl_ros/package.xml
 test -f install/leovl_ros/share/leovl_ros/launch/agent.launch.py || [ ! -f "$repo/leovl_ros/launch/agent.launch.py" ]
+test -f install/leovl_ros/share/leovl_ros/config/cameras/realsense.yaml || [ ! -d "$repo/leovl_ros/config/cameras" ]
 for exe in fusion_node dialogue_node agent; do test -x "install/leovl_ros/lib/leovl_ros/$exe"; done
 python_pkg=$(find install/leovl_ros/lib -path "*site-packages/leovl_ros/__init__.py" | head -1)
 test -n "$python_pkg"
