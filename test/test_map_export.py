@@ -13,7 +13,7 @@ import pytest
 from dialogue_fixtures import fused_store
 
 from leovl_ros.agent import map_export
-from leovl_ros.agent.cfg_points import cfg_columns, colours_to_uint8
+from leovl_ros.agent.cfg_points import colours_to_uint8
 from leovl_ros.cfg.voxel_store import VoxelStore
 
 pytest.importorskip("open3d")
@@ -81,26 +81,6 @@ def test_voxels_and_grid_options(saved_map: Path, tmp_path: Path) -> None:
     assert map_export.main(["export", str(saved_map), "--ply", str(ply), "--params", str(params),
                             "--token-budget", "750"]) == 0
     assert len(map_export.read_points(ply)["positions"]) == len(cfg_topic_points(saved_map, cell_size=0.6))
-
-
-def test_colour_rule_is_the_cloud_packing_rule() -> None:
-    from leovl_ros.ros import conversions as conv
-
-    c = np.random.default_rng(0).uniform(-0.1, 1.1, (500, 3)).astype(np.float32)
-    c[:4] = [[0.5 / 255, 1.5 / 255, 254.5 / 255], [0, 1, 0.998], [1e-9, 0.999999, 0.5], [0.0019607843, 0, 1]]
-    assert np.array_equal(colours_to_uint8(c), conv.unpack_rgb(conv.pack_rgb(c)))
-
-
-def test_cfg_columns_match_the_ros_conversion(saved_map: Path) -> None:
-    """The ROS-free ``cfg_columns`` is the ~/cfg computation (conversions can switch to it)."""
-    from leovl_ros.cfg.condense import condense
-    from leovl_ros.ros import conversions as conv
-
-    batch = condense(VoxelStore.from_file(saved_map))
-    ours, theirs = cfg_columns(batch), conv.cfg_columns(batch)
-    assert ours.keys() == theirs.keys()
-    for key in ours:
-        assert ours[key].dtype == theirs[key].dtype and np.array_equal(ours[key], theirs[key]), key
 
 
 def test_bad_inputs_exit_2(saved_map: Path, tmp_path: Path, capsys) -> None:

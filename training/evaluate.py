@@ -1,11 +1,17 @@
-"""Evaluate checkpoints on the held-out scenes: QA EM/EM-R by type (+CIs), situated EM, caption CIDEr, baselines,
-and how often the answer's grounding marker (its most-attended column) lies on an asked object.
+"""Evaluate checkpoints on the held-out scenes: QA EM/EM-R by type (+CIs) in seen and unseen wordings side by
+side, how many answers are a word of the asked type, situated EM, caption CIDEr, baselines, and how often the
+answer's grounding marker (its most-attended column) lies on an asked object.
 
     python training/evaluate.py --data data_cache/quick --model runs/quick/dpo/model --sft runs/quick/sft/model \\
         --blind runs/quick/blind/model --out runs/quick/eval
+    python training/evaluate.py --data runs/default/data --model models/default --questions my_questions.json \\
+        --out runs/mine
 
-Writes metrics.json ({"qa", "blind", "situated", "caption", "sft", "scenedpo", ...}), per-model predictions and
-plots (EM/EM-R per question type, accuracy vs scene tokens).
+Writes metrics.json ({"qa", "qa_unseen_wording", "answer_type_valid", "blind", "situated", "caption", "sft",
+"scenedpo", "questions_file", ...}), per-model predictions and plots (EM/EM-R per question type, accuracy vs scene
+tokens). ``--questions FILE`` scores a Beacon3D-format question file (``question_id, scene_id, question, answers``,
+optional ``question_type``, ``object_ids``) about synthetic rooms named by seed (``scene_id_for(seed)``, e.g.
+``synth000001``): rooms missing from the data folder's cache are rendered and fused with the checkpoint's 2D encoder.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import json
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -27,11 +34,14 @@ if __package__ in (None, ""):
 from training.config import EvalConfig, load_preset
 from training.data import SAMPLES, grounding_target, load_scenes, read_heldout, situation_pose
 
+WORDINGS = ("seen", "unseen")
+"""The held-out set's two wordings: training phrasing families and held-out ones (never trained on)."""
+
 
 @torch.inference_mode()
-def answer_all(model: Any, samples: list, scenes: dict, max_new_tokens: int, grounding: bool = False) -> list:
-    """Greedy Generations (text + attention over the scene tokens when ``grounding``); the scene prefix is computed
-    once per scene and reused (KV cache)."""
+def answer_all(model: Any, samples: list, scenes: dict, max_new_tokens: int) -> list:
+    """Greedy Generations (text + the reader's attention over the scene tokens); the scene prefix is computed once
+    per scene and reused (KV cache)."""
     from tqdm import tqdm
 
     by_scene: dict[str, list[int]] = defaultdict(list)
@@ -44,7 +54,7 @@ def answer_all(model: Any, samples: list, scenes: dict, max_new_tokens: int, gro
         for i in idx:
             s = samples[i]
             out[i] = model.generate(prefix, s.question, s.situation or "", situation_pose(s), s.history,
-                                    max_new_tokens=max_new_tokens, grounding=grounding)
+                                    max_new_tokens=max_new_tokens)
             bar.update()
     bar.close()
     return out
@@ -61,6 +71,77 @@ def grounding_hits(samples: list, generations: list, scenes: dict) -> list[Optio
             continue
         hits.append({"hit": bool(target[int(g.scene_attention.argmax())]), "chance": float(target.float().mean())})
     return hits
+
+
+def answer_sets() -> dict[str, list[str]]:
+    """Question type → its closed answer set (the generator's committed export, ``leovl_ros/sim/answer_sets.json``)."""
+    from leovl_ros.sim.tasks.answers import ANSWER_SETS_PATH
+
+    return json.loads(ANSWER_SETS_PATH.read_text())
+
+
+def answer_type_valid(records: list[dict], sets: dict[str, list[str]]) -> dict[str, Any]:
+    """Share (%) of answers inside the asked type's closed answer set (normalised exact match to one of its
+    members), overall and by type; questions of a type without a set are not counted."""
+    from leovl_ros.eval.metrics import exact_match
+
+    by_type: dict[str, list[bool]] = defaultdict(list)
+    for r in records:
+        if r["question_type"] in sets:
+            by_type[r["question_type"]].append(exact_match(r["prediction"], sets[r["question_type"]]))
+    rows = [v for vs in by_type.values() for v in vs]
+    share = lambda v: 100 * float(np.mean(v)) if v else 0.0  # noqa: E731
+    return {"share": share(rows), "n": len(rows), "by_type": {k: share(v) for k, v in sorted(by_type.items())}}
+
+
+@dataclass
+class FileQuestion:
+    """A question of a ``--questions`` file in the fields the evaluator reads (a Sample's names)."""
+
+    question_id: str
+    scene_id: str
+    question: str
+    answers: list[str]
+    question_type: str
+    object_ids: list[int]
+    task: str = "qa"
+    situation: Optional[str] = None
+    position: Optional[Any] = None
+    rotation_xyzw: Optional[Any] = None
+    history: Optional[list] = None
+
+
+def read_questions(path: Path) -> list[FileQuestion]:
+    """A Beacon3D-format question file as FileQuestions (types: the file's ``question_type``, else derived)."""
+    from leovl_ros.io.annotations import read_beacon3d_qa
+
+    return [FileQuestion(str(q.question_id), q.scene_id, q.question, q.answers, q.question_type, q.object_ids)
+            for q in read_beacon3d_qa(path)]
+
+
+def scenes_for(questions: list, data: Path, encoder_dir: Optional[Path]) -> dict:
+    """Cached scenes of the questions' rooms; rooms missing from the cache are rendered, fused and condensed as
+    prepare.py does (synthetic rooms named by seed, with the checkpoint's 2D encoder)."""
+    from leovl_ros.sim.tasks import seed_for_scene_id
+    from training.config import DataConfig
+    from training.data import SCENES, save_scene
+    from training.prepare import _init_worker, fuse_scene
+
+    wanted = {q.scene_id for q in questions}
+    missing = sorted(sid for sid in wanted if not (data / SCENES / f"{sid}.safetensors").is_file())
+    if missing:
+        unknown = [sid for sid in missing if seed_for_scene_id(sid) is None]
+        if unknown:
+            raise ValueError(f"scene ids {unknown[:5]} are neither cached in {data / SCENES} nor synthetic rooms "
+                             "named by seed (scene_id_for(seed))")
+        if encoder_dir is None or not encoder_dir.is_dir():
+            raise FileNotFoundError(f"rooms {missing[:5]} are not cached and no 2D encoder folder ({encoder_dir}) "
+                                    "to fuse them: pass --encoder")
+        _init_worker(str(encoder_dir), DataConfig())
+        for sid in missing:
+            _, batch, _ = fuse_scene(seed_for_scene_id(sid))
+            save_scene(batch, data / SCENES / f"{sid}.safetensors")
+    return load_scenes(data, wanted)
 
 
 def qa_records(samples: list, predictions: list[str]) -> list[dict]:
@@ -94,35 +175,51 @@ def caption_samples(data: Path, limit: int) -> list:
     return out
 
 
-def predict(model_dir: Path, data: Path, cfg: EvalConfig, out: Path, name: str) -> dict[str, Any]:
-    """Answers of one checkpoint to the held-out QA set and caption requests, saved to out/{name}_predictions.json
-    (loaded from there when present, so generation can run on one machine and scoring on another)."""
+def _answer_records(model: Any, questions: list, scenes: dict, max_new_tokens: int) -> tuple[list[dict], float]:
+    """QA records with grounding hits of one model on a question list, and the seconds per question."""
+    t0 = time.time()
+    generations = answer_all(model, questions, scenes, max_new_tokens)
+    seconds = (time.time() - t0) / max(1, len(questions))
+    records = qa_records(questions, [g.text for g in generations])
+    for r, hit in zip(records, grounding_hits(questions, generations, scenes)):
+        r["grounding"] = hit
+    return records, seconds
+
+
+def predict(model_dir: Path, data: Path, cfg: EvalConfig, out: Path, name: str,
+            questions_file: Optional[Path] = None, encoder_dir: Optional[Path] = None) -> dict[str, Any]:
+    """Answers of one checkpoint to the held-out QA set in both wordings (and to ``questions_file``) and to caption
+    requests, saved to out/{name}_predictions.json (loaded from there when present, so generation can run on one
+    machine and scoring on another)."""
     from leovl_ros.model.checkpoint import load_checkpoint
 
     path = out / f"{name}_predictions.json"
     if path.is_file():
         return json.loads(path.read_text())
     model = load_checkpoint(model_dir, device="cuda" if torch.cuda.is_available() else "cpu")
-    heldout = read_heldout(data)
-    if cfg.max_questions and cfg.max_questions < len(heldout):  # evenly spaced: keeps the question-type mix
-        heldout = [heldout[i * len(heldout) // cfg.max_questions] for i in range(cfg.max_questions)]
+    sets = {w: read_heldout(data, w) for w in WORDINGS}
+    if cfg.max_questions and cfg.max_questions < len(sets["seen"]):  # evenly spaced: keeps the question-type mix
+        pick = [i * len(sets["seen"]) // cfg.max_questions for i in range(cfg.max_questions)]
+        sets = {w: [v[i] for i in pick] if v else v for w, v in sets.items()}
     caps = caption_samples(data, cfg.max_captions)
-    scenes = load_scenes(data, {s.scene_id for s in heldout + caps})
-    t0 = time.time()
-    generations = answer_all(model, heldout, scenes, cfg.max_new_tokens, grounding=model.config.use_scene)
-    seconds = time.time() - t0
-    records = qa_records(heldout, [g.text for g in generations])
-    for r, hit in zip(records, grounding_hits(heldout, generations, scenes)):
-        r["grounding"] = hit
+    asked = [s for v in sets.values() for s in v]
+    scenes = load_scenes(data, {s.scene_id for s in asked + caps})
+    records = {w: _answer_records(model, v, scenes, cfg.max_new_tokens) for w, v in sets.items() if v}
     cap_preds = [g.text for g in answer_all(model, caps, scenes, cfg.max_new_tokens)]
     tokens = [int(v["mask"].shape[0]) for v in scenes.values()]
     result = {
-        "qa": records,
+        "qa": records["seen"][0],
+        "qa_unseen": records["unseen"][0] if "unseen" in records else [],
         "captions": [{"id": s.question_id, "prediction": p, "answers": s.answers} for s, p in zip(caps, cap_preds)],
-        "seconds_per_question": seconds / max(1, len(records)),
+        "seconds_per_question": records["seen"][1],
         "scene_tokens_median": float(np.median(tokens)) if model.config.use_scene else 0.0,
         "params": model.parameter_count(),
     }
+    if questions_file is not None:
+        file_questions = read_questions(questions_file)
+        enc = encoder_dir or model_dir / "image_encoder"
+        result["questions_file"] = _answer_records(model, file_questions, scenes_for(file_questions, data, enc),
+                                                   cfg.max_new_tokens)[0]
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result))
     return result
@@ -138,26 +235,44 @@ def score(pred: dict[str, Any]) -> dict[str, Any]:
     if pred["captions"]:
         caption = caption_scores({c["id"]: c["prediction"] for c in pred["captions"]},
                                  {c["id"]: c["answers"] for c in pred["captions"]})
-    return {"qa": evaluate_qa(pred["qa"]), "situated": evaluate_qa(situated) if situated else {},
-            "caption": caption, "records": pred["qa"], "grounding": grounding_accuracy(pred["qa"]),
-            **{k: pred[k] for k in ("seconds_per_question", "scene_tokens_median", "params")}}
+    sets = answer_sets()
+    unseen = pred.get("qa_unseen") or []
+    out = {"qa": evaluate_qa(pred["qa"]), "situated": evaluate_qa(situated) if situated else {},
+           "qa_unseen_wording": evaluate_qa(unseen) if unseen else {},
+           "answer_type_valid": {"seen": answer_type_valid(pred["qa"], sets),
+                                 **({"unseen": answer_type_valid(unseen, sets)} if unseen else {})},
+           "caption": caption, "records": pred["qa"], "grounding": grounding_accuracy(pred["qa"]),
+           **{k: pred[k] for k in ("seconds_per_question", "scene_tokens_median", "params")}}
+    if pred.get("questions_file"):
+        out["questions_file"] = {**evaluate_qa(pred["questions_file"]),
+                                 "answer_type_valid": answer_type_valid(pred["questions_file"], sets)}
+    return out
 
 
 def build_metrics(main: dict, sft: Optional[dict], blind: Optional[dict],
                   voxel: Optional[dict] = None) -> dict[str, Any]:
-    """metrics.json layout of issue 5: the shipped model's QA/situated/caption + SFT, SceneDPO, blind and the
+    """metrics.json layout: the shipped model's QA/situated/caption + SFT, SceneDPO, blind and the
     voxel-token ablation."""
     from leovl_ros.eval.report import compare_qa
 
     metrics: dict[str, Any] = {
-        "qa": main["qa"], "situated": main["situated"], "caption": main["caption"],
+        "qa": main["qa"], "qa_unseen_wording": main["qa_unseen_wording"],
+        "answer_type_valid": main["answer_type_valid"], "situated": main["situated"], "caption": main["caption"],
         "grounding": main["grounding"], "params": main["params"], "scene_tokens_median": main["scene_tokens_median"],
         "seconds_per_question": main["seconds_per_question"],
-        "notes": "EM/EM-R in percent with 95% bootstrap CIs; an empty prediction scores 0 on EM and EM-R.",
+        "notes": "EM/EM-R in percent with 95% bootstrap CIs; an empty prediction scores 0 on EM and EM-R. qa: "
+                 "held-out rooms in training wordings; qa_unseen_wording: the same questions in phrasing families "
+                 "never trained on; answer_type_valid: % of answers inside the asked type's closed answer set.",
     }
+    if "questions_file" in main:
+        metrics["questions_file"] = main["questions_file"]
     if blind is not None:
-        metrics["blind"] = {**blind["qa"], "situated": blind["situated"]}
+        metrics["blind"] = {**blind["qa"], "situated": blind["situated"], "unseen_wording": blind["qa_unseen_wording"],
+                            "answer_type_valid": blind["answer_type_valid"]}
         metrics["qa_minus_blind_em"] = main["qa"]["em"] - blind["qa"]["em"]
+        if main["qa_unseen_wording"] and blind["qa_unseen_wording"]:
+            unseen = main["qa_unseen_wording"]["em"] - blind["qa_unseen_wording"]["em"]
+            metrics["qa_unseen_wording_minus_blind_em"] = unseen
     if sft is not None:
         metrics["sft"] = {**sft["qa"], "situated": sft["situated"], "caption": sft["caption"]}
         metrics["scenedpo"] = {**main["qa"], "vs_sft": compare_qa(main["records"], sft["records"], "em_r")}
@@ -186,11 +301,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--model", type=Path, required=True, help="checkpoint to report (e.g. the SceneDPO one)")
     ap.add_argument("--sft", type=Path, help="SFT checkpoint (for the SceneDPO vs SFT paired test)")
     ap.add_argument("--blind", type=Path, help="blind baseline checkpoint")
-    ap.add_argument("--voxel", type=Path, help="voxel-token ablation checkpoint (preset cpu_voxel), needs --voxel-data")
+    ap.add_argument("--voxel", type=Path,
+                    help="voxel-token ablation checkpoint (preset default_voxel), needs --voxel-data")
     ap.add_argument("--voxel-data", type=Path, help="its data folder (the same held-out questions, voxel tokens)")
     ap.add_argument("--main-name", default="shipped", help="label of --model in the plots")
     ap.add_argument("--preset", default="quick", help="preset whose eval settings to use")
     ap.add_argument("--out", type=Path, required=True, help="output folder (metrics.json, predictions, plots)")
+    ap.add_argument("--questions", type=Path, help="also score this Beacon3D-format question file (rooms by seed)")
+    ap.add_argument("--encoder", type=Path, help="2D encoder folder to fuse --questions rooms missing from the data "
+                    "cache (default: MODEL/image_encoder)")
     ap.add_argument("--predict-only", action="store_true", help="write the predictions, score later")
     args = ap.parse_args(argv)
     cfg = load_preset(args.preset).eval
@@ -201,7 +320,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         ap.error(f"{args.voxel_data} holds other held-out questions than {args.data}: not comparable")
     models = {"main": args.model, "sft": args.sft, "blind": args.blind, "voxel": args.voxel}
     data = {k: args.voxel_data if k == "voxel" else args.data for k in models}
-    preds = {k: predict(v, data[k], cfg, args.out, k) for k, v in models.items() if v is not None}
+    preds = {k: predict(v, data[k], cfg, args.out, k, args.questions if k in ("main", "blind") else None,
+                        args.encoder) for k, v in models.items() if v is not None}
     if args.predict_only:
         return 0
     results = {k: score(v) for k, v in preds.items()}
@@ -209,7 +329,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     plots(results, args.out, args.main_name)
     print(json.dumps({"em": metrics["qa"]["em"], "em_r": metrics["qa"]["em_r"],
-                      "blind_em": metrics.get("blind", {}).get("em")}))
+                      "unseen_wording_em": metrics["qa_unseen_wording"].get("em"),
+                      "blind_em": metrics.get("blind", {}).get("em"),
+                      "questions_file_em": metrics.get("questions_file", {}).get("em")}))
     return 0
 
 

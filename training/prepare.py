@@ -24,7 +24,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from training.config import DataConfig, RecipeConfig, load_preset
-from training.data import HELDOUT, SAMPLES, SCENES, STAGE1, cell_targets, save_scene
+from training.data import HELDOUT, HELDOUT_UNSEEN, SAMPLES, SCENES, SPLITS, STAGE1, cell_targets, save_scene
 
 
 def split_seeds(split: str, n: int, start: int = 0) -> list[int]:
@@ -108,16 +108,17 @@ def prepare_scenes(cfg: DataConfig, out: Path, encoder_dir: Path, workers: Optio
     from tqdm import tqdm
 
     from leovl_ros.model.tokenizer import default_corpus, train_tokenizer
-    from leovl_ros.sim.shards import ShardWriter, build_heldout_qa, split_for_seed
+    from leovl_ros.sim.shards import ShardWriter, build_heldout_qa_wordings, split_for_seed
     from leovl_ros.sim.tasks import scene_id_for
 
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = train_tokenizer(default_corpus(cfg.tokenizer_scenes), vocab_size)
     tokenizer.backend_tokenizer.save(str(out / "tokenizer.json"))
     train, test = split_seeds("train", cfg.train_scenes), split_seeds("test", cfg.test_scenes)
-    heldout = build_heldout_qa(test, cfg.heldout_questions, min(cfg.heldout_min_scenes, len(test)))
-    (out / HELDOUT).parent.mkdir(parents=True, exist_ok=True)
-    (out / HELDOUT).write_text("".join(json.dumps(s.to_json()) + "\n" for s in heldout))
+    wordings = build_heldout_qa_wordings(test, cfg.heldout_questions, min(cfg.heldout_min_scenes, len(test)))
+    heldout = wordings["seen"]
+    for name, wording in ((HELDOUT, "seen"), (HELDOUT_UNSEEN, "unseen")):
+        (out / name).write_text("".join(json.dumps(s.to_json()) + "\n" for s in wordings[wording]))
     tokens, voxels = [], []
     writers = {s: ShardWriter(out / SAMPLES, 5000, s) for s in ("train", "test")}
     n = workers or cfg.workers
@@ -131,6 +132,8 @@ def prepare_scenes(cfg: DataConfig, out: Path, encoder_dir: Path, workers: Optio
             voxels.append(batch.voxel_tokens)
     for w in writers.values():
         w.close()
+    splits = {"train": [scene_id_for(s) for s in train], "test": [scene_id_for(s) for s in test]}
+    (out / SPLITS).write_text(json.dumps(splits, indent=1))
     stats = {
         "train_scenes": len(train), "test_scenes": len(test), "heldout_questions": len(heldout),
         "train_samples": writers["train"].total, "test_samples": writers["test"].total,

@@ -33,7 +33,7 @@ if __package__ in (None, ""):
 
 from training import ddp
 from training.config import RecipeConfig, load_preset, save_run_config
-from training.data import STAGE1, load_scenes, make_item, stream_samples, target_vocab
+from training.data import STAGE1, load_scenes, make_item, scene_split_ids, stream_samples, target_vocab
 
 QA_TASKS = ["qa", "situated_qa"]
 
@@ -202,14 +202,14 @@ def build_model(cfg: RecipeConfig, data: Path, encoder_dir: Path, use_scene: boo
     the weights of that checkpoint wherever shapes match (a warm start). Parts the init lacks — the scene-norm gain
     and the label anchors — are set from the (loaded) word embeddings, so they start aligned with them."""
     from leovl_ros.model.checkpoint import load_checkpoint
-    from leovl_ros.model.config import LeoVLConfig, from_dict
+    from leovl_ros.model.config import LeoVLConfig, from_dict, upgrade_model_keys
     from leovl_ros.model.image_encoder import SmallCNNEncoder
     from leovl_ros.model.leovl import LeoVLModel
     from leovl_ros.model.llm import load_pretrained_tokenizer
     from leovl_ros.model.tokenizer import load_tokenizer
 
     enc = SmallCNNEncoder.load(encoder_dir)
-    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg = upgrade_model_keys(copy.deepcopy(cfg.model), strict=False)
     classes, colours = target_vocab()
     anchors = {"anchor_classes": len(classes), "anchor_colours": len(colours)} if cfg.label_anchors else {}
     model_cfg["cfg_encoder"] = {**model_cfg.get("cfg_encoder", {}), "feature_dim": enc.feature_dim, **anchors}
@@ -236,6 +236,18 @@ def build_model(cfg: RecipeConfig, data: Path, encoder_dir: Path, use_scene: boo
     return model
 
 
+def training_scenes(data: Path, device: torch.device) -> dict[str, dict[str, torch.Tensor]]:
+    """The cached scenes of the training split, on ``device`` (held-out rooms are not even loaded)."""
+    train = scene_split_ids(data, "train")
+    return {k: {n: t.to(device) for n, t in v.items()} for k, v in load_scenes(data, train).items()}
+
+
+def wrong_scene(scene_ids: list[str], own: str, rng: random.Random) -> str:
+    """SceneDPO's negative scene for a sample of ``own``: another of ``scene_ids`` (the training rooms)."""
+    others = [i for i in scene_ids if i != own]
+    return rng.choice(others or scene_ids)
+
+
 def _batches(stream: Iterator, size: int) -> Callable[[], list]:
     return lambda: [next(stream) for _ in range(size)]
 
@@ -251,20 +263,15 @@ def stage2(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, encoder_dir: P
     model = build_model(cfg, data, encoder_dir, use_scene=not blind, init=init).to(d.device)
     if blind:
         model.cfg_encoder.requires_grad_(False)
-    scenes = {k: {n: t.to(d.device) for n, t in v.items()} for k, v in load_scenes(data).items()}
+        model.reader.requires_grad_(False)  # no scene: the reader never runs
+    scenes = training_scenes(data, d.device)
     wrapped = ddp.wrap(model, d)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=s.lr, weight_decay=s.weight_decay)
     next_batch = _batches(stream_samples(data, "train", s.tasks, d.rank, d.world_size, cfg.seed), s.batch_size)
 
     ground = s.grounding_weight > 0 and not blind
-    if ground and not model.supervises_grounding:
-        raise ValueError("sft.grounding_weight > 0 needs a grounding head or a scene reader: set model.grounding.layer "
-                         "or model.scene_reader")
-
     word = s.evidence_weight > 0 and not blind
-    if word and not model.config.reader_vocab:
-        raise ValueError("sft.evidence_weight > 0 needs a scene reader with a vocabulary: set model.reader_vocab")
 
     def step() -> dict[str, torch.Tensor]:
         items = [make_item(model, x, scenes[x.scene_id]) for x in next_batch()]
@@ -315,8 +322,8 @@ def stage3(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, init: Path, ti
     s = cfg.dpo
     model = load_checkpoint(init, device=d.device).train()
     reference = load_checkpoint(init, device=d.device).eval().requires_grad_(False)
-    scenes = {k: {n: t.to(d.device) for n, t in v.items()} for k, v in load_scenes(data).items()}
-    scene_ids = sorted(scenes)
+    scenes = training_scenes(data, d.device)
+    scene_ids = sorted(scenes)  # the wrong scenes: training rooms only
     pool = AnswerPool(stream_samples(data, "train", QA_TASKS, epochs=1))
     rng = random.Random(cfg.seed + d.rank)
     wrapped = ddp.wrap(model, d)
@@ -330,7 +337,7 @@ def stage3(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, init: Path, ti
             bad = pool.wrong(x, rng)
             if bad is None:
                 continue
-            other = rng.choice([i for i in scene_ids if i != x.scene_id] or scene_ids)
+            other = wrong_scene(scene_ids, x.scene_id, rng)
             chosen.append(make_item(model, x, scenes[x.scene_id]))
             wrong_a.append(make_item(model, x, scenes[x.scene_id], answer=bad))
             wrong_s.append(make_item(model, x, scenes[other]))

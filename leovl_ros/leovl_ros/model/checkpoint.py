@@ -10,11 +10,14 @@ from typing import Any
 
 import torch
 
-from leovl_ros.model.config import LeoVLConfig, from_dict, load_yaml, save_yaml
+from leovl_ros.model.config import LeoVLConfig, from_dict, load_yaml, save_yaml, upgrade_model_keys
 from leovl_ros.model.leovl import LeoVLModel
 
-FORMAT_VERSION = 1
-"""Bumped when the checkpoint layout changes; older/newer files are refused with a clear message."""
+FORMAT_VERSION = 2
+"""Bumped when the checkpoint layout changes; newer files are refused with a clear message, older ones upgraded
+where this code can (format 1: the reader switches become ``reader``, no text encoder)."""
+READABLE_FORMATS = (1, 2)
+"""Checkpoint formats this code reads."""
 
 
 def _unique_state(model: torch.nn.Module, trainable_only: bool, dtype: torch.dtype) -> dict[str, torch.Tensor]:
@@ -45,6 +48,10 @@ def save_checkpoint(model: LeoVLModel, path: str | Path, extra: dict[str, Any] |
     meta = {"format_version": str(FORMAT_VERSION), "torch": torch.__version__, "transformers": transformers.__version__}
     _atomic(path / "model.safetensors", lambda f: save_file(_unique_state(model, lora, dtype), f, metadata=meta))
     data = {"format_version": FORMAT_VERSION, **dataclasses.asdict(model.config), "extra": extra or {}}
+    if model.question_encoder is not None:  # the frozen encoder's weights come from this package, not the folder
+        from leovl_ros.model.text_encoder import requirement
+
+        data["requires"] = {"text_encoder": requirement()}
     _atomic(path / "config.yaml", lambda f: save_yaml(data, f))
     if not model.config.llm.pretrained_path:
         _atomic(path / "tokenizer.json", lambda f: model.tokenizer.backend_tokenizer.save(f))
@@ -73,8 +80,14 @@ def read_config(path: str | Path) -> LeoVLConfig:
     data = load_yaml(path / "config.yaml")
     version = data.pop("format_version", None)
     data.pop("extra", None)
-    if version != FORMAT_VERSION:
-        raise ValueError(f"{path}: checkpoint format {version}, this code reads format {FORMAT_VERSION}")
+    data.pop("requires", None)  # checked where the encoder loads (leovl_ros.model.text_encoder)
+    if version not in READABLE_FORMATS:
+        raise ValueError(f"{path}: checkpoint format {version}, this code reads formats {READABLE_FORMATS}")
+    if version == 1:
+        try:
+            data = upgrade_model_keys(data, text_encoder="none")
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from e
     return from_dict(LeoVLConfig, data)
 
 
@@ -89,6 +102,8 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Leo
     config = read_config(path)
     tokenizer = load_pretrained_tokenizer(config.llm) if config.llm.pretrained_path else load_tokenizer(path)
     model = LeoVLModel(config, tokenizer)
+    if model.question_encoder is not None:
+        model.question_encoder.frozen()  # a missing or different text encoder fails here, naming its package
     weights = path / "model.safetensors"
     if not weights.is_file():
         raise FileNotFoundError(f"{path}: model.safetensors missing")

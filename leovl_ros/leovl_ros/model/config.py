@@ -97,19 +97,25 @@ class PromptConfig:
 
 
 @dataclass
-class GroundingConfig:
-    """One LLM attention head that looks at the asked objects' columns.
+class ReaderConfig:
+    """The question-keyed scene reader (``leovl_ros.model.reader.SceneReader``): each head picks question tokens,
+    matches them against the scene tokens, and hands the LLM one evidence token before the answer — a soft word
+    (a probability-weighted mix of the LLM's word embeddings). The first answer token mixes the LLM's distribution
+    with the heads' words and a word read from measurements of the attended columns (a learned copy gate); heads 1..
+    make a second hop around head 0's object ("what is nearest to the bed?"). The heads' column attention is the
+    answer's grounding marker (supervised in SFT)."""
 
-    In SFT its attention, averaged over the question's tokens, is pulled onto the columns of the objects the
-    question is about (ground truth); at inference that average is the answer's grounding marker. Without it the
-    marker is the mean attention of all heads, and on the shipped model its top column lies on an asked object for
-    18 % of held-out questions (a random column: 5 %).
-    """
+    heads: int = 2
+    """Reader heads (≥ 2: head 0 finds the named object, the others hop from it)."""
 
-    layer: int = -1
-    """Decoder layer of the head (-1 = off: grounding reads the mean attention of all layers and heads)."""
-    head: int = 0
-    """Query head index within that layer."""
+    def __post_init__(self) -> None:
+        if self.heads < 2:
+            raise ValueError(f"the scene reader needs at least 2 heads (its second hop), got {self.heads}")
+
+
+TEXT_ENCODERS = ("minilm", "none")
+"""Question encoders: the frozen pretrained MiniLM (``leovl_ros.model.text_encoder``) or none (the LLM's own word
+embeddings of the question, as format-1 checkpoints)."""
 
 
 @dataclass
@@ -127,46 +133,54 @@ class LeoVLConfig:
     condense: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of ``leovl_ros.cfg.condense.CondenseConfig`` used at training time (token budget …)."""
     use_scene: bool = True
-    """False trains/answers blind (no scene tokens): the baseline."""
+    """False trains/answers blind (no scene tokens, no reader): the baseline."""
     scene_norm: bool = True
     """LayerNorm the scene tokens (the CFG encoder's ``out_norm``) with a gain initialised to the word embeddings'
-    scale. Without it the projector's outputs were ~36× larger than word embeddings and the tiny LLM learned to
-    ignore the scene (blind-level EM)."""
-    grounding: GroundingConfig = field(default_factory=GroundingConfig)
-    """Which attention head grounds answers in the scene (supervised in training, read for Rviz markers)."""
-    scene_reader: int = 0
-    """Heads of the question-keyed scene reader (``leovl_ros.model.reader``): each adds one evidence token before
-    the answer, and their column attention is the grounding marker (supervised like the grounding head). 0 = off."""
-    reader_vocab: bool = False
-    """Scene-reader evidence as a probability-weighted mix of word embeddings (a soft word) instead of a free
-    vector (see ``SceneReader``)."""
-    reader_copy: bool = False
-    """The first answer token mixes the LLM's distribution with the reader's soft words under a learned gate
-    (``SceneReader.copy_mix``), so a word the reader found reaches the answer even where the LLM would not copy it."""
-    reader_geometry: bool = False
-    """The copy gate also mixes in a word read from measurements of the attended columns (positions relative to the
-    asking agent, spread, match strength and count, distance between two heads' objects): ``SceneReader.geometry``."""
-    reader_relation: bool = False
-    """Heads 1.. of the scene reader make a second hop around head 0's object (``SceneReader.relate``) and SFT
-    grounds head 0 on the first asked object, the others on the rest ("what is nearest to the bed?")."""
+    scale, so the projector's outputs start at the word embeddings' size instead of dwarfing them (a tiny LLM then
+    learns to ignore the scene)."""
+    reader: ReaderConfig = field(default_factory=ReaderConfig)
+    """The scene reader."""
+    text_encoder: str = "minilm"
+    """Question encoder: 'minilm' (frozen pretrained MiniLM; its projected token features are the reader's
+    question side and extra prompt tokens after the question) or 'none' (the LLM's word embeddings only)."""
 
     def __post_init__(self) -> None:
-        if self.reader_vocab and self.scene_reader < 1:
-            raise ValueError("model.reader_vocab needs a scene reader (model.scene_reader > 0)")
-        if self.reader_copy and not self.reader_vocab:
-            raise ValueError("model.reader_copy needs a scene reader with a vocabulary (model.reader_vocab: true)")
-        if self.reader_geometry and not self.reader_copy:
-            raise ValueError("model.reader_geometry needs the copy gate (model.reader_copy: true)")
-        if self.reader_relation and self.scene_reader < 2:
-            raise ValueError("model.reader_relation needs a scene reader with two heads (model.scene_reader >= 2)")
-        if self.scene_reader > 0 and self.grounding.layer >= 0:
-            raise ValueError("choose one grounding mechanism: model.scene_reader or model.grounding.layer, not both")
+        if self.text_encoder not in TEXT_ENCODERS:
+            raise ValueError(f"model.text_encoder must be one of {TEXT_ENCODERS}, got {self.text_encoder!r}")
 
     def cfg_encoder_config(self, llm_dim: int) -> Any:
         """The CFGEncoderConfig this describes: its cfg_encoder keys, the LLM width and the scene norm."""
         from leovl_ros.cfg.encoder import CFGEncoderConfig
 
         return CFGEncoderConfig(**{**self.cfg_encoder, "llm_dim": llm_dim, "out_norm": self.scene_norm})
+
+
+RETIRED_READER_FLAGS = ("reader_vocab", "reader_copy", "reader_geometry", "reader_relation")
+"""Format-1 switches of the reader's parts; the one architecture has them all (history: docs/experiments.md)."""
+
+
+def upgrade_model_keys(data: dict[str, Any], text_encoder: str | None = None, strict: bool = True) -> dict[str, Any]:
+    """LeoVLConfig values with format-1 keys mapped to today's: ``scene_reader: N`` + the four ``reader_*`` switches
+    (all on) → ``reader: {heads: N}``; ``grounding`` (the retired grounding-head path) dropped when off. A reader
+    variant this code no longer builds (a switch off, no reader, a grounding head) is refused with what to do, or,
+    with ``strict`` off (a training preset, which builds a fresh model), becomes the one architecture with as many
+    heads (at least 2). ``text_encoder`` fills that key where absent (format-1 checkpoints had none: 'none')."""
+    out = dict(data)
+    old = [k for k in ("scene_reader", "grounding", *RETIRED_READER_FLAGS) if k in out]
+    if old:
+        heads = int(out.pop("scene_reader", 0) or 0)
+        flags = {k: bool(out.pop(k, False)) for k in RETIRED_READER_FLAGS}
+        layer = int((out.pop("grounding", None) or {}).get("layer", -1))
+        off = [k for k, v in flags.items() if not v]
+        if strict and (heads < 2 or off or layer >= 0):
+            raise ValueError(
+                f"this config describes a retired model variant (scene_reader={heads}, off: {off}, grounding.layer="
+                f"{layer}); the model has one architecture now: a scene reader with every part (`reader: {{heads: "
+                f"2}}`), see docs/experiments.md for the history")
+        out.setdefault("reader", {"heads": max(2, heads)})
+    if text_encoder is not None:
+        out.setdefault("text_encoder", text_encoder)
+    return out
 
 
 def from_dict(cls: type[T], data: dict[str, Any] | None) -> T:

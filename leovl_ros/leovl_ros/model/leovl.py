@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import sys
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
 from leovl_ros.model.prompt import History, PromptIds, answer_ids, build_prompt
 from leovl_ros.model.reader import ReaderOutput, SceneReader, evidence_nll, grounding_nll, pad_rows
+from leovl_ros.model.text_encoder import QuestionEncoder
 
 warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", category=FutureWarning)
 
@@ -37,7 +37,8 @@ class TrainItem:
     target: Optional[torch.Tensor] = None
     """Bool [scene tokens]: the columns of the objects the question is about (grounding supervision), or None."""
     head_target: Optional[torch.Tensor] = None
-    """Bool [reader heads, scene tokens]: one goal per reader head (``reader_relation``), or None (all: ``target``)."""
+    """Bool [reader heads, scene tokens]: one goal per reader head (head 0 the first asked object, the others the
+    rest), or None (all heads: ``target``)."""
 
 
 @dataclass
@@ -82,39 +83,38 @@ class LeoVLModel(nn.Module):
         self.llm = llm if llm is not None else build_llm(config.llm, tokenizer)
         d = llm_dim(self.llm)
         self.cfg_encoder = CFGEncoder(config.cfg_encoder_config(d))
-        words = self.llm.get_input_embeddings().weight.detach() if config.reader_vocab else None
-        self.reader = (SceneReader(d, config.scene_reader, words, copy=config.reader_copy,
-                                   geometry=config.reader_geometry, relation=config.reader_relation)
-                       if config.scene_reader > 0 else None)
+        self.reader = SceneReader(d, config.reader.heads, self.llm.get_input_embeddings().weight.detach())
+        self.question_encoder = QuestionEncoder(d) if config.text_encoder == "minilm" else None
         if config.scene_norm:
             self.align_scene_scale()
+        if self.question_encoder is not None:
+            self.question_encoder.align_scale(self._word_rms())
+
+    def _word_rms(self) -> float:
+        """RMS of the LLM's word embeddings (the scale scene and question tokens are normalised to)."""
+        return float(self.llm.get_input_embeddings().weight.detach().float().pow(2).mean().sqrt())
 
     @torch.no_grad()
     def align_scene_scale(self) -> None:
         """Set the scene-token LayerNorm gain to the word embeddings' RMS (scene and text tokens alike in scale)."""
-        rms = self.llm.get_input_embeddings().weight.float().pow(2).mean().sqrt()
-        self.cfg_encoder.out_norm.weight.fill_(float(rms))
-
-    @property
-    def supervises_grounding(self) -> bool:
-        """Whether SFT can pull a scene attention onto the asked objects (a grounding head or a scene reader)."""
-        return self.reader is not None or self.config.grounding.layer >= 0
+        self.cfg_encoder.out_norm.weight.fill_(self._word_rms())
 
     def read_scene(self, questions: Sequence[torch.Tensor], scenes: Sequence[torch.Tensor],
-                   xy: Optional[Sequence[torch.Tensor]] = None,
-                   poses: Optional[Sequence[Optional[tuple[float, float, float]]]] = None) -> ReaderOutput:
-        """The scene reader over a batch of (question embeddings [T_i, d], scene tokens [N_i, d]) pairs; with
-        geometry also each scene's column positions [N_i, 2] and each question's situation pose (x, y, yaw) or
-        None."""
-        assert self.reader is not None
+                   xy: Sequence[torch.Tensor], poses: Sequence[Optional[tuple[float, float, float]]]) -> ReaderOutput:
+        """The scene reader over a batch of (question tokens [T_i, d], scene tokens [N_i, d]) pairs, with each
+        scene's column positions [N_i, 2] and each question's situation pose (x, y, yaw) or None."""
         text, text_mask = pad_rows(list(questions))
         scene, scene_mask = pad_rows(list(scenes))
-        xy_t = pad_rows([x.to(self.device, scene.dtype) for x in xy])[0] if xy is not None else None
-        pose_t = None
-        if poses is not None:
-            nan = (float("nan"),) * 3
-            pose_t = torch.tensor([p if p is not None else nan for p in poses], device=self.device)
+        xy_t = pad_rows([x.to(self.device, scene.dtype) for x in xy])[0]
+        nan = (float("nan"),) * 3
+        pose_t = torch.tensor([p if p is not None else nan for p in poses], device=self.device)
         return self.reader(text, text_mask, scene, scene_mask, self.llm.get_input_embeddings().weight, xy_t, pose_t)
+
+    def question_tokens(self, texts: Sequence[str]) -> list[torch.Tensor]:
+        """The question encoder's projected tokens [T_i, d] per question text ([0, d] each without one)."""
+        if self.question_encoder is None:
+            return [torch.zeros((0, llm_dim(self.llm)), device=self.device) for _ in texts]
+        return self.question_encoder(texts)
 
     @property
     def device(self) -> torch.device:
@@ -161,12 +161,14 @@ class LeoVLModel(nn.Module):
     def forward(self, items: Sequence[TrainItem], grounding: bool = False,
                 evidence: bool = False) -> tuple[torch.Tensor, ...]:
         """Per-item sum of answer-token log-probs [B] and answer-token counts [B] (right-padded batch); with
-        ``grounding`` also the grounding head's per-item loss [B] (0 where an item has no target) and which items
-        have a target [B] (see ``GroundingConfig`` and ``_grounding_nll``); with ``evidence`` (a scene reader with a
-        vocabulary) last the reader's per-item ``evidence_nll`` [B] (0 for items without a scene).
+        ``grounding`` also the reader's per-item grounding loss [B] (0 where an item has no target) and which items
+        have a target [B]; with ``evidence`` last the reader's per-item ``evidence_nll`` [B] (0 without a scene).
 
+        The sequence is: prompt up to the scene, scene tokens, the rest of the prompt and the question text, the
+        question encoder's tokens (with a text encoder), one evidence token per reader head (with a scene), answer.
         All distinct scenes are encoded in one call inside forward (so DDP sees every trainable parameter); the
-        text of all items is embedded in one lookup and the scene tokens are scattered into their slots.
+        text of all items is embedded in one lookup and the scene, question and evidence tokens are scattered into
+        their slots.
         """
         unique: dict[int, int] = {}
         for it in items:
@@ -174,22 +176,26 @@ class LeoVLModel(nn.Module):
                 unique[id(it.scene)] = len(unique)
         scene_list = list({id(it.scene): it.scene for it in items if it.scene is not None}.values())
         encoded = self.encode_scenes(scene_list) if self.config.use_scene else []
-        n_evidence = self.config.scene_reader
-        rows, slots, ids, labels, questions = [], [], [], [], []
+        asked = self.question_tokens([it.prompt.question for it in items])
+        n_evidence = self.config.reader.heads
+        rows, slots, ids, labels, questions, asked_slots = [], [], [], [], [], []
         for i, it in enumerate(items):
             n_scene = int(encoded[unique[id(it.scene)]].shape[0]) if encoded and it.scene is not None else 0
             p = it.prompt
             head = len(p.before_scene)
-            evidence_slots = [0] * n_evidence if n_scene and self.reader is not None else []
-            seq = p.before_scene + [0] * n_scene + p.after_scene + p.query + evidence_slots + it.answer
+            n_asked = int(asked[i].shape[0])
+            evidence_slots = [0] * n_evidence if n_scene else []
+            seq = p.before_scene + [0] * n_scene + p.after_scene + p.query + [0] * n_asked + evidence_slots + it.answer
             ids.append(seq)
             labels.append([-100] * (len(seq) - len(it.answer)) + list(it.answer))
             if n_scene:
                 rows.append(encoded[unique[id(it.scene)]])
                 slots.append((i, head, n_scene))
+            end = len(seq) - len(it.answer) - len(evidence_slots)  # where the evidence tokens start
+            if n_asked:
+                asked_slots.append((i, end - n_asked, n_asked))
             if evidence_slots:
-                end = len(seq) - len(it.answer) - n_evidence
-                questions.append((i, end - len(p.query) + p.question_start, end))
+                questions.append((i, end - n_asked - len(p.query) + p.question_start, end - n_asked, end))
         t_max = max(len(x) for x in ids)
         pad = self.tokenizer.pad_token_id or 0
         id_t = torch.tensor([x + [pad] * (t_max - len(x)) for x in ids], device=self.device)
@@ -200,32 +206,26 @@ class LeoVLModel(nn.Module):
             b_idx = torch.cat([torch.full((n,), i, dtype=torch.long) for i, _, n in slots]).to(self.device)
             t_idx = torch.cat([torch.arange(h, h + n) for _, h, n in slots]).to(self.device)
             emb = emb.index_put((b_idx, t_idx), torch.cat(rows, 0).to(emb.dtype))
+        if asked_slots:
+            b_idx = torch.cat([torch.full((n,), i, dtype=torch.long) for i, _, n in asked_slots]).to(self.device)
+            t_idx = torch.cat([torch.arange(h, h + n) for _, h, n in asked_slots]).to(self.device)
+            emb = emb.index_put((b_idx, t_idx), torch.cat([asked[i] for i, _, _ in asked_slots], 0).to(emb.dtype))
         read = None
-        if questions:
-            read = self.read_scene([emb[i, s:e] for i, s, e in questions], rows,
-                                   [items[i].scene["xy"] for i, _, _ in questions],
-                                   [items[i].prompt.pose for i, _, _ in questions])
-            b_idx = torch.tensor([i for i, _, _ in questions], device=self.device).repeat_interleave(n_evidence)
-            t_idx = torch.cat([torch.arange(e, e + n_evidence) for _, _, e in questions]).to(self.device)
+        if questions:  # the reader's question side: the question encoder's tokens, else the question's words
+            text = [asked[i] if self.question_encoder is not None else emb[i, s:e] for i, s, e, _ in questions]
+            read = self.read_scene(text, rows, [items[i].scene["xy"] for i, _, _, _ in questions],
+                                   [items[i].prompt.pose for i, _, _, _ in questions])
+            b_idx = torch.tensor([i for i, _, _, _ in questions], device=self.device).repeat_interleave(n_evidence)
+            t_idx = torch.cat([torch.arange(e, e + n_evidence) for _, _, _, e in questions]).to(self.device)
             emb = emb.index_put((b_idx, t_idx), read.evidence.reshape(-1, emb.shape[-1]).to(emb.dtype))
-        inputs: dict[str, Any] = {}
-        hook = None
-        if grounding and self.reader is None and self.config.grounding.layer >= 0:
-            hook = self._grounding_attention().register_forward_pre_hook(
-                lambda _m, _a, kw: inputs.update(kw), with_kwargs=True)
-        copying = read is not None and self.config.reader_copy
-        geometry_logp = None
-        try:
-            with _attention(self.llm, "sdpa"):
-                llm_out = self.llm(inputs_embeds=emb, attention_mask=attn, use_cache=False,
-                                   output_hidden_states=copying)
-        finally:
-            if hook is not None:
-                hook.remove()
+        with _attention(self.llm, "sdpa"):
+            llm_out = self.llm(inputs_embeds=emb, attention_mask=attn, use_cache=False,
+                               output_hidden_states=read is not None)
         logp_all = F.log_softmax(llm_out.logits[:, :-1].float(), -1)
-        if copying:  # the position after the last evidence token predicts the first answer token
-            b = torch.tensor([i for i, _, _ in questions], device=self.device)
-            t = torch.tensor([e + n_evidence - 1 for _, _, e in questions], device=self.device)
+        geometry_logp = None
+        if read is not None:  # the position after the last evidence token predicts the first answer token
+            b = torch.tensor([i for i, _, _, _ in questions], device=self.device)
+            t = torch.tensor([e + n_evidence - 1 for _, _, _, e in questions], device=self.device)
             mixed, geometry_logp = self.reader.copy_mix(logp_all[b, t], llm_out.hidden_states[-1][b, t], read)
             logp_all = logp_all.index_put((b, t), mixed)
         target = lab_t[:, 1:]
@@ -233,80 +233,47 @@ class LeoVLModel(nn.Module):
         logp = torch.gather(logp_all, 2, target.clamp_min(0).unsqueeze(-1)).squeeze(-1)
         out = (logp * valid).sum(1), valid.sum(1)
         if grounding:
-            out += self._grounding_outputs(items, slots, id_t.shape, read, inputs, ids)
+            out += self._grounding_outputs(items, slots, id_t.shape, read)
         if evidence:
             out += (self._evidence_nll(items, questions, read, geometry_logp),)
         return out
 
     def _evidence_nll(self, items: Sequence[TrainItem], questions: list, read: Optional[ReaderOutput],
                       geometry_logp: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Per item: the reader's soft word (and geometry source) vs the answer's first token (``evidence_nll``); 0
+        """Per item: the reader's soft word and geometry source vs the answer's first token (``evidence_nll``); 0
         without a scene."""
         nll = torch.zeros(len(items), device=self.device)
-        if read is None or read.word_logp is None:
+        if read is None:
             return nll
-        rows = [i for i, _, _ in questions]
+        rows = [q[0] for q in questions]
         first = torch.tensor([items[i].answer[0] for i in rows], device=self.device)
         nll[rows] = evidence_nll(read.word_logp, first, geometry_logp)
         return nll
 
     def _grounding_outputs(self, items: Sequence[TrainItem], slots: list, shape: torch.Size,
-                           read: Optional[ReaderOutput], inputs: Mapping[str, Any], ids: list) -> tuple:
-        """(per-item grounding loss [B], has-target [B]) from the reader or the grounding head."""
+                           read: Optional[ReaderOutput]) -> tuple:
+        """(per-item grounding loss of the reader's column attention [B], has-target [B])."""
         goal = torch.zeros(shape, dtype=torch.bool, device=self.device)
         for i, h, n in slots:
             if items[i].target is not None and items[i].target.shape[0] == n:
                 goal[i, h : h + n] = items[i].target.to(self.device)
         has = goal.any(1)
-        if read is not None:  # the reader's rows follow the slots' order (one per item with a scene)
-            heads = read.attention.shape[1]
+        nll = torch.zeros(len(items), device=self.device)
+        if read is None:
+            return nll, has
+        heads = read.attention.shape[1]
 
-            def per_head(i: int, h: int, n: int) -> torch.Tensor:
-                """[n, heads] goal of item i: its per-head target where it has one of this scene's size."""
-                own = items[i].head_target
-                if own is not None and own.shape == (heads, n) and bool(goal[i].any()):
-                    return own.T.float().to(self.device)
-                return goal[i, h : h + n].float()[:, None].expand(n, heads)
+        def per_head(i: int, h: int, n: int) -> torch.Tensor:
+            """[n, heads] goal of item i: its per-head target where it has one of this scene's size."""
+            own = items[i].head_target
+            if own is not None and own.shape == (heads, n) and bool(goal[i].any()):
+                return own.T.float().to(self.device)
+            return goal[i, h : h + n].float()[:, None].expand(n, heads)
 
-            scene_goal = pad_rows([per_head(i, h, n) for i, h, n in slots])[0].transpose(1, 2) > 0
-            nll = torch.zeros(len(items), device=self.device)
-            nll[[i for i, _, _ in slots]] = grounding_nll(read.attention, scene_goal)
-            return nll * has, has
-        if not inputs:
-            return torch.zeros(len(items), device=self.device), has
-        spans = [(len(x) - len(it.answer) - len(it.prompt.query), len(x) - len(it.answer)) for x, it in zip(ids, items)]
-        return self._grounding_nll(inputs, spans, goal) * has, has
-
-    def _grounding_attention(self) -> nn.Module:
-        """The self-attention module of the grounding layer (plain or LoRA-wrapped LLM)."""
-        return self.llm.get_decoder().layers[self.config.grounding.layer].self_attn
-
-    def _grounding_nll(self, inputs: Mapping[str, Any], spans: Sequence[tuple[int, int]],
-                       goal: torch.Tensor) -> torch.Tensor:
-        """Per item: -log of the grounding head's attention mass on the goal positions, averaged over the item's
-        query positions (``spans``: [start, end) of the situation, history and question text).
-
-        The average is what generation reads as the grounding marker (see ``generate``), so inference needs no
-        knowledge of which token names the object. The head's causal attention is recomputed from the layer's own
-        inputs (captured by a pre-hook), so training keeps the fast SDPA kernel for the whole model."""
-        g, module = self.config.grounding, self._grounding_attention()
-        rotary = sys.modules[type(module).__module__].apply_rotary_pos_emb
-        x = inputs["hidden_states"]
-        b, t, _ = x.shape
-        hd = module.head_dim
-        width = max(e - s for s, e in spans)
-        pos = torch.tensor([[min(s + j, e - 1) for j in range(width)] for s, e in spans], device=x.device)  # [B, Q]
-        real = torch.tensor([[j < e - s for j in range(width)] for s, e in spans], device=x.device)
-        q = module.q_proj(x).view(b, t, -1, hd).transpose(1, 2)
-        k = module.k_proj(x).view(b, t, -1, hd).transpose(1, 2)
-        q, k = rotary(q, k, *inputs["position_embeddings"])
-        q_h = q[:, g.head].gather(1, pos.unsqueeze(-1).expand(-1, -1, hd))  # [B, Q, hd]
-        k_h = k[:, g.head // module.num_key_value_groups]  # [B, T, hd]
-        scores = torch.einsum("btd,bqd->bqt", k_h, q_h).float() * module.scaling
-        causal = torch.arange(t, device=x.device)[None, None] <= pos[..., None]
-        rows = scores.masked_fill(~causal, float("-inf")).softmax(-1)  # [B, Q, T]
-        mass = ((rows * goal[:, None]).sum(-1) * real).sum(1) / real.sum(1)
-        return -mass.clamp_min(1e-6).log()
+        # the reader's rows follow the slots' order (one per item with a scene)
+        scene_goal = pad_rows([per_head(i, h, n) for i, h, n in slots])[0].transpose(1, 2) > 0
+        nll[[i for i, _, _ in slots]] = grounding_nll(read.attention, scene_goal)
+        return nll * has, has
 
     def nll(self, items: Sequence[TrainItem]) -> torch.Tensor:
         """Mean per-token negative log-likelihood of the answers (the SFT loss)."""
@@ -345,10 +312,10 @@ class LeoVLModel(nn.Module):
         max_new_tokens: int | None = None,
         temperature: float = 0.0,
         top_k: int = 0,
-        grounding: bool = True,
         generator: torch.Generator | None = None,
     ) -> Generation:
-        """Greedy (temperature 0) or sampled answer after a cached scene prefix (which is left unchanged)."""
+        """Greedy (temperature 0) or sampled answer after a cached scene prefix (which is left unchanged); its
+        ``scene_attention`` is the reader heads' mean column attention (the grounding marker; zeros when blind)."""
         max_new = max_new_tokens or self.config.prompt.max_new_tokens
         prompt = self.prompt(question, situation_text, situation_pose, history)
         s0, s1 = prefix.scene_span
@@ -357,37 +324,30 @@ class LeoVLModel(nn.Module):
         probs: list[float] = []
         cache = copy.deepcopy(prefix.cache)  # the prefix stays reusable (crop semantics differ across versions)
         query = self.embed(prompt.query)
-        read = self.reader is not None and s1 > s0
+        asked = self.question_tokens([prompt.question])[0].to(query.dtype)
+        text = asked if self.question_encoder is not None else query[prompt.question_start :]
+        query = torch.cat([query, asked], 0)
+        read = s1 > s0
         if read:
-            xy = [prefix.xy] if prefix.xy is not None else None
-            evidence = self.read_scene([query[prompt.question_start :]], [prefix.scene.to(query.dtype)], xy,
-                                       [prompt.pose])
+            xy = prefix.xy if prefix.xy is not None else torch.zeros((s1 - s0, 2), device=self.device)
+            evidence = self.read_scene([text], [prefix.scene.to(query.dtype)], [xy], [prompt.pose])
             query = torch.cat([query, evidence.evidence[0].to(query.dtype)], 0)
             attention = evidence.attention[0].float().mean(0).cpu()
-        copying = read and self.config.reader_copy
-        attend = grounding and s1 > s0 and not read
-        head = self.config.grounding.layer >= 0
-        out = self.llm(inputs_embeds=query[None], past_key_values=cache, use_cache=True, output_attentions=attend,
-                       output_hidden_states=copying)
-        if attend and head:
-            g = self.config.grounding
-            attention = out.attentions[g.layer][0, g.head, :, s0:s1].float().mean(0).cpu()  # as trained
+        out = self.llm(inputs_embeds=query[None], past_key_values=cache, use_cache=True, output_hidden_states=read)
         logits = out.logits[0, -1].float()
-        if copying:  # the first answer token: the LLM's distribution mixed with the reader's words
+        if read:  # the first answer token: the LLM's distribution mixed with the reader's words
             logits = self.reader.copy_mix(logits[None], out.hidden_states[-1][:, -1], evidence)[0][0]
         for _ in range(max_new):
-            if attend and not head:  # no grounding head: all heads' attention, summed over the answer
-                attention += sum(a[0, :, -1, s0:s1].float().mean(0).cpu() for a in out.attentions)
             token, prob = _pick(logits, temperature, top_k, generator)
             if token == self.tokenizer.eos_token_id:
                 break
             ids.append(token)
             probs.append(prob)
             out = self.llm(input_ids=torch.tensor([[token]], device=self.device), past_key_values=cache,
-                           use_cache=True, output_attentions=attend)
+                           use_cache=True)
             logits = out.logits[0, -1].float()
-        text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
-        return Generation(text=text, token_ids=ids, token_probs=probs, scene_attention=attention)
+        text_out = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+        return Generation(text=text_out, token_ids=ids, token_probs=probs, scene_attention=attention)
 
     def parameter_count(self) -> dict[str, int]:
         """Parameters of the CFG encoder, the LLM and trainable ones."""
@@ -400,8 +360,8 @@ class LeoVLModel(nn.Module):
 
 @contextlib.contextmanager
 def _attention(llm: nn.Module, implementation: str) -> Iterator[None]:
-    """Run the LLM with another attention kernel: SDPA (2-3× faster on CPU) wherever no attention weights are
-    read (training, scene prefill); eager stays the default so generation can return weights for grounding."""
+    """Run the LLM with another attention kernel: SDPA (faster) in training and scene prefill; eager stays the
+    default for generation's per-question steps (as the shipped model was measured)."""
     cfg = llm.config
     old = cfg._attn_implementation
     cfg._attn_implementation = implementation

@@ -29,6 +29,8 @@ class PromptIds:
     """Index in ``query`` where the current question (' question: … answer:') begins."""
     pose: Optional[tuple[float, float, float]] = None
     """The situation pose as map-frame (x, y, yaw), or None (not situated): what the text says, as numbers."""
+    question: str = ""
+    """The current question's text (what the question encoder reads)."""
 
 
 def yaw_from_quaternion(q_xyzw: Sequence[float]) -> float:
@@ -100,6 +102,7 @@ def build_prompt(
         query=context_ids + enc(current),
         question_start=len(context_ids),
         pose=planar_pose(situation_pose) if situation_pose is not None else None,
+        question=question.strip(),
     )
 
 

@@ -1,34 +1,36 @@
 """SceneReader: a one-hop, question-keyed read of the scene tokens, handed to the LLM as a few evidence tokens.
 
 A tiny LLM trained from scratch does not learn, within a CPU budget, to look up an object named in the question
-among a few hundred scene tokens — not even when those tokens are the object's own class and colour word embeddings
-(see the issue notes). The reader gives it that hop: each head picks question tokens (a learned selector), matches
-them against the scene tokens in the word-embedding space (query and key maps start as the identity, so a question
-word finds the columns whose label anchors carry the same word before any training), and pools the matching columns
-into one evidence token placed right before the answer. Its column attention is also the grounding marker.
+among a few hundred scene tokens — not even when those tokens are the object's own class and colour word embeddings.
+The reader gives it that hop: each head picks question tokens (a learned selector), matches them against the scene
+tokens in the word-embedding space (query and key maps start as the identity, so a question word finds the columns
+whose label anchors carry the same word before any training), and pools the matching columns into one evidence token
+placed right before the answer. Its column attention is also the grounding marker.
 
-The pooled values are the scene tokens minus the room's mean token: what an object adds over the average column. With
-the ground-truth columns pooled, the LLM learned to answer colour questions from that contrast (81 % held-out after
-200 steps) but not from the raw tokens (26 %), whose shared component (floor, layout) hides the object's.
+The pooled values are the scene tokens minus the room's mean token: what an object adds over the average column. The
+raw tokens share a large component (floor, layout) that hides the object's.
 
-With ``words`` the evidence is a *word*: the pooled contrast is scored against the vocabulary and the evidence
+The evidence is a *word*: the pooled contrast is scored against the vocabulary and the evidence
 token is the probability-weighted mix of word embeddings (``words``, the LLM's input embedding matrix), so what the
 LLM has to do is copy a word it already knows rather than decode a new direction in its embedding space.
 
-With ``copy`` the first answer token is a pointer-generator mix (See et al., 2017): a gate read from the LLM's last
-hidden state weighs the LLM's own distribution against each head's word distribution. Without it the LLM ignored a
-soft word that was right on 56 % of held-out colour questions and answered "green" to all of them.
+The first answer token is a pointer-generator mix (See et al., 2017): a gate read from the LLM's last
+hidden state weighs the LLM's own distribution against each head's word distribution, so a word the reader found
+reaches the answer even where the LLM would not copy it.
 
-With ``geometry`` the copy gate gets one more source: a word read from measurements of what the heads attended —
+The copy gate has one more source: a word read from measurements of what the heads attended —
 where each head's columns lie (their attention-weighted centroid, relative to the asking agent when the question is
 situated), how spread out they are, how well and how many columns matched, and how far apart two heads' objects are.
 Directions, distances, presence and counts are geometry that a soft word of the pooled features cannot carry.
 
-With ``relation`` the heads after the first make a second hop: they re-score the columns around head 0's object
+The heads after the first make a second hop: they re-score the columns around head 0's object
 (its attention-weighted centroid) by distance and by how much head 0 itself looks there, with coefficients read from
 the words each head picked. "What is nearest to the bed?" names only the bed; the answer object is found by where it
 lies, which a match against the question's words cannot express. SFT then supervises head 0 on the first asked object
 and the other heads on the rest (``relation_targets``).
+
+Each of these parts was once a switch (``reader_vocab``, ``reader_copy``, ``reader_geometry``, ``reader_relation``);
+the shipped model uses them all, so they are one architecture now (history and measurements: docs/experiments.md).
 """
 
 from __future__ import annotations
@@ -43,30 +45,29 @@ from torch.nn import functional as F
 
 @dataclass
 class ReaderOutput:
-    """Evidence tokens [B, H, d] and each head's attention over the scene tokens [B, H, N] (0 on padding); with a
-    vocabulary also each head's word log-probabilities [B, H, V]."""
+    """Evidence tokens [B, H, d], each head's attention over the scene tokens [B, H, N] (0 on padding) and word
+    log-probabilities [B, H, V], and the measurements of what the heads attended [B, geometry_features(H)] (see
+    ``SceneReader.geometry``)."""
 
     evidence: torch.Tensor
     attention: torch.Tensor
-    word_logp: torch.Tensor | None = None
-    geometry: torch.Tensor | None = None
-    """[B, geometry_features(H)] measurements of what the heads attended (see ``SceneReader.geometry``)."""
+    word_logp: torch.Tensor
+    geometry: torch.Tensor
 
 
 class SceneReader(nn.Module):
-    """H heads; head h: token weights w = softmax(selector_h(question)), column weights a = w · softmax(q_h k_hᵀ),
-    evidence_h = v(a · (scene − mean scene token)) + head_embedding_h; with a vocabulary, v(·) becomes
-    softmax(to_vocab(LN(v(·)) + w · question)) · words (the picked question words tell which kind of word to say)."""
+    """H heads; head h: token weights w = softmax(selector_h(question)), column weights a = w · softmax(q_h k_hᵀ)
+    (heads 1.. re-scored around head 0's object), evidence_h = softmax(to_vocab(LN(v(a · (scene − mean scene
+    token))) + w · question)) · words + head_embedding_h (the picked question words tell which kind of word to
+    say)."""
 
-    def __init__(self, dim: int, heads: int, words: torch.Tensor | None = None, copy: bool = False,
-                 geometry: bool = False, relation: bool = False):
-        """``words`` [V, d] (the LLM's word embeddings) gives the reader a vocabulary: its scores start as 10 × the
-        cosine to each word, so a pooled label anchor picks its own word before any training. ``copy`` (needs
-        ``words``) adds the gate of :meth:`copy_mix`; ``geometry`` (needs ``copy``) its geometry source; ``relation``
-        (needs 2 heads) the second hop of :meth:`relate`."""
+    def __init__(self, dim: int, heads: int, words: torch.Tensor):
+        """``words`` [V, d] (the LLM's word embeddings) is the reader's vocabulary: its scores start as 10 × the
+        cosine to each word, so a pooled label anchor picks its own word before any training. ``heads`` ≥ 2 (head 0
+        finds the named object, the others hop from it: :meth:`relate`)."""
         super().__init__()
-        if heads < 1:
-            raise ValueError(f"a scene reader needs at least one head, got {heads}")
+        if heads < 2:
+            raise ValueError(f"the scene reader needs at least two heads (its second hop), got {heads}")
         self.dim, self.heads = dim, heads
         self.text_norm = nn.LayerNorm(dim)
         self.scene_norm = nn.LayerNorm(dim)
@@ -75,41 +76,31 @@ class SceneReader(nn.Module):
         self.key = nn.Parameter(torch.eye(dim).repeat(heads, 1, 1))
         self.value = nn.Linear(dim, dim, bias=False)
         self.head_embedding = nn.Parameter(torch.zeros(heads, dim))
-        self.to_vocab = nn.Linear(dim, words.shape[0]) if words is not None else None
-        if copy and words is None:
-            raise ValueError("a copying scene reader needs a vocabulary (the word embeddings)")
-        if geometry and not copy:
-            raise ValueError("the scene reader's geometry source needs the copy gate")
-        if relation and heads < 2:
-            raise ValueError("the scene reader's second hop needs at least two heads")
-        self.copy_gate = nn.Linear(dim, heads + 1 + int(geometry)) if copy else None
-        self.match_threshold = nn.Parameter(torch.zeros(heads)) if geometry else None
-        self.geometry_mlp = (nn.Sequential(nn.Linear(geometry_features(heads) + dim, dim), nn.GELU(),
-                                           nn.Linear(dim, dim), nn.LayerNorm(dim)) if geometry else None)
-        self.geometry_vocab = nn.Linear(dim, words.shape[0]) if geometry and words is not None else None
-        self.relation = nn.Linear(dim, RELATION_FEATURES) if relation else None
+        self.to_vocab = nn.Linear(dim, words.shape[0])
+        self.copy_gate = nn.Linear(dim, heads + 2)
+        self.match_threshold = nn.Parameter(torch.zeros(heads))
+        self.geometry_mlp = nn.Sequential(nn.Linear(geometry_features(heads) + dim, dim), nn.GELU(),
+                                          nn.Linear(dim, dim), nn.LayerNorm(dim))
+        self.geometry_vocab = nn.Linear(dim, words.shape[0])
+        self.relation = nn.Linear(dim, RELATION_FEATURES)
         with torch.no_grad():
             nn.init.normal_(self.selector.weight, std=0.02)
             nn.init.zeros_(self.selector.bias)
             self.value.weight.copy_(torch.eye(dim))
-            if self.copy_gate is not None:  # start with the LLM and the heads weighed equally
-                nn.init.normal_(self.copy_gate.weight, std=0.02)
-                nn.init.zeros_(self.copy_gate.bias)
+            nn.init.normal_(self.copy_gate.weight, std=0.02)  # the LLM and the sources weighed equally at first
+            nn.init.zeros_(self.copy_gate.bias)
             for vocab in (self.to_vocab, self.geometry_vocab):
-                if vocab is not None:
-                    w = words.float()
-                    vocab.weight.copy_(w / w.norm(dim=1, keepdim=True).clamp_min(1e-6) * 10.0 / dim**0.5)
-                    vocab.bias.zero_()
-            if self.relation is not None:  # no hop at first: the plain one-hop read
-                nn.init.zeros_(self.relation.weight)
-                nn.init.zeros_(self.relation.bias)
+                w = words.float()
+                vocab.weight.copy_(w / w.norm(dim=1, keepdim=True).clamp_min(1e-6) * 10.0 / dim**0.5)
+                vocab.bias.zero_()
+            nn.init.zeros_(self.relation.weight)  # no hop at first: the plain one-hop read
+            nn.init.zeros_(self.relation.bias)
 
-    def forward(self, text: torch.Tensor, text_mask: torch.Tensor, scene: torch.Tensor,
-                scene_mask: torch.Tensor, words: torch.Tensor | None = None, xy: torch.Tensor | None = None,
-                pose: torch.Tensor | None = None) -> ReaderOutput:
-        """text [B, T, d] question embeddings (mask [B, T]), scene [B, N, d] scene tokens (mask [B, N]); words [V, d]
-        the word embeddings (needed with a vocabulary); xy [B, N, 2] the columns' map positions and pose [B, 3] the
-        asking agent's (x, y, yaw), NaN where not situated (both needed with geometry)."""
+    def forward(self, text: torch.Tensor, text_mask: torch.Tensor, scene: torch.Tensor, scene_mask: torch.Tensor,
+                words: torch.Tensor, xy: torch.Tensor, pose: torch.Tensor) -> ReaderOutput:
+        """text [B, T, d] question tokens (mask [B, T]), scene [B, N, d] scene tokens (mask [B, N]); words [V, d]
+        the LLM's word embeddings; xy [B, N, 2] the columns' map positions and pose [B, 3] the asking agent's
+        (x, y, yaw), NaN where not situated."""
         t = self.text_norm(text)
         s = self.scene_norm(scene)
         pick = self.selector(t).masked_fill(~text_mask[..., None], float("-inf")).softmax(1)  # [B, T, H]
@@ -118,27 +109,15 @@ class SceneReader(nn.Module):
         scores = torch.einsum("bhte,bhne->bhtn", q, k) * self.dim**-0.5
         rows = scores.masked_fill(~scene_mask[:, None, None], float("-inf")).softmax(-1)  # [B, H, T, N]
         attention = torch.einsum("bth,bhtn->bhn", pick.nan_to_num(0.0), rows)
-        if self.relation is not None:
-            if xy is None:
-                raise ValueError("a scene reader with a second hop needs the columns' xy")
-            attention = self.relate(scores, pick.nan_to_num(0.0), t, attention, scene_mask, xy.to(scores.dtype))
+        attention = self.relate(scores, pick.nan_to_num(0.0), t, attention, scene_mask, xy.to(scores.dtype))
         valid = scene_mask[..., None].to(scene.dtype)
         centred = (scene - (scene * valid).sum(1, keepdim=True) / valid.sum(1, keepdim=True).clamp_min(1.0)) * valid
         pooled = self.value(torch.einsum("bhn,bnd->bhd", attention, centred))
-        word_logp = None
-        if self.to_vocab is not None:
-            if words is None:
-                raise ValueError("a scene reader with a vocabulary needs the word embeddings")
-            asked = torch.einsum("bth,btd->bhd", pick.nan_to_num(0.0), t)  # the words each head picked
-            word_logp = self.to_vocab(F.layer_norm(pooled, (self.dim,)) + asked).log_softmax(-1)
-            pooled = word_logp.exp() @ words.to(pooled.dtype)
-        evidence = pooled + self.head_embedding
-        geometry = None
-        if self.match_threshold is not None:
-            if xy is None or pose is None:
-                raise ValueError("a scene reader with geometry needs the columns' xy and the agent pose")
-            match = torch.einsum("bth,bhtn->bhn", pick.nan_to_num(0.0), scores)
-            geometry = self.geometry(attention, match, scene_mask, xy.to(scores.dtype), pose.to(scores.dtype))
+        asked = torch.einsum("bth,btd->bhd", pick.nan_to_num(0.0), t)  # the words each head picked
+        word_logp = self.to_vocab(F.layer_norm(pooled, (self.dim,)) + asked).log_softmax(-1)
+        evidence = word_logp.exp() @ words.to(pooled.dtype) + self.head_embedding
+        match = torch.einsum("bth,bhtn->bhn", pick.nan_to_num(0.0), scores)
+        geometry = self.geometry(attention, match, scene_mask, xy.to(scores.dtype), pose.to(scores.dtype))
         return ReaderOutput(evidence=evidence, attention=attention, word_logp=word_logp, geometry=geometry)
 
     def relate(self, scores: torch.Tensor, pick: torch.Tensor, text: torch.Tensor, attention: torch.Tensor,
@@ -190,24 +169,17 @@ class SceneReader(nn.Module):
         return torch.cat([per_head, pair, situated[:, None].to(per_head.dtype)], -1)
 
     def copy_mix(self, logits: torch.Tensor, hidden: torch.Tensor,
-                 read: ReaderOutput) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Log-probabilities [B, V] of the first answer token: g₀·softmax(logits) + Σ_h g_h·p_h (+ g_geo·p_geo),
-        with g = softmax(copy_gate(hidden)), and log p_geo [B, V] (None without geometry; trained on its own too,
-        see ``evidence_nll``). logits [B, V] and hidden [B, d] at the last evidence position; the heads' word
-        distributions p_h from ``read.word_logp``; with geometry p_geo = softmax(geometry_vocab(MLP(read.geometry,
-        hidden))) (the hidden state tells which measurement the question asks for)."""
-        if self.copy_gate is None or read.word_logp is None:
-            raise ValueError("this scene reader was built without a copy gate")
+                 read: ReaderOutput) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probabilities [B, V] of the first answer token: g₀·softmax(logits) + Σ_h g_h·p_h + g_geo·p_geo,
+        with g = softmax(copy_gate(hidden)), and log p_geo [B, V] (trained on its own too, see ``evidence_nll``).
+        logits [B, V] and hidden [B, d] at the last evidence position; the heads' word distributions p_h from
+        ``read.word_logp``; p_geo = softmax(geometry_vocab(MLP(read.geometry, hidden))) (the hidden state tells
+        which measurement the question asks for)."""
         hidden = hidden.to(self.copy_gate.weight.dtype)
         gate = self.copy_gate(hidden).float().log_softmax(-1)  # [B, sources]
-        sources = [logits.float().log_softmax(-1)[:, None], read.word_logp.float()]
-        geometry_logp = None
-        if self.geometry_mlp is not None and self.geometry_vocab is not None:
-            if read.geometry is None:
-                raise ValueError("a scene reader with geometry needs the geometry features of the read")
-            measured = self.geometry_mlp(torch.cat([read.geometry.to(hidden.dtype), hidden], -1))
-            geometry_logp = self.geometry_vocab(measured).float().log_softmax(-1)
-            sources.append(geometry_logp[:, None])
+        measured = self.geometry_mlp(torch.cat([read.geometry.to(hidden.dtype), hidden], -1))
+        geometry_logp = self.geometry_vocab(measured).float().log_softmax(-1)
+        sources = [logits.float().log_softmax(-1)[:, None], read.word_logp.float(), geometry_logp[:, None]]
         return torch.logsumexp(gate[..., None] + torch.cat(sources, 1), 1), geometry_logp
 
 

@@ -19,6 +19,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2, Poi
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
+from leovl_ros.agent.cfg_points import cfg_columns, colours_to_uint8
 from leovl_ros.agent.validation import InputRejected, check_quaternion, check_translation
 from leovl_ros.geometry.transforms import matrix_to_quat_xyzw, quat_xyzw_to_matrix
 from leovl_ros.io import image_codec as codec
@@ -149,17 +150,9 @@ _FIELD_DTYPES = {PointField.INT8: "i1", PointField.UINT8: "u1", PointField.INT16
                  PointField.INT32: "i4", PointField.UINT32: "u4", PointField.FLOAT32: "f4", PointField.FLOAT64: "f8"}
 
 
-def _to_numpy(x: Any) -> np.ndarray:
-    """Tensor or array-like → numpy (no torch import needed)."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
-
-
 def pack_rgb(colour: np.ndarray) -> np.ndarray:
     """N×3 colours (0–1 floats or uint8) → N float32 holding 0x00RRGGBB bit patterns."""
-    c = np.asarray(colour)
-    c8 = c.astype(np.uint32) if c.dtype == np.uint8 else np.clip(np.rint(c * 255.0), 0, 255).astype(np.uint32)
+    c8 = colours_to_uint8(colour).astype(np.uint32)
     packed = (c8[:, 0] << 16) | (c8[:, 1] << 8) | c8[:, 2]
     return packed.astype("<u4").view("<f4")
 
@@ -195,21 +188,6 @@ def cloud_to_structured(msg: PointCloud2) -> np.ndarray:
     n = int(msg.width) * int(msg.height)
     rows = np.frombuffer(msg.data, dtype=np.uint8).reshape(int(msg.height), int(msg.row_step))
     return np.ascontiguousarray(rows[:, : int(msg.width) * msg.point_step]).view(dtype).reshape(n)
-
-
-def cfg_columns(batch: Any) -> dict[str, np.ndarray]:
-    """ColumnBatch → numpy per column: xyz (x, y, mean height), colour 0–1, weight (sum), cell_size, top."""
-    xy = _to_numpy(batch.xy).astype(np.float32).reshape(-1, 2)
-    n = xy.shape[0]
-    weights = _to_numpy(batch.weights).astype(np.float32)
-    mask = _to_numpy(batch.mask).astype(bool)
-    return {
-        "xyz": np.column_stack([xy, _to_numpy(batch.mean_height).astype(np.float32).reshape(n)]),
-        "colour": _to_numpy(batch.colour).astype(np.float32).reshape(n, 3),
-        "weight": (weights * mask).sum(axis=-1).reshape(n),
-        "cell_size": _to_numpy(batch.cell_size).astype(np.float32).reshape(n),
-        "top": _to_numpy(batch.top_height).astype(np.float32).reshape(n),
-    }
 
 
 def cfg_to_cloud(batch: Any, header: Header) -> PointCloud2:
