@@ -297,7 +297,7 @@ def plots(results: dict[str, dict], out: Path, main_name: str = "shipped") -> No
 def main(argv: Optional[list[str]] = None) -> int:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, required=True, help="data folder from prepare.py")
+    ap.add_argument("--data", type=Path, help="data folder from prepare.py (needed unless only --bag is scored)")
     ap.add_argument("--model", type=Path, required=True, help="checkpoint to report (e.g. the SceneDPO one)")
     ap.add_argument("--sft", type=Path, help="SFT checkpoint (for the SceneDPO vs SFT paired test)")
     ap.add_argument("--blind", type=Path, help="blind baseline checkpoint")
@@ -310,8 +310,21 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--questions", type=Path, help="also score this Beacon3D-format question file (rooms by seed)")
     ap.add_argument("--encoder", type=Path, help="2D encoder folder to fuse --questions rooms missing from the data "
                     "cache (default: MODEL/image_encoder)")
+    ap.add_argument("--bag", type=Path, help="also fuse this rosbag2 offline with --model and score its "
+                    "annotations.json, as leovl-eval does over DDS (training/bag_eval.py)")
     ap.add_argument("--predict-only", action="store_true", help="write the predictions, score later")
     args = ap.parse_args(argv)
+    bag = None
+    if args.bag is not None:
+        from training.bag_eval import evaluate_bag
+
+        figures = evaluate_bag(args.model, args.bag, args.out / "bag", threads=1)
+        bag = {k: figures[k] for k in ("frames_fused", "questions", "em", "em_r", "map_checksum")}
+        if args.data is None:
+            print(json.dumps({"bag": bag}))
+            return 0
+    if args.data is None:
+        ap.error("--data is required (or give only --bag)")
     cfg = load_preset(args.preset).eval
     if (args.voxel is None) != (args.voxel_data is None):
         ap.error("--voxel and --voxel-data go together")
@@ -326,6 +339,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 0
     results = {k: score(v) for k, v in preds.items()}
     metrics = build_metrics(results["main"], results.get("sft"), results.get("blind"), results.get("voxel"))
+    if bag is not None:
+        metrics["bag"] = bag
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     plots(results, args.out, args.main_name)
     print(json.dumps({"em": metrics["qa"]["em"], "em_r": metrics["qa"]["em_r"],

@@ -159,6 +159,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="data folder")
     ap.add_argument("--encoder", type=Path, help="trained SmallCNN folder (scenes)")
     ap.add_argument("--workers", type=int, help="parallel processes (default: the preset's)")
+    ap.add_argument("--source", choices=["synthetic", "scannet"], default="synthetic",
+                    help="scenes from the synthetic generator, or ScanNet-layout scans + annotations "
+                         "(training/real_data.py; its options below)")
+    from training.real_data import add_arguments as add_real_arguments
+
+    add_real_arguments(ap)
     args = ap.parse_args(argv)
     recipe = load_preset(args.preset)
     cfg = recipe.data
@@ -167,7 +173,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     else:
         if args.encoder is None:
             ap.error("scenes needs --encoder (the stage-1 output folder)")
-        print(json.dumps(prepare_scenes(cfg, args.out, args.encoder, args.workers, vocab_size(recipe))))
+        if args.source == "scannet":
+            from training.real_data import run as prepare_real
+
+            print(json.dumps(prepare_real(args, cfg, vocab_size(recipe))))
+        else:
+            print(json.dumps(prepare_scenes(cfg, args.out, args.encoder, args.workers, vocab_size(recipe))))
     return 0
 
 

@@ -3,6 +3,9 @@
     python training/recipe.py --preset quick --run runs/quick
     python training/recipe.py --preset default --run runs/default --export models/default
 
+Presets (training/presets): ``quick`` (minutes; tests and tuning), ``default`` (the shipped models/default, sized
+for 2 CPU cores; ``make train-default``), ``default_voxel`` (its voxel-token ablation), ``gpu`` (a larger LLM whose
+stages 2-3 are sized for one GPU: training/scripts/gpu.sh).
 Finished steps are skipped on a rerun (each stage also resumes from its state.pt), so an interrupted recipe
 continues where it stopped. ``--nproc N`` runs the training stages under torchrun with N processes.
 """
@@ -55,7 +58,8 @@ def export(run: Path, model_dir: Path, target: Path) -> None:
 def main(argv: Optional[list[str]] = None) -> int:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--preset", default="quick", help="preset name (training/presets) or YAML path")
+    ap.add_argument("--preset", default="quick",
+                    help="preset name (training/presets: quick, default, default_voxel, gpu) or YAML path")
     ap.add_argument("--run", type=Path, required=True, help="run folder (data, stages, eval)")
     ap.add_argument("--data", type=Path, help="data folder (default: RUN/data); reused when already prepared")
     ap.add_argument("--nproc", type=int, default=1, help="processes per training stage (torchrun)")

@@ -11,6 +11,9 @@
   answer_id}], position: {x, y, z}, rotation: {_x, _y, _z, _w}, question_type, answer_type}]}``), merged by
   question_id. SQA3D's own files carry ``question_type: "N/A"``; the type is then derived from the first word
   of the question (LEO's SQA3D split: what / is / how / can / which / other).
+- ScanQA: a JSON list of ``{question_id, scene_id, question, answers, object_ids, object_names}`` (test files
+  without answers); the type is derived from the question text.
+- Scan2Cap (ScanRefer format): a JSON list of ``{scene_id, object_id, object_name, ann_id, description}``.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ def question_type_from_text(question: str) -> str:
     "is/are there", "exist", "any" → existence; use / purpose words → functionality; colour, material, pattern →
     appearance; shape, state (open/closed) and size words → geometry; "what is <relation> …", "… and what?" →
     class; relation / direction / distance words and "where" → spatial; other what/which questions → class;
-    else "other". On Beacon3D ScanNet it agrees with the id-encoded type for ~89 % of the questions.
+    else "other".
     """
     text = " ".join(question.lower().split())
     for name, pattern in _TEXT_RULES:
@@ -308,3 +311,98 @@ def write_sqa3d(
     header = {"info": {"description": "SQA3D-format annotations written by leovl_ros"}, "data_type": "scannet"}
     _write_json({**header, "task_type": "Situated question answering", "questions": questions}, questions_path)
     _write_json({**header, "annotations": annotations}, annotations_path)
+
+
+@dataclass
+class CaptionItem:
+    """One Scan2Cap (ScanRefer-format) object description."""
+
+    scene_id: str
+    """Scene (``scene_id``)."""
+    object_id: int
+    """Id of the described object (ScanNet aggregation ``objectId``; the file stores it as a string)."""
+    object_name: str
+    """Class name of the object (``object_name``; ScanRefer writes multi-word names with underscores)."""
+    ann_id: str
+    """Annotation number of this description for the object (``ann_id``)."""
+    description: str
+    """The description text."""
+
+
+def read_scanqa(path: str | os.PathLike[str]) -> list[QAItem]:
+    """Read a ScanQA file (JSON list of ``{question_id, scene_id, question, answers, object_ids, object_names}``).
+
+    ScanQA's test files carry no ``answers`` (and ``test_wo_obj`` no object fields): those items get empty lists.
+    The type comes from an explicit ``question_type`` key, else from the question text
+    (:func:`question_type_from_text`).
+    """
+    data = _load_json(path)
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: a ScanQA file is a JSON list, got {type(data).__name__}")
+    items = []
+    for i, entry in enumerate(data):
+        _require(entry, ("question_id", "scene_id", "question"), f"{path}[{i}]")
+        qtype = entry.get("question_type")
+        items.append(QAItem(
+            question_id=str(entry["question_id"]),
+            scene_id=str(entry["scene_id"]),
+            question=str(entry["question"]),
+            answers=[str(a) for a in entry.get("answers") or []],
+            question_type=qtype if _is_set(qtype) else question_type_from_text(str(entry["question"])),
+            object_ids=[int(o) for o in entry.get("object_ids") or []],
+            object_names=[str(o) for o in entry.get("object_names") or []],
+        ))
+    return items
+
+
+def write_scanqa(items: Iterable[QAItem], path: str | os.PathLike[str]) -> None:
+    """Write QAItems as a ScanQA file (ScanQA's keys, plus ``question_type``)."""
+    _write_json([
+        {
+            "question_id": str(item.question_id),
+            "scene_id": item.scene_id,
+            "question": item.question,
+            "answers": list(item.answers),
+            "object_ids": [int(o) for o in item.object_ids],
+            "object_names": list(item.object_names),
+            "question_type": item.question_type,
+        }
+        for item in items
+    ], path)
+
+
+def read_scan2cap(path: str | os.PathLike[str]) -> list[CaptionItem]:
+    """Read a Scan2Cap / ScanRefer file (JSON list of ``{scene_id, object_id, object_name, ann_id, description}``;
+    other keys such as ``token`` are ignored)."""
+    data = _load_json(path)
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: a Scan2Cap file is a JSON list, got {type(data).__name__}")
+    items = []
+    for i, entry in enumerate(data):
+        _require(entry, ("scene_id", "object_id", "object_name", "ann_id", "description"), f"{path}[{i}]")
+        try:
+            object_id = int(entry["object_id"])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}[{i}]: object_id {entry['object_id']!r} is not an integer") from exc
+        items.append(CaptionItem(
+            scene_id=str(entry["scene_id"]),
+            object_id=object_id,
+            object_name=str(entry["object_name"]),
+            ann_id=str(entry["ann_id"]),
+            description=" ".join(str(entry["description"]).split()),
+        ))
+    return items
+
+
+def write_scan2cap(items: Iterable[CaptionItem], path: str | os.PathLike[str]) -> None:
+    """Write CaptionItems in Scan2Cap / ScanRefer's format (ids as strings, as the original files store them)."""
+    _write_json([
+        {
+            "scene_id": item.scene_id,
+            "object_id": str(item.object_id),
+            "object_name": item.object_name,
+            "ann_id": str(item.ann_id),
+            "description": item.description,
+        }
+        for item in items
+    ], path)

@@ -143,15 +143,18 @@ class HFVisionEncoder(nn.Module):
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         self.eval().requires_grad_(False)
 
-    @torch.no_grad()
-    def encode(self, rgb: ImageInput) -> torch.Tensor:
-        """Uint8 RGB → [B, D, s/p, s/p] patch features (image resized to the tower's square input)."""
-        x = to_batch(rgb).to(self.mean.device)
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Float [B, 3, H, W] in 0–1 → [B, D, s/p, s/p] (traceable: the forward the ONNX/TensorRT export runs)."""
         x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
         tokens = self.tower(pixel_values=(x - self.mean) / self.std).last_hidden_state
         g = self.image_size // self.patch
         patches = tokens[:, tokens.shape[1] - g * g :]  # drop CLS / register tokens at the front
         return patches.transpose(1, 2).reshape(x.shape[0], -1, g, g).float()
+
+    @torch.no_grad()
+    def encode(self, rgb: ImageInput) -> torch.Tensor:
+        """Uint8 RGB → [B, D, s/p, s/p] patch features (image resized to the tower's square input)."""
+        return self.features(to_batch(rgb).to(self.mean.device))
 
 
 def _processor_stats(path: Path) -> tuple[list[float], list[float]]:

@@ -10,16 +10,14 @@ question through ``/dialogue/ask`` (at the end, or at its ``bag_time_s``); (5) w
 ``report.json`` (figures, versions, model and bag checksums), ``report.md``, ``map.safetensors`` and PNGs
 (top-down CFG with trajectory and grounded cells, accuracy per question type, answer latency, fusion over bag
 time). The last stdout line is a JSON summary (frames_in_bag, frames_fused, questions, em, em_r,
-wall_over_bag, startup_s, ...).
+wall_over_bag, startup_s, ...). Steps 1, 4's records and 5 are the ROS-free ``leovl_ros.eval.bag_report``, which
+the offline ``training/bag_eval.py`` shares.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -27,12 +25,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 import yaml
 
-
-class EvalError(RuntimeError):
-    """A one-line reason to stop (exit code 2 before the agent starts, 1 after)."""
+from leovl_ros.eval.bag_report import (  # noqa: F401  (re-exported: the scoring half lives in the ROS-free core)
+    EvalError,
+    ReportInputs,
+    bag_questions,
+    column_iou,
+    eval_params,
+    map_checksum,
+    prediction_record,
+    session_id,
+    sha256_of,
+    write_outputs,
+)
 
 
 @dataclass
@@ -54,91 +60,12 @@ class EvalConfig:
     domain_id: Optional[int] = None
 
 
-def sha256_of(paths: list[Path]) -> str:
-    """SHA-256 over files (sorted by name, contents only)."""
-    h = hashlib.sha256()
-    for p in sorted(paths):
-        with open(p, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
-
-
-def map_checksum(path: Path) -> tuple[str, np.ndarray]:
-    """SHA-256 of a saved map's voxel keys and features (sorted by key) and its occupied (x, y) columns."""
-    from leovl_ros.cfg.voxel_store import VoxelStore
-
-    store = VoxelStore.from_file(path)
-    arrays = {k: v.detach().cpu().numpy() for k, v in store.arrays().items()}
-    order = np.argsort(arrays["keys"], kind="stable")
-    h = hashlib.sha256()
-    for name, a in sorted(arrays.items()):
-        h.update(name.encode())
-        h.update(np.ascontiguousarray(a[order]).tobytes())
-    ijk = store.voxel_indices().detach().cpu().numpy()
-    columns = np.unique(ijk[:, :2], axis=0) if len(ijk) else np.zeros((0, 2), dtype=np.int64)
-    return h.hexdigest(), columns
-
-
-def column_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """IoU of two sets of integer (x, y) columns."""
-    sa, sb = {tuple(r) for r in np.asarray(a).tolist()}, {tuple(r) for r in np.asarray(b).tolist()}
-    return len(sa & sb) / max(len(sa | sb), 1)
-
-
-def load_questions(config: EvalConfig) -> list[Any]:
-    """The annotation questions (default: BAG/annotations.json); EvalError with the reason."""
-    from leovl_ros.io.bag_annotations import ANNOTATIONS_NAME, read_bag_annotations
-
-    paths = config.annotations or [config.bag / ANNOTATIONS_NAME]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise EvalError(f"annotation file not found: {', '.join(missing)}"
-                        + ("" if config.annotations else " (pass --annotations)"))
-    try:
-        questions = read_bag_annotations(paths)
-    except (ValueError, OSError, KeyError, TypeError) as exc:
-        raise EvalError(f"cannot read the annotations: {exc}") from exc
-    if not questions:
-        raise EvalError(f"{paths[0]}: no questions")
-    return questions
-
-
 def agent_params(config: EvalConfig, path: Path) -> Path:
-    """``config/agent.yaml`` (or ``--params``) with eval overrides: every frame fused, fast status, no age check."""
-    from leovl_ros.agent.paths import image_encoder_dir
-    from leovl_ros.ros.bringup import default_params_file
-
-    params = yaml.safe_load((config.params or default_params_file()).read_text())
-    fusion = params["fusion"]["ros__parameters"]
-    fusion.update(mode="eval", pose_source="topic", max_frame_age=0.0, status_rate=float(config.status_rate),
-                  compressed_inputs=False)
-    if config.model:
-        params["dialogue"]["ros__parameters"]["model_path"] = config.model
-        encoder = image_encoder_dir(Path(config.model))
-        if encoder is not None:
-            fusion["encoder_path"] = str(encoder)
-    params.pop("sim_camera", None)
+    """``config/agent.yaml`` (or ``--params``) with the eval overrides of ``bag_report.eval_params``, written to
+    ``path`` for the agent process."""
+    params = eval_params(config.params, config.model, config.status_rate)
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path
-
-
-def versions() -> dict[str, str]:
-    """Versions of what produced the numbers."""
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version(), "ros_distro": os.environ.get("ROS_DISTRO", "kilted (PyPI wheels)")}
-    for dist in ("leovl_ros", "torch", "rosbags", "numpy", "transformers"):
-        try:
-            out[dist] = md.version(dist)
-        except md.PackageNotFoundError:
-            pass
-    try:
-        out["git"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                    cwd=Path(__file__).parent, timeout=5).stdout.strip()
-    except OSError:
-        pass
-    return out
 
 
 class Replay:
@@ -243,8 +170,7 @@ class Replay:
         from leovl_interfaces.srv import Ask
 
         item = q.item
-        request = Ask.Request(question=item.question, session_id=f"eval-{item.question_id}",
-                              situation_text=item.situation or "")
+        request = Ask.Request(question=item.question, session_id=session_id(q), situation_text=item.situation or "")
         if item.position is not None and item.rotation_xyzw is not None:
             request.has_situation_pose = True
             p, o = request.situation_pose.position, request.situation_pose.orientation
@@ -252,14 +178,10 @@ class Replay:
             o.x, o.y, o.z, o.w = (float(v) for v in item.rotation_xyzw)
         t0 = time.perf_counter()
         reply = self.call(self.ask, request, f"asking {item.question!r}")
-        return {"question_id": str(item.question_id), "scene_id": item.scene_id, "question": item.question,
-                "question_type": item.question_type, "situation": item.situation,
-                "prediction": reply.answer if reply.success else "", "answers": list(item.answers),
-                "object_ids": list(item.object_ids), "success": bool(reply.success), "error": reply.error,
-                "confidence": float(reply.confidence), "grounded_cells": [int(c) for c in reply.cell_ids],
-                "grounded_objects": [int(c) for c in reply.object_ids], "scene_tokens": int(reply.scene_tokens),
-                "latency_ms": float(reply.latency_ms), "round_trip_ms": (time.perf_counter() - t0) * 1e3,
-                "asked_at_bag_s": q.bag_time_s}
+        return prediction_record(q, prediction=reply.answer, success=reply.success, error=reply.error,
+                                 confidence=reply.confidence, cell_ids=reply.cell_ids, object_ids=reply.object_ids,
+                                 scene_tokens=reply.scene_tokens, latency_ms=reply.latency_ms,
+                                 round_trip_ms=(time.perf_counter() - t0) * 1e3)
 
     def close(self) -> None:
         if self.agent is not None and self.agent.poll() is None:
@@ -275,15 +197,9 @@ class Replay:
 def run(config: EvalConfig) -> int:
     """The whole evaluation; returns the exit code."""
     from leovl_ros.agent.answering import check_model_dir
-    from leovl_ros.io.bag_check import check_bag
 
     t_start = time.monotonic()
-    questions = load_questions(config)
-    check = check_bag(config.bag, {q.item.scene_id for q in questions}, scene_id=config.scene_id)
-    if not check.ok:
-        raise EvalError(check.summary())
-    if check.scene_id:
-        questions = [q for q in questions if not q.item.scene_id or q.item.scene_id == check.scene_id]
+    questions, check = bag_questions(config.bag, config.annotations, config.scene_id)
     try:
         model_dir = check_model_dir(config.model)
     except RuntimeError as exc:
@@ -351,154 +267,14 @@ def run(config: EvalConfig) -> int:
                 "bag_s": bag_s, "replay_wall_s": t_done - first_wall, "wall_over_bag": (t_done - first_wall) / bag_s,
                 "startup_s": startup_s, "voxels": int(status.voxels), "tokens": int(status.tokens),
             }
-            return write_outputs(config, out, check, results, figures, frame_log, replay.status_log, t_start)
+            inputs = ReportInputs(bag=config.bag, model=config.model, annotations=config.annotations,
+                                  options={"rate": config.rate, "in_flight": config.in_flight,
+                                           "use_running": config.use_running})
+            return write_outputs(inputs, out, check, results, figures, frame_log, replay.status_log, t_start)
         finally:
             if player is not None:
                 player.close()
             replay.close()
-
-
-def write_outputs(config: EvalConfig, out: Path, check: Any, results: list[dict[str, Any]], figures: dict[str, Any],
-                  frame_log: list[tuple[float, float]], status_log: list[tuple[float, int, int]],
-                  t_start: float) -> int:
-    """predictions.json, report.json, report.md, PNGs; prints the JSON summary line."""
-    from leovl_ros.eval.metrics import beacon3d_scores
-    from leovl_ros.eval.plots import plot_by_type
-    from leovl_ros.eval.report import EMPTY_PREDICTION_NOTE, evaluate_qa, score_records
-
-    scores = {s.question_id: s for s in score_records(results)}
-    for r in results:
-        s = scores[r["question_id"]]
-        r["em"], r["em_r"] = bool(s.em), bool(s.em_r)
-    (out / "predictions.json").write_text(json.dumps(results, indent=1))
-    qa = evaluate_qa(results)
-    beacon = beacon3d_scores(results)
-    checksum, columns = map_checksum(out / "map.safetensors")
-    np.save(out / "map_columns.npy", columns)
-    figures.update(questions=len(results), answered=sum(r["success"] for r in results), em=qa["em"],
-                   em_r=qa["em_r"], map_checksum=checksum, occupied_columns=len(columns),
-                   total_wall_s=time.monotonic() - t_start)
-    lat = [r["latency_ms"] for r in results]
-    figures["ask_latency_ms"] = {"mean": float(np.mean(lat)), "p50": float(np.percentile(lat, 50)),
-                                 "p95": float(np.percentile(lat, 95))} if lat else {}
-    model_files = [p for p in Path(config.model).rglob("*") if p.is_file()]
-    bag_files = [p for p in Path(config.bag).rglob("*") if p.is_file() and p.suffix in (".mcap", ".db3")] \
-        if Path(config.bag).is_dir() else [Path(config.bag)]
-    report = {"figures": figures, "qa": qa, "beacon3d": beacon, "bag": {
-        "path": str(config.bag), "sha256": sha256_of(bag_files), "scene_id": check.scene_id,
-        "pose_source": check.pose_source, "topics": check.topics, "encodings": check.encodings,
-        "image_size": list(check.image_size), "duration_s": check.duration_s},
-        "model": {"path": config.model, "sha256": sha256_of(model_files)},
-        "annotations": [str(p) for p in config.annotations] or [str(config.bag / "annotations.json")],
-        "options": {"rate": config.rate, "in_flight": config.in_flight, "use_running": config.use_running},
-        "versions": versions(), "note": EMPTY_PREDICTION_NOTE}
-    (out / "report.json").write_text(json.dumps(report, indent=1, default=str))
-    pictures = {"accuracy_by_type": plot_by_type(qa, out / "accuracy_by_type.png")}
-    pictures.update(_plots(config, out, results, frame_log, status_log))
-    _report_md(out, config, figures, qa, beacon, pictures)
-    summary = {k: figures[k] for k in ("frames_in_bag", "frames_fused", "frames_dropped", "questions", "em", "em_r",
-                                       "wall_over_bag", "startup_s", "map_checksum")}
-    summary["out"] = str(out)
-    print(json.dumps(summary))
-    return 0 if figures["frames_fused"] > 0 and figures["answered"] == len(results) else 1
-
-
-def _plots(config: EvalConfig, out: Path, results: list[dict[str, Any]], frame_log: list[tuple[float, float]],
-           status_log: list[tuple[float, int, int]]) -> dict[str, Path]:
-    """Top-down CFG with trajectory and grounded cells, latency histogram, fusion over bag time."""
-    from leovl_ros.agent.topdown import plot_topdown
-    from leovl_ros.cfg.condense import CondenseConfig, condense
-    from leovl_ros.cfg.voxel_store import VoxelStore
-    from leovl_ros.eval.plots import _pyplot
-    from leovl_ros.model.checkpoint import read_config
-
-    pictures: dict[str, Path] = {}
-    store = VoxelStore.from_file(out / "map.safetensors")
-    batch = condense(store, CondenseConfig(**read_config(Path(config.model)).condense))
-    cells = sorted({c for r in results for c in r["grounded_cells"] if 0 <= c < len(batch)})
-    trajectory = _trajectory(config.bag)
-    pictures["topdown"] = plot_topdown(batch.xy, batch.cell_size, batch.colour, out / "topdown.png", highlight=cells,
-                                       camera_path=trajectory,
-                                       title=f"{config.bag.name}: {len(batch)} CFG cells, {len(cells)} grounded")
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.hist([r["latency_ms"] for r in results], bins=20, color="tab:blue")
-    ax.set_xlabel("answer latency (ms, node-side)")
-    ax.set_ylabel("questions")
-    fig.tight_layout()
-    fig.savefig(out / "latency.png", dpi=110)
-    plt.close(fig)
-    pictures["latency"] = out / "latency.png"
-    if frame_log and status_log:
-        wall0 = frame_log[0][1]
-        bag_t = np.array([b for b, _ in frame_log])
-        sent_wall = np.array([w for _, w in frame_log]) - wall0
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot(bag_t, sent_wall, label="frame sent (wall s)")
-        ax.plot(bag_t, bag_t, "k--", lw=0.8, label="real time")
-        st = np.array(status_log, dtype=np.float64)
-        st = st[st[:, 0] >= wall0]
-        if len(st):
-            fused = st[:, 1] - st[0, 1]
-            # bag time of the k-th fused frame ~ bag time of frame k
-            idx = np.clip(fused.astype(int) - 1, 0, len(bag_t) - 1)
-            ax.plot(bag_t[idx], st[:, 0] - wall0, label="fused (wall s)")
-        ax.set_xlabel("bag time (s)")
-        ax.set_ylabel("wall time since first frame (s)")
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(out / "fusion_over_bag_time.png", dpi=110)
-        plt.close(fig)
-        pictures["fusion_over_bag_time"] = out / "fusion_over_bag_time.png"
-    return pictures
-
-
-def _trajectory(bag: Path) -> Optional[np.ndarray]:
-    """Camera positions of the bag (pose topic, else composed from /tf) for the top-down picture."""
-    try:
-        from leovl_ros.io.bag_check import check_bag
-
-        check = check_bag(bag)
-        if check.pose_source == "tf":
-            from leovl_ros.io.tf_buffer import buffer_from_bag
-
-            buf = buffer_from_bag(bag)
-            return np.array([buf.lookup("map", check.frame_id, s)[:3, 3] for s in buf.sample_stamps()])
-        from rosbags.rosbag2 import Reader
-        from rosbags.typesys import Stores, get_typestore
-
-        ts = get_typestore(Stores.ROS2_KILTED)
-        with Reader(bag) as reader:
-            conns = [c for c in reader.connections if c.topic == check.topics.get("pose")]
-            pts = []
-            for conn, _, raw in reader.messages(connections=conns):
-                p = ts.deserialize_cdr(raw, conn.msgtype).pose.position
-                pts.append((p.x, p.y, p.z))
-        return np.array(pts) if pts else None
-    except Exception:  # the picture without a path is still useful
-        return None
-
-
-def _report_md(out: Path, config: EvalConfig, f: dict[str, Any], qa: dict[str, Any], beacon: dict[str, Any],
-               pictures: dict[str, Path]) -> None:
-    lines = [
-        f"# leovl-eval: {config.bag.name}", "",
-        f"- frames: {f['frames_fused']} fused of {f['frames_in_bag']} in the bag ({f['frames_dropped']} dropped"
-        f"{': ' + json.dumps(f['drops']) if f['drops'] else ''}); back-pressure timeouts {f['gate_timeouts']}",
-        f"- replay: {f['replay_wall_s']:.1f} s wall for {f['bag_s']:.1f} s of bag (wall/bag {f['wall_over_bag']:.2f}); "
-        f"agent start-up {f['startup_s']:.1f} s; map {f['voxels']} voxels, {f['tokens']} CFG tokens, "
-        f"checksum `{f['map_checksum'][:16]}`",
-        f"- questions: {f['questions']} ({f['answered']} answered); **EM {qa['em']:.1f} %** "
-        f"[{qa['ci']['em'][0]:.1f}, {qa['ci']['em'][1]:.1f}], **EM-R {qa['em_r']:.1f} %** "
-        f"[{qa['ci']['em_r'][0]:.1f}, {qa['ci']['em_r'][1]:.1f}] (95 % bootstrap CIs); Beacon3D Case "
-        f"{beacon['case']:.1f} / Obj {beacon['obj']:.1f} without a judge",
-        f"- answer latency: {json.dumps({k: round(v, 1) for k, v in f['ask_latency_ms'].items()})} ms", "",
-        "| type | n | EM % | EM-R % |", "|---|---|---|---|",
-    ]
-    lines += [f"| {t} | {v['n']} | {v['em']:.1f} | {v['em_r']:.1f} |" for t, v in qa["by_type"].items()]
-    lines += [""] + [f"![{name}]({p.name})" for name, p in pictures.items()]
-    lines += ["", f"Note: {qa['note']}. Predictions: `predictions.json`; every figure: `report.json`."]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -520,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", type=Path, default=None, help="agent parameter file to start from "
                    "(default config/agent.yaml)")
     p.add_argument("--domain-id", type=int, default=None, help="ROS_DOMAIN_ID of the started agent and the "
-                   "replay (default: a private one, 101 + pid % 100; ignored with --use-running)")
+                   "replay (default: a private one, 101 + pid %% 100; ignored with --use-running)")
     p.add_argument("--frame-timeout", type=float, default=20.0, dest="frame_timeout_s",
                    help="seconds to wait for one frame's status before sending the next anyway")
     return p
