@@ -48,7 +48,7 @@ train-quick: setup  ## the <=10 min training recipe (tests, tuning)
 	$(PY) -m training.recipe --preset quick --run runs/quick
 
 train-default: setup  ## rebuild the shipped default model from scratch (<=90 min on 2 cores)
-	$(PY) -m training.recipe --preset cpu --run runs/default --export models/default
+	$(PY) -m training.recipe --preset default --run runs/default --export models/default
 
 PYTHON310 ?= python3.10
 lock: setup  ## regenerate requirements.txt from requirements.in: pins for Python 3.11/3.12 and for 3.10

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One short (< 5 min) engine check on a lent NVIDIA GPU machine, run from a bare copy of the repository:
+# One short (< 5 min) engine check on a machine with an NVIDIA GPU, run from a copy of the repository:
 #   bash engines/gpu_check.sh                 # figures in $OUT (default runs/gpu_check)
 # Uses the machine's python3 (override with PYTHON=...), no .venv. Installs only what is missing, with
 # `pip install --user`, first from a local wheel folder (WHEELS=dir, or runs/wheels when present: the device may
