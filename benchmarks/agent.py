@@ -1,17 +1,23 @@
-"""The agent under load (one JSON line): RGB-D at 30 Hz over DDS from another process, fusion rate, drops,
-stamp → fused latency, ``~/ask`` latency idle and while streaming, memory over time.
+"""The agent under load (one JSON line): RGB-D at ``--rate`` Hz over DDS from another process, fusion rate,
+drops, frame accounting, stamp → fused latency, ``~/ask`` latency idle and while streaming, memory over time.
 
-Set-up: this process hosts the agent exactly as ``leovl-agent`` does (fusion + dialogue nodes on one
-MultiThreadedExecutor sharing the map; the fusion node is subclassed only to record each fused frame's
-stamp → fused latency), plus a client node on its own DDS participant that calls ``/dialogue/ask`` and counts the
-published poses. ``sim_camera_node`` runs in a separate process and replays pre-rendered frames (rendered before
-the clock starts, so the renderer does not compete for the cores) in a loop at ``--rate``.
+Set-up: this process hosts the agent exactly as ``leovl-agent`` does (fusion + dialogue nodes sharing the map,
+each spun by the executor ``--executor`` names, torch intra-op threads as ``leovl-agent`` sets them; the fusion
+node is subclassed only to record each fused frame's stamp → fused latency), plus a client node on its own DDS
+participant that calls ``/dialogue/ask`` and records ``/fusion/status``. ``sim_camera_node`` runs in a separate
+process and replays pre-rendered frames (rendered before the clock starts, so the renderer does not compete for
+the cores) in a loop at ``--rate``; it is stopped with SIGINT and prints its own count of published frames.
 
 Phases: warm-up until frames are fused; ``--minutes`` of streaming with ``--questions`` questions spread over it
-(RSS sampled at 1 min and at the end); then the stream stops and the same questions are asked idle.
-Figures: ``fused_fps``, ``dropped_ratio`` (1 − fused / published), ``frame_to_fused_ms_p50/p95``,
-``ask_ms_idle_p50/p95``, ``ask_ms_streaming_p50/p95`` (service-side latency; ``*_rtt_*`` with DDS round trip),
-``rss_mb_1min``, ``rss_mb_end`` and ``rss_growth_mb``.
+(RSS sampled at 1 min and at the end); the camera stops, the fusion node drains; then the same questions are
+asked idle. Figures (rates over the timed window, accounting over the whole stream):
+``fused_fps`` and ``fused_fps_min_30s`` (worst 30 s window of the status counters), ``published_fps`` and
+``published`` (the camera's own count), ``dropped_ratio`` (1 − fused / published in the window),
+``uncounted_ratio`` (1 − (received + middleware-lost) / published), ``lost_inferred`` (frames missing from the
+stamp sequence, ``~/status``) and ``lost_inferred_ratio``, ``frame_to_fused_ms_p50/p95``,
+``ask_rtt_ms_idle_p95`` / ``ask_rtt_ms_streaming_p95`` (round trip; ``ask_ms_*`` service-side), ``backend``
+(the 2D encoder's runtime), ``rss_growth_pct`` (minute 1 → end). No caching keyed on images or stamps; fusion
+parameters as shipped in ``config/agent.yaml``.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -55,7 +63,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--height", type=int, default=480, help="image height (default 480)")
     p.add_argument("--seed", type=int, default=0, help="synthetic room seed (default 0)")
     p.add_argument("--model", default="", help="checkpoint folder (default: models/default)")
-    p.add_argument("--threads", type=int, default=4, help="agent executor threads (default 4)")
+    p.add_argument("--threads", type=int, default=4, help="threads of a 'multi'/'shared' executor (default 4)")
+    p.add_argument("--executor", default="single", choices=("single", "multi", "shared"),
+                   help="per-node executor kind as leovl-agent --executor, or 'shared': both nodes on one "
+                        "MultiThreadedExecutor (the layout before issue 28) (default single)")
+    p.add_argument("--torch-threads", type=int, default=-1,
+                   help="torch intra-op threads (-1: what leovl-agent sets; 0: torch's default)")
     p.add_argument("--torch-fusion", action="store_true",
                    help="fuse with the torch ops instead of the compiled CPU loops (fusion parameter compiled_fusion)")
     return p.parse_args()
@@ -77,6 +90,11 @@ class TimedFusionNode(FusionNode):
         self.latencies_ms: list[float] = []
         super().__init__(**kwargs)
 
+    def _inbox_empty(self) -> bool:
+        """No frame waits for the worker (the drain check at the end of streaming)."""
+        inbox = self._inbox
+        return len(inbox) == 0 if hasattr(inbox, "__len__") else getattr(inbox, "_item", None) is None
+
     def _fuse(self, f: Any) -> None:
         before = self._fused
         super()._fuse(f)
@@ -85,7 +103,7 @@ class TimedFusionNode(FusionNode):
 
 
 class Client:
-    """A client node on its own Context/participant: asks questions, counts poses, keeps the last status."""
+    """A client node on its own Context/participant: asks questions, counts poses, records the fusion status."""
 
     def __init__(self) -> None:
         """Create the node, the ask client and the subscriptions."""
@@ -96,6 +114,7 @@ class Client:
         self.executor.add_node(self.node)
         self.poses = 0
         self.status: FusionStatus | None = None
+        self.fused_series: list[tuple[float, int]] = []  # (monotonic s, frames_fused) per status message
         self.node.create_subscription(PoseStamped, "/camera/pose", self._on_pose, reliable_qos(100))
         self.node.create_subscription(FusionStatus, "/fusion/status", self._on_status, reliable_qos(10))
         self.ask_client = self.node.create_client(Ask, "/dialogue/ask")
@@ -105,6 +124,7 @@ class Client:
 
     def _on_status(self, msg: FusionStatus) -> None:
         self.status = msg
+        self.fused_series.append((time.monotonic(), int(msg.frames_fused)))
 
     def spin_until(self, predicate: Any, timeout: float, what: str) -> None:
         """Spin until ``predicate()``; RuntimeError naming ``what`` on timeout."""
@@ -143,6 +163,63 @@ def pct(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 1) if values else float("nan")
 
 
+def worst_window_fps(series: list[tuple[float, int]], t0: float, t1: float, window_s: float = 30.0) -> float:
+    """Lowest fused frames/s over any ``window_s`` window inside [t0, t1] of (time, cumulative count) samples."""
+    pts = [(t, n) for t, n in series if t0 - 1.0 <= t <= t1 + 1.0]
+    worst = float("nan")
+    j = 0
+    for ti, ni in pts:
+        while j < len(pts) and pts[j][0] - ti < window_s:
+            j += 1
+        if j == len(pts):
+            break
+        tj, nj = pts[j]
+        rate = (nj - ni) / (tj - ti)
+        worst = rate if not worst <= rate else worst
+    return round(worst, 2)
+
+
+def drop_count(status: FusionStatus, reason: str) -> int:
+    """One drop counter of a status message (0 when absent)."""
+    return next((int(c) for r, c in zip(status.drop_reasons, status.drop_counts) if r == reason), 0)
+
+
+def camera_count(log_path: Path) -> int | None:
+    """The camera's own count of published frames, from the line it prints when it stops."""
+    from leovl_ros.ros.sim_camera_node import PUBLISHED_LOG
+
+    found = re.findall(re.escape(PUBLISHED_LOG) + r" (\d+)", log_path.read_text(errors="replace"))
+    return int(found[-1]) if found else None
+
+
+def spin_agent(nodes: list[Node], kind: str, threads: int) -> Any:
+    """Spin the agent's nodes like leovl-agent (per-node executors) or on one shared MultiThreadedExecutor."""
+    if kind == "shared":
+        executor = MultiThreadedExecutor(num_threads=threads)
+        for node in nodes:
+            executor.add_node(node)
+        threading.Thread(target=executor.spin, daemon=True).start()
+        return executor
+    from leovl_ros.ros.executors import NodeThreads
+
+    return NodeThreads(nodes, kind, threads).start()
+
+
+def set_torch_threads(n: int) -> int:
+    """Apply ``--torch-threads`` (-1: the agent's own choice where it makes one) and return the count in use."""
+    import torch
+
+    if n < 0:
+        try:
+            from leovl_ros.ros.bringup import configure_torch_threads
+        except ImportError:  # a tree whose agent makes no choice
+            return torch.get_num_threads()
+        configure_torch_threads()
+    elif n > 0:
+        torch.set_num_threads(n)
+    return torch.get_num_threads()
+
+
 def main() -> None:
     """Run the benchmark and print one JSON line of figures."""
     args = parse_args()
@@ -155,22 +232,21 @@ def main() -> None:
                                                    height=args.height, rate=float(args.rate), loop=True)
     params_path = tmp / "params.yaml"
     params_path.write_text(yaml.safe_dump(params))
+    torch_threads = set_torch_threads(args.torch_threads)
     rclpy.init(args=["--ros-args", "--params-file", str(params_path)])
     fusion = TimedFusionNode()
     dialogue = DialogueNode(map_handle=fusion.map_handle)
-    executor = MultiThreadedExecutor(num_threads=args.threads)
-    executor.add_node(fusion)
-    executor.add_node(dialogue)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
+    spinner = spin_agent([fusion, dialogue], args.executor, args.threads)
     client = Client()
-    log = open(tmp / "sim_camera.log", "w")  # closed in the finally block
+    camera_log = tmp / "sim_camera.log"
+    log = open(camera_log, "w")  # closed in the finally block
     publisher = subprocess.Popen([sys.executable, "-m", "leovl_ros.ros.sim_camera_node", "--ros-args", "--params-file",
                                   str(params_path)], stdout=log, stderr=subprocess.STDOUT,
                                  env={**os.environ, **ros_environment()})
     questions = questions_for(args.seed, args.questions)
     result: dict[str, Any] = {"benchmark": "agent", "rate_hz": args.rate, "width": args.width, "height": args.height,
                               "minutes": args.minutes, "questions": args.questions, "threads": args.threads,
+                              "executor": args.executor, "torch_threads": torch_threads,
                               "cpus": os.cpu_count(), "model": args.model or "default",
                               "compiled_fusion": not args.torch_fusion}
     try:
@@ -190,20 +266,37 @@ def main() -> None:
                 rss_1min = rss_mb()
         client.spin_until(lambda: time.monotonic() >= t0 + duration, duration + 60.0, "streaming")
         rss_1min = rss_1min if rss_1min is not None else rss_mb()
-        elapsed = time.monotonic() - t0
+        t_end = time.monotonic()
+        elapsed = t_end - t0
         status = client.status
-        published = client.poses - poses0
+        published_window = client.poses - poses0
         fused = status.frames_fused - fused0
         latencies = list(fusion.latencies_ms)
         rss_end = rss_mb()
-        publisher.terminate()
+        publisher.send_signal(signal.SIGINT)  # the camera prints its own count as it stops
         publisher.wait(timeout=10)
-        time.sleep(2.0)
+        stamp_end = client.status.header.stamp
+        client.spin_until(lambda: client.status.header.stamp != stamp_end and fusion._inbox_empty(), 10.0,
+                          "waiting for the fusion node to drain")
+        settle = time.monotonic() + 1.2  # more status periods: every frame that arrived is counted
+        client.spin_until(lambda: time.monotonic() >= settle, 5.0, "settling")
+        final = client.status
+        published = camera_count(camera_log)
+        received, lost = int(final.frames_received), drop_count(final, "lost")
+        lost_inferred = int(getattr(final, "lost_inferred", getattr(getattr(fusion, "_gaps", None), "lost", -1)))
         idle_ask = [client.ask(q, f"i{i % 4}") for i, q in enumerate(questions)]
         result.update({
             "fused_fps": round(fused / elapsed, 2),
-            "published_fps": round(published / elapsed, 2),
-            "dropped_ratio": round(1.0 - fused / published, 3) if published else float("nan"),
+            "fused_fps_min_30s": worst_window_fps(client.fused_series, t0, t_end),
+            "published_fps": round(published_window / elapsed, 2),
+            "published": published,
+            "received": received, "lost": lost,
+            "uncounted_ratio": round(1.0 - (received + lost) / published, 4) if published else float("nan"),
+            "lost_inferred": lost_inferred,
+            "lost_inferred_ratio": round(lost_inferred / published, 4) if published else float("nan"),
+            "backend": getattr(final, "encoder_backend", "") or getattr(fusion, "encoder_backend", "pytorch"),
+            "cfg_encoder_backend": getattr(dialogue, "cfg_encoder_backend", "pytorch").split(" ")[0],
+            "dropped_ratio": round(1.0 - fused / published_window, 3) if published_window else float("nan"),
             "drops_by_reason": {r: int(c) for r, c in zip(status.drop_reasons, status.drop_counts) if c},
             "frame_to_fused_ms_p50": pct(latencies, 50), "frame_to_fused_ms_p95": pct(latencies, 95),
             "ask_ms_idle_p50": pct([a[0] for a in idle_ask], 50), "ask_ms_idle_p95": pct([a[0] for a in idle_ask], 95),
@@ -215,13 +308,17 @@ def main() -> None:
             "scene_tokens": int(status.tokens), "voxels": int(status.voxels),
             "rss_mb_1min": round(rss_1min, 1), "rss_mb_end": round(rss_end, 1),
             "rss_growth_mb": round(rss_end - rss_1min, 1),
+            "rss_growth_pct": round(100.0 * (rss_end - rss_1min) / rss_1min, 2),
         })
     finally:
         if publisher.poll() is None:
             publisher.kill()
         log.close()
         client.close()
-        executor.shutdown(timeout_sec=2.0)
+        if isinstance(spinner, MultiThreadedExecutor):
+            spinner.shutdown(timeout_sec=2.0)
+        else:
+            spinner.stop()
         dialogue.destroy_node()
         fusion.destroy_node()
         rclpy.try_shutdown()

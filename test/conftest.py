@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,9 @@ from leovl_ros.ros.env import ros_environment
 # Every test session (and every subprocess it starts) gets a private ROS domain and localhost-only
 # discovery, so two runs on one machine never see each other's messages.
 os.environ.update(ros_environment(domain_id=1 + os.getpid() % 100))
+# Encoder exports of the nodes (backend auto → ONNX under $ROS_HOME/leovl_engines) stay inside the session.
+os.environ["ROS_HOME"] = tempfile.mkdtemp(prefix="leovl_test_ros_home_")
+atexit.register(shutil.rmtree, os.environ["ROS_HOME"], True)
 
 
 @pytest.fixture(scope="session")

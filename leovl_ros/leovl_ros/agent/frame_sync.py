@@ -3,8 +3,9 @@
 * ``ApproxTimeSync``: pairs a pivot stream (colour) with the other streams (depth, ...) whose stamps lie within
   a per-stream slop of it (the pose stream uses the max pose age), from bounded per-stream queues; every pivot
   message that cannot be matched is reported with the streams that were missing.
-* ``LatestSlot`` (live mode: a newer frame replaces an unprocessed older one, counted as dropped) and
-  ``BlockingQueue`` (eval mode: bounded, ``put`` blocks = back-pressure, every frame processed).
+* ``LatestSlot`` (a newer frame replaces an unprocessed older one, counted as dropped), ``LatestQueue`` (live
+  mode: the same with a few frames of slack for bursts, the oldest evicted) and ``BlockingQueue`` (eval mode:
+  bounded, ``put`` blocks = back-pressure, every frame processed).
 * ``DropCounters``: thread-safe counters by reason.
 """
 
@@ -159,6 +160,45 @@ class LatestSlot(Generic[T]):
                 self._cond.wait(timeout)
             item, self._item = self._item, None
             return item
+
+    def close(self) -> None:
+        """Wake the consumer for shutdown."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+
+class LatestQueue(Generic[T]):
+    """Bounded drop-oldest hand-over (live mode): ``put`` appends and, when full, evicts and returns the oldest
+    unconsumed item (the caller counts the drop). A depth of 2–3 absorbs a burst of frames that arrived together
+    (an executor catching up) without adding more than that many frames of latency; depth 1 is ``LatestSlot``."""
+
+    def __init__(self, maxsize: int = 2) -> None:
+        if maxsize < 1:
+            raise ValueError(f"LatestQueue needs maxsize >= 1, got {maxsize}")
+        self._cond = threading.Condition()
+        self._items: collections.deque = collections.deque()
+        self.maxsize = maxsize
+        self._closed = False
+
+    def put(self, item: T) -> Optional[T]:
+        """Append ``item``; returns the evicted oldest item when the queue was full (else None)."""
+        with self._cond:
+            evicted = self._items.popleft() if len(self._items) >= self.maxsize else None
+            self._items.append(item)
+            self._cond.notify()
+            return evicted
+
+    def get(self, timeout: float) -> Optional[T]:
+        """Pop the oldest item, waiting up to ``timeout`` s; None on timeout or after ``close``."""
+        with self._cond:
+            if not self._items and not self._closed:
+                self._cond.wait(timeout)
+            return self._items.popleft() if self._items else None
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._items)
 
     def close(self) -> None:
         """Wake the consumer for shutdown."""

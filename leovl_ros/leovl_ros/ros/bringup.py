@@ -1,8 +1,10 @@
 """``leovl-agent`` / ``agent``: the fusion and dialogue nodes in one process sharing the fused map in memory.
 
 Component style, as ``ros2 launch leovl_ros agent.launch.py`` starts it (the launch file runs this executable):
-one ``MultiThreadedExecutor``, the fusion node's sensor callbacks and the dialogue node's service callbacks in
-separate callback groups, the model one request at a time in the dialogue group. Both nodes hold the same
+each node on its own executor in its own thread (``--executor``; issue 28: one shared MultiThreadedExecutor
+collapsed at 30 Hz RGB-D), the fusion worker and the model one request at a time beside them, torch and ONNX
+Runtime on ``--torch-threads`` intra-op threads so fusion and questions do not fight over the cores. Both nodes
+hold the same
 ``MapHandle``: zero copies, one voxel store, no file round trips, and every answer sees the latest fused frame.
 (``dialogue_node`` alone answers over a saved map via its ``map_file`` parameter.)
 
@@ -38,6 +40,21 @@ def default_params_file() -> Path:
         return source
 
 
+DEFAULT_TORCH_THREADS = 1
+"""Intra-op threads of torch and ONNX Runtime in the agent process: the fusion worker's 2D encoder and the dialogue
+model each compute on one thread, so neither spreads over both cores while the other (and the executors) waits —
+on 2 cores this keeps ``~/ask`` prompt while fusion runs at the camera's rate (benchmarks/agent.py, issue 28)."""
+
+
+def configure_torch_threads(n: int = DEFAULT_TORCH_THREADS) -> int:
+    """Set torch's intra-op threads for the process (0 = leave torch's default); returns the count in use."""
+    import torch
+
+    if n > 0:
+        torch.set_num_threads(n)
+    return torch.get_num_threads()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Options of ``leovl-agent`` (ROS arguments go after ``--ros-args``)."""
     parser = argparse.ArgumentParser(
@@ -47,8 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"ROS 2 parameter file (repeatable, later ones win; default: config/{CONFIG_NAME})")
     parser.add_argument("--demo", action="store_true",
                         help="also stream the synthetic room from a separate sim_camera_node process")
+    parser.add_argument("--executor", default="single", choices=("single", "multi", "shared"),
+                        help="single: a SingleThreadedExecutor per node, each in its own thread (default); multi: "
+                             "a MultiThreadedExecutor per node; shared: both nodes on one MultiThreadedExecutor")
     parser.add_argument("--threads", type=int, default=4,
-                        help="executor threads (>= 3: sensors, fusion services and questions never wait on each other)")
+                        help="threads of a multi/shared executor (>= 3 for shared: sensors, fusion services and "
+                             "questions never wait on each other)")
+    parser.add_argument("--torch-threads", type=int, default=DEFAULT_TORCH_THREADS,
+                        help=f"torch / ONNX Runtime intra-op threads (default {DEFAULT_TORCH_THREADS}; 0: torch's "
+                             f"default)")
     return parser
 
 
@@ -78,8 +102,8 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(remove_ros_args(args=argv))
-    if args.threads < 3:
-        print("leovl-agent: error: --threads must be >= 3", file=sys.stderr)
+    if args.threads < 3 or args.torch_threads < 0:
+        print("leovl-agent: error: --threads must be >= 3 and --torch-threads >= 0", file=sys.stderr)
         return 2
     user_params_files = "--params-file" in argv
     params = list(args.params or ([] if user_params_files else [default_params_file()]))
@@ -103,7 +127,8 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     sim = start_sim_camera(params) if args.demo else None
     try:
-        return run_nodes([fusion, dialogue], args=rclpy_args, num_threads=args.threads)
+        configure_torch_threads(args.torch_threads)
+        return run_nodes([fusion, dialogue], args=rclpy_args, num_threads=args.threads, executor=args.executor)
     finally:
         if sim is not None:
             sim.terminate()

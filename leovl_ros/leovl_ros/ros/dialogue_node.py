@@ -67,6 +67,16 @@ class DialogueConfig:
     topic_session_id: str = param("topic", "Session id of questions arriving on ~/question.", read_only=False)
     marker_scale: float = param(0.25, "Diameter (m) of the grounding spheres.", read_only=False)
     status_period_s: float = param(1.0, "Period (s) of ~/status.")
+    backend: str = param("auto", "CFG encoder runtime: 'auto' (TensorRT, ONNX Runtime CUDA, ONNX Runtime CPU, "
+                                 "PyTorch: the first that works, the others' reasons logged) or one of "
+                                 "tensorrt|onnxruntime-cuda|onnxruntime-cpu|pytorch (must work, else the node "
+                                 "fails to start).")
+    model_file_path: str = param("", "ONNX file of the CFG encoder; empty = $ROS_HOME/leovl_engines/"
+                                     "cfg_encoder.onnx (~/.ros without ROS_HOME). Exported from the loaded "
+                                     "model when missing or stale.")
+    engine_file_path: str = param("", "TensorRT engine of the CFG encoder; empty = next to the ONNX file "
+                                      "(<stem>.fp16.engine). Built on a GPU when missing or stale.")
+    force_engine_update: bool = param(False, "Rebuild the TensorRT engine at start even when it is current.")
 
     def __post_init__(self) -> None:
         if not self.frame_id:
@@ -76,6 +86,14 @@ class DialogueConfig:
         if self.marker_scale <= 0 or self.status_period_s <= 0:
             raise ValueError("marker_scale and status_period_s must be > 0")
         self.answerer_config()  # its own range checks
+        self.deploy_config()  # backend name check
+
+    def deploy_config(self) -> Any:
+        """The CFG encoder's runtime choice (``leovl_ros.runtime.deploy.DeployConfig``)."""
+        from leovl_ros.runtime.deploy import DeployConfig
+
+        return DeployConfig(backend=self.backend, model_file_path=self.model_file_path,
+                            engine_file_path=self.engine_file_path, force_engine_update=self.force_engine_update)
 
     def answerer_config(self) -> AnswererConfig:
         """The limits of the shared answer path."""
@@ -107,6 +125,7 @@ class DialogueNode(Node):
                                                                               self.config.device,
                                                                               self.config.max_sessions),
                                  self.map, self.config.answerer_config())
+        self.cfg_encoder_backend = self._deploy_cfg_encoder()
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._camera_xyz: Optional[np.ndarray] = None
         self._logged_reasons: set = set()
@@ -126,6 +145,27 @@ class DialogueNode(Node):
             f"dialogue ready: model {self.config.model_path or 'default'} on {self.config.device}, map "
             f"{'shared in-process' if map_handle is not None else (self.config.map_file or 'empty')} "
             f"({len(self.map)} voxels), frame {self.config.frame_id}")
+
+    def _deploy_cfg_encoder(self) -> str:
+        """Run the model's CFG encoder on the runtime the ``backend`` parameters select; returns the description
+        (logged once, and in ``~/status``). A strict backend that does not work here is a start error."""
+        from leovl_ros.runtime.backends import BackendUnavailable
+        from leovl_ros.runtime.deploy import deploy_cfg_encoder, describe
+
+        model = getattr(self.answerer.agent, "model", None)
+        if model is None or not hasattr(model, "cfg_encoder"):
+            return "n/a (agent without a CFG encoder)"
+        import torch
+
+        c = self.config
+        try:
+            backend = deploy_cfg_encoder(model, c.deploy_config(), device=c.device,
+                                         threads=max(1, torch.get_num_threads()))
+        except BackendUnavailable as exc:
+            raise RuntimeError(f"CFG encoder backend {c.backend!r} unusable: {exc}") from exc
+        text = describe(backend)
+        self.get_logger().info(f"CFG encoder runtime: {text}")
+        return text
 
     def _standalone_map(self) -> MapHandle:
         """An own map: loaded from ``map_file`` (a bad file is a configuration error), else empty."""
@@ -238,6 +278,7 @@ class DialogueNode(Node):
                                   message=f"{counters['answered']} answered, {rejected} rejected")
         status.values = [KeyValue(key=k, value=str(v)) for k, v in sorted(counters.items())]
         status.values.append(KeyValue(key="map_voxels", value=str(len(self.map))))
+        status.values.append(KeyValue(key="cfg_encoder_backend", value=self.cfg_encoder_backend))
         msg = DiagnosticArray(status=[status])
         msg.header.stamp = self.get_clock().now().to_msg()
         self._status_pub.publish(msg)

@@ -2,9 +2,13 @@
 
 Input path (sensor callback group, cheap work only): approximate-time sync of colour, depth and pose (bounded
 queues, ``sync_slop``; the pose stream uses ``max_pose_age`` as its tolerance), the latest camera_info, stamp
-order and age checks against the node clock (sim time during bag replay). Accepted frames go to a worker thread
-through a latest-frame slot (``mode: live``: a newer frame replaces an unprocessed one, counted ``behind``) or a
-bounded blocking queue (``mode: eval``: every frame fused, reliable QoS, back-pressure). The worker hands the
+order and age checks against the node clock (sim time during bag replay). Images are subscribed serialised
+(``raw=True``): the sync reads their stamps in place (``leovl_ros.io.cdr``), the stamp gaps of the colour stream
+give ``lost_inferred`` (``agent.frame_accounting``), and only frames handed to the worker are ever parsed.
+Accepted frames go to a worker thread through a short drop-oldest queue (``mode: live``, ``live_queue_size``: a
+burst is absorbed, beyond it the oldest unprocessed frame is evicted, counted ``behind``) or a bounded blocking
+queue (``mode: eval``: every frame fused, reliable QoS, back-pressure). The 2D encoder runs on the runtime the
+``backend`` parameters select (``runtime.deploy``: TensorRT / ONNX Runtime / PyTorch). The worker hands the
 messages to ``cfg.pipeline.FrameFuser`` (decode, per-pixel depth mask, resize to the encoder input, fuse into the
 shared map, ``MapHandle``), so the executor never waits on the encoder. Every rejected frame is counted by
 reason in ``~/status`` and logged once per cause (throttled); rejected frames never touch the map.
@@ -31,7 +35,8 @@ from visualization_msgs.msg import MarkerArray
 
 from leovl_interfaces.msg import FusionStatus
 from leovl_interfaces.srv import MapFile
-from leovl_ros.agent.frame_sync import ApproxTimeSync, BlockingQueue, LatestSlot
+from leovl_ros.agent.frame_accounting import StampGapCounter
+from leovl_ros.agent.frame_sync import ApproxTimeSync, BlockingQueue, LatestQueue
 from leovl_ros.agent.map_handle import MapBusyError, MapHandle, new_map_handle
 from leovl_ros.agent.validation import (
     InputRejected,
@@ -42,6 +47,7 @@ from leovl_ros.agent.validation import (
     check_stamp_order,
 )
 from leovl_ros.geometry.transforms import pose_from_position_quat
+from leovl_ros.io import cdr
 from leovl_ros.ros import conversions as conv
 from leovl_ros.ros.node_main import RejectionLog, main_or_help
 from leovl_ros.ros.params import declare_config, param, validate_update
@@ -83,6 +89,8 @@ class FusionConfig:
     sync_slop: float = param(0.02, "Max stamp difference (s) between colour and depth of one frame.", False)
     sync_queue_size: int = param(10, "Messages kept per input stream while waiting for a match.")
     eval_queue_size: int = param(8, "Frames waiting for fusion in eval mode before the input blocks.")
+    live_queue_size: int = param(2, "Frames waiting for fusion in live mode; a newer frame then evicts the oldest "
+                                    "(counted 'behind'). 2-3 absorb bursts at a few frames of latency.")
     min_depth: float = param(0.1, "Depth below this (m) is masked.", False)
     max_depth: float = param(8.0, "Depth beyond this (m) is masked.", False)
     max_invalid_fraction: float = param(0.9, "A frame with a larger share of invalid depth pixels is dropped.",
@@ -97,6 +105,16 @@ class FusionConfig:
     encoder_kind: str = param("small_cnn", "2D encoder: 'small_cnn' or 'hf' (transformers vision tower).")
     encoder_path: str = param("", "Encoder folder; empty = the shipped default model's (models/default/"
                                   "image_encoder).")
+    backend: str = param("auto", "2D encoder runtime: 'auto' (TensorRT, ONNX Runtime CUDA, ONNX Runtime CPU, "
+                                 "PyTorch: the first that works, the others' reasons logged) or one of "
+                                 "tensorrt|onnxruntime-cuda|onnxruntime-cpu|pytorch (must work, else the node "
+                                 "fails to start).")
+    model_file_path: str = param("", "ONNX file of the 2D encoder; empty = $ROS_HOME/leovl_engines/"
+                                     "image_encoder_<W>x<H>.onnx (~/.ros without ROS_HOME). Exported from the "
+                                     "loaded weights when missing or stale.")
+    engine_file_path: str = param("", "TensorRT engine of the 2D encoder; empty = next to the ONNX file "
+                                      "(<stem>.fp16.engine). Built on a GPU when missing or stale.")
+    force_engine_update: bool = param(False, "Rebuild the TensorRT engine at start even when it is current.")
     voxel_size: float = param(0.05, "Voxel edge of the map (m); must divide cell_size / 2.")
     capacity: int = param(1_000_000, "Max voxels kept (least-recently-seen evicted beyond).")
     compiled_fusion: bool = param(True, "On CPU, lift and fuse with the compiled loops (numba, warmed up at start); "
@@ -116,6 +134,7 @@ class FusionConfig:
             raise ValueError(f"mode must be live|eval, got {self.mode!r}")
         if self.encoder_kind not in ("small_cnn", "hf"):
             raise ValueError(f"encoder_kind must be small_cnn|hf, got {self.encoder_kind!r}")
+        self.deploy_config()  # backend name check
         if not 0.0 <= self.min_depth < self.max_depth:
             raise ValueError(f"need 0 <= min_depth < max_depth, got {self.min_depth}, {self.max_depth}")
         if not 0.0 <= self.max_invalid_fraction <= 1.0:
@@ -123,6 +142,7 @@ class FusionConfig:
         positive = {"sync_slop": self.sync_slop >= 0, "max_pose_age": self.max_pose_age >= 0,
                     "max_frame_age": self.max_frame_age >= 0, "sync_queue_size": self.sync_queue_size >= 1,
                     "eval_queue_size": self.eval_queue_size >= 1, "min_image_size": self.min_image_size >= 1,
+                    "live_queue_size": self.live_queue_size >= 1,
                     "encoder_width": self.encoder_width >= 8,
                     "encoder_height": self.encoder_height >= 8, "voxel_size": self.voxel_size > 0,
                     "capacity": self.capacity >= 1, "cell_size": self.cell_size > 0,
@@ -144,6 +164,13 @@ class FusionConfig:
                                 min_depth=self.min_depth, max_depth=self.max_depth,
                                 max_invalid_fraction=self.max_invalid_fraction, min_image_size=self.min_image_size,
                                 compiled=self.compiled_fusion)
+
+    def deploy_config(self) -> Any:
+        """The 2D encoder's runtime choice (``leovl_ros.runtime.deploy.DeployConfig``)."""
+        from leovl_ros.runtime.deploy import DeployConfig
+
+        return DeployConfig(backend=self.backend, model_file_path=self.model_file_path,
+                            engine_file_path=self.engine_file_path, force_engine_update=self.force_engine_update)
 
     def condense_config(self) -> CondenseConfig:
         """The CFG grid the node publishes (cell size and token budget from the parameters)."""
@@ -177,7 +204,7 @@ class FusionNode(Node):
             from leovl_ros.cfg.pipeline import load_encoder
 
             encoder = load_encoder(c.encoder_kind, c.encoder_path, self.get_logger().warning)
-        self.encoder = encoder
+        self.encoder = encoder = self._deploy(encoder)
         self.map_handle = map_handle if map_handle is not None else new_map_handle(
             int(encoder.feature_dim), c.voxel_size, c.capacity, c.compiled_fusion)
         from leovl_ros.cfg.pipeline import FrameFuser
@@ -190,13 +217,15 @@ class FusionNode(Node):
         self._latency_sum = 0.0
         self._latency_n = 0
         self._last_stamp_ns: Optional[int] = None
+        self._gaps = StampGapCounter()
         self._info: Optional[CameraInfo] = None
         self._tokens = 0
         self._published_version = -1
         self._rate_window = (time.monotonic(), 0)
         self._rate_hz = 0.0
         self._make_endpoints()
-        self._inbox: Any = BlockingQueue(self.config.eval_queue_size) if self.config.mode == "eval" else LatestSlot()
+        self._inbox: Any = (BlockingQueue(self.config.eval_queue_size) if self.config.mode == "eval"
+                            else LatestQueue(self.config.live_queue_size))
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._work, name="fusion_worker", daemon=True)
         self._worker.start()
@@ -204,10 +233,29 @@ class FusionNode(Node):
         self.get_logger().info(
             f"fusion ready: mode={c.mode} qos={'reliable/keep-all' if c.mode == 'eval' else c.qos} "
             f"pose_source={c.pose_source} colour={self._colour_sub.topic_name} depth={self._depth_sub.topic_name} "
-            f"encoder={type(self.encoder).__name__}(D={self.encoder.feature_dim}) "
+            f"encoder={type(self.encoder.source).__name__}(D={self.encoder.feature_dim}, {self.encoder_backend}) "
             f"input={c.encoder_width}x{c.encoder_height} voxel={c.voxel_size} m budget={c.token_budget}")
 
     # ------------------------------------------------------------------------------------------ set-up
+
+    def _deploy(self, encoder: Any) -> Any:
+        """The 2D encoder on the runtime the ``backend`` parameters select (logged with the skipped ones' reasons).
+
+        A strict backend that does not work here is a start error (``RuntimeError``: exit code 2)."""
+        import torch
+
+        from leovl_ros.runtime.backends import BackendUnavailable
+        from leovl_ros.runtime.deploy import DeployedImageEncoder
+
+        c = self.config
+        try:  # ONNX Runtime gets as many intra-op threads as torch has in this process (bring-up sets them)
+            deployed = DeployedImageEncoder(encoder, (c.encoder_height, c.encoder_width), c.deploy_config(),
+                                            threads=max(1, torch.get_num_threads()))
+        except BackendUnavailable as exc:
+            raise RuntimeError(f"2D encoder backend {c.backend!r} unusable: {exc}") from exc
+        self.encoder_backend, self.encoder_backend_detail = deployed.name, deployed.description
+        self.get_logger().info(f"2D encoder runtime: {deployed.description}")
+        return deployed
 
     def _make_tf_buffer(self) -> Any:
         """tf2 buffer + listener for pose_source 'tf'; a clear start error where tf2_ros is missing."""
@@ -233,11 +281,13 @@ class FusionNode(Node):
         image_type = CompressedImage if c.compressed_inputs else Image
         colour_topic = c.colour_topic + ("/compressed" if c.compressed_inputs else "")
         depth_topic = c.depth_topic + ("/compressedDepth" if c.compressed_inputs else "")
+        # Images arrive serialised (raw=True): the sync reads stamps in place (leovl_ros.io.cdr) and only frames
+        # handed to the worker are parsed there — a dropped frame never costs a deserialisation.
         self._colour_sub = self.create_subscription(image_type, colour_topic, self._on_colour, qos,
-                                                    callback_group=sensors,
+                                                    callback_group=sensors, raw=True,
                                                     event_callbacks=lost_message_callbacks(self._on_lost))
         self._depth_sub = self.create_subscription(image_type, depth_topic, self._on_depth, qos,
-                                                   callback_group=sensors)
+                                                   callback_group=sensors, raw=True)
         info_qos = eval_qos() if c.mode == "eval" else qos_by_name(c.qos, depth=5)
         self.create_subscription(CameraInfo, c.camera_info_topic, self._on_info, info_qos, callback_group=sensors)
         if c.pose_source == "topic":
@@ -270,11 +320,18 @@ class FusionNode(Node):
         """Count and (throttled) log a rejected frame."""
         self._rejections.reject(rejection)
 
-    def _on_colour(self, msg: Any) -> None:
-        """Colour image: the sync's pivot stream (frames_received counts these)."""
+    def _on_colour(self, raw: bytes) -> None:
+        """Colour image (serialised): the sync's pivot stream; frames_received counts these and the gaps in their
+        stamps give ``lost_inferred``."""
         with self._state_lock:
             self._received += 1
-        self._sync.add(0, conv.stamp_to_ns(msg.header.stamp), msg)
+        try:
+            stamp = cdr.header_stamp_ns(raw)
+        except ValueError as exc:
+            self._reject(Rejection(Reason.ENCODING, f"unreadable colour message: {exc}"))
+            return
+        self._gaps.add(stamp)
+        self._sync.add(0, stamp, raw)
 
     def _on_lost(self, n: int) -> None:
         """The middleware lost ``n`` colour messages (frames) before they reached this node."""
@@ -282,9 +339,13 @@ class FusionNode(Node):
             self._reject(Rejection(Reason.LOST, f"the middleware reported {n} colour message(s) lost "
                                                 f"(transport overload; QoS {self.config.qos})"))
 
-    def _on_depth(self, msg: Any) -> None:
-        """Depth image: sync stream 1."""
-        self._sync.add(1, conv.stamp_to_ns(msg.header.stamp), msg)
+    def _on_depth(self, raw: bytes) -> None:
+        """Depth image (serialised): sync stream 1 (an unreadable one leaves its colour frame unsynced)."""
+        try:
+            self._sync.add(1, cdr.header_stamp_ns(raw), raw)
+        except ValueError as exc:
+            self.get_logger().warning(f"unreadable depth message: {exc}",
+                                      throttle_duration_sec=self.config.log_throttle)
 
     def _on_info(self, msg: CameraInfo) -> None:
         """Keep the latest CameraInfo (validated against each frame in the worker)."""
@@ -338,22 +399,23 @@ class FusionNode(Node):
             return
         self._last_stamp_ns = stamp_ns
         frame = PendingFrame(stamp_ns, colour, depth, self._info, pose)
-        if isinstance(self._inbox, LatestSlot):
+        if isinstance(self._inbox, LatestQueue):
             replaced = self._inbox.put(frame)
             if replaced is not None:
-                self._reject(Rejection(Reason.BEHIND, "fusion slower than the input: an unprocessed frame at "
-                                                      f"{replaced.stamp_ns * 1e-9:.3f} s was replaced by a newer one"))
+                self._reject(Rejection(Reason.BEHIND, "fusion slower than the input: the oldest unprocessed frame "
+                                                      f"at {replaced.stamp_ns * 1e-9:.3f} s was evicted by a newer "
+                                                      "one"))
         else:
             self._inbox.put(frame)
 
-    def _lookup_tf(self, colour: Any) -> tuple[Optional[np.ndarray], Optional[Rejection]]:
+    def _lookup_tf(self, raw: bytes) -> tuple[Optional[np.ndarray], Optional[Rejection]]:
         """map ← camera optical frame at the image stamp from tf2 (pose_source 'tf')."""
         try:
+            colour = self._parsed(raw)
             t = self._tf_buffer.lookup_transform(self.config.map_frame, colour.header.frame_id,
-                                                 rclpy.time.Time.from_msg(colour.header.stamp))
+                                                 rclpy.time.Time(nanoseconds=conv.stamp_to_ns(colour.header.stamp)))
         except Exception as exc:
-            return None, Rejection(Reason.POSE_MISSING, f"tf {self.config.map_frame} ← {colour.header.frame_id}: "
-                                                        f"{exc}")
+            return None, Rejection(Reason.POSE_MISSING, f"tf {self.config.map_frame} ← camera frame: {exc}")
         tr, q = t.transform.translation, t.transform.rotation
         try:
             T = pose_from_position_quat((tr.x, tr.y, tr.z), (q.x, q.y, q.z, q.w))
@@ -363,6 +425,18 @@ class FusionNode(Node):
         return T, check_pose_matrix(T)
 
     # ---------------------------------------------------------------------------------------- worker
+
+    def _parsed(self, raw: bytes) -> Any:
+        """A serialised image → an Image's fields as a view of the buffer (``leovl_ros.io.cdr``), or a
+        CompressedImage; malformed bytes are an ``encoding`` rejection."""
+        try:
+            if self.config.compressed_inputs:
+                from rclpy.serialization import deserialize_message
+
+                return deserialize_message(raw, CompressedImage)
+            return cdr.image_fields(raw)
+        except Exception as exc:  # foreign bytes: a bad input, never a crash
+            raise InputRejected(Rejection(Reason.ENCODING, f"malformed serialised image: {exc}")) from exc
 
     def _work(self) -> None:
         """Worker thread: warm the fusion path up, then take frames from the inbox and fuse them until shutdown."""
@@ -388,7 +462,7 @@ class FusionNode(Node):
     def _fuse(self, f: PendingFrame) -> None:
         """Decode, validate and fuse one frame (``FrameFuser``); any failure is counted and the map left untouched."""
         try:
-            frame = self._fuser.prepare(f.colour, f.depth, f.info, f.pose, f.stamp_ns)
+            frame = self._fuser.prepare(self._parsed(f.colour), self._parsed(f.depth), f.info, f.pose, f.stamp_ns)
             with self.map_handle.locked() as store:
                 self._fuser.fuse(store, frame)
         except InputRejected as exc:
@@ -429,6 +503,10 @@ class FusionNode(Node):
         msg.fusion_rate_hz = float(self._rate_hz)
         msg.fuse_latency_ms = float(latency)
         msg.last_error = self._rejections.last_error
+        msg.lost_inferred = int(self._gaps.lost)
+        msg.nominal_rate_hz = float(self._gaps.rate_hz)
+        msg.encoder_backend = self.encoder_backend
+        msg.encoder_backend_detail = self.encoder_backend_detail
         self._status_pub.publish(msg)
 
     def _publish_cfg(self) -> None:

@@ -1,8 +1,10 @@
 """Shared node plumbing: rclpy init/shutdown that works on Humble, Jazzy and Kilted, and throttled rejection logs.
 
 Humble's ``rclpy.init`` is not a context manager, so ``rclpy_session`` wraps init + try_shutdown. ``run_nodes``
-builds nodes inside the session, spins them on one MultiThreadedExecutor (so a service callback group never
-waits behind sensor callbacks), and turns a configuration error at start into a logged exit code 2.
+builds nodes inside the session, spins each on its own executor in its own thread (``leovl_ros.ros.executors``:
+one node's callbacks never wait behind another's, and no shared MultiThreadedExecutor loop eats the cores;
+``executor="shared"`` keeps the former single MultiThreadedExecutor), and turns a configuration error at start
+into a logged exit code 2.
 ``RejectionLog`` counts bad inputs by reason and logs each cause once per throttle period.
 """
 
@@ -38,23 +40,40 @@ def rclpy_session(args: Optional[Sequence[str]] = None, context: Optional[Contex
         rclpy.try_shutdown(context=ctx)
 
 
-def spin_nodes(nodes: Sequence[Node], num_threads: Optional[int] = None) -> None:
-    """Spin ``nodes`` on one MultiThreadedExecutor until Ctrl-C / external shutdown, then destroy them."""
-    executor = MultiThreadedExecutor(num_threads=num_threads, context=nodes[0].context)
+def spin_nodes(nodes: Sequence[Node], num_threads: Optional[int] = None, executor: str = "single") -> None:
+    """Spin ``nodes`` until Ctrl-C / external shutdown, then destroy them: each on its own ``executor`` kind
+    (``single`` | ``multi`` with ``num_threads``) in its own thread, or all on one MultiThreadedExecutor
+    (``shared``)."""
+    if executor != "shared":
+        from leovl_ros.ros.executors import NodeThreads
+
+        threads: Optional[NodeThreads] = None
+        try:  # Ctrl-C may arrive while the executors are still being made: shut down cleanly then too
+            threads = NodeThreads(nodes, executor, num_threads)
+            threads.start().wait()
+        except (KeyboardInterrupt, ExternalShutdownException):
+            pass
+        finally:
+            if threads is not None:
+                threads.stop(timeout_s=1.0)
+            for node in nodes:
+                node.destroy_node()
+        return
+    shared = MultiThreadedExecutor(num_threads=num_threads, context=nodes[0].context)
     for node in nodes:
-        executor.add_node(node)
+        shared.add_node(node)
     try:
-        executor.spin()
+        shared.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        executor.shutdown(timeout_sec=1.0)
+        shared.shutdown(timeout_sec=1.0)
         for node in nodes:
             node.destroy_node()
 
 
 def run_nodes(factories: Sequence[Callable[[], Node]], args: Optional[Sequence[str]] = None,
-              num_threads: Optional[int] = None) -> int:
+              num_threads: Optional[int] = None, executor: str = "single") -> int:
     """Entry-point body: init, build each node (a ``ValueError``/``RuntimeError`` is a bad config: exit 2), spin."""
     with rclpy_session(args if args is not None else sys.argv):
         nodes: list[Node] = []
@@ -66,7 +85,7 @@ def run_nodes(factories: Sequence[Callable[[], Node]], args: Optional[Sequence[s
             for node in nodes:
                 node.destroy_node()
             return 2
-        spin_nodes(nodes, num_threads=num_threads)
+        spin_nodes(nodes, num_threads=num_threads, executor=executor)
     return 0
 
 

@@ -53,6 +53,8 @@ class BackendConfig:
     """Expected output tensor names (None = the spec's)."""
     workspace_gib: float = 2.0
     """TensorRT builder workspace limit (GiB)."""
+    threads: Optional[int] = None
+    """ONNX Runtime intra-op threads (None = its default, one per physical core)."""
 
     def __post_init__(self) -> None:
         if self.precision not in ("fp16", "fp32"):
@@ -241,4 +243,5 @@ def _make(name: str, spec: EncoderSpec, config: BackendConfig, onnx: dict[str, s
         onnx["reason"] = f"ONNX exported ({why})" if why else ""
     if name == "tensorrt":
         return TensorRTBackend(spec, path, config, onnx["reason"])
-    return OnnxRuntimeBackend(spec, path, cuda=name == "onnxruntime-cuda", detail=onnx["reason"])
+    return OnnxRuntimeBackend(spec, path, cuda=name == "onnxruntime-cuda", detail=onnx["reason"],
+                              threads=config.threads)
