@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INTERFACE_FILES := $(wildcard leovl_interfaces/msg/*.msg leovl_interfaces/srv/*.srv) \
 	leovl_interfaces/CMakeLists.txt leovl_interfaces/package.xml
 
-.PHONY: setup demo test test-fast lint colcon bench train-default train-quick lock clean help
+.PHONY: setup demo eval-demo test test-fast lint colcon bench train-default train-quick lock clean help
 
 help:  ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -26,8 +26,13 @@ $(VENV)/.package-stamp: $(VENV)/.interfaces-stamp leovl_ros/setup.py leovl_ros/s
 
 setup: $(VENV)/.package-stamp  ## create .venv with everything pinned, build leovl_interfaces, install leovl_ros
 
-demo: setup  ## run the embedded demo (no robot, no downloads); writes demo_out/
-	$(VENV)/bin/leovl-demo
+demo: setup  ## run the embedded demo (no robot, no downloads); writes demo_out/ (RERUN=1: also demo_out/demo.rrd)
+	$(VENV)/bin/leovl-demo $(if $(RERUN),--rerun demo_out/demo.rrd)
+
+eval-demo: setup  ## a synthetic bag (150 frames, 640x480, 30 Hz, its questions) replayed into the agent and scored
+	rm -rf eval_demo_out
+	$(VENV)/bin/leovl-bag write --source sim --frames 150 --out eval_demo_out/bag
+	$(VENV)/bin/leovl-eval eval_demo_out/bag --out eval_demo_out/eval
 
 test: setup  ## run the whole test suite (slow tests included)
 	$(PY) -m pytest -q
@@ -60,4 +65,4 @@ lock: setup  ## regenerate requirements.txt from requirements.in: pins for Pytho
 	rm -rf build/lock-py310
 
 clean:  ## remove build outputs (keeps .venv)
-	rm -rf build install log demo_out
+	rm -rf build install log demo_out eval_demo_out

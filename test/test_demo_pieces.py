@@ -91,7 +91,7 @@ def test_demo_short_run(tmp_path):
     model = build_tiny_model(tmp_path / "model", feature_dim=32)
     out = tmp_path / "demo_out"
     cmd = [sys.executable, "-m", "leovl_ros.ros.demo", "--model", str(model), "--out", str(out), "--frames", "20",
-           "--questions", "6", "--timeout", "240"]
+           "--questions", "6", "--timeout", "240", "--rerun", str(out / "demo.rrd")]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ))
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     data = json.loads((out / "answers.json").read_text())
@@ -101,3 +101,8 @@ def test_demo_short_run(tmp_path):
     report = (out / "report.md").read_text()
     assert all(r["q"]["question"] in report for r in data["results"])
     assert "answer:" in run.stdout and "ground truth:" in run.stdout
+    from leovl_ros.agent.recording import recording_summary
+
+    summary = recording_summary(out / "demo.rrd")  # what `make demo RERUN=1` writes
+    assert summary["images"] >= 1 and summary["cfg"] >= 1, summary
+    assert summary["answers"] == summary["groundings"] == len(data["results"]), summary

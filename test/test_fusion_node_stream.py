@@ -9,6 +9,7 @@ from sensor_msgs.msg import PointCloud2
 
 from leovl_interfaces.msg import FusionStatus
 from leovl_ros.ros.conversions import cloud_to_structured, unpack_rgb
+from leovl_ros.ros.qos import latched_qos
 
 pytestmark = pytest.mark.ros
 
@@ -66,4 +67,7 @@ def test_streamed_frames_are_fused_and_published(variant: str) -> None:
         assert -0.5 < xyz[:, 2].min() and xyz[:, 2].max() < 4.0, "column heights outside a room (z up)"
         assert unpack_rgb(cloud["rgb"]).std() > 5, "cells should carry the scene's colours"
         assert probe.spin_until(lambda: statuses[-1].tokens == cloud.shape[0], 5.0)
+        late = probe.collect(PointCloud2, "/fusion/cfg", latched_qos())  # an Rviz opened after mapping
+        assert probe.spin_until(lambda: bool(late), 5.0, fusion), "~/cfg is transient-local: a late joiner gets it"
+        assert late[0].width == clouds[-1].width
     assert fusion.returncode == 0, fusion.log()

@@ -15,12 +15,11 @@ from leovl_ros.runtime.backends import BackendUnavailable
 from leovl_ros.runtime.deploy import (
     DeployConfig,
     DeployedImageEncoder,
-    DeployedModule,
     deploy_cfg_encoder,
     engine_dir,
 )
 from leovl_ros.runtime.sources import load_encoder_specs
-from leovl_ros.runtime.specs import CFG_ENCODER, IMAGE_ENCODER
+from leovl_ros.runtime.specs import IMAGE_ENCODER
 
 pytest.importorskip("onnxruntime")
 
@@ -113,23 +112,24 @@ def test_non_exportable_encoder_stays_on_pytorch() -> None:
 
 
 @cpu_only
-def test_cfg_encoder_of_a_model_runs_on_the_selected_backend(specs, _ros_home) -> None:
-    spec = specs[CFG_ENCODER]
+def test_cfg_encoder_of_a_model_runs_on_the_selected_backend(_ros_home, tmp_path) -> None:
+    """A LeoVLModel answers through the deployed CFG encoder; its module and state dict stay as they were."""
+    from dialogue_fixtures import build_tiny_model, fused_store
 
-    class Model(nn.Module):  # what LeoVLModel exposes: a cfg_encoder attribute called with SCENE_FIELDS
-        def __init__(self) -> None:
-            super().__init__()
-            self.cfg_encoder = spec.module
+    from leovl_ros.cfg.condense import condense
+    from leovl_ros.model.leovl import load_model
 
-    model = Model()
-    inputs = spec.sample({"N": 37, "L": 6}, seed=1)
+    model = load_model(build_tiny_model(tmp_path / "model")).eval()
+    batch = condense(fused_store())
+    keys = sorted(model.state_dict())
     with torch.inference_mode():
-        ref = spec.module(*(inputs[n] for n in spec.input_names))
+        ref = model.encode_scene(batch)
     backend = deploy_cfg_encoder(model, DeployConfig())
-    assert backend.name == "onnxruntime-cpu" and isinstance(model.cfg_encoder, DeployedModule)
+    assert backend.name == "onnxruntime-cpu" and model.scene_runtime is not None
     assert (_ros_home / "leovl_engines" / "cfg_encoder.onnx").is_file()
     with torch.inference_mode():
-        got = model.cfg_encoder(*(inputs[n] for n in spec.input_names))
+        got = model.encode_scene(batch)
     assert got.shape == ref.shape and float((got - ref).abs().max()) < 1e-4
+    assert sorted(model.state_dict()) == keys  # the deployed runtime is not a submodule: saving stays possible
     assert deploy_cfg_encoder(model, DeployConfig(backend="pytorch")).name == "pytorch"
-    assert model.cfg_encoder is spec.module  # switching back restores the module itself
+    assert model.scene_runtime is None

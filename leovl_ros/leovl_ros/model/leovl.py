@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -83,6 +83,9 @@ class LeoVLModel(nn.Module):
         self.llm = llm if llm is not None else build_llm(config.llm, tokenizer)
         d = llm_dim(self.llm)
         self.cfg_encoder = CFGEncoder(config.cfg_encoder_config(d))
+        self.scene_runtime: Optional[Callable[..., torch.Tensor]] = None
+        """Inference runtime of the CFG encoder (a deployed ONNX Runtime / TensorRT backend called like it, see
+        ``runtime.deploy.deploy_cfg_encoder``); None runs ``cfg_encoder`` in PyTorch. Weights stay in the module."""
         self.reader = SceneReader(d, config.reader.heads, self.llm.get_input_embeddings().weight.detach())
         self.question_encoder = QuestionEncoder(d) if config.text_encoder == "minilm" else None
         if config.scene_norm:
@@ -126,6 +129,8 @@ class LeoVLModel(nn.Module):
         args = [get(k).to(self.device) for k in SCENE_FIELDS]
         if not self.config.use_scene:
             return args[0].new_zeros((0, llm_dim(self.llm)))
+        if self.scene_runtime is not None and not torch.is_grad_enabled():
+            return self.scene_runtime(*args)
         return self.cfg_encoder(*args)
 
     def embed(self, ids: Sequence[int]) -> torch.Tensor:

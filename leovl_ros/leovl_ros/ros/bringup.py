@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"ROS 2 parameter file (repeatable, later ones win; default: config/{CONFIG_NAME})")
     parser.add_argument("--demo", action="store_true",
                         help="also stream the synthetic room from a separate sim_camera_node process")
+    parser.add_argument("--camera", metavar="NAME",
+                        help="camera topic remap set: realsense | orbbec | zed (config/cameras/) or a YAML path; "
+                             "your own -r rules still win")
+    parser.add_argument("--rerun", type=Path, metavar="FILE",
+                        help="also write a rerun recording (.rrd: images, CFG, trajectory, answers with their "
+                             "grounding); view it with `rerun FILE`")
     parser.add_argument("--executor", default="single", choices=("single", "multi", "shared"),
                         help="single: a SingleThreadedExecutor per node, each in its own thread (default); multi: "
                              "a MultiThreadedExecutor per node; shared: both nodes on one MultiThreadedExecutor")
@@ -112,24 +118,40 @@ def main(argv: Optional[list[str]] = None) -> int:
     except FileNotFoundError as exc:
         print(f"leovl-agent: error: {exc}", file=sys.stderr)
         return 2
+    if args.camera:
+        from leovl_ros.agent.robot_config import load_camera_preset, remap_arguments, topic_remappings
+
+        try:
+            rules = topic_remappings({}, load_camera_preset(args.camera))
+        except ValueError as exc:
+            print(f"leovl-agent: error: {exc}", file=sys.stderr)
+            return 2
+        rclpy_args += ["--ros-args", *remap_arguments(rules)]  # after the user's: their own -r rules win
     from leovl_ros.ros.dialogue_node import DialogueNode
     from leovl_ros.ros.fusion_node import FusionNode
     from leovl_ros.ros.node_main import run_nodes
 
+    recorder = None
+    if args.rerun:
+        from leovl_ros.agent.recording import Recorder
+
+        recorder = Recorder(args.rerun)
     nodes: dict[str, object] = {}
 
     def fusion() -> FusionNode:
-        nodes["fusion"] = FusionNode()
+        nodes["fusion"] = FusionNode(recorder=recorder)
         return nodes["fusion"]  # type: ignore[return-value]
 
     def dialogue() -> DialogueNode:
-        return DialogueNode(map_handle=nodes["fusion"].map_handle)  # type: ignore[attr-defined]
+        return DialogueNode(map_handle=nodes["fusion"].map_handle, recorder=recorder)  # type: ignore[attr-defined]
 
     sim = start_sim_camera(params) if args.demo else None
     try:
         configure_torch_threads(args.torch_threads)
         return run_nodes([fusion, dialogue], args=rclpy_args, num_threads=args.threads, executor=args.executor)
     finally:
+        if recorder is not None:
+            recorder.close()
         if sim is not None:
             sim.terminate()
             try:

@@ -50,6 +50,8 @@ class DemoConfig:
     """Scripted questions asked (follow-up turns included)."""
     unseen_wordings: int = 4
     """How many of them are worded with phrasing families held out of training."""
+    rerun: Optional[Path] = None
+    """Also write a rerun recording here (camera images, CFG, trajectory, each answer's grounding)."""
     timeout_s: float = 300.0
     """Give up (exit 1, logs kept) after this long."""
 
@@ -262,8 +264,9 @@ def run(config: DemoConfig) -> int:
 
     try:
         print("[1/4] starting the agent: fusion + dialogue nodes in one process (logs/agent.log)")
-        procs["agent"] = subprocess.Popen([sys.executable, "-m", "leovl_ros.ros.bringup", "--params", str(params)],
-                                          stdout=logs["agent"], stderr=subprocess.STDOUT, env=env)
+        rerun = ["--rerun", str(config.rerun.resolve())] if config.rerun else []
+        procs["agent"] = subprocess.Popen([sys.executable, "-m", "leovl_ros.ros.bringup", "--params", str(params),
+                                           *rerun], stdout=logs["agent"], stderr=subprocess.STDOUT, env=env)
         spin_until(ask.service_is_ready, "waiting for the agent's /dialogue/ask service (see logs/agent.log)")
         spin_until(lambda: bool(status), "waiting for the fusion node's /fusion/status (see logs/agent.log)")
         print(f"      agent up after {time.monotonic() - t_start:.0f} s; starting the camera stand-in "
@@ -416,6 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", default=d.model, help="checkpoint folder (default: models/default)")
     parser.add_argument("--questions", type=int, default=d.max_questions, dest="max_questions",
                         help="questions to ask, follow-ups included (default: %(default)s)")
+    parser.add_argument("--rerun", type=Path, default=None, metavar="FILE",
+                        help="also write a rerun recording (.rrd) of the run; view it with `rerun FILE`")
     parser.add_argument("--unseen-wordings", type=int, default=d.unseen_wordings,
                         help="how many questions use wordings held out of training (default: %(default)s)")
     parser.add_argument("--timeout", type=float, default=d.timeout_s, dest="timeout_s",

@@ -116,9 +116,11 @@ class DialogueNode(Node):
     """Answers questions over a shared (or loaded) map; publishes answers, grounding markers and goals."""
 
     def __init__(self, map_handle: Optional[MapHandle] = None, agent: Any = None, node_name: str = NODE_NAME,
-                 **kwargs: Any) -> None:
-        """Declare parameters, load the model (unless ``agent`` is given) and the map, then make the endpoints."""
+                 recorder: Any = None, **kwargs: Any) -> None:
+        """Declare parameters, load the model (unless ``agent`` is given) and the map, then make the endpoints;
+        ``recorder`` (``agent.recording.Recorder``) also logs every question with its answer and grounding."""
         super().__init__(node_name, **kwargs)
+        self.recorder = recorder
         self.config = declare_config(self, DialogueConfig)
         self.map = map_handle if map_handle is not None else self._standalone_map()
         self.answerer = Answerer(agent if agent is not None else load_agent(self.config.model_path,
@@ -190,7 +192,7 @@ class DialogueNode(Node):
             p, q = request.situation_pose.position, request.situation_pose.orientation
             pose = situation_pose_matrix((p.x, p.y, p.z), (q.x, q.y, q.z, q.w))
         reply = self.answerer.ask(request.question, request.session_id, request.situation_text, pose)
-        self._after_reply(reply, pose)
+        self._after_reply(request.question, reply, pose)
         response.success = reply.success
         response.answer = reply.answer
         response.confidence = float(reply.confidence)
@@ -204,7 +206,7 @@ class DialogueNode(Node):
     def _on_question(self, msg: String) -> None:
         """Topic: answer on ``~/answer`` (the error text when rejected)."""
         reply = self.answerer.ask(msg.data, self.config.topic_session_id)
-        self._after_reply(reply, None)
+        self._after_reply(msg.data, reply, None)
         self._answer_pub.publish(String(data=reply.answer if reply.answer else f"error: {reply.error}"))
 
     def _on_camera_pose(self, msg: PoseStamped) -> None:
@@ -215,8 +217,10 @@ class DialogueNode(Node):
             self._camera_xyz = xyz
 
     # ---- outputs ---------------------------------------------------------------------------------------------
-    def _after_reply(self, reply: Reply, situation_pose: Optional[np.ndarray]) -> None:
-        """Log rejections once per cause; publish markers and a goal for grounded answers."""
+    def _after_reply(self, question: str, reply: Reply, situation_pose: Optional[np.ndarray]) -> None:
+        """Record the exchange; log rejections once per cause; publish markers and a goal for grounded answers."""
+        if self.recorder is not None:
+            self.recorder.log_reply(str(question), reply, self.get_clock().now().nanoseconds)
         if not reply.success:
             if reply.reason not in self._logged_reasons:
                 self._logged_reasons.add(reply.reason)

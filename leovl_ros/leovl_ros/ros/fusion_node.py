@@ -51,7 +51,7 @@ from leovl_ros.io import cdr
 from leovl_ros.ros import conversions as conv
 from leovl_ros.ros.node_main import RejectionLog, main_or_help
 from leovl_ros.ros.params import declare_config, param, validate_update
-from leovl_ros.ros.qos import eval_qos, lost_message_callbacks, qos_by_name, reliable_qos
+from leovl_ros.ros.qos import eval_qos, latched_qos, lost_message_callbacks, qos_by_name, reliable_qos
 
 if TYPE_CHECKING:
     from leovl_ros.cfg.condense import CondenseConfig
@@ -123,6 +123,9 @@ class FusionConfig:
     token_budget: int = param(750, "Max CFG tokens (columns) after condensation.")
     status_rate: float = param(2.0, "~/status publish rate (Hz).")
     publish_rate: float = param(1.0, "~/cfg and ~/cfg_markers publish rate (Hz, only when the map changed).")
+    republish_period: float = param(10.0, "Seconds after which ~/cfg and ~/cfg_markers are sent again although the "
+                                          "map did not change (they are transient-local too: a late Rviz gets the "
+                                          "last map at once).")
     log_throttle: float = param(5.0, "Each rejection cause is logged at most once per this many seconds.", False)
 
     def __post_init__(self) -> None:
@@ -147,7 +150,8 @@ class FusionConfig:
                     "encoder_height": self.encoder_height >= 8, "voxel_size": self.voxel_size > 0,
                     "capacity": self.capacity >= 1, "cell_size": self.cell_size > 0,
                     "token_budget": self.token_budget >= 1, "status_rate": self.status_rate > 0,
-                    "publish_rate": self.publish_rate > 0, "log_throttle": self.log_throttle >= 0}
+                    "publish_rate": self.publish_rate > 0,
+                    "republish_period": self.republish_period > 0, "log_throttle": self.log_throttle >= 0}
         bad = [k for k, ok in positive.items() if not ok]
         if bad:
             raise ValueError(f"out-of-range parameters: {', '.join(f'{k}={getattr(self, k)}' for k in bad)}")
@@ -193,9 +197,12 @@ class PendingFrame:
 class FusionNode(Node):
     """RGB-D + pose → shared voxel map; publishes the CFG and status; reset/save/load services."""
 
-    def __init__(self, map_handle: Optional[MapHandle] = None, encoder: Any = None, **kwargs: Any) -> None:
-        """Declare parameters, load the encoder, create the map (or share ``map_handle``), endpoints, worker."""
+    def __init__(self, map_handle: Optional[MapHandle] = None, encoder: Any = None, recorder: Any = None,
+                 **kwargs: Any) -> None:
+        """Declare parameters, load the encoder, create the map (or share ``map_handle``), endpoints, worker;
+        ``recorder`` (``agent.recording.Recorder``) also logs each fused frame and each published CFG."""
         super().__init__(kwargs.pop("node_name", "fusion"), **kwargs)
+        self.recorder = recorder
         self.config: FusionConfig = declare_config(self, FusionConfig)
         self._base_to_optical = conv.extrinsic_from_list(self.config.base_to_optical)
         self._tf_buffer = self._make_tf_buffer() if self.config.pose_source == "tf" else None
@@ -221,6 +228,8 @@ class FusionNode(Node):
         self._info: Optional[CameraInfo] = None
         self._tokens = 0
         self._published_version = -1
+        self._published_at = 0.0
+        self._published: Optional[tuple[PointCloud2, MarkerArray]] = None
         self._rate_window = (time.monotonic(), 0)
         self._rate_hz = 0.0
         self._make_endpoints()
@@ -294,8 +303,8 @@ class FusionNode(Node):
             self.create_subscription(PoseStamped, c.pose_topic, self._on_pose, qos, callback_group=sensors)
         elif c.pose_source == "odometry":
             self.create_subscription(Odometry, c.odometry_topic, self._on_pose, qos, callback_group=sensors)
-        self._cloud_pub = self.create_publisher(PointCloud2, "~/cfg", reliable_qos(2))
-        self._marker_pub = self.create_publisher(MarkerArray, "~/cfg_markers", reliable_qos(2))
+        self._cloud_pub = self.create_publisher(PointCloud2, "~/cfg", latched_qos())
+        self._marker_pub = self.create_publisher(MarkerArray, "~/cfg_markers", latched_qos())
         self._status_pub = self.create_publisher(FusionStatus, "~/status", reliable_qos(10))
         # Output timers run on the steady clock: status and the map keep flowing while a sim-time replay pauses.
         steady = Clock(clock_type=ClockType.STEADY_TIME)
@@ -477,6 +486,8 @@ class FusionNode(Node):
             self._fused += 1
             self._latency_sum += latency
             self._latency_n += 1
+        if self.recorder is not None:
+            self.recorder.log_frame(f.stamp_ns, frame.rgb, frame.depth, frame.K, frame.pose)
 
     # --------------------------------------------------------------------------------------- outputs
 
@@ -510,7 +521,8 @@ class FusionNode(Node):
         self._status_pub.publish(msg)
 
     def _publish_cfg(self) -> None:
-        """~/cfg and ~/cfg_markers when the map changed since the last publication."""
+        """~/cfg and ~/cfg_markers when the map changed since the last publication; the last ones again every
+        ``republish_period`` seconds."""
         from leovl_ros.cfg.condense import condense
 
         if self.map_handle.busy:
@@ -519,6 +531,11 @@ class FusionNode(Node):
             with self.map_handle.locked() as store:
                 version = int(store.version)
                 if version == self._published_version:
+                    if self._published is not None and \
+                            time.monotonic() - self._published_at >= self.config.republish_period:
+                        self._published_at = time.monotonic()
+                        self._cloud_pub.publish(self._published[0])
+                        self._marker_pub.publish(self._published[1])
                     return
                 batch = condense(store, self.config.condense_config())
             header = conv.make_header(self.config.map_frame, self.get_clock().now().nanoseconds)
@@ -527,10 +544,12 @@ class FusionNode(Node):
             self.get_logger().error(f"cannot publish the CFG: {type(exc).__name__}: {exc}",
                                     throttle_duration_sec=self.config.log_throttle)
             return
-        self._published_version = version
+        self._published_version, self._published_at, self._published = version, time.monotonic(), (cloud, markers)
         self._tokens = len(batch)
         self._cloud_pub.publish(cloud)
         self._marker_pub.publish(markers)
+        if self.recorder is not None:
+            self.recorder.log_cfg(batch, header.stamp.sec * 1_000_000_000 + header.stamp.nanosec)
 
     # -------------------------------------------------------------------------------------- services
 

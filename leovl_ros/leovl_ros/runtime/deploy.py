@@ -122,16 +122,14 @@ class DeployedImageEncoder:
         return self._encode(rgb)
 
 
-class DeployedModule(nn.Module):
-    """An ``nn.Module`` whose forward runs a selected backend (positional inputs in the spec's order, first
-    output returned on the inputs' device); the source module stays attached (parameter counts, state dict)."""
+class DeployedCall:
+    """A selected backend called like the module it was exported from (positional inputs in the spec's order; the
+    first output, on the inputs' device)."""
 
-    def __init__(self, backend: EncoderBackend, source: nn.Module) -> None:
-        super().__init__()
+    def __init__(self, backend: EncoderBackend) -> None:
         self.backend = backend
-        self.source = source
 
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+    def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
         """Same call as the source module."""
         named = dict(zip(self.backend.input_names, inputs))
         out = self.backend(**named)[self.backend.output_names[0]]
@@ -140,17 +138,14 @@ class DeployedModule(nn.Module):
 
 def deploy_cfg_encoder(model: nn.Module, config: DeployConfig, device: Optional[str] = None,
                        threads: Optional[int] = None) -> EncoderBackend:
-    """Run ``model.cfg_encoder`` (a ``LeoVLModel``'s CFG encoder) through a selected backend; returns the backend.
+    """Answer with a ``LeoVLModel``'s CFG encoder on a selected backend; returns the backend.
 
-    The model keeps calling ``self.cfg_encoder(*fields)``; the attribute is replaced by a ``DeployedModule``
-    (``pytorch`` leaves the module as it is).
+    Sets the model's ``scene_runtime`` (None for ``pytorch``): inference calls the backend, while the module, its
+    weights and the state dict stay as they are, so the model can still be saved or trained.
     """
     from leovl_ros.runtime.specs import cfg_encoder_spec
 
-    source = model.cfg_encoder
-    if isinstance(source, DeployedModule):
-        source = source.source
-    spec = cfg_encoder_spec(source.eval(), weights=type(model).__name__)
+    spec = cfg_encoder_spec(model.cfg_encoder.eval(), weights=type(model).__name__)
     backend = deploy(spec, config, "cfg_encoder", device=device, threads=threads)
-    model.cfg_encoder = source if backend.name == "pytorch" else DeployedModule(backend, source)
+    model.scene_runtime = None if backend.name == "pytorch" else DeployedCall(backend)
     return backend
