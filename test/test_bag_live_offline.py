@@ -5,7 +5,6 @@ parameter defaults."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 import sys
@@ -16,14 +15,17 @@ import pytest
 FRAMES = 60
 
 
-def test_offline_defaults_are_the_nodes() -> None:
-    from leovl_ros.ros.dialogue_node import DialogueConfig
-    from leovl_ros.ros.fusion_node import FusionConfig
-    from training.bag_eval import DIALOGUE_DEFAULTS, FUSION_DEFAULTS
+def test_offline_config_is_the_nodes(tmp_path) -> None:
+    """The offline side builds the nodes' own configs: their defaults, eval overrides and checks."""
+    from leovl_ros.agent.node_config import FusionConfig
+    from leovl_ros.eval.bag_report import eval_params
+    from training.bag_eval import node_config
 
-    for config, defaults in ((FusionConfig, FUSION_DEFAULTS), (DialogueConfig, DIALOGUE_DEFAULTS)):
-        fields = {f.name: f.default for f in dataclasses.fields(config)}
-        assert {k: fields[k] for k in defaults} == defaults, config.__name__
+    fusion = node_config(FusionConfig, eval_params(None, str(tmp_path))["fusion"]["ros__parameters"])
+    assert fusion.mode == "eval" and fusion.max_frame_age == 0.0
+    assert fusion.sync_queue_size == FusionConfig().sync_queue_size
+    with pytest.raises(ValueError, match="voxel_size"):
+        node_config(FusionConfig, {"voxel_size": -1.0})
 
 
 def test_offline_side_is_ros_free() -> None:

@@ -13,6 +13,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from visualization_msgs.msg import Marker
 
 from leovl_ros.agent.validation import InputRejected, Reason
+from leovl_ros.geometry.transforms import extrinsic_from_list
 from leovl_ros.io import image_codec as codec
 from leovl_ros.ros import conversions as conv
 
@@ -174,14 +175,14 @@ def test_odometry_with_extrinsic() -> None:
     base[:3, 3] = (1.0, 2.0, 0.0)
     odom = Odometry()
     odom.pose.pose = conv.matrix_to_pose(base)
-    ext = conv.extrinsic_from_list([0.1, 0.0, 1.0, -0.5, 0.5, -0.5, 0.5])
+    ext = extrinsic_from_list([0.1, 0.0, 1.0, -0.5, 0.5, -0.5, 0.5])
     T = conv.odometry_to_matrix(odom, ext)
     assert np.allclose(T[:3, 3], (1.1, 2.0, 1.0))
     assert np.allclose(T[:3, 2], (1.0, 0.0, 0.0)), "optical z looks along base x"
     assert np.allclose(T[:3, 1], (0.0, 0.0, -1.0)), "optical y points down"
-    assert np.array_equal(conv.extrinsic_from_list(np.eye(4).ravel()), np.eye(4))
+    assert np.array_equal(extrinsic_from_list(np.eye(4).ravel()), np.eye(4))
     with pytest.raises(ValueError):
-        conv.extrinsic_from_list([1.0, 2.0])
+        extrinsic_from_list([1.0, 2.0])
     odom.pose.pose.orientation.w = float("nan")
     with pytest.raises(InputRejected):
         conv.odometry_to_matrix(odom, ext)

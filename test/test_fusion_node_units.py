@@ -11,9 +11,9 @@ import torch
 
 from leovl_ros.agent.frame_sync import ApproxTimeSync, BlockingQueue, DropCounters, LatestSlot
 from leovl_ros.agent.map_handle import MapBusyError, MapHandle
+from leovl_ros.agent.node_config import FusionConfig
 from leovl_ros.cfg.pipeline import resize_frame
 from leovl_ros.cfg.voxel_store import VoxelStore, VoxelStoreConfig
-from leovl_ros.ros.fusion_node import FusionConfig
 
 MS = 1_000_000
 

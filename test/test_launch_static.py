@@ -66,8 +66,7 @@ def launch_topic_arguments() -> dict[str, tuple[str, str]]:
 
 def config_classes() -> dict[str, type]:
     """YAML node key → the dataclass whose fields are that node's declared parameters."""
-    from leovl_ros.ros.dialogue_node import DialogueConfig
-    from leovl_ros.ros.fusion_node import FusionConfig
+    from leovl_ros.agent.node_config import DialogueConfig, FusionConfig
     from leovl_ros.ros.sim_camera_node import SimCameraConfig
 
     return {"fusion": FusionConfig, "dialogue": DialogueConfig, "sim_camera": SimCameraConfig}
@@ -223,7 +222,7 @@ def run_launch(monkeypatch, **given: str) -> tuple[dict, list]:
 
 
 def test_launch_arguments_are_named_like_the_parameters(monkeypatch):
-    from leovl_ros.ros.fusion_node import FusionConfig
+    from leovl_ros.agent.node_config import FusionConfig
 
     declared, _ = run_launch(monkeypatch)
     assert LAUNCH_ARGUMENTS | set(launch_topic_arguments()) <= set(declared)

@@ -31,9 +31,9 @@ def cfg_topic_points(map_path: Path, cell_size: float = 0.3, budget: int = 750) 
     """The ``~/cfg`` cloud of the fusion node for this map, as a structured array (x, y, z, rgb, weight)."""
     from std_msgs.msg import Header
 
+    from leovl_ros.agent.node_config import FusionConfig
     from leovl_ros.cfg.condense import condense
     from leovl_ros.ros import conversions as conv
-    from leovl_ros.ros.fusion_node import FusionConfig
 
     grid = FusionConfig(cell_size=cell_size, token_budget=budget).condense_config()  # what _publish_cfg condenses
     batch = condense(VoxelStore.from_file(map_path), grid)

@@ -33,7 +33,7 @@ EXPECTED = {
 
 def fusion_topic_defaults() -> dict[str, str]:
     """The fusion node's camera topic parameters → default topic names."""
-    from leovl_ros.ros.fusion_node import FusionConfig
+    from leovl_ros.agent.node_config import FusionConfig
 
     return {f.name: f.default for f in dataclasses.fields(FusionConfig) if f.name.endswith("_topic")}
 

@@ -17,6 +17,7 @@ and ``startup_s`` the model and encoder load. No rclpy.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -27,22 +28,15 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from leovl_ros.agent.node_config import DialogueConfig, FusionConfig
 from leovl_ros.eval.bag_report import EvalError, ReportInputs, bag_questions, eval_params, prediction_record, session_id
 
-FUSION_DEFAULTS: dict[str, Any] = {
-    "map_frame": "map", "sync_slop": 0.02, "sync_queue_size": 10, "max_pose_age": 0.05, "min_depth": 0.1,
-    "max_depth": 8.0, "max_invalid_fraction": 0.9, "min_image_size": 16, "encoder_width": 320, "encoder_height": 240,
-    "encoder_kind": "small_cnn", "encoder_path": "", "voxel_size": 0.05, "capacity": 1_000_000,
-    "compiled_fusion": True, "cell_size": 0.3, "token_budget": 750, "backend": "auto", "model_file_path": "",
-    "engine_file_path": "", "force_engine_update": False,
-}
-"""The fusion node's defaults (``FusionConfig``) of the parameters used here, for keys the parameter file omits
-(``test/test_bag_live_offline.py`` checks they match)."""
-DIALOGUE_DEFAULTS: dict[str, Any] = {
-    "max_sessions": 64, "max_question_chars": 1000, "max_session_id_chars": 64, "busy_timeout_s": 2.0,
-    "scene_refresh_s": 1.0,
-}
-"""The dialogue node's defaults (``DialogueConfig``) of the parameters used here."""
+
+def node_config(cls: type, params: dict[str, Any]) -> Any:
+    """A node's config (``agent.node_config``) from its YAML parameters (ROS-only keys such as use_sim_time
+    skipped): the same defaults and checks the node applies at start."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in params.items() if k in names})
 
 
 def _stamp_ns(msg: Any) -> int:
@@ -97,25 +91,21 @@ def _tf_pose(tf: Any, map_frame: str, colour: Any) -> Optional[np.ndarray]:
 class OfflineFusion:
     """The fusion node's input path and worker, synchronous: bag messages in, frames fused into ``map_handle``."""
 
-    def __init__(self, fusion: dict[str, Any]) -> None:
-        """``fusion``: the fusion node's parameters (``eval_params()['fusion']['ros__parameters']``)."""
+    def __init__(self, fusion: FusionConfig) -> None:
+        """``fusion``: the fusion node's configuration (from ``eval_params()['fusion']['ros__parameters']``)."""
         from leovl_ros.agent.frame_sync import ApproxTimeSync, DropCounters
         from leovl_ros.agent.map_handle import new_map_handle
-        from leovl_ros.cfg.pipeline import FrameFuser, FrameFuserConfig, load_encoder
+        from leovl_ros.cfg.pipeline import FrameFuser, load_encoder
 
         self.p = fusion
-        self.encoder = self._deploy(load_encoder(fusion["encoder_kind"], fusion["encoder_path"]))
-        self.map_handle = new_map_handle(int(self.encoder.feature_dim), float(fusion["voxel_size"]),
-                                         int(fusion["capacity"]), bool(fusion["compiled_fusion"]))
-        self.fuser = FrameFuser(self.encoder, FrameFuserConfig(
-            input_width=int(fusion["encoder_width"]), input_height=int(fusion["encoder_height"]),
-            min_depth=float(fusion["min_depth"]), max_depth=float(fusion["max_depth"]),
-            max_invalid_fraction=float(fusion["max_invalid_fraction"]),
-            min_image_size=int(fusion["min_image_size"]), compiled=bool(fusion["compiled_fusion"])))
+        self.encoder = self._deploy(load_encoder(fusion.encoder_kind, fusion.encoder_path))
+        self.map_handle = new_map_handle(int(self.encoder.feature_dim), fusion.voxel_size, fusion.capacity,
+                                         fusion.compiled_fusion)
+        self.fuser = FrameFuser(self.encoder, fusion.fuser_config())
         with self.map_handle.locked() as store:
             self.fuser.warm_up(store.config)
-        slops = [float(fusion["sync_slop"]), float(fusion["max_pose_age"])]
-        self.sync = ApproxTimeSync(3, slops[0], int(fusion["sync_queue_size"]), self._on_synced, self._on_unsynced,
+        slops = [fusion.sync_slop, fusion.max_pose_age]
+        self.sync = ApproxTimeSync(3, slops[0], fusion.sync_queue_size, self._on_synced, self._on_unsynced,
                                    slops_s=slops)
         self.drops = DropCounters()
         self.info: Any = None
@@ -126,17 +116,12 @@ class OfflineFusion:
     def _deploy(self, encoder: Any) -> Any:
         """The fusion node's ``_deploy``: the encoder on the runtime its ``backend`` parameters select (where this
         tree has ``leovl_ros.runtime.deploy``; else the PyTorch module, as the node then runs it)."""
-        try:
-            from leovl_ros.runtime.deploy import DeployConfig, DeployedImageEncoder
-        except ImportError:
-            return encoder
         import torch
 
+        from leovl_ros.runtime.deploy import DeployedImageEncoder
+
         p = self.p
-        config = DeployConfig(backend=p["backend"], model_file_path=p["model_file_path"],
-                              engine_file_path=p["engine_file_path"],
-                              force_engine_update=bool(p["force_engine_update"]))
-        deployed = DeployedImageEncoder(encoder, (int(p["encoder_height"]), int(p["encoder_width"])), config,
+        deployed = DeployedImageEncoder(encoder, (p.encoder_height, p.encoder_width), p.deploy_config(),
                                         threads=max(1, torch.get_num_threads()))
         self.backend = deployed.description
         return deployed
@@ -195,24 +180,19 @@ class OfflineFusion:
 
     def tokens(self) -> int:
         """CFG tokens the fusion node would publish for the map (its cell size and token budget)."""
-        from leovl_ros.cfg.condense import CondenseConfig, condense
+        from leovl_ros.cfg.condense import condense
 
         with self.map_handle.locked() as store:
             if len(store) == 0:
                 return 0
-            return len(condense(store, CondenseConfig(cell_size=float(self.p["cell_size"]),
-                                                      budget=int(self.p["token_budget"]))))
+            return len(condense(store, self.p.condense_config()))
 
 
-def _answerer(dialogue: dict[str, Any], map_handle: Any, model_dir: Path, device: str) -> Any:
+def _answerer(dialogue: DialogueConfig, map_handle: Any, model_dir: Path, device: str) -> Any:
     """The dialogue node's ``Answerer`` with its parameters' limits."""
-    from leovl_ros.agent.answering import Answerer, AnswererConfig, load_agent
+    from leovl_ros.agent.answering import Answerer, load_agent
 
-    config = AnswererConfig(max_question_chars=int(dialogue["max_question_chars"]),
-                            max_session_id_chars=int(dialogue["max_session_id_chars"]),
-                            busy_timeout_s=float(dialogue["busy_timeout_s"]),
-                            scene_refresh_s=float(dialogue["scene_refresh_s"]))
-    return Answerer(load_agent(str(model_dir), device, int(dialogue["max_sessions"])), map_handle, config)
+    return Answerer(load_agent(str(model_dir), device, dialogue.max_sessions), map_handle, dialogue.answerer_config())
 
 
 def _ask(answerer: Any, q: Any) -> dict[str, Any]:
@@ -288,8 +268,8 @@ def evaluate_bag(model_dir: str | Path | None, bag: str | Path, out: str | Path,
         raise EvalError(str(exc)) from exc
     out.mkdir(parents=True, exist_ok=True)
     p = eval_params(params, str(model))
-    fusion_p = {**FUSION_DEFAULTS, **p["fusion"]["ros__parameters"]}
-    dialogue_p = {**DIALOGUE_DEFAULTS, **p["dialogue"]["ros__parameters"]}
+    fusion_p = node_config(FusionConfig, p["fusion"]["ros__parameters"])
+    dialogue_p = node_config(DialogueConfig, p["dialogue"]["ros__parameters"])
     print(f"bag_eval: {check.frames} frames, {len(questions)} questions, poses from {check.pose_source}, "
           f"scene {check.scene_id or '?'}; outputs in {out}", file=sys.stderr)
 
@@ -305,7 +285,7 @@ def evaluate_bag(model_dir: str | Path | None, bag: str | Path, out: str | Path,
     first_ns = last_ns = None
     pose_errors = 0
     t_first = None
-    for role, msg, ns in _bag_messages(bag, check, str(fusion_p["map_frame"])):
+    for role, msg, ns in _bag_messages(bag, check, fusion_p.map_frame):
         first_ns = ns if first_ns is None else first_ns
         last_ns = ns
         if role == "pose_error":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -106,3 +108,16 @@ def angle_between_deg(a: np.ndarray, b: np.ndarray) -> float:
     b = np.asarray(b, dtype=np.float64)
     c = float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
     return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
+
+
+def extrinsic_from_list(values: Sequence[float]) -> np.ndarray:
+    """Parameter list → 4×4: 16 values (row-major matrix) or 7 values (x, y, z, qx, qy, qz, qw)."""
+    v = np.asarray(list(values), dtype=np.float64)
+    if v.size == 16:
+        return v.reshape(4, 4)
+    if v.size == 7:
+        T = np.eye(4)
+        T[:3, :3] = quat_xyzw_to_matrix(v[3:])
+        T[:3, 3] = v[:3]
+        return T
+    raise ValueError(f"extrinsic needs 16 (matrix) or 7 (x y z qx qy qz qw) values, got {v.size}")

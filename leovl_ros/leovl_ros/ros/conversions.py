@@ -8,7 +8,6 @@ MarkerArray (a cube per cell). Malformed poses raise ``InputRejected`` carrying 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -126,19 +125,6 @@ def matrix_to_pose(T: np.ndarray) -> Pose:
 def pose_stamped_from_matrix(T: np.ndarray, header: Header) -> PoseStamped:
     """4×4 → PoseStamped."""
     return PoseStamped(header=header, pose=matrix_to_pose(T))
-
-
-def extrinsic_from_list(values: Sequence[float]) -> np.ndarray:
-    """Parameter list → 4×4: 16 values (row-major matrix) or 7 values (x, y, z, qx, qy, qz, qw)."""
-    v = np.asarray(list(values), dtype=np.float64)
-    if v.size == 16:
-        return v.reshape(4, 4)
-    if v.size == 7:
-        T = np.eye(4)
-        T[:3, :3] = quat_xyzw_to_matrix(v[3:])
-        T[:3, 3] = v[:3]
-        return T
-    raise ValueError(f"extrinsic needs 16 (matrix) or 7 (x y z qx qy qz qw) values, got {v.size}")
 
 
 # ------------------------------------------------------------------------------------------- CFG → cloud/markers

@@ -21,7 +21,6 @@ The ask service runs in its own reentrant callback group and the model allows on
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
@@ -34,72 +33,15 @@ from std_msgs.msg import ColorRGBA, String
 from visualization_msgs.msg import Marker, MarkerArray
 
 from leovl_interfaces.srv import Ask
-from leovl_ros.agent.answering import Answerer, AnswererConfig, Reply, load_agent, situation_pose_matrix
+from leovl_ros.agent.answering import Answerer, Reply, load_agent, situation_pose_matrix
 from leovl_ros.agent.map_handle import MapHandle
+from leovl_ros.agent.node_config import DialogueConfig
 from leovl_ros.geometry.transforms import yaw_to_quat_xyzw
-from leovl_ros.ros.params import declare_config, param, validate_update
+from leovl_ros.ros.params import declare_config, validate_update
 from leovl_ros.ros.qos import latched_qos, reliable_qos, sensor_qos
 
 NODE_NAME = "dialogue"
 """Default node name (the keys of ``config/agent.yaml``)."""
-
-
-@dataclass
-class DialogueConfig:
-    """The dialogue node's parameters (each declared with its description, validated at start)."""
-
-    model_path: str = param("", "Checkpoint folder of the LEO-VL model; empty = the shipped default (models/default).")
-    device: str = param("cpu", "Torch device the model runs on ('cpu', 'cuda', 'cuda:0').")
-    max_sessions: int = param(64, "Dialogue sessions whose history is kept (least recently used forgotten; each "
-                                  "keeps the model's max_history turns). Unknown session ids start a new one.")
-    map_file: str = param("", "Saved map to answer over when run alone (unused when the fusion node shares its "
-                              "map in-process).")
-    frame_id: str = param("map", "World frame of goals and markers.")
-    pose_topic: str = param("camera/pose", "Camera PoseStamped topic (the fusion node's pose_topic): goals face "
-                                           "away from the latest camera position when no situation pose is given.")
-    max_question_chars: int = param(1000, "Longer questions are rejected (question_too_long).", read_only=False)
-    max_session_id_chars: int = param(64, "Longer session ids are rejected (session_invalid).", read_only=False)
-    busy_timeout_s: float = param(2.0, "Wait this long for the model (one request at a time) before refusing a "
-                                       "request as busy.", read_only=False)
-    scene_refresh_s: float = param(1.0, "While the map changes, rebuild the scene prefix (condense + encode + "
-                                         "KV prefill) at most this often (s); questions in between reuse the "
-                                         "cached prefix. 0 = always the latest map.", read_only=False)
-    topic_session_id: str = param("topic", "Session id of questions arriving on ~/question.", read_only=False)
-    marker_scale: float = param(0.25, "Diameter (m) of the grounding spheres.", read_only=False)
-    status_period_s: float = param(1.0, "Period (s) of ~/status.")
-    backend: str = param("auto", "CFG encoder runtime: 'auto' (TensorRT, ONNX Runtime CUDA, ONNX Runtime CPU, "
-                                 "PyTorch: the first that works, the others' reasons logged) or one of "
-                                 "tensorrt|onnxruntime-cuda|onnxruntime-cpu|pytorch (must work, else the node "
-                                 "fails to start).")
-    model_file_path: str = param("", "ONNX file of the CFG encoder; empty = $ROS_HOME/leovl_engines/"
-                                     "cfg_encoder.onnx (~/.ros without ROS_HOME). Exported from the loaded "
-                                     "model when missing or stale.")
-    engine_file_path: str = param("", "TensorRT engine of the CFG encoder; empty = next to the ONNX file "
-                                      "(<stem>.fp16.engine). Built on a GPU when missing or stale.")
-    force_engine_update: bool = param(False, "Rebuild the TensorRT engine at start even when it is current.")
-
-    def __post_init__(self) -> None:
-        if not self.frame_id:
-            raise ValueError("frame_id must not be empty")
-        if self.max_sessions < 1:
-            raise ValueError(f"max_sessions must be >= 1, got {self.max_sessions}")
-        if self.marker_scale <= 0 or self.status_period_s <= 0:
-            raise ValueError("marker_scale and status_period_s must be > 0")
-        self.answerer_config()  # its own range checks
-        self.deploy_config()  # backend name check
-
-    def deploy_config(self) -> Any:
-        """The CFG encoder's runtime choice (``leovl_ros.runtime.deploy.DeployConfig``)."""
-        from leovl_ros.runtime.deploy import DeployConfig
-
-        return DeployConfig(backend=self.backend, model_file_path=self.model_file_path,
-                            engine_file_path=self.engine_file_path, force_engine_update=self.force_engine_update)
-
-    def answerer_config(self) -> AnswererConfig:
-        """The limits of the shared answer path."""
-        return AnswererConfig(max_question_chars=self.max_question_chars,
-                              max_session_id_chars=self.max_session_id_chars, busy_timeout_s=self.busy_timeout_s,
-                              scene_refresh_s=self.scene_refresh_s)
 
 
 def goal_pose(target: np.ndarray, origin: Optional[np.ndarray]) -> tuple:

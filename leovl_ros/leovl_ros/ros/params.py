@@ -19,13 +19,6 @@ from rclpy.parameter import Parameter
 C = TypeVar("C")
 
 
-def param(default: Any, doc: str, read_only: bool = True) -> Any:
-    """A config field with its parameter description; ``read_only=False`` allows runtime updates."""
-    if isinstance(default, list):
-        return dataclasses.field(default_factory=lambda: list(default), metadata={"doc": doc, "read_only": read_only})
-    return dataclasses.field(default=default, metadata={"doc": doc, "read_only": read_only})
-
-
 def _default(f: dataclasses.Field) -> Any:
     """A field's default value (calling its factory for lists)."""
     return f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]

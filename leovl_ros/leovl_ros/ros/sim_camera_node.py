@@ -19,9 +19,10 @@ from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
+from leovl_ros.agent.node_config import param
 from leovl_ros.ros import conversions as conv
 from leovl_ros.ros.node_main import main_or_help
-from leovl_ros.ros.params import declare_config, param
+from leovl_ros.ros.params import declare_config
 from leovl_ros.ros.qos import qos_by_name
 
 SOURCES = ("sim", "scannet", "redwood", "3dmatch")
