@@ -155,7 +155,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         if sim is not None:
             sim.terminate()
             try:
-                sim.wait(timeout=10.0)
+                sim.wait(timeout=3.0)
             except subprocess.TimeoutExpired:
                 sim.kill()
 
