@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from leovl_ros.agent.frame_sync import ApproxTimeSync, BlockingQueue, DropCounters, LatestSlot
+from leovl_ros.agent.frame_sync import ApproxTimeSync, BlockingQueue, DropCounters, LatestQueue
 from leovl_ros.agent.map_handle import MapBusyError, MapHandle
 from leovl_ros.agent.node_config import FusionConfig
 from leovl_ros.cfg.pipeline import resize_frame
@@ -77,8 +77,8 @@ def test_sync_two_streams_and_slop_update() -> None:
         sync.set_slops([-1.0])
 
 
-def test_latest_slot_replaces_and_blocking_queue_back_pressure() -> None:
-    slot: LatestSlot[int] = LatestSlot()
+def test_latest_queue_replaces_and_blocking_queue_back_pressure() -> None:
+    slot: LatestQueue[int] = LatestQueue(1)
     assert slot.put(1) is None and slot.put(2) == 1
     assert slot.get(0.01) == 2 and slot.get(0.01) is None
     queue: BlockingQueue[int] = BlockingQueue(2)

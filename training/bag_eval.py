@@ -46,27 +46,13 @@ def _stamp_ns(msg: Any) -> int:
 
 def _pose_entry(msg: Any, map_frame: str) -> tuple[Optional[np.ndarray], Any]:
     """PoseStamped → (4×4 or None, rejection): the fusion node's ``_on_pose`` for ``pose_source: topic``."""
-    from leovl_ros.agent.validation import (
-        InputRejected,
-        Reason,
-        Rejection,
-        check_pose_matrix,
-        check_quaternion,
-        check_translation,
-    )
-    from leovl_ros.geometry.transforms import quat_xyzw_to_matrix
+    from leovl_ros.agent.validation import InputRejected, Reason, Rejection, check_pose_matrix, pose_matrix
 
     frame = msg.header.frame_id.lstrip("/")
     try:
         if frame and frame != map_frame:
             raise InputRejected(Rejection(Reason.POSE_INVALID, f"pose in frame {frame!r}, expected {map_frame!r}"))
-        p, o = msg.pose.position, msg.pose.orientation
-        rejection = check_quaternion(o.x, o.y, o.z, o.w) or check_translation(p.x, p.y, p.z)
-        if rejection is not None:
-            raise InputRejected(rejection)
-        T = np.eye(4)
-        T[:3, :3] = quat_xyzw_to_matrix((o.x, o.y, o.z, o.w))
-        T[:3, 3] = (p.x, p.y, p.z)
+        T = pose_matrix(msg.pose.position, msg.pose.orientation)
         return T, check_pose_matrix(T)
     except InputRejected as exc:
         return None, exc.rejection

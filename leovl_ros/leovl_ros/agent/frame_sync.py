@@ -3,9 +3,8 @@
 * ``ApproxTimeSync``: pairs a pivot stream (colour) with the other streams (depth, ...) whose stamps lie within
   a per-stream slop of it (the pose stream uses the max pose age), from bounded per-stream queues; every pivot
   message that cannot be matched is reported with the streams that were missing.
-* ``LatestSlot`` (a newer frame replaces an unprocessed older one, counted as dropped), ``LatestQueue`` (live
-  mode: the same with a few frames of slack for bursts, the oldest evicted) and ``BlockingQueue`` (eval mode:
-  bounded, ``put`` blocks = back-pressure, every frame processed).
+* ``LatestQueue`` (live mode: a few frames of slack for bursts, the oldest unprocessed one evicted and counted as
+  dropped) and ``BlockingQueue`` (eval mode: ``put`` blocks = back-pressure, every frame processed).
 * ``DropCounters``: thread-safe counters by reason.
 """
 
@@ -138,95 +137,20 @@ class ApproxTimeSync:
             self._on_drop(stamp, msg, missing)
 
 
-class LatestSlot(Generic[T]):
-    """Single-item hand-over: ``put`` replaces an unconsumed item and returns it (the caller counts the drop)."""
+class _HandOff(Generic[T]):
+    """A bounded FIFO between the sensor callbacks and the fusion worker; subclasses decide what ``put`` does when
+    it is full."""
 
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._item: Optional[T] = None
-        self._closed = False
-
-    def put(self, item: T) -> Optional[T]:
-        """Store ``item``; returns the replaced, never-processed item (or None)."""
-        with self._cond:
-            replaced, self._item = self._item, item
-            self._cond.notify()
-            return replaced
-
-    def get(self, timeout: float) -> Optional[T]:
-        """Take the item, waiting up to ``timeout`` s; None on timeout or after ``close``."""
-        with self._cond:
-            if self._item is None and not self._closed:
-                self._cond.wait(timeout)
-            item, self._item = self._item, None
-            return item
-
-    def close(self) -> None:
-        """Wake the consumer for shutdown."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-
-class LatestQueue(Generic[T]):
-    """Bounded drop-oldest hand-over (live mode): ``put`` appends and, when full, evicts and returns the oldest
-    unconsumed item (the caller counts the drop). A depth of 2–3 absorbs a burst of frames that arrived together
-    (an executor catching up) without adding more than that many frames of latency; depth 1 is ``LatestSlot``."""
-
-    def __init__(self, maxsize: int = 2) -> None:
+    def __init__(self, maxsize: int) -> None:
         if maxsize < 1:
-            raise ValueError(f"LatestQueue needs maxsize >= 1, got {maxsize}")
+            raise ValueError(f"{type(self).__name__} needs maxsize >= 1, got {maxsize}")
         self._cond = threading.Condition()
         self._items: collections.deque = collections.deque()
         self.maxsize = maxsize
         self._closed = False
-
-    def put(self, item: T) -> Optional[T]:
-        """Append ``item``; returns the evicted oldest item when the queue was full (else None)."""
-        with self._cond:
-            evicted = self._items.popleft() if len(self._items) >= self.maxsize else None
-            self._items.append(item)
-            self._cond.notify()
-            return evicted
 
     def get(self, timeout: float) -> Optional[T]:
         """Pop the oldest item, waiting up to ``timeout`` s; None on timeout or after ``close``."""
-        with self._cond:
-            if not self._items and not self._closed:
-                self._cond.wait(timeout)
-            return self._items.popleft() if self._items else None
-
-    def __len__(self) -> int:
-        with self._cond:
-            return len(self._items)
-
-    def close(self) -> None:
-        """Wake the consumer for shutdown."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-
-class BlockingQueue(Generic[T]):
-    """Bounded FIFO; ``put`` blocks while full (back-pressure on the producer) until ``close``."""
-
-    def __init__(self, maxsize: int) -> None:
-        self._cond = threading.Condition()
-        self._items: collections.deque = collections.deque()
-        self.maxsize = maxsize
-        self._closed = False
-
-    def put(self, item: T) -> None:
-        """Append, waiting while the queue is full (returns immediately after ``close``)."""
-        with self._cond:
-            while len(self._items) >= self.maxsize and not self._closed:
-                self._cond.wait(0.1)
-            if not self._closed:
-                self._items.append(item)
-                self._cond.notify_all()
-
-    def get(self, timeout: float) -> Optional[T]:
-        """Pop the oldest item, waiting up to ``timeout`` s; None on timeout/close."""
         with self._cond:
             if not self._items and not self._closed:
                 self._cond.wait(timeout)
@@ -241,7 +165,38 @@ class BlockingQueue(Generic[T]):
             return len(self._items)
 
     def close(self) -> None:
-        """Release blocked producers and consumers."""
+        """Release blocked producers and consumers (shutdown)."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+
+
+class LatestQueue(_HandOff[T]):
+    """Drop-oldest hand-over (live mode): ``put`` appends and, when full, evicts and returns the oldest unconsumed
+    item (the caller counts the drop). A depth of 2–3 absorbs a burst of frames that arrived together (an executor
+    catching up) without adding more than that many frames of latency; depth 1 keeps only the newest frame."""
+
+    def __init__(self, maxsize: int = 2) -> None:
+        super().__init__(maxsize)
+
+    def put(self, item: T) -> Optional[T]:
+        """Append ``item``; returns the evicted oldest item when the queue was full (else None)."""
+        with self._cond:
+            evicted = self._items.popleft() if len(self._items) >= self.maxsize else None
+            self._items.append(item)
+            self._cond.notify_all()
+            return evicted
+
+
+class BlockingQueue(_HandOff[T]):
+    """Back-pressure hand-over (eval mode): ``put`` blocks while full until the consumer takes an item or
+    ``close``."""
+
+    def put(self, item: T) -> None:
+        """Append, waiting while the queue is full (returns immediately after ``close``)."""
+        with self._cond:
+            while len(self._items) >= self.maxsize and not self._closed:
+                self._cond.wait(0.1)
+            if not self._closed:
+                self._items.append(item)
+                self._cond.notify_all()

@@ -183,6 +183,21 @@ def check_translation(x: float, y: float, z: float, max_abs: float = 1e6) -> Opt
     return None
 
 
+def pose_matrix(position: object, orientation: object) -> np.ndarray:
+    """A message's position (x, y, z) and orientation (x, y, z, w) fields → validated 4×4 (``InputRejected`` for
+    NaN, a non-unit quaternion or an absurd position). Works on rclpy and rosbags messages alike."""
+    from leovl_ros.geometry.transforms import quat_xyzw_to_matrix
+
+    p, o = position, orientation
+    rejection = check_quaternion(o.x, o.y, o.z, o.w) or check_translation(p.x, p.y, p.z)  # type: ignore[attr-defined]
+    if rejection is not None:
+        raise InputRejected(rejection)
+    T = np.eye(4)
+    T[:3, :3] = quat_xyzw_to_matrix((o.x, o.y, o.z, o.w))  # type: ignore[attr-defined]
+    T[:3, 3] = (p.x, p.y, p.z)  # type: ignore[attr-defined]
+    return T
+
+
 def check_pose_age(pose_stamp_ns: int, frame_stamp_ns: int, max_age_s: float) -> Optional[Rejection]:
     """The pose must be within ``max_age_s`` of the frame it is used for (either side)."""
     gap = abs(pose_stamp_ns - frame_stamp_ns) * 1e-9

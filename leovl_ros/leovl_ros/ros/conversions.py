@@ -19,8 +19,8 @@ from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from leovl_ros.agent.cfg_points import cfg_columns, colours_to_uint8
-from leovl_ros.agent.validation import InputRejected, check_quaternion, check_translation
-from leovl_ros.geometry.transforms import matrix_to_quat_xyzw, quat_xyzw_to_matrix
+from leovl_ros.agent.validation import pose_matrix
+from leovl_ros.geometry.transforms import matrix_to_quat_xyzw
 from leovl_ros.io import image_codec as codec
 
 # ----------------------------------------------------------------------------------------------- stamps / headers
@@ -97,14 +97,7 @@ def camera_info_from_intrinsics(K: np.ndarray, width: int, height: int, header: 
 
 def pose_to_matrix(pose: Pose) -> np.ndarray:
     """Validated geometry_msgs/Pose → 4×4 (InputRejected for NaN, non-unit quaternion, absurd position)."""
-    p, o = pose.position, pose.orientation
-    rejection = check_quaternion(o.x, o.y, o.z, o.w) or check_translation(p.x, p.y, p.z)
-    if rejection is not None:
-        raise InputRejected(rejection)
-    T = np.eye(4)
-    T[:3, :3] = quat_xyzw_to_matrix((o.x, o.y, o.z, o.w))
-    T[:3, 3] = (p.x, p.y, p.z)
-    return T
+    return pose_matrix(pose.position, pose.orientation)
 
 
 def odometry_to_matrix(msg: Odometry, base_to_optical: np.ndarray) -> np.ndarray:
