@@ -47,6 +47,7 @@ def test_prefix_cached_per_version_history_bounded_and_grounding(monkeypatch):
     second = agent.answer(store, "what colour?", session_id="a", situation_text="i sit on the bed",
                           situation_pose=(torch.tensor([1.0, 1.0, 0.0]).numpy(), [0, 0, 0, 1]))
     assert len(calls) == 1  # same map version: the scene prefix is reused
+    batch = agent.scene_prefix(store).batch  # the scene the first answers were grounded in
     fill(store, 2)
     agent.answer(store, "and now?", session_id="a")
     assert len(calls) == 2  # map changed: recomputed
@@ -54,7 +55,6 @@ def test_prefix_cached_per_version_history_bounded_and_grounding(monkeypatch):
     assert second.prompt_tokens > first.prompt_tokens  # situation + one history turn in the prompt
     assert len(agent.history("a")) == 2 and agent.history("a")[-1][0] == "and now?"  # bounded to max_history
     assert agent.history("b") == []
-    batch = agent.scene_prefix(store).batch
     assert len(first.cell_ids) == 3 and all(0 <= c < first.scene_tokens for c in first.cell_ids)
     xy = batch.xy[first.cell_ids[0]]
     assert first.grounding_xyz[0][:2] == (float(xy[0]), float(xy[1]))

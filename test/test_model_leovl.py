@@ -352,7 +352,9 @@ def test_shipped_model_answers_exactly_as_recorded():
             prefixes[r["scene_id"]] = model.scene_prefix(scene)
         pose = (r["position"], r["rotation_xyzw"]) if r["position"] is not None else None
         gen = model.generate(prefixes[r["scene_id"]], r["question"], r["situation"], pose, max_new_tokens=24)
-        assert (gen.text, gen.token_ids, gen.token_probs) == (r["prediction"], r["token_ids"], r["token_probs"])
+        assert (gen.text, gen.token_ids) == (r["prediction"], r["token_ids"])
+        # float reductions depend on torch's thread count: the same probabilities to 1e-5, not bit for bit
+        assert gen.token_probs == pytest.approx(r["token_probs"], rel=1e-5, abs=1e-7)
         assert int(gen.scene_attention.argmax()) == r["attention_argmax"]
 
 

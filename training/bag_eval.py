@@ -237,15 +237,26 @@ def evaluate_bag(model_dir: str | Path | None, bag: str | Path, out: str | Path,
                  threads: Optional[int] = None) -> dict[str, Any]:
     """Fuse ``bag`` offline with ``model_dir``'s encoder, answer its annotations, write ``leovl-eval``'s outputs to
     ``out``; returns the figures (``report.json``'s) with ``exit_code``. ``EvalError`` for a bad bag/annotations.
-    ``threads``: torch intra-op threads (None: torch's default)."""
+    ``threads``: torch intra-op threads while it runs (None: torch's default); the caller's count is restored."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(int(threads))
+    try:
+        return _evaluate_bag(model_dir, bag, out, annotations, scene_id, params, device, threads)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _evaluate_bag(model_dir: str | Path | None, bag: str | Path, out: str | Path, annotations: tuple,
+                  scene_id: Optional[str], params: Optional[Path], device: str, threads: Optional[int]
+                  ) -> dict[str, Any]:
+    """``evaluate_bag``'s body."""
     from leovl_ros.agent.answering import check_model_dir
     from leovl_ros.eval.bag_report import write_outputs
 
     t_start = time.monotonic()
-    if threads:
-        import torch
-
-        torch.set_num_threads(int(threads))
     bag, out = Path(bag), Path(out).resolve()
     questions, check = bag_questions(bag, [Path(a) for a in annotations], scene_id)
     try:

@@ -55,7 +55,7 @@ def spin_nodes(nodes: Sequence[Node], num_threads: Optional[int] = None, executo
             pass
         finally:
             if threads is not None:
-                threads.stop(timeout_s=1.0)
+                threads.stop(timeout_s=5.0)  # a spin thread still in a callback must end before its node goes
             for node in nodes:
                 node.destroy_node()
         return
