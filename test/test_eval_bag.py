@@ -45,6 +45,20 @@ def test_annotations_roundtrip_with_situation(tmp_path) -> None:
     np.testing.assert_allclose(q.item.position, item.position)
 
 
+@pytest.mark.parametrize("compressed", [False, True])
+def test_agent_subscribes_as_the_bag_records(tmp_path, compressed: bool) -> None:
+    """A bag of image_transport compressed topics replays into a node with compressed_inputs, a raw one without."""
+    from leovl_ros.eval.bag_report import bag_is_compressed, eval_params
+    from leovl_ros.io.bag_check import check_bag
+
+    write_rgbd_bag(_frames(), tmp_path / "bag", compressed=compressed)
+    check = check_bag(tmp_path / "bag")
+    assert check.ok, check.problems
+    assert bag_is_compressed(check) is compressed
+    fusion = eval_params(None, "", compressed=bag_is_compressed(check))["fusion"]["ros__parameters"]
+    assert fusion["compressed_inputs"] is compressed and fusion["mode"] == "eval"
+
+
 def test_report_scores_existence_question_without_objects(tmp_path) -> None:
     from leovl_ros.eval import report
 

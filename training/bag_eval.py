@@ -29,7 +29,15 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from leovl_ros.agent.node_config import DialogueConfig, FusionConfig
-from leovl_ros.eval.bag_report import EvalError, ReportInputs, bag_questions, eval_params, prediction_record, session_id
+from leovl_ros.eval.bag_report import (
+    EvalError,
+    ReportInputs,
+    bag_is_compressed,
+    bag_questions,
+    eval_params,
+    prediction_record,
+    session_id,
+)
 
 
 def node_config(cls: type, params: dict[str, Any]) -> Any:
@@ -264,7 +272,7 @@ def _evaluate_bag(model_dir: str | Path | None, bag: str | Path, out: str | Path
     except RuntimeError as exc:
         raise EvalError(str(exc)) from exc
     out.mkdir(parents=True, exist_ok=True)
-    p = eval_params(params, str(model))
+    p = eval_params(params, str(model), compressed=bag_is_compressed(check))
     fusion_p = node_config(FusionConfig, p["fusion"]["ros__parameters"])
     dialogue_p = node_config(DialogueConfig, p["dialogue"]["ros__parameters"])
     print(f"bag_eval: {check.frames} frames, {len(questions)} questions, poses from {check.pose_source}, "

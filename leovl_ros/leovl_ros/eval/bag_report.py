@@ -113,10 +113,12 @@ def bag_questions(bag: Path, annotations: Sequence[Path] = (), scene_id: Optiona
     return questions, check
 
 
-def eval_params(params_file: Optional[Path] = None, model: str = "", status_rate: float = 50.0) -> dict[str, Any]:
+def eval_params(params_file: Optional[Path] = None, model: str = "", status_rate: float = 50.0,
+                compressed: bool = False) -> dict[str, Any]:
     """The agent's parameters for a bag evaluation: ``config/agent.yaml`` (or ``params_file``) with every frame
-    fused (``mode: eval``, no age check, poses on the pose topic, raw inputs), a fast status, and the dialogue's
-    model and the fusion's 2D encoder both taken from ``model``. Keys: node name → ``ros__parameters``."""
+    fused (``mode: eval``, no age check, poses on the pose topic, ``compressed`` inputs as the bag has them), a fast
+    status, and the dialogue's model and the fusion's 2D encoder both taken from ``model``. Keys: node name →
+    ``ros__parameters``."""
     import yaml
 
     from leovl_ros.agent.paths import image_encoder_dir
@@ -125,7 +127,7 @@ def eval_params(params_file: Optional[Path] = None, model: str = "", status_rate
     params = yaml.safe_load((params_file or default_params_file()).read_text())
     fusion = params["fusion"]["ros__parameters"]
     fusion.update(mode="eval", pose_source="topic", max_frame_age=0.0, status_rate=float(status_rate),
-                  compressed_inputs=False)
+                  compressed_inputs=bool(compressed))
     if model:
         params["dialogue"]["ros__parameters"]["model_path"] = model
         encoder = image_encoder_dir(Path(model))
@@ -317,3 +319,8 @@ def _report_md(out: Path, config: ReportInputs, f: dict[str, Any], qa: dict[str,
     lines += [""] + [f"![{name}]({p.name})" for name, p in pictures.items()]
     lines += ["", f"Note: {qa['note']}. Predictions: `predictions.json`; every figure: `report.json`."]
     (out / "report.md").write_text("\n".join(lines) + "\n")
+
+
+def bag_is_compressed(check: Any) -> bool:
+    """Whether the checked bag carries its images as image_transport ``…/compressed`` + ``…/compressedDepth``."""
+    return check.topics.get("colour", "").endswith("/compressed")

@@ -30,6 +30,7 @@ import yaml
 from leovl_ros.eval.bag_report import (  # noqa: F401  (re-exported: the scoring half lives in the ROS-free core)
     EvalError,
     ReportInputs,
+    bag_is_compressed,
     bag_questions,
     column_iou,
     eval_params,
@@ -60,10 +61,10 @@ class EvalConfig:
     domain_id: Optional[int] = None
 
 
-def agent_params(config: EvalConfig, path: Path) -> Path:
+def agent_params(config: EvalConfig, path: Path, compressed: bool = False) -> Path:
     """``config/agent.yaml`` (or ``--params``) with the eval overrides of ``bag_report.eval_params``, written to
     ``path`` for the agent process."""
-    params = eval_params(config.params, config.model, config.status_rate)
+    params = eval_params(config.params, config.model, config.status_rate, compressed)
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path
 
@@ -207,7 +208,7 @@ def run(config: EvalConfig) -> int:
     config.model = str(model_dir)
     out = config.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    params = agent_params(config, out / "params.yaml")
+    params = agent_params(config, out / "params.yaml", bag_is_compressed(check))
     print(f"leovl-eval: {check.frames} frames, {len(questions)} questions, poses from {check.pose_source}, "
           f"scene {check.scene_id or '?'}; outputs in {out}", file=sys.stderr)
 
