@@ -67,6 +67,8 @@ def test_ask_end_to_end_with_goal_and_markers(node):
         assert len(cells) == len(reply.cell_ids) and all(0.05 < m.scale.x < 2.0 for m in cells)
         follow_up = ask(probe, client, "and what colour is it?", session="s1")
         assert follow_up.success and follow_up.scene_tokens == reply.scene_tokens
+        # send_nav_goal is off by default: nothing a navigation stack listens to is published
+        assert probe.node.count_publishers("/nav_goal") == 0 and probe.node.count_publishers("/goal_pose") == 0
 
 
 def test_bad_questions_rejected_node_keeps_answering(node):

@@ -53,6 +53,10 @@ class FusionConfig:
     base_to_optical: list = param(list(BASE_TO_OPTICAL), "Static base → camera optical extrinsic for odometry: "
                                                          "x y z qx qy qz qw or 16 row-major values.")
     map_frame: str = param("map", "World frame of poses and outputs (REP 103, z up).")
+    odom_frame: str = param("odom", "Frame of Odometry messages that are not in map_frame (pose_source 'odometry').")
+    map_to_odom: list = param([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], "Static map → odom transform for Odometry in "
+                                                                   "odom_frame: x y z qx qy qz qw or 16 row-major "
+                                                                   "values (identity: odometry is the map).")
     qos: str = param("sensor", "Input QoS in live mode: 'sensor' (best effort) or 'reliable'.")
     mode: str = param("live", "'live' (latest frame, drops counted as behind) or 'eval' (every frame, reliable, "
                               "back-pressure).")
@@ -126,6 +130,7 @@ class FusionConfig:
         if bad:
             raise ValueError(f"out-of-range parameters: {', '.join(f'{k}={getattr(self, k)}' for k in bad)}")
         extrinsic_from_list(self.base_to_optical)
+        extrinsic_from_list(self.map_to_odom)
         from leovl_ros.cfg.condense import check_grid
 
         check_grid(self.voxel_size, self.condense_config())
@@ -164,6 +169,8 @@ class DialogueConfig:
     map_file: str = param("", "Saved map to answer over when run alone (unused when the fusion node shares its "
                               "map in-process).")
     frame_id: str = param("map", "World frame of goals and markers.")
+    send_nav_goal: bool = param(False, "Also publish each answer's goal on nav_goal (remap it to Nav2's goal_pose: "
+                                       "then answering a question moves the robot). Off: goals stay on ~/goal.")
     pose_topic: str = param("camera/pose", "Camera PoseStamped topic (the fusion node's pose_topic): goals face "
                                            "away from the latest camera position when no situation pose is given.")
     max_question_chars: int = param(1000, "Longer questions are rejected (question_too_long).", read_only=False)

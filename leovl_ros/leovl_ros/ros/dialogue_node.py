@@ -8,7 +8,8 @@ Endpoints (all names relative, so remappable):
 * ``~/grounding`` (visualization_msgs/MarkerArray): the grounded CFG cells of the last answer (squares of
   their size), the primary one as a sphere, and the answer text.
 * ``~/goal`` (geometry_msgs/PoseStamped in ``frame_id``): the primary grounded object's position, facing away
-  from the asker (situation pose, else the last camera pose on ``pose_topic``) — a goal Nav2 can take.
+  from the asker (situation pose, else the last camera pose on ``pose_topic``) — a goal Nav2 can take. Sent on to
+  ``nav_goal`` (remap to Nav2's ``goal_pose``) only with ``send_nav_goal: true``.
 * ``~/status`` (diagnostic_msgs/DiagnosticArray): answered and rejected-by-reason counters.
 
 The map is the ``MapHandle`` the fusion node writes when both run in one process (``leovl_ros.ros.bringup``); run
@@ -83,6 +84,9 @@ class DialogueNode(Node):
         self._answer_pub = self.create_publisher(String, "~/answer", reliable_qos())
         self._grounding_pub = self.create_publisher(MarkerArray, "~/grounding", latched_qos())
         self._goal_pub = self.create_publisher(PoseStamped, "~/goal", latched_qos())
+        # A robot moves only when the user asked for it: no navigation publisher unless send_nav_goal.
+        self._nav_goal_pub = (self.create_publisher(PoseStamped, "nav_goal", reliable_qos(1))
+                              if self.config.send_nav_goal else None)
         self._status_pub = self.create_publisher(DiagnosticArray, "~/status", reliable_qos(1))
         self.create_timer(self.config.status_period_s, self._publish_status, callback_group=self._topic_group)
         self.get_logger().info(
@@ -181,6 +185,8 @@ class DialogueNode(Node):
             o = goal.pose.orientation
             o.x, o.y, o.z, o.w = qx, qy, qz, qw
             self._goal_pub.publish(goal)
+            if self._nav_goal_pub is not None:
+                self._nav_goal_pub.publish(goal)
 
     def _markers(self, reply: Reply) -> MarkerArray:
         """DELETEALL, then one flat square per grounded cell (its size, at its mean height), a sphere on the

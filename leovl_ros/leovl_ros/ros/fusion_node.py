@@ -79,6 +79,7 @@ class FusionNode(Node):
         self.recorder = recorder
         self.config: FusionConfig = declare_config(self, FusionConfig)
         self._base_to_optical = extrinsic_from_list(self.config.base_to_optical)
+        self._map_to_odom = extrinsic_from_list(self.config.map_to_odom)
         self._tf_buffer = self._make_tf_buffer() if self.config.pose_source == "tf" else None
         c = self.config
         if encoder is None:
@@ -238,11 +239,14 @@ class FusionNode(Node):
         """PoseStamped/Odometry → (4×4 or None, rejection) into the sync's pose stream."""
         stamp = conv.stamp_to_ns(msg.header.stamp)
         frame = msg.header.frame_id.lstrip("/")
+        odometry = isinstance(msg, Odometry)
         try:
-            if frame and frame != self.config.map_frame:
-                raise InputRejected(Rejection(Reason.POSE_INVALID, f"pose in frame {frame!r}, expected "
-                                                                   f"{self.config.map_frame!r}"))
-            if isinstance(msg, Odometry):
+            if odometry and frame == self.config.odom_frame and frame != self.config.map_frame:
+                T = self._map_to_odom @ conv.odometry_to_matrix(msg, self._base_to_optical)
+            elif frame and frame != self.config.map_frame:
+                expected = f"{self.config.map_frame!r}" + (f" or {self.config.odom_frame!r}" if odometry else "")
+                raise InputRejected(Rejection(Reason.POSE_INVALID, f"pose in frame {frame!r}, expected {expected}"))
+            elif odometry:
                 T = conv.odometry_to_matrix(msg, self._base_to_optical)
             else:
                 T = conv.pose_to_matrix(msg.pose)
