@@ -333,7 +333,7 @@ def test_format_1_configs_upgrade_and_retired_variants_are_refused():
 
 
 def test_shipped_model_answers_exactly_as_recorded():
-    """The shipped checkpoint (format 1) loads through the upgrade and gives the recorded answers token for token,
+    """The shipped checkpoint (a format-1 one through the upgrade) gives the recorded answers token for token,
     with the same probabilities and grounding markers."""
     from safetensors.torch import load_file
 
@@ -342,7 +342,8 @@ def test_shipped_model_answers_exactly_as_recorded():
     recorded = json.loads((RECORDED / "predictions.json").read_text())
     weights = SHIPPED / "model.safetensors"
     if not weights.is_file() or hashlib.sha256(weights.read_bytes()).hexdigest() != recorded["model_sha256"]:
-        pytest.skip("models/default is not the checkpoint these answers were recorded with (retrained)")
+        pytest.skip("models/default is not the checkpoint these answers were recorded with: after a retrain, run "
+                    "scripts/record_shipped_answers.py")
     model = load_model(SHIPPED)
     prefixes = {}
     for r in recorded["questions"]:
