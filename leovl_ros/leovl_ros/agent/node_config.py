@@ -20,6 +20,14 @@ if TYPE_CHECKING:
     from leovl_ros.cfg.pipeline import FrameFuserConfig
 
 
+def deploy_config_of(config: Any) -> Any:
+    """A node config's encoder runtime choice (its Isaac ROS parameters) as ``runtime.deploy.DeployConfig``."""
+    from leovl_ros.runtime.deploy import DeployConfig
+
+    return DeployConfig(backend=config.backend, model_file_path=config.model_file_path,
+                        engine_file_path=config.engine_file_path, force_engine_update=config.force_engine_update)
+
+
 def param(default: Any, doc: str, read_only: bool = True) -> Any:
     """A config field with its parameter description; ``read_only=False`` allows runtime updates."""
     if isinstance(default, list):
@@ -146,10 +154,7 @@ class FusionConfig:
 
     def deploy_config(self) -> Any:
         """The 2D encoder's runtime choice (``leovl_ros.runtime.deploy.DeployConfig``)."""
-        from leovl_ros.runtime.deploy import DeployConfig
-
-        return DeployConfig(backend=self.backend, model_file_path=self.model_file_path,
-                            engine_file_path=self.engine_file_path, force_engine_update=self.force_engine_update)
+        return deploy_config_of(self)
 
     def condense_config(self) -> CondenseConfig:
         """The CFG grid the node publishes (cell size and token budget from the parameters)."""
@@ -206,10 +211,7 @@ class DialogueConfig:
 
     def deploy_config(self) -> Any:
         """The CFG encoder's runtime choice (``leovl_ros.runtime.deploy.DeployConfig``)."""
-        from leovl_ros.runtime.deploy import DeployConfig
-
-        return DeployConfig(backend=self.backend, model_file_path=self.model_file_path,
-                            engine_file_path=self.engine_file_path, force_engine_update=self.force_engine_update)
+        return deploy_config_of(self)
 
     def answerer_config(self) -> AnswererConfig:
         """The limits of the shared answer path."""
