@@ -196,6 +196,8 @@ def check(scene: Scene, s: Sample) -> None:
             pts.append(opening_xy(scene, place_in(s.question))[0])
         d = float(np.linalg.norm(pts[0] - pts[1]))
         assert abs(d - float(ans.split()[0])) <= 0.25 + 1e-9, (s.question, ans, d)
+    elif qt == "last_seen":  # the class of the one object it is about (the time comes from the map)
+        assert len(objs) == 1 and ans == objs[0].cls, (s.question, ans)
     elif qt in ("nearest", "farthest"):
         if len(objs) == 2:
             target = objs[0]

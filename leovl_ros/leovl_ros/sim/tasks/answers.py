@@ -42,6 +42,7 @@ def answer_sets(scene_config: SceneConfig | None = None) -> dict[str, list[str]]
         "distance": distances,
         "nearest": classes,
         "farthest": classes,
+        "last_seen": classes + absent,
         "situated_direction": sorted(spatial.SECTORS),
         "situated_object": classes,
         "situated_counting": counts,

@@ -214,8 +214,9 @@ def _extreme(qtype: str, largest: bool) -> QAGenerator:
     return gen
 
 
-ABSENT_TYPES: tuple[str, ...] = ("colour", "counting", "spatial_relation")
-"""Question types that also ask about classes not in the room (colour/relation → 'there is no <class>')."""
+ABSENT_TYPES: tuple[str, ...] = ("colour", "counting", "spatial_relation", "last_seen")
+"""Question types that also ask about classes not in the room (colour/relation/last seen → 'there is no
+<class>', counting → 'zero')."""
 
 
 def absent_answer(cls: str) -> str:
@@ -232,8 +233,8 @@ def absent_questions(f: Facts, qtype: str, rng: np.random.Generator) -> list[Sam
         name = f.phr.synonym(cls)
         if qtype == "counting":
             s = _qa(qtype, f.phr.fill("counting", cls_pl=T.plural(name)), T.count_word(0), [])
-        elif qtype == "colour":
-            s = _qa(qtype, f.phr.fill("colour", ref=f"the {name}"), absent_answer(cls), [])
+        elif qtype in ("colour", "last_seen"):
+            s = _qa(qtype, f.phr.fill(qtype, ref=f"the {name}"), absent_answer(cls), [])
         else:
             key = "spatial_support" if rng.random() < 0.5 else "spatial_next_to"
             s = _qa(qtype, f.phr.fill(key, ref=f"the {name}"), absent_answer(cls), [])
@@ -244,11 +245,27 @@ def absent_questions(f: Facts, qtype: str, rng: np.random.Generator) -> list[Sam
 
 def with_absent(present: list[Sample], absent: list[Sample], quota: int, share: float,
                 rng: np.random.Generator) -> list[Sample]:
-    """Up to ``quota`` samples: a binomial(quota, share) number of absent ones, the rest present, shuffled."""
-    n_abs = min(len(absent), int(rng.binomial(quota, share))) if share > 0 else 0
-    if n_abs == 0:
+    """Up to ``quota`` samples, shuffled: each slot is an absent-class question with probability ``share`` (while
+    they last), else a present one; the set ends when a present slot finds none left. So about ``share`` of the
+    output is absent however many present candidates a room has (filling a large quota with absent questions
+    would skew a room with few present candidates towards them)."""
+    if share <= 0:
         return present[:quota]
-    return shuffled(present[: quota - n_abs] + absent[:n_abs], rng)
+    n_abs = n_present = 0
+    for _ in range(quota):
+        if rng.random() < share and n_abs < len(absent):
+            n_abs += 1
+        elif n_present < len(present):
+            n_present += 1
+        else:
+            break
+    return shuffled(present[:n_present] + absent[:n_abs], rng)
+
+
+def _last_seen(f: Facts, rng: np.random.Generator) -> list[Sample]:
+    """'When did you last see the lamp on the desk?' → its class, grounded on it. The time itself is never the
+    model's: it comes from the last-seen stamps of the map cells the answer is grounded on."""
+    return [_qa("last_seen", f.phr.fill("last_seen", ref=r), o.cls, [o.id]) for o, r in shuffled(f.referable(rng), rng)]
 
 
 QA_GENERATORS: dict[str, QAGenerator] = {
@@ -261,5 +278,6 @@ QA_GENERATORS: dict[str, QAGenerator] = {
     "distance": _distance,
     "nearest": _extreme("nearest", largest=False),
     "farthest": _extreme("farthest", largest=True),
+    "last_seen": _last_seen,
 }
 """Question type → candidate generator (each returns unambiguous candidates in random order)."""

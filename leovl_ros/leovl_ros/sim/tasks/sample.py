@@ -15,6 +15,7 @@ TASKS: tuple[str, ...] = ("object_caption", "scene_caption", "qa", "situated_qa"
 
 QA_TYPES: tuple[str, ...] = (
     "existence", "counting", "colour", "class", "size", "spatial_relation", "distance", "nearest", "farthest",
+    "last_seen",
 )
 """Question types of the plain (non-situated) QA task."""
 
