@@ -19,8 +19,8 @@ from leovl_ros.sim.phrasing import (
 )
 from leovl_ros.sim.shards import build_heldout_qa_wordings
 from leovl_ros.sim.tasks import QA_TYPES, SITUATED_TYPES, TaskConfig, generate_samples
-from leovl_ros.sim.tasks.qa import ABSENT_TYPES
 from leovl_ros.sim.tasks.answers import ANSWER_SETS_PATH, answer_sets, answer_sets_json
+from leovl_ros.sim.tasks.qa import ABSENT_TYPES
 from leovl_ros.sim.world import generate_scene
 
 PINNED = "48eda0f8b44d2668"

@@ -7,11 +7,12 @@ answer's grounding marker (its most-attended column) lies on an asked object.
     python training/evaluate.py --data runs/default/data --model models/default --questions my_questions.json \\
         --out runs/mine
 
-Writes metrics.json ({"qa", "qa_unseen_wording", "answer_type_valid", "blind", "situated", "caption", "sft",
-"scenedpo", "questions_file", ...}), per-model predictions and plots (EM/EM-R per question type, accuracy vs scene
-tokens). ``--questions FILE`` scores a Beacon3D-format question file (``question_id, scene_id, question, answers``,
-optional ``question_type``, ``object_ids``) about synthetic rooms named by seed (``scene_id_for(seed)``, e.g.
-``synth000001``): rooms missing from the data folder's cache are rendered and fused with the checkpoint's 2D encoder.
+Writes metrics.json ({"qa", "qa_unseen_wording", "answer_type_valid", "absent_objects", "blind", "situated",
+"caption", "sft", "scenedpo", "questions_file", ...}), per-model predictions and plots (EM/EM-R per question type,
+accuracy vs scene tokens). ``--questions FILE`` scores a Beacon3D-format question file (``question_id, scene_id,
+question, answers``, optional ``question_type``, ``object_ids``) about synthetic rooms named by seed
+(``scene_id_for(seed)``, e.g. ``synth000001``): rooms missing from the data folder's cache are rendered and fused
+with the checkpoint's 2D encoder.
 """
 
 from __future__ import annotations
@@ -92,6 +93,25 @@ def answer_type_valid(records: list[dict], sets: dict[str, list[str]]) -> dict[s
     rows = [v for vs in by_type.values() for v in vs]
     share = lambda v: 100 * float(np.mean(v)) if v else 0.0  # noqa: E731
     return {"share": share(rows), "n": len(rows), "by_type": {k: share(v) for k, v in sorted(by_type.items())}}
+
+
+def absent_scores(records: list[dict]) -> dict[str, Any]:
+    """Questions about a class not in the room (gold 'there is no <class>' / 'zero'): their EM, and the share (%) of
+    questions of the same types about present objects that got such an answer (false absent)."""
+    from leovl_ros.eval.metrics import clean_answer, exact_match
+    from leovl_ros.sim.tasks.qa import ABSENT_TYPES
+
+    def says_absent(text: str, qtype: str) -> bool:
+        t = clean_answer(text)
+        return t.startswith("there is no") or (qtype == "counting" and t == "zero")
+
+    typed = [r for r in records if r["question_type"] in ABSENT_TYPES]
+    absent = [r for r in typed if says_absent(r["answers"][0], r["question_type"])]
+    present = [r for r in typed if not says_absent(r["answers"][0], r["question_type"])]
+    pct = lambda v: 100 * float(np.mean(v)) if v else 0.0  # noqa: E731
+    return {"em": pct([exact_match(r["prediction"], r["answers"]) for r in absent]), "n": len(absent),
+            "false_absent": pct([says_absent(r["prediction"], r["question_type"]) for r in present]),
+            "n_present": len(present)}
 
 
 @dataclass
@@ -241,6 +261,8 @@ def score(pred: dict[str, Any]) -> dict[str, Any]:
            "qa_unseen_wording": evaluate_qa(unseen) if unseen else {},
            "answer_type_valid": {"seen": answer_type_valid(pred["qa"], sets),
                                  **({"unseen": answer_type_valid(unseen, sets)} if unseen else {})},
+           "absent_objects": {"seen": absent_scores(pred["qa"]),
+                              **({"unseen": absent_scores(unseen)} if unseen else {})},
            "caption": caption, "records": pred["qa"], "grounding": grounding_accuracy(pred["qa"]),
            **{k: pred[k] for k in ("seconds_per_question", "scene_tokens_median", "params")}}
     if pred.get("questions_file"):
@@ -257,12 +279,15 @@ def build_metrics(main: dict, sft: Optional[dict], blind: Optional[dict],
 
     metrics: dict[str, Any] = {
         "qa": main["qa"], "qa_unseen_wording": main["qa_unseen_wording"],
-        "answer_type_valid": main["answer_type_valid"], "situated": main["situated"], "caption": main["caption"],
+        "answer_type_valid": main["answer_type_valid"], "absent_objects": main["absent_objects"],
+        "situated": main["situated"], "caption": main["caption"],
         "grounding": main["grounding"], "params": main["params"], "scene_tokens_median": main["scene_tokens_median"],
         "seconds_per_question": main["seconds_per_question"],
         "notes": "EM/EM-R in percent with 95% bootstrap CIs; an empty prediction scores 0 on EM and EM-R. qa: "
                  "held-out rooms in training wordings; qa_unseen_wording: the same questions in phrasing families "
-                 "never trained on; answer_type_valid: % of answers inside the asked type's closed answer set.",
+                 "never trained on; answer_type_valid: % of answers inside the asked type's closed answer set; "
+                 "absent_objects: EM on questions about a class not in the room, and false_absent: % of questions "
+                 "about present objects (same types) answered as absent.",
     }
     if "questions_file" in main:
         metrics["questions_file"] = main["questions_file"]

@@ -1,0 +1,32 @@
+"""The absent-object figures of training/evaluate.py on records whose answers are known."""
+
+from __future__ import annotations
+
+import pytest
+
+from training.evaluate import absent_scores
+
+
+def _r(qtype: str, gold: str, pred: str) -> dict:
+    return {"question_type": qtype, "answers": [gold], "prediction": pred}
+
+
+def test_absent_em_and_false_absent() -> None:
+    records = [
+        _r("colour", "there is no sofa", "there is no sofa"),  # absent, right
+        _r("colour", "there is no sofa", "there is no bed"),  # absent, wrong class
+        _r("counting", "zero", "Zero."),  # absent, right after normalisation
+        _r("spatial_relation", "there is no lamp", "table"),  # absent, answered as present
+        _r("colour", "red", "there is no chair"),  # present, answered absent: false absent
+        _r("counting", "two", "zero"),  # present, answered absent: false absent
+        _r("counting", "one", "one"),  # present, right
+        _r("spatial_relation", "desk", "desk"),  # present, right
+        _r("existence", "no", "no"),  # not a type with absent questions: not counted
+    ]
+    got = absent_scores(records)
+    assert got["n"] == 4 and got["em"] == pytest.approx(50.0)
+    assert got["n_present"] == 4 and got["false_absent"] == pytest.approx(50.0)
+
+
+def test_no_absent_questions() -> None:
+    assert absent_scores([_r("class", "chair", "chair")]) == {"em": 0.0, "n": 0, "false_absent": 0.0, "n_present": 0}
