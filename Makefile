@@ -5,7 +5,8 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 INTERFACE_FILES := $(wildcard leovl_interfaces/msg/*.msg leovl_interfaces/srv/*.srv) \
-	leovl_interfaces/CMakeLists.txt leovl_interfaces/package.xml
+	leovl_interfaces/CMakeLists.txt leovl_interfaces/package.xml \
+	$(wildcard vendor/tf2_msgs/msg/*.msg) vendor/tf2_msgs/CMakeLists.txt vendor/tf2_msgs/package.xml
 
 .PHONY: setup demo eval-demo test test-fast lint colcon bench train-default train-quick lock clean help
 

@@ -49,6 +49,7 @@ from leovl_ros.ros.bringup import default_params_file
 from leovl_ros.ros.dialogue_node import DialogueNode
 from leovl_ros.ros.env import apply_ros_environment, ros_environment
 from leovl_ros.ros.fusion_node import FusionNode
+from leovl_ros.ros.lifecycle import bring_up
 from leovl_ros.ros.qos import reliable_qos
 
 
@@ -235,7 +236,8 @@ def main() -> None:
     torch_threads = set_torch_threads(args.torch_threads)
     rclpy.init(args=["--ros-args", "--params-file", str(params_path)])
     fusion = TimedFusionNode()
-    dialogue = DialogueNode(map_handle=fusion.map_handle)
+    dialogue = DialogueNode(map_handle=lambda: fusion.map_handle)
+    bring_up([fusion, dialogue])  # lifecycle nodes, brought up like leovl-agent does
     spinner = spin_agent([fusion, dialogue], args.executor, args.threads)
     client = Client()
     camera_log = tmp / "sim_camera.log"

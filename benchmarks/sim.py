@@ -1,8 +1,10 @@
 """Speed of the synthetic world: scene generation, trajectory planning and frame rendering (one JSON line).
 
 `frames_per_s` times `Renderer.render` (ray generation, Open3D cast, colours, depth, instance ids); the floor
-under it, `open3d_raycast_frames_per_s`, times Open3D's `cast_rays` alone on the same, pre-built rays. Both are measured
-alternately on the same poses so machine load affects them alike.
+under it, `open3d_raycast_frames_per_s`, times Open3D's `cast_rays` alone on the same, pre-built rays. With
+`--randomised`, `randomised_frames_per_s` times the same frames with the camera-like appearance randomisation
+(`leovl_ros.sim.appearance.CAMERA`: per-pixel lighting, textures, camera response, depth-sensor artefacts). All are
+measured alternately on the same poses so machine load affects them alike.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import time
 
 import numpy as np
 
-from leovl_ros.sim.render import Renderer
+from leovl_ros.sim.appearance import CAMERA
+from leovl_ros.sim.render import RenderConfig, Renderer
 from leovl_ros.sim.trajectory import robot_trajectory
 from leovl_ros.sim.world import generate_scene
 
@@ -26,6 +29,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--frames", type=int, default=30, help="frames rendered per scene (default 30)")
     p.add_argument("--width", type=int, default=640, help="image width (default 640)")
     p.add_argument("--height", type=int, default=480, help="image height (default 480)")
+    p.add_argument("--randomised", action="store_true", help="also time the camera-like randomisation (CAMERA)")
     return p.parse_args()
 
 
@@ -33,7 +37,7 @@ def main() -> None:
     """Run the benchmark and print one JSON line of figures."""
     args = parse_args()
     seeds = list(range(args.first_seed, args.first_seed + args.scenes))
-    render_s = cast_s = generate_s = trajectory_s = init_s = 0.0
+    render_s = cast_s = randomised_s = generate_s = trajectory_s = init_s = 0.0
     n_objects, n_tris = [], []
     for seed in seeds:
         t0 = time.perf_counter()
@@ -49,6 +53,10 @@ def main() -> None:
         n_objects.append(len(scene.objects))
         n_tris.append(renderer.n_triangles)
         renderer.render(poses[0])  # warm-up (Open3D builds its BVH on the first cast)
+        randomised = None
+        if args.randomised:
+            randomised = Renderer(scene, args.width, args.height, config=RenderConfig(appearance=CAMERA))
+            randomised.render(poses[0])
         for pose in poses:
             rays = renderer.rays(pose)
             t0 = time.perf_counter()
@@ -58,11 +66,16 @@ def main() -> None:
             t2 = time.perf_counter()
             cast_s += t1 - t0
             render_s += t2 - t1
+            if randomised is not None:
+                randomised.render(pose)
+                randomised_s += time.perf_counter() - t2
     n = len(seeds) * args.frames
     print(json.dumps({
         "frames_per_s": round(n / render_s, 2),
         "open3d_raycast_frames_per_s": round(n / cast_s, 2),
         "render_overhead_ms": round(1000 * (render_s - cast_s) / n, 2),
+        **({"randomised_frames_per_s": round(n / randomised_s, 2),
+            "randomised_overhead_ms": round(1000 * (randomised_s - render_s) / n, 2)} if args.randomised else {}),
         "width": args.width,
         "height": args.height,
         "n_frames": n,

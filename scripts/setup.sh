@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time (and incremental) set-up of .venv: pinned Python deps incl. ROS 2 Kilted wheels, the
-# leovl_interfaces build, and leovl_ros installed editable. Called by `make setup`; each step is a
-# separate sub-command so make can skip the ones whose inputs did not change.
+# leovl_interfaces build (plus vendor/tf2_msgs where no tf2_msgs imports), and leovl_ros installed editable.
+# Called by `make setup`; each step is a separate sub-command so make can skip the ones whose inputs did not change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -50,22 +50,39 @@ deps() {
   "$VENV/bin/python" scripts/fix_ros_cmake.py "$VENV"
 }
 
-interfaces() {
-  local build=build/leovl_interfaces
+build_rosidl() {
+  # build_rosidl SRC NAME: cmake-build the rosidl package in SRC and install it into the venv.
+  local src=$1 name=$2 build=build/$2
   mkdir -p "$build"
   touch build/COLCON_IGNORE
-  echo "setup: building leovl_interfaces into $VENV"
-  "$VENV/bin/python" scripts/fix_ros_cmake.py "$VENV"
+  echo "setup: building $name into $VENV"
   local prefix
   prefix=$(cd "$VENV" && pwd)
   # The bootstrapper .pth re-executes Python with the ROS library path; cmake's python must be the venv's.
-  PATH="$prefix/bin:$PATH" cmake -S leovl_interfaces -B "$build" -DCMAKE_INSTALL_PREFIX="$prefix" \
+  PATH="$prefix/bin:$PATH" cmake -S "$src" -B "$build" -DCMAKE_INSTALL_PREFIX="$prefix" \
     -DCMAKE_PREFIX_PATH="$prefix" -DPython3_EXECUTABLE="$prefix/bin/python" -DBUILD_TESTING=OFF \
     -DCMAKE_BUILD_TYPE=Release >"$build/configure.log" 2>&1 || { tail -40 "$build/configure.log"; exit 1; }
   PATH="$prefix/bin:$PATH" cmake --build "$build" -j2 >"$build/build.log" 2>&1 || { tail -40 "$build/build.log"; exit 1; }
   cmake --install "$build" >"$build/install.log" 2>&1 || { tail -40 "$build/install.log"; exit 1; }
+}
+
+interfaces() {
+  "$VENV/bin/python" scripts/fix_ros_cmake.py "$VENV"
+  build_rosidl leovl_interfaces leovl_interfaces
   "$VENV/bin/python" -c "from leovl_interfaces.srv import Ask; from leovl_interfaces.msg import FusionStatus" \
     || { echo "error: leovl_interfaces built but does not import" >&2; exit 1; }
+  tf2_msgs
+}
+
+tf2_msgs() {
+  # /tf and /tf_static (pose_source tf, extrinsics from /tf_static) need tf2_msgs, which the PyPI wheels lack:
+  # build the vendored minimal one (TFMessage only) unless a tf2_msgs already imports (apt ROS 2 has the real one).
+  if "$VENV/bin/python" -c "from tf2_msgs.msg import TFMessage" 2>/dev/null; then
+    return
+  fi
+  build_rosidl vendor/tf2_msgs tf2_msgs
+  "$VENV/bin/python" -c "from tf2_msgs.msg import TFMessage" \
+    || { echo "error: the vendored tf2_msgs built but does not import" >&2; exit 1; }
 }
 
 package() {
@@ -76,7 +93,8 @@ package() {
 case "$step" in
   deps) deps ;;
   interfaces) interfaces ;;
+  tf2_msgs) tf2_msgs ;;
   package) package ;;
   all) deps; interfaces; package ;;
-  *) echo "usage: $0 [deps|interfaces|package|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [deps|interfaces|tf2_msgs|package|all]" >&2; exit 2 ;;
 esac

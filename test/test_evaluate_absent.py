@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
+
+from leovl_ros.agent.paths import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT))
 
 from training.evaluate import absent_scores
 

@@ -14,6 +14,7 @@ from leovl_interfaces.srv import MapFile
 from leovl_ros.agent.map_handle import new_map_handle
 from leovl_ros.cfg.stand_in import PooledColourEncoder
 from leovl_ros.ros.fusion_node import FusionNode
+from leovl_ros.ros.lifecycle import bring_up
 
 pytestmark = pytest.mark.ros
 
@@ -23,6 +24,7 @@ def test_calls_during_a_save_are_refused_as_busy(tmp_path: Path) -> None:
         shared = new_map_handle(8)  # empty, as bring-up hands it to both nodes
         node = FusionNode(map_handle=shared, encoder=PooledColourEncoder(feature_dim=8), context=probe.context,
                           node_name="fusion_busy", parameter_overrides=[Parameter("status_rate", value=20.0)])
+        bring_up([node])
         assert node.map_handle is shared, "an empty shared map must be used, not replaced"
         probe.executor.add_node(node)
         try:

@@ -124,6 +124,7 @@ def test_yaml_loads_into_the_real_nodes(tmp_path):
     from leovl_ros.cfg.stand_in import PooledColourEncoder
     from leovl_ros.ros.dialogue_node import DialogueNode
     from leovl_ros.ros.fusion_node import FusionNode
+    from leovl_ros.ros.lifecycle import bring_up
 
     data = yaml.safe_load(YAML.read_text())
     agent = load_agent(str(build_tiny_model(tmp_path / "model", feature_dim=32)))
@@ -131,8 +132,9 @@ def test_yaml_loads_into_the_real_nodes(tmp_path):
     rclpy.init(args=["--ros-args", "--params-file", str(YAML)], context=context)
     try:
         fusion = FusionNode(encoder=PooledColourEncoder(feature_dim=32), context=context)
-        dialogue = DialogueNode(map_handle=fusion.map_handle, agent=agent, context=context)
+        dialogue = DialogueNode(map_handle=lambda: fusion.map_handle, agent=agent, context=context)
         try:
+            bring_up([fusion, dialogue])  # lifecycle nodes: the parameters are read at configure
             for node in (fusion, dialogue):
                 assert node.get_name() in data
                 for key, value in data[node.get_name()]["ros__parameters"].items():

@@ -188,6 +188,11 @@ def test_preset_base_chain_and_cycle(tmp_path):
 def test_every_preset_model_trains_two_steps(tiny, preset, tmp_path):
     _, _, data, root, d, _ = tiny
     cfg = load_preset(preset)
+    if (cfg.model.get("llm") or {}).get("pretrained_path"):  # a GPU recipe's pretrained LLM: a tiny local stand-in
+        from tiny_pretrained import corpus_of, save_llm
+
+        llm = save_llm("qwen2", tmp_path / "llm", corpus_of(data))
+        cfg.model["llm"] = {**cfg.model["llm"], "pretrained_path": str(llm)}
     cfg.sft = dataclasses.replace(cfg.sft, steps=2, batch_size=2, log_every=1)
     stage2(cfg, data, tmp_path / preset, d, root / "stage1" / "encoder", blind=False)
     history = json.loads((tmp_path / preset / "history.json").read_text())

@@ -53,7 +53,7 @@ def _stamp_ns(msg: Any) -> int:
 
 
 def _pose_entry(msg: Any, map_frame: str) -> tuple[Optional[np.ndarray], Any]:
-    """PoseStamped → (4×4 or None, rejection): the fusion node's ``_on_pose`` for ``pose_source: topic``."""
+    """PoseStamped → (4×4 or None, rejection): ``ros.pose_input.PoseInput._on_pose`` (``pose_source: topic``)."""
     from leovl_ros.agent.validation import InputRejected, Reason, Rejection, check_pose_matrix, pose_matrix
 
     frame = msg.header.frame_id.lstrip("/")

@@ -13,6 +13,8 @@ from leovl_ros.agent.paths import REPO_ROOT
 from leovl_ros.model.config import from_dict, load_yaml, save_yaml
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
+PRECISIONS = ("float32", "bfloat16")
+"""Compute precisions a preset may ask for."""
 
 
 @dataclass
@@ -47,6 +49,9 @@ class DataConfig:
     """Scenes whose samples train the tokenizer's merges."""
     workers: int = 2
     """Processes that render/fuse scenes in parallel."""
+    appearance: dict[str, Any] = field(default_factory=dict)
+    """Camera-like randomisation of every rendered frame, stage 1 and scenes alike: ``AppearanceConfig`` keyword
+    arguments (``leovl_ros.sim.appearance``; empty = the flat-shaded renderer)."""
 
 
 @dataclass
@@ -157,6 +162,13 @@ class RecipeConfig:
     """Stage 3."""
     eval: EvalConfig = field(default_factory=EvalConfig)
     """Evaluation."""
+    precision: str = "float32"
+    """Compute precision of stages 2-3: 'float32', or 'bfloat16' (the LLM's forward under autocast on the run's
+    device over float32 master weights: about half its activation memory and the GPU's bf16 tensor cores)."""
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
 
 def load_preset(name_or_path: str) -> RecipeConfig:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -60,6 +61,15 @@ def mean(value: float, d: Dist) -> float:
     t = torch.tensor([float(value)], device=d.device)
     dist.all_reduce(t)
     return float(t) / d.world_size
+
+
+def gather(value: Any, d: Dist) -> list[Any]:
+    """Every rank's (picklable) value, in rank order, on every rank."""
+    if d.world_size == 1:
+        return [value]
+    out: list[Any] = [None] * d.world_size
+    dist.all_gather_object(out, value)
+    return out
 
 
 def barrier(d: Dist) -> None:

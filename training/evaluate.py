@@ -6,13 +6,19 @@ answer's grounding marker (its most-attended column) lies on an asked object.
         --blind runs/quick/blind/model --out runs/quick/eval
     python training/evaluate.py --data runs/default/data --model models/default --questions my_questions.json \\
         --out runs/mine
+    python training/evaluate.py --data data_cache/real --model runs/real/dpo/model --preset real_gpu \\
+        --heldout data_cache/real/eval/sqa3d_test.jsonl --out runs/real/eval_sqa3d_test
 
 Writes metrics.json ({"qa", "qa_unseen_wording", "answer_type_valid", "absent_objects", "blind", "situated",
 "caption", "sft", "scenedpo", "questions_file", ...}), per-model predictions and plots (EM/EM-R per question type,
 accuracy vs scene tokens). ``--questions FILE`` scores a Beacon3D-format question file (``question_id, scene_id,
-question, answers``, optional ``question_type``, ``object_ids``) about synthetic rooms named by seed
-(``scene_id_for(seed)``, e.g. ``synth000001``): rooms missing from the data folder's cache are rendered and fused
-with the checkpoint's 2D encoder.
+question, answers``, optional ``question_type``, ``object_ids``) about the data folder's cached rooms or synthetic
+rooms named by seed (``scene_id_for(seed)``, e.g. ``synth000001``): rooms missing from the cache are rendered and
+fused with the checkpoint's 2D encoder; it is reported with EM/EM-R by type and Beacon3D's Case/Obj. ``--heldout
+FILE`` scores one evaluation set (a Sample JSONL such as ``DATA/eval/<source>_<split>.jsonl`` from ``prepare.py
+scenes --source scannet``: SQA3D, ScanQA, Scan2Cap, Beacon3D) in place of the held-out set, all of it
+(``eval.max_questions`` / ``max_captions`` do not cut it): its QA as EM/EM-R plus the answers' CIDEr (ScanQA's
+headline metric), its caption requests as CIDEr/BLEU-4/METEOR/ROUGE-L (Scan2Cap).
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ from training.data import SAMPLES, grounding_target, load_scenes, read_heldout, 
 
 WORDINGS = ("seen", "unseen")
 """The held-out set's two wordings: training phrasing families and held-out ones (never trained on)."""
+QA_TASKS = ("qa", "situated_qa")
+"""Sample tasks scored as question answering (the rest as captions)."""
 
 
 @torch.inference_mode()
@@ -132,11 +140,36 @@ class FileQuestion:
 
 
 def read_questions(path: Path) -> list[FileQuestion]:
-    """A Beacon3D-format question file as FileQuestions (types: the file's ``question_type``, else derived)."""
+    """A Beacon3D-format question file as FileQuestions (types: the file's ``question_type``, else derived); a
+    ValueError naming the file and the entry where it is malformed or empty."""
     from leovl_ros.io.annotations import read_beacon3d_qa
 
-    return [FileQuestion(str(q.question_id), q.scene_id, q.question, q.answers, q.question_type, q.object_ids)
-            for q in read_beacon3d_qa(path)]
+    questions = [FileQuestion(str(q.question_id), q.scene_id, q.question, q.answers, q.question_type, q.object_ids)
+                 for q in read_beacon3d_qa(path)]
+    if not questions:
+        raise ValueError(f"{path}: no questions")
+    unanswered = [q.question_id for q in questions if not q.answers]
+    if unanswered:
+        raise ValueError(f"{path}: questions {unanswered[:5]} have no reference answers")
+    return questions
+
+
+def read_eval_set(path: Path) -> list:
+    """The Samples of an evaluation-set JSONL (one ``Sample.to_json`` a line), with a clear error where a line is
+    not one."""
+    from leovl_ros.sim.tasks import Sample
+
+    samples = []
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            samples.append(Sample.from_json(json.loads(line)))
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{path}:{i}: not a Sample line ({type(e).__name__}: {e})") from e
+    if not samples:
+        raise ValueError(f"{path}: no samples")
+    return samples
 
 
 def scenes_for(questions: list, data: Path, encoder_dir: Optional[Path]) -> dict:
@@ -165,9 +198,10 @@ def scenes_for(questions: list, data: Path, encoder_dir: Optional[Path]) -> dict
 
 
 def qa_records(samples: list, predictions: list[str]) -> list[dict]:
-    """Records in the evaluator's format."""
+    """Records in the evaluator's format (scene and object ids for Beacon3D's per-object score)."""
     return [{"question_id": s.question_id, "question_type": s.question_type, "task": s.task, "prediction": p,
-             "answers": s.answers} for s, p in zip(samples, predictions)]
+             "answers": s.answers, "scene_id": s.scene_id, "object_ids": list(s.object_ids)}
+            for s, p in zip(samples, predictions)]
 
 
 def grounding_accuracy(records: list[dict]) -> dict[str, Any]:
@@ -206,38 +240,52 @@ def _answer_records(model: Any, questions: list, scenes: dict, max_new_tokens: i
     return records, seconds
 
 
+def default_encoder_dir(model: Any, model_dir: Path) -> Path:
+    """The 2D encoder a checkpoint was trained on: its vision tower's folder, else its own image_encoder/."""
+    enc = model.config.image_encoder
+    return Path(enc.path) if enc.kind == "hf" and enc.path else model_dir / "image_encoder"
+
+
 def predict(model_dir: Path, data: Path, cfg: EvalConfig, out: Path, name: str,
-            questions_file: Optional[Path] = None, encoder_dir: Optional[Path] = None) -> dict[str, Any]:
+            questions_file: Optional[Path] = None, encoder_dir: Optional[Path] = None,
+            heldout_file: Optional[Path] = None) -> dict[str, Any]:
     """Answers of one checkpoint to the held-out QA set in both wordings (and to ``questions_file``) and to caption
-    requests, saved to out/{name}_predictions.json (loaded from there when present, so generation can run on one
-    machine and scoring on another)."""
+    requests — or, with ``heldout_file``, to every QA and caption sample of that evaluation set — saved to
+    out/{name}_predictions.json (loaded from there when present, so generation can run on one machine and scoring
+    on another)."""
     from leovl_ros.model.checkpoint import load_checkpoint
 
     path = out / f"{name}_predictions.json"
     if path.is_file():
         return json.loads(path.read_text())
     model = load_checkpoint(model_dir, device="cuda" if torch.cuda.is_available() else "cpu")
-    sets = {w: read_heldout(data, w) for w in WORDINGS}
-    if cfg.max_questions and cfg.max_questions < len(sets["seen"]):  # evenly spaced: keeps the question-type mix
-        pick = [i * len(sets["seen"]) // cfg.max_questions for i in range(cfg.max_questions)]
-        sets = {w: [v[i] for i in pick] if v else v for w, v in sets.items()}
-    caps = caption_samples(data, cfg.max_captions)
+    if heldout_file is not None:
+        samples = read_eval_set(heldout_file)
+        sets = {"seen": [s for s in samples if s.task in QA_TASKS], "unseen": []}
+        caps = [s for s in samples if s.task not in QA_TASKS]
+    else:
+        sets = {w: read_heldout(data, w) for w in WORDINGS}
+        if cfg.max_questions and cfg.max_questions < len(sets["seen"]):  # evenly spaced: keeps the type mix
+            pick = [i * len(sets["seen"]) // cfg.max_questions for i in range(cfg.max_questions)]
+            sets = {w: [v[i] for i in pick] if v else v for w, v in sets.items()}
+        caps = caption_samples(data, cfg.max_captions)
     asked = [s for v in sets.values() for s in v]
     scenes = load_scenes(data, {s.scene_id for s in asked + caps})
     records = {w: _answer_records(model, v, scenes, cfg.max_new_tokens) for w, v in sets.items() if v}
     cap_preds = [g.text for g in answer_all(model, caps, scenes, cfg.max_new_tokens)]
     tokens = [int(v["mask"].shape[0]) for v in scenes.values()]
     result = {
-        "qa": records["seen"][0],
+        "qa": records["seen"][0] if "seen" in records else [],
         "qa_unseen": records["unseen"][0] if "unseen" in records else [],
         "captions": [{"id": s.question_id, "prediction": p, "answers": s.answers} for s, p in zip(caps, cap_preds)],
-        "seconds_per_question": records["seen"][1],
+        "seconds_per_question": records["seen"][1] if "seen" in records else 0.0,
         "scene_tokens_median": float(np.median(tokens)) if model.config.use_scene else 0.0,
         "params": model.parameter_count(),
+        "heldout_file": str(heldout_file) if heldout_file is not None else None,
     }
     if questions_file is not None:
         file_questions = read_questions(questions_file)
-        enc = encoder_dir or model_dir / "image_encoder"
+        enc = encoder_dir or default_encoder_dir(model, model_dir)
         result["questions_file"] = _answer_records(model, file_questions, scenes_for(file_questions, data, enc),
                                                    cfg.max_new_tokens)[0]
     out.mkdir(parents=True, exist_ok=True)
@@ -248,6 +296,7 @@ def predict(model_dir: Path, data: Path, cfg: EvalConfig, out: Path, name: str,
 def score(pred: dict[str, Any]) -> dict[str, Any]:
     """EM/EM-R (overall, by type, situated) and caption scores of one model's predictions."""
     from leovl_ros.eval.captioning import caption_scores
+    from leovl_ros.eval.metrics import beacon3d_scores
     from leovl_ros.eval.report import evaluate_qa
 
     situated = [r for r in pred["qa"] if r["task"] == "situated_qa"]
@@ -257,7 +306,7 @@ def score(pred: dict[str, Any]) -> dict[str, Any]:
                                  {c["id"]: c["answers"] for c in pred["captions"]})
     sets = answer_sets()
     unseen = pred.get("qa_unseen") or []
-    out = {"qa": evaluate_qa(pred["qa"]), "situated": evaluate_qa(situated) if situated else {},
+    out = {"qa": evaluate_qa(pred["qa"]) if pred["qa"] else {}, "situated": evaluate_qa(situated) if situated else {},
            "qa_unseen_wording": evaluate_qa(unseen) if unseen else {},
            "answer_type_valid": {"seen": answer_type_valid(pred["qa"], sets),
                                  **({"unseen": answer_type_valid(unseen, sets)} if unseen else {})},
@@ -265,9 +314,16 @@ def score(pred: dict[str, Any]) -> dict[str, Any]:
                               **({"unseen": absent_scores(unseen)} if unseen else {})},
            "caption": caption, "records": pred["qa"], "grounding": grounding_accuracy(pred["qa"]),
            **{k: pred[k] for k in ("seconds_per_question", "scene_tokens_median", "params")}}
+    if pred.get("heldout_file") and pred["qa"]:  # an official set: the answers' captioning scores too (ScanQA)
+        out["qa_text"] = caption_scores({r["question_id"]: r["prediction"] for r in pred["qa"]},
+                                        {r["question_id"]: r["answers"] for r in pred["qa"]})
+    beacon = [r for r in pred["qa"] if str(r["question_id"]).startswith("beacon3d:")]  # prepare.py's id prefix
+    if beacon:
+        out["beacon3d"] = beacon3d_scores(beacon)
     if pred.get("questions_file"):
         out["questions_file"] = {**evaluate_qa(pred["questions_file"]),
-                                 "answer_type_valid": answer_type_valid(pred["questions_file"], sets)}
+                                 "answer_type_valid": answer_type_valid(pred["questions_file"], sets),
+                                 "beacon3d": beacon3d_scores(pred["questions_file"])}
     return out
 
 
@@ -289,17 +345,20 @@ def build_metrics(main: dict, sft: Optional[dict], blind: Optional[dict],
                  "absent_objects: EM on questions about a class not in the room, and false_absent: % of questions "
                  "about present objects (same types) answered as absent.",
     }
-    if "questions_file" in main:
-        metrics["questions_file"] = main["questions_file"]
+    for key in ("questions_file", "qa_text", "beacon3d"):
+        if key in main:
+            metrics[key] = main[key]
     if blind is not None:
         metrics["blind"] = {**blind["qa"], "situated": blind["situated"], "unseen_wording": blind["qa_unseen_wording"],
                             "answer_type_valid": blind["answer_type_valid"]}
+    if blind is not None and main["qa"] and blind["qa"]:
         metrics["qa_minus_blind_em"] = main["qa"]["em"] - blind["qa"]["em"]
         if main["qa_unseen_wording"] and blind["qa_unseen_wording"]:
             unseen = main["qa_unseen_wording"]["em"] - blind["qa_unseen_wording"]["em"]
             metrics["qa_unseen_wording_minus_blind_em"] = unseen
     if sft is not None:
         metrics["sft"] = {**sft["qa"], "situated": sft["situated"], "caption": sft["caption"]}
+    if sft is not None and main["records"] and sft["records"]:
         metrics["scenedpo"] = {**main["qa"], "vs_sft": compare_qa(main["records"], sft["records"], "em_r")}
     if voxel is not None:
         metrics["voxel_tokens"] = {**voxel["qa"], "situated": voxel["situated"],
@@ -332,9 +391,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--main-name", default="shipped", help="label of --model in the plots")
     ap.add_argument("--preset", default="quick", help="preset whose eval settings to use")
     ap.add_argument("--out", type=Path, required=True, help="output folder (metrics.json, predictions, plots)")
-    ap.add_argument("--questions", type=Path, help="also score this Beacon3D-format question file (rooms by seed)")
+    ap.add_argument("--questions", type=Path, help="also score this Beacon3D-format question file (rooms cached in "
+                    "--data or synthetic rooms by seed); EM/EM-R by type and Beacon3D Case/Obj")
     ap.add_argument("--encoder", type=Path, help="2D encoder folder to fuse --questions rooms missing from the data "
-                    "cache (default: MODEL/image_encoder)")
+                    "cache (default: the checkpoint's vision tower, else MODEL/image_encoder)")
+    ap.add_argument("--heldout", type=Path, help="score this evaluation set (Sample JSONL, e.g. DATA/eval/"
+                    "sqa3d_test.jsonl, scanqa_val.jsonl, scan2cap_val.jsonl) in place of DATA/heldout_qa.jsonl: "
+                    "all of its QA and caption samples")
     ap.add_argument("--bag", type=Path, help="also fuse this rosbag2 offline with --model and score its "
                     "annotations.json, as leovl-eval does over DDS (training/bag_eval.py)")
     ap.add_argument("--predict-only", action="store_true", help="write the predictions, score later")
@@ -351,6 +414,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.data is None:
         ap.error("--data is required (or give only --bag)")
     cfg = load_preset(args.preset).eval
+    for flag, file, read in (("--questions", args.questions, read_questions), ("--heldout", args.heldout,
+                                                                              read_eval_set)):
+        if file is not None:  # a malformed file fails here, before any model is loaded
+            try:
+                read(file)
+            except (OSError, ValueError) as e:
+                ap.error(f"{flag}: {e}")
     if (args.voxel is None) != (args.voxel_data is None):
         ap.error("--voxel and --voxel-data go together")
     if args.voxel_data is not None and ([s.question for s in read_heldout(args.data)]
@@ -359,7 +429,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     models = {"main": args.model, "sft": args.sft, "blind": args.blind, "voxel": args.voxel}
     data = {k: args.voxel_data if k == "voxel" else args.data for k in models}
     preds = {k: predict(v, data[k], cfg, args.out, k, args.questions if k in ("main", "blind") else None,
-                        args.encoder) for k, v in models.items() if v is not None}
+                        args.encoder, args.heldout) for k, v in models.items() if v is not None}
     if args.predict_only:
         return 0
     results = {k: score(v) for k, v in preds.items()}
@@ -367,11 +437,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     if bag is not None:
         metrics["bag"] = bag
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    plots(results, args.out, args.main_name)
-    print(json.dumps({"em": metrics["qa"]["em"], "em_r": metrics["qa"]["em_r"],
+    if all(v["qa"] for v in results.values()):
+        plots(results, args.out, args.main_name)
+    print(json.dumps({"em": metrics["qa"].get("em"), "em_r": metrics["qa"].get("em_r"),
                       "unseen_wording_em": metrics["qa_unseen_wording"].get("em"),
                       "blind_em": metrics.get("blind", {}).get("em"),
-                      "questions_file_em": metrics.get("questions_file", {}).get("em")}))
+                      "questions_file_em": metrics.get("questions_file", {}).get("em"),
+                      "caption_cider": metrics["caption"].get("cider")}))
     return 0
 
 

@@ -16,7 +16,7 @@ import json
 import sys
 from itertools import count
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
@@ -25,6 +25,9 @@ if __package__ in (None, ""):
 
 from training.config import DataConfig, RecipeConfig, load_preset
 from training.data import HELDOUT, HELDOUT_UNSEEN, SAMPLES, SCENES, SPLITS, STAGE1, cell_targets, save_scene
+
+if TYPE_CHECKING:
+    from leovl_ros.sim.render import RenderConfig
 
 
 def split_seeds(split: str, n: int, start: int = 0) -> list[int]:
@@ -40,6 +43,14 @@ def split_seeds(split: str, n: int, start: int = 0) -> list[int]:
     return out
 
 
+def render_config(cfg: DataConfig) -> RenderConfig:
+    """The renderer settings of the data config (its appearance randomisation)."""
+    from leovl_ros.sim.appearance import AppearanceConfig
+    from leovl_ros.sim.render import RenderConfig
+
+    return RenderConfig(appearance=AppearanceConfig(**cfg.appearance))
+
+
 def prepare_frames(cfg: DataConfig, out: Path, stride: int = 8) -> Path:
     """Render stage-1 frames with per-cell targets into one npz (rgb, cls, colour)."""
     from tqdm import tqdm
@@ -50,7 +61,8 @@ def prepare_frames(cfg: DataConfig, out: Path, stride: int = 8) -> Path:
     rgbs, classes, colours = [], [], []
     for seed in tqdm(split_seeds("train", cfg.stage1_scenes), desc="stage-1 scenes", unit="scene"):
         scene = generate_scene(seed)
-        for frame in render_sequence(scene, cfg.stage1_frames, seed=seed + 1000, width=cfg.width, height=cfg.height):
+        for frame in render_sequence(scene, cfg.stage1_frames, seed=seed + 1000, width=cfg.width, height=cfg.height,
+                                     config=render_config(cfg)):
             cls, col = cell_targets(frame.instance, scene, stride)
             rgbs.append(frame.rgb)
             classes.append(cls)
@@ -65,13 +77,14 @@ _WORKER: dict = {}
 
 
 def _init_worker(encoder_dir: str, cfg: DataConfig) -> None:
-    """Load the frozen 2D encoder once per worker process (one thread each)."""
+    """Load the frozen 2D encoder (a SmallCNN or a Hugging Face vision tower) once per worker process (one thread
+    each)."""
     import torch
 
-    from leovl_ros.model.image_encoder import SmallCNNEncoder
+    from training.real_data import load_encoder
 
     torch.set_num_threads(1)
-    _WORKER.update(encoder=SmallCNNEncoder.load(encoder_dir), cfg=cfg)
+    _WORKER.update(encoder=load_encoder(encoder_dir), cfg=cfg)
 
 
 def fuse_scene(seed: int) -> tuple[int, object, list]:
@@ -89,7 +102,8 @@ def fuse_scene(seed: int) -> tuple[int, object, list]:
     store = VoxelStore(VoxelStoreConfig(voxel_size=cfg.voxel_size, feature_dim=encoder.feature_dim,
                                         initial_slots=65536))
     seen: set[int] = set()
-    for frame in render_sequence(scene, cfg.frames, seed=seed, width=cfg.width, height=cfg.height):
+    for frame in render_sequence(scene, cfg.frames, seed=seed, width=cfg.width, height=cfg.height,
+                                 config=render_config(cfg)):
         fuse_frame(store, frame, encoder)
         ids = np.unique(frame.instance[::4, ::4])
         seen.update(int(i) for i in ids if i >= 0)

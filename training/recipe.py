@@ -5,7 +5,8 @@
 
 Presets (training/presets): ``quick`` (minutes; tests and tuning), ``default`` (the shipped models/default, sized
 for 2 CPU cores; ``make train-default``), ``default_voxel`` (its voxel-token ablation), ``gpu`` (a larger LLM whose
-stages 2-3 are sized for one GPU: training/scripts/gpu.sh).
+stages 2-3 are sized for one GPU: training/scripts/gpu.sh). ``real_gpu`` (real scans, a pretrained vision tower and
+LLM + LoRA, several GPUs) has its own chain: training/scripts/real_gpu.sh, docs/training_real.md.
 Finished steps are skipped on a rerun (each stage also resumes from its state.pt), so an interrupted recipe
 continues where it stopped. ``--nproc N`` runs the training stages under torchrun with N processes.
 """

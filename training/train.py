@@ -5,10 +5,15 @@
         --run-dir runs/quick/sft --encoder runs/quick/stage1
     python training/train.py --stage 3 --preset quick --data data_cache/quick --run-dir runs/quick/dpo \\
         --init runs/quick/sft/model
+    torchrun --nproc_per_node 8 training/train.py --stage 2 --preset real_gpu --data data_cache/real \\
+        --run-dir runs/real/sft --encoder pretrained/siglip --llm pretrained/qwen2.5-7b-instruct
 
 Stage 1: the SmallCNN 2D encoder on per-cell class/colour targets. Stage 2: SFT of CFG encoder + projector + LLM
-(``--blind`` trains the same LLM without scene tokens: the baseline). Stage 3: SceneDPO against a frozen copy of the
-SFT model. Each run folder gets config.yml (resolved config + git SHA), state.pt (resume), model/ and loss.png.
+(``--blind`` trains the same LLM without scene tokens: the baseline); with a pretrained LLM (``--llm`` or
+``model.llm.pretrained_path``) and ``use_lora`` only LoRA adapters train in it, its own weights stay frozen. Stage 3:
+SceneDPO against a frozen copy of the SFT model. Each run folder gets config.yml (resolved config + git SHA),
+state.pt (resume), model/, loss.png and replicas.json (each rank's digest of its trainable parameters: equal under
+DDP). docs/training_real.md: the recipe for real scans on GPUs.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from torch.nn import functional as F
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from leovl_ros.model.checkpoint import frozen_llm_weights
 from training import ddp
 from training.config import RecipeConfig, load_preset, save_run_config
 from training.data import STAGE1, load_scenes, make_item, scene_split_ids, stream_samples, target_vocab
@@ -75,12 +81,36 @@ class Loop:
         self.start, self.history = 0, []
         run.mkdir(parents=True, exist_ok=True)
         self.base_lr = [g["lr"] for g in opt.param_groups]
+        self.frozen = frozen_llm_weights(model) if hasattr(model, "llm") else set()
         state = run / "state.pt"
         if state.is_file():
             ck = torch.load(state, map_location=d.device, weights_only=False)
-            model.load_state_dict(ck["model"])
+            missing, unexpected = model.load_state_dict(ck["model"], strict=False)
+            if set(missing) - self.frozen or unexpected:
+                raise ValueError(f"{state} does not fit this model: missing {sorted(set(missing) - self.frozen)[:5]}, "
+                                 f"unexpected {unexpected[:5]}; use a fresh --run-dir")
             opt.load_state_dict(ck["opt"])
             self.start, self.history = ck["step"], ck["history"]
+
+    def resume_state(self) -> dict[str, torch.Tensor]:
+        """The model state that state.pt keeps: everything but a LoRA model's frozen base LLM (loaded from its
+        folder; a 7B base would make every resume point tens of GB)."""
+        return {k: v for k, v in self.model.state_dict().items() if k not in self.frozen}
+
+    def report_replicas(self, local_loss: float) -> None:
+        """replicas.json (rank 0): each rank's sha256 of its trainable parameters and the mean of its own,
+        un-averaged loss; under DDP the digests agree (averaged gradients) while the losses differ (each rank
+        trains on its own share of the samples)."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for p in self.model.parameters():
+            if p.requires_grad:
+                digest.update(p.detach().float().cpu().contiguous().numpy().tobytes())
+        mine = {"rank": self.d.rank, "trainable_sha256": digest.hexdigest(), "local_loss": local_loss}
+        ranks = ddp.gather(mine, self.d)
+        if self.d.is_main:
+            (self.run / "replicas.json").write_text(json.dumps({"world_size": self.d.world_size, "ranks": ranks}))
 
     def run_steps(self, step_fn: Callable[[], dict[str, torch.Tensor]], grad_clip: float = 1.0,
                   time_limit: float = 0.0) -> list[dict]:
@@ -92,10 +122,12 @@ class Loop:
         bar = tqdm(range(self.start, self.steps), initial=self.start, total=self.steps, disable=not self.d.is_main,
                    desc=self.run.name, unit="step")
         acc: dict[str, float] = {}
+        local = []
         for step in bar:
             for g, lr in zip(self.opt.param_groups, self.base_lr):
                 g["lr"] = lr * _schedule(step, self.steps, self.warmup)
             losses = step_fn()
+            local.append(float(losses["loss"].detach()))
             self.opt.zero_grad(set_to_none=True)
             losses["loss"].backward()
             torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], grad_clip)
@@ -114,11 +146,12 @@ class Loop:
                 self.history.append({"step": step + 1, **{k: ddp.mean(v / ((step % self.log_every) + 1), self.d)
                                                           for k, v in acc.items()}})
             if self.d.is_main and ((step + 1) % self.save_every == 0 or last):
-                torch.save({"model": self.model.state_dict(), "opt": self.opt.state_dict(), "step": step + 1,
+                torch.save({"model": self.resume_state(), "opt": self.opt.state_dict(), "step": step + 1,
                             "history": self.history}, self.run / "state.pt")
                 self.save()
             if out_of_time:
                 break
+        self.report_replicas(float(np.mean(local)) if local else float("nan"))
         if self.d.is_main:
             (self.run / "history.json").write_text(json.dumps(self.history))
             if self.history:
@@ -197,23 +230,42 @@ def stage1(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, time_limit: fl
         enc.save(run / "encoder")
 
 
+def image_encoder_entry(enc: Any, encoder_dir: Path) -> dict[str, Any]:
+    """The checkpoint's ``image_encoder`` config of the frozen 2D encoder it is trained on: a SmallCNN's settings
+    (its weights ship in the model folder), or a vision tower's absolute folder, input size and width."""
+    from leovl_ros.model.image_encoder import SmallCNNEncoder
+
+    if isinstance(enc, SmallCNNEncoder):
+        return {k: v for k, v in vars(enc.config).items() if k != "path"}
+    return {"kind": "hf", "path": str(Path(encoder_dir).expanduser().resolve()), "image_size": enc.image_size,
+            "feature_dim": enc.feature_dim}
+
+
 def build_model(cfg: RecipeConfig, data: Path, encoder_dir: Path, use_scene: bool, init: Optional[Path] = None):
-    """A LeoVLModel: tokenizer from the data folder, CFG encoder sized to the 2D encoder's features; with ``init``
-    the weights of that checkpoint wherever shapes match (a warm start). Parts the init lacks — the scene-norm gain
-    and the label anchors — are set from the (loaded) word embeddings, so they start aligned with them."""
+    """A LeoVLModel: tokenizer from the data folder (or the pretrained LLM's folder), CFG encoder sized to the 2D
+    encoder's features (the stage-1 SmallCNN or a Hugging Face vision tower folder); with ``init`` the weights of
+    that checkpoint wherever shapes match (a warm start). Parts the init lacks — the scene-norm gain and the label
+    anchors — are set from the (loaded) word embeddings, so they start aligned with them."""
     from leovl_ros.model.checkpoint import load_checkpoint
     from leovl_ros.model.config import LeoVLConfig, from_dict, upgrade_model_keys
     from leovl_ros.model.image_encoder import SmallCNNEncoder
     from leovl_ros.model.leovl import LeoVLModel
     from leovl_ros.model.llm import load_pretrained_tokenizer
     from leovl_ros.model.tokenizer import load_tokenizer
+    from training.real_data import load_encoder
 
-    enc = SmallCNNEncoder.load(encoder_dir)
+    enc = load_encoder(encoder_dir)
+    if cfg.label_anchors and not isinstance(enc, SmallCNNEncoder):
+        raise ValueError(f"label_anchors needs the stage-1 SmallCNN's class/colour heads; {encoder_dir} is a vision "
+                         "tower without them: set label_anchors: false in the preset")
     model_cfg = upgrade_model_keys(copy.deepcopy(cfg.model), strict=False)
+    llm = model_cfg.get("llm") or {}
+    if llm.get("pretrained_path"):  # absolute, so the checkpoint loads from any working directory
+        model_cfg["llm"] = {**llm, "pretrained_path": str(Path(llm["pretrained_path"]).expanduser().resolve())}
     classes, colours = target_vocab()
     anchors = {"anchor_classes": len(classes), "anchor_colours": len(colours)} if cfg.label_anchors else {}
     model_cfg["cfg_encoder"] = {**model_cfg.get("cfg_encoder", {}), "feature_dim": enc.feature_dim, **anchors}
-    model_cfg["image_encoder"] = {k: v for k, v in vars(enc.config).items() if k != "path"}
+    model_cfg["image_encoder"] = image_encoder_entry(enc, encoder_dir)
     model_cfg["condense"] = cfg.data.condense
     model_cfg["use_scene"] = use_scene
     config = from_dict(LeoVLConfig, model_cfg)
@@ -234,6 +286,14 @@ def build_model(cfg: RecipeConfig, data: Path, encoder_dir: Path, use_scene: boo
                                  for name in (*classes, *colours)])
         model.cfg_encoder.set_label_anchors(enc.class_head, enc.colour_head, table)
     return model
+
+
+def use_precision(model: Any, precision: str, device: torch.device) -> None:
+    """Run a LeoVLModel's LLM under bfloat16 autocast for ``precision: bfloat16`` (its float32 master weights stay):
+    the LLM does nearly all the work; the LEO-VL parts around it stay float32 (their scatters and losses mix
+    dtypes)."""
+    if precision == "bfloat16":
+        model.llm.forward = torch.autocast(device.type, dtype=torch.bfloat16)(model.llm.forward)
 
 
 def training_scenes(data: Path, device: torch.device) -> dict[str, dict[str, torch.Tensor]]:
@@ -261,6 +321,7 @@ def stage2(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, encoder_dir: P
 
     s = cfg.sft
     model = build_model(cfg, data, encoder_dir, use_scene=not blind, init=init).to(d.device)
+    use_precision(model, cfg.precision, d.device)
     if blind:
         model.cfg_encoder.requires_grad_(False)
         model.reader.requires_grad_(False)  # no scene: the reader never runs
@@ -322,6 +383,8 @@ def stage3(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, init: Path, ti
     s = cfg.dpo
     model = load_checkpoint(init, device=d.device).train()
     reference = load_checkpoint(init, device=d.device).eval().requires_grad_(False)
+    for m in (model, reference):
+        use_precision(m, cfg.precision, d.device)
     scenes = training_scenes(data, d.device)
     scene_ids = sorted(scenes)  # the wrong scenes: training rooms only
     pool = AnswerPool(stream_samples(data, "train", QA_TASKS, epochs=1))
@@ -361,7 +424,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--preset", default="quick", help="preset name (training/presets) or YAML path")
     ap.add_argument("--data", type=Path, required=True, help="data folder from prepare.py")
     ap.add_argument("--run-dir", type=Path, required=True, help="run folder (resumes if state.pt is there)")
-    ap.add_argument("--encoder", type=Path, help="stage 2: the stage-1 encoder folder")
+    ap.add_argument("--encoder", type=Path, help="stage 2: the frozen 2D encoder the data was fused with: the "
+                    "stage-1 SmallCNN folder or a Hugging Face vision tower folder (SigLIP / CLIP / DINOv2)")
+    ap.add_argument("--llm", type=Path, help="stage 2: local Hugging Face folder of a pretrained causal LM "
+                    "(overrides the preset's model.llm.pretrained_path; LoRA per model.llm.use_lora)")
     ap.add_argument("--init", type=Path, help="stage 3: the SFT checkpoint folder; stage 2: optional warm start")
     ap.add_argument("--blind", action="store_true", help="stage 2: no scene tokens (the blind baseline)")
     ap.add_argument("--steps", type=int, help="override the preset's step count of this stage")
@@ -369,6 +435,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--time-limit", type=float, default=0.0, help="stop (and save) after this many seconds")
     args = ap.parse_args(argv)
     cfg = load_preset(args.preset)
+    if args.llm is not None:
+        cfg.model["llm"] = {**(cfg.model.get("llm") or {}), "pretrained_path": str(args.llm)}
     if args.steps is not None:
         {1: cfg.stage1, 2: cfg.sft, 3: cfg.dpo}[args.stage].steps = args.steps
     if args.batch_size is not None:

@@ -1,6 +1,6 @@
 """``ros2 launch leovl_ros agent.launch.py``: fusion + dialogue nodes in one process (the ``agent`` executable).
 
-The two nodes share the fused map in memory on one MultiThreadedExecutor (see ``leovl_ros.ros.bringup``); every
+The two nodes share the fused map in memory, each on its own executor (see ``leovl_ros.ros.bringup``); every
 parameter comes from ``config/agent.yaml`` (the same file ``leovl-agent`` reads where ``ros2 launch`` is absent).
 Camera topics are launch arguments so a robot's driver names plug in without editing the YAML, e.g.::
 
@@ -11,6 +11,11 @@ Camera topics are launch arguments so a robot's driver names plug in without edi
 arguments win over it. ``namespace`` puts both nodes under it (``params_file``'s node keys are matched in any
 namespace). The RMW is the user's: nothing sets ``RMW_IMPLEMENTATION``; the shipped Fast DDS profile is set as
 ``FASTDDS_DEFAULT_PROFILES_FILE`` only when that variable is unset and the RMW is Fast DDS (or unset).
+
+Both nodes are managed (lifecycle) nodes. ``autostart:=true`` (the default) has the agent process configure and
+activate them itself, as Nav2's lifecycle manager does with ``autostart`` (both nodes live in that one process,
+so it is their lifecycle driver); ``autostart:=false`` leaves them unconfigured for your lifecycle manager or
+``ros2 lifecycle set /fusion configure`` (configure fusion before dialogue: dialogue takes fusion's map).
 """
 
 import os
@@ -41,12 +46,17 @@ def start_agent(context, *args, **kwargs) -> list:
     def arg(name: str) -> str:
         return LaunchConfiguration(name).perform(context)
 
+    def flag(name: str) -> bool:
+        return arg(name).strip().lower() in ("true", "1", "yes", "on")
+
     share = FindPackageShare(PACKAGE).perform(context)
     namespace = arg("namespace").strip("/")
     params_file = arg("params_file") or os.path.join(share, "config", "agent.yaml")
     if namespace:  # plain node keys (fusion:) only match outside a namespace
         params_file = str(robot_config.namespaced_params_file(params_file))
-    overrides = {"use_sim_time": arg("use_sim_time").strip().lower() in ("true", "1", "yes", "on")}
+    overrides = {"use_sim_time": flag("use_sim_time")}
+    if not flag("autostart"):  # the nodes' own default is true
+        overrides["autostart"] = False
     if arg("pose_source"):
         overrides["pose_source"] = arg("pose_source")
     preset = robot_config.load_camera_preset(arg("camera")) if arg("camera") else None
@@ -81,6 +91,9 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("use_sim_time", default_value="false",
                               description="use /clock (bag replay with --clock)"),
         DeclareLaunchArgument("log_level", default_value="info", description="rcutils log level"),
+        DeclareLaunchArgument("autostart", default_value="true",
+                              description="configure and activate both (lifecycle) nodes at start; false: they "
+                                          "wait unconfigured for a lifecycle manager or ~/change_state"),
     ]
     arguments += [DeclareLaunchArgument(name, default_value="", description=f"{text} (empty: {default} or the "
                                                                             "camera preset's)")

@@ -1,9 +1,10 @@
 """``leovl-ask --map FILE "question"``: the dialogue node's answer path on a saved map, without ROS.
 
-Loads the map (``VoxelStore.from_file``) and the model, answers with the same
-``Answerer`` the dialogue node uses (same checks, same empty-map reply), and prints the answer with latency
-and token counts, or one JSON object with ``--json``. Several questions in one call share the scene prefix
-(the KV cache of the map) and, with ``--session``, the dialogue history. Exit code 1 when any question was
+Loads the map (``VoxelStore.from_file``) and the model, answers with the same ``Answerer`` the dialogue node uses
+(same checks, same empty-map reply), and prints the answer with latency and token counts and when the answer's
+object was last seen (its grounded cells' sensor time, and how long before the map's newest frame), or one JSON
+object with ``--json``. Several questions in one call share the scene prefix (the KV cache of the map) and, with
+``--session``, the dialogue history. Exit code 1 when any question was
 rejected, 2 on a bad map or model.
 """
 
@@ -14,6 +15,7 @@ import dataclasses
 import json
 import sys
 import time
+from datetime import datetime, timezone
 from typing import Optional
 
 from leovl_ros.agent.answering import (
@@ -43,6 +45,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EPOCH_MIN_S = 1e9
+"""Stamps from this on (2001-09-09) are read as Unix time (a robot's clock or a bag's) and also printed as a UTC date;
+smaller ones (simulation time from 0) only as seconds."""
+
+
+def describe_last_seen(last_seen: Optional[float], newest: Optional[float]) -> str:
+    """'last seen at t = … s (UTC date), N s before the map's newest frame', or why it is unknown."""
+    if last_seen is None:
+        return "last seen: unknown (no grounded cell has a time; maps saved before maps kept times have none)"
+    text = f"last seen at t = {last_seen:.3f} s"
+    if last_seen >= EPOCH_MIN_S:
+        text += f" ({datetime.fromtimestamp(last_seen, timezone.utc).isoformat(timespec='milliseconds')})"
+    if newest is not None:
+        text += f", {newest - last_seen:.2f} s before the map's newest frame"
+    return text
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of ``leovl-ask``."""
     args = build_parser().parse_args(argv)
@@ -57,20 +76,24 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 2
     load_ms = (time.perf_counter() - t0) * 1e3
     answerer = Answerer(agent, MapHandle(store), AnswererConfig())
+    newest = store.newest_stamp()
     pose = situation_pose_matrix(args.pose[:3], args.pose[3:]) if args.pose else None
     failed = False
     for question in args.questions:
         reply = answerer.ask(question, args.session, args.situation, pose)
         failed |= not reply.success
         if args.json:
+            ago = None if reply.last_seen is None or newest is None else round(newest - reply.last_seen, 6)
             print(json.dumps({"question": question, **dataclasses.asdict(reply), "map_voxels": len(store),
-                              "load_ms": round(load_ms, 1)}))
+                              "load_ms": round(load_ms, 1), "map_newest_stamp": newest, "last_seen_ago_s": ago}))
         else:
             print(f"Q: {question}")
             print(f"A: {reply.answer}" if reply.answer else f"rejected: {reply.error}")
             print(f"   {reply.latency_ms:.0f} ms, {reply.scene_tokens} scene + {reply.prompt_tokens} question tokens, "
                   f"{reply.answer_tokens} generated, confidence {reply.confidence:.2f}, "
                   f"{len(reply.cell_ids)} grounded cells (map {len(store)} voxels, loaded in {load_ms:.0f} ms)")
+            if reply.success:
+                print(f"   {describe_last_seen(reply.last_seen, newest)}")
     return 1 if failed else 0
 
 

@@ -36,8 +36,9 @@ def param(default: Any, doc: str, read_only: bool = True) -> Any:
 
 
 FRAME_REASONS = (Reason.UNSYNCED, Reason.BEHIND, Reason.OUT_OF_ORDER, Reason.FRAME_STALE, Reason.POSE_MISSING,
-                 Reason.POSE_STALE, Reason.POSE_INVALID, Reason.CAMERA_INFO, Reason.ENCODING, Reason.SIZE,
-                 Reason.DEPTH_INVALID, Reason.FUSION_ERROR, Reason.LOST)
+                 Reason.POSE_STALE, Reason.POSE_INVALID, Reason.TF_TIMEOUT, Reason.TF_EXTRAPOLATION,
+                 Reason.CAMERA_INFO, Reason.ENCODING, Reason.SIZE, Reason.DEPTH_INVALID, Reason.FUSION_ERROR,
+                 Reason.LOST)
 """Drop counters ``~/status`` always reports (in this order)."""
 BASE_TO_OPTICAL = [0.0, 0.0, 0.0, -0.5, 0.5, -0.5, 0.5]
 """REP 103 body frame (x forward, z up) → optical frame (z forward, y down), no offset: x y z qx qy qz qw."""
@@ -55,16 +56,24 @@ class FusionConfig:
     camera_info_topic: str = param("camera/color/camera_info", "CameraInfo of the colour camera.")
     compressed_inputs: bool = param(False, "Subscribe CompressedImage colour (jpeg/png) and compressedDepth depth.")
     pose_source: str = param("topic", "Camera pose source: 'topic' (PoseStamped of the optical frame in "
-                                      "map_frame), 'odometry' (Odometry + base_to_optical), 'tf' (needs tf2_ros).")
+                                      "map_frame), 'odometry' (Odometry + base_to_optical), 'tf' (map_frame ← the "
+                                      "images' frame_id at each image stamp: tf2_ros where it imports, else /tf + "
+                                      "/tf_static).")
     pose_topic: str = param("camera/pose", "PoseStamped topic (pose_source 'topic').")
     odometry_topic: str = param("odom", "Odometry topic (pose_source 'odometry').")
     base_to_optical: list = param(list(BASE_TO_OPTICAL), "Static base → camera optical extrinsic for odometry: "
-                                                         "x y z qx qy qz qw or 16 row-major values.")
+                                                         "x y z qx qy qz qw or 16 row-major values; [] = look it "
+                                                         "up in /tf_static (the Odometry's child_frame_id → the "
+                                                         "images' frame_id).")
     map_frame: str = param("map", "World frame of poses and outputs (REP 103, z up).")
     odom_frame: str = param("odom", "Frame of Odometry messages that are not in map_frame (pose_source 'odometry').")
     map_to_odom: list = param([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], "Static map → odom transform for Odometry in "
                                                                    "odom_frame: x y z qx qy qz qw or 16 row-major "
-                                                                   "values (identity: odometry is the map).")
+                                                                   "values (identity or []: odometry is the "
+                                                                   "map).")
+    tf_timeout: float = param(0.5, "Seconds a frame waits for its transform (pose_source 'tf', or the extrinsic "
+                                   "from /tf_static) before it is dropped as tf_timeout; 0 = no wait. At most "
+                                   "sync_queue_size frames wait.")
     qos: str = param("sensor", "Input QoS in live mode: 'sensor' (best effort) or 'reliable'.")
     mode: str = param("live", "'live' (latest frame, drops counted as behind) or 'eval' (every frame, reliable, "
                               "back-pressure).")
@@ -126,6 +135,7 @@ class FusionConfig:
             raise ValueError(f"max_invalid_fraction must be in [0, 1], got {self.max_invalid_fraction}")
         positive = {"sync_slop": self.sync_slop >= 0, "max_pose_age": self.max_pose_age >= 0,
                     "max_frame_age": self.max_frame_age >= 0, "sync_queue_size": self.sync_queue_size >= 1,
+                    "tf_timeout": self.tf_timeout >= 0,
                     "eval_queue_size": self.eval_queue_size >= 1, "min_image_size": self.min_image_size >= 1,
                     "live_queue_size": self.live_queue_size >= 1,
                     "encoder_width": self.encoder_width >= 8,
@@ -137,8 +147,9 @@ class FusionConfig:
         bad = [k for k, ok in positive.items() if not ok]
         if bad:
             raise ValueError(f"out-of-range parameters: {', '.join(f'{k}={getattr(self, k)}' for k in bad)}")
-        extrinsic_from_list(self.base_to_optical)
-        extrinsic_from_list(self.map_to_odom)
+        for extrinsic in (self.base_to_optical, self.map_to_odom):
+            if extrinsic:  # [] = from /tf_static (base_to_optical) or identity (map_to_odom)
+                extrinsic_from_list(extrinsic)
         from leovl_ros.cfg.condense import check_grid
 
         check_grid(self.voxel_size, self.condense_config())

@@ -29,6 +29,8 @@ class Reason(str, Enum):
     POSE_INVALID = "pose_invalid"
     POSE_STALE = "pose_stale"
     POSE_MISSING = "pose_missing"
+    TF_TIMEOUT = "tf_timeout"
+    TF_EXTRAPOLATION = "tf_extrapolation"
     OUT_OF_ORDER = "out_of_order"
     FRAME_STALE = "frame_stale"
     UNSYNCED = "unsynced"

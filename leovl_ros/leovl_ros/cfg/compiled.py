@@ -227,9 +227,12 @@ def find_slots(index_keys, index_slots, keys):
 
 
 @_njit
-def accumulate(store_sums, store_zr, last_seen, slots, frame_sums, frame_zr, tick):
-    """Add frame voxel i's sums and z range into store slot ``slots[i]`` (skipped when -1), mark it seen."""
+def accumulate(store_sums, store_zr, last_tick, store_seen, slots, frame_sums, frame_zr, tick, stamp):
+    """Add frame voxel i's sums and z range into store slot ``slots[i]`` (skipped when < 0), mark it with the tick
+    and widen its [first, last] seen times to include ``stamp`` (left alone when ``stamp`` is NaN; a NaN time
+    takes the stamp: torch's fmin/fmax)."""
     K = frame_sums.shape[1]
+    has_stamp = not np.isnan(stamp)
     for i in range(slots.shape[0]):
         s = slots[i]
         if s < 0:
@@ -238,13 +241,19 @@ def accumulate(store_sums, store_zr, last_seen, slots, frame_sums, frame_zr, tic
             store_sums[s, k] += frame_sums[i, k]
         store_zr[s, 0] = min(store_zr[s, 0], frame_zr[i, 0])
         store_zr[s, 1] = max(store_zr[s, 1], frame_zr[i, 1])
-        last_seen[s] = tick
+        last_tick[s] = tick
+        if has_stamp:
+            if not store_seen[s, 0] <= stamp:  # NaN compares false
+                store_seen[s, 0] = stamp
+            if not store_seen[s, 1] >= stamp:
+                store_seen[s, 1] = stamp
 
 
 @_njit
-def append_new(store_keys, store_sums, store_zr, keys, slots, n):
+def append_new(store_keys, store_sums, store_zr, store_seen, keys, slots, n):
     """Give each new frame voxel (slot -1) the next empty slot from ``n`` on, in key order: write its key, zero
-    its sums, empty its z range, update ``slots`` in place. Returns the new keys and their slots."""
+    its sums, empty its z range, unknown (NaN) seen times, update ``slots`` in place. Returns the new keys and their
+    slots."""
     m = 0
     for u in range(keys.shape[0]):
         if slots[u] == -1:
@@ -260,6 +269,8 @@ def append_new(store_keys, store_sums, store_zr, keys, slots, n):
         store_sums[s, :] = 0.0
         store_zr[s, 0] = np.inf
         store_zr[s, 1] = -np.inf
+        store_seen[s, 0] = np.nan
+        store_seen[s, 1] = np.nan
         slots[u] = s
         new_keys[j], new_slots[j] = keys[u], s
         j += 1

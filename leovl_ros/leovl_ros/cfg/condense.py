@@ -27,6 +27,10 @@ feature = weight-averaged store features, bin height = weight-averaged z, bin we
 are ordered by their packed (level, x, y) key, bins within a column bottom-up; a column keeps at most
 ``max_height / height_bin`` bins (the lowest).
 
+Time. Each token also gets the seen times of the store voxels it covers: ``first_seen`` the earliest, ``last_seen``
+the latest (float64 seconds of sensor time; voxels with unknown, NaN, times are ignored; NaN when none has one). The
+dialogue answer's ``last_seen`` is read from them (``agent/answering.py``); the model never sees them.
+
 Alignment. Every cell edge the rule draws (``cell_size``, and ``cell_size / 2`` when refining) must be a whole
 number of store voxels, or a cell would take some voxel columns and not others and its token would sit off the
 centre of what it holds; :func:`check_grid` enforces it (the fusion node at start-up, ``condense`` on every call).
@@ -123,6 +127,11 @@ class ColumnBatch:
     """Occupied base columns (tokens after condensation, before any budget rule)."""
     clipped_tokens: int = 0
     """Tokens dropped because even the coarsest level exceeded the budget."""
+    first_seen: Optional[torch.Tensor] = None
+    """[N] float64 sensor time (s) of the earliest stamped frame that hit the column, NaN if unknown; None in a
+    batch built without times (e.g. the training scene caches, which do not store them)."""
+    last_seen: Optional[torch.Tensor] = None
+    """[N] float64 sensor time (s) of the latest stamped frame that hit the column, NaN if unknown; None as above."""
 
     def __len__(self) -> int:
         return int(self.xy.shape[0])
@@ -275,7 +284,8 @@ def condense(store: VoxelStore, config: Optional[CondenseConfig] = None) -> Colu
 
 def split_voxels(batch: ColumnBatch) -> ColumnBatch:
     """One token per occupied (column, bin): the voxel tokens before condensation, each a column of one bin at its
-    column's centre. Keys stay sorted (column key · L + bin), colour is the column's, top_height the bin's mean z."""
+    column's centre. Keys stay sorted (column key · L + bin), colour and seen times are the column's, top_height the
+    bin's mean z."""
     t, r = torch.nonzero(batch.mask, as_tuple=True)  # row-major: columns in key order, bins bottom-up
     L = batch.mask.shape[1]
     return ColumnBatch(
@@ -284,6 +294,8 @@ def split_voxels(batch: ColumnBatch) -> ColumnBatch:
         xy=batch.xy[t], cell_size=batch.cell_size[t], colour=batch.colour[t], mean_height=batch.heights[t, r],
         top_height=batch.heights[t, r], level=batch.level[t], key=batch.key[t] * L + r,
         voxel_tokens=batch.voxel_tokens, unclipped_tokens=batch.unclipped_tokens, clipped_tokens=0,
+        first_seen=None if batch.first_seen is None else batch.first_seen[t],
+        last_seen=None if batch.last_seen is None else batch.last_seen[t],
     )
 
 
@@ -324,6 +336,8 @@ def _pack_batch(a, utok, tok_inv, iz, cfg: CondenseConfig, vs: float, voxel_toke
     tw = tok_sum(a["weight"])
     colour = tok_sum(a["colour_sum"]) / tok_sum(a["colour_weight"]).clamp_min(1e-12)[:, None]
     top = torch.full((N,), -math.inf, dtype=f64, device=dev).scatter_reduce_(0, tok_inv, a["z_max"], "amax")
+    first_seen = _nan_reduce(a["first_seen"], tok_inv, N, "amin")
+    last_seen = _nan_reduce(a["last_seen"], tok_inv, N, "amax")
     level = (utok >> (2 * _BITS)) - 1
     tx = ((utok >> _BITS) & ((1 << _BITS) - 1)) - _OFFSET
     ty = (utok & ((1 << _BITS) - 1)) - _OFFSET
@@ -334,4 +348,13 @@ def _pack_batch(a, utok, tok_inv, iz, cfg: CondenseConfig, vs: float, voxel_toke
         features=features, heights=heights, weights=weights, mask=mask, xy=xy.float(), cell_size=size.float(),
         colour=colour.float(), mean_height=(tok_sum(a["z_sum"]) / tw.clamp_min(1e-12)).float(), top_height=top.float(),
         level=level, key=utok, voxel_tokens=voxel_tokens, unclipped_tokens=n_cols, clipped_tokens=clipped,
+        first_seen=first_seen, last_seen=last_seen,
     )
+
+
+def _nan_reduce(values: torch.Tensor, index: torch.Tensor, n: int, reduce: str) -> torch.Tensor:
+    """Per-group min (``amin``) or max (``amax``) of float64 ``values`` ignoring NaN; NaN where a group has none."""
+    empty = math.inf if reduce == "amin" else -math.inf
+    out = torch.full((n,), empty, dtype=torch.float64, device=values.device)
+    out.scatter_reduce_(0, index, values.masked_fill(values.isnan(), empty), reduce)
+    return out.masked_fill_(out == empty, math.nan)

@@ -4,7 +4,8 @@
 image messages (any object with the fields of sensor_msgs Image / CompressedImage / CameraInfo, decoded by
 ``leovl_ros.io.image_codec``) → size checks → per-pixel depth mask (``leovl_ros.agent.validation.check_depth``)
 → resize to the encoder input → ``fuse_frame``. Bad content raises ``InputRejected`` with the counted reason and
-never touches the store. ``load_encoder`` builds the configured 2D encoder.
+never touches the store. The colour image's header stamp rides in ``Frame.stamp`` into the store, where it becomes
+the seen times of the voxels the frame hits. ``load_encoder`` builds the configured 2D encoder.
 """
 
 from __future__ import annotations
@@ -41,13 +42,14 @@ def fuse_frame(
     lift_config: Optional[LiftConfig] = None,
     mask: Optional[np.ndarray] = None,
 ) -> int:
-    """Encode, lift to the feature grid and fuse (weight = pixels pooled per point); returns points fused."""
+    """Encode, lift to the feature grid and fuse (weight = pixels pooled per point) at the frame's stamp (its sensor
+    time: the voxels' seen times); returns points fused."""
     feats = encoder2d.encode(frame.rgb)
     if feats.ndim != 4 or feats.shape[0] != 1:
         raise ValueError(f"encoder must return [1, D, h, w] for one image, got {tuple(feats.shape)}")
     lifted = lift(frame.depth, frame.K, frame.pose, tuple(feats.shape[2:]), rgb=frame.rgb, config=lift_config,
                   mask=mask)
-    store.fuse(lifted.points, lifted.gather(feats[0]), lifted.colours, weights=lifted.pixels)
+    store.fuse(lifted.points, lifted.gather(feats[0]), lifted.colours, weights=lifted.pixels, stamp=frame.stamp)
     return len(lifted)
 
 
@@ -151,7 +153,8 @@ class FrameFuser:
         return resize_frame(rgb, depth, K, (self.config.input_width, self.config.input_height))
 
     def prepare(self, colour: Any, depth: Any, info: Any, pose: np.ndarray, stamp_ns: int = 0) -> Frame:
-        """Messages + 4×4 pose → a validated ``Frame`` at the encoder resolution (``InputRejected`` on bad content)."""
+        """Messages + 4×4 pose → a validated ``Frame`` at the encoder resolution (``InputRejected`` on bad content),
+        stamped ``stamp_ns`` (the colour image's header stamp: the time its voxels are seen at)."""
         rgb, metres, K = self.decode(colour, depth, info)
         rgb, metres, K = self.resize(rgb, self.mask(metres), K)
         return Frame(rgb=rgb, depth=metres, K=K, pose=pose, stamp=stamp_ns * 1e-9, frame_id=colour.header.frame_id)

@@ -4,9 +4,9 @@ Layout. Voxel ``(i, j, k) = round(p / voxel_size)`` (voxels are *centred* on lat
 floor at z = 0 lies in the middle of one voxel layer rather than on a boundary). The three integers are packed
 into one int64 key (21 bits each, offset by 2^20: ±52 km at 5 cm). Per voxel the store keeps, in *slots* of
 preallocated, geometrically grown tensors: one float64 row of sums (feature sum [D], weight, Σz, Σz², colour sum [3],
-colour weight — one ``index_add_`` updates them all), min/max z, and the tick (fuse call number) it was last
-seen. A sorted key array with the matching slot ids is the hash index: a frame's keys are found with
-``torch.searchsorted``; new keys are merged into it in O(n).
+colour weight — one ``index_add_`` updates them all), min/max z, the tick (fuse call number) it was last fused in,
+and its first and last *seen times*. A sorted key array with the matching slot ids is the hash index: a frame's keys
+are found with ``torch.searchsorted``; new keys are merged into it in O(n).
 
 Update. ``fuse`` packs the frame's keys, reduces the frame to its unique voxels (``torch.unique(return_inverse)`` +
 ``index_add_``), finds them in the index, appends empty slots for the new ones and adds the frame's sums into the
@@ -18,22 +18,34 @@ Exactness. All sums are float64 (inputs are float32, so each addend is exact); f
 batch, or in any order gives means and weights equal to ~1e-15 relative (float64 rounding of a different
 summation order), far inside the 1e-6 the tests require. Min/max are exact in any order.
 
+Time. ``fuse(..., stamp=t)`` passes the frame's sensor time (float64 seconds: the header stamp of the frame's
+colour image, or the bag's), and every voxel the frame hits widens its ``[first_seen, last_seen]`` to include t:
+first_seen is the earliest stamp of a frame that hit it, last_seen the latest (min/max, so order-invariant like the
+sums; with the increasing stamps the fusion node enforces, last_seen is the stamp of the last frame that hit it).
+A frame without a stamp (None or NaN) leaves the times alone; a voxel never hit by a stamped frame has NaN times
+("unknown", never 0). float64 holds a Unix-epoch stamp to ~0.2 µs.
+
 Capacity. At most ``capacity`` voxels are kept. When a frame would exceed it, the least-recently-seen voxels
 (smallest last-seen tick; ties by key) are evicted — ``evict_fraction·capacity`` extra at once so eviction runs
-rarely — never a voxel the current frame touches. If the frame alone brings more new voxels than fit, the new
+rarely — never a voxel the current frame touches (recency here is the fuse-call tick, not the stamps, so a
+replayed or re-stamped stream evicts the same way). If the frame alone brings more new voxels than fit, the new
 voxels with the lowest weight (ties by key) are dropped. Both are counted in ``stats()``. Memory is bounded by
 ``capacity`` slots.
 
 Persistence. ``save`` writes safetensors (arrays in key order + metadata: format, format version, voxel size,
 feature dim, counters) to a temporary file in the target folder, fsyncs it and ``os.replace``s it over the target
 (then fsyncs the folder): a crash mid-save keeps the previous file. ``load`` validates everything before it
-touches the store; a corrupt or mismatched file raises ``ValueError`` and leaves the store as it was.
+touches the store; a corrupt or mismatched file raises ``ValueError`` and leaves the store as it was. Format
+version 2 stores the tick as ``last_tick`` and the times as float64 ``first_seen`` / ``last_seen``; version-1 files
+(written before the times existed: the tick under the name ``last_seen``, no times) still load, with unknown (NaN)
+times.
 """
 
 from __future__ import annotations
 
 import glob
 import json
+import math
 import os
 import struct
 import tempfile
@@ -47,12 +59,17 @@ import torch
 from leovl_ros.cfg import compiled
 
 FORMAT = "leovl-voxel-store"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Written by ``save``; ``load`` also reads version 1 (no seen times)."""
 _BITS = 21
 _OFFSET = 1 << (_BITS - 1)
 _MASK = (1 << _BITS) - 1
 _FIELDS_F64 = ("feature_sum", "weight", "z_sum", "z_sq_sum", "z_min", "z_max", "colour_sum", "colour_weight")
-_FIELDS = ("keys", *_FIELDS_F64, "last_seen")
+_FIELDS = {1: ("keys", *_FIELDS_F64, "last_seen"),
+           2: ("keys", *_FIELDS_F64, "last_tick", "first_seen", "last_seen")}
+"""Arrays of a saved store per format version (version 1 saved the tick as ``last_seen``, and no times)."""
+_INT_FIELDS = {1: ("keys", "last_seen"), 2: ("keys", "last_tick")}
+"""The int64 arrays per format version (the rest are float64)."""
 _N_EXTRA = 7
 """Columns after the D feature sums in the sums matrix: weight, Σz, Σz², Σrgb (3), colour weight."""
 
@@ -72,7 +89,7 @@ class VoxelStoreConfig:
     feature_dim: int = 64
     """Width D of the fused 2D features."""
     capacity: int = 1_000_000
-    """Maximum number of voxels kept (D·8 + 112 bytes each); past it the least-recently-seen are evicted."""
+    """Maximum number of voxels kept (D·8 + 128 bytes each); past it the least-recently-seen are evicted."""
     evict_fraction: float = 0.05
     """Extra share of ``capacity`` freed per eviction so that eviction runs rarely."""
     initial_slots: int = 4096
@@ -125,13 +142,15 @@ class VoxelStore:
         self._counters = {"fused_points": 0, "fuse_calls": 0, "evicted": 0, "dropped_new": 0, "evictions": 0}
 
     def _alloc(self, n: int) -> dict[str, torch.Tensor]:
-        """Uninitialised slot storage for n voxels: keys, one float64 matrix of sums, z range, last-seen tick."""
+        """Uninitialised slot storage for n voxels: keys, one float64 matrix of sums, z range, last tick, seen
+        times ([first, last] seconds)."""
         dev = self.device
         return {
             "keys": torch.empty(n, dtype=torch.int64, device=dev),
             "sums": torch.empty(n, self.config.feature_dim + _N_EXTRA, dtype=torch.float64, device=dev),
             "z_range": torch.empty(n, 2, dtype=torch.float64, device=dev),
-            "last_seen": torch.empty(n, dtype=torch.int64, device=dev),
+            "last_tick": torch.empty(n, dtype=torch.int64, device=dev),
+            "seen": torch.empty(n, 2, dtype=torch.float64, device=dev),
         }
 
     def _named(self, sums: torch.Tensor, z_range: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -171,8 +190,10 @@ class VoxelStore:
         features: torch.Tensor,
         colours: Optional[torch.Tensor] = None,
         weights: Optional[torch.Tensor] = None,
+        stamp: Optional[float] = None,
     ) -> None:
-        """Add M points with [M, D] features (and [M, 3] 0–1 colours, [M] weights, default 1) to the store."""
+        """Add M points with [M, D] features (and [M, 3] 0–1 colours, [M] weights, default 1) seen at sensor time
+        ``stamp`` (seconds; None or NaN = unknown) to the store."""
         dev = self.device
         points = torch.as_tensor(points).to(dev)
         features = torch.as_tensor(features).to(dev)
@@ -183,6 +204,9 @@ class VoxelStore:
             raise ValueError(f"features must be [{M}, {self.config.feature_dim}], got {tuple(features.shape)}")
         if colours is not None and tuple(colours.shape) != (M, 3):
             raise ValueError(f"colours must be [{M}, 3], got {tuple(colours.shape)}")
+        stamp = None if stamp is None or math.isnan(stamp) else float(stamp)
+        if stamp is not None and math.isinf(stamp):
+            raise ValueError(f"stamp must be finite seconds (or None / NaN for unknown), got {stamp}")
         if M == 0:
             return
         use_compiled = self._compiled
@@ -203,11 +227,12 @@ class VoxelStore:
             self._ensure_slots(self._n + n_new)
             (self._append_compiled if use_compiled else self._append_torch)(ukeys, slots)
             self._n += n_new
-        # add the frame's sums into the slots, widen the z ranges, mark them seen
+        # add the frame's sums into the slots, widen the z ranges and seen times, mark them with the tick
         d = self._data
         if use_compiled:
-            compiled.accumulate(d["sums"].numpy(), d["z_range"].numpy(), d["last_seen"].numpy(), slots.numpy(),
-                                   fr_sums.numpy(), fr_zr.numpy(), self._tick)
+            compiled.accumulate(d["sums"].numpy(), d["z_range"].numpy(), d["last_tick"].numpy(), d["seen"].numpy(),
+                                slots.numpy(), fr_sums.numpy(), fr_zr.numpy(), self._tick,
+                                math.nan if stamp is None else stamp)
         else:
             rows = torch.nonzero(slots >= 0).squeeze(1)
             s = slots.index_select(0, rows)
@@ -215,7 +240,10 @@ class VoxelStore:
             zr_old, zr_fr = d["z_range"].index_select(0, s), fr_zr.index_select(0, rows)
             d["z_range"][s] = torch.stack([torch.minimum(zr_old[:, 0], zr_fr[:, 0]),
                                            torch.maximum(zr_old[:, 1], zr_fr[:, 1])], 1)
-            d["last_seen"][s] = self._tick
+            d["last_tick"][s] = self._tick
+            if stamp is not None:  # fmin/fmax: a NaN (unknown) time takes the stamp
+                t, seen = torch.tensor(stamp, dtype=torch.float64, device=dev), d["seen"].index_select(0, s)
+                d["seen"][s] = torch.stack([torch.fmin(seen[:, 0], t), torch.fmax(seen[:, 1], t)], 1)
         self._counters["fused_points"] += M
         self._counters["fuse_calls"] += 1
         self.version += 1
@@ -232,6 +260,7 @@ class VoxelStore:
         d["sums"][sl] = 0.0
         d["z_range"][sl, 0] = float("inf")
         d["z_range"][sl, 1] = float("-inf")
+        d["seen"][sl] = math.nan
         slots[new_rows] = new_slots
         self._merge_index(new_keys, new_slots)
 
@@ -239,7 +268,7 @@ class VoxelStore:
         """``_append_torch`` as compiled loops (``compiled.append_new`` + ``merge_sorted``)."""
         d = self._data
         new_keys, new_slots = compiled.append_new(d["keys"].numpy(), d["sums"].numpy(), d["z_range"].numpy(),
-                                                     ukeys.numpy(), slots.numpy(), self._n)
+                                                  d["seen"].numpy(), ukeys.numpy(), slots.numpy(), self._n)
         merged = compiled.merge_sorted(self._index_keys.numpy(), self._index_slots.numpy(), new_keys, new_slots)
         self._index_keys, self._index_slots = (torch.from_numpy(a) for a in merged)
 
@@ -334,7 +363,7 @@ class VoxelStore:
         if target > 0:
             # least recently seen first; ties broken by key (lexsort via two stable sorts)
             cand = candidates[torch.argsort(self._data["keys"][candidates], stable=True)]
-            cand = cand[torch.argsort(self._data["last_seen"][cand], stable=True)]
+            cand = cand[torch.argsort(self._data["last_tick"][cand], stable=True)]
             self._evict(cand[:target])
         overflow = self._n + m - cap
         if overflow > 0:
@@ -362,8 +391,9 @@ class VoxelStore:
     def arrays(self) -> dict[str, torch.Tensor]:
         """Every per-voxel array (the file format's names) in ascending key order (independent of insertion order)."""
         slots, d = self._index_slots, self._data
+        seen = d["seen"][slots]
         return {"keys": d["keys"][slots], **self._named(d["sums"][slots], d["z_range"][slots]),
-                "last_seen": d["last_seen"][slots]}
+                "last_tick": d["last_tick"][slots], "first_seen": seen[:, 0], "last_seen": seen[:, 1]}
 
     def keys(self) -> torch.Tensor:
         """[n] int64 packed voxel keys, ascending."""
@@ -399,6 +429,20 @@ class VoxelStore:
         """[n, 3] float64 mean colour (0–1) per voxel; 0 where no colour was fused; in key order."""
         s, D = self._sums(), self.config.feature_dim
         return s[:, D + 3:D + 6] / s[:, D + 6:D + 7].clamp_min(1e-12)
+
+    def first_seen(self) -> torch.Tensor:
+        """[n] float64 sensor time (s) of the earliest stamped frame that hit each voxel, NaN if none; key order."""
+        return self._data["seen"][self._index_slots, 0]
+
+    def last_seen(self) -> torch.Tensor:
+        """[n] float64 sensor time (s) of the latest stamped frame that hit each voxel, NaN if none; key order."""
+        return self._data["seen"][self._index_slots, 1]
+
+    def newest_stamp(self) -> Optional[float]:
+        """The latest seen time in the map (s): the stamp of the newest stamped frame fused; None if there is none."""
+        times = self.last_seen()
+        times = times[~times.isnan()]
+        return float(times.max()) if times.numel() else None
 
     def stats(self) -> dict[str, Union[int, float]]:
         """Counters for status messages: voxels, capacity, evictions, dropped voxels, memory."""
@@ -463,13 +507,14 @@ class VoxelStore:
 
     def load(self, path: Union[str, os.PathLike]) -> None:
         """Replace the store's content with a saved file; on any problem raise ValueError and change nothing."""
-        tensors, meta = _read_store_file(Path(path), self.config)
+        tensors, meta = _read_store_file(Path(path), self.config)  # any version, as version-2 arrays
         n = tensors["keys"].shape[0]
         if n > self.config.capacity:
             raise ValueError(f"{path}: {n} voxels exceed this store's capacity {self.config.capacity}")
         data = self._alloc(max(n, min(self.config.initial_slots, self.config.capacity)))
         data["keys"][:n] = tensors["keys"].to(self.device)
-        data["last_seen"][:n] = tensors["last_seen"].to(self.device)
+        data["last_tick"][:n] = tensors["last_tick"].to(self.device)
+        data["seen"][:n] = torch.stack([tensors["first_seen"], tensors["last_seen"]], 1).to(self.device)
         for k, view in self._named(data["sums"][:n], data["z_range"][:n]).items():
             view.copy_(tensors[k].to(self.device))
         self._data, self._n = data, n
@@ -481,7 +526,9 @@ class VoxelStore:
 
 
 def _read_store_file(path: Path, config: VoxelStoreConfig) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """Read and validate a saved store; any defect raises ValueError naming the file and the problem."""
+    """Read and validate a saved store of any supported format version; returns its arrays under the current
+    version's names (a version-1 file's tick as ``last_tick``, its unknown times as NaN). Any defect raises
+    ValueError naming the file and the problem."""
     from safetensors.torch import load as st_load
 
     try:
@@ -497,8 +544,10 @@ def _read_store_file(path: Path, config: VoxelStoreConfig) -> tuple[dict[str, to
         raise ValueError(f"{path} is not a valid safetensors voxel store (corrupt or truncated): {e}") from e
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path}: not a {FORMAT} file (format={meta.get('format')!r})")
-    if meta.get("format_version") != str(FORMAT_VERSION):
-        raise ValueError(f"{path}: format version {meta.get('format_version')} != supported {FORMAT_VERSION}")
+    version = {str(v): v for v in _FIELDS}.get(meta.get("format_version"))
+    if version is None:
+        raise ValueError(f"{path}: format version {meta.get('format_version')} is not one this code reads "
+                         f"({', '.join(str(v) for v in _FIELDS)})")
     try:
         voxel_size, feature_dim = float(meta["voxel_size"]), int(meta["feature_dim"])
         int(meta["tick"])
@@ -509,14 +558,14 @@ def _read_store_file(path: Path, config: VoxelStoreConfig) -> tuple[dict[str, to
         raise ValueError(f"{path}: voxel_size {voxel_size} does not match the store's {config.voxel_size}")
     if feature_dim != config.feature_dim:
         raise ValueError(f"{path}: feature_dim {feature_dim} does not match the store's {config.feature_dim}")
-    missing = [k for k in _FIELDS if k not in tensors]
+    missing = [k for k in _FIELDS[version] if k not in tensors]
     if missing:
         raise ValueError(f"{path}: missing arrays {missing}")
     n = tensors["keys"].shape[0]
     shapes = {"feature_sum": (n, feature_dim), "colour_sum": (n, 3)}
-    for k in _FIELDS:
+    for k in _FIELDS[version]:
         t = tensors[k]
-        want_dtype = torch.int64 if k in ("keys", "last_seen") else torch.float64
+        want_dtype = torch.int64 if k in _INT_FIELDS[version] else torch.float64
         if t.dtype != want_dtype or tuple(t.shape) != shapes.get(k, (n,)):
             raise ValueError(f"{path}: array {k} has {t.dtype} {tuple(t.shape)}, expected {want_dtype} "
                              f"{shapes.get(k, (n,))}")
@@ -525,4 +574,12 @@ def _read_store_file(path: Path, config: VoxelStoreConfig) -> tuple[dict[str, to
     if not bool((tensors["weight"] > 0).all()) or not all(bool(torch.isfinite(tensors[k]).all())
                                                           for k in ("feature_sum", "weight", "z_sum", "colour_sum")):
         raise ValueError(f"{path}: non-finite or non-positive accumulators")
+    if version == 1:  # the tick was called last_seen; no times were kept
+        tensors["last_tick"] = tensors.pop("last_seen")
+        tensors["first_seen"] = torch.full((n,), math.nan, dtype=torch.float64)
+        tensors["last_seen"] = torch.full((n,), math.nan, dtype=torch.float64)
+    first, last = tensors["first_seen"], tensors["last_seen"]
+    known = first.isfinite() & last.isfinite() & (first <= last)
+    if not bool((known | (first.isnan() & last.isnan())).all()):
+        raise ValueError(f"{path}: seen times must be both unknown (NaN) or finite with first_seen <= last_seen")
     return tensors, meta

@@ -218,6 +218,8 @@ def write_outputs(config: ReportInputs, out: Path, check: Any, results: list[dic
     pictures.update(_plots(config, out, results, frame_log, status_log))
     _report_md(out, config, figures, qa, beacon, pictures)
     summary = {k: figures[k] for k in SUMMARY_KEYS}
+    if "rerun" in figures:  # leovl-eval --rerun: what the recording holds
+        summary["rerun"] = figures["rerun"]
     summary["out"] = str(out)
     print(json.dumps(summary))
     return 0 if figures["frames_fused"] > 0 and figures["answered"] == len(results) else 1
@@ -312,8 +314,13 @@ def _report_md(out: Path, config: ReportInputs, f: dict[str, Any], qa: dict[str,
         f"[{qa['ci']['em'][0]:.1f}, {qa['ci']['em'][1]:.1f}], **EM-R {qa['em_r']:.1f} %** "
         f"[{qa['ci']['em_r'][0]:.1f}, {qa['ci']['em_r'][1]:.1f}] (95 % bootstrap CIs); Beacon3D Case "
         f"{beacon['case']:.1f} / Obj {beacon['obj']:.1f} without a judge",
-        f"- answer latency: {json.dumps({k: round(v, 1) for k, v in f['ask_latency_ms'].items()})} ms", "",
-        "| type | n | EM % | EM-R % |", "|---|---|---|---|",
+        f"- answer latency: {json.dumps({k: round(v, 1) for k, v in f['ask_latency_ms'].items()})} ms",
+    ]
+    if "rerun" in f:
+        lines.append(f"- rerun recording: `{f['rerun']['path']}` ({json.dumps(f['rerun']['counts'])}); view it "
+                     f"with `rerun {f['rerun']['path']}`")
+    lines += [
+        "", "| type | n | EM % | EM-R % |", "|---|---|---|---|",
     ]
     lines += [f"| {t} | {v['n']} | {v['em']:.1f} | {v['em_r']:.1f} |" for t, v in qa["by_type"].items()]
     lines += [""] + [f"![{name}]({p.name})" for name, p in pictures.items()]

@@ -76,6 +76,11 @@ def header_stamp_ns(buf: Buffer) -> int:
     return sec * 1_000_000_000 + nanosec
 
 
+def header_frame_id(buf: Buffer) -> str:
+    """``header.frame_id`` of a serialised message whose first field is a ``std_msgs/Header``."""
+    return read_header(_Reader(buf)).frame_id
+
+
 class _Reader:
     """Sequential CDR reader over one buffer (alignment relative to the end of the encapsulation header)."""
 

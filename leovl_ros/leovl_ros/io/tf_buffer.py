@@ -1,21 +1,27 @@
 """A ROS-free TF buffer: transforms from ``/tf`` and ``/tf_static`` (bags or a live feed) composed at a stamp.
 
-tf2_ros and tf2_msgs are not on PyPI, so bag replays that record poses as TF (how robots record) use this buffer:
-``TfBuffer.lookup("map", "camera_color_optical_frame", stamp_ns)`` walks both frames up the tree to their common
-ancestor and composes every edge at the stamp — static edges as they are, dynamic edges interpolated between the
-two bracketing samples (translation linearly, rotation by slerp), as tf2 does. Beyond the newest (or before the
-oldest) sample of a dynamic edge the lookup fails with ``TfLookupError`` unless the stamp lies within
-``tolerance_ns`` of it. ``tf_messages`` decodes ``tf2_msgs/msg/TFMessage`` from a rosbag2 with ``rosbags`` (no ROS
-types); ``tf_message`` builds one for writing. Frame ids are compared without a leading ``/``.
+tf2_ros is not on PyPI, so bag replays that record poses as TF (how robots record) and the fusion node's live
+``pose_source: tf`` without tf2_ros use this buffer: ``TfBuffer.lookup("map", "camera_color_optical_frame",
+stamp_ns)`` walks both frames up the tree to their common ancestor and composes every edge at the stamp — static
+edges as they are, dynamic edges interpolated between the two bracketing samples (translation linearly, rotation
+by slerp), as tf2 does. Beyond the newest sample of a dynamic edge the lookup fails with ``TfLookupError`` (the
+transform may still come), before the oldest with ``TfPastError`` (it never will), unless the stamp lies within
+``tolerance_ns`` of it. A live buffer keeps ``cache_ns`` of history per edge (tf2's 10 s); a sample older than that
+behind an edge's newest one (a looped bag, a restarted publisher) starts the edge again. ``TfWaitQueue`` holds
+lookups that cannot be answered yet, in arrival order, for a bounded time (tf2's message filter, without ROS).
+``tf_messages`` decodes ``tf2_msgs/msg/TFMessage`` from a rosbag2 with ``rosbags`` (no ROS types); ``tf_message``
+builds one for writing. Frame ids are compared without a leading ``/``.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator
+import collections
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Generic, Optional, TypeVar
 
 import numpy as np
 
@@ -26,8 +32,17 @@ TF_STATIC_TOPIC = "/tf_static"
 TF_TYPE = "tf2_msgs/msg/TFMessage"
 
 
+TF_CACHE_NS = 10_000_000_000
+"""History a live buffer keeps per dynamic edge (tf2's default cache time, 10 s)."""
+T = TypeVar("T")
+
+
 class TfLookupError(LookupError):
     """No transform between two frames at a stamp (unknown frame, disconnected trees or extrapolation)."""
+
+
+class TfPastError(TfLookupError):
+    """The stamp is older than every sample of a dynamic edge on the path: no later message can answer it."""
 
 
 def _frame(name: str) -> str:
@@ -66,11 +81,15 @@ class _Edge:
     translations: list[np.ndarray] = field(default_factory=list)
     quats: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, stamp_ns: int, translation: np.ndarray, quat: np.ndarray) -> None:
-        """Insert a sample (a static edge keeps only the latest)."""
-        if self.static:
+    def add(self, stamp_ns: int, translation: np.ndarray, quat: np.ndarray, cache_ns: Optional[int] = None) -> None:
+        """Insert a sample (a static edge keeps only the latest); with ``cache_ns``, samples older than that behind
+        the newest are forgotten, and a sample that old starts the edge again (time went backwards)."""
+        if self.static or (cache_ns is not None and self.stamps and stamp_ns < self.stamps[-1] - cache_ns):
             self.stamps, self.translations, self.quats = [stamp_ns], [translation], [quat]
             return
+        if cache_ns is not None and self.stamps:
+            keep = bisect.bisect_left(self.stamps, max(stamp_ns, self.stamps[-1]) - cache_ns)
+            del self.stamps[:keep], self.translations[:keep], self.quats[:keep]
         i = bisect.bisect_left(self.stamps, stamp_ns)
         if i < len(self.stamps) and self.stamps[i] == stamp_ns:
             self.translations[i], self.quats[i] = translation, quat
@@ -91,8 +110,9 @@ class _Edge:
             if abs(self.stamps[j] - stamp_ns) <= tolerance_ns:
                 return _matrix(self.translations[j], self.quats[j])
             side = "before the oldest" if i == 0 else "after the newest"
-            raise TfLookupError(f"{self.parent} ← {child}: {stamp_ns * 1e-9:.6f} s is {side} sample "
-                                f"({self.stamps[j] * 1e-9:.6f} s; {len(self.stamps)} samples)")
+            error = TfPastError if i == 0 else TfLookupError
+            raise error(f"{self.parent} ← {child}: {stamp_ns * 1e-9:.6f} s is {side} sample "
+                        f"({self.stamps[j] * 1e-9:.6f} s; {len(self.stamps)} samples)")
         t0, t1 = self.stamps[i - 1], self.stamps[i]
         a = (stamp_ns - t0) / (t1 - t0)
         translation = (1.0 - a) * self.translations[i - 1] + a * self.translations[i]
@@ -102,9 +122,11 @@ class _Edge:
 class TfBuffer:
     """Parent → child transforms over time; ``lookup(target, source, stamp)`` gives target ← source (4×4)."""
 
-    def __init__(self, tolerance_ns: int = 0) -> None:
-        """``tolerance_ns``: how far beyond a dynamic edge's first/last sample a lookup may still use it."""
+    def __init__(self, tolerance_ns: int = 0, cache_ns: Optional[int] = None) -> None:
+        """``tolerance_ns``: how far beyond a dynamic edge's first/last sample a lookup may still use it;
+        ``cache_ns``: history kept per dynamic edge (None: everything, for a bag; ``TF_CACHE_NS`` for a live feed)."""
         self.tolerance_ns = int(tolerance_ns)
+        self.cache_ns = None if cache_ns is None else int(cache_ns)
         self._edges: dict[str, _Edge] = {}
 
     def __len__(self) -> int:
@@ -126,16 +148,26 @@ class TfBuffer:
         edge = self._edges.get(child)
         if edge is None or edge.parent != parent or edge.static != static:
             edge = self._edges[child] = _Edge(parent, static)
-        edge.add(int(stamp_ns), T[:3, 3].copy(), matrix_to_quat_xyzw(T[:3, :3]))
+        edge.add(int(stamp_ns), T[:3, 3].copy(), matrix_to_quat_xyzw(T[:3, :3]), self.cache_ns)
+
+    def clear_dynamic(self) -> None:
+        """Forget every dynamic edge (a map reset or a time jump); static edges stay, as tf2 keeps /tf_static."""
+        self._edges = {child: e for child, e in self._edges.items() if e.static}
 
     def add_message(self, msg: Any, static: bool = False) -> int:
-        """Add every TransformStamped of a TFMessage (rosbags or rclpy object); returns how many."""
+        """Add every TransformStamped of a TFMessage (rosbags or rclpy object); returns how many. Transforms that
+        tf2 rejects too are skipped: empty or equal frame ids, NaN/Inf, a quaternion not of unit length."""
         n = 0
         for ts in msg.transforms:
             tr, q = ts.transform.translation, ts.transform.rotation
-            T = _matrix(np.array([tr.x, tr.y, tr.z], dtype=np.float64), np.array([q.x, q.y, q.z, q.w]))
+            t, quat = np.array([tr.x, tr.y, tr.z], dtype=np.float64), np.array([q.x, q.y, q.z, q.w], np.float64)
+            if not (np.all(np.isfinite(t)) and abs(float(quat @ quat) - 1.0) <= 1e-5):
+                continue
             stamp = int(ts.header.stamp.sec) * 1_000_000_000 + int(ts.header.stamp.nanosec)
-            self.set_transform(ts.header.frame_id, ts.child_frame_id, stamp, T, static=static)
+            try:
+                self.set_transform(ts.header.frame_id, ts.child_frame_id, stamp, _matrix(t, quat), static=static)
+            except ValueError:
+                continue
             n += 1
         return n
 
@@ -186,6 +218,88 @@ class TfBuffer:
         except TfLookupError:
             return False
         return True
+
+
+@dataclass
+class WaitOutcome(Generic[T]):
+    """A decided lookup of a ``TfWaitQueue``: the transform, or why there is none."""
+
+    item: T
+    """What the caller submitted with the lookup (e.g. the frame that waits for its pose)."""
+    transform: Optional[np.ndarray]
+    """The lookup's 4×4 result; None when it failed."""
+    failure: str = ""
+    """'' (resolved), 'timeout' (waited ``timeout_s``), 'full' (evicted by a newer one) or 'past' (older than the
+    TF history: it can never resolve)."""
+    detail: str = ""
+    """The last lookup error, for the log."""
+
+
+@dataclass
+class _Waiting(Generic[T]):
+    """One queued lookup."""
+
+    item: T
+    lookup: Callable[[], np.ndarray]
+    deadline: float
+    error: str = ""
+
+
+class TfWaitQueue(Generic[T]):
+    """Lookups that wait, in arrival order, until TF can answer them: ``submit`` and ``retry`` (call it when new
+    TF arrives, and now and then for the deadlines) return what was decided, oldest first.
+
+    An item is decided only after every item before it (frames keep their order): resolved, failed for good
+    (``TfPastError``: at once), waited ``timeout_s`` (0: no wait), or evicted when ``max_waiting`` wait already.
+    Not thread-safe: call from one thread (or under one lock).
+    """
+
+    def __init__(self, timeout_s: float, max_waiting: int, clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock``: seconds of a monotonic clock (the deadlines are wall time, whatever the stamps' clock)."""
+        if timeout_s < 0 or max_waiting < 1:
+            raise ValueError(f"TfWaitQueue needs timeout_s >= 0 and max_waiting >= 1, got {timeout_s}, {max_waiting}")
+        self.timeout_s, self.max_waiting, self._clock = float(timeout_s), int(max_waiting), clock
+        self._waiting: collections.deque[_Waiting[T]] = collections.deque()
+
+    def __len__(self) -> int:
+        """Lookups still waiting."""
+        return len(self._waiting)
+
+    def submit(self, item: T, lookup: Callable[[], np.ndarray]) -> list[WaitOutcome[T]]:
+        """Queue ``lookup`` (raises ``TfLookupError`` while TF cannot answer) behind the waiting ones; decide what
+        can be decided now."""
+        self._waiting.append(_Waiting(item, lookup, self._clock() + self.timeout_s))
+        evicted = []
+        while len(self._waiting) > self.max_waiting:
+            old = self._waiting.popleft()
+            evicted.append(WaitOutcome(old.item, None, "full", f"{self.max_waiting} frames already waited for TF"
+                                                               + (f" (last error: {old.error})" if old.error else "")))
+        return evicted + self.retry()
+
+    def retry(self) -> list[WaitOutcome[T]]:
+        """Try the waiting lookups from the oldest: stop at the first that may still resolve before its deadline."""
+        decided: list[WaitOutcome[T]] = []
+        now = self._clock()
+        while self._waiting:
+            head = self._waiting[0]
+            try:
+                transform = head.lookup()
+            except TfPastError as exc:
+                decided.append(WaitOutcome(self._waiting.popleft().item, None, "past", str(exc)))
+            except TfLookupError as exc:
+                head.error = str(exc)
+                if now < head.deadline:
+                    break
+                decided.append(WaitOutcome(self._waiting.popleft().item, None, "timeout", head.error))
+            else:
+                decided.append(WaitOutcome(self._waiting.popleft().item, transform))
+        return decided
+
+    def clear(self) -> int:
+        """Forget every waiting lookup (a map reset); returns how many."""
+        n = len(self._waiting)
+        self._waiting.clear()
+        return n
 
 
 def tf_messages(path: str | Path, topics: Iterable[str] = (TF_TOPIC, TF_STATIC_TOPIC)) -> Iterator[tuple[str, Any]]:

@@ -46,6 +46,10 @@ class _SceneCache:
     """``time.monotonic()`` when it was built (callers may reuse a slightly older scene for a while)."""
 
 
+SAME_OBJECT_CELLS = 1.5
+"""Grounded cells within this many cell edges of each other belong to one object (object ids, ``last_seen``)."""
+
+
 class SpatialAgent:
     """Question answering over a VoxelStore with a LeoVLModel; thread-safe, one question at a time."""
 
@@ -161,7 +165,7 @@ class SpatialAgent:
         """Grounded objects: grounded cells clustered greedily by adjacency, each named by its most-attended cell."""
         reps: list[int] = []
         for c in cells:
-            size = 1.5 * float(batch.cell_size[c]) + 1e-6
+            size = SAME_OBJECT_CELLS * float(batch.cell_size[c]) + 1e-6
             if all(float(torch.linalg.norm(batch.xy[c].float() - batch.xy[r].float())) > size for r in reps):
                 reps.append(c)
         return reps

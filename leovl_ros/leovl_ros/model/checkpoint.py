@@ -21,18 +21,27 @@ READABLE_FORMATS = (1, 2)
 
 
 def _unique_state(model: torch.nn.Module, trainable_only: bool, dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    """State dict without tied duplicates (and, for a LoRA model, without the frozen base weights), floats as dtype."""
+    """State dict without tied duplicates (and, for a LoRA model, without the frozen parameters: the base LLM's
+    weights, which come from its own folder), floats as dtype."""
     seen: set[int] = set()
-    keep = {n for n, p in model.named_parameters() if p.requires_grad} if trainable_only else None
+    frozen = frozen_llm_weights(model) if trainable_only else set()
     out = {}
     for name, t in model.state_dict(keep_vars=False).items():
-        if keep is not None and name not in keep and not name.startswith("cfg_encoder."):
+        if name in frozen:
             continue
         if t.data_ptr() in seen:
             continue
         seen.add(t.data_ptr())
         out[name] = (t.to(dtype) if t.is_floating_point() else t).detach().cpu().contiguous()
     return out
+
+
+def frozen_llm_weights(model: torch.nn.Module) -> set[str]:
+    """State names of the LLM's frozen parameters and their tied aliases (a LoRA model's base weights, e.g. a tied
+    lm_head: they load from the pretrained folder, so checkpoints and resume states leave them out — a float16 copy
+    of a tied head would round the frozen embeddings on load)."""
+    frozen = {p.data_ptr() for p in model.llm.parameters() if not p.requires_grad}
+    return {n for n, t in model.llm.state_dict(prefix="llm.").items() if t.data_ptr() in frozen}
 
 
 def save_checkpoint(model: LeoVLModel, path: str | Path, extra: dict[str, Any] | None = None,
@@ -48,10 +57,17 @@ def save_checkpoint(model: LeoVLModel, path: str | Path, extra: dict[str, Any] |
     meta = {"format_version": str(FORMAT_VERSION), "torch": torch.__version__, "transformers": transformers.__version__}
     _atomic(path / "model.safetensors", lambda f: save_file(_unique_state(model, lora, dtype), f, metadata=meta))
     data = {"format_version": FORMAT_VERSION, **dataclasses.asdict(model.config), "extra": extra or {}}
+    requires = {}
     if model.question_encoder is not None:  # the frozen encoder's weights come from this package, not the folder
         from leovl_ros.model.text_encoder import requirement
 
-        data["requires"] = {"text_encoder": requirement()}
+        requires["text_encoder"] = requirement()
+    if model.config.llm.pretrained_path:  # the frozen LLM's weights come from that folder, not this one
+        from leovl_ros.model.llm import pretrained_identity
+
+        requires["llm"] = pretrained_identity(model.config.llm)
+    if requires:
+        data["requires"] = requires
     _atomic(path / "config.yaml", lambda f: save_yaml(data, f))
     if not model.config.llm.pretrained_path:
         _atomic(path / "tokenizer.json", lambda f: model.tokenizer.backend_tokenizer.save(f))
@@ -100,6 +116,8 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Leo
 
     path = Path(path)
     config = read_config(path)
+    if config.llm.pretrained_path:
+        _check_base_llm(path, config)
     tokenizer = load_pretrained_tokenizer(config.llm) if config.llm.pretrained_path else load_tokenizer(path)
     model = LeoVLModel(config, tokenizer)
     if model.question_encoder is not None:
@@ -117,10 +135,22 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Leo
                          f"unknown keys {unexpected[:5]}")
     model.load_state_dict(state, strict=False)
     missing = set(own) - set(state) - _aliases(model)
-    lora = bool(config.llm.pretrained_path and config.llm.use_lora)
-    if missing and not lora:
+    if config.llm.pretrained_path and config.llm.use_lora:  # the frozen base LLM comes from its own folder
+        missing -= frozen_llm_weights(model)
+    if missing:
         raise ValueError(f"{path}: weights missing for {sorted(missing)[:5]} ({len(missing)} tensors)")
     return model.to(device).eval()
+
+
+def _check_base_llm(path: Path, config: LeoVLConfig) -> None:
+    """Refuse a checkpoint whose pretrained LLM folder now holds another model than the one it was trained on."""
+    from leovl_ros.model.llm import pretrained_identity
+
+    recorded = (load_yaml(path / "config.yaml").get("requires") or {}).get("llm")
+    found = pretrained_identity(config.llm)
+    if recorded is not None and recorded != found:
+        raise ValueError(f"{path}: trained on a pretrained LLM with {recorded}, but {config.llm.pretrained_path} "
+                         f"holds {found}; point llm.pretrained_path at the model it was trained on")
 
 
 def _aliases(model: torch.nn.Module) -> set[str]:

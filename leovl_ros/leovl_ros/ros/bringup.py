@@ -8,6 +8,10 @@ hold the same
 ``MapHandle``: zero copies, one voxel store, no file round trips, and every answer sees the latest fused frame.
 (``dialogue_node`` alone answers over a saved map via its ``map_file`` parameter.)
 
+Both are managed (lifecycle) nodes: bring-up configures, then activates them (fusion first) as Nav2's lifecycle
+manager does with ``autostart``; ``-p autostart:=false`` leaves them unconfigured for ``~/change_state`` (configure
+fusion before dialogue: the dialogue node takes the fusion node's map at its own configure).
+
 Parameters come from ``config/agent.yaml`` (``--params`` to use others; ROS arguments after ``--ros-args`` work
 as usual: remaps, ``-p``, ``--params-file``). ``--demo`` also streams the synthetic room from a separate
 ``sim_camera_node`` process, so the agent can be tried (Rviz, ``~/ask``) without a robot.
@@ -59,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Options of ``leovl-agent`` (ROS arguments go after ``--ros-args``)."""
     parser = argparse.ArgumentParser(
         prog="leovl-agent", description=__doc__.split("\n\n")[0].replace("``", ""),
-        epilog="example: leovl-agent --demo    then: leovl-ask, Rviz with config/leovl.rviz, or the ~/ask service")
+        epilog="example: leovl-agent --demo    then: leovl-ask, Rviz with config/leovl.rviz, or the ~/ask service. "
+               "Lifecycle: leovl-agent --ros-args -p autostart:=false starts both nodes unconfigured.")
     parser.add_argument("--params", action="append", type=Path, metavar="YAML",
                         help=f"ROS 2 parameter file (repeatable, later ones win; default: config/{CONFIG_NAME})")
     parser.add_argument("--demo", action="store_true",
@@ -143,7 +148,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         return nodes["fusion"]  # type: ignore[return-value]
 
     def dialogue() -> DialogueNode:
-        return DialogueNode(map_handle=nodes["fusion"].map_handle, recorder=recorder)  # type: ignore[attr-defined]
+        fusion_node: FusionNode = nodes["fusion"]  # type: ignore[assignment]
+        return DialogueNode(map_handle=lambda: fusion_node.map_handle, recorder=recorder)
 
     sim = start_sim_camera(params) if args.demo else None
     try:

@@ -10,11 +10,18 @@ Endpoints (all names relative, so remappable):
 * ``~/goal`` (geometry_msgs/PoseStamped in ``frame_id``): the primary grounded object's position, facing away
   from the asker (situation pose, else the last camera pose on ``pose_topic``) — a goal Nav2 can take. Sent on to
   ``nav_goal`` (remap to Nav2's ``goal_pose``) only with ``send_nav_goal: true``.
-* ``~/status`` (diagnostic_msgs/DiagnosticArray): answered and rejected-by-reason counters.
+* ``~/status`` (diagnostic_msgs/DiagnosticArray): the node's /diagnostics status (answered and
+  rejected-by-reason counters, latency, map, model) at ``status_period_s``.
 
-The map is the ``MapHandle`` the fusion node writes when both run in one process (``leovl_ros.ros.bringup``); run
-alone (``dialogue_node`` executable) it answers over a saved map given by the ``map_file`` parameter. The model
-is loaded at start; a missing checkpoint is a configuration error (exit code 2 with the reason logged).
+A managed (lifecycle) node (``leovl_ros.ros.lifecycle``): configure validates the parameters, loads the model
+(a missing checkpoint fails configure with the reason; with ``autostart`` the executable then exits with code 2)
+and the map, and makes the publishers; activate offers ``~/ask`` and subscribes ``~/question`` and the camera
+pose (an inactive node is simply not there to ask, like Nav2's servers); deactivate removes them; cleanup
+releases the model. ``/diagnostics``: model, answer latency over a window, map size and age (``diagnostics.*``).
+
+The map is the ``MapHandle`` the fusion node writes when both run in one process (``leovl_ros.ros.bringup``: the
+fusion node must be configured first); run alone (``dialogue_node`` executable) it answers over a saved map
+given by the ``map_file`` parameter.
 The ask service runs in its own reentrant callback group and the model allows one request at a time
 (``busy_timeout_s``), so questions never occupy the executor threads that the fusion node's sensor callbacks use.
 """
@@ -22,23 +29,27 @@ The ask service runs in its own reentrant callback group and the model allows on
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+import time
+from collections.abc import Callable
+from typing import Any, Optional, Union
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point, PoseStamped
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.node import Node
 from std_msgs.msg import ColorRGBA, String
 from visualization_msgs.msg import Marker, MarkerArray
 
 from leovl_interfaces.srv import Ask
 from leovl_ros.agent.answering import Answerer, Reply, load_agent, situation_pose_matrix
+from leovl_ros.agent.diagnostics import DialogueDiagnosticsConfig, Health, TimedWindow, dialogue_health
 from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.node_config import DialogueConfig
 from leovl_ros.geometry.transforms import yaw_to_quat_xyzw
-from leovl_ros.ros.params import declare_config, validate_update
+from leovl_ros.ros.diagnostics import diagnostic_array
+from leovl_ros.ros.lifecycle import ManagedNode
+from leovl_ros.ros.params import read_config, validate_update
 from leovl_ros.ros.qos import latched_qos, reliable_qos, sensor_qos
 
 NODE_NAME = "dialogue"
@@ -55,44 +66,86 @@ def goal_pose(target: np.ndarray, origin: Optional[np.ndarray]) -> tuple:
     return (float(target[0]), float(target[1]), float(target[2])), tuple(float(v) for v in yaw_to_quat_xyzw(yaw))
 
 
-class DialogueNode(Node):
+MapSource = Union[MapHandle, Callable[[], Optional[MapHandle]], None]
+"""A map, a function returning the shared one at configure (bring-up: the fusion node's), or None (own map)."""
+
+
+class DialogueNode(ManagedNode):
     """Answers questions over a shared (or loaded) map; publishes answers, grounding markers and goals."""
 
-    def __init__(self, map_handle: Optional[MapHandle] = None, agent: Any = None, node_name: str = NODE_NAME,
+    DIAGNOSTICS_CONFIG = DialogueDiagnosticsConfig
+    DIAGNOSTICS_TASK = "answers"
+
+    def __init__(self, map_handle: MapSource = None, agent: Any = None, node_name: str = NODE_NAME,
                  recorder: Any = None, **kwargs: Any) -> None:
-        """Declare parameters, load the model (unless ``agent`` is given) and the map, then make the endpoints;
+        """Declare the parameters; the node starts unconfigured. ``map_handle``: the live map (or a function
+        returning it at configure), else the ``map_file`` map; ``agent`` replaces the configured model;
         ``recorder`` (``agent.recording.Recorder``) also logs every question with its answer and grounding."""
         super().__init__(node_name, **kwargs)
         self.recorder = recorder
-        self.config = declare_config(self, DialogueConfig)
-        self.map = map_handle if map_handle is not None else self._standalone_map()
-        self.answerer = Answerer(agent if agent is not None else load_agent(self.config.model_path,
-                                                                              self.config.device,
-                                                                              self.config.max_sessions),
-                                 self.map, self.config.answerer_config())
-        self.cfg_encoder_backend = self._deploy_cfg_encoder()
-        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.declare_config_parameters(DialogueConfig)
+        self.config: Optional[DialogueConfig] = None
+        self._map_source = map_handle
+        self._given_agent = agent
+        self.map: Optional[MapHandle] = None
+        self.answerer: Optional[Answerer] = None
+        self.cfg_encoder_backend = ""
         self._camera_xyz: Optional[np.ndarray] = None
         self._logged_reasons: set = set()
-        self._ask_group = ReentrantCallbackGroup()
-        self._topic_group = MutuallyExclusiveCallbackGroup()
-        self.create_service(Ask, "~/ask", self._on_ask, callback_group=self._ask_group)
-        self.create_subscription(String, "~/question", self._on_question, reliable_qos(),
-                                 callback_group=self._topic_group)
-        self.create_subscription(PoseStamped, self.config.pose_topic, self._on_camera_pose, sensor_qos(),
-                                 callback_group=self._topic_group)
-        self._answer_pub = self.create_publisher(String, "~/answer", reliable_qos())
-        self._grounding_pub = self.create_publisher(MarkerArray, "~/grounding", latched_qos())
-        self._goal_pub = self.create_publisher(PoseStamped, "~/goal", latched_qos())
+        self._latencies: TimedWindow[float] = TimedWindow(self.diagnostics_config.window_s)
+        self._map_seen = (-1, time.monotonic())  # (map version, when it was first seen)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+    # ---- lifecycle -------------------------------------------------------------------------------------------
+    def configure_node(self) -> None:
+        """Validate the parameters, get the map, load and deploy the model, make the publishers."""
+        self.config = c = read_config(self, DialogueConfig)
+        self.map = self._resolve_map()
+        self.answerer = Answerer(self._given_agent if self._given_agent is not None
+                                 else load_agent(c.model_path, c.device, c.max_sessions),
+                                 self.map, c.answerer_config())
+        self.cfg_encoder_backend = self._deploy_cfg_encoder()
+        self._latencies = TimedWindow(self.diagnostics_config.window_s)
+        self._answer_pub = self.create_lifecycle_publisher(String, "~/answer", reliable_qos())
+        self._grounding_pub = self.create_lifecycle_publisher(MarkerArray, "~/grounding", latched_qos())
+        self._goal_pub = self.create_lifecycle_publisher(PoseStamped, "~/goal", latched_qos())
         # A robot moves only when the user asked for it: no navigation publisher unless send_nav_goal.
-        self._nav_goal_pub = (self.create_publisher(PoseStamped, "nav_goal", reliable_qos(1))
-                              if self.config.send_nav_goal else None)
-        self._status_pub = self.create_publisher(DiagnosticArray, "~/status", reliable_qos(1))
-        self.create_timer(self.config.status_period_s, self._publish_status, callback_group=self._topic_group)
+        self._nav_goal_pub = (self.create_lifecycle_publisher(PoseStamped, "nav_goal", reliable_qos(1))
+                              if c.send_nav_goal else None)
+        self._status_pub = self.create_lifecycle_publisher(DiagnosticArray, "~/status", reliable_qos(1))
         self.get_logger().info(
-            f"dialogue ready: model {self.config.model_path or 'default'} on {self.config.device}, map "
-            f"{'shared in-process' if map_handle is not None else (self.config.map_file or 'empty')} "
-            f"({len(self.map)} voxels), frame {self.config.frame_id}")
+            f"dialogue configured: model {c.model_path or 'default'} on {c.device}, map "
+            f"{'shared in-process' if self._map_source is not None else (c.map_file or 'empty')} "
+            f"({len(self.map)} voxels), frame {c.frame_id}")
+
+    def activate_node(self) -> None:
+        """Offer ~/ask, subscribe ~/question and the camera pose, start ~/status."""
+        c = self.config
+        assert c is not None
+        ask_group, topic_group = ReentrantCallbackGroup(), MutuallyExclusiveCallbackGroup()
+        self.create_service(Ask, "~/ask", self._on_ask, callback_group=ask_group)
+        self.create_subscription(String, "~/question", self._on_question, reliable_qos(), callback_group=topic_group)
+        self.create_subscription(PoseStamped, c.pose_topic, self._on_camera_pose, sensor_qos(),
+                                 callback_group=topic_group)
+        self.create_timer(c.status_period_s, self._publish_status, callback_group=topic_group)
+        self.get_logger().info("dialogue ready: ~/ask and ~/question answer")
+
+    def cleanup_node(self) -> None:
+        """Release the model and the map reference (the publishers go with the configuration)."""
+        self.answerer = None
+        self.map = None
+        self.config = None
+        self.cfg_encoder_backend = ""
+
+    def _resolve_map(self) -> MapHandle:
+        """The shared map (a bring-up hands a function: the fusion node must be configured first), else an own one."""
+        source = self._map_source
+        if source is None:
+            return self._standalone_map()
+        handle = source if isinstance(source, MapHandle) else source()
+        if handle is None:
+            raise RuntimeError("the shared map does not exist yet: configure the fusion node first")
+        return handle
 
     def _deploy_cfg_encoder(self) -> str:
         """Run the model's CFG encoder on the runtime the ``backend`` parameters select; returns the description
@@ -123,11 +176,15 @@ class DialogueNode(Node):
                          else VoxelStore(VoxelStoreConfig()))
 
     def _on_set_parameters(self, params: list) -> SetParametersResult:
-        """Runtime updates of the tunables: validated with the config's rules, applied to the answer path."""
+        """Runtime updates of the tunables: validated with the config's rules, applied to the answer path (an
+        unconfigured node checks them at configure)."""
+        if self.config is None:
+            return SetParametersResult(successful=True)
         result, new = validate_update(self.config, params)
         if result.successful:
             self.config = new
-            self.answerer.config = new.answerer_config()
+            if self.answerer is not None:
+                self.answerer.config = new.answerer_config()
         return result
 
     # ---- callbacks -------------------------------------------------------------------------------------------
@@ -147,6 +204,7 @@ class DialogueNode(Node):
         response.scene_tokens = int(reply.scene_tokens)
         response.latency_ms = float(reply.latency_ms)
         response.error = reply.error
+        response.last_seen.sec, response.last_seen.nanosec = reply.last_seen_time()
         return response
 
     def _on_question(self, msg: String) -> None:
@@ -174,6 +232,7 @@ class DialogueNode(Node):
                                           f"rejections are only counted in ~/status")
             return
         self.get_logger().debug(f"answered in {reply.latency_ms:.0f} ms with {reply.scene_tokens} scene tokens")
+        self._latencies.add(time.monotonic(), reply.latency_ms * 1e-3)
         self._grounding_pub.publish(self._markers(reply))
         if reply.grounding_xyz:
             origin = situation_pose[:3, 3] if situation_pose is not None else self._camera_xyz
@@ -223,24 +282,45 @@ class DialogueNode(Node):
         return MarkerArray(markers=markers)
 
     def _publish_status(self) -> None:
-        """Counters (answered, rejected by reason) and map size as one DiagnosticStatus."""
-        counters = self.answerer.counters()
-        rejected = sum(v for k, v in counters.items() if k != "answered")
-        status = DiagnosticStatus(level=DiagnosticStatus.OK, name=self.get_fully_qualified_name(),
-                                  message=f"{counters['answered']} answered, {rejected} rejected")
-        status.values = [KeyValue(key=k, value=str(v)) for k, v in sorted(counters.items())]
-        status.values.append(KeyValue(key="map_voxels", value=str(len(self.map))))
-        status.values.append(KeyValue(key="cfg_encoder_backend", value=self.cfg_encoder_backend))
-        msg = DiagnosticArray(status=[status])
-        msg.header.stamp = self.get_clock().now().to_msg()
-        self._status_pub.publish(msg)
+        """~/status: the node's diagnostic status (the one /diagnostics carries)."""
+        self._status_pub.publish(diagnostic_array([self.diagnostic_status()], self.get_clock().now().nanoseconds))
+
+    def diagnostic_report(self, active: bool) -> tuple[Optional[Health], list[tuple[str, str]]]:
+        """Counters (answered, rejected by reason), latency over the window, model and map; the health verdict
+        while active."""
+        now = time.monotonic()
+        self._latencies.trim(now)
+        latencies = self._latencies.values()
+        handle, c = self.map, self.config
+        voxels = len(handle) if handle is not None else 0
+        map_age: Optional[float] = None
+        if handle is not None:
+            version = handle.version
+            if version != self._map_seen[0]:
+                self._map_seen = (version, now)
+            map_age = now - self._map_seen[1]
+        live = self._map_source is not None
+        health = (dialogue_health(latencies, voxels, map_age if live else None, self.diagnostics_config)
+                  if active else None)
+        counters = self.answerer.counters() if self.answerer is not None else {}
+        values = [(k, str(v)) for k, v in sorted(counters.items())]
+        values += [("answers_in_window", str(len(latencies))),
+                   ("mean_latency_s", f"{sum(latencies) / len(latencies):.3f}" if latencies else "n/a"),
+                   ("max_latency_s", f"{max(latencies):.3f}" if latencies else "n/a"),
+                   ("model", (c.model_path or "models/default") if c else "not loaded"),
+                   ("cfg_encoder_backend", self.cfg_encoder_backend or "not loaded"),
+                   ("map_voxels", str(voxels)),
+                   ("map", "live (shared with the fusion node)" if live else (c.map_file or "empty") if c else "none"),
+                   ("map_age_s", f"{map_age:.1f}" if map_age is not None else "n/a")]
+        return health, values
 
 
 def main(args: Optional[list[str]] = None) -> int:
     """``dialogue_node`` executable: the node alone, over ``map_file`` (or an empty map)."""
     from leovl_ros.ros.node_main import main_or_help
 
-    return main_or_help("dialogue_node", __doc__, [DialogueConfig], [DialogueNode], args=args, num_threads=4)
+    return main_or_help("dialogue_node", __doc__, [DialogueConfig, DialogueDiagnosticsConfig], [DialogueNode],
+                        args=args, num_threads=4)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ fused + dropped ≥ k − (in-flight − 1), so every frame is decided whatever 
 question through ``/dialogue/ask`` (at the end, or at its ``bag_time_s``); (5) write ``predictions.json``,
 ``report.json`` (figures, versions, model and bag checksums), ``report.md``, ``map.safetensors`` and PNGs
 (top-down CFG with trajectory and grounded cells, accuracy per question type, answer latency, fusion over bag
-time). The last stdout line is a JSON summary (frames_in_bag, frames_fused, questions, em, em_r,
-wall_over_bag, startup_s, ...). Steps 1, 4's records and 5 are the ROS-free ``leovl_ros.eval.bag_report``, which
+time); with ``--rerun FILE`` the agent also records the replay to a rerun ``.rrd`` (the fused images, the CFG,
+the trajectory and each answer's grounding, as ``leovl-agent --rerun``). The last stdout line is a JSON summary
+(frames_in_bag, frames_fused, questions, em, em_r, wall_over_bag, startup_s, ...; ``rerun`` with the recording's
+counts). Steps 1, 4's records and 5 are the ROS-free ``leovl_ros.eval.bag_report``, which
 the offline ``training/bag_eval.py`` shares.
 """
 
@@ -59,6 +61,7 @@ class EvalConfig:
     startup_timeout_s: float = 180.0
     status_rate: float = 50.0
     domain_id: Optional[int] = None
+    rerun: Optional[Path] = None
 
 
 def agent_params(config: EvalConfig, path: Path, compressed: bool = False) -> Path:
@@ -131,8 +134,9 @@ class Replay:
             env = {**os.environ, **ros_environment(), "RCUTILS_LOGGING_BUFFERED_STREAM": "0"}
             (self.out / "logs").mkdir(parents=True, exist_ok=True)
             self._log = open(self.out / "logs" / "agent.log", "w")
-            self.agent = subprocess.Popen([sys.executable, "-m", "leovl_ros.ros.bringup", "--params", str(params)],
-                                          stdout=self._log, stderr=subprocess.STDOUT, env=env)
+            rerun = ["--rerun", str(self.config.rerun)] if self.config.rerun else []
+            self.agent = subprocess.Popen([sys.executable, "-m", "leovl_ros.ros.bringup", "--params", str(params),
+                                           *rerun], stdout=self._log, stderr=subprocess.STDOUT, env=env)
         timeout = self.config.startup_timeout_s
         for client, name in ((self.ask, "/dialogue/ask"), (self.reset, "/fusion/reset")):
             if not self.wait(client.service_is_ready, timeout, f"waiting for {name}"):
@@ -184,13 +188,17 @@ class Replay:
                                  scene_tokens=reply.scene_tokens, latency_ms=reply.latency_ms,
                                  round_trip_ms=(time.perf_counter() - t0) * 1e3)
 
-    def close(self) -> None:
+    def stop_agent(self) -> None:
+        """SIGINT the started agent and wait for it (it closes its rerun recording on the way out)."""
         if self.agent is not None and self.agent.poll() is None:
             self.agent.send_signal(2)
             try:
                 self.agent.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.agent.kill()
+
+    def close(self) -> None:
+        self.stop_agent()
         self.executor.shutdown(timeout_sec=1.0)
         self.node.destroy_node()
 
@@ -271,6 +279,11 @@ def run(config: EvalConfig) -> int:
             inputs = ReportInputs(bag=config.bag, model=config.model, annotations=config.annotations,
                                   options={"rate": config.rate, "in_flight": config.in_flight,
                                            "use_running": config.use_running})
+            if config.rerun:
+                from leovl_ros.agent.recording import recording_summary
+
+                replay.stop_agent()  # the recording is complete once the agent has closed it
+                figures["rerun"] = {"path": str(config.rerun), "counts": recording_summary(config.rerun)}
             return write_outputs(inputs, out, check, results, figures, frame_log, replay.status_log, t_start)
         finally:
             if player is not None:
@@ -300,6 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "replay (default: a private one, 101 + pid %% 100; ignored with --use-running)")
     p.add_argument("--frame-timeout", type=float, default=20.0, dest="frame_timeout_s",
                    help="seconds to wait for one frame's status before sending the next anyway")
+    p.add_argument("--startup-timeout", type=float, default=180.0, dest="startup_timeout_s",
+                   help="seconds the started agent may take to offer /dialogue/ask and /fusion/status "
+                        "(default %(default)s)")
+    p.add_argument("--rerun", type=Path, default=None, metavar="FILE",
+                   help="also record the replay to a rerun .rrd (fused images, CFG, trajectory, each answer's "
+                        "grounding; as `leovl-agent --rerun`); view it with `rerun FILE`. Not with --use-running")
     return p
 
 
@@ -309,6 +328,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.in_flight < 1 or args.rate < 0:
         print("leovl-eval: error: --in-flight must be >= 1 and --rate >= 0", file=sys.stderr)
         return 2
+    if args.rerun and args.use_running:
+        print("leovl-eval: error: --rerun records inside the agent leovl-eval starts; a running agent records "
+              "with its own `leovl-agent --rerun FILE`", file=sys.stderr)
+        return 2
+    if args.rerun:
+        args.rerun = args.rerun.expanduser().resolve()
     config = EvalConfig(**vars(args))
     started = False
     try:

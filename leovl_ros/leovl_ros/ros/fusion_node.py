@@ -2,9 +2,12 @@
 
 Input path (sensor callback group, cheap work only): approximate-time sync of colour, depth and pose (bounded
 queues, ``sync_slop``; the pose stream uses ``max_pose_age`` as its tolerance), the latest camera_info, stamp
-order and age checks against the node clock (sim time during bag replay). Images are subscribed serialised
-(``raw=True``): the sync reads their stamps in place (``leovl_ros.io.cdr``), the stamp gaps of the colour stream
-give ``lost_inferred`` (``agent.frame_accounting``), and only frames handed to the worker are ever parsed.
+order and age checks against the node clock (sim time during bag replay); the pose comes from
+``ros.pose_input.PoseInput`` (``pose_source``: PoseStamped, Odometry, or TF at the image stamp — a frame waits
+up to ``tf_timeout`` for its transform, counted ``tf_timeout`` / ``tf_extrapolation`` when it never comes). Images
+are subscribed serialised (``raw=True``): the sync reads their stamps in place (``leovl_ros.io.cdr``), the stamp
+gaps of the colour stream give ``lost_inferred`` (``agent.frame_accounting``), and only frames handed to the worker
+are ever parsed.
 Accepted frames go to a worker thread through a short drop-oldest queue (``mode: live``, ``live_queue_size``: a
 burst is absorbed, beyond it the oldest unprocessed frame is evicted, counted ``behind``) or a bounded blocking
 queue (``mode: eval``: every frame fused, reliable QoS, back-pressure). The 2D encoder runs on the runtime the
@@ -12,6 +15,13 @@ queue (``mode: eval``: every frame fused, reliable QoS, back-pressure). The 2D e
 messages to ``cfg.pipeline.FrameFuser`` (decode, per-pixel depth mask, resize to the encoder input, fuse into the
 shared map, ``MapHandle``), so the executor never waits on the encoder. Every rejected frame is counted by
 reason in ``~/status`` and logged once per cause (throttled); rejected frames never touch the map.
+
+A managed (lifecycle) node (``leovl_ros.ros.lifecycle``): configure validates the parameters, loads and deploys
+the 2D encoder, makes (or keeps) the map and the publishers and starts the worker; activate subscribes the
+inputs and starts the output timers and the map services; deactivate removes them again (nothing is received,
+fused or served while inactive) and keeps the map; cleanup releases the encoder, worker and publishers (the map
+stays until shutdown). ``/diagnostics`` (``agent.diagnostics``) reports fused vs nominal rate, drops by reason,
+input staleness, the encoder and the map size, with levels at the ``diagnostics.*`` thresholds.
 """
 
 from __future__ import annotations
@@ -23,18 +33,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
-import rclpy
-from geometry_msgs.msg import PoseStamped
-from nav_msgs.msg import Odometry
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.clock import Clock, ClockType
-from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from std_srvs.srv import Trigger
 from visualization_msgs.msg import MarkerArray
 
 from leovl_interfaces.msg import FusionStatus
 from leovl_interfaces.srv import MapFile
+from leovl_ros.agent.diagnostics import (
+    FrameCounts,
+    FrameWindow,
+    FusionDiagnosticsConfig,
+    Health,
+    TimedWindow,
+    fusion_health,
+)
 from leovl_ros.agent.frame_accounting import StampGapCounter
 from leovl_ros.agent.frame_sync import ApproxTimeSync, BlockingQueue, LatestQueue
 from leovl_ros.agent.map_handle import MapBusyError, MapHandle, new_map_handle
@@ -44,14 +59,14 @@ from leovl_ros.agent.validation import (
     Reason,
     Rejection,
     check_frame_age,
-    check_pose_matrix,
     check_stamp_order,
 )
-from leovl_ros.geometry.transforms import extrinsic_from_list, pose_from_position_quat
 from leovl_ros.io import cdr
 from leovl_ros.ros import conversions as conv
+from leovl_ros.ros.lifecycle import ManagedNode
 from leovl_ros.ros.node_main import RejectionLog, main_or_help
-from leovl_ros.ros.params import declare_config, validate_update
+from leovl_ros.ros.params import read_config, validate_update
+from leovl_ros.ros.pose_input import PoseInput
 from leovl_ros.ros.qos import eval_qos, latched_qos, lost_message_callbacks, qos_by_name, reliable_qos
 
 if TYPE_CHECKING:
@@ -68,31 +83,31 @@ class PendingFrame:
     pose: np.ndarray
 
 
-class FusionNode(Node):
-    """RGB-D + pose → shared voxel map; publishes the CFG and status; reset/save/load services."""
+class FusionNode(ManagedNode):
+    """RGB-D + pose → shared voxel map; publishes the CFG and status; reset/save/load services (lifecycle)."""
+
+    DIAGNOSTICS_CONFIG = FusionDiagnosticsConfig
+    DIAGNOSTICS_TASK = "frame fusion"
 
     def __init__(self, map_handle: Optional[MapHandle] = None, encoder: Any = None, recorder: Any = None,
                  **kwargs: Any) -> None:
-        """Declare parameters, load the encoder, create the map (or share ``map_handle``), endpoints, worker;
-        ``recorder`` (``agent.recording.Recorder``) also logs each fused frame and each published CFG."""
+        """Declare the parameters; the node starts unconfigured (``autostart`` lets its executable bring it up).
+        ``encoder`` replaces the configured 2D encoder, ``map_handle`` is the map to fuse into (else one is made
+        at the first configure and kept until shutdown), ``recorder`` (``agent.recording.Recorder``) also logs
+        each fused frame and each published CFG."""
         super().__init__(kwargs.pop("node_name", "fusion"), **kwargs)
         self.recorder = recorder
-        self.config: FusionConfig = declare_config(self, FusionConfig)
-        self._base_to_optical = extrinsic_from_list(self.config.base_to_optical)
-        self._map_to_odom = extrinsic_from_list(self.config.map_to_odom)
-        self._tf_buffer = self._make_tf_buffer() if self.config.pose_source == "tf" else None
-        c = self.config
-        if encoder is None:
-            from leovl_ros.cfg.pipeline import load_encoder
-
-            encoder = load_encoder(c.encoder_kind, c.encoder_path, self.get_logger().warning)
-        self.encoder = encoder = self._deploy(encoder)
-        self.map_handle = map_handle if map_handle is not None else new_map_handle(
-            int(encoder.feature_dim), c.voxel_size, c.capacity, c.compiled_fusion)
-        from leovl_ros.cfg.pipeline import FrameFuser
-
-        self._fuser = FrameFuser(encoder, c.fuser_config())
-        self._rejections = RejectionLog(self.get_logger(), [r.value for r in FRAME_REASONS], self.config.log_throttle)
+        self.declare_config_parameters(FusionConfig)
+        self.config: Optional[FusionConfig] = None
+        self._given_encoder = encoder
+        self.encoder: Any = None
+        self.encoder_backend = self.encoder_backend_detail = ""
+        self.map_handle: Optional[MapHandle] = map_handle
+        self._fuser: Any = None
+        self._poses: Optional[PoseInput] = None
+        self._sync: Optional[ApproxTimeSync] = None
+        self._rejections = RejectionLog(self.get_logger(), [r.value for r in FRAME_REASONS],
+                                        float(self.get_parameter("log_throttle").value))
         self._state_lock = threading.Lock()
         self._received = 0
         self._fused = 0
@@ -107,18 +122,143 @@ class FusionNode(Node):
         self._published: Optional[tuple[PointCloud2, MarkerArray]] = None
         self._rate_window = (time.monotonic(), 0)
         self._rate_hz = 0.0
-        self._make_endpoints()
-        self._inbox: Any = (BlockingQueue(self.config.eval_queue_size) if self.config.mode == "eval"
-                            else LatestQueue(self.config.live_queue_size))
+        self._inbox: Any = None
+        self._worker: Optional[threading.Thread] = None
         self._stop = threading.Event()
-        self._worker = threading.Thread(target=self._work, name="fusion_worker", daemon=True)
-        self._worker.start()
+        self._accepting = False  # frames reach the map only while active
+        self._fusing = threading.Lock()  # held while the worker fuses a frame: deactivate waits for it
+        self._activated_at = time.monotonic()
+        self._last_input_at: Optional[float] = None
+        self._last_fused_at: Optional[float] = None
+        self._warmed_at: Optional[float] = None  # when the worker finished warming the fusion path up
+        self._frame_window: TimedWindow[FrameCounts] = TimedWindow(self.diagnostics_config.window_s)
         self.add_on_set_parameters_callback(self._on_set_parameters)
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+
+    def configure_node(self) -> None:
+        """Validate the parameters, load and deploy the 2D encoder, keep or make the map, make the publishers and
+        start the fusion worker (it warms the fusion path up)."""
+        self.config = c = read_config(self, FusionConfig)
+        encoder = self._given_encoder
+        if encoder is None:
+            from leovl_ros.cfg.pipeline import load_encoder
+
+            encoder = load_encoder(c.encoder_kind, c.encoder_path, self.get_logger().warning)
+        self.encoder = self._deploy(encoder)
+        self.map_handle = self._map_for(int(self.encoder.feature_dim))
+        from leovl_ros.cfg.pipeline import FrameFuser
+
+        self._fuser = FrameFuser(self.encoder, c.fuser_config())
+        self._make_publishers()
+        self._frame_window = TimedWindow(self.diagnostics_config.window_s)
+        self._inbox = BlockingQueue(c.eval_queue_size) if c.mode == "eval" else LatestQueue(c.live_queue_size)
+        self._stop = threading.Event()
+        self._warmed_at = None
+        self._worker = threading.Thread(target=self._work, args=(self._stop, self._inbox), name="fusion_worker",
+                                        daemon=True)
+        self._worker.start()
+        self.get_logger().info(
+            f"fusion configured: encoder={type(self.encoder.source).__name__}(D={self.encoder.feature_dim}, "
+            f"{self.encoder_backend}) input={c.encoder_width}x{c.encoder_height} voxel={c.voxel_size} m "
+            f"budget={c.token_budget}, map of {len(self.map_handle)} voxels")
+
+    def _map_for(self, feature_dim: int) -> MapHandle:
+        """The map to fuse into: the given or kept one when it fits the encoder and voxel size, else a new one."""
+        c = self.config
+        assert c is not None
+        if self.map_handle is None:
+            return new_map_handle(feature_dim, c.voxel_size, c.capacity, c.compiled_fusion)
+        with self.map_handle.locked() as store:
+            kept = getattr(store, "config", None)
+        if kept is not None and (kept.feature_dim != feature_dim or abs(kept.voxel_size - c.voxel_size) > 1e-9):
+            raise ValueError(f"the map kept since the last configuration holds {kept.feature_dim}-d features in "
+                             f"{kept.voxel_size} m voxels, this configuration needs {feature_dim}-d in "
+                             f"{c.voxel_size} m voxels (shut the node down to start a new map)")
+        return self.map_handle
+
+    def activate_node(self) -> None:
+        """Subscribe the inputs, start the output timers and the map services: frames flow into the map."""
+        c = self.config
+        assert c is not None
+        self._make_endpoints()
+        self._gaps.reset()  # the pause while inactive is no loss
+        self._frame_window.clear()
+        now = time.monotonic()
+        self._activated_at, self._last_input_at = now, None
+        self._rate_window = (now, self._fused)
+        self._accepting = True
         self.get_logger().info(
             f"fusion ready: mode={c.mode} qos={'reliable/keep-all' if c.mode == 'eval' else c.qos} "
             f"pose_source={c.pose_source} colour={self._colour_sub.topic_name} depth={self._depth_sub.topic_name} "
             f"encoder={type(self.encoder.source).__name__}(D={self.encoder.feature_dim}, {self.encoder_backend}) "
             f"input={c.encoder_width}x{c.encoder_height} voxel={c.voxel_size} m budget={c.token_budget}")
+
+    def deactivate_node(self) -> None:
+        """Input is gone: discard the frames still queued, let the one being fused land; the map stays."""
+        self._accepting = False
+        discarded = 0
+        while self._inbox is not None and self._inbox.get(timeout=0.0) is not None:
+            discarded += 1
+        with self._fusing:
+            pass
+        voxels = len(self.map_handle) if self.map_handle is not None else 0
+        self.get_logger().info(f"fusion inactive: input stopped ({discarded} queued frame(s) discarded), the map "
+                               f"keeps its {voxels} voxels")
+
+    def cleanup_node(self) -> None:
+        """Stop the worker and release the encoder (the publishers go with the configuration; the map stays)."""
+        self._accepting = False
+        self._stop.set()
+        if self._inbox is not None:
+            self._inbox.close()
+        if self._worker is not None:
+            self._worker.join(timeout=5.0)
+        self._worker = self._inbox = None
+        self._fuser = self.encoder = self._poses = None
+        self.encoder_backend = self.encoder_backend_detail = ""
+        self._published_version, self._published = -1, None
+        self.config = None
+
+    def shutdown_node(self) -> None:
+        """Release the map too."""
+        self.map_handle = None
+
+    def diagnostic_report(self, active: bool) -> tuple[Optional[Health], list[tuple[str, str]]]:
+        """Frames over the diagnostics window (sampled at each report while active), drops by reason, encoder and
+        map; the health verdict while active."""
+        now = time.monotonic()
+        with self._state_lock:
+            received, fused = self._received, self._fused
+            last_input, last_fused = self._last_input_at, self._last_fused_at
+        drops = self._rejections.counters.snapshot()
+        dropped = int(sum(drops.values()))
+        if active:
+            self._frame_window.add(now, FrameCounts(received, fused, dropped))
+        frames = FrameWindow.of(self._frame_window)
+        input_age = None if last_input is None else now - last_input
+        health = None
+        warmed_at = self._warmed_at
+        if active:
+            since_fused = now - max(last_fused or 0.0, self._activated_at, warmed_at or 0.0)
+            health = fusion_health(frames, self._gaps.rate_hz, input_age, since_fused, self.diagnostics_config,
+                                   warming_up=warmed_at is None)
+        c, handle = self.config, self.map_handle
+        voxels = "busy" if handle is not None and handle.busy else str(len(handle) if handle is not None else 0)
+        values = [("fused_rate_hz", f"{frames.fused_rate_hz:.2f}"), ("nominal_rate_hz", f"{self._gaps.rate_hz:.2f}"),
+                  ("window_s", f"{frames.elapsed_s:.1f}"), ("window_drop_share", f"{frames.drop_share:.3f}"),
+                  ("frames_received", str(received)), ("frames_fused", str(fused)), ("frames_dropped", str(dropped)),
+                  *((f"dropped.{reason}", str(n)) for reason, n in drops.items()),
+                  ("lost_inferred", str(self._gaps.lost)),
+                  ("seconds_since_input", "never" if input_age is None else f"{input_age:.1f}"),
+                  ("seconds_since_fused", "never" if last_fused is None else f"{now - last_fused:.1f}"),
+                  ("fusion_path", "not started" if self._worker is None else
+                   "warming up" if warmed_at is None else "ready"),
+                  ("encoder_backend", self.encoder_backend_detail or "not loaded"),
+                  ("encoder_model", f"{c.encoder_kind} {c.encoder_path or 'models/default'}" if c else "not loaded"),
+                  ("map_voxels", voxels), ("cfg_cells", str(self._tokens)),
+                  ("last_error", self._rejections.last_error)]
+        return health, values
 
     # ------------------------------------------------------------------------------------------ set-up
 
@@ -141,20 +281,17 @@ class FusionNode(Node):
         self.get_logger().info(f"2D encoder runtime: {deployed.description}")
         return deployed
 
-    def _make_tf_buffer(self) -> Any:
-        """tf2 buffer + listener for pose_source 'tf'; a clear start error where tf2_ros is missing."""
-        try:
-            import tf2_ros
-        except ImportError as exc:
-            raise RuntimeError("pose_source 'tf' needs tf2_ros, which this ROS 2 install lacks (the PyPI wheels "
-                               "have none); use pose_source 'topic' or 'odometry'") from exc
-        buffer = tf2_ros.Buffer()
-        self._tf_listener = tf2_ros.TransformListener(buffer, self)
-        return buffer
+    def _make_publishers(self) -> None:
+        """The outputs (lifecycle publishers: they send only while the node is active)."""
+        self._cloud_pub = self.create_lifecycle_publisher(PointCloud2, "~/cfg", latched_qos())
+        self._marker_pub = self.create_lifecycle_publisher(MarkerArray, "~/cfg_markers", latched_qos())
+        self._status_pub = self.create_lifecycle_publisher(FusionStatus, "~/status", reliable_qos(10))
 
     def _make_endpoints(self) -> None:
-        """Subscriptions (sensor group), publishers, timers (output group), services (reentrant group)."""
+        """At activate: subscriptions (sensor group), output timers (output group), map services (reentrant
+        group); deactivate destroys all of them (``ManagedNode`` records what is made here)."""
         c = self.config
+        assert c is not None
         sensors = MutuallyExclusiveCallbackGroup()
         outputs = MutuallyExclusiveCallbackGroup()
         services = ReentrantCallbackGroup()
@@ -174,13 +311,7 @@ class FusionNode(Node):
                                                    callback_group=sensors, raw=True)
         info_qos = eval_qos() if c.mode == "eval" else qos_by_name(c.qos, depth=5)
         self.create_subscription(CameraInfo, c.camera_info_topic, self._on_info, info_qos, callback_group=sensors)
-        if c.pose_source == "topic":
-            self.create_subscription(PoseStamped, c.pose_topic, self._on_pose, qos, callback_group=sensors)
-        elif c.pose_source == "odometry":
-            self.create_subscription(Odometry, c.odometry_topic, self._on_pose, qos, callback_group=sensors)
-        self._cloud_pub = self.create_publisher(PointCloud2, "~/cfg", latched_qos())
-        self._marker_pub = self.create_publisher(MarkerArray, "~/cfg_markers", latched_qos())
-        self._status_pub = self.create_publisher(FusionStatus, "~/status", reliable_qos(10))
+        self._poses = PoseInput(self, c, sensors, qos, lambda stamp, entry: self._sync.add(2, stamp, entry))
         # Output timers run on the steady clock: status and the map keep flowing while a sim-time replay pauses.
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(1.0 / c.status_rate, self._publish_status, callback_group=outputs, clock=steady)
@@ -190,12 +321,17 @@ class FusionNode(Node):
         self.create_service(MapFile, "~/load_map", self._on_load, callback_group=services)
 
     def _on_set_parameters(self, params: list) -> Any:
-        """Runtime updates of the tunable (non-read-only) parameters, validated like the start config."""
+        """Runtime updates of the tunable (non-read-only) parameters, validated like the configured config (an
+        unconfigured node checks them at configure)."""
+        if self.config is None:
+            return SetParametersResult(successful=True)
         result, new = validate_update(self.config, params)
         if result.successful:
             self.config = new
-            self._fuser.config = new.fuser_config()
-            self._sync.set_slops([new.sync_slop, new.max_pose_age][: len(self._sync.slops_ns)])
+            if self._fuser is not None:
+                self._fuser.config = new.fuser_config()
+            if self._sync is not None:
+                self._sync.set_slops([new.sync_slop, new.max_pose_age][: len(self._sync.slops_ns)])
         return result
 
     # ------------------------------------------------------------------------------------ input path
@@ -209,6 +345,7 @@ class FusionNode(Node):
         stamps give ``lost_inferred``."""
         with self._state_lock:
             self._received += 1
+            self._last_input_at = time.monotonic()
         try:
             stamp = cdr.header_stamp_ns(raw)
         except ValueError as exc:
@@ -235,27 +372,6 @@ class FusionNode(Node):
         """Keep the latest CameraInfo (validated against each frame in the worker)."""
         self._info = msg
 
-    def _on_pose(self, msg: Any) -> None:
-        """PoseStamped/Odometry → (4×4 or None, rejection) into the sync's pose stream."""
-        stamp = conv.stamp_to_ns(msg.header.stamp)
-        frame = msg.header.frame_id.lstrip("/")
-        odometry = isinstance(msg, Odometry)
-        try:
-            if odometry and frame == self.config.odom_frame and frame != self.config.map_frame:
-                T = self._map_to_odom @ conv.odometry_to_matrix(msg, self._base_to_optical)
-            elif frame and frame != self.config.map_frame:
-                expected = f"{self.config.map_frame!r}" + (f" or {self.config.odom_frame!r}" if odometry else "")
-                raise InputRejected(Rejection(Reason.POSE_INVALID, f"pose in frame {frame!r}, expected {expected}"))
-            elif odometry:
-                T = conv.odometry_to_matrix(msg, self._base_to_optical)
-            else:
-                T = conv.pose_to_matrix(msg.pose)
-            rejection = check_pose_matrix(T)
-            entry = (T, rejection)
-        except InputRejected as exc:
-            entry = (None, exc.rejection)
-        self._sync.add(2, stamp, entry)
-
     def _on_unsynced(self, stamp_ns: int, msg: Any, missing: list[int]) -> None:
         """A colour frame found no partner: depth missing → unsynced; pose missing → pose_missing/pose_stale."""
         t = stamp_ns * 1e-9
@@ -278,14 +394,19 @@ class FusionNode(Node):
                      or check_stamp_order(stamp_ns, self._last_stamp_ns))
         if rejection is None and self._info is None:
             rejection = Rejection(Reason.CAMERA_INFO, f"no camera_info received on {self.config.camera_info_topic!r}")
-        pose: Optional[np.ndarray] = None
-        if rejection is None:
-            pose, rejection = msgs[2] if len(msgs) > 2 else self._lookup_tf(colour)
         if rejection is not None:
             self._reject(rejection)
             return
-        self._last_stamp_ns = stamp_ns
-        frame = PendingFrame(stamp_ns, colour, depth, self._info, pose)
+        info = self._info
+        self._poses.resolve(stamp_ns, colour, msgs[2] if len(msgs) > 2 else None,
+                            lambda pose, why: self._hand_over(PendingFrame(stamp_ns, colour, depth, info, pose), why))
+
+    def _hand_over(self, frame: PendingFrame, rejection: Optional[Rejection]) -> None:
+        """A synced frame with its pose (``PoseInput.resolve``: at once, or once TF had it) → the worker."""
+        if rejection is not None:
+            self._reject(rejection)
+            return
+        self._last_stamp_ns = frame.stamp_ns
         if isinstance(self._inbox, LatestQueue):
             replaced = self._inbox.put(frame)
             if replaced is not None:
@@ -294,22 +415,6 @@ class FusionNode(Node):
                                                       "one"))
         else:
             self._inbox.put(frame)
-
-    def _lookup_tf(self, raw: bytes) -> tuple[Optional[np.ndarray], Optional[Rejection]]:
-        """map ← camera optical frame at the image stamp from tf2 (pose_source 'tf')."""
-        try:
-            colour = self._parsed(raw)
-            t = self._tf_buffer.lookup_transform(self.config.map_frame, colour.header.frame_id,
-                                                 rclpy.time.Time(nanoseconds=conv.stamp_to_ns(colour.header.stamp)))
-        except Exception as exc:
-            return None, Rejection(Reason.POSE_MISSING, f"tf {self.config.map_frame} ← camera frame: {exc}")
-        tr, q = t.transform.translation, t.transform.rotation
-        try:
-            T = pose_from_position_quat((tr.x, tr.y, tr.z), (q.x, q.y, q.z, q.w))
-        except ValueError as exc:
-            return None, Rejection(Reason.POSE_INVALID, f"tf {self.config.map_frame} ← {colour.header.frame_id}: "
-                                                        f"{exc}")
-        return T, check_pose_matrix(T)
 
     # ---------------------------------------------------------------------------------------- worker
 
@@ -325,8 +430,9 @@ class FusionNode(Node):
         except Exception as exc:  # foreign bytes: a bad input, never a crash
             raise InputRejected(Rejection(Reason.ENCODING, f"malformed serialised image: {exc}")) from exc
 
-    def _work(self) -> None:
-        """Worker thread: warm the fusion path up, then take frames from the inbox and fuse them until shutdown."""
+    def _work(self, stop: threading.Event, inbox: Any) -> None:
+        """Worker thread: warm the fusion path up, then fuse the frames from ``inbox`` (only while active) until
+        ``stop`` (cleanup)."""
         from leovl_ros.cfg import compiled
 
         try:
@@ -341,10 +447,14 @@ class FusionNode(Node):
         except Exception as exc:  # a failed warm-up only means a slow first frame
             self.get_logger().warning(f"fusion warm-up failed ({type(exc).__name__}: {exc}); the first frame "
                                       f"will be slower")
-        while not self._stop.is_set():
-            item = self._inbox.get(timeout=0.2)
-            if item is not None:
-                self._fuse(item)
+        self._warmed_at = time.monotonic()
+        while not stop.is_set():
+            item = inbox.get(timeout=0.2)
+            if item is None:
+                continue
+            with self._fusing:
+                if self._accepting:
+                    self._fuse(item)
 
     def _fuse(self, f: PendingFrame) -> None:
         """Decode, validate and fuse one frame (``FrameFuser``); any failure is counted and the map left untouched."""
@@ -362,6 +472,7 @@ class FusionNode(Node):
         self.get_logger().debug(f"fused frame {f.stamp_ns * 1e-9:.3f} s, {latency:.0f} ms after its stamp")
         with self._state_lock:
             self._fused += 1
+            self._last_fused_at = time.monotonic()
             self._latency_sum += latency
             self._latency_n += 1
         if self.recorder is not None:
@@ -439,6 +550,7 @@ class FusionNode(Node):
             response.success, response.message = False, str(exc)
             return response
         self._sync.reset()
+        self._poses.reset()
         self._last_stamp_ns = None
         response.success, response.message = True, "map reset"
         self.get_logger().info("map reset")
@@ -475,17 +587,10 @@ class FusionNode(Node):
             self.get_logger().warning(response.message)
         return response
 
-    def destroy_node(self) -> None:
-        """Stop the worker before the node goes away."""
-        self._stop.set()
-        self._inbox.close()
-        self._worker.join(timeout=5.0)
-        super().destroy_node()
-
 
 def main(args: Optional[list[str]] = None) -> int:
     """``fusion_node`` executable."""
-    return main_or_help("fusion_node", __doc__, [FusionConfig], [FusionNode], args=args)
+    return main_or_help("fusion_node", __doc__, [FusionConfig, FusionDiagnosticsConfig], [FusionNode], args=args)
 
 
 if __name__ == "__main__":

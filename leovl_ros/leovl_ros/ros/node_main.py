@@ -3,8 +3,9 @@
 Humble's ``rclpy.init`` is not a context manager, so ``rclpy_session`` wraps init + try_shutdown. ``run_nodes``
 builds nodes inside the session, spins each on its own executor in its own thread (``leovl_ros.ros.executors``:
 one node's callbacks never wait behind another's, and no shared MultiThreadedExecutor loop eats the cores;
-``executor="shared"`` keeps the former single MultiThreadedExecutor), and turns a configuration error at start
-into a logged exit code 2.
+``executor="shared"`` keeps the former single MultiThreadedExecutor). Managed nodes (``ros.lifecycle``) whose
+``autostart`` parameter is true are configured, then activated, in order before spinning (Nav2's lifecycle
+manager at startup); a configuration error at start — or a failed autostart transition — is a logged exit code 2.
 ``RejectionLog`` counts bad inputs by reason and logs each cause once per throttle period.
 """
 
@@ -20,12 +21,13 @@ from typing import Any, Optional
 
 import rclpy
 from rclpy.context import Context
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 from leovl_ros.agent.frame_sync import DropCounters
 from leovl_ros.agent.validation import Rejection
 from leovl_ros.ros.env import apply_ros_environment
+from leovl_ros.ros.params import parameter_name
 
 
 @contextlib.contextmanager
@@ -43,48 +45,43 @@ def rclpy_session(args: Optional[Sequence[str]] = None, context: Optional[Contex
 def spin_nodes(nodes: Sequence[Node], num_threads: Optional[int] = None, executor: str = "single") -> None:
     """Spin ``nodes`` until Ctrl-C / external shutdown, then destroy them: each on its own ``executor`` kind
     (``single`` | ``multi`` with ``num_threads``) in its own thread, or all on one MultiThreadedExecutor
-    (``shared``)."""
-    if executor != "shared":
-        from leovl_ros.ros.executors import NodeThreads
+    (``shared``); meanwhile the main thread runs the lifecycle transitions (``executors.MAIN_THREAD``)."""
+    from leovl_ros.ros.executors import NodeThreads
 
-        threads: Optional[NodeThreads] = None
-        try:  # Ctrl-C may arrive while the executors are still being made: shut down cleanly then too
-            threads = NodeThreads(nodes, executor, num_threads)
-            threads.start().wait()
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
-        finally:
-            if threads is not None:
-                threads.stop(timeout_s=5.0)  # a spin thread still in a callback must end before its node goes
-            for node in nodes:
-                node.destroy_node()
-        return
-    shared = MultiThreadedExecutor(num_threads=num_threads, context=nodes[0].context)
-    for node in nodes:
-        shared.add_node(node)
-    try:
-        shared.spin()
+    threads: Optional[NodeThreads] = None
+    try:  # Ctrl-C may arrive while the executors are still being made: shut down cleanly then too
+        threads = NodeThreads(nodes, executor, num_threads)
+        threads.start().wait()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        shared.shutdown(timeout_sec=1.0)
+        if threads is not None:
+            threads.stop(timeout_s=5.0)  # a spin thread still in a callback must end before its node goes
         for node in nodes:
             node.destroy_node()
 
 
 def run_nodes(factories: Sequence[Callable[[], Node]], args: Optional[Sequence[str]] = None,
               num_threads: Optional[int] = None, executor: str = "single") -> int:
-    """Entry-point body: init, build each node (a ``ValueError``/``RuntimeError`` is a bad config: exit 2), spin."""
+    """Entry-point body: init, build each node, bring the managed ones with ``autostart`` up (a ``ValueError`` /
+    ``RuntimeError`` while building or a failed transition is a bad config: exit 2), spin."""
+    from leovl_ros.ros.lifecycle import ManagedNode, bring_up
+
     with rclpy_session(args if args is not None else sys.argv):
         nodes: list[Node] = []
         try:
             for factory in factories:
                 nodes.append(factory())
+            bring_up([n for n in nodes if isinstance(n, ManagedNode) and n.autostart])
         except (ValueError, RuntimeError) as exc:
             rclpy.logging.get_logger("leovl").error(f"cannot start: {exc}")
             for node in nodes:
                 node.destroy_node()
             return 2
+        except (KeyboardInterrupt, ExternalShutdownException):  # Ctrl-C while a model loads: a clean stop
+            for node in nodes:
+                node.destroy_node()
+            return 0
         spin_nodes(nodes, num_threads=num_threads, executor=executor)
     return 0
 
@@ -96,8 +93,9 @@ def help_requested(args: Optional[Sequence[str]] = None) -> bool:
     return any(a in ("-h", "--help") for a in own)
 
 
-def node_help(executable: str, doc: str, *configs: type) -> str:
-    """``--help`` text of a node executable: what it does and every parameter with type, default and description."""
+def node_help(executable: str, doc: str, *configs: type, managed: bool = False) -> str:
+    """``--help`` text of a node executable: what it does and every parameter with type, default and description
+    (``managed``: also its lifecycle interface and ``autostart``)."""
     summary = (doc or "").strip().split("\n\n")[0].replace("``", "")
     lines = [f"usage: ros2 run leovl_ros {executable} [--ros-args [-p NAME:=VALUE] [--params-file YAML] "
              f"[-r FROM:=TO]]", "", summary, ""]
@@ -106,9 +104,14 @@ def node_help(executable: str, doc: str, *configs: type) -> str:
         for f in dataclasses.fields(cls):
             default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
             runtime = "" if f.metadata.get("read_only", True) else " [settable at runtime]"
-            lines.append(f"  {f.name} ({f.type}, default {default!r}){runtime}")
+            lines.append(f"  {parameter_name(cls, f.name)} ({f.type}, default {default!r}){runtime}")
             lines.append(f"      {f.metadata.get('doc', '')}")
         lines.append("")
+    if managed:
+        from leovl_ros.ros.lifecycle import AUTOSTART_DOC
+
+        lines += ["a managed (lifecycle) node: ~/change_state, ~/get_state; /diagnostics (docs/operations.md)",
+                  "  autostart (bool, default True)", f"      {AUTOSTART_DOC}", ""]
     return "\n".join(lines)
 
 
@@ -117,7 +120,10 @@ def main_or_help(executable: str, doc: str, configs: Sequence[type], factories: 
     """Entry-point body of a node executable: ``--help`` prints ``node_help`` and exits 0 without starting a node;
     anything else runs the nodes (``run_nodes``)."""
     if help_requested(args):
-        print(node_help(executable, doc, *configs))
+        from leovl_ros.ros.lifecycle import ManagedNode
+
+        managed = any(isinstance(f, type) and issubclass(f, ManagedNode) for f in factories)
+        print(node_help(executable, doc, *configs, managed=managed))
         return 0
     return run_nodes(factories, args=args, num_threads=num_threads)
 

@@ -4,6 +4,11 @@ The whole scene is one triangle mesh in an Open3D ``RaycastingScene``. Per trian
 id and its Lambert-shaded colour (a fixed directional light plus ambient, both faces lit), so a frame costs one
 ray generation and one ``cast_rays`` in Open3D's C++ plus two gathers. Rays come from ``create_rays_pinhole``,
 whose camera-frame directions have unit z, so ``t_hit`` is the depth along the optical axis.
+
+``RenderConfig.appearance`` (``leovl_ros.sim.appearance``) turns on camera-like randomisation: per-pixel lighting,
+textures and highlights, the camera's response and a depth sensor's artefacts. Its per-frame draws follow the
+renderer's ``seed`` and the number of frames it has rendered; with every effect off the output is the flat-shaded
+one above, byte for byte.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import numpy as np
 import open3d as o3d
 
 from leovl_ros.geometry import Frame
+from leovl_ros.sim.appearance import AppearanceConfig, SceneAppearance
 from leovl_ros.sim.meshes import box_mesh, object_mesh
 from leovl_ros.sim.scene import CEILING_ID, FLOOR_ID, NO_HIT, WALL_ID, Room, Scene
 from leovl_ros.sim.trajectory import robot_trajectory
@@ -40,6 +46,8 @@ class RenderConfig:
     """Brightness difference between neighbouring floor tiles."""
     threads: int = 0
     """Open3D ray-casting threads (0 = all cores)."""
+    appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
+    """Camera-like randomisation of colour and depth (all effects off by default: the flat-shaded frames)."""
 
 
 def default_intrinsics(width: int = 640, height: int = 480) -> np.ndarray:
@@ -50,7 +58,7 @@ def default_intrinsics(width: int = 640, height: int = 480) -> np.ndarray:
 
 def scene_mesh(scene: Scene,
                config: RenderConfig | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """World vertices, triangles, per-triangle instance ids and per-triangle shaded RGB (0–1) of the scene."""
+    """World vertices, triangles, per-triangle instance ids and per-triangle unlit RGB albedo (0–1) of the scene."""
     config = config or RenderConfig()
     verts, tris, ids, rgbs = [], [], [], []
     offset = 0
@@ -78,9 +86,7 @@ def scene_mesh(scene: Scene,
         lx, ly = scene.room.size
         v, t = box_mesh(np.array([lx / 2, ly / 2, scene.room.height + w / 2]), np.array([lx + 2 * w, ly + 2 * w, w]))
         add(v, t, CEILING_ID, wall_rgb)
-    vertices, triangles = np.vstack(verts), np.vstack(tris)
-    colours = np.vstack(rgbs) * _lambert(vertices, triangles, config)[:, None]
-    return vertices, triangles, np.concatenate(ids), colours
+    return np.vstack(verts), np.vstack(tris), np.concatenate(ids), np.vstack(rgbs)
 
 
 def _lambert(vertices: np.ndarray, triangles: np.ndarray, config: RenderConfig) -> np.ndarray:
@@ -139,12 +145,21 @@ class Renderer:
     """Renders frames of one scene for one camera (image size and intrinsics fixed at construction)."""
 
     def __init__(self, scene: Scene, width: int = 640, height: int = 480, K: np.ndarray | None = None,
-                 config: RenderConfig | None = None) -> None:
+                 config: RenderConfig | None = None, seed: int = 0) -> None:
+        """``seed`` picks the per-frame draws of ``config.appearance`` (unused while it is off)."""
         self.scene = scene
         self.width, self.height = int(width), int(height)
         self.K = default_intrinsics(self.width, self.height) if K is None else np.asarray(K, dtype=np.float64)
         self.config = config or RenderConfig()
-        vertices, triangles, ids, colours = scene_mesh(scene, self.config)
+        self.seed = int(seed)
+        self.frames_rendered = 0
+        """Frames rendered so far: the n-th frame's appearance draws come from (scene seed, seed, n)."""
+        vertices, triangles, ids, albedo = scene_mesh(scene, self.config)
+        self._appearance: SceneAppearance | None = None
+        if self.config.appearance.enabled:
+            self._appearance = SceneAppearance(scene, vertices, triangles, ids, albedo, self.config.appearance,
+                                               self.config.light_dir, self.config.ambient, self.config.background_rgb)
+        colours = albedo * _lambert(vertices, triangles, self.config)[:, None]
         self._raycaster = o3d.t.geometry.RaycastingScene()
         self._raycaster.add_triangles(o3d.core.Tensor(vertices.astype(np.float32)),
                                       o3d.core.Tensor(triangles.astype(np.uint32)))
@@ -175,19 +190,28 @@ class Renderer:
 
     def render(self, pose: np.ndarray, stamp: float = 0.0, frame_id: str = "") -> Frame:
         """RGB, depth (metres along optical z; 0 where nothing is hit) and instance ids seen from pose."""
-        hit = self.cast(self.rays(pose))
+        rays = self.rays(pose)
+        hit = self.cast(rays)
         index = np.minimum(hit["primitive_ids"].numpy(), self._n_tris)
         depth = hit["t_hit"].numpy()
         depth[index == self._n_tris] = 0.0
-        return Frame(rgb=np.take(self._tri_rgb, index, axis=0), depth=depth, K=self.K.copy(),
-                     pose=np.array(pose, dtype=np.float64), stamp=stamp, frame_id=frame_id,
-                     instance=np.take(self._tri_id, index))
+        if self._appearance is None:
+            rgb = np.take(self._tri_rgb, index, axis=0)
+        else:
+            rng = np.random.default_rng([int(self.scene.seed), self.seed, self.frames_rendered, 0xF4A3])
+            rgb, facts = self._appearance.colour(index, rays.numpy(), depth, self.K, rng)
+            depth = self._appearance.depth(depth, facts, self.K, rng)
+        self.frames_rendered += 1
+        return Frame(rgb=rgb, depth=depth, K=self.K.copy(), pose=np.array(pose, dtype=np.float64), stamp=stamp,
+                     frame_id=frame_id, instance=np.take(self._tri_id, index))
 
 
 def render_sequence(scene: Scene, n_frames: int, seed: int = 0, width: int = 640, height: int = 480,
-                    fps: float = 30.0, K: np.ndarray | None = None) -> Iterator[Frame]:
-    """Frames along robot_trajectory(scene, n_frames, seed), stamped i / fps, frame ids "0", "1", …"""
-    renderer = Renderer(scene, width, height, K)
+                    fps: float = 30.0, K: np.ndarray | None = None, config: RenderConfig | None = None
+                    ) -> Iterator[Frame]:
+    """Frames along robot_trajectory(scene, n_frames, seed), stamped i / fps, frame ids "0", "1", …; ``config``'s
+    appearance randomisation (if on) draws per frame from ``seed`` too."""
+    renderer = Renderer(scene, width, height, K, config, seed=seed)
     for i, pose in enumerate(robot_trajectory(scene, n_frames, seed, fps=fps)):
         yield renderer.render(pose, stamp=i / fps, frame_id=str(i))
 

@@ -1,0 +1,177 @@
+"""'When did you last see the X?': the answer's time from the map against the ground truth; prints ONE JSON line.
+
+On the first ``--rooms`` held-out synthetic rooms (test-split seeds, ``sim.shards.split_for_seed``) it renders the
+robot's walk (``sim.render.render_sequence``: ``--frames`` frames at 320×240, the training data's), stamps frame i
+at ``--t0 + i / --fps`` (a Unix-epoch start, so float64 precision is exercised as on a robot), fuses the frames one
+by one with the fusion node's path (``cfg.pipeline.FrameFuser``), draws the room's ``last_seen`` questions about
+present objects it saw (``sim.tasks.generate_samples`` with the training data's rng; no absent classes) and asks
+each through ``agent.answering.Answerer``, the dialogue node's answer path: the answer text comes from the model,
+``Reply.last_seen`` from the seen times of the grounded cells of the answer's primary object.
+
+Ground truth: the stamp of the last fused frame in which at least ``--min-pixels`` pixels of the object's instance
+are visible. The default 64 is one 8×8 cell of the 2D encoder's feature grid at 320×240: lifting makes one point
+per feature cell, so a sliver of fewer pixels cannot put a point of its own on the object, and does not count (an
+object is only asked about when some frame shows it that much).
+
+Figures: ``share_within_one_frame`` (|last_seen − truth| ≤ one frame period; an unknown time counts as a miss),
+``median_abs_error_frames`` and ``p90_abs_error_frames`` (over the known ones), ``unknown``, ``answer_em`` (the
+answer names the class), ``n``.
+Context: ``newest_frame_share_within_one_frame`` (answering the newest stamp, whatever the question),
+``oracle_cells_share_within_one_frame`` (the latest time of the CFG cells that cover the true object: the map's
+bookkeeping without the model's grounding), and the other rules the answer's time could have used, on the same
+grounding: ``all_grounded_share_within_one_frame`` (all grounded cells) and ``top_cell_share_within_one_frame``
+(the most-attended cell alone).
+
+    .venv/bin/python benchmarks/last_seen.py [--rooms 20] [--frames 48] [--model models/default]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import count
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", type=Path, default=None, help="checkpoint folder (default: the shipped models/default)")
+    p.add_argument("--rooms", type=int, default=20, help="held-out rooms: the first N test-split seeds")
+    p.add_argument("--frames", type=int, default=48, help="frames rendered per room (the training data's walk)")
+    p.add_argument("--fps", type=float, default=30.0, help="camera rate: frame stamps are --t0 + i / fps")
+    p.add_argument("--t0", type=float, default=1_764_892_800.0, help="stamp of frame 0 (s, Unix time)")
+    p.add_argument("--min-pixels", type=int, default=64,
+                   help="instance pixels a frame must show to count as seeing the object (see above)")
+    p.add_argument("--questions", type=int, default=8, help="at most this many last_seen questions per room")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    return p.parse_args(argv)
+
+
+@dataclass
+class Room:
+    """One fused held-out room: its scene, store, stamps and each object's last visible stamp."""
+
+    seed: int
+    scene: Any
+    store: Any
+    stamps: list[float] = field(default_factory=list)
+    last_visible: dict[int, float] = field(default_factory=dict)
+    """Instance id → stamp of the last frame showing at least ``min_pixels`` of it."""
+
+
+def held_out_seeds(n: int) -> list[int]:
+    """The first n held-out scene seeds (the training data's test split)."""
+    from leovl_ros.sim.shards import split_for_seed
+
+    seeds: list[int] = []
+    for seed in count():
+        if len(seeds) == n:
+            return seeds
+        if split_for_seed(seed) == "test":
+            seeds.append(seed)
+    return seeds
+
+
+def fuse_room(seed: int, fuser: Any, args: argparse.Namespace) -> Room:
+    """Render the room's walk with stamps, fuse it frame by frame, track each object's last visible stamp."""
+    from leovl_ros.cfg.voxel_store import VoxelStore, VoxelStoreConfig
+    from leovl_ros.sim.render import render_sequence
+    from leovl_ros.sim.world import generate_scene
+
+    scene = generate_scene(seed)
+    room = Room(seed, scene, VoxelStore(VoxelStoreConfig(feature_dim=fuser.encoder.feature_dim,
+                                                         initial_slots=65536)))
+    for frame in render_sequence(scene, args.frames, seed=seed, width=320, height=240, fps=args.fps):
+        frame.stamp += args.t0
+        fuser.fuse(room.store, frame)
+        room.stamps.append(frame.stamp)
+        ids, pixels = np.unique(frame.instance, return_counts=True)
+        room.last_visible.update({int(i): frame.stamp for i, n in zip(ids, pixels) if i >= 0 and n >= args.min_pixels})
+    return room
+
+
+def questions(room: Room, limit: int) -> list[Any]:
+    """The room's last_seen questions about present objects it saw, drawn with the training data's rng."""
+    from leovl_ros.sim.tasks import TaskConfig, generate_samples
+
+    samples = generate_samples(room.scene, np.random.default_rng([room.seed, 0x7A5C]),
+                               TaskConfig(qa_per_type=limit, absent_share=0.0), seen_objects=set(room.last_visible))
+    return [s for s in samples if s.question_type == "last_seen" and not s.absent]
+
+
+def object_cells(obj: Any, batch: Any) -> list[int]:
+    """CFG cells covering an object: the cell centre within half a cell of its footprint (training's grounding)."""
+    points = np.zeros((len(batch), 3))
+    points[:, :2] = batch.xy.double().numpy()
+    half = batch.cell_size.double().numpy()[:, None] / 2
+    inside = (np.abs(obj.to_local(points)[:, :2]) <= obj.size[:2] / 2 + half).all(1)
+    return [int(c) for c in np.nonzero(inside)[0]]
+
+
+def ask_room(room: Room, answerer: Any, limit: int) -> Iterator[dict[str, Any]]:
+    """Ask the room's questions; one record per question (answer, times, truth)."""
+    from leovl_ros.agent.answering import latest_seen
+    from leovl_ros.eval.metrics import exact_match
+
+    for sample in questions(room, limit):
+        reply = answerer.ask(sample.question)
+        if not reply.success:
+            raise RuntimeError(f"room {room.seed}: {sample.question!r} rejected: {reply.error}")
+        batch = answerer.agent.cached_scene.batch
+        obj = next(o for o in room.scene.objects if o.id == sample.object_ids[0])
+        yield {"truth": room.last_visible[obj.id], "last_seen": reply.last_seen,
+               "oracle_cells": latest_seen(batch, object_cells(obj, batch)), "newest_frame": room.stamps[-1],
+               "all_grounded": latest_seen(batch, reply.cell_ids), "top_cell": latest_seen(batch, reply.cell_ids[:1]),
+               "em": exact_match(reply.answer, sample.answers)}
+
+
+def summarise(records: list[dict[str, Any]], fps: float) -> dict[str, Any]:
+    """The JSON figures from the per-question records."""
+    def within(key: str) -> float:
+        ok = [r[key] is not None and abs(r[key] - r["truth"]) * fps <= 1 + 1e-6 for r in records]
+        return round(sum(ok) / max(len(ok), 1), 4)
+
+    errors = [abs(r["last_seen"] - r["truth"]) * fps for r in records if r["last_seen"] is not None]
+    return {"n": len(records), "share_within_one_frame": within("last_seen"),
+            "median_abs_error_frames": round(statistics.median(errors), 2) if errors else None,
+            "p90_abs_error_frames": round(float(np.percentile(errors, 90)), 2) if errors else None,
+            "unknown": sum(r["last_seen"] is None for r in records),
+            "answer_em": round(sum(r["em"] for r in records) / max(len(records), 1), 4),
+            **{f"{key}_share_within_one_frame": within(key)
+               for key in ("newest_frame", "oracle_cells", "all_grounded", "top_cell")}}
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Fuse, ask, compare; print one JSON line."""
+    from tqdm import tqdm
+
+    from leovl_ros.agent.answering import Answerer, check_model_dir, load_agent
+    from leovl_ros.agent.map_handle import MapHandle
+    from leovl_ros.agent.paths import image_encoder_dir
+    from leovl_ros.cfg.pipeline import FrameFuser, load_encoder
+
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    model_dir = check_model_dir(str(args.model) if args.model else None)
+    agent = load_agent(str(model_dir))
+    encoder_dir = image_encoder_dir(model_dir)
+    fuser = FrameFuser(load_encoder(path=str(encoder_dir) if encoder_dir else ""))
+    records: list[dict[str, Any]] = []
+    for seed in tqdm(held_out_seeds(args.rooms), desc="rooms", unit="room", file=sys.stderr):
+        room = fuse_room(seed, fuser, args)
+        records.extend(ask_room(room, Answerer(agent, MapHandle(room.store)), args.questions))
+    print(json.dumps({"benchmark": "last_seen", "model": str(model_dir), "rooms": args.rooms,
+                      "frames": args.frames, "fps": args.fps, "min_pixels": args.min_pixels,
+                      **summarise(records, args.fps)}))
+
+
+if __name__ == "__main__":
+    main()

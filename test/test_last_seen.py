@@ -1,0 +1,99 @@
+"""'When did you last see the X?' on rendered held-out rooms: the stamps of the fused frames reach the voxels, the
+columns and the answer exactly; ``benchmarks/last_seen.py`` runs and reports its figures."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from leovl_ros.agent.answering import Answerer, grounded_last_seen, load_agent, primary_object_cells
+from leovl_ros.agent.map_handle import MapHandle
+from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
+from leovl_ros.cfg import VoxelStore, VoxelStoreConfig
+from leovl_ros.cfg.pipeline import FrameFuser, load_encoder
+from leovl_ros.sim.render import render_sequence
+from leovl_ros.sim.tasks import TaskConfig, generate_samples
+from leovl_ros.sim.world import generate_scene
+
+T0 = 1_764_892_800.0
+FPS = 30.0
+BENCHMARK = REPO_ROOT / "benchmarks" / "last_seen.py"
+
+pytestmark = pytest.mark.skipif(not (default_model_dir() / "model.safetensors").is_file(),
+                                reason="needs the shipped model (models/default)")
+
+
+@pytest.fixture(scope="module")
+def benchmark():
+    """benchmarks/last_seen.py as a module (its room seeds and fusion are the ones under test)."""
+    spec = importlib.util.spec_from_file_location("last_seen_benchmark", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop(spec.name, None)
+
+
+@pytest.fixture(scope="module")
+def agent():
+    return load_agent("")
+
+
+@pytest.mark.parametrize("room", [0, 1])
+def test_fused_frame_stamps_reach_voxels_columns_and_the_answer(benchmark, agent, room):
+    seed = benchmark.held_out_seeds(2)[room]
+    scene = generate_scene(seed)
+    fuser = FrameFuser(load_encoder())
+    config = VoxelStoreConfig(feature_dim=fuser.encoder.feature_dim)
+    store, hits, stamps, visible = VoxelStore(config), [], [], set()
+    for frame in render_sequence(scene, 5, seed=seed, width=320, height=240, fps=FPS):
+        frame.stamp += T0
+        fuser.fuse(store, frame)
+        one = VoxelStore(config)  # the voxels this frame alone hits
+        fuser.fuse(one, frame)
+        hits.append(one.keys())
+        stamps.append(frame.stamp)
+        visible.update(int(i) for i, n in zip(*np.unique(frame.instance, return_counts=True)) if i >= 0 and n >= 64)
+    # every voxel: first / last seen = the stamp of the first / last frame that hit it (exactly)
+    keys = store.keys()
+    hit_by = torch.stack([torch.isin(keys, k) for k in hits])  # [frames, voxels]
+    when = torch.tensor(stamps, dtype=torch.float64)[:, None].expand_as(hit_by)
+    assert bool(hit_by.any(0).all())
+    assert torch.equal(store.last_seen(), torch.where(hit_by, when, -torch.inf).max(0).values)
+    assert torch.equal(store.first_seen(), torch.where(hit_by, when, torch.inf).min(0).values)
+    # the answer's time: one of the fused frames' stamps, the latest of the primary object's grounded cells
+    answerer = Answerer(agent, MapHandle(store))
+    samples = [s for s in generate_samples(scene, np.random.default_rng([seed, 0x7A5C]),
+                                           TaskConfig(qa_per_type=4, absent_share=0.0), seen_objects=visible)
+               if s.question_type == "last_seen"]
+    assert samples, "the walk's first frames show no object to ask about"
+    for sample in samples[:2]:
+        reply = answerer.ask(sample.question)
+        assert reply.success and reply.cell_ids, reply.error
+        batch = agent.cached_scene.batch
+        assert set(batch.last_seen.tolist()) <= set(stamps)
+        assert reply.last_seen in stamps
+        cells = primary_object_cells(batch, reply.cell_ids)
+        assert cells[0] == reply.cell_ids[0] and reply.last_seen == grounded_last_seen(batch, reply.cell_ids)
+        assert reply.last_seen == max(float(batch.last_seen[c]) for c in cells)
+
+
+def test_benchmark_prints_one_json_line(benchmark, capsys):
+    benchmark.main(["--rooms", "1", "--frames", "6", "--questions", "2", "--threads", "1"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    figures = json.loads(lines[0])
+    assert figures["benchmark"] == "last_seen" and 1 <= figures["n"] <= 2
+    for key in ("share_within_one_frame", "answer_em", "newest_frame_share_within_one_frame",
+                "oracle_cells_share_within_one_frame", "all_grounded_share_within_one_frame",
+                "top_cell_share_within_one_frame"):
+        assert 0.0 <= figures[key] <= 1.0, key
+    assert figures["unknown"] == 0 and figures["median_abs_error_frames"] >= 0
+    with pytest.raises(SystemExit) as exit_info:
+        benchmark.parse_args(["--help"])
+    assert exit_info.value.code == 0 and "--min-pixels" in capsys.readouterr().out

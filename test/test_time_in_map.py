@@ -1,0 +1,238 @@
+"""Time in the map: per-voxel seen times (both fusion paths), per-column times, map files old and new, the answer's
+last_seen from the grounded cells, ``leovl-ask``'s report of it."""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+
+import numpy as np
+import pytest
+import torch
+from dialogue_fixtures import FEATURE_DIM, build_tiny_model, fused_store
+
+from leovl_ros.agent import ask_cli
+from leovl_ros.agent.answering import Reply, grounded_last_seen, primary_object_cells
+from leovl_ros.cfg import CondenseConfig, VoxelStore, VoxelStoreConfig, condense
+from leovl_ros.cfg.condense import ColumnBatch
+
+D = 8
+T0 = 1_764_892_800.0
+"""A Unix-epoch stamp (2025-12-05): float64 must keep frame periods apart at this magnitude."""
+
+
+def _frames(n: int, seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Overlapping random frames (points in a 1 m × 1 m × 0.5 m box, so frames share voxels)."""
+    rng = np.random.default_rng(seed)
+    return [(torch.tensor(rng.uniform([0, 0, 0], [1, 1, 0.5], (300, 3)), dtype=torch.float32),
+             torch.tensor(rng.normal(size=(300, D)), dtype=torch.float32)) for _ in range(n)]
+
+
+def _stamps(n: int) -> list[float | None]:
+    """Camera-rate stamps, every fourth frame unstamped (None), two frames out of order."""
+    out: list[float | None] = [T0 + i / 30 if i % 4 != 3 else None for i in range(n)]
+    out[5], out[6] = out[6], out[5]
+    return out
+
+
+def _expected_times(store: VoxelStore, frames, stamps) -> tuple[np.ndarray, np.ndarray]:
+    """Per voxel of the store (key order): min / max stamp of the stamped frames whose points hit it, NaN if none."""
+    keys = store.keys().numpy()
+    first, last = np.full(len(keys), np.nan), np.full(len(keys), np.nan)
+    for (points, _), stamp in zip(frames, stamps):
+        if stamp is None:
+            continue
+        hit = np.isin(keys, store.voxel_keys(points).numpy())
+        first[hit] = np.fmin(first[hit], stamp)
+        last[hit] = np.fmax(last[hit], stamp)
+    return first, last
+
+
+@pytest.mark.usefixtures("cfg_backend")
+def test_each_voxel_keeps_the_first_and_last_stamp_of_the_frames_that_hit_it():
+    frames, stamps = _frames(12), _stamps(12)
+    store = VoxelStore(VoxelStoreConfig(feature_dim=D, initial_slots=64))
+    for (points, features), stamp in zip(frames, stamps):
+        store.fuse(points, features, stamp=stamp)
+    first, last = _expected_times(store, frames, stamps)
+    assert np.array_equal(store.first_seen().numpy(), first, equal_nan=True)
+    assert np.array_equal(store.last_seen().numpy(), last, equal_nan=True)
+    assert np.isnan(first).any() and not np.isnan(last).all()  # voxels only unstamped frames hit stay unknown
+    assert store.newest_stamp() == max(s for s in stamps if s is not None)
+    late = frames[-1][0] + 5.0  # a voxel hit only by an unstamped frame is unknown, never 0
+    store.fuse(late, frames[-1][1], stamp=float("nan"))
+    assert bool(store.last_seen()[torch.isin(store.keys(), store.voxel_keys(late))].isnan().all())
+    with pytest.raises(ValueError, match="stamp"):
+        store.fuse(*frames[0], stamp=math.inf)
+
+
+def test_compiled_and_torch_paths_keep_the_same_times_through_eviction(monkeypatch):
+    from leovl_ros.cfg import compiled
+
+    if not compiled.AVAILABLE:
+        pytest.skip("numba is not installed: only the torch path exists")
+    frames, stamps = _frames(10, seed=1), _stamps(10)
+    arrays = []
+    for available in (True, False):
+        monkeypatch.setattr(compiled, "AVAILABLE", available)
+        store = VoxelStore(VoxelStoreConfig(feature_dim=D, capacity=900, initial_slots=64))
+        for i, ((points, features), stamp) in enumerate(zip(frames, stamps)):
+            store.fuse(points + 0.15 * i, features, stamp=stamp)  # drifting: old voxels get evicted
+        assert store.stats()["evicted"] > 0
+        arrays.append(store.arrays())
+    for k in ("first_seen", "last_seen", "last_tick", "keys"):
+        assert torch.equal(arrays[0][k].nan_to_num(-1.0), arrays[1][k].nan_to_num(-1.0)), k
+
+
+def _member_voxels(store: VoxelStore, batch: ColumnBatch, token: int) -> torch.Tensor:
+    """Mask of the store voxels inside a token's cell (voxel centres never lie on cell edges)."""
+    centres = store.voxel_centers()[:, :2]
+    half = float(batch.cell_size[token]) / 2
+    return ((centres - batch.xy[token].double()).abs() < half).all(1)
+
+
+def test_each_column_spans_the_seen_times_of_its_voxels():
+    store = VoxelStore(VoxelStoreConfig(feature_dim=D))
+    rng = np.random.default_rng(2)
+    for i in range(8):  # a 3 m × 2 m floor with a tall box, seen in strips; the last strip unstamped
+        x0 = 0.4 * i
+        points = np.c_[rng.uniform(x0, x0 + 0.5, 600), rng.uniform(0, 2, 600), rng.uniform(0, 0.02, 600)]
+        box = rng.uniform([1.0, 1.0, 0.0], [1.4, 1.4, 1.0], (200, 3)) if i in (2, 5) else np.zeros((0, 3))
+        points = torch.tensor(np.r_[points, box], dtype=torch.float32)
+        store.fuse(points, torch.randn(len(points), D), stamp=None if i == 7 else T0 + i)
+    for config in (CondenseConfig(), CondenseConfig(budget=20), CondenseConfig(voxel_tokens=True)):
+        batch = condense(store, config)
+        assert batch.first_seen.dtype == torch.float64 and batch.last_seen.shape == (len(batch),)
+        first, last = store.first_seen(), store.last_seen()
+        for token in range(len(batch)):
+            inside = _member_voxels(store, batch, token)
+            known = ~first[inside].isnan()
+            if known.any():
+                assert float(batch.first_seen[token]) == float(first[inside][known].min())
+                assert float(batch.last_seen[token]) == float(last[inside][known].max())
+            else:
+                assert math.isnan(float(batch.first_seen[token])) and math.isnan(float(batch.last_seen[token]))
+    times = condense(store).last_seen  # the base columns only the unstamped strip hit have no time
+    assert times.isnan().any() and not times.isnan().all()
+
+
+def test_a_column_batch_without_times_is_still_valid():
+    """Training scene caches hold no times: a batch built from their fields alone works (times None)."""
+    batch = condense(fused_store(), CondenseConfig())
+    cached = {k: getattr(batch, k) for k in ("features", "heights", "weights", "mask", "xy", "cell_size", "colour",
+                                             "mean_height", "top_height", "level", "key")}
+    old = ColumnBatch(**cached).to("cpu")
+    assert old.first_seen is None and old.last_seen is None and len(old) == len(batch)
+    assert grounded_last_seen(old, [0, 1]) is None
+
+
+def _write_format_1(store: VoxelStore, path) -> None:
+    """A map file as the writer before times wrote it: format version 1, the fuse tick saved as int64 'last_seen',
+    no first/last seen times."""
+    from safetensors.torch import save_file
+
+    a = store.arrays()
+    tensors = {k: a[k].contiguous() for k in ("keys", "feature_sum", "weight", "z_sum", "z_sq_sum", "z_min", "z_max",
+                                              "colour_sum", "colour_weight")}
+    tensors["last_seen"] = a["last_tick"].contiguous()
+    meta = {"format": "leovl-voxel-store", "format_version": "1", "voxel_size": repr(store.config.voxel_size),
+            "feature_dim": str(store.config.feature_dim), "tick": str(store.stats()["tick"]),
+            "counters": json.dumps({k: store.stats()[k] for k in ("fused_points", "fuse_calls", "evicted",
+                                                                   "dropped_new", "evictions")})}
+    save_file(tensors, str(path), metadata=meta)
+
+
+def _stamped_store() -> VoxelStore:
+    store = VoxelStore(VoxelStoreConfig(feature_dim=D))
+    for i, (points, features) in enumerate(_frames(4)):
+        store.fuse(points, features, stamp=T0 + i / 30)
+    return store
+
+
+def test_times_survive_save_and_load_bit_exact(tmp_path):
+    store = _stamped_store()
+    store.save(tmp_path / "map.safetensors")
+    with open(tmp_path / "map.safetensors", "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        assert json.loads(f.read(n))["__metadata__"]["format_version"] == "2"
+    back = VoxelStore.from_file(tmp_path / "map.safetensors")
+    assert torch.equal(back.first_seen(), store.first_seen()) and torch.equal(back.last_seen(), store.last_seen())
+    assert torch.equal(back.arrays()["last_tick"], store.arrays()["last_tick"])
+
+
+def test_a_map_written_before_times_loads_with_unknown_times(tmp_path):
+    store = _stamped_store()
+    _write_format_1(store, tmp_path / "old.safetensors")
+    old = VoxelStore.from_file(tmp_path / "old.safetensors")
+    assert torch.equal(old.keys(), store.keys()) and torch.equal(old.weights(), store.weights())
+    assert torch.equal(old.arrays()["last_tick"], store.arrays()["last_tick"])
+    assert bool(old.first_seen().isnan().all() and old.last_seen().isnan().all()) and old.newest_stamp() is None
+    assert bool(condense(old).last_seen.isnan().all())
+    old.fuse(*_frames(1, seed=5)[0], stamp=T0 + 10)  # fusing on: the new frame's voxels get its time
+    assert old.newest_stamp() == T0 + 10
+    old.save(tmp_path / "upgraded.safetensors")  # and it saves in the current format
+    assert VoxelStore.from_file(tmp_path / "upgraded.safetensors").newest_stamp() == T0 + 10
+
+
+def test_a_map_from_before_times_answers_with_an_unknown_time(tmp_path, model_dir, capsys):
+    """leovl-ask on an old map: an answer, its time reported as unknown (not 0)."""
+    _write_format_1(fused_store(), tmp_path / "old.safetensors")
+    assert ask_cli.main(["--map", str(tmp_path / "old.safetensors"), "--model", str(model_dir), "--json",
+                         "what is next to the box?"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["success"] and out["cell_ids"] and out["last_seen"] is None and out["last_seen_ago_s"] is None
+    assert ask_cli.describe_last_seen(None, None).startswith("last seen: unknown")
+
+
+def test_leovl_ask_says_when_and_how_long_before_the_newest_frame():
+    assert ask_cli.describe_last_seen(T0 + 0.5, T0 + 2.0) == (
+        "last seen at t = 1764892800.500 s (2025-12-05T00:00:00.500+00:00), 1.50 s before the map's newest frame")
+    assert ask_cli.describe_last_seen(3.25, None) == "last seen at t = 3.250 s"  # simulation time: no date
+
+
+@pytest.mark.parametrize("damage", ["first_after_last", "infinite", "version_3"])
+def test_bad_times_or_unknown_versions_are_refused(tmp_path, damage):
+    from safetensors.torch import load_file, save_file
+
+    path = tmp_path / "map.safetensors"
+    _stamped_store().save(path)
+    tensors = load_file(str(path))
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        meta = json.loads(f.read(n))["__metadata__"]
+    if damage == "first_after_last":
+        tensors["first_seen"][0] = tensors["last_seen"][0] + 1.0
+    elif damage == "infinite":
+        tensors["last_seen"][0] = math.inf
+    else:
+        meta["format_version"] = "3"
+    save_file(tensors, str(path), metadata=meta)
+    with pytest.raises(ValueError, match="seen times|format version"):
+        VoxelStore.from_file(path)
+
+
+def test_ros_time_of_a_reply():
+    assert Reply(success=True, last_seen=None).last_seen_time() == (0, 0)
+    assert Reply(success=True, last_seen=T0 + 0.25).last_seen_time() == (int(T0), 250_000_000)
+    assert Reply(success=True, last_seen=12.999_999_999_9).last_seen_time() == (13, 0)
+
+
+def test_the_answer_time_is_the_latest_of_the_primary_objects_grounded_cells():
+    """Most-attended cell first; a grounded cell next to it counts, one of another object (3 m away) does not."""
+    xy = torch.tensor([[1.0, 1.0], [1.3, 1.0], [4.0, 1.0], [1.0, 1.3]])
+    batch = ColumnBatch(features=torch.zeros(4, 1, 1), heights=torch.zeros(4, 1), weights=torch.ones(4, 1),
+                        mask=torch.ones(4, 1, dtype=torch.bool), xy=xy, cell_size=torch.full((4,), 0.3),
+                        colour=torch.zeros(4, 3), mean_height=torch.zeros(4), top_height=torch.zeros(4),
+                        level=torch.zeros(4, dtype=torch.int64), key=torch.arange(4),
+                        first_seen=torch.tensor([T0, T0, T0, math.nan], dtype=torch.float64),
+                        last_seen=torch.tensor([T0 + 1, T0 + 2, T0 + 9, math.nan], dtype=torch.float64))
+    assert primary_object_cells(batch, [0, 2, 1, 3]) == [0, 1, 3]
+    assert grounded_last_seen(batch, [0, 2, 1, 3]) == T0 + 2
+    assert grounded_last_seen(batch, [2, 0]) == T0 + 9
+    assert grounded_last_seen(batch, [3]) is None and grounded_last_seen(batch, []) is None
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return build_tiny_model(tmp_path_factory.mktemp("time_model") / "model", FEATURE_DIM)
