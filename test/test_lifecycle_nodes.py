@@ -35,7 +35,8 @@ class Lifecycle:
 
     def state(self) -> str:
         """The node's current state label."""
-        return self.probe.call(self.get, GetState.Request()).current_state.label
+        # a node still starting (torch imports take a minute on a loaded 2-core machine) answers late
+        return self.probe.call(self.get, GetState.Request(), timeout=120.0).current_state.label
 
     def transition(self, transition_id: int) -> bool:
         """Request a transition (``lifecycle_msgs/Transition`` id); whether it succeeded."""

@@ -17,7 +17,7 @@ PKG = REPO_ROOT / "leovl_ros"
 RVIZ = PKG / "config" / "leovl.rviz"
 NODES = {"fusion": PKG / "leovl_ros" / "ros" / "fusion_node.py",
          "dialogue": PKG / "leovl_ros" / "ros" / "dialogue_node.py"}
-PUBLISHER = re.compile(r'create_publisher\(\s*\w+,\s*"~/(\w+)",\s*(\w+)\(')
+PUBLISHER = re.compile(r'create_(?:lifecycle_)?publisher\(\s*\w+,\s*"~/(\w+)",\s*(\w+)\(')
 
 
 def publisher_durability() -> dict[str, str]:

@@ -215,10 +215,28 @@ class FusionNode(ManagedNode):
         if self._worker is not None:
             self._worker.join(timeout=5.0)
         self._worker = self._inbox = None
+        self._record_final_map()
         self._fuser = self.encoder = self._poses = None
         self.encoder_backend = self.encoder_backend_detail = ""
         self._published_version, self._published = -1, None
         self.config = None
+
+    def _record_final_map(self) -> None:
+        """Log the map as it is now to the recording, unless ``~/cfg`` already sent this version: a short replay can
+        end before the publish timer finds the map idle."""
+        if self.recorder is None or self.map_handle is None or self.config is None:
+            return
+        from leovl_ros.cfg.condense import condense
+
+        try:
+            with self.map_handle.locked() as store:
+                if len(store) == 0 or int(store.version) == self._published_version:
+                    return
+                batch = condense(store, self.config.condense_config())
+                newest = store.newest_stamp()
+            self.recorder.log_cfg(batch, round(newest * 1e9) if newest is not None else None)
+        except Exception as exc:  # the process is ending: report, never raise
+            self.get_logger().error(f"cannot record the final map: {type(exc).__name__}: {exc}")
 
     def shutdown_node(self) -> None:
         """Release the map too."""
