@@ -1,6 +1,7 @@
 """``leovl-eval``: bad bags and annotations are one line with exit code 2 (no agent started), eval.report takes an
 existence question with empty object_ids, and a replay fuses every frame, answers every question and repeats
-exactly (same predictions, EM and map checksum)."""
+exactly (same predictions, EM and map checksum); ``--rerun FILE`` records the replay (``--use-running`` with it is
+refused)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,28 @@ def _frames(n: int = 4) -> list[Frame]:
 def _item(scene: str = "s1", **kw) -> QAItem:
     return QAItem(question_id="q1", scene_id=scene, question="Is there a piano in the room?", answers=["no"],
                   question_type="existence", **kw)
+
+
+def _sim_bag_with_questions(tmp_path: Path, frames: int, questions: int, **write: object) -> tuple[Path, int, list]:
+    """A rendered synthetic room as a bag with ``annotations.json`` about what its frames show: (bag, frames
+    written, questions); skips when the shipped model is absent."""
+    from leovl_ros.agent.answering import check_model_dir
+    from leovl_ros.io.bag_annotations import sim_bag_questions
+    from leovl_ros.sim.render import TRAINING_STRIDE, Visibility, render_sequence
+    from leovl_ros.sim.world import generate_scene
+
+    try:
+        check_model_dir("")
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
+    scene = generate_scene(0)
+    vis = Visibility(stride=TRAINING_STRIDE)
+    bag = tmp_path / "bag"
+    n = write_rgbd_bag((vis.add(f) for f in render_sequence(scene, frames, seed=0, width=320, height=240)), bag,
+                       custom_data={"scene_id": "synth000000"}, **write)
+    items = sim_bag_questions(scene, vis.seen(min_pixels=1), 0, limit=questions)
+    write_bag_annotations(items, bag / "annotations.json")
+    return bag, n, items
 
 
 def _eval(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -97,22 +120,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path, case: str) -> None:
 @pytest.mark.ros
 @pytest.mark.slow
 def test_replay_fuses_every_frame_and_repeats_exactly(tmp_path) -> None:
-    from leovl_ros.agent.answering import check_model_dir
-    from leovl_ros.io.bag_annotations import sim_bag_questions
-    from leovl_ros.sim.render import TRAINING_STRIDE, Visibility, render_sequence
-    from leovl_ros.sim.world import generate_scene
-
-    try:
-        check_model_dir("")
-    except RuntimeError as exc:
-        pytest.skip(str(exc))
-    scene = generate_scene(0)
-    vis = Visibility(stride=TRAINING_STRIDE)
-    bag = tmp_path / "bag"
-    n = write_rgbd_bag((vis.add(f) for f in render_sequence(scene, 30, seed=0, width=320, height=240)), bag,
-                       custom_data={"scene_id": "synth000000"}, pose_as="tf")
-    items = sim_bag_questions(scene, vis.seen(min_pixels=1), 0, limit=8)
-    write_bag_annotations(items, bag / "annotations.json")
+    bag, n, items = _sim_bag_with_questions(tmp_path, frames=30, questions=8, pose_as="tf")
     runs = []
     for k in range(2):
         result = _eval(str(bag), "--out", str(tmp_path / f"out{k}"), "--rate", "0", timeout=400)
@@ -128,3 +136,35 @@ def test_replay_fuses_every_frame_and_repeats_exactly(tmp_path) -> None:
     (a, pa), (b, pb) = runs
     assert pa == pb
     assert (a["em"], a["em_r"], a["map_checksum"]) == (b["em"], b["em_r"], b["map_checksum"])
+
+
+def test_rerun_with_a_running_agent_is_refused(tmp_path) -> None:
+    result = _eval(str(tmp_path / "bag"), "--out", str(tmp_path / "out"), "--use-running", "--rerun",
+                   str(tmp_path / "x.rrd"), timeout=120)
+    assert result.returncode == 2 and "--rerun records inside the agent" in result.stderr, result.stderr
+    assert not (tmp_path / "x.rrd").exists()
+
+
+@pytest.mark.ros
+@pytest.mark.slow
+def test_eval_replay_is_recorded_to_rerun(tmp_path) -> None:
+    """``--rerun FILE``: read back, the file holds the fused images, the CFG and one grounding per answer."""
+    from leovl_ros.agent.recording import ENTITIES, read_recording, recording_summary
+
+    bag, n, items = _sim_bag_with_questions(tmp_path, frames=12, questions=4)
+    rrd = tmp_path / "rec" / "eval.rrd"
+    result = _eval(str(bag), "--out", str(tmp_path / "out"), "--rate", "0", "--rerun", str(rrd), "--startup-timeout",
+                   "600", timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    predictions = json.loads((tmp_path / "out" / "predictions.json").read_text())
+    answered = sum(p["success"] for p in predictions)
+    assert summary["frames_fused"] == n and answered == len(items) == summary["questions"], summary
+    counts = recording_summary(rrd)
+    assert summary["rerun"] == {"path": str(rrd), "counts": counts}
+    assert counts["frames"] == n and counts["images"] == n and counts["depth_images"] == n, counts
+    assert counts["cfg"] >= 1, counts
+    assert counts["groundings"] == counts["answers"] == answered, counts
+    texts = [r["TextLog:text"][0] for r in read_recording(rrd)[ENTITIES["answers"]]]
+    assert sorted(t.split("\n")[0] for t in texts) == sorted(f"Q: {i.question}" for i in items), texts
+    assert "rerun recording" in (tmp_path / "out" / "report.md").read_text()
