@@ -35,8 +35,13 @@ class Lifecycle:
 
     def state(self) -> str:
         """The node's current state label."""
-        # a node still starting (torch imports take a minute on a loaded 2-core machine) answers late
-        return self.probe.call(self.get, GetState.Request(), timeout=120.0).current_state.label
+        # A request sent right after discovery can be lost before the server's reader matches the client (seen
+        # twice in CI on an idle machine: no reply in 120 s), and a node still starting answers late: ask again.
+        for _ in range(11):
+            future = self.get.call_async(GetState.Request())
+            if self.probe.spin_until(future.done, 10.0):
+                return future.result().current_state.label
+        return self.probe.call(self.get, GetState.Request(), timeout=10.0).current_state.label
 
     def transition(self, transition_id: int) -> bool:
         """Request a transition (``lifecycle_msgs/Transition`` id); whether it succeeded."""
