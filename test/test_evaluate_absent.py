@@ -36,3 +36,12 @@ def test_absent_em_and_false_absent() -> None:
 
 def test_no_absent_questions() -> None:
     assert absent_scores([_r("class", "chair", "chair")]) == {"em": 0.0, "n": 0, "false_absent": 0.0, "n_present": 0}
+
+
+def test_says_absent_reads_raw_answers_as_the_evaluator_cleans_them():
+    from leovl_ros.eval.normalize import says_absent
+    from leovl_ros.sim.tasks.qa import absent_answer
+
+    assert says_absent(absent_answer("sofa")) and says_absent("There is no TV.")
+    assert says_absent("zero", "counting") and not says_absent("zero", "colour") and not says_absent("zero")
+    assert not says_absent("the chair is there") and not says_absent("no")

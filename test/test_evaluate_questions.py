@@ -69,6 +69,12 @@ def test_question_file_about_room_seeds(trained, tmp_path):
     out = tmp_path / "eval"
     assert evaluate(_args(data, model, preset, out, "--questions", file)) == 0
     assert (data / "scenes" / f"{fresh}.safetensors").is_file()  # rendered and fused with the checkpoint's tower
+    # ... and with the data folder's own DataConfig (so its appearance randomisation), which prepare.py recorded
+    from tiny_pretrained import TINY_DATA
+    from training.config import DataConfig
+    from training.data import read_data_config
+
+    assert read_data_config(data) == DataConfig(**TINY_DATA) != DataConfig()
 
     # the figures are those of the predictions the command wrote
     preds = json.loads((out / "main_predictions.json").read_text())

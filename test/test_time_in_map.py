@@ -13,7 +13,7 @@ import torch
 from dialogue_fixtures import FEATURE_DIM, build_tiny_model, fused_store
 
 from leovl_ros.agent import ask_cli
-from leovl_ros.agent.answering import Reply, grounded_last_seen, primary_object_cells
+from leovl_ros.agent.answering import Reply, answer_last_seen, grounded_last_seen, primary_object_cells
 from leovl_ros.cfg import CondenseConfig, VoxelStore, VoxelStoreConfig, condense
 from leovl_ros.cfg.condense import ColumnBatch
 
@@ -231,6 +231,9 @@ def test_the_answer_time_is_the_latest_of_the_primary_objects_grounded_cells():
     assert grounded_last_seen(batch, [0, 2, 1, 3]) == T0 + 2
     assert grounded_last_seen(batch, [2, 0]) == T0 + 9
     assert grounded_last_seen(batch, [3]) is None and grounded_last_seen(batch, []) is None
+    # an answer that says the class is not there has no time, whatever the model attended
+    assert answer_last_seen(batch, "the red chair", [0, 2, 1, 3]) == T0 + 2
+    assert answer_last_seen(batch, "There is no sofa.", [0, 2, 1, 3]) is None
 
 
 @pytest.fixture(scope="module")

@@ -26,8 +26,21 @@ STAGE1 = "stage1.npz"
 """Frames + per-cell class/colour targets for the 2D encoder."""
 SPLITS = "scene_splits.json"
 """Which cached scenes belong to which split ({"train": [scene ids], "test": [...]}), written by prepare.py."""
+DATA_CONFIG = "data_config.json"
+"""The DataConfig the synthetic scenes were rendered and fused with (``read_data_config``), written by prepare.py."""
 EXTRA_FIELDS = ("mean_height", "colour")
 """ColumnBatch fields cached beside the encoder inputs (grounding, diagnostics)."""
+
+
+def read_data_config(data: Path):
+    """The DataConfig a data folder's scenes were prepared with (``DATA_CONFIG``), so rooms added later (evaluate.py
+    ``--questions``) are rendered the same way — with the same appearance randomisation; the defaults for folders
+    prepared before the file existed."""
+    from leovl_ros.model.config import from_dict
+    from training.config import DataConfig
+
+    path = Path(data) / DATA_CONFIG
+    return from_dict(DataConfig, json.loads(path.read_text())) if path.is_file() else DataConfig()
 
 
 def target_vocab() -> tuple[list[str], list[str]]:

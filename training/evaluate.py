@@ -106,12 +106,9 @@ def answer_type_valid(records: list[dict], sets: dict[str, list[str]]) -> dict[s
 def absent_scores(records: list[dict]) -> dict[str, Any]:
     """Questions about a class not in the room (gold 'there is no <class>' / 'zero'): their EM, and the share (%) of
     questions of the same types about present objects that got such an answer (false absent)."""
-    from leovl_ros.eval.metrics import clean_answer, exact_match
+    from leovl_ros.eval.metrics import exact_match
+    from leovl_ros.eval.normalize import says_absent
     from leovl_ros.sim.tasks.qa import ABSENT_TYPES
-
-    def says_absent(text: str, qtype: str) -> bool:
-        t = clean_answer(text)
-        return t.startswith("there is no") or (qtype == "counting" and t == "zero")
 
     typed = [r for r in records if r["question_type"] in ABSENT_TYPES]
     absent = [r for r in typed if says_absent(r["answers"][0], r["question_type"])]
@@ -174,10 +171,10 @@ def read_eval_set(path: Path) -> list:
 
 def scenes_for(questions: list, data: Path, encoder_dir: Optional[Path]) -> dict:
     """Cached scenes of the questions' rooms; rooms missing from the cache are rendered, fused and condensed as
-    prepare.py does (synthetic rooms named by seed, with the checkpoint's 2D encoder)."""
+    prepare.py did for the cached ones (synthetic rooms named by seed, with the checkpoint's 2D encoder and the
+    folder's ``DATA_CONFIG``: the same appearance randomisation)."""
     from leovl_ros.sim.tasks import seed_for_scene_id
-    from training.config import DataConfig
-    from training.data import SCENES, save_scene
+    from training.data import SCENES, read_data_config, save_scene
     from training.prepare import _init_worker, fuse_scene
 
     wanted = {q.scene_id for q in questions}
@@ -190,7 +187,7 @@ def scenes_for(questions: list, data: Path, encoder_dir: Optional[Path]) -> dict
         if encoder_dir is None or not encoder_dir.is_dir():
             raise FileNotFoundError(f"rooms {missing[:5]} are not cached and no 2D encoder folder ({encoder_dir}) "
                                     "to fuse them: pass --encoder")
-        _init_worker(str(encoder_dir), DataConfig())
+        _init_worker(str(encoder_dir), read_data_config(data))
         for sid in missing:
             _, batch, _ = fuse_scene(seed_for_scene_id(sid))
             save_scene(batch, data / SCENES / f"{sid}.safetensors")

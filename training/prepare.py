@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from itertools import count
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
@@ -24,7 +25,17 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from training.config import DataConfig, RecipeConfig, load_preset
-from training.data import HELDOUT, HELDOUT_UNSEEN, SAMPLES, SCENES, SPLITS, STAGE1, cell_targets, save_scene
+from training.data import (
+    DATA_CONFIG,
+    HELDOUT,
+    HELDOUT_UNSEEN,
+    SAMPLES,
+    SCENES,
+    SPLITS,
+    STAGE1,
+    cell_targets,
+    save_scene,
+)
 
 if TYPE_CHECKING:
     from leovl_ros.sim.render import RenderConfig
@@ -155,6 +166,7 @@ def prepare_scenes(cfg: DataConfig, out: Path, encoder_dir: Path, workers: Optio
         "voxel_tokens_mean": float(np.mean(voxels)),
     }
     (out / "stats.json").write_text(json.dumps(stats, indent=1))
+    (out / DATA_CONFIG).write_text(json.dumps(asdict(cfg), indent=1))
     return stats
 
 

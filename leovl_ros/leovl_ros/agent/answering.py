@@ -14,7 +14,8 @@ grounded cells adjacent to it (within 1.5 cell edges, the rule that groups cells
 their times. Cells of a second grounded object, which the top cells of an attention map often include, do not
 count; on held-out synthetic rooms this rule beat both the most-attended cell alone and all grounded cells
 (``benchmarks/last_seen.py``). It is None when none of those cells has a time (a map fused without stamps, or
-saved before maps kept times). Every answer gets it, whatever its text says (also "there is no X").
+saved before maps kept times), and None when the answer says the asked class is not there ("there is no X"): the
+cells the model attended then are not that object's.
 
 Unknown session ids are accepted: a session id the agent has not seen starts a new (bounded) history; only
 malformed ids (too long, characters outside letters, digits and ``-_.:@``) are rejected.
@@ -34,6 +35,7 @@ import numpy as np
 
 from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.validation import Reason, Rejection, check_pose_matrix, check_question, check_session_id
+from leovl_ros.eval.normalize import says_absent
 from leovl_ros.geometry.transforms import pose_from_position_quat
 
 if TYPE_CHECKING:  # the model (torch) loads on first use, so --help and imports stay light
@@ -140,6 +142,12 @@ def grounded_last_seen(batch: Any, cell_ids: list[int]) -> Optional[float]:
     """When the answer's object was last seen: the latest ``last_seen`` among its primary object's grounded cells
     (:func:`primary_object_cells`); None when none of them has a time."""
     return latest_seen(batch, primary_object_cells(batch, cell_ids))
+
+
+def answer_last_seen(batch: Any, answer: str, cell_ids: list[int]) -> Optional[float]:
+    """``Reply.last_seen``: :func:`grounded_last_seen`, or None when the answer says the asked class is not in the
+    room ('there is no sofa': what the model attended is not a sofa)."""
+    return None if says_absent(answer) else grounded_last_seen(batch, cell_ids)
 
 
 def check_model_dir(path: Optional[str]) -> Path:
@@ -266,4 +274,4 @@ class Answerer:
                      grounding_size=[float(scene.batch.cell_size[c]) for c in result.cell_ids],
                      scene_tokens=int(result.scene_tokens), prompt_tokens=int(result.prompt_tokens),
                      answer_tokens=int(result.answer_tokens), latency_ms=(time.perf_counter() - start) * 1e3,
-                     map_version=version, last_seen=grounded_last_seen(scene.batch, result.cell_ids))
+                     map_version=version, last_seen=answer_last_seen(scene.batch, result.answer, result.cell_ids))

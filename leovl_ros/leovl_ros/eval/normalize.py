@@ -77,3 +77,14 @@ def clean_answer(text: str) -> str:
     for pattern, replacement in _RULES:
         result = pattern.sub(replacement, result)
     return result
+
+
+ABSENT_PREFIX = "there is no"
+"""How an answer says the asked class is not in the room ('there is no sofa'); a count of it is 'zero'."""
+
+
+def says_absent(text: str, question_type: str | None = None) -> bool:
+    """Whether an answer (raw text) says the asked class is absent: 'there is no <class>', or 'zero' to a counting
+    question."""
+    cleaned = clean_answer(text)
+    return cleaned.startswith(ABSENT_PREFIX) or (question_type == "counting" and cleaned == "zero")

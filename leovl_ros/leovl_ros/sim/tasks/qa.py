@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from leovl_ros.eval.normalize import ABSENT_PREFIX
 from leovl_ros.sim import spatial
 from leovl_ros.sim import templates as T
 from leovl_ros.sim.scene import CLASSES
@@ -221,7 +222,7 @@ ABSENT_TYPES: tuple[str, ...] = ("colour", "counting", "spatial_relation", "last
 
 def absent_answer(cls: str) -> str:
     """The answer to a colour or relation question about a class not in the room."""
-    return f"there is no {cls}"
+    return f"{ABSENT_PREFIX} {cls}"
 
 
 def absent_questions(f: Facts, qtype: str, rng: np.random.Generator) -> list[Sample]:
