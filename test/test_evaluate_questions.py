@@ -71,6 +71,7 @@ def test_question_file_about_room_seeds(trained, tmp_path):
     assert (data / "scenes" / f"{fresh}.safetensors").is_file()  # rendered and fused with the checkpoint's tower
     # ... and with the data folder's own DataConfig (so its appearance randomisation), which prepare.py recorded
     from tiny_pretrained import TINY_DATA
+
     from training.config import DataConfig
     from training.data import read_data_config
 
