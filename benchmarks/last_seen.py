@@ -14,8 +14,9 @@ per feature cell, so a sliver of fewer pixels cannot put a point of its own on t
 object is only asked about when some frame shows it that much).
 
 Figures: ``share_within_one_frame`` (|last_seen − truth| ≤ one frame period; an unknown time counts as a miss),
-``median_abs_error_frames`` and ``p90_abs_error_frames`` (over the known ones), ``unknown``, ``answer_em`` (the
-answer names the class), ``n``.
+``median_abs_error_frames`` and ``p90_abs_error_frames`` (over the known ones), ``unknown``, ``absent_answers``
+(answers saying "there is no X" about the present object: they carry no time, so they are among the unknown),
+``answer_em`` (the answer names the class), ``n``.
 Context: ``newest_frame_share_within_one_frame`` (answering the newest stamp, whatever the question),
 ``oracle_cells_share_within_one_frame`` (the latest time of the CFG cells that cover the true object: the map's
 bookkeeping without the model's grounding), and the other rules the answer's time could have used, on the same
@@ -120,6 +121,7 @@ def ask_room(room: Room, answerer: Any, limit: int) -> Iterator[dict[str, Any]]:
     """Ask the room's questions; one record per question (answer, times, truth)."""
     from leovl_ros.agent.answering import latest_seen
     from leovl_ros.eval.metrics import exact_match
+    from leovl_ros.eval.normalize import says_absent
 
     for sample in questions(room, limit):
         reply = answerer.ask(sample.question)
@@ -130,7 +132,7 @@ def ask_room(room: Room, answerer: Any, limit: int) -> Iterator[dict[str, Any]]:
         yield {"truth": room.last_visible[obj.id], "last_seen": reply.last_seen,
                "oracle_cells": latest_seen(batch, object_cells(obj, batch)), "newest_frame": room.stamps[-1],
                "all_grounded": latest_seen(batch, reply.cell_ids), "top_cell": latest_seen(batch, reply.cell_ids[:1]),
-               "em": exact_match(reply.answer, sample.answers)}
+               "em": exact_match(reply.answer, sample.answers), "absent_answer": says_absent(reply.answer)}
 
 
 def summarise(records: list[dict[str, Any]], fps: float) -> dict[str, Any]:
@@ -144,6 +146,7 @@ def summarise(records: list[dict[str, Any]], fps: float) -> dict[str, Any]:
             "median_abs_error_frames": round(statistics.median(errors), 2) if errors else None,
             "p90_abs_error_frames": round(float(np.percentile(errors, 90)), 2) if errors else None,
             "unknown": sum(r["last_seen"] is None for r in records),
+            "absent_answers": sum(r["absent_answer"] for r in records),
             "answer_em": round(sum(r["em"] for r in records) / max(len(records), 1), 4),
             **{f"{key}_share_within_one_frame": within(key)
                for key in ("newest_frame", "oracle_cells", "all_grounded", "top_cell")}}
