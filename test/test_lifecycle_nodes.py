@@ -24,6 +24,15 @@ pytestmark = pytest.mark.ros
 COLOUR = "/camera/color/image_raw"
 
 
+TRANSITION_STATES: dict[int, tuple[str, str]] = {
+    Transition.TRANSITION_CONFIGURE: ("unconfigured", "inactive"),
+    Transition.TRANSITION_ACTIVATE: ("inactive", "active"),
+    Transition.TRANSITION_DEACTIVATE: ("active", "inactive"),
+    Transition.TRANSITION_CLEANUP: ("inactive", "unconfigured"),
+}
+"""Transition id → (the state it starts from, the state it leads to on success)."""
+
+
 class Lifecycle:
     """A client of one node's standard lifecycle services."""
 
@@ -44,10 +53,24 @@ class Lifecycle:
         return self.probe.call(self.get, GetState.Request(), timeout=10.0).current_state.label
 
     def transition(self, transition_id: int) -> bool:
-        """Request a transition (``lifecycle_msgs/Transition`` id); whether it succeeded."""
+        """Request a transition (``lifecycle_msgs/Transition`` id); whether it succeeded.
+
+        The first change_state request can be lost like get_state's (seen once in CI: no reply in 300 s). When no
+        reply comes in 20 s, the state tells which: still the start state → the request was lost, send it again;
+        the goal state → done, the reply was lost; a transition state → wait (configure loads the model)."""
         request = ChangeState.Request()
         request.transition.id = transition_id
-        return bool(self.probe.call(self.change, request, timeout=300.0).success)  # configure loads the model
+        start, goal = TRANSITION_STATES[transition_id]
+        future = self.change.call_async(request)
+        for _ in range(15):
+            if self.probe.spin_until(future.done, 20.0):
+                return bool(future.result().success)
+            label = self.state()
+            if label == goal:
+                return True
+            if label == start:
+                future = self.change.call_async(request)
+        return bool(self.probe.call(self.change, request, timeout=10.0).success)
 
 
 def latest_status(messages: list[DiagnosticArray], node: str) -> Optional[DiagnosticStatus]:
