@@ -100,6 +100,9 @@ class SFTConfig:
     evidence_weight: float = 0.0
     """Weight of the scene reader's soft-word loss: −log of its heads' (and its geometry source's) probability of
     the answer's first token, so the evidence says the answer word before the LLM has learned to read it."""
+    presence_weight: float = 0.0
+    """Weight of the class-presence loss (a model with ``reader.presence``): binary cross-entropy of each room's
+    per-class presence logits against the classes placed in it (synthetic rooms; others carry no labels)."""
     log_every: int = 20
     """Steps between loss log points."""
     save_every: int = 500

@@ -6,13 +6,16 @@ import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 import torch
 
 from leovl_ros.model.leovl import SCENE_FIELDS, LeoVLModel, TrainItem
 from leovl_ros.sim.tasks import Sample
+
+if TYPE_CHECKING:
+    from training.config import DataConfig
 
 SCENES = "scenes"
 """Sub-folder of a data folder with one ``{scene_id}.safetensors`` per scene."""
@@ -32,7 +35,7 @@ EXTRA_FIELDS = ("mean_height", "colour")
 """ColumnBatch fields cached beside the encoder inputs (grounding, diagnostics)."""
 
 
-def read_data_config(data: Path):
+def read_data_config(data: Path) -> DataConfig:
     """The DataConfig a data folder's scenes were prepared with (``DATA_CONFIG``), so rooms added later (evaluate.py
     ``--questions``) are rendered the same way — with the same appearance randomisation; the defaults for folders
     prepared before the file existed."""
@@ -93,9 +96,19 @@ def object_columns(scene, xy: torch.Tensor, cell_size: torch.Tensor) -> tuple[to
     return ids, cols
 
 
+def present_classes(scene) -> torch.Tensor:
+    """Class-presence labels of a room over the stage-1 class names [C]: 1 for each object class placed in it, 0
+    for the others, −1 (unknown, not trained on) for floor, wall, ceiling and nothing."""
+    from leovl_ros.sim.world import CLASSES
+
+    placed = {o.cls for o in scene.objects}
+    return torch.tensor([float(c in placed) if c in CLASSES else -1.0 for c in target_vocab()[0]])
+
+
 def load_scenes(data_dir: str | Path, scene_ids: Optional[set[str]] = None) -> dict[str, dict[str, torch.Tensor]]:
     """Cached scenes (float32) keyed by scene id; small enough to keep in memory (≈ 100 kB per scene). Synthetic
-    scenes also get ``object_ids`` / ``object_columns`` (see :func:`object_columns`), regenerated from the seed."""
+    scenes also get ``object_ids`` / ``object_columns`` (see :func:`object_columns`) and ``present_classes``
+    (see :func:`present_classes`), regenerated from the seed."""
     from safetensors.torch import load_file
 
     from leovl_ros.sim.tasks import seed_for_scene_id
@@ -108,7 +121,9 @@ def load_scenes(data_dir: str | Path, scene_ids: Optional[set[str]] = None) -> d
             t["features"] = t["features"].float()
             seed = seed_for_scene_id(path.stem)
             if seed is not None:
-                t["object_ids"], t["object_columns"] = object_columns(generate_scene(seed), t["xy"], t["cell_size"])
+                scene = generate_scene(seed)
+                t["object_ids"], t["object_columns"] = object_columns(scene, t["xy"], t["cell_size"])
+                t["present_classes"] = present_classes(scene)
             out[path.stem] = t
     if not out:
         raise FileNotFoundError(f"no cached scenes under {Path(data_dir) / SCENES}; run training/prepare.py first")

@@ -325,6 +325,8 @@ def stage2(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, encoder_dir: P
     if blind:
         model.cfg_encoder.requires_grad_(False)
         model.reader.requires_grad_(False)  # no scene: the reader never runs
+        if model.presence is not None:
+            model.presence.requires_grad_(False)
     scenes = training_scenes(data, d.device)
     wrapped = ddp.wrap(model, d)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -333,18 +335,23 @@ def stage2(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, encoder_dir: P
 
     ground = s.grounding_weight > 0 and not blind
     word = s.evidence_weight > 0 and not blind
+    present = s.presence_weight > 0 and not blind and model.presence is not None
 
     def step() -> dict[str, torch.Tensor]:
         items = [make_item(model, x, scenes[x.scene_id]) for x in next_batch()]
-        out = list(wrapped(items, grounding=ground, evidence=word))
-        logp, n = out[:2]
+        out = iter(wrapped(items, grounding=ground, evidence=word, presence=present))
+        logp, n = next(out), next(out)
         losses = {"lm": -logp.sum() / n.sum().clamp_min(1)}
         if ground:
-            nll, has = out[2:4]
+            nll, has = next(out), next(out)
             losses["grounding"] = nll.sum() / has.sum().clamp_min(1)
         if word:
-            losses["evidence"] = out[-1].sum() / max(1, sum(it.scene is not None for it in items))
-        weights = {"lm": 1.0, "grounding": s.grounding_weight, "evidence": s.evidence_weight}
+            losses["evidence"] = next(out).sum() / max(1, sum(it.scene is not None for it in items))
+        if present:
+            nll, has = next(out), next(out)
+            losses["presence"] = nll.sum() / has.sum().clamp_min(1)
+        weights = {"lm": 1.0, "grounding": s.grounding_weight, "evidence": s.evidence_weight,
+                   "presence": s.presence_weight}
         return {"loss": sum(weights[k] * v for k, v in losses.items()), **losses}
 
     loop = Loop(run, d, model, opt, s.steps, s.warmup, s.log_every, s.save_every,

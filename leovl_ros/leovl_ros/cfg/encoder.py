@@ -100,15 +100,19 @@ class CFGEncoder(nn.Module):
             self.anchor_heads.bias.copy_(b)
             self.anchor_table.copy_(table)
 
-    def label_anchors(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """[N, L, D] fused features → [N, llm_dim]: mean over the column's voxels of the class- and colour-
-        probability-weighted label embeddings."""
+    def label_probs(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """[N, L, D] fused features → [N, C+K]: the frozen heads' class and colour probabilities, each averaged
+        over the column's voxels (the first ``anchor_classes`` are the class ones)."""
         C = self.config.anchor_classes
         logits = self.anchor_heads(features)
         probs = torch.cat([torch.softmax(logits[..., :C], -1), torch.softmax(logits[..., C:], -1)], -1)
         m = mask.to(features.dtype).unsqueeze(-1)
-        mean_probs = (probs * m).sum(1) / m.sum(1).clamp_min(1.0)
-        return mean_probs @ self.anchor_table
+        return (probs * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+    def label_anchors(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """[N, L, D] fused features → [N, llm_dim]: mean over the column's voxels of the class- and colour-
+        probability-weighted label embeddings."""
+        return self.label_probs(features, mask) @ self.anchor_table
 
     def forward(
         self,

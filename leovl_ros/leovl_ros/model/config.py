@@ -107,6 +107,10 @@ class ReaderConfig:
 
     heads: int = 2
     """Reader heads (≥ 2: head 0 finds the named object, the others hop from it)."""
+    presence: bool = False
+    """Class presence (``leovl_ros.model.presence``): a per-class logit of whether the room holds the class at all,
+    from the label-anchor heads (needs label anchors), handed to the reader's geometry source per head; False in
+    checkpoints made before it."""
 
     def __post_init__(self) -> None:
         if self.heads < 2:

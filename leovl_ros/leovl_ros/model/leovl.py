@@ -17,6 +17,7 @@ from transformers import DynamicCache, PreTrainedTokenizerBase
 
 from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
+from leovl_ros.model.presence import ClassPresence, presence_nll, presence_stats
 from leovl_ros.model.prompt import History, PromptIds, answer_ids, build_prompt
 from leovl_ros.model.reader import ReaderOutput, SceneReader, evidence_nll, grounding_nll, pad_rows
 from leovl_ros.model.text_encoder import QuestionEncoder
@@ -52,6 +53,8 @@ class ScenePrefix:
     """The scene tokens [N, d] themselves (the scene reader reads them per question)."""
     xy: Optional[torch.Tensor] = None
     """The columns' map positions [N, 2] (the scene reader's geometry measures them)."""
+    presence: Optional[torch.Tensor] = None
+    """The room's class-presence logits [C] (a model with class presence reads them per question)."""
 
 
 @dataclass
@@ -86,7 +89,12 @@ class LeoVLModel(nn.Module):
         self.scene_runtime: Optional[Callable[..., torch.Tensor]] = None
         """Inference runtime of the CFG encoder (a deployed ONNX Runtime / TensorRT backend called like it, see
         ``runtime.deploy.deploy_cfg_encoder``); None runs ``cfg_encoder`` in PyTorch. Weights stay in the module."""
-        self.reader = SceneReader(d, config.reader.heads, self.llm.get_input_embeddings().weight.detach())
+        self.reader = SceneReader(d, config.reader.heads, self.llm.get_input_embeddings().weight.detach(),
+                                  presence=config.reader.presence)
+        classes = self.cfg_encoder.config.anchor_classes
+        if config.reader.presence and not classes:
+            raise ValueError("reader.presence reads the label-anchor class heads: it needs label anchors")
+        self.presence = ClassPresence(classes) if config.reader.presence else None
         self.question_encoder = QuestionEncoder(d) if config.text_encoder == "minilm" else None
         if config.scene_norm:
             self.align_scene_scale()
@@ -103,15 +111,32 @@ class LeoVLModel(nn.Module):
         self.cfg_encoder.out_norm.weight.fill_(self._word_rms())
 
     def read_scene(self, questions: Sequence[torch.Tensor], scenes: Sequence[torch.Tensor],
-                   xy: Sequence[torch.Tensor], poses: Sequence[Optional[tuple[float, float, float]]]) -> ReaderOutput:
+                   xy: Sequence[torch.Tensor], poses: Sequence[Optional[tuple[float, float, float]]],
+                   presence: Optional[Sequence[torch.Tensor]] = None) -> ReaderOutput:
         """The scene reader over a batch of (question tokens [T_i, d], scene tokens [N_i, d]) pairs, with each
-        scene's column positions [N_i, 2] and each question's situation pose (x, y, yaw) or None."""
+        scene's column positions [N_i, 2], each question's situation pose (x, y, yaw) or None and, for a model with
+        class presence, each scene's presence logits [C] (``class_presence``)."""
         text, text_mask = pad_rows(list(questions))
         scene, scene_mask = pad_rows(list(scenes))
         xy_t = pad_rows([x.to(self.device, scene.dtype) for x in xy])[0]
         nan = (float("nan"),) * 3
         pose_t = torch.tensor([p if p is not None else nan for p in poses], device=self.device)
-        return self.reader(text, text_mask, scene, scene_mask, self.llm.get_input_embeddings().weight, xy_t, pose_t)
+        classes = present = None
+        if self.presence is not None:
+            if presence is None or any(p is None for p in presence):
+                raise ValueError("this model reads class presence: pass each scene's class_presence logits")
+            classes = self.cfg_encoder.anchor_table[: self.cfg_encoder.config.anchor_classes]
+            present = torch.stack([p.to(self.device) for p in presence])
+        return self.reader(text, text_mask, scene, scene_mask, self.llm.get_input_embeddings().weight, xy_t, pose_t,
+                           classes, present)
+
+    def class_presence(self, scene: Any) -> Optional[torch.Tensor]:
+        """A scene's (ColumnBatch or dict of its fields) class-presence logits [C]; None for a model without."""
+        if self.presence is None:
+            return None
+        get = scene.get if isinstance(scene, dict) else lambda k: getattr(scene, k)
+        probs = self.cfg_encoder.label_probs(get("features").to(self.device).float(), get("mask").to(self.device))
+        return self.presence(presence_stats(probs[:, : self.cfg_encoder.config.anchor_classes]))
 
     def question_tokens(self, texts: Sequence[str]) -> list[torch.Tensor]:
         """The question encoder's projected tokens [T_i, d] per question text ([0, d] each without one)."""
@@ -163,11 +188,13 @@ class LeoVLModel(nn.Module):
         joint = {k: torch.cat([padded(s, k) for s in scenes], 0) for k in SCENE_FIELDS}
         return list(torch.split(self.encode_scene(joint), [int(s["features"].shape[0]) for s in scenes]))
 
-    def forward(self, items: Sequence[TrainItem], grounding: bool = False,
-                evidence: bool = False) -> tuple[torch.Tensor, ...]:
+    def forward(self, items: Sequence[TrainItem], grounding: bool = False, evidence: bool = False,
+                presence: bool = False) -> tuple[torch.Tensor, ...]:
         """Per-item sum of answer-token log-probs [B] and answer-token counts [B] (right-padded batch); with
         ``grounding`` also the reader's per-item grounding loss [B] (0 where an item has no target) and which items
-        have a target [B]; with ``evidence`` last the reader's per-item ``evidence_nll`` [B] (0 without a scene).
+        have a target [B]; with ``evidence`` then the reader's per-item ``evidence_nll`` [B] (0 without a scene);
+        with ``presence`` last the per-item class-presence loss of its scene [B] against the scene's
+        ``present_classes`` labels and which items have labels [B] (a model with class presence).
 
         The sequence is: prompt up to the scene, scene tokens, the rest of the prompt and the question text, the
         question encoder's tokens (with a text encoder), one evidence token per reader head (with a scene), answer.
@@ -181,6 +208,7 @@ class LeoVLModel(nn.Module):
                 unique[id(it.scene)] = len(unique)
         scene_list = list({id(it.scene): it.scene for it in items if it.scene is not None}.values())
         encoded = self.encode_scenes(scene_list) if self.config.use_scene else []
+        presences = [self.class_presence(s) for s in scene_list] if encoded else []
         asked = self.question_tokens([it.prompt.question for it in items])
         n_evidence = self.config.reader.heads
         rows, slots, ids, labels, questions, asked_slots = [], [], [], [], [], []
@@ -219,7 +247,8 @@ class LeoVLModel(nn.Module):
         if questions:  # the reader's question side: the question encoder's tokens, else the question's words
             text = [asked[i] if self.question_encoder is not None else emb[i, s:e] for i, s, e, _ in questions]
             read = self.read_scene(text, rows, [items[i].scene["xy"] for i, _, _, _ in questions],
-                                   [items[i].prompt.pose for i, _, _, _ in questions])
+                                   [items[i].prompt.pose for i, _, _, _ in questions],
+                                   [presences[unique[id(items[i].scene)]] for i, _, _, _ in questions])
             b_idx = torch.tensor([i for i, _, _, _ in questions], device=self.device).repeat_interleave(n_evidence)
             t_idx = torch.cat([torch.arange(e, e + n_evidence) for _, _, _, e in questions]).to(self.device)
             emb = emb.index_put((b_idx, t_idx), read.evidence.reshape(-1, emb.shape[-1]).to(emb.dtype))
@@ -241,7 +270,23 @@ class LeoVLModel(nn.Module):
             out += self._grounding_outputs(items, slots, id_t.shape, read)
         if evidence:
             out += (self._evidence_nll(items, questions, read, geometry_logp),)
+        if presence:
+            out += self._presence_outputs(items, unique, presences)
         return out
+
+    def _presence_outputs(self, items: Sequence[TrainItem], unique: dict[int, int],
+                          presences: list) -> tuple[torch.Tensor, torch.Tensor]:
+        """(per-item class-presence loss of its scene [B], has-labels [B]); 0 / False where an item has no scene,
+        its scene no ``present_classes`` labels, or the model no class presence."""
+        nll = torch.zeros(len(items), device=self.device)
+        has = torch.zeros(len(items), dtype=torch.bool, device=self.device)
+        for i, it in enumerate(items):
+            labels = it.scene.get("present_classes") if it.scene is not None else None
+            logits = presences[unique[id(it.scene)]] if presences and it.scene is not None else None
+            if labels is not None and logits is not None and bool((labels >= 0).any()):
+                nll[i] = presence_nll(logits, labels.to(self.device))
+                has[i] = True
+        return nll, has
 
     def _evidence_nll(self, items: Sequence[TrainItem], questions: list, read: Optional[ReaderOutput],
                       geometry_logp: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -289,12 +334,14 @@ class LeoVLModel(nn.Module):
     def scene_prefix(self, batch: Any) -> ScenePrefix:
         """Encode a scene (ColumnBatch or dict of its fields) and prefill it: what every question about it reuses."""
         get = batch.get if isinstance(batch, dict) else lambda k: getattr(batch, k)
-        return self.prefill(self.encode_scene(batch), xy=get("xy"))
+        return self.prefill(self.encode_scene(batch), xy=get("xy"), presence=self.class_presence(batch))
 
     @torch.no_grad()
-    def prefill(self, scene: torch.Tensor, xy: Optional[torch.Tensor] = None) -> ScenePrefix:
+    def prefill(self, scene: torch.Tensor, xy: Optional[torch.Tensor] = None,
+                presence: Optional[torch.Tensor] = None) -> ScenePrefix:
         """Run BOS + system + scene tokens once and keep the KV cache; ``xy`` [N, 2] the columns' map positions
-        (needed by a scene reader with geometry)."""
+        (needed by a scene reader with geometry), ``presence`` the room's class-presence logits [C] (needed by a
+        model with class presence)."""
         p = self.prompt("")
         scene = scene.to(self.device, self.embed([0]).dtype)
         before = self.embed(p.before_scene)
@@ -304,7 +351,7 @@ class LeoVLModel(nn.Module):
             self.llm(inputs_embeds=emb, past_key_values=cache, use_cache=True)
         start = before.shape[0]
         return ScenePrefix(cache=cache, length=emb.shape[1], scene_span=(start, start + scene.shape[0]), scene=scene,
-                           xy=xy)
+                           xy=xy, presence=presence)
 
     @torch.no_grad()
     def generate(
@@ -335,7 +382,8 @@ class LeoVLModel(nn.Module):
         read = s1 > s0
         if read:
             xy = prefix.xy if prefix.xy is not None else torch.zeros((s1 - s0, 2), device=self.device)
-            evidence = self.read_scene([text], [prefix.scene.to(query.dtype)], [xy], [prompt.pose])
+            evidence = self.read_scene([text], [prefix.scene.to(query.dtype)], [xy], [prompt.pose],
+                                       [prefix.presence])
             query = torch.cat([query, evidence.evidence[0].to(query.dtype)], 0)
             attention = evidence.attention[0].float().mean(0).cpu()
         out = self.llm(inputs_embeds=query[None], past_key_values=cache, use_cache=True, output_hidden_states=read)

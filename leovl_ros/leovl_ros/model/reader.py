@@ -29,6 +29,13 @@ the words each head picked. "What is nearest to the bed?" names only the bed; th
 lies, which a match against the question's words cannot express. SFT then supervises head 0 on the first asked object
 and the other heads on the rest (``relation_targets``).
 
+With class presence (``leovl_ros.model.presence``, ``reader.presence``) the geometry source also reads, per head,
+how likely the class the head asks about is in the room at all: the head's question words are matched against each
+class's own label anchor the way they are matched against columns, and the resulting class distribution weighs the
+room's per-class presence probabilities. That is what "there is no sofa", "zero" and "no" need and a match score
+cannot give: whether the best match is the class or only the closest thing to it. The projection starts at zero, so a
+model with presence answers like one without until it learns to use it.
+
 Each of these parts was once a switch (``reader_vocab``, ``reader_copy``, ``reader_geometry``, ``reader_relation``);
 the shipped model uses them all, so they are one architecture now (history and measurements: docs/experiments.md).
 """
@@ -46,13 +53,15 @@ from torch.nn import functional as F
 @dataclass
 class ReaderOutput:
     """Evidence tokens [B, H, d], each head's attention over the scene tokens [B, H, N] (0 on padding) and word
-    log-probabilities [B, H, V], and the measurements of what the heads attended [B, geometry_features(H)] (see
-    ``SceneReader.geometry``)."""
+    log-probabilities [B, H, V], the measurements of what the heads attended [B, geometry_features(H)] (see
+    ``SceneReader.geometry``) and, with class presence, per head the presence of its asked class and how sure the
+    class match is [B, PRESENCE_FEATURES · H] (None without)."""
 
     evidence: torch.Tensor
     attention: torch.Tensor
     word_logp: torch.Tensor
     geometry: torch.Tensor
+    presence: torch.Tensor | None = None
 
 
 class SceneReader(nn.Module):
@@ -61,10 +70,11 @@ class SceneReader(nn.Module):
     token))) + w · question)) · words + head_embedding_h (the picked question words tell which kind of word to
     say)."""
 
-    def __init__(self, dim: int, heads: int, words: torch.Tensor):
+    def __init__(self, dim: int, heads: int, words: torch.Tensor, presence: bool = False):
         """``words`` [V, d] (the LLM's word embeddings) is the reader's vocabulary: its scores start as 10 × the
         cosine to each word, so a pooled label anchor picks its own word before any training. ``heads`` ≥ 2 (head 0
-        finds the named object, the others hop from it: :meth:`relate`)."""
+        finds the named object, the others hop from it: :meth:`relate`). ``presence`` adds the class-presence input
+        of the geometry source (zero at first)."""
         super().__init__()
         if heads < 2:
             raise ValueError(f"the scene reader needs at least two heads (its second hop), got {heads}")
@@ -83,6 +93,7 @@ class SceneReader(nn.Module):
                                           nn.Linear(dim, dim), nn.LayerNorm(dim))
         self.geometry_vocab = nn.Linear(dim, words.shape[0])
         self.relation = nn.Linear(dim, RELATION_FEATURES)
+        self.presence_proj = nn.Linear(PRESENCE_FEATURES * heads, dim) if presence else None
         with torch.no_grad():
             nn.init.normal_(self.selector.weight, std=0.02)
             nn.init.zeros_(self.selector.bias)
@@ -95,12 +106,17 @@ class SceneReader(nn.Module):
                 vocab.bias.zero_()
             nn.init.zeros_(self.relation.weight)  # no hop at first: the plain one-hop read
             nn.init.zeros_(self.relation.bias)
+            if self.presence_proj is not None:  # no presence input at first: the reader without it
+                nn.init.zeros_(self.presence_proj.weight)
+                nn.init.zeros_(self.presence_proj.bias)
 
     def forward(self, text: torch.Tensor, text_mask: torch.Tensor, scene: torch.Tensor, scene_mask: torch.Tensor,
-                words: torch.Tensor, xy: torch.Tensor, pose: torch.Tensor) -> ReaderOutput:
+                words: torch.Tensor, xy: torch.Tensor, pose: torch.Tensor, class_tokens: torch.Tensor | None = None,
+                presence: torch.Tensor | None = None) -> ReaderOutput:
         """text [B, T, d] question tokens (mask [B, T]), scene [B, N, d] scene tokens (mask [B, N]); words [V, d]
         the LLM's word embeddings; xy [B, N, 2] the columns' map positions and pose [B, 3] the asking agent's
-        (x, y, yaw), NaN where not situated."""
+        (x, y, yaw), NaN where not situated; with class presence, class_tokens [C, d] (each class's label anchor)
+        and presence [B, C] (the room's presence logits)."""
         t = self.text_norm(text)
         s = self.scene_norm(scene)
         pick = self.selector(t).masked_fill(~text_mask[..., None], float("-inf")).softmax(1)  # [B, T, H]
@@ -118,7 +134,17 @@ class SceneReader(nn.Module):
         evidence = word_logp.exp() @ words.to(pooled.dtype) + self.head_embedding
         match = torch.einsum("bth,bhtn->bhn", pick.nan_to_num(0.0), scores)
         geometry = self.geometry(attention, match, scene_mask, xy.to(scores.dtype), pose.to(scores.dtype))
-        return ReaderOutput(evidence=evidence, attention=attention, word_logp=word_logp, geometry=geometry)
+        present = None
+        if self.presence_proj is not None:
+            if class_tokens is None or presence is None:
+                raise ValueError("this reader reads class presence: pass class_tokens and presence")
+            kc = torch.einsum("cd,hde->hce", self.scene_norm(class_tokens.to(scene.dtype)), self.key)
+            per_class = torch.einsum("bth,bhte,hce->bhc", pick.nan_to_num(0.0), q, kc) * self.dim**-0.5
+            asked_class = per_class.softmax(-1)  # [B, H, C]: which class each head asks about
+            likely = (asked_class * presence.to(scene.dtype).sigmoid()[:, None]).sum(-1)
+            present = torch.cat([likely, asked_class.amax(-1)], -1)
+        return ReaderOutput(evidence=evidence, attention=attention, word_logp=word_logp, geometry=geometry,
+                            presence=present)
 
     def relate(self, scores: torch.Tensor, pick: torch.Tensor, text: torch.Tensor, attention: torch.Tensor,
                mask: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
@@ -178,6 +204,8 @@ class SceneReader(nn.Module):
         hidden = hidden.to(self.copy_gate.weight.dtype)
         gate = self.copy_gate(hidden).float().log_softmax(-1)  # [B, sources]
         measured = self.geometry_mlp(torch.cat([read.geometry.to(hidden.dtype), hidden], -1))
+        if self.presence_proj is not None and read.presence is not None:
+            measured = measured + self.presence_proj(read.presence.to(hidden.dtype))
         geometry_logp = self.geometry_vocab(measured).float().log_softmax(-1)
         sources = [logits.float().log_softmax(-1)[:, None], read.word_logp.float(), geometry_logp[:, None]]
         return torch.logsumexp(gate[..., None] + torch.cat(sources, 1), 1), geometry_logp
@@ -187,6 +215,8 @@ GEOMETRY_SCALE_M = 3.0
 """Length unit (m) of the reader's geometry features: a room's size, so they stay of order one."""
 RELATION_FEATURES = 3
 """Per-column features of the second hop (``SceneReader.relate``): distance, squared distance, head 0's own mass."""
+PRESENCE_FEATURES = 2
+"""Per head with class presence: the presence probability of the class it asks about, and its class match's peak."""
 
 
 def geometry_features(heads: int) -> int:

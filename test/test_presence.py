@@ -1,0 +1,144 @@
+"""Class presence: the room statistics, the logits' training signal and labels, the reader's use of them (none at
+first, then the answer's first token follows them), and the prefix / checkpoint paths that carry them."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from leovl_ros.model.checkpoint import load_checkpoint, save_checkpoint
+from leovl_ros.model.config import LeoVLConfig, LLMConfig, ReaderConfig
+from leovl_ros.model.leovl import LeoVLModel, TrainItem
+from leovl_ros.model.presence import PRESENCE_STATS, presence_nll, presence_stats
+from leovl_ros.model.tokenizer import train_tokenizer
+
+CLASSES, COLOURS, FEATURES = 4, 2, 8
+CORPUS = ["is there a sofa in the room", "what colour is the sofa", "yes", "no", "red", "there is no sofa"] * 10
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return train_tokenizer(CORPUS, vocab_size=320)
+
+
+def presence_model(tokenizer, presence: bool = True) -> LeoVLModel:
+    """A tiny model with label anchors (class heads reading feature dims 0..3) and, by default, class presence."""
+    torch.manual_seed(0)
+    llm = LLMConfig(hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4, num_kv_heads=2)
+    cfg = LeoVLConfig(cfg_encoder={"feature_dim": FEATURES, "hidden_dim": 32, "num_heads": 2,
+                                   "anchor_classes": CLASSES, "anchor_colours": COLOURS},
+                      llm=llm, text_encoder="none", reader=ReaderConfig(heads=2, presence=presence))
+    model = LeoVLModel(cfg, tokenizer)
+    with torch.no_grad():  # class c's head reads feature c (colours read 4, 5)
+        model.cfg_encoder.anchor_heads.weight.copy_(torch.eye(CLASSES + COLOURS, FEATURES) * 6.0)
+        model.cfg_encoder.anchor_heads.bias.zero_()
+    return model
+
+
+def room(shown: list[int], n: int = 8, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A room whose first columns show the classes in ``shown`` (one column each); the rest show class 3 weakly."""
+    g = torch.Generator().manual_seed(seed)
+    features = torch.randn(n, 2, FEATURES, generator=g) * 0.1
+    features[:, :, 3] += 0.4
+    for i, c in enumerate(shown):
+        features[i, :, c] += 1.5
+    labels = torch.tensor([float(c in shown) for c in range(CLASSES)])
+    return {"features": features, "heights": torch.rand(n, 2, generator=g), "weights": torch.ones(n, 2),
+            "mask": torch.ones(n, 2, dtype=torch.bool), "xy": torch.rand(n, 2, generator=g) * 4,
+            "cell_size": torch.full((n,), 0.3), "present_classes": labels}
+
+
+def test_presence_stats_count_confident_columns_and_ignore_masked_ones():
+    probs = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5], [1.0, 1.0]])
+    stats = presence_stats(probs, mask=torch.tensor([True, True, True, False]))
+    assert stats.shape == (2, PRESENCE_STATS)
+    expected0 = [0.9, (0.9 + 0.5 + 0.2) / 3, math.log1p(2), math.log1p(1), math.log1p(1.6)]
+    assert stats[0].tolist() == pytest.approx(expected0, abs=1e-6)
+    assert stats[1, 0] == pytest.approx(0.8) and stats[1, 2] == pytest.approx(math.log1p(2))
+    assert presence_stats(torch.zeros((0, 3))).shape == (3, PRESENCE_STATS)
+
+
+def test_presence_nll_leaves_unknown_classes_out():
+    logits = torch.tensor([2.0, -2.0, 50.0])
+    assert presence_nll(logits, torch.tensor([1.0, 0.0, -1.0])) < 0.2  # the unknown third class's 50 not counted
+    assert presence_nll(logits, torch.tensor([-1.0, -1.0, -1.0])) == 0
+
+
+def test_presence_logits_learn_which_classes_a_room_holds(tokenizer):
+    model = presence_model(tokenizer)
+    rooms = [room([0, 1]), room([2], seed=1), room([0, 2], seed=2), room([1], seed=3)]
+    q = model.prompt("is there a sofa in the room?")
+    items = [TrainItem(r, q, model.answer_ids("yes")) for r in rooms]
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-2)
+    first = None
+    for _ in range(150):
+        nll, has = model(items, presence=True)[-2:]
+        loss = nll.sum() / has.sum()
+        first = float(loss.detach()) if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert bool(has.all()) and float(loss.detach()) < first / 3, (first, float(loss.detach()))
+    held_out = room([1, 2], seed=9)
+    logits = model.class_presence(held_out)
+    assert logits.shape == (CLASSES,)
+    assert (logits[[1, 2]] > 0).all() and (logits[[0]] < 0).all(), logits  # class 3's weak glow is not an object
+
+
+def test_reader_ignores_presence_at_first_then_the_first_token_follows_it(tokenizer):
+    model = presence_model(tokenizer)
+    r = room([0])
+    q = model.prompt("what colour is the sofa?")
+    item = TrainItem(r, q, model.answer_ids("red"))
+
+    def first_logp(shift: float) -> float:
+        with torch.no_grad():
+            model.presence.class_bias.fill_(shift)
+        return float(model([item])[0].detach())
+
+    assert first_logp(-8.0) == pytest.approx(first_logp(8.0), abs=1e-5)  # zero projection: no effect yet
+    loss = -model([item])[0].sum()
+    loss.backward()
+    assert model.reader.presence_proj.weight.grad.abs().sum() > 0  # the answer loss reaches the projection
+    with torch.no_grad():
+        model.reader.presence_proj.weight.normal_(std=1.0)
+    assert abs(first_logp(-8.0) - first_logp(8.0)) > 1e-3
+
+
+def test_prefix_carries_presence_and_a_checkpoint_keeps_it(tokenizer, tmp_path):
+    model = presence_model(tokenizer).eval()
+    r = room([0, 2])
+    prefix = model.scene_prefix(r)
+    assert prefix.presence is not None and torch.equal(prefix.presence, model.class_presence(r))
+    answer = model.generate(prefix, "what colour is the sofa?", max_new_tokens=3)
+    with pytest.raises(ValueError, match="class presence"):
+        model.generate(model.prefill(model.encode_scene(r), xy=r["xy"]), "what colour is the sofa?")
+    loaded = load_checkpoint(save_checkpoint(model, tmp_path / "m", dtype=torch.float32))
+    assert loaded.config.reader.presence and loaded.presence is not None
+    assert torch.allclose(loaded.class_presence(r), model.class_presence(r))
+    assert loaded.generate(loaded.scene_prefix(r), "what colour is the sofa?", max_new_tokens=3).text == answer.text
+
+
+def test_presence_needs_label_anchors(tokenizer):
+    llm = LLMConfig(hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4, num_kv_heads=2)
+    cfg = LeoVLConfig(cfg_encoder={"feature_dim": FEATURES, "hidden_dim": 32, "num_heads": 2}, llm=llm,
+                      text_encoder="none", reader=ReaderConfig(presence=True))
+    with pytest.raises(ValueError, match="label anchors"):
+        LeoVLModel(cfg, tokenizer)
+
+
+def test_synthetic_rooms_carry_presence_labels():
+    from leovl_ros.sim.world import CLASSES as OBJECT_CLASSES
+    from leovl_ros.sim.world import generate_scene
+    from training.data import present_classes, target_vocab
+
+    scene = generate_scene(3)
+    labels = present_classes(scene)
+    names = target_vocab()[0]
+    assert labels.shape == (len(names),)
+    for name, value in zip(names, labels.tolist()):
+        expected = float(any(o.cls == name for o in scene.objects)) if name in OBJECT_CLASSES else -1.0
+        assert value == expected, name
+    assert 0 < labels.clamp_min(0).sum() < len(OBJECT_CLASSES)
