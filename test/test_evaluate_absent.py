@@ -45,3 +45,16 @@ def test_says_absent_reads_raw_answers_as_the_evaluator_cleans_them():
     assert says_absent(absent_answer("sofa")) and says_absent("There is no TV.")
     assert says_absent("zero", "counting") and not says_absent("zero", "colour") and not says_absent("zero")
     assert not says_absent("the chair is there") and not says_absent("no")
+
+
+def test_presence_scores_over_known_pairs() -> None:
+    from training.evaluate import presence_scores
+
+    records = [{"scene_id": "a", "logits": [3.0, -2.0, 1.0, 9.0], "labels": [1, 0, 1, -1]},  # unknown 4th left out
+               {"scene_id": "b", "logits": [-1.0, 0.5, 2.0, -9.0], "labels": [0, 0, 1, -1]}]
+    out = presence_scores(records)
+    assert out["n"] == 6 and out["present_share"] == pytest.approx(50.0)
+    assert out["accuracy"] == pytest.approx(100 * 5 / 6)  # the absent 0.5 is called present
+    assert out["auc"] == pytest.approx(1.0)  # every present logit (1, 2, 3) above every absent one (-2, -1, 0.5)
+    assert out["absent_found_at_2pct_false_absent"] == pytest.approx(100.0)
+    assert presence_scores([{"scene_id": "c", "logits": [1.0], "labels": [1]}]) == {"n": 1}

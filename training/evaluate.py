@@ -9,15 +9,15 @@ answer's grounding marker (its most-attended column) lies on an asked object.
     python training/evaluate.py --data data_cache/real --model runs/real/dpo/model --preset real_gpu \\
         --heldout data_cache/real/eval/sqa3d_test.jsonl --out runs/real/eval_sqa3d_test
 
-Writes metrics.json ({"qa", "qa_unseen_wording", "answer_type_valid", "absent_objects", "blind", "situated",
-"caption", "sft", "scenedpo", "questions_file", ...}), per-model predictions and plots (EM/EM-R per question type,
-accuracy vs scene tokens). ``--questions FILE`` scores a Beacon3D-format question file (``question_id, scene_id,
-question, answers``, optional ``question_type``, ``object_ids``) about the data folder's cached rooms or synthetic
-rooms named by seed (``scene_id_for(seed)``, e.g. ``synth000001``): rooms missing from the cache are rendered and
-fused with the checkpoint's 2D encoder; it is reported with EM/EM-R by type and Beacon3D's Case/Obj. ``--heldout
-FILE`` scores one evaluation set (a Sample JSONL such as ``DATA/eval/<source>_<split>.jsonl`` from ``prepare.py
-scenes --source scannet``: SQA3D, ScanQA, Scan2Cap, Beacon3D) in place of the held-out set, all of it
-(``eval.max_questions`` / ``max_captions`` do not cut it): its QA as EM/EM-R plus the answers' CIDEr (ScanQA's
+Writes metrics.json ({"qa", "qa_unseen_wording", "answer_type_valid", "absent_objects", "class_presence", "blind",
+"situated", "caption", "sft", "scenedpo", "questions_file", ...}), per-model predictions and plots (EM/EM-R per
+question type, accuracy vs scene tokens). ``--questions FILE`` scores a Beacon3D-format question file
+(``question_id, scene_id, question, answers``, optional ``question_type``, ``object_ids``) about the data folder's
+cached rooms or synthetic rooms named by seed (``scene_id_for(seed)``, e.g. ``synth000001``): rooms missing from the
+cache are rendered and fused with the checkpoint's 2D encoder; it is reported with EM/EM-R by type and Beacon3D's
+Case/Obj. ``--heldout FILE`` scores one evaluation set (a Sample JSONL such as ``DATA/eval/<source>_<split>.jsonl``
+from ``prepare.py scenes --source scannet``: SQA3D, ScanQA, Scan2Cap, Beacon3D) in place of the held-out set, all of
+it (``eval.max_questions`` / ``max_captions`` do not cut it): its QA as EM/EM-R plus the answers' CIDEr (ScanQA's
 headline metric), its caption requests as CIDEr/BLEU-4/METEOR/ROUGE-L (Scan2Cap).
 """
 
@@ -117,6 +117,31 @@ def absent_scores(records: list[dict]) -> dict[str, Any]:
     return {"em": pct([exact_match(r["prediction"], r["answers"]) for r in absent]), "n": len(absent),
             "false_absent": pct([says_absent(r["prediction"], r["question_type"]) for r in present]),
             "n_present": len(present)}
+
+
+@torch.inference_mode()
+def presence_records(model: Any, scenes: dict) -> list[dict]:
+    """Per room with presence labels (``present_classes``, synthetic rooms): the model's class-presence logits and
+    the labels; none for a model without class presence."""
+    if getattr(model, "presence", None) is None:
+        return []
+    return [{"scene_id": sid, "logits": model.class_presence(s).tolist(), "labels": s["present_classes"].tolist()}
+            for sid, s in sorted(scenes.items()) if "present_classes" in s]
+
+
+def presence_scores(records: list[dict], false_absent: float = 0.02) -> dict[str, Any]:
+    """Class presence over (room, class) pairs with known labels: accuracy (%) at logit 0, ROC AUC, and the share
+    (%) of absent classes found at the threshold that calls ``false_absent`` of the present classes absent."""
+    pairs = [(z, y) for r in records for z, y in zip(r["logits"], r["labels"]) if y >= 0]
+    logits, labels = np.array([z for z, _ in pairs]), np.array([y for _, y in pairs]) > 0.5
+    pos, neg = logits[labels], logits[~labels]
+    if not len(pos) or not len(neg):
+        return {"n": len(pairs)}
+    auc = float(np.mean(pos[:, None] > neg[None]) + 0.5 * np.mean(pos[:, None] == neg[None]))
+    threshold = float(np.quantile(pos, false_absent))
+    return {"n": len(pairs), "present_share": 100 * float(labels.mean()),
+            "accuracy": 100 * float(np.mean((logits > 0) == labels)), "auc": auc,
+            f"absent_found_at_{round(100 * false_absent)}pct_false_absent": 100 * float(np.mean(neg < threshold))}
 
 
 @dataclass
@@ -279,6 +304,7 @@ def predict(model_dir: Path, data: Path, cfg: EvalConfig, out: Path, name: str,
         "scene_tokens_median": float(np.median(tokens)) if model.config.use_scene else 0.0,
         "params": model.parameter_count(),
         "heldout_file": str(heldout_file) if heldout_file is not None else None,
+        "class_presence": presence_records(model, scenes),
     }
     if questions_file is not None:
         file_questions = read_questions(questions_file)
@@ -311,6 +337,8 @@ def score(pred: dict[str, Any]) -> dict[str, Any]:
                               **({"unseen": absent_scores(unseen)} if unseen else {})},
            "caption": caption, "records": pred["qa"], "grounding": grounding_accuracy(pred["qa"]),
            **{k: pred[k] for k in ("seconds_per_question", "scene_tokens_median", "params")}}
+    if pred.get("class_presence"):
+        out["class_presence"] = presence_scores(pred["class_presence"])
     if pred.get("heldout_file") and pred["qa"]:  # an official set: the answers' captioning scores too (ScanQA)
         out["qa_text"] = caption_scores({r["question_id"]: r["prediction"] for r in pred["qa"]},
                                         {r["question_id"]: r["answers"] for r in pred["qa"]})
@@ -340,9 +368,10 @@ def build_metrics(main: dict, sft: Optional[dict], blind: Optional[dict],
                  "held-out rooms in training wordings; qa_unseen_wording: the same questions in phrasing families "
                  "never trained on; answer_type_valid: % of answers inside the asked type's closed answer set; "
                  "absent_objects: EM on questions about a class not in the room, and false_absent: % of questions "
-                 "about present objects (same types) answered as absent.",
+                 "about present objects (same types) answered as absent; class_presence (a model with it): its "
+                 "per-class presence logits on the held-out rooms against the classes placed there.",
     }
-    for key in ("questions_file", "qa_text", "beacon3d"):
+    for key in ("questions_file", "qa_text", "beacon3d", "class_presence"):
         if key in main:
             metrics[key] = main[key]
     if blind is not None:

@@ -131,18 +131,17 @@ class ManagedNode(LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Validate the parameters and load; FAILURE (logged, kept for /diagnostics) on any error."""
         with self._transition_lock:
-            try:
+
+            def configure() -> None:
                 if self._parameter_errors:
                     raise ValueError(self._parameter_errors[0])
                 self.diagnostics_config = read_config(self, self.DIAGNOSTICS_CONFIG)
                 with self._recording(self._configured):
                     self.configure_node()
-            except Exception as exc:  # a bad config or a missing model: report and stay unconfigured
-                self.configure_error = error_text(exc)
-                self.get_logger().error(f"configure failed: {self.configure_error}")
-                self._release_configuration()
+
+            self.configure_error = self._attempt("configure", configure, self._release_configuration)
+            if self.configure_error:  # a bad config or a missing model: stay unconfigured
                 return FAILURE
-            self.configure_error = ""
             self.lifecycle_state = "inactive"
             return SUCCESS
 
@@ -151,18 +150,33 @@ class ManagedNode(LifecycleNode):
         """Enable the publishers, then make the input endpoints; FAILURE (logged) leaves the node inactive."""
         with self._transition_lock:
             super().on_activate(state)
-            try:
+            silence = super().on_deactivate
+
+            def activate() -> None:
                 with self._recording(self._activated):
                     self.activate_node()
-            except Exception as exc:
-                self.activate_error = error_text(exc)
-                self.get_logger().error(f"activate failed: {self.activate_error}")
+
+            def undo() -> None:
                 self._destroy(self._activated)
-                super().on_deactivate(state)
+                silence(state)
+
+            self.activate_error = self._attempt("activate", activate, undo)
+            if self.activate_error:
                 return FAILURE
-            self.activate_error = ""
             self.lifecycle_state = "active"
             return SUCCESS
+
+    def _attempt(self, transition: str, work: Callable[[], None], undo: Callable[[], None]) -> str:
+        """Run a transition's work; on any error log it, undo what it made and return the error text ('' when it
+        succeeded)."""
+        try:
+            work()
+        except Exception as exc:  # reported on /diagnostics and ~/status, never raised into the executor
+            text = error_text(exc)
+            self.get_logger().error(f"{transition} failed: {text}")
+            undo()
+            return text
+        return ""
 
     @on_main_thread
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
