@@ -100,13 +100,14 @@ def tiny_data() -> tuple[Path, Path]:
 
 def tiny_recipe(preset: str, folder: Path, llm: Optional[Path] = None, sft_steps: int = 2, dpo_steps: int = 2):
     """``preset`` shrunk to the tiny data (2-step stages, batch 2, tiny evaluation), with ``llm`` as its
-    pretrained LLM where given and no label anchors (the tower has no class heads); returns (RecipeConfig, the path
-    of the same values as a preset YAML for the command-line tools)."""
+    pretrained LLM where given and no label anchors nor class presence (the tower has no class heads); returns
+    (RecipeConfig, the path of the same values as a preset YAML for the command-line tools)."""
     from training.config import DataConfig, load_preset
 
     cfg = load_preset(preset)
     cfg.data = dataclasses.replace(DataConfig(**TINY_DATA), condense=cfg.data.condense)
     cfg.label_anchors = False
+    cfg.model["reader"] = {**cfg.model.get("reader", {}), "presence": False}
     if llm is not None:
         cfg.model["llm"] = {**cfg.model.get("llm", {}), "pretrained_path": str(llm), "lora_r": 4, "lora_alpha": 8}
     cfg.sft = dataclasses.replace(cfg.sft, steps=sft_steps, batch_size=2, warmup=1, log_every=1, save_every=100)
