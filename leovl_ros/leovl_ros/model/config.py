@@ -148,6 +148,10 @@ class LeoVLConfig:
     """Question encoder: 'minilm' (frozen pretrained MiniLM; its projected token features are the reader's
     question side and extra prompt tokens after the question) or 'none' (the LLM's word embeddings only)."""
 
+    question_copy: bool = False
+    """A pointer over the question's tokens for every answer token after the first (``leovl_ros.model.question_copy``:
+    "there is no <asked class>"); False in checkpoints made before it."""
+
     def __post_init__(self) -> None:
         if self.text_encoder not in TEXT_ENCODERS:
             raise ValueError(f"model.text_encoder must be one of {TEXT_ENCODERS}, got {self.text_encoder!r}")

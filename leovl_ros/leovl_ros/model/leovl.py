@@ -19,6 +19,7 @@ from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
 from leovl_ros.model.presence import ClassPresence, presence_nll, presence_stats
 from leovl_ros.model.prompt import History, PromptIds, answer_ids, build_prompt
+from leovl_ros.model.question_copy import QuestionCopy, question_span_copy
 from leovl_ros.model.reader import ReaderOutput, SceneReader, evidence_nll, grounding_nll, pad_rows
 from leovl_ros.model.text_encoder import QuestionEncoder
 
@@ -95,6 +96,7 @@ class LeoVLModel(nn.Module):
         if config.reader.presence and not classes:
             raise ValueError("reader.presence reads the label-anchor class heads: it needs label anchors")
         self.presence = ClassPresence(classes) if config.reader.presence else None
+        self.question_copy = QuestionCopy(d) if config.question_copy else None
         self.question_encoder = QuestionEncoder(d) if config.text_encoder == "minilm" else None
         if config.scene_norm:
             self.align_scene_scale()
@@ -211,7 +213,7 @@ class LeoVLModel(nn.Module):
         presences = [self.class_presence(s) for s in scene_list] if encoded else []
         asked = self.question_tokens([it.prompt.question for it in items])
         n_evidence = self.config.reader.heads
-        rows, slots, ids, labels, questions, asked_slots = [], [], [], [], [], []
+        rows, slots, ids, labels, questions, asked_slots, spans = [], [], [], [], [], [], []
         for i, it in enumerate(items):
             n_scene = int(encoded[unique[id(it.scene)]].shape[0]) if encoded and it.scene is not None else 0
             p = it.prompt
@@ -229,6 +231,8 @@ class LeoVLModel(nn.Module):
                 asked_slots.append((i, end - n_asked, n_asked))
             if evidence_slots:
                 questions.append((i, end - n_asked - len(p.query) + p.question_start, end - n_asked, end))
+            # question tokens, and the first position whose prediction the question copy mixes (the second answer token)
+            spans.append((end - n_asked - len(p.query) + p.question_start, end - n_asked, len(seq) - len(it.answer)))
         t_max = max(len(x) for x in ids)
         pad = self.tokenizer.pad_token_id or 0
         id_t = torch.tensor([x + [pad] * (t_max - len(x)) for x in ids], device=self.device)
@@ -254,8 +258,10 @@ class LeoVLModel(nn.Module):
             emb = emb.index_put((b_idx, t_idx), read.evidence.reshape(-1, emb.shape[-1]).to(emb.dtype))
         with _attention(self.llm, "sdpa"):
             llm_out = self.llm(inputs_embeds=emb, attention_mask=attn, use_cache=False,
-                               output_hidden_states=read is not None)
+                               output_hidden_states=read is not None or self.question_copy is not None)
         logp_all = F.log_softmax(llm_out.logits[:, :-1].float(), -1)
+        if self.question_copy is not None:
+            logp_all = question_span_copy(self.question_copy, logp_all, llm_out.hidden_states[-1][:, :-1], id_t, spans)
         geometry_logp = None
         if read is not None:  # the position after the last evidence token predicts the first answer token
             b = torch.tensor([i for i, _, _, _ in questions], device=self.device)
@@ -386,10 +392,17 @@ class LeoVLModel(nn.Module):
                                        [prefix.presence])
             query = torch.cat([query, evidence.evidence[0].to(query.dtype)], 0)
             attention = evidence.attention[0].float().mean(0).cpu()
-        out = self.llm(inputs_embeds=query[None], past_key_values=cache, use_cache=True, output_hidden_states=read)
+        copying = self.question_copy is not None
+        out = self.llm(inputs_embeds=query[None], past_key_values=cache, use_cache=True,
+                       output_hidden_states=read or copying)
         logits = out.logits[0, -1].float()
         if read:  # the first answer token: the LLM's distribution mixed with the reader's words
             logits = self.reader.copy_mix(logits[None], out.hidden_states[-1][:, -1], evidence)[0][0]
+        if copying:  # the question tokens the later answer tokens may copy
+            span = slice(prompt.question_start, len(prompt.query))
+            keys = out.hidden_states[-1][:, span]
+            key_ids = torch.tensor([prompt.query[span]], device=self.device)
+            key_mask = torch.ones_like(key_ids, dtype=torch.bool)
         for _ in range(max_new):
             token, prob = _pick(logits, temperature, top_k, generator)
             if token == self.tokenizer.eos_token_id:
@@ -397,8 +410,11 @@ class LeoVLModel(nn.Module):
             ids.append(token)
             probs.append(prob)
             out = self.llm(input_ids=torch.tensor([[token]], device=self.device), past_key_values=cache,
-                           use_cache=True)
+                           use_cache=True, output_hidden_states=copying)
             logits = out.logits[0, -1].float()
+            if copying and key_ids.shape[1]:
+                logp = F.log_softmax(logits, -1)[None, None]
+                logits = self.question_copy(logp, out.hidden_states[-1][:, -1:], keys, key_ids, key_mask)[0, 0]
         text_out = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
         return Generation(text=text_out, token_ids=ids, token_probs=probs, scene_attention=attention)
 

@@ -1,0 +1,66 @@
+"""QuestionCopy: a pointer over the question's tokens for every answer token after the first.
+
+"What colour is the sofa?" in a room without a sofa has the answer "there is no sofa". The shipped tiny LLM (4
+layers, trained from scratch) decides "there is no" often enough, but its fourth token names the class it says most
+("there is no tv"), not the asked one: it does not learn to copy a question word that late in the answer from the
+few such examples. A pointer-generator (See et al., 2017) gives it that copy: at each answer position a learned
+attention from the LLM's last hidden state over the question tokens' hidden states forms a copy distribution over
+their ids, and a gate mixes it with the LLM's own distribution. The first answer token already has the scene
+reader's pointer mix (``SceneReader.copy_mix``); this one covers the rest. The gate starts half open: trained from
+scratch, the LLM memorises the answer words it is shown faster than a nearly closed gate opens (a gate started at
+sigmoid(−4) stayed there in test/test_question_copy.py's setting), and then never names a class it was not shown.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+GATE_BIAS = 0.0
+"""Initial gate logit: half copy, half LLM (see the module docstring)."""
+
+
+class QuestionCopy(nn.Module):
+    """p(token) = (1 − g)·p_LLM + g·Σ_{j: id_j = token} softmax_j(q(h)·k(h_j)/√d), g = sigmoid(w·h + b); h the hidden
+    state at the answer position, h_j those of the question tokens (ids id_j)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.query = nn.Linear(dim, dim, bias=False)
+        self.key = nn.Linear(dim, dim, bias=False)
+        self.gate = nn.Linear(dim, 1)
+        with torch.no_grad():
+            nn.init.zeros_(self.gate.weight)
+            self.gate.bias.fill_(GATE_BIAS)
+
+    def forward(self, logp: torch.Tensor, hidden: torch.Tensor, keys: torch.Tensor, key_ids: torch.Tensor,
+                key_mask: torch.Tensor) -> torch.Tensor:
+        """Mixed log-probabilities [B, T, V] from the LLM's log-probabilities logp [B, T, V] and hidden states
+        hidden [B, T, d] at T answer positions, and the question tokens' hidden states keys [B, S, d], ids key_ids
+        [B, S] (long) and mask key_mask [B, S] (at least one question token per row)."""
+        dtype = logp.dtype
+        h, k = hidden.to(self.query.weight.dtype), keys.to(self.key.weight.dtype)
+        scores = torch.einsum("btd,bsd->bts", self.query(h), self.key(k)) * h.shape[-1] ** -0.5
+        attn = scores.float().masked_fill(~key_mask[:, None], float("-inf")).softmax(-1).nan_to_num(0.0)
+        copy = torch.zeros_like(logp, dtype=torch.float32).scatter_add_(
+            2, key_ids[:, None].expand(-1, logp.shape[1], -1), attn)
+        g = torch.sigmoid(self.gate(h).float())
+        mixed = torch.logaddexp(torch.log1p(-g) + logp.float(), torch.log(g) + copy.clamp_min(1e-12).log())
+        return mixed.to(dtype)
+
+
+def question_span_copy(copy: QuestionCopy, logp: torch.Tensor, hidden: torch.Tensor, ids: torch.Tensor,
+                       spans: list[tuple[int, int, int]]) -> torch.Tensor:
+    """Apply ``copy`` to a padded batch: logp [B, T, V] (position t predicts token t+1), hidden [B, T, d], ids
+    [B, T+1] the input ids, spans per row (question start, question end, first position to mix); positions before
+    a row's mix start, and rows without question tokens, keep the LLM's distribution. Returns [B, T, V]."""
+    width = max((e - s for s, e, _ in spans), default=0)
+    if width == 0:
+        return logp
+    idx = torch.stack([torch.arange(s, s + width, device=logp.device).clamp_max(ids.shape[1] - 1) for s, _, _ in spans])
+    mask = torch.stack([torch.arange(width, device=logp.device) < max(e - s, 1) for s, e, _ in spans])
+    keys = torch.gather(hidden, 1, idx[..., None].expand(-1, -1, hidden.shape[-1]))
+    mixed = copy(logp, hidden, keys, torch.gather(ids, 1, idx), mask)
+    mix_from = torch.tensor([m if e > s else logp.shape[1] for s, e, m in spans], device=logp.device)
+    where = torch.arange(logp.shape[1], device=logp.device)[None] >= mix_from[:, None]
+    return torch.where(where[..., None], mixed, logp)
