@@ -229,10 +229,10 @@ class LeoVLModel(nn.Module):
             end = len(seq) - len(it.answer) - len(evidence_slots)  # where the evidence tokens start
             if n_asked:
                 asked_slots.append((i, end - n_asked, n_asked))
+            question = (end - n_asked - len(p.query) + p.question_start, end - n_asked)  # the question's tokens
             if evidence_slots:
-                questions.append((i, end - n_asked - len(p.query) + p.question_start, end - n_asked, end))
-            # question tokens, and the first position whose prediction the question copy mixes (the second answer token)
-            spans.append((end - n_asked - len(p.query) + p.question_start, end - n_asked, len(seq) - len(it.answer)))
+                questions.append((i, *question, end))
+            spans.append((*question, len(seq) - len(it.answer)))  # the question copy mixes from the 2nd answer token
         t_max = max(len(x) for x in ids)
         pad = self.tokenizer.pad_token_id or 0
         id_t = torch.tensor([x + [pad] * (t_max - len(x)) for x in ids], device=self.device)

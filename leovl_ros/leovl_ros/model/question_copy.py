@@ -57,7 +57,8 @@ def question_span_copy(copy: QuestionCopy, logp: torch.Tensor, hidden: torch.Ten
     width = max((e - s for s, e, _ in spans), default=0)
     if width == 0:
         return logp
-    idx = torch.stack([torch.arange(s, s + width, device=logp.device).clamp_max(ids.shape[1] - 1) for s, _, _ in spans])
+    last = hidden.shape[1] - 1  # a short question's padding columns point at its last position (masked)
+    idx = torch.stack([torch.arange(s, s + width, device=logp.device).clamp_max(last) for s, _, _ in spans])
     mask = torch.stack([torch.arange(width, device=logp.device) < max(e - s, 1) for s, e, _ in spans])
     keys = torch.gather(hidden, 1, idx[..., None].expand(-1, -1, hidden.shape[-1]))
     mixed = copy(logp, hidden, keys, torch.gather(ids, 1, idx), mask)
