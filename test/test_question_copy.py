@@ -89,3 +89,18 @@ def test_generation_and_training_pass_score_an_answer_alike(tokenizer):
         logp, n = model([item])
     assert int(n) == len(gen.token_ids)
     assert float(logp) == pytest.approx(sum(math.log(p) for p in gen.token_probs), abs=1e-3)
+
+
+def test_span_copy_pads_short_questions_and_mixes_only_answer_positions():
+    from leovl_ros.model.question_copy import question_span_copy
+
+    copy = QuestionCopy(16)
+    logp = torch.randn(2, 8, 10).log_softmax(-1)
+    hidden, ids = torch.randn(2, 8, 16), torch.randint(0, 10, (2, 9))
+    # row 0: a 6-token question; row 1: a 1-token question late in its row (its padded span runs past the end)
+    out = question_span_copy(copy, logp, hidden, ids, [(0, 6, 7), (6, 7, 7)])
+    assert torch.equal(out[:, :7], logp[:, :7])  # before the mix start: the LLM's own
+    assert not torch.allclose(out[:, 7], logp[:, 7])
+    row1 = copy(logp[1:, 7:], hidden[1:, 7:], hidden[1:, 6:7], ids[1:, 6:7], torch.ones(1, 1, dtype=torch.bool))
+    assert torch.allclose(out[1:, 7:], row1, atol=1e-6)  # the padding columns did not count
+    assert torch.equal(question_span_copy(copy, logp, hidden, ids, [(3, 3, 4), (2, 2, 5)]), logp)  # no question
