@@ -98,9 +98,9 @@ def test_span_copy_pads_short_questions_and_mixes_only_answer_positions():
     logp = torch.randn(2, 8, 10).log_softmax(-1)
     hidden, ids = torch.randn(2, 8, 16), torch.randint(0, 10, (2, 9))
     # row 0: a 6-token question; row 1: a 1-token question late in its row (its padded span runs past the end)
-    out = question_span_copy(copy, logp, hidden, ids, [(0, 6, 7), (6, 7, 7)])
+    out = question_span_copy(copy, logp, hidden, ids, [(0, 6, 7, 8), (6, 7, 7, 8)])
     assert torch.equal(out[:, :7], logp[:, :7])  # before the mix start: the LLM's own
     assert not torch.allclose(out[:, 7], logp[:, 7])
     row1 = copy(logp[1:, 7:], hidden[1:, 7:], hidden[1:, 6:7], ids[1:, 6:7], torch.ones(1, 1, dtype=torch.bool))
     assert torch.allclose(out[1:, 7:], row1, atol=1e-6)  # the padding columns did not count
-    assert torch.equal(question_span_copy(copy, logp, hidden, ids, [(3, 3, 4), (2, 2, 5)]), logp)  # no question
+    assert torch.equal(question_span_copy(copy, logp, hidden, ids, [(3, 3, 4, 8), (2, 2, 5, 8)]), logp)  # no question

@@ -232,7 +232,7 @@ class LeoVLModel(nn.Module):
             question = (end - n_asked - len(p.query) + p.question_start, end - n_asked)  # the question's tokens
             if evidence_slots:
                 questions.append((i, *question, end))
-            spans.append((*question, len(seq) - len(it.answer)))  # the question copy mixes from the 2nd answer token
+            spans.append((*question, len(seq) - len(it.answer), len(seq) - 1))  # the copy mixes answer tokens 2..
         t_max = max(len(x) for x in ids)
         pad = self.tokenizer.pad_token_id or 0
         id_t = torch.tensor([x + [pad] * (t_max - len(x)) for x in ids], device=self.device)

@@ -50,18 +50,26 @@ class QuestionCopy(nn.Module):
 
 
 def question_span_copy(copy: QuestionCopy, logp: torch.Tensor, hidden: torch.Tensor, ids: torch.Tensor,
-                       spans: list[tuple[int, int, int]]) -> torch.Tensor:
-    """Apply ``copy`` to a padded batch: logp [B, T, V] (position t predicts token t+1), hidden [B, T, d], ids
-    [B, T+1] the input ids, spans per row (question start, question end, first position to mix); positions before
-    a row's mix start, and rows without question tokens, keep the LLM's distribution. Returns [B, T, V]."""
-    width = max((e - s for s, e, _ in spans), default=0)
-    if width == 0:
+                       spans: list[tuple[int, int, int, int]]) -> torch.Tensor:
+    """Apply ``copy`` to a padded batch at its answer positions only: logp [B, T, V] (position t predicts token
+    t+1), hidden [B, T, d], ids [B, T+1] the input ids, spans per row (question start, question end, first and
+    one-past-last position to mix). Other positions, and rows without question tokens, keep the LLM's
+    distribution; the copy runs on the few answer positions, not on the whole padded sequence. Returns [B, T, V]."""
+    rows = [r for r, (s, e, m, n) in enumerate(spans) if e > s and n > m]
+    if not rows:
         return logp
-    last = hidden.shape[1] - 1  # a short question's padding columns point at its last position (masked)
-    idx = torch.stack([torch.arange(s, s + width, device=logp.device).clamp_max(last) for s, _, _ in spans])
-    mask = torch.stack([torch.arange(width, device=logp.device) < max(e - s, 1) for s, e, _ in spans])
-    keys = torch.gather(hidden, 1, idx[..., None].expand(-1, -1, hidden.shape[-1]))
-    mixed = copy(logp, hidden, keys, torch.gather(ids, 1, idx), mask)
-    mix_from = torch.tensor([m if e > s else logp.shape[1] for s, e, m in spans], device=logp.device)
-    where = torch.arange(logp.shape[1], device=logp.device)[None] >= mix_from[:, None]
-    return torch.where(where[..., None], mixed, logp)
+    dev, last = logp.device, logp.shape[1] - 1
+
+    def window(starts: list[int], ends: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Positions [R, W] from each start (clamped to the sequence) and which of them lie before its end."""
+        width = max(e - s for s, e in zip(starts, ends))
+        pos = torch.arange(width, device=dev)
+        start = torch.tensor(starts, device=dev)[:, None]
+        return (start + pos).clamp_max(last), pos < torch.tensor(ends, device=dev)[:, None] - start
+
+    picked = [spans[r] for r in rows]
+    q_pos, q_mask = window([s for s, _, _, _ in picked], [e for _, e, _, _ in picked])
+    a_pos, a_mask = window([m for _, _, m, _ in picked], [n for _, _, _, n in picked])
+    r = torch.tensor(rows, device=dev)[:, None]
+    mixed = copy(logp[r, a_pos], hidden[r, a_pos], hidden[r, q_pos], ids[r, q_pos], q_mask)
+    return logp.index_put((r.expand_as(a_pos)[a_mask], a_pos[a_mask]), mixed[a_mask])
