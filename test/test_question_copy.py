@@ -104,3 +104,26 @@ def test_span_copy_pads_short_questions_and_mixes_only_answer_positions():
     row1 = copy(logp[1:, 7:], hidden[1:, 7:], hidden[1:, 6:7], ids[1:, 6:7], torch.ones(1, 1, dtype=torch.bool))
     assert torch.allclose(out[1:, 7:], row1, atol=1e-6)  # the padding columns did not count
     assert torch.equal(question_span_copy(copy, logp, hidden, ids, [(3, 3, 4, 8), (2, 2, 5, 8)]), logp)  # no question
+
+
+def test_the_copy_points_at_whole_class_names_only():
+    """"trash can" is copyable as a whole; the "can" of "can you see", "is" and "no" are not; a question without a
+    class name keeps the LLM's distribution."""
+    from leovl_ros.model.question_copy import word_token_ids
+
+    tok = train_tokenizer(CORPUS + ["can you see a trash can here", "is there no trash can"] * 10, vocab_size=320)
+    copy = QuestionCopy(16, word_token_ids(tok, ["trash can", "sofa"]))
+    words = ["can", "you", "see", "a", "trash can", "or", "no", "sofa"]
+    pieces = [tok(" " + w, add_special_tokens=False)["input_ids"] for w in words]
+    ids = torch.tensor([[t for p in pieces for t in p]])
+    expected = torch.tensor([w in ("trash can", "sofa") for w, p in zip(words, pieces) for _ in p])
+    assert torch.equal(copy.copyable(ids, torch.ones_like(ids, dtype=torch.bool))[0], expected)
+    logp = torch.randn(1, 2, len(tok)).log_softmax(-1)
+    hidden, keys = torch.randn(1, 2, 16), torch.randn(1, ids.shape[1], 16)
+    mixed = copy(logp, hidden, keys, ids, torch.ones_like(ids, dtype=torch.bool))
+    pointed = mixed.exp() - (1 - torch.sigmoid(copy.gate(hidden))) * logp.exp()  # the pointer's share
+    others = sorted(set(ids[0][~expected].tolist()) - set(ids[0][expected].tolist()))
+    assert float(pointed[0][:, others].abs().max()) < 1e-6 and float(pointed.sum()) > 0.01
+    plain = torch.tensor([tok(" is there a desk here", add_special_tokens=False)["input_ids"]])
+    mask = torch.ones_like(plain, dtype=torch.bool)
+    assert torch.equal(copy(logp, hidden, keys[:, : plain.shape[1]], plain, mask), logp)

@@ -120,6 +120,8 @@ class ReaderConfig:
 TEXT_ENCODERS = ("minilm", "none")
 """Question encoders: the frozen pretrained MiniLM (``leovl_ros.model.text_encoder``) or none (the LLM's own word
 embeddings of the question, as format-1 checkpoints)."""
+COPY_WORDS = ("classes", "all")
+"""What the question copy may point at (``LeoVLConfig.question_copy_words``)."""
 
 
 @dataclass
@@ -151,10 +153,15 @@ class LeoVLConfig:
     question_copy: bool = False
     """A pointer over the question's tokens for every answer token after the first (``leovl_ros.model.question_copy``:
     "there is no <asked class>"); False in checkpoints made before it."""
+    question_copy_words: str = "classes"
+    """What the question copy may point at: 'classes' (the world's class names, ``sim.scene.CLASSES``, as whole
+    words: the copy exists to name the asked class) or 'all' (any question token)."""
 
     def __post_init__(self) -> None:
         if self.text_encoder not in TEXT_ENCODERS:
             raise ValueError(f"model.text_encoder must be one of {TEXT_ENCODERS}, got {self.text_encoder!r}")
+        if self.question_copy_words not in COPY_WORDS:
+            raise ValueError(f"model.question_copy_words must be one of {COPY_WORDS}, got {self.question_copy_words!r}")
 
     def cfg_encoder_config(self, llm_dim: int) -> Any:
         """The CFGEncoderConfig this describes: its cfg_encoder keys, the LLM width and the scene norm."""

@@ -19,7 +19,7 @@ from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
 from leovl_ros.model.presence import ClassPresence, presence_nll, presence_stats
 from leovl_ros.model.prompt import History, PromptIds, answer_ids, build_prompt
-from leovl_ros.model.question_copy import QuestionCopy, question_span_copy
+from leovl_ros.model.question_copy import QuestionCopy, question_span_copy, word_token_ids
 from leovl_ros.model.reader import ReaderOutput, SceneReader, evidence_nll, grounding_nll, pad_rows
 from leovl_ros.model.text_encoder import QuestionEncoder
 
@@ -96,12 +96,20 @@ class LeoVLModel(nn.Module):
         if config.reader.presence and not classes:
             raise ValueError("reader.presence reads the label-anchor class heads: it needs label anchors")
         self.presence = ClassPresence(classes) if config.reader.presence else None
-        self.question_copy = QuestionCopy(d) if config.question_copy else None
+        self.question_copy = QuestionCopy(d, self._copy_words()) if config.question_copy else None
         self.question_encoder = QuestionEncoder(d) if config.text_encoder == "minilm" else None
         if config.scene_norm:
             self.align_scene_scale()
         if self.question_encoder is not None:
             self.question_encoder.align_scale(self._word_rms())
+
+    def _copy_words(self) -> list[list[int]]:
+        """Token sequences the question copy may point at (``config.question_copy_words``; empty: any)."""
+        if self.config.question_copy_words == "all":
+            return []
+        from leovl_ros.sim.scene import CLASSES
+
+        return word_token_ids(self.tokenizer, CLASSES)
 
     def _word_rms(self) -> float:
         """RMS of the LLM's word embeddings (the scale scene and question tokens are normalised to)."""

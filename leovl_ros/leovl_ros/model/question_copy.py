@@ -9,12 +9,19 @@ their ids, and a gate mixes it with the LLM's own distribution. The first answer
 reader's pointer mix (``SceneReader.copy_mix``); this one covers the rest. The gate starts half open: trained from
 scratch, the LLM memorises the answer words it is shown faster than a nearly closed gate opens (a gate started at
 sigmoid(−4) stayed there in test/test_question_copy.py's setting), and then never names a class it was not shown.
+
+The pointer may point at class names only (``LeoVLConfig.question_copy_words``, default): copying any question word
+let "there is no is no is no" and "there is no can" (of "can you see…") out of the shipped model; the
+class names are matched as whole token sequences, so "trash can" is copyable and a lone "can" is not.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import torch
 from torch import nn
+from transformers import PreTrainedTokenizerBase
 
 GATE_BIAS = 0.0
 """Initial gate logit: half copy, half LLM (see the module docstring)."""
@@ -24,8 +31,10 @@ class QuestionCopy(nn.Module):
     """p(token) = (1 − g)·p_LLM + g·Σ_{j: id_j = token} softmax_j(q(h)·k(h_j)/√d), g = sigmoid(w·h + b); h the hidden
     state at the answer position, h_j those of the question tokens (ids id_j)."""
 
-    def __init__(self, dim: int):
+    def __init__(self, dim: int, words: Sequence[Sequence[int]] = ()):
         super().__init__()
+        self.words = [list(w) for w in words if len(w)]
+        """Token-id sequences the pointer may point at (:func:`word_token_ids`); empty: every question token."""
         self.query = nn.Linear(dim, dim, bias=False)
         self.key = nn.Linear(dim, dim, bias=False)
         self.gate = nn.Linear(dim, 1)
@@ -33,11 +42,35 @@ class QuestionCopy(nn.Module):
             nn.init.zeros_(self.gate.weight)
             self.gate.bias.fill_(GATE_BIAS)
 
+    def copyable(self, key_ids: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
+        """The question tokens [B, S] (bool) the pointer may point at: those of ``key_mask`` inside a whole
+        occurrence of one of ``words`` (all of them when ``words`` is empty)."""
+        if not self.words:
+            return key_mask
+        hit = torch.zeros_like(key_mask)
+        width = key_ids.shape[1]
+        for word in self.words:
+            n = width - len(word) + 1
+            if n <= 0:
+                continue
+            start = torch.ones_like(key_mask[:, :n])
+            for j, token in enumerate(word):
+                start &= key_ids[:, j : j + n] == token
+            for j in range(len(word)):
+                hit[:, j : j + n] |= start
+        return hit & key_mask
+
     def forward(self, logp: torch.Tensor, hidden: torch.Tensor, keys: torch.Tensor, key_ids: torch.Tensor,
                 key_mask: torch.Tensor) -> torch.Tensor:
         """Mixed log-probabilities [B, T, V] from the LLM's log-probabilities logp [B, T, V] and hidden states
         hidden [B, T, d] at T answer positions, and the question tokens' hidden states keys [B, S, d], ids key_ids
-        [B, S] (long) and mask key_mask [B, S] (at least one question token per row)."""
+        [B, S] (long) and mask key_mask [B, S]. Rows without a copyable question token (:meth:`copyable`) keep the
+        LLM's distribution."""
+        allowed = self.copyable(key_ids, key_mask)
+        has = allowed.any(1)
+        if not bool(has.any()):
+            return logp
+        key_mask = torch.where(has[:, None], allowed, torch.ones_like(allowed))  # no all-masked row: no NaN anywhere
         dtype = logp.dtype
         h, k = hidden.to(self.query.weight.dtype), keys.to(self.key.weight.dtype)
         scores = torch.einsum("btd,bsd->bts", self.query(h), self.key(k)) * h.shape[-1] ** -0.5
@@ -46,7 +79,18 @@ class QuestionCopy(nn.Module):
             2, key_ids[:, None].expand(-1, logp.shape[1], -1), attn)
         g = torch.sigmoid(self.gate(h).float())
         mixed = torch.logaddexp(torch.log1p(-g) + logp.float(), torch.log(g) + copy.clamp_min(1e-12).log())
-        return mixed.to(dtype)
+        return torch.where(has[:, None, None], mixed.to(dtype), logp)
+
+
+def word_token_ids(tokenizer: PreTrainedTokenizerBase, words: Iterable[str]) -> list[list[int]]:
+    """Each word's token ids as it can stand in a question (after a space or first, lower case or capitalised),
+    without repeats."""
+    seqs: set[tuple[int, ...]] = set()
+    for word in words:
+        for form in {word, word.capitalize()}:
+            for text in (form, " " + form):
+                seqs.add(tuple(tokenizer(text, add_special_tokens=False)["input_ids"]))
+    return [list(s) for s in sorted(seqs) if s]
 
 
 def question_span_copy(copy: QuestionCopy, logp: torch.Tensor, hidden: torch.Tensor, ids: torch.Tensor,
