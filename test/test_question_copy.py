@@ -120,10 +120,10 @@ def test_the_copy_points_at_whole_class_names_only():
     assert torch.equal(copy.copyable(ids, torch.ones_like(ids, dtype=torch.bool))[0], expected)
     logp = torch.randn(1, 2, len(tok)).log_softmax(-1)
     hidden, keys = torch.randn(1, 2, 16), torch.randn(1, ids.shape[1], 16)
-    mixed = copy(logp, hidden, keys, ids, torch.ones_like(ids, dtype=torch.bool))
+    mixed = copy(logp, hidden, keys, ids, copy.copyable(ids, torch.ones_like(ids, dtype=torch.bool)))
     pointed = mixed.exp() - (1 - torch.sigmoid(copy.gate(hidden))) * logp.exp()  # the pointer's share
     others = sorted(set(ids[0][~expected].tolist()) - set(ids[0][expected].tolist()))
     assert float(pointed[0][:, others].abs().max()) < 1e-6 and float(pointed.sum()) > 0.01
     plain = torch.tensor([tok(" is there a desk here", add_special_tokens=False)["input_ids"]])
-    mask = torch.ones_like(plain, dtype=torch.bool)
+    mask = copy.copyable(plain, torch.ones_like(plain, dtype=torch.bool))
     assert torch.equal(copy(logp, hidden, keys[:, : plain.shape[1]], plain, mask), logp)

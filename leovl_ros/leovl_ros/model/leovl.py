@@ -410,7 +410,7 @@ class LeoVLModel(nn.Module):
             span = slice(prompt.question_start, len(prompt.query))
             keys = out.hidden_states[-1][:, span]
             key_ids = torch.tensor([prompt.query[span]], device=self.device)
-            key_mask = torch.ones_like(key_ids, dtype=torch.bool)
+            key_mask = self.question_copy.copyable(key_ids, torch.ones_like(key_ids, dtype=torch.bool))
         for _ in range(max_new):
             token, prob = _pick(logits, temperature, top_k, generator)
             if token == self.tokenizer.eos_token_id:

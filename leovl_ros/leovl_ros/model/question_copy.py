@@ -33,8 +33,13 @@ class QuestionCopy(nn.Module):
 
     def __init__(self, dim: int, words: Sequence[Sequence[int]] = ()):
         super().__init__()
-        self.words = [list(w) for w in words if len(w)]
-        """Token-id sequences the pointer may point at (:func:`word_token_ids`); empty: every question token."""
+        by_length: dict[int, list[list[int]]] = {}
+        for w in words:
+            if len(w):
+                by_length.setdefault(len(w), []).append(list(w))
+        self.words = {n: torch.tensor(ws) for n, ws in sorted(by_length.items())}
+        """Token-id sequences the pointer may point at (:func:`word_token_ids`), [words, n] per length n; empty:
+        every question token."""
         self.query = nn.Linear(dim, dim, bias=False)
         self.key = nn.Linear(dim, dim, bias=False)
         self.gate = nn.Linear(dim, 1)
@@ -44,33 +49,30 @@ class QuestionCopy(nn.Module):
 
     def copyable(self, key_ids: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
         """The question tokens [B, S] (bool) the pointer may point at: those of ``key_mask`` inside a whole
-        occurrence of one of ``words`` (all of them when ``words`` is empty)."""
+        occurrence of one of ``words`` (all of them when ``words`` is empty). Callers pass it as ``forward``'s
+        mask, computed once per question."""
         if not self.words:
             return key_mask
         hit = torch.zeros_like(key_mask)
-        width = key_ids.shape[1]
-        for word in self.words:
-            n = width - len(word) + 1
-            if n <= 0:
+        for n, words in self.words.items():
+            if n > key_ids.shape[1]:
                 continue
-            start = torch.ones_like(key_mask[:, :n])
-            for j, token in enumerate(word):
-                start &= key_ids[:, j : j + n] == token
-            for j in range(len(word)):
-                hit[:, j : j + n] |= start
+            windows = key_ids.unfold(1, n, 1)  # [B, S-n+1, n]
+            start = (windows[:, :, None] == words.to(key_ids.device)).all(-1).any(-1)  # a word starts here
+            for j in range(n):
+                hit[:, j : j + start.shape[1]] |= start
         return hit & key_mask
 
     def forward(self, logp: torch.Tensor, hidden: torch.Tensor, keys: torch.Tensor, key_ids: torch.Tensor,
                 key_mask: torch.Tensor) -> torch.Tensor:
         """Mixed log-probabilities [B, T, V] from the LLM's log-probabilities logp [B, T, V] and hidden states
         hidden [B, T, d] at T answer positions, and the question tokens' hidden states keys [B, S, d], ids key_ids
-        [B, S] (long) and mask key_mask [B, S]. Rows without a copyable question token (:meth:`copyable`) keep the
-        LLM's distribution."""
-        allowed = self.copyable(key_ids, key_mask)
-        has = allowed.any(1)
+        [B, S] (long) and mask key_mask [B, S] of the tokens it may point at (:meth:`copyable`). Rows without one
+        keep the LLM's distribution."""
+        has = key_mask.any(1)
         if not bool(has.any()):
             return logp
-        key_mask = torch.where(has[:, None], allowed, torch.ones_like(allowed))  # no all-masked row: no NaN anywhere
+        key_mask = key_mask | ~has[:, None]  # no all-masked row: no NaN anywhere (those rows are not mixed)
         dtype = logp.dtype
         h, k = hidden.to(self.query.weight.dtype), keys.to(self.key.weight.dtype)
         scores = torch.einsum("btd,bsd->bts", self.query(h), self.key(k)) * h.shape[-1] ** -0.5
@@ -97,7 +99,7 @@ def question_span_copy(copy: QuestionCopy, logp: torch.Tensor, hidden: torch.Ten
                        spans: list[tuple[int, int, int, int]]) -> torch.Tensor:
     """Apply ``copy`` to a padded batch at its answer positions only: logp [B, T, V] (position t predicts token
     t+1), hidden [B, T, d], ids [B, T+1] the input ids, spans per row (question start, question end, first and
-    one-past-last position to mix). Other positions, and rows without question tokens, keep the LLM's
+    one-past-last position to mix). Other positions, and rows without a copyable question token, keep the LLM's
     distribution; the copy runs on the few answer positions, not on the whole padded sequence. Returns [B, T, V]."""
     rows = [r for r, (s, e, m, n) in enumerate(spans) if e > s and n > m]
     if not rows:
@@ -115,5 +117,6 @@ def question_span_copy(copy: QuestionCopy, logp: torch.Tensor, hidden: torch.Ten
     q_pos, q_mask = window([s for s, _, _, _ in picked], [e for _, e, _, _ in picked])
     a_pos, a_mask = window([m for _, _, m, _ in picked], [n for _, _, _, n in picked])
     r = torch.tensor(rows, device=dev)[:, None]
-    mixed = copy(logp[r, a_pos], hidden[r, a_pos], hidden[r, q_pos], ids[r, q_pos], q_mask)
+    key_ids = ids[r, q_pos]
+    mixed = copy(logp[r, a_pos], hidden[r, a_pos], hidden[r, q_pos], key_ids, copy.copyable(key_ids, q_mask))
     return logp.index_put((r.expand_as(a_pos)[a_mask], a_pos[a_mask]), mixed[a_mask])
