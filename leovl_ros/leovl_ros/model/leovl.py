@@ -411,6 +411,7 @@ class LeoVLModel(nn.Module):
             keys = out.hidden_states[-1][:, span]
             key_ids = torch.tensor([prompt.query[span]], device=self.device)
             key_mask = self.question_copy.copyable(key_ids, torch.ones_like(key_ids, dtype=torch.bool))
+            copying = bool(key_mask.any())  # no class name asked: the later tokens are the LLM's own
         for _ in range(max_new):
             token, prob = _pick(logits, temperature, top_k, generator)
             if token == self.tokenizer.eos_token_id:
@@ -420,7 +421,7 @@ class LeoVLModel(nn.Module):
             out = self.llm(input_ids=torch.tensor([[token]], device=self.device), past_key_values=cache,
                            use_cache=True, output_hidden_states=copying)
             logits = out.logits[0, -1].float()
-            if copying and key_ids.shape[1]:
+            if copying:
                 logp = F.log_softmax(logits, -1)[None, None]
                 logits = self.question_copy(logp, out.hidden_states[-1][:, -1:], keys, key_ids, key_mask)[0, 0]
         text_out = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
