@@ -196,29 +196,6 @@ def test_reader_soft_word_learns_the_answer_word(tokenizer):
             assert int(top) == item.answer[0]
 
 
-def test_llm_first_token_loss_is_the_llms_own_unmixed_probability(tokenizer):
-    """``llm_first`` scores the LLM's logits alone at the first answer position (not the copy gate's mixture), 0
-    without a scene, and training on it alone teaches the LLM the answer word."""
-    torch.manual_seed(0)
-    model = LeoVLModel(tiny_config(), tokenizer)
-    q = model.prompt("what colour is the sofa?")
-    items = [TrainItem(fake_scene(0), q, model.answer_ids("there is no sofa")),
-             TrainItem(None, q, model.answer_ids("red"))]
-    logp, _, own = model(items, llm_first=True)
-    assert own[1] == 0.0 and float(own[0]) > 1.0
-    opt = torch.optim.AdamW(model.llm.parameters(), lr=3e-3)
-    for _ in range(30):
-        loss = model(items, llm_first=True)[-1].sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    with torch.no_grad():
-        own = model(items, llm_first=True)[-1]
-        evidence = model(items, evidence=True)[-1]
-    assert float(own[0]) < 0.1  # the LLM alone now says "there"
-    assert float(evidence[0]) > 1.0  # the reader's sources were not trained: the loss is not theirs
-
-
 def test_copy_gate_passes_the_readers_word_to_the_first_answer_token(tokenizer):
     torch.manual_seed(0)
     model = LeoVLModel(tiny_config(), tokenizer).eval()

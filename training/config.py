@@ -100,10 +100,6 @@ class SFTConfig:
     evidence_weight: float = 0.0
     """Weight of the scene reader's soft-word loss: −log of its heads' (and its geometry source's) probability of
     the answer's first token, so the evidence says the answer word before the LLM has learned to read it."""
-    llm_first_weight: float = 0.0
-    """Weight of the LLM's own first-token loss: −log of the LLM's unmixed probability of the answer's first token
-    (the reader's copy gate mixes it with the reader's sources, which ``evidence_weight`` trains on their own; left
-    untrained, the gate drops the LLM source and with it what the question's words alone say)."""
     presence_weight: float = 0.0
     """Weight of the class-presence loss (a model with ``reader.presence``): binary cross-entropy of each room's
     per-class presence logits against the classes placed in it (synthetic rooms; others carry no labels)."""

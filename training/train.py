@@ -336,11 +336,10 @@ def stage2(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, encoder_dir: P
     ground = s.grounding_weight > 0 and not blind
     word = s.evidence_weight > 0 and not blind
     present = s.presence_weight > 0 and not blind and model.presence is not None
-    own_first = s.llm_first_weight > 0 and not blind
 
     def step() -> dict[str, torch.Tensor]:
         items = [make_item(model, x, scenes[x.scene_id]) for x in next_batch()]
-        out = iter(wrapped(items, grounding=ground, evidence=word, presence=present, llm_first=own_first))
+        out = iter(wrapped(items, grounding=ground, evidence=word, presence=present))
         logp, n = next(out), next(out)
         losses = {"lm": -logp.sum() / n.sum().clamp_min(1)}
         if ground:
@@ -351,10 +350,8 @@ def stage2(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, encoder_dir: P
         if present:
             nll, has = next(out), next(out)
             losses["presence"] = nll.sum() / has.sum().clamp_min(1)
-        if own_first:
-            losses["llm_first"] = next(out).sum() / max(1, sum(it.scene is not None for it in items))
         weights = {"lm": 1.0, "grounding": s.grounding_weight, "evidence": s.evidence_weight,
-                   "presence": s.presence_weight, "llm_first": s.llm_first_weight}
+                   "presence": s.presence_weight}
         return {"loss": sum(weights[k] * v for k, v in losses.items()), **losses}
 
     loop = Loop(run, d, model, opt, s.steps, s.warmup, s.log_every, s.save_every,

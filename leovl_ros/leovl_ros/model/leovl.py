@@ -199,16 +199,12 @@ class LeoVLModel(nn.Module):
         return list(torch.split(self.encode_scene(joint), [int(s["features"].shape[0]) for s in scenes]))
 
     def forward(self, items: Sequence[TrainItem], grounding: bool = False, evidence: bool = False,
-                presence: bool = False, llm_first: bool = False) -> tuple[torch.Tensor, ...]:
+                presence: bool = False) -> tuple[torch.Tensor, ...]:
         """Per-item sum of answer-token log-probs [B] and answer-token counts [B] (right-padded batch); with
         ``grounding`` also the reader's per-item grounding loss [B] (0 where an item has no target) and which items
         have a target [B]; with ``evidence`` then the reader's per-item ``evidence_nll`` [B] (0 without a scene);
         with ``presence`` last the per-item class-presence loss of its scene [B] against the scene's
-        ``present_classes`` labels and which items have labels [B] (a model with class presence); with
-        ``llm_first`` last the LLM's own (unmixed) −log-probability of the answer's first token [B] (0 without a
-        scene): the copy gate's LLM source trained on its own like the reader's sources (``evidence_nll``), so it
-        stays a live choice — without it the gate drops the LLM for the first token and with it the question's own
-        cues (an absent class, the blind model's priors).
+        ``present_classes`` labels and which items have labels [B] (a model with class presence).
 
         The sequence is: prompt up to the scene, scene tokens, the rest of the prompt and the question text, the
         question encoder's tokens (with a text encoder), one evidence token per reader head (with a scene), answer.
@@ -275,12 +271,9 @@ class LeoVLModel(nn.Module):
         if self.question_copy is not None:
             logp_all = question_span_copy(self.question_copy, logp_all, llm_out.hidden_states[-1][:, :-1], id_t, spans)
         geometry_logp = None
-        llm_first_nll = torch.zeros(len(items), device=self.device)
         if read is not None:  # the position after the last evidence token predicts the first answer token
             b = torch.tensor([i for i, _, _, _ in questions], device=self.device)
             t = torch.tensor([e + n_evidence - 1 for _, _, _, e in questions], device=self.device)
-            first = torch.tensor([items[i].answer[0] for i, _, _, _ in questions], device=self.device)
-            llm_first_nll = llm_first_nll.index_put((b,), -logp_all[b, t].gather(1, first[:, None])[:, 0])
             mixed, geometry_logp = self.reader.copy_mix(logp_all[b, t], llm_out.hidden_states[-1][b, t], read)
             logp_all = logp_all.index_put((b, t), mixed)
         target = lab_t[:, 1:]
@@ -293,8 +286,6 @@ class LeoVLModel(nn.Module):
             out += (self._evidence_nll(items, questions, read, geometry_logp),)
         if presence:
             out += self._presence_outputs(items, unique, presences)
-        if llm_first:
-            out += (llm_first_nll,)
         return out
 
     def _presence_outputs(self, items: Sequence[TrainItem], unique: dict[int, int],
