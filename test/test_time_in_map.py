@@ -92,29 +92,37 @@ def _member_voxels(store: VoxelStore, batch: ColumnBatch, token: int) -> torch.T
     return ((centres - batch.xy[token].double()).abs() < half).all(1)
 
 
-def test_each_column_spans_the_seen_times_of_its_voxels():
+def test_each_column_spans_the_seen_times_of_what_stands_in_it():
+    """A column's times are those of its voxels above the floor bin (the box, not the floor strips around it that
+    later frames see), or of all its voxels in a floor-only column."""
     store = VoxelStore(VoxelStoreConfig(feature_dim=D))
     rng = np.random.default_rng(2)
     for i in range(8):  # a 3 m × 2 m floor with a tall box, seen in strips; the last strip unstamped
         x0 = 0.4 * i
         points = np.c_[rng.uniform(x0, x0 + 0.5, 600), rng.uniform(0, 2, 600), rng.uniform(0, 0.02, 600)]
-        box = rng.uniform([1.0, 1.0, 0.0], [1.4, 1.4, 1.0], (200, 3)) if i in (2, 5) else np.zeros((0, 3))
+        box = rng.uniform([1.0, 1.0, 0.0], [1.4, 1.4, 1.0], (200, 3)) if i == 2 else np.zeros((0, 3))
         points = torch.tensor(np.r_[points, box], dtype=torch.float32)
         store.fuse(points, torch.randn(len(points), D), stamp=None if i == 7 else T0 + i)
     for config in (CondenseConfig(), CondenseConfig(budget=20), CondenseConfig(voxel_tokens=True)):
         batch = condense(store, config)
         assert batch.first_seen.dtype == torch.float64 and batch.last_seen.shape == (len(batch),)
         first, last = store.first_seen(), store.last_seen()
+        above_floor_bin = store.voxel_centers()[:, 2] >= config.bin_height / 2
         for token in range(len(batch)):
             inside = _member_voxels(store, batch, token)
-            known = ~first[inside].isnan()
+            if (inside & above_floor_bin & ~first.isnan()).any():
+                inside &= above_floor_bin
+            known = inside & ~first.isnan()
             if known.any():
-                assert float(batch.first_seen[token]) == float(first[inside][known].min())
-                assert float(batch.last_seen[token]) == float(last[inside][known].max())
+                assert float(batch.first_seen[token]) == float(first[known].min())
+                assert float(batch.last_seen[token]) == float(last[known].max())
             else:
                 assert math.isnan(float(batch.first_seen[token])) and math.isnan(float(batch.last_seen[token]))
-    times = condense(store).last_seen  # the base columns only the unstamped strip hit have no time
+    batch = condense(store)
+    times = batch.last_seen  # the base columns only the unstamped strip hit have no time
     assert times.isnan().any() and not times.isnan().all()
+    box = int(torch.argmax(batch.top_height))
+    assert float(batch.first_seen[box]) == float(batch.last_seen[box]) == T0 + 2  # not the floor's later T0 + 3
 
 
 def test_a_column_batch_without_times_is_still_valid():
