@@ -29,11 +29,10 @@ are ordered by their packed (level, x, y) key, bins within a column bottom-up; a
 
 Time. Each token also gets the seen times of what stands in it: ``first_seen`` the earliest, ``last_seen`` the
 latest seen time of its store voxels above the floor bin (bin 0: voxel centres lower than half a bin, 0.15 m by
-default), or of all its voxels where none above the floor bin has a time (a floor-only cell). The floor around a
-chair is in view in frames that miss the chair, so counting it made the true object's cells answer later than the
-object was seen (91.4 % of ``benchmarks/last_seen.py`` questions within one frame; 93.4 % without it). Float64
-seconds of sensor time; voxels with unknown (NaN) times are ignored; NaN when none has one. The dialogue answer's
-``last_seen`` is read from them (``agent/answering.py``); the model never sees them.
+default), or of all its voxels where none above the floor bin has a time (a floor-only cell): the floor around a
+chair is in view in frames that miss the chair (the figures: docs/model.md, time in the map). Float64 seconds of
+sensor time; voxels with unknown (NaN) times are ignored; NaN when none has one. The dialogue answer's ``last_seen``
+is read from them (``agent/answering.py``); the model never sees them.
 
 Alignment. Every cell edge the rule draws (``cell_size``, and ``cell_size / 2`` when refining) must be a whole
 number of store voxels, or a cell would take some voxel columns and not others and its token would sit off the
