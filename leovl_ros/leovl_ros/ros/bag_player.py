@@ -154,15 +154,29 @@ class BagPlayer:
         """Close the bag."""
         self.reader.close()
 
+    SETTLE_S = 0.5
+    """Discovery settle time: after the colour topic's first reader, wait until no topic has gained a reader for
+    this long. The fusion node's other subscriptions (depth, pose, camera info) match moments after its colour one,
+    and a reader the player sees has not always matched the player back yet: without it a bag's first depth images
+    went out unread (the sim camera node settles the same way)."""
+
     def wait_for_subscribers(self, spin: Callable[[float], None]) -> bool:
-        """Wait up to ``wait_for_subscribers`` s for a subscriber of the colour topic (discovery)."""
-        pubs = [self.publishers[c.id] for c in self.colour_conns if c.id in self.publishers]
+        """Wait up to ``wait_for_subscribers`` s for a subscriber of the colour topic, then ``SETTLE_S`` for the
+        rest of discovery; False when no colour subscriber came."""
+        colour = [self.publishers[c.id] for c in self.colour_conns if c.id in self.publishers]
+        every = [*self.publishers.values(), *([self.pose_pub] if self.pose_pub is not None else [])]
         deadline = time.monotonic() + self.config.wait_for_subscribers
-        while pubs and time.monotonic() < deadline:
-            if any(p.get_subscription_count() > 0 for p in pubs):
-                return True
+        readers, changed = None, 0.0
+        while colour and time.monotonic() < deadline:
+            now = time.monotonic()
+            if readers is not None or any(p.get_subscription_count() > 0 for p in colour):
+                counts = [p.get_subscription_count() for p in every]
+                if counts != readers:
+                    readers, changed = counts, now
+                elif now - changed >= self.SETTLE_S:
+                    return True
             spin(0.05)
-        return not pubs
+        return readers is not None or not colour
 
     def _publish_clock(self, ns: int) -> None:
         from rosgraph_msgs.msg import Clock
