@@ -199,7 +199,8 @@ def test_preset_and_stage1_data_use_the_randomisation(tmp_path) -> None:
     a, b = dataclasses.asdict(randomised), dataclasses.asdict(default)
     assert a["data"].pop("appearance") and not b["data"].pop("appearance")
     assert {k: v for k, v in a.items() if k != "name"} == {k: v for k, v in b.items() if k != "name"}
-    assert render_config(randomised.data).appearance == CAMERA and not render_config(default.data).appearance.enabled
+    assert render_config(randomised.data, 0).appearance == CAMERA
+    assert not render_config(default.data, 0).appearance.enabled
     data = {}
     for name, appearance in (("flat", {}), ("camera", randomised.data.appearance)):
         cfg = DataConfig(stage1_scenes=1, stage1_frames=2, width=64, height=48, appearance=appearance)
@@ -207,6 +208,23 @@ def test_preset_and_stage1_data_use_the_randomisation(tmp_path) -> None:
     assert np.array_equal(data["flat"]["cls"], data["camera"]["cls"])
     assert np.array_equal(data["flat"]["colour"], data["camera"]["colour"])
     assert not np.array_equal(data["flat"]["rgb"], data["camera"]["rgb"])
+
+
+def test_appearance_share_picks_a_fixed_share_of_rooms() -> None:
+    """``data.appearance_share`` renders that share of rooms camera-like, the same ones every call, the rest flat."""
+    from training.config import DataConfig
+    from training.prepare import render_config
+
+    def randomised(share: float) -> list[int]:
+        cfg = DataConfig(appearance=dict(dataclasses.asdict(CAMERA)), appearance_share=share)
+        return [seed for seed in range(400) if render_config(cfg, seed).appearance.enabled]
+
+    half = randomised(0.5)
+    assert 160 <= len(half) <= 240 and half == randomised(0.5)
+    assert randomised(0.0) == [] and len(randomised(1.0)) == 400
+    assert set(randomised(0.25)) <= set(half)
+    with pytest.raises(ValueError, match="appearance_share"):
+        render_config(DataConfig(appearance_share=1.5), 0)
 
 
 def test_bad_strengths_are_refused() -> None:

@@ -50,8 +50,11 @@ class DataConfig:
     workers: int = 2
     """Processes that render/fuse scenes in parallel."""
     appearance: dict[str, Any] = field(default_factory=dict)
-    """Camera-like randomisation of every rendered frame, stage 1 and scenes alike: ``AppearanceConfig`` keyword
+    """Camera-like randomisation of rendered frames, stage 1 and scenes alike: ``AppearanceConfig`` keyword
     arguments (``leovl_ros.sim.appearance``; empty = the flat-shaded renderer)."""
+    appearance_share: float = 1.0
+    """Share of rooms rendered with ``appearance`` (picked per room seed by a fixed hash, the same in every split
+    and stage); the others are rendered flat, so one model learns both worlds."""
 
 
 @dataclass

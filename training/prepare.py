@@ -54,12 +54,16 @@ def split_seeds(split: str, n: int, start: int = 0) -> list[int]:
     return out
 
 
-def render_config(cfg: DataConfig) -> RenderConfig:
-    """The renderer settings of the data config (its appearance randomisation)."""
+def render_config(cfg: DataConfig, scene_seed: int) -> RenderConfig:
+    """The renderer settings of one room: the data config's appearance randomisation if the room falls in its
+    ``appearance_share`` (a fixed hash of the room seed), else the flat renderer."""
     from leovl_ros.sim.appearance import AppearanceConfig
     from leovl_ros.sim.render import RenderConfig
 
-    return RenderConfig(appearance=AppearanceConfig(**cfg.appearance))
+    if not 0.0 <= cfg.appearance_share <= 1.0:
+        raise ValueError(f"data.appearance_share must lie in [0, 1], got {cfg.appearance_share}")
+    randomised = np.random.default_rng([scene_seed, 0xA99E]).random() < cfg.appearance_share
+    return RenderConfig(appearance=AppearanceConfig(**(cfg.appearance if randomised else {})))
 
 
 def prepare_frames(cfg: DataConfig, out: Path, stride: int = 8) -> Path:
@@ -73,7 +77,7 @@ def prepare_frames(cfg: DataConfig, out: Path, stride: int = 8) -> Path:
     for seed in tqdm(split_seeds("train", cfg.stage1_scenes), desc="stage-1 scenes", unit="scene"):
         scene = generate_scene(seed)
         for frame in render_sequence(scene, cfg.stage1_frames, seed=seed + 1000, width=cfg.width, height=cfg.height,
-                                     config=render_config(cfg)):
+                                     config=render_config(cfg, seed)):
             cls, col = cell_targets(frame.instance, scene, stride)
             rgbs.append(frame.rgb)
             classes.append(cls)
@@ -114,7 +118,7 @@ def fuse_scene(seed: int) -> tuple[int, object, list]:
                                         initial_slots=65536))
     seen: set[int] = set()
     for frame in render_sequence(scene, cfg.frames, seed=seed, width=cfg.width, height=cfg.height,
-                                 config=render_config(cfg)):
+                                 config=render_config(cfg, seed)):
         fuse_frame(store, frame, encoder)
         ids = np.unique(frame.instance[::4, ::4])
         seen.update(int(i) for i in ids if i >= 0)
