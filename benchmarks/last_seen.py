@@ -6,7 +6,8 @@ at ``--t0 + i / --fps`` (a Unix-epoch start, so float64 precision is exercised a
 by one with the fusion node's path (``cfg.pipeline.FrameFuser``), draws the room's ``last_seen`` questions about
 present objects it saw (``sim.tasks.generate_samples`` with the training data's rng; no absent classes) and asks
 each through ``agent.answering.Answerer``, the dialogue node's answer path: the answer text comes from the model,
-``Reply.last_seen`` from the seen times of the grounded cells of the answer's primary object.
+``Reply.last_seen`` from the seen times of the answer's primary object's grounded cells, grown over the
+adjacent cells the 2D encoder sees as the answered class (``agent.answering.object_region``).
 
 Ground truth: the stamp of the last fused frame in which at least ``--min-pixels`` pixels of the object's instance
 are visible. The default 64 is one 8×8 cell of the 2D encoder's feature grid at 320×240: lifting makes one point
@@ -20,8 +21,9 @@ Figures: ``share_within_one_frame`` (|last_seen − truth| ≤ one frame period;
 Context: ``newest_frame_share_within_one_frame`` (answering the newest stamp, whatever the question),
 ``oracle_cells_share_within_one_frame`` (the latest time of the CFG cells that cover the true object: the map's
 bookkeeping without the model's grounding), and the other rules the answer's time could have used, on the same
-grounding: ``all_grounded_share_within_one_frame`` (all grounded cells) and ``top_cell_share_within_one_frame``
-(the most-attended cell alone).
+grounding: ``all_grounded_share_within_one_frame`` (all grounded cells), ``top_cell_share_within_one_frame`` (the
+most-attended cell alone) and ``primary_cells_share_within_one_frame`` (the primary object's grounded cells, not
+grown: the rule before 2026-12-05).
 
     .venv/bin/python benchmarks/last_seen.py [--rooms 20] [--frames 48] [--model models/default]
 """
@@ -119,7 +121,7 @@ def object_cells(obj: Any, batch: Any) -> list[int]:
 
 def ask_room(room: Room, answerer: Any, limit: int) -> Iterator[dict[str, Any]]:
     """Ask the room's questions; one record per question (answer, times, truth)."""
-    from leovl_ros.agent.answering import latest_seen
+    from leovl_ros.agent.answering import grounded_last_seen, latest_seen
     from leovl_ros.eval.metrics import exact_match
     from leovl_ros.eval.normalize import says_absent
 
@@ -132,6 +134,7 @@ def ask_room(room: Room, answerer: Any, limit: int) -> Iterator[dict[str, Any]]:
         yield {"truth": room.last_visible[obj.id], "last_seen": reply.last_seen,
                "oracle_cells": latest_seen(batch, object_cells(obj, batch)), "newest_frame": room.stamps[-1],
                "all_grounded": latest_seen(batch, reply.cell_ids), "top_cell": latest_seen(batch, reply.cell_ids[:1]),
+               "primary_cells": None if reply.last_seen is None else grounded_last_seen(batch, reply.cell_ids),
                "em": exact_match(reply.answer, sample.answers), "absent_answer": says_absent(reply.answer)}
 
 
@@ -149,7 +152,7 @@ def summarise(records: list[dict[str, Any]], fps: float) -> dict[str, Any]:
             "absent_answers": sum(r["absent_answer"] for r in records),
             "answer_em": round(sum(r["em"] for r in records) / max(len(records), 1), 4),
             **{f"{key}_share_within_one_frame": within(key)
-               for key in ("newest_frame", "oracle_cells", "all_grounded", "top_cell")}}
+               for key in ("newest_frame", "oracle_cells", "all_grounded", "top_cell", "primary_cells")}}
 
 
 def main(argv: Optional[list[str]] = None) -> None:

@@ -67,7 +67,7 @@ def test_fused_frame_stamps_reach_voxels_columns_and_the_answer(benchmark, agent
     assert bool(hit_by.any(0).all())
     assert torch.equal(store.last_seen(), torch.where(hit_by, when, -torch.inf).max(0).values)
     assert torch.equal(store.first_seen(), torch.where(hit_by, when, torch.inf).min(0).values)
-    # the answer's time: one of the fused frames' stamps, the latest of the primary object's grounded cells
+    # the answer's time: one of the fused frames' stamps, the latest over the primary object's region
     answerer = Answerer(agent, MapHandle(store))
     samples = [s for s in generate_samples(scene, np.random.default_rng([seed, 0x7A5C]),
                                            TaskConfig(qa_per_type=4, absent_share=0.0), seen_objects=visible)
@@ -80,10 +80,12 @@ def test_fused_frame_stamps_reach_voxels_columns_and_the_answer(benchmark, agent
         assert set(batch.last_seen.tolist()) <= set(stamps)
         cells = primary_object_cells(batch, reply.cell_ids)
         assert cells[0] == reply.cell_ids[0]
-        assert reply.last_seen == answer_last_seen(batch, reply.answer, reply.cell_ids)
-        if not says_absent(reply.answer):
+        probs = agent.cached_scene.class_probs  # the shipped model reads its 2D encoder's class heads
+        assert probs is not None and probs.shape[0] == len(batch)
+        assert reply.last_seen == answer_last_seen(batch, reply.answer, reply.cell_ids, probs)
+        if not says_absent(reply.answer):  # the object's region holds its grounded cells
             assert reply.last_seen in stamps
-            assert reply.last_seen == max(float(batch.last_seen[c]) for c in cells)
+            assert reply.last_seen >= max(float(batch.last_seen[c]) for c in cells)
 
 
 def test_benchmark_prints_one_json_line(benchmark, capsys):

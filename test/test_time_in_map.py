@@ -13,7 +13,14 @@ import torch
 from dialogue_fixtures import FEATURE_DIM, build_tiny_model, fused_store
 
 from leovl_ros.agent import ask_cli
-from leovl_ros.agent.answering import Reply, answer_last_seen, grounded_last_seen, primary_object_cells
+from leovl_ros.agent.answering import (
+    Reply,
+    answer_last_seen,
+    grounded_last_seen,
+    named_class,
+    object_region,
+    primary_object_cells,
+)
 from leovl_ros.cfg import CondenseConfig, VoxelStore, VoxelStoreConfig, condense
 from leovl_ros.cfg.condense import ColumnBatch
 
@@ -242,6 +249,29 @@ def test_the_answer_time_is_the_latest_of_the_primary_objects_grounded_cells():
     # an answer that says the class is not there has no time, whatever the model attended
     assert answer_last_seen(batch, "the red chair", [0, 2, 1, 3]) == T0 + 2
     assert answer_last_seen(batch, "There is no sofa.", [0, 2, 1, 3]) is None
+
+
+def test_the_answer_time_spans_the_answered_objects_cells_the_encoder_sees_as_its_class():
+    """A bed over five cells in a row, the answer grounded on two of them: the time is the latest over the five
+    (the cells the 2D encoder calls "bed" that touch the grounded ones), not over the neighbour of another class
+    (cell 5) nor over a second bed 3 m away (cell 6)."""
+    from leovl_ros.sim.scene import CLASSES
+
+    xy = torch.tensor([[1.0 + 0.3 * i, 1.0] for i in range(6)] + [[5.0, 1.0]])
+    batch = ColumnBatch(features=torch.zeros(7, 1, 1), heights=torch.zeros(7, 1), weights=torch.ones(7, 1),
+                        mask=torch.ones(7, 1, dtype=torch.bool), xy=xy, cell_size=torch.full((7,), 0.3),
+                        colour=torch.zeros(7, 3), mean_height=torch.zeros(7), top_height=torch.zeros(7),
+                        level=torch.zeros(7, dtype=torch.int64), key=torch.arange(7),
+                        first_seen=torch.full((7,), T0, dtype=torch.float64),
+                        last_seen=T0 + torch.tensor([1.0, 1.0, 2.0, 3.0, 5.0, 9.0, 8.0], dtype=torch.float64))
+    probs = np.full((7, len(CLASSES) + 4), 0.01)
+    probs[:, CLASSES.index("bed")] = [0.8, 0.7, 0.6, 0.5, 0.45, 0.05, 0.9]
+    assert object_region(batch, [0, 1], probs[:, CLASSES.index("bed")]) == [0, 1, 2, 3, 4]
+    assert answer_last_seen(batch, "The bed.", [0, 1], probs) == T0 + 5
+    assert answer_last_seen(batch, "The bed.", [0, 1]) == T0 + 1  # without the encoder's classes: grounded cells
+    assert answer_last_seen(batch, "somewhere", [0, 1], probs) == T0 + 1  # no class named: grounded cells
+    assert answer_last_seen(batch, "There is no bed.", [0, 1], probs) is None
+    assert named_class("a Trash can!") == CLASSES.index("trash can") and named_class("the TV") == CLASSES.index("tv")
 
 
 @pytest.fixture(scope="module")

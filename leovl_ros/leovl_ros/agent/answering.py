@@ -10,12 +10,14 @@ rejection is counted by reason.
 Time in the answer. ``Reply.last_seen`` is when the answer's object was last seen, read from the map, never from the
 model: the sensor-time ``last_seen`` of the CFG cells the answer is grounded on (the ``~/grounding`` cells), taken
 over the *primary object*: the most-attended grounded cell (the first object id, the ``~/goal`` target) and the
-grounded cells adjacent to it (within 1.5 cell edges, the rule that groups cells into object ids); the latest of
-their times. Cells of a second grounded object, which the top cells of an attention map often include, do not
-count; on held-out synthetic rooms this rule beat both the most-attended cell alone and all grounded cells
-(``benchmarks/last_seen.py``). It is None when none of those cells has a time (a map fused without stamps, or
-saved before maps kept times), and None when the answer says the asked class is not there ("there is no X"): the
-cells the model attended then are not that object's.
+grounded cells adjacent to it (within 1.5 cell edges, the rule that groups cells into object ids), grown over the
+adjacent cells the 2D encoder sees as the class the answer names (``object_region``: the few most-attended cells
+of a bed or a desk are rarely the part the camera saw last); the latest of their times. Cells of a second grounded
+object, which the top cells of an attention map often include, do not count; on held-out synthetic rooms this rule
+beat the most-attended cell alone, all grounded cells and the primary object's grounded cells without growth
+(``benchmarks/last_seen.py``, ``docs/model.md``). It is None when none of those cells has a time (a map fused
+without stamps, or saved before maps kept times), and None when the answer says the asked class is not there
+("there is no X"): the cells the model attended then are not that object's.
 
 Unknown session ids are accepted: a session id the agent has not seen starts a new (bounded) history; only
 malformed ids (too long, characters outside letters, digits and ``-_.:@``) are rejected.
@@ -24,6 +26,7 @@ malformed ids (too long, characters outside letters, digits and ``-_.:@``) are r
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections import Counter
@@ -138,16 +141,59 @@ def latest_seen(batch: Any, cells: list[int]) -> Optional[float]:
     return max(known) if known else None
 
 
-def grounded_last_seen(batch: Any, cell_ids: list[int]) -> Optional[float]:
+REGION_MIN_SHARE = 0.5
+"""A cell joins the answered object's region when its probability of the answered class is at least this share of
+the grounded cells' mean probability of it (:func:`object_region`)."""
+
+
+def named_class(answer: str) -> Optional[int]:
+    """Index in ``sim.scene.CLASSES`` of the class the answer names (the longest whole-word match); None if none."""
+    from leovl_ros.sim.scene import CLASSES
+
+    words = f" {' '.join(re.findall(r'[a-z]+', answer.lower()))} "
+    hits = [c for c in CLASSES if f" {c} " in words]
+    return CLASSES.index(max(hits, key=len)) if hits else None
+
+
+def object_region(batch: Any, seeds: list[int], class_probs: np.ndarray) -> list[int]:
+    """The seed cells grown over adjacent cells (within ``SAME_OBJECT_CELLS`` cell edges) whose probability of the
+    class in ``class_probs`` [N] is at least ``REGION_MIN_SHARE`` of the seeds' mean: the whole object, not just
+    the few cells the answer attended most (a bed spans dozens of cells; the camera's last look at it may have
+    shown another part)."""
+    from leovl_ros.model.agent import SAME_OBJECT_CELLS
+
+    if not seeds:
+        return []
+    xy = batch.xy.double().numpy()
+    reach = SAME_OBJECT_CELLS * batch.cell_size.double().numpy()
+    joins = class_probs >= REGION_MIN_SHARE * float(np.mean(class_probs[seeds]))
+    region, front = set(seeds), list(seeds)
+    while front:
+        cell = front.pop()
+        near = np.linalg.norm(xy - xy[cell], axis=1) <= np.maximum(reach, reach[cell]) + 1e-6
+        new = [int(c) for c in np.nonzero(near & joins)[0] if int(c) not in region]
+        region.update(new)
+        front.extend(new)
+    return sorted(region)
+
+
+def grounded_last_seen(batch: Any, cell_ids: list[int], class_probs: Optional[np.ndarray] = None) -> Optional[float]:
     """When the answer's object was last seen: the latest ``last_seen`` among its primary object's grounded cells
-    (:func:`primary_object_cells`); None when none of them has a time."""
-    return latest_seen(batch, primary_object_cells(batch, cell_ids))
+    (:func:`primary_object_cells`), grown over the object's extent by ``class_probs`` [N] (the answered class's
+    probability per cell, :func:`object_region`) when given; None when none of them has a time."""
+    cells = primary_object_cells(batch, cell_ids)
+    return latest_seen(batch, cells if class_probs is None else object_region(batch, cells, class_probs))
 
 
-def answer_last_seen(batch: Any, answer: str, cell_ids: list[int]) -> Optional[float]:
-    """``Reply.last_seen``: :func:`grounded_last_seen`, or None when the answer says the asked class is not in the
-    room ('there is no sofa': what the model attended is not a sofa)."""
-    return None if says_absent(answer) else grounded_last_seen(batch, cell_ids)
+def answer_last_seen(batch: Any, answer: str, cell_ids: list[int], class_probs: Optional[np.ndarray] = None
+                     ) -> Optional[float]:
+    """``Reply.last_seen``: :func:`grounded_last_seen` over the class the answer names (``class_probs`` [N, C] per
+    cell, the scene cache's), or None when the answer says the asked class is not in the room ('there is no sofa':
+    what the model attended is not a sofa)."""
+    if says_absent(answer):
+        return None
+    named = named_class(answer) if class_probs is not None else None
+    return grounded_last_seen(batch, cell_ids, None if named is None else class_probs[:, named])
 
 
 def check_model_dir(path: Optional[str]) -> Path:
@@ -274,4 +320,5 @@ class Answerer:
                      grounding_size=[float(scene.batch.cell_size[c]) for c in result.cell_ids],
                      scene_tokens=int(result.scene_tokens), prompt_tokens=int(result.prompt_tokens),
                      answer_tokens=int(result.answer_tokens), latency_ms=(time.perf_counter() - start) * 1e3,
-                     map_version=version, last_seen=answer_last_seen(scene.batch, result.answer, result.cell_ids))
+                     map_version=version,
+                     last_seen=answer_last_seen(scene.batch, result.answer, result.cell_ids, scene.class_probs))

@@ -8,6 +8,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+import numpy as np
 import torch
 
 from leovl_ros.model.leovl import LeoVLModel, ScenePrefix
@@ -44,6 +45,9 @@ class _SceneCache:
     """``id()`` of the store it was built from (a version number is only unique within one store)."""
     built_s: float = field(default_factory=time.monotonic)
     """``time.monotonic()`` when it was built (callers may reuse a slightly older scene for a while)."""
+    class_probs: Optional[np.ndarray] = None
+    """Per column, the 2D encoder's class probabilities [N, C] (``LeoVLModel.column_class_probs``; None without label
+    anchors): which cells an answered object spans (``agent.answering.object_region``)."""
 
 
 SAME_OBJECT_CELLS = 1.5
@@ -82,7 +86,9 @@ class SpatialAgent:
             batch = condense(store, self.condense_config)
             with torch.inference_mode():
                 prefix = self.model.scene_prefix(batch)
-            self._scene = _SceneCache(version=store.version, batch=batch, prefix=prefix, store_id=id(store))
+                probs = self.model.column_class_probs(batch)
+            self._scene = _SceneCache(version=store.version, batch=batch, prefix=prefix, store_id=id(store),
+                                      class_probs=None if probs is None else probs.float().cpu().numpy())
         return self._scene
 
     @property

@@ -144,9 +144,17 @@ class LeoVLModel(nn.Module):
         """A scene's (ColumnBatch or dict of its fields) class-presence logits [C]; None for a model without."""
         if self.presence is None:
             return None
+        return self.presence(presence_stats(self.column_class_probs(scene)))
+
+    def column_class_probs(self, scene: Any) -> Optional[torch.Tensor]:
+        """Per column of a scene (ColumnBatch or dict of its fields), the frozen 2D encoder's class probabilities
+        [N, C] (``sim.scene.CLASSES`` first, then floor/wall/ceiling/nothing); None for a model without label
+        anchors."""
+        if not self.cfg_encoder.config.anchor_classes:
+            return None
         get = scene.get if isinstance(scene, dict) else lambda k: getattr(scene, k)
         probs = self.cfg_encoder.label_probs(get("features").to(self.device).float(), get("mask").to(self.device))
-        return self.presence(presence_stats(probs[:, : self.cfg_encoder.config.anchor_classes]))
+        return probs[:, : self.cfg_encoder.config.anchor_classes]
 
     def question_tokens(self, texts: Sequence[str]) -> list[torch.Tensor]:
         """The question encoder's projected tokens [T_i, d] per question text ([0, d] each without one)."""
