@@ -448,8 +448,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         {1: cfg.stage1, 2: cfg.sft, 3: cfg.dpo}[args.stage].steps = args.steps
     if args.batch_size is not None:
         {1: cfg.stage1, 2: cfg.sft, 3: cfg.dpo}[args.stage].batch_size = args.batch_size
-    # Flush denormal floats to zero: peaked attention and softmax gradients reach ~1e-40 on CPU, where MKL's sgemm
-    # on denormal operands runs ~180x slower (docs/benchmarks.md, training time).
+    # Flush denormal floats to zero (as load_checkpoint does): peaked attention and softmax gradients reach ~1e-40
+    # on CPU, where MKL's sgemm on denormal operands runs ~180x slower (docs/benchmarks.md, training time).
     torch.set_flush_denormal(True)
     d = ddp.setup(cfg.seed)
     try:
