@@ -37,6 +37,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from leovl_ros.model.checkpoint import frozen_llm_weights
+from leovl_ros.model.numerics import flushed_denormals
 from training import ddp
 from training.config import RecipeConfig, load_preset, save_run_config
 from training.data import STAGE1, load_scenes, make_item, scene_split_ids, stream_samples, target_vocab
@@ -448,25 +449,23 @@ def main(argv: Optional[list[str]] = None) -> int:
         {1: cfg.stage1, 2: cfg.sft, 3: cfg.dpo}[args.stage].steps = args.steps
     if args.batch_size is not None:
         {1: cfg.stage1, 2: cfg.sft, 3: cfg.dpo}[args.stage].batch_size = args.batch_size
-    # Flush denormal floats to zero (as load_checkpoint does): peaked attention and softmax gradients reach ~1e-40
-    # on CPU, where MKL's sgemm on denormal operands runs ~180x slower (docs/benchmarks.md, training time).
-    torch.set_flush_denormal(True)
     d = ddp.setup(cfg.seed)
     try:
-        if d.is_main:
-            extra = {"stage": args.stage, "world_size": d.world_size, "argv": sys.argv}
-            save_run_config(cfg, args.run_dir, extra)
-        ddp.barrier(d)
-        if args.stage == 1:
-            stage1(cfg, args.data, args.run_dir, d, args.time_limit)
-        elif args.stage == 2:
-            if args.encoder is None:
-                ap.error("--stage 2 needs --encoder")
-            stage2(cfg, args.data, args.run_dir, d, args.encoder, args.blind, args.time_limit, args.init)
-        else:
-            if args.init is None:
-                ap.error("--stage 3 needs --init")
-            stage3(cfg, args.data, args.run_dir, d, args.init, args.time_limit)
+        with flushed_denormals():  # denormal operands slowed SFT ~4x (leovl_ros.model.numerics)
+            if d.is_main:
+                extra = {"stage": args.stage, "world_size": d.world_size, "argv": sys.argv}
+                save_run_config(cfg, args.run_dir, extra)
+            ddp.barrier(d)
+            if args.stage == 1:
+                stage1(cfg, args.data, args.run_dir, d, args.time_limit)
+            elif args.stage == 2:
+                if args.encoder is None:
+                    ap.error("--stage 2 needs --encoder")
+                stage2(cfg, args.data, args.run_dir, d, args.encoder, args.blind, args.time_limit, args.init)
+            else:
+                if args.init is None:
+                    ap.error("--stage 3 needs --init")
+                stage3(cfg, args.data, args.run_dir, d, args.init, args.time_limit)
     finally:
         ddp.teardown()
     return 0

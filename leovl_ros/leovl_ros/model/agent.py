@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from leovl_ros.model.leovl import LeoVLModel, ScenePrefix
+from leovl_ros.model.numerics import flushed_denormals
 
 EMPTY_MAP_ANSWER = "I have not seen anything yet: the map is empty."
 
@@ -84,7 +85,7 @@ class SpatialAgent:
 
         if not self.has_scene_of(store) or self._scene.version != store.version or self._scene.batch is None:
             batch = condense(store, self.condense_config)
-            with torch.inference_mode():
+            with torch.inference_mode(), flushed_denormals():
                 prefix = self.model.scene_prefix(batch)
                 probs = self.model.column_class_probs(batch)
             self._scene = _SceneCache(version=store.version, batch=batch, prefix=prefix, store_id=id(store),
@@ -128,9 +129,10 @@ class SpatialAgent:
         with self._lock:
             scene = scene or self.scene_prefix(store)
             hist = self.history(session_id)
-            gen = self.model.generate(
-                scene.prefix, question, situation_text, situation_pose, hist, max_new_tokens=self.max_new_tokens
-            )
+            with flushed_denormals():  # ~2x faster answers on CPU (leovl_ros.model.numerics)
+                gen = self.model.generate(
+                    scene.prefix, question, situation_text, situation_pose, hist, max_new_tokens=self.max_new_tokens
+                )
             self._remember(session_id, question, gen.text)
         cells = self._grounded_cells(gen.scene_attention)
         return AgentAnswer(

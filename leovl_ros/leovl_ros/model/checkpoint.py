@@ -108,14 +108,8 @@ def read_config(path: str | Path) -> LeoVLConfig:
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> LeoVLModel:
-    """Rebuild the model from its config and load weights, with clear errors on missing files or shape mismatch.
-
-    Also flushes denormal floats to zero for the process (``torch.set_flush_denormal``): peaked attention yields
-    ~1e-40 values that make CPU matrix products up to ~180x slower; the agent answered 27 % faster with it
-    (docs/benchmarks.md), and training, evaluation and the nodes then compute alike."""
+    """Rebuild the model from its config and load weights, with clear errors on missing files or shape mismatch."""
     from safetensors.torch import load_file
-
-    torch.set_flush_denormal(True)
 
     from leovl_ros.model.llm import load_pretrained_tokenizer
     from leovl_ros.model.tokenizer import load_tokenizer
