@@ -56,6 +56,10 @@ class DataConfig:
     """Share of rooms rendered with ``appearance`` (picked per room seed by a fixed hash, the same in every split
     and stage); the others are rendered flat, so one model learns both worlds."""
 
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.appearance_share <= 1.0:
+            raise ValueError(f"data.appearance_share must lie in [0, 1], got {self.appearance_share}")
+
 
 @dataclass
 class Stage1Config:

@@ -60,8 +60,6 @@ def render_config(cfg: DataConfig, scene_seed: int) -> RenderConfig:
     from leovl_ros.sim.appearance import AppearanceConfig
     from leovl_ros.sim.render import RenderConfig
 
-    if not 0.0 <= cfg.appearance_share <= 1.0:
-        raise ValueError(f"data.appearance_share must lie in [0, 1], got {cfg.appearance_share}")
     randomised = np.random.default_rng([scene_seed, 0xA99E]).random() < cfg.appearance_share
     return RenderConfig(appearance=AppearanceConfig(**(cfg.appearance if randomised else {})))
 

@@ -47,8 +47,7 @@ class _SceneCache:
     built_s: float = field(default_factory=time.monotonic)
     """``time.monotonic()`` when it was built (callers may reuse a slightly older scene for a while)."""
     class_probs: Optional[np.ndarray] = None
-    """Per column, the 2D encoder's class probabilities [N, C] (``LeoVLModel.column_class_probs``; None without label
-    anchors): which cells an answered object spans (``agent.answering.object_region``)."""
+    """``prefix.class_probs`` as a NumPy array, for the answer's time (``agent.answering.object_region``)."""
 
 
 SAME_OBJECT_CELLS = 1.5
@@ -87,7 +86,7 @@ class SpatialAgent:
             batch = condense(store, self.condense_config)
             with torch.inference_mode(), flushed_denormals():
                 prefix = self.model.scene_prefix(batch)
-                probs = self.model.column_class_probs(batch)
+            probs = prefix.class_probs
             self._scene = _SceneCache(version=store.version, batch=batch, prefix=prefix, store_id=id(store),
                                       class_probs=None if probs is None else probs.float().cpu().numpy())
         return self._scene

@@ -56,6 +56,9 @@ class ScenePrefix:
     """The columns' map positions [N, 2] (the scene reader's geometry measures them)."""
     presence: Optional[torch.Tensor] = None
     """The room's class-presence logits [C] (a model with class presence reads them per question)."""
+    class_probs: Optional[torch.Tensor] = None
+    """Per column, the 2D encoder's class probabilities [N, C] (``column_class_probs``; None without label anchors):
+    which cells an answered object spans (``agent.answering.object_region``)."""
 
 
 @dataclass
@@ -140,11 +143,12 @@ class LeoVLModel(nn.Module):
         return self.reader(text, text_mask, scene, scene_mask, self.llm.get_input_embeddings().weight, xy_t, pose_t,
                            classes, present)
 
-    def class_presence(self, scene: Any) -> Optional[torch.Tensor]:
-        """A scene's (ColumnBatch or dict of its fields) class-presence logits [C]; None for a model without."""
+    def class_presence(self, scene: Any, class_probs: Optional[torch.Tensor] = None) -> Optional[torch.Tensor]:
+        """A scene's (ColumnBatch or dict of its fields) class-presence logits [C], from its ``column_class_probs``
+        when already computed; None for a model without."""
         if self.presence is None:
             return None
-        return self.presence(presence_stats(self.column_class_probs(scene)))
+        return self.presence(presence_stats(self.column_class_probs(scene) if class_probs is None else class_probs))
 
     def column_class_probs(self, scene: Any) -> Optional[torch.Tensor]:
         """Per column of a scene (ColumnBatch or dict of its fields), the frozen 2D encoder's class probabilities
@@ -356,7 +360,10 @@ class LeoVLModel(nn.Module):
     def scene_prefix(self, batch: Any) -> ScenePrefix:
         """Encode a scene (ColumnBatch or dict of its fields) and prefill it: what every question about it reuses."""
         get = batch.get if isinstance(batch, dict) else lambda k: getattr(batch, k)
-        return self.prefill(self.encode_scene(batch), xy=get("xy"), presence=self.class_presence(batch))
+        probs = self.column_class_probs(batch)
+        prefix = self.prefill(self.encode_scene(batch), xy=get("xy"), presence=self.class_presence(batch, probs))
+        prefix.class_probs = probs
+        return prefix
 
     @torch.no_grad()
     def prefill(self, scene: torch.Tensor, xy: Optional[torch.Tensor] = None,
