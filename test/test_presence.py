@@ -15,7 +15,8 @@ from leovl_ros.model.presence import PRESENCE_STATS, presence_nll, presence_stat
 from leovl_ros.model.tokenizer import train_tokenizer
 
 CLASSES, COLOURS, FEATURES = 4, 2, 8
-CORPUS = ["is there a sofa in the room", "what colour is the sofa", "yes", "no", "red", "there is no sofa"] * 10
+CORPUS = ["is there a sofa in the room", "what colour is the sofa", "yes", "no", "red", "there is no sofa",
+          "how many sofas are there", "zero"] * 10
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +24,14 @@ def tokenizer():
     return train_tokenizer(CORPUS, vocab_size=320)
 
 
-def presence_model(tokenizer, presence: bool = True) -> LeoVLModel:
+def presence_model(tokenizer, presence: bool = True, question_copy: bool = False) -> LeoVLModel:
     """A tiny model with label anchors (class heads reading feature dims 0..3) and, by default, class presence."""
     torch.manual_seed(0)
     llm = LLMConfig(hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4, num_kv_heads=2)
     cfg = LeoVLConfig(cfg_encoder={"feature_dim": FEATURES, "hidden_dim": 32, "num_heads": 2,
                                    "anchor_classes": CLASSES, "anchor_colours": COLOURS},
-                      llm=llm, text_encoder="none", reader=ReaderConfig(heads=2, presence=presence))
+                      llm=llm, text_encoder="none", reader=ReaderConfig(heads=2, presence=presence),
+                      question_copy=question_copy)
     model = LeoVLModel(cfg, tokenizer)
     with torch.no_grad():  # class c's head reads feature c (colours read 4, 5)
         model.cfg_encoder.anchor_heads.weight.copy_(torch.eye(CLASSES + COLOURS, FEATURES) * 6.0)
@@ -119,6 +121,46 @@ def test_prefix_carries_presence_and_a_checkpoint_keeps_it(tokenizer, tmp_path):
     assert loaded.config.reader.presence and loaded.presence is not None
     assert torch.allclose(loaded.class_presence(r), model.class_presence(r))
     assert loaded.generate(loaded.scene_prefix(r), "what colour is the sofa?", max_new_tokens=3).text == answer.text
+
+
+def test_absent_gate_forces_and_bars_absent_answers_at_its_thresholds(tokenizer, tmp_path):
+    """Trained to answer "there is no sofa" and "zero" in a room without one, the model says so; with
+    ``absent_above`` at 0 (the class surely present) "there is no sofa" may not come ("zero" may: "how many sofas
+    are behind me?"); with ``absent_below`` at 1 (surely absent) an absent form is forced — but only on questions
+    that name a class. The thresholds travel in the
+    checkpoint (``update_config``), which refuses an inverted pair."""
+    from leovl_ros.model.checkpoint import update_config
+    from leovl_ros.model.leovl import ABSENT_FORMS
+
+    model = presence_model(tokenizer, question_copy=True)
+    r = room([1, 2])  # no sofa (class 0)
+    asked = {"what colour is the sofa?": "there is no sofa", "how many sofas are there?": "zero"}
+    items = [TrainItem(r, model.prompt(q), model.answer_ids(a)) for q, a in asked.items()]
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(60):
+        opt.zero_grad()
+        model.nll(items).backward()
+        opt.step()
+    model.eval()
+    prefix = model.scene_prefix(r)
+    for q, a in asked.items():
+        free = model.generate(prefix, q, max_new_tokens=5)
+        assert free.text == a and free.absent_gate == "" and free.names_class
+        assert 0.0 <= free.asked_presence <= 1.0
+    model.config.reader.absent_above = 0.0
+    barred = model.generate(prefix, "what colour is the sofa?", max_new_tokens=5)
+    assert barred.absent_gate == "present" and barred.text and not barred.text.startswith("there"), barred.text
+    assert model.generate(prefix, "how many sofas are there?", max_new_tokens=5).text == "zero"
+    model.config.reader.absent_below = model.config.reader.absent_above = 1.0
+    forced = model.generate(prefix, "is there a sofa in the room?", max_new_tokens=5)
+    assert forced.absent_gate == "absent" and forced.text.startswith(ABSENT_FORMS), forced.text
+    unnamed = model.generate(prefix, "what is in the room?", max_new_tokens=5)
+    assert unnamed.absent_gate == "" and not unnamed.names_class
+    path = save_checkpoint(model, tmp_path / "m", dtype=torch.float32)
+    assert update_config(path, "reader", {"absent_below": 0.1, "absent_above": 0.7}).reader.absent_above == 0.7
+    with pytest.raises(ValueError, match="absent_below"):
+        update_config(path, "reader", {"absent_below": 0.9})
+    assert load_checkpoint(path).config.reader.absent_below == 0.1  # the refused value never landed
 
 
 def test_presence_needs_label_anchors(tokenizer):

@@ -106,6 +106,26 @@ def test_torchrun_two_processes_then_resume(tiny):
     assert [h["step"] for h in json.loads((run / "history.json").read_text())] == [1, 2, 3]  # resumed at 2
 
 
+def test_absent_gate_calibration_writes_its_thresholds(tiny, tmp_path):
+    """calibrate_absent.py on validation rooms it renders and fuses itself: the report's thresholds land in the
+    checkpoint's config.yaml and the model loads with them."""
+    from leovl_ros.model.checkpoint import read_config
+    from training.calibrate_absent import main as calibrate
+
+    cfg, _, data, root, d, _ = tiny
+    stage2(cfg, data, tmp_path / "sft", d, root / "stage1" / "encoder", blind=False)
+    model, out = tmp_path / "sft" / "model", tmp_path / "calibration.json"
+    args = ["--data", str(data), "--model", str(model), "--encoder", str(root / "stage1" / "encoder"), "--rooms", "2",
+            "--questions", "20", "--write", "--out", str(out), "--cache", str(tmp_path / "rooms")]
+    assert calibrate(args) == 0
+    report = json.loads(out.read_text())
+    assert report["rooms"] == 2 and report["questions"] == 20 and report["absent_questions"] > 0
+    reader = read_config(model).reader
+    assert (reader.absent_below, reader.absent_above) == (report["absent_below"], report["absent_above"])
+    assert 0.0 <= reader.absent_below <= reader.absent_above <= 1.0
+    assert len(list((tmp_path / "rooms" / "scenes").glob("*.safetensors"))) == 2
+
+
 def test_scenedpo_and_evaluation(tiny):
     cfg, preset, data, root, d, _ = tiny
     from training.evaluate import build_metrics, predict, score

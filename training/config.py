@@ -146,6 +146,11 @@ class EvalConfig:
     """Caption samples scored for CIDEr."""
     max_new_tokens: int = 48
     """Answer token cap during evaluation."""
+    absent_gate_rooms: int = 60
+    """Validation-split rooms the recipe calibrates the absent gate on (``training/calibrate_absent.py``, before
+    evaluation); 0 leaves the gate off."""
+    absent_gate_questions: int = 2400
+    """Questions asked over those rooms."""
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""The whole chain: data → stage 1 → scenes → SFT (+ blind baseline) → SceneDPO → evaluation → models/default.
+"""The whole chain: data → stage 1 → scenes → SFT (+ blind baseline) → SceneDPO → absent-gate calibration →
+evaluation → models/default.
 
     python training/recipe.py --preset quick --run runs/quick
     python training/recipe.py --preset default --run runs/default --export models/default
@@ -95,6 +96,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         step("dpo", run / "dpo" / "history.json", "train.py",
              ["--stage", "3", *p, "--run-dir", str(run / "dpo"), "--init", str(final)], args.nproc)
         final = run / "dpo" / "model"
+    if cfg.eval.absent_gate_rooms > 0:
+        step("calibrate", run / "calibration.json", "calibrate_absent.py",
+             ["--data", str(data), "--model", str(final), *enc, "--rooms", str(cfg.eval.absent_gate_rooms),
+              "--questions", str(cfg.eval.absent_gate_questions), "--write", "--out", str(run / "calibration.json")])
     ev = ["--data", str(data), "--preset", args.preset, "--model", str(final), "--out", str(run / "eval")]
     if cfg.dpo.steps > 0:
         ev += ["--sft", str(run / "sft" / "model")]

@@ -87,6 +87,18 @@ def _atomic(target: Path, write: Any) -> None:
             os.unlink(tmp)
 
 
+def update_config(path: str | Path, section: str, values: dict[str, Any]) -> LeoVLConfig:
+    """Rewrite fields of one section of a checkpoint's config.yaml (a calibration's result; the weights stay) and
+    return the config read back (so a value its dataclass refuses never lands)."""
+    path = Path(path)
+    data = load_yaml(path / "config.yaml")
+    data[section] = {**data.get(section, {}), **values}
+    trial = {k: v for k, v in data.items() if k not in ("format_version", "extra", "requires")}
+    from_dict(LeoVLConfig, trial)  # raises before anything is written
+    _atomic(path / "config.yaml", lambda f: save_yaml(data, f))
+    return read_config(path)
+
+
 def read_config(path: str | Path) -> LeoVLConfig:
     """The LeoVLConfig of a checkpoint folder (refuses unknown format versions)."""
     path = Path(path)

@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 from transformers import DynamicCache, PreTrainedTokenizerBase
 
+from leovl_ros.eval.normalize import ABSENT_PREFIX
 from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
 from leovl_ros.model.presence import ClassPresence, presence_nll, presence_stats
@@ -27,6 +28,11 @@ warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", categ
 
 SCENE_FIELDS = ("features", "heights", "weights", "mask", "xy", "cell_size")
 """ColumnBatch fields the CFG encoder reads."""
+ABSENT_FORMS = (ABSENT_PREFIX, "zero", "no")
+"""The answers that say the asked class is not in the room (the training data's words: "there is no <class>" to
+colour, relation and last-seen questions, "zero" to counting, "no" to existence); ``reader.absent_below`` restricts
+the answer to them, ``reader.absent_above`` forbids the first (the others can be right about a present class:
+"how many tables are behind me?", "is the lamp on the desk?")."""
 
 
 @dataclass
@@ -69,6 +75,13 @@ class Generation:
     token_ids: list[int]
     token_probs: list[float]
     scene_attention: torch.Tensor = field(default_factory=lambda: torch.zeros(0))
+    absent_gate: str = ""
+    """What the calibrated absent gate did: "absent" (the asked class is surely not in the room: the answer had
+    to be an absent form), "present" (surely there: "there is no …" was barred) or "" (the model's own answer)."""
+    asked_presence: Optional[float] = None
+    """With class presence: the room's presence probability of the class reader head 0 asks about."""
+    names_class: bool = False
+    """Whether the question names a class (a word the question copy may point at)."""
 
     @property
     def confidence(self) -> float:
@@ -427,8 +440,15 @@ class LeoVLModel(nn.Module):
             key_ids = torch.tensor([prompt.query[span]], device=self.device)
             key_mask = self.question_copy.copyable(key_ids, torch.ones_like(key_ids, dtype=torch.bool))
             copying = bool(key_mask.any())  # no class name asked: the later tokens are the LLM's own
-        for _ in range(max_new):
-            token, prob = _pick(logits, temperature, top_k, generator)
+        gate, forced, barred = self._absent_gate(evidence.presence if read else None, logits, copying)
+        if barred is not None:
+            logits = logits.clone()
+            logits[barred] = float("-inf")
+        for step in range(max_new):
+            if step < len(forced):
+                token, prob = forced[step], float(F.softmax(logits, -1)[forced[step]])
+            else:
+                token, prob = _pick(logits, temperature, top_k, generator)
             if token == self.tokenizer.eos_token_id:
                 break
             ids.append(token)
@@ -440,7 +460,28 @@ class LeoVLModel(nn.Module):
                 logp = F.log_softmax(logits, -1)[None, None]
                 logits = self.question_copy(logp, out.hidden_states[-1][:, -1:], keys, key_ids, key_mask)[0, 0]
         text_out = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
-        return Generation(text=text_out, token_ids=ids, token_probs=probs, scene_attention=attention)
+        presence = evidence.presence if read else None
+        return Generation(text=text_out, token_ids=ids, token_probs=probs, scene_attention=attention,
+                          absent_gate=gate, names_class=copying,
+                          asked_presence=None if presence is None else float(presence[0, 0]))
+
+    def _absent_gate(self, presence: Optional[torch.Tensor], first: torch.Tensor,
+                     names_class: bool) -> tuple[str, list[int], Optional[int]]:
+        """The calibrated absent gate (``reader.absent_below`` / ``absent_above``) on the presence probability of
+        the class reader head 0 asks about: (what it did, tokens to force, first token to bar). An absent form
+        is forced only when the question names a class (a word the question copy points at: head 0 settles on
+        some class even for "what is the smallest thing?"); the one forced is the form whose first token the
+        model rates highest (``first``, the first token's scores)."""
+        r = self.config.reader
+        if presence is None or (r.absent_below <= 0.0 and r.absent_above >= 1.0):
+            return "", [], None
+        likely = float(presence[0, 0])
+        if likely < r.absent_below and names_class:
+            forms = [self.answer_ids(f)[:-1] for f in ABSENT_FORMS]
+            return "absent", max(forms, key=lambda f: float(first[f[0]])), None
+        if likely > r.absent_above:  # "there" starts no other answer
+            return "present", [], self.answer_ids(ABSENT_PREFIX)[0]
+        return "", [], None
 
     def parameter_count(self) -> dict[str, int]:
         """Parameters of the CFG encoder, the LLM and trainable ones."""

@@ -203,21 +203,23 @@ def heldout_category(sample: Sample) -> str | None:
 def build_heldout_qa(seeds: Iterable[int], n_questions: int = 2000, min_scenes: int = 50,
                      max_yes_no_share: float = 0.25, task_config: TaskConfig | None = None,
                      scene_config=None, progress: bool = False,
-                     seen_objects: Mapping[int, Iterable[int]] | None = None, wording: str = "seen") -> list[Sample]:
+                     seen_objects: Mapping[int, Iterable[int]] | None = None, wording: str = "seen",
+                     split: str = "test") -> list[Sample]:
     """A fixed, balanced QA set from unseen (test-split) scenes: :data:`HELDOUT_MIX` shares, yes/no capped.
 
-    Seeds outside the test split and repeated seeds are ignored; questions are drawn round-robin over scenes
-    within each category so no scene dominates. Raises ``ValueError`` when fewer than ``min_scenes`` test scenes
-    are given or the scenes cannot fill a category. ``seen_objects`` (scene seed → ids visible in its rendered
-    walk; seeds missing from it count as fully seen) restricts each scene's questions to what a model fusing that
-    walk could have seen. ``wording`` ('seen' or 'unseen') picks the phrasing families: both wordings hold the
-    same questions (ids, facts, answers, order) in different words (see :func:`build_heldout_qa_wordings`).
+    Seeds outside ``split`` ("val" builds the same mix on validation rooms) and repeated seeds are ignored;
+    questions are drawn round-robin over scenes within each category so no scene dominates. Raises ``ValueError``
+    when fewer than ``min_scenes`` scenes of the split are given or the scenes cannot fill a category.
+    ``seen_objects`` (scene seed → ids visible in its rendered walk; seeds missing from it count as fully seen)
+    restricts each scene's questions to what a model fusing that walk could have seen. ``wording`` ('seen' or
+    'unseen') picks the phrasing families: both wordings hold the same questions (ids, facts, answers, order) in
+    different words (see :func:`build_heldout_qa_wordings`).
     """
     from tqdm import tqdm
 
-    test_seeds = [s for s in dict.fromkeys(int(s) for s in seeds) if split_for_seed(s) == "test"]
+    test_seeds = [s for s in dict.fromkeys(int(s) for s in seeds) if split_for_seed(s) == split]
     if len(test_seeds) < min_scenes:
-        raise ValueError(f"{len(test_seeds)} test-split scenes among the seeds; need >= {min_scenes}")
+        raise ValueError(f"{len(test_seeds)} {split}-split scenes among the seeds; need >= {min_scenes}")
     cfg = task_config or TaskConfig(qa_per_type=40, situations=4, situated_per_type=10, planning_per_situation=0,
                                     object_captions=0, scene_captions=0, dialogues=0, max_yes_no_share=1.0)
     cfg = dataclasses.replace(cfg, wording=wording)
