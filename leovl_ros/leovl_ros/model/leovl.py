@@ -81,7 +81,8 @@ class Generation:
     asked_presence: Optional[float] = None
     """With class presence: the room's presence probability of the class reader head 0 asks about."""
     names_class: bool = False
-    """Whether the question names a class (a word the question copy may point at)."""
+    """Whether the question names a class (a class name the question copy may point at; False without the copy or
+    with ``question_copy_words: all``)."""
 
     @property
     def confidence(self) -> float:
@@ -440,7 +441,8 @@ class LeoVLModel(nn.Module):
             key_ids = torch.tensor([prompt.query[span]], device=self.device)
             key_mask = self.question_copy.copyable(key_ids, torch.ones_like(key_ids, dtype=torch.bool))
             copying = bool(key_mask.any())  # no class name asked: the later tokens are the LLM's own
-        gate, forced, barred = self._absent_gate(evidence.presence if read else None, logits, copying)
+        names_class = copying and self.config.question_copy_words == "classes"  # "all": any word is copyable
+        gate, forced, barred = self._absent_gate(evidence.presence if read else None, logits, names_class)
         if barred is not None:
             logits = logits.clone()
             logits[barred] = float("-inf")
@@ -462,7 +464,7 @@ class LeoVLModel(nn.Module):
         text_out = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
         presence = evidence.presence if read else None
         return Generation(text=text_out, token_ids=ids, token_probs=probs, scene_attention=attention,
-                          absent_gate=gate, names_class=copying,
+                          absent_gate=gate, names_class=names_class,
                           asked_presence=None if presence is None else float(presence[0, 0]))
 
     def _absent_gate(self, presence: Optional[torch.Tensor], first: torch.Tensor,
