@@ -112,9 +112,10 @@ class ReaderConfig:
     from the label-anchor heads (needs label anchors), handed to the reader's geometry source per head; False in
     checkpoints made before it."""
     absent_below: float = 0.0
-    """With class presence: when the presence probability of the class head 0 asks about is below this and the
-    question names a class (needs ``question_copy`` on class names), the answer must be an absent form ("there is
-    no …", "zero", "no": ``leovl_ros.model.leovl.ABSENT_FORMS``); 0 leaves it to the model. Set by calibration on validation rooms (``training/calibrate_absent.py``), not by training."""
+    """With class presence: when the presence probability of the class head 0 asks about is below this and the question
+    names a class (needs ``question_copy`` on class names), the answer must be an absent form ("there is no …",
+    "zero", "no": ``leovl_ros.model.leovl.ABSENT_FORMS``); 0 leaves it to the model. Set by calibration on validation
+    rooms (``training/calibrate_absent.py``), not by training."""
     absent_above: float = 1.0
     """With class presence: above this presence probability the answer may not be "there is no …"; 1 leaves it to
     the model (calibrated with ``absent_below``)."""
