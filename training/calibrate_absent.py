@@ -4,7 +4,7 @@ A model with class presence knows how likely the class a question names is in th
 does not always follow: it names a colour for a sofa the room lacks, or says "there is no chair" beside one. The
 gate turns the presence probability of the class reader head 0 asks about into two decisions, both taken at
 thresholds measured here, not trained: below ``absent_below`` (and the question names a class) the answer must be
-an absent form ("there is no …", "zero", "no"); above ``absent_above`` it may not say "there is no …" or "zero".
+an absent form ("there is no …", "zero", "no"); above ``absent_above`` it may not say "there is no …".
 
 The rooms are the validation split (``sim.shards.split_for_seed`` == "val": in neither the training shards nor
 the held-out test set), rendered and fused like the held-out rooms (the data folder's render settings, the
@@ -95,9 +95,7 @@ def validation_questions(rooms: int, questions: int) -> list:
 
 
 def answer(model: Any, questions: list, scenes: dict) -> list[dict[str, Any]]:
-    """Answer each question with the gate off; keep what calibration and its report need."""
-    from leovl_ros.eval.metrics import exact_match
-    from leovl_ros.eval.normalize import says_absent
+    """Answer each question with the gate off; keep what calibration needs."""
     from training.evaluate import answer_all
 
     gate = (model.config.reader.absent_below, model.config.reader.absent_above)
@@ -106,10 +104,8 @@ def answer(model: Any, questions: list, scenes: dict) -> list[dict[str, Any]]:
         generations = answer_all(model, questions, scenes, model.config.prompt.max_new_tokens)
     finally:
         model.config.reader.absent_below, model.config.reader.absent_above = gate
-    return [{"type": q.question_type, "absent": is_absent_answer(q.answers[0], q.question_type),
-             "presence": g.asked_presence, "names_class": g.names_class,
-             "said_absent": says_absent(g.text, q.question_type), "em": exact_match(g.text, q.answers)}
-            for q, g in zip(questions, generations)]
+    return [{"absent": is_absent_answer(q.answers[0], q.question_type), "presence": g.asked_presence,
+             "names_class": g.names_class} for q, g in zip(questions, generations)]
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -93,10 +93,9 @@ def update_config(path: str | Path, section: str, values: dict[str, Any]) -> Leo
     path = Path(path)
     data = load_yaml(path / "config.yaml")
     data[section] = {**data.get(section, {}), **values}
-    trial = {k: v for k, v in data.items() if k not in ("format_version", "extra", "requires")}
-    from_dict(LeoVLConfig, trial)  # raises before anything is written
+    config = _config_from(data, path)  # raises before anything is written
     _atomic(path / "config.yaml", lambda f: save_yaml(data, f))
-    return read_config(path)
+    return config
 
 
 def read_config(path: str | Path) -> LeoVLConfig:
@@ -105,7 +104,12 @@ def read_config(path: str | Path) -> LeoVLConfig:
     if not (path / "config.yaml").is_file():
         raise FileNotFoundError(f"no LEO-VL checkpoint at {path} (config.yaml missing); train one with "
                                 "training/recipe.py")
-    data = load_yaml(path / "config.yaml")
+    return _config_from(load_yaml(path / "config.yaml"), path)
+
+
+def _config_from(data: dict[str, Any], path: Path) -> LeoVLConfig:
+    """The LeoVLConfig of a checkpoint's config.yaml contents (``path`` names it in errors)."""
+    data = dict(data)
     version = data.pop("format_version", None)
     data.pop("extra", None)
     data.pop("requires", None)  # checked where the encoder loads (leovl_ros.model.text_encoder)

@@ -115,6 +115,8 @@ class LeoVLModel(nn.Module):
         self.presence = ClassPresence(classes) if config.reader.presence else None
         self.question_copy = QuestionCopy(d, self._copy_words()) if config.question_copy else None
         self.question_encoder = QuestionEncoder(d) if config.text_encoder == "minilm" else None
+        self._absent_form_ids = [self.answer_ids(f)[:-1] for f in ABSENT_FORMS]
+        """Token ids of ``ABSENT_FORMS`` (the absent gate forces one of them and bars the first's first token)."""
         if config.scene_norm:
             self.align_scene_scale()
         if self.question_encoder is not None:
@@ -442,7 +444,8 @@ class LeoVLModel(nn.Module):
             key_mask = self.question_copy.copyable(key_ids, torch.ones_like(key_ids, dtype=torch.bool))
             copying = bool(key_mask.any())  # no class name asked: the later tokens are the LLM's own
         names_class = copying and self.config.question_copy_words == "classes"  # "all": any word is copyable
-        gate, forced, barred = self._absent_gate(evidence.presence if read else None, logits, names_class)
+        presence = evidence.presence if read else None
+        gate, forced, barred = self._absent_gate(presence, logits, names_class)
         if barred is not None:
             logits = logits.clone()
             logits[barred] = float("-inf")
@@ -462,7 +465,6 @@ class LeoVLModel(nn.Module):
                 logp = F.log_softmax(logits, -1)[None, None]
                 logits = self.question_copy(logp, out.hidden_states[-1][:, -1:], keys, key_ids, key_mask)[0, 0]
         text_out = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
-        presence = evidence.presence if read else None
         return Generation(text=text_out, token_ids=ids, token_probs=probs, scene_attention=attention,
                           absent_gate=gate, names_class=names_class,
                           asked_presence=None if presence is None else float(presence[0, 0]))
@@ -479,10 +481,9 @@ class LeoVLModel(nn.Module):
             return "", [], None
         likely = float(presence[0, 0])
         if likely < r.absent_below and names_class:
-            forms = [self.answer_ids(f)[:-1] for f in ABSENT_FORMS]
-            return "absent", max(forms, key=lambda f: float(first[f[0]])), None
+            return "absent", max(self._absent_form_ids, key=lambda f: float(first[f[0]])), None
         if likely > r.absent_above:  # "there" starts no other answer
-            return "present", [], self.answer_ids(ABSENT_PREFIX)[0]
+            return "present", [], self._absent_form_ids[0][0]
         return "", [], None
 
     def parameter_count(self) -> dict[str, int]:

@@ -217,14 +217,14 @@ def build_heldout_qa(seeds: Iterable[int], n_questions: int = 2000, min_scenes: 
     """
     from tqdm import tqdm
 
-    test_seeds = [s for s in dict.fromkeys(int(s) for s in seeds) if split_for_seed(s) == split]
-    if len(test_seeds) < min_scenes:
-        raise ValueError(f"{len(test_seeds)} {split}-split scenes among the seeds; need >= {min_scenes}")
+    split_seeds = [s for s in dict.fromkeys(int(s) for s in seeds) if split_for_seed(s) == split]
+    if len(split_seeds) < min_scenes:
+        raise ValueError(f"{len(split_seeds)} {split}-split scenes among the seeds; need >= {min_scenes}")
     cfg = task_config or TaskConfig(qa_per_type=40, situations=4, situated_per_type=10, planning_per_situation=0,
                                     object_captions=0, scene_captions=0, dialogues=0, max_yes_no_share=1.0)
     cfg = dataclasses.replace(cfg, wording=wording)
     pools: dict[str, list[list[Sample]]] = {c: [] for c in HELDOUT_MIX}
-    for seed in tqdm(test_seeds, desc="held-out scenes", disable=not progress):
+    for seed in tqdm(split_seeds, desc="held-out scenes", disable=not progress):
         per_cat: dict[str, list[Sample]] = defaultdict(list)
         seen = None if seen_objects is None else seen_objects.get(seed)
         for s in _scene_samples(seed, cfg, scene_config, seen):
