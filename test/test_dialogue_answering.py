@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 
@@ -56,6 +57,22 @@ def test_scene_prefix_cached_per_map_version(answerer, agent):
         store.fuse(np.array([[2.0, 2.0, 1.0]], dtype=np.float32), np.ones((1, store.config.feature_dim), np.float32))
     reply = answerer.ask("is there a lamp?")
     assert reply.success and agent._scene is not cached and agent._scene.version == reply.map_version
+
+
+def test_scene_cache_never_serves_another_store(agent):
+    """A freed store's address is soon reused by a new one (CPython): the cache must not take the new for the old."""
+    from leovl_ros.cfg.voxel_store import VoxelStore
+
+    first = fused_store()
+    agent.scene_prefix(first)
+    old_address = id(first)
+    assert not agent.has_scene_of(fused_store()), "a live store with the same version is another store"
+    del first
+    gc.collect()
+    fresh = [VoxelStore.__new__(VoxelStore) for _ in range(2000)]  # same size class: the freed block is reused
+    reused = [store for store in fresh if id(store) == old_address]
+    assert reused, "no new store took the freed address: the check below would prove nothing"
+    assert not any(agent.has_scene_of(store) for store in fresh)
 
 
 def test_scene_refresh_reuses_prefix_while_map_changes(agent):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -42,8 +43,9 @@ class _SceneCache:
     version: int
     batch: Any
     prefix: ScenePrefix
-    store_id: int = 0
-    """``id()`` of the store it was built from (a version number is only unique within one store)."""
+    store_ref: Optional[weakref.ref] = None
+    """Weak reference to the store it was built from (a version number is only unique within one store; an ``id()``
+    is not unique either: a freed store's address is reused by the next one)."""
     built_s: float = field(default_factory=time.monotonic)
     """``time.monotonic()`` when it was built (callers may reuse a slightly older scene for a while)."""
     class_probs: Optional[np.ndarray] = None
@@ -87,7 +89,7 @@ class SpatialAgent:
             with torch.inference_mode(), flushed_denormals():
                 prefix = self.model.scene_prefix(batch)
             probs = prefix.class_probs
-            self._scene = _SceneCache(version=store.version, batch=batch, prefix=prefix, store_id=id(store),
+            self._scene = _SceneCache(version=store.version, batch=batch, prefix=prefix, store_ref=weakref.ref(store),
                                       class_probs=None if probs is None else probs.float().cpu().numpy())
         return self._scene
 
@@ -98,7 +100,7 @@ class SpatialAgent:
 
     def has_scene_of(self, store: Any) -> bool:
         """Whether the cached scene was built from ``store`` (any version of it)."""
-        return self._scene is not None and self._scene.store_id == id(store)
+        return self._scene is not None and self._scene.store_ref is not None and self._scene.store_ref() is store
 
     def history(self, session_id: str) -> list[tuple[str, str]]:
         """The bounded dialogue history of a session (oldest first)."""
