@@ -11,7 +11,7 @@ import torch
 from leovl_ros.model.checkpoint import load_checkpoint, save_checkpoint
 from leovl_ros.model.config import LeoVLConfig, LLMConfig, ReaderConfig
 from leovl_ros.model.leovl import LeoVLModel, TrainItem
-from leovl_ros.model.presence import PRESENCE_STATS, presence_nll, presence_stats
+from leovl_ros.model.presence import PRESENCE_STATS, ColumnClasses, column_class_nll, presence_nll, presence_stats
 from leovl_ros.model.tokenizer import train_tokenizer
 
 CLASSES, COLOURS, FEATURES = 4, 2, 8
@@ -24,14 +24,14 @@ def tokenizer():
     return train_tokenizer(CORPUS, vocab_size=320)
 
 
-def presence_model(tokenizer, presence: bool = True, question_copy: bool = False) -> LeoVLModel:
+def presence_model(tokenizer, presence: bool = True, question_copy: bool = False, columns: bool = False) -> LeoVLModel:
     """A tiny model with label anchors (class heads reading feature dims 0..3) and, by default, class presence."""
     torch.manual_seed(0)
     llm = LLMConfig(hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4, num_kv_heads=2)
     cfg = LeoVLConfig(cfg_encoder={"feature_dim": FEATURES, "hidden_dim": 32, "num_heads": 2,
                                    "anchor_classes": CLASSES, "anchor_colours": COLOURS},
-                      llm=llm, text_encoder="none", reader=ReaderConfig(heads=2, presence=presence),
-                      question_copy=question_copy)
+                      llm=llm, text_encoder="none", question_copy=question_copy,
+                      reader=ReaderConfig(heads=2, presence=presence, presence_columns=columns))
     model = LeoVLModel(cfg, tokenizer)
     with torch.no_grad():  # class c's head reads feature c (colours read 4, 5)
         model.cfg_encoder.anchor_heads.weight.copy_(torch.eye(CLASSES + COLOURS, FEATURES) * 6.0)
@@ -49,7 +49,8 @@ def room(shown: list[int], n: int = 8, seed: int = 0) -> dict[str, torch.Tensor]
     labels = torch.tensor([float(c in shown) for c in range(CLASSES)])
     return {"features": features, "heights": torch.rand(n, 2, generator=g), "weights": torch.ones(n, 2),
             "mask": torch.ones(n, 2, dtype=torch.bool), "xy": torch.rand(n, 2, generator=g) * 4,
-            "cell_size": torch.full((n,), 0.3), "present_classes": labels}
+            "cell_size": torch.full((n,), 0.3), "colour": torch.rand(n, 3, generator=g),
+            "mean_height": torch.rand(n, generator=g), "present_classes": labels}
 
 
 def test_presence_stats_count_confident_columns_and_ignore_masked_ones():
@@ -127,13 +128,13 @@ def test_absent_gate_forces_and_bars_absent_answers_at_its_thresholds(tokenizer,
     """Trained to answer "there is no sofa" and "zero" in a room without one, the model says so; with
     ``absent_above`` at 0 (the class surely present) "there is no sofa" may not come ("zero" may: "how many sofas
     are behind me?"); with ``absent_below`` at 1 (surely absent) an absent form is forced — but only on questions
-    that name a class. The thresholds travel in the
-    checkpoint (``update_config``), which refuses an inverted pair."""
+    that name a class, by any of its phrasings, "there is no" completed with the class's own name. The thresholds
+    travel in the checkpoint (``update_config``), which refuses an inverted pair."""
     from leovl_ros.model.checkpoint import update_config
     from leovl_ros.model.leovl import ABSENT_FORMS
 
     model = presence_model(tokenizer, question_copy=True)
-    r = room([1, 2])  # no sofa (class 0)
+    r = room([0, 1])  # no sofa (class 2, its index in sim.scene.CLASSES)
     asked = {"what colour is the sofa?": "there is no sofa", "how many sofas are there?": "zero"}
     items = [TrainItem(r, model.prompt(q), model.answer_ids(a)) for q, a in asked.items()]
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
@@ -156,11 +157,62 @@ def test_absent_gate_forces_and_bars_absent_answers_at_its_thresholds(tokenizer,
     assert forced.absent_gate == "absent" and forced.text.startswith(ABSENT_FORMS), forced.text
     unnamed = model.generate(prefix, "what is in the room?", max_new_tokens=5)
     assert unnamed.absent_gate == "" and not unnamed.names_class
+    synonym = model.generate(prefix, "what colour is the couch?", max_new_tokens=8)  # names the sofa: its presence
+    assert synonym.names_class and synonym.asked_presence == pytest.approx(float(torch.sigmoid(prefix.presence[2])))
+    assert synonym.absent_gate == "absent" and synonym.text.startswith("there is no sofa"), synonym.text
     path = save_checkpoint(model, tmp_path / "m", dtype=torch.float32)
     assert update_config(path, "reader", {"absent_below": 0.1, "absent_above": 0.7}).reader.absent_above == 0.7
     with pytest.raises(ValueError, match="absent_below"):
         update_config(path, "reader", {"absent_below": 0.9})
     assert load_checkpoint(path).config.reader.absent_below == 0.1  # the refused value never landed
+
+
+def test_questions_name_classes_by_any_phrasing_longest_first():
+    from leovl_ros.model.leovl import named_classes
+    from leovl_ros.sim.scene import CLASSES as OBJECT_CLASSES
+    from leovl_ros.sim.templates import classes_named
+
+    assert classes_named("Where would I find the bedside table relative to me?") == ["nightstand"]
+    assert classes_named("is the TABLE or the telly smaller?") == ["table", "tv"]
+    assert classes_named("how many bookshelves and couches are there?") == ["shelf", "sofa"]
+    assert classes_named("what is on the light grey settee?") == ["sofa"]  # "light" before a colour: no lamp
+    assert classes_named("is the light on?") == ["lamp"] and classes_named("what is the smallest thing?") == []
+    assert classes_named("where is the doorway?") == ["door"]
+    assert named_classes("where is the doorway?") == []  # not an object class: no presence logit
+    assert named_classes("count the rubbish bins") == [OBJECT_CLASSES.index("trash can")]
+
+
+def test_column_classes_read_occupied_bins_only_and_any_bin_count():
+    """Bins the mask leaves out change nothing (whatever they hold), and a column with more bins than the classifier
+    reads is cut, not refused."""
+    torch.manual_seed(0)
+    net = ColumnClasses(FEATURES, CLASSES, layers=3).eval()
+    r = room([0, 2])  # 2 bins per column
+    padded = dict(r)
+    for key, fill in (("features", 9.0), ("heights", 5.0), ("weights", 7.0), ("mask", False)):
+        extra = torch.full_like(r[key][:, :1], fill)
+        padded[key] = torch.cat([r[key], extra], 1)
+    assert net.inputs(r).shape == (8, 3 * (FEATURES + 3) + 5)
+    assert torch.allclose(net(r), net(padded))
+    taller = {k: torch.cat([v, v], 1) if k in ("features", "heights", "weights", "mask") else v for k, v in r.items()}
+    assert net(taller).shape == (8, CLASSES) and torch.isfinite(net(taller)).all()
+    targets = torch.zeros(8, CLASSES)
+    targets[:, -1] = -1.0  # unknown: left out
+    assert torch.isclose(column_class_nll(torch.zeros(8, CLASSES), targets), torch.tensor(math.log(2.0)))
+
+
+def test_presence_comes_from_the_column_classifier_when_the_model_has_one(tokenizer, tmp_path):
+    model = presence_model(tokenizer, columns=True).eval()
+    r = room([0, 2])
+    from_columns = model.presence(presence_stats(torch.sigmoid(model.column_classes(r))))
+    from_heads = model.presence(presence_stats(model.column_class_probs(r)))
+    assert torch.allclose(model.class_presence(r), from_columns) and not torch.allclose(from_columns, from_heads)
+    assert torch.allclose(model.class_presence(r, model.column_class_probs(r)), from_columns), "heads' probs unused"
+    loaded = load_checkpoint(save_checkpoint(model, tmp_path / "m", dtype=torch.float32))
+    assert loaded.config.reader.presence_columns and loaded.column_classes is not None
+    assert torch.allclose(loaded.class_presence(r), model.class_presence(r))
+    with pytest.raises(ValueError, match="needs reader.presence"):
+        ReaderConfig(presence=False, presence_columns=True)
 
 
 def test_presence_needs_label_anchors(tokenizer):

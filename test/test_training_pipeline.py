@@ -126,6 +126,33 @@ def test_absent_gate_calibration_writes_its_thresholds(tiny, tmp_path):
     assert len(list((tmp_path / "rooms" / "scenes").glob("*.safetensors"))) == 2
 
 
+def test_presence_fit_trains_the_column_classifier_into_the_checkpoint(tiny, tmp_path):
+    """fit_presence.py on the data folder's training rooms: the column loss falls, the checkpoint gains the
+    classifier (config switch and weights) and the model's presence then comes from it."""
+    from leovl_ros.model.checkpoint import load_checkpoint
+    from leovl_ros.model.presence import presence_stats
+    from training.data import load_scenes
+    from training.fit_presence import main as fit_presence
+
+    cfg, _, data, root, d, _ = tiny
+    stage2(cfg, data, tmp_path / "sft", d, root / "stage1" / "encoder", blind=False)
+    model, out = tmp_path / "sft" / "model", tmp_path / "presence.json"
+    before = load_checkpoint(model)
+    assert fit_presence(["--data", str(data), "--model", str(model), "--epochs", "4", "--batch", "64",
+                         "--presence-steps", "50", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["rooms"] == 2 and report["holdout_rooms"] == 1  # the 3 training rooms; test rooms never
+    assert report["column_loss"][-1] < report["column_loss"][0]
+    assert {"auc", "absent_found_at_0.005", "absent_found_at_0.02"} <= set(report["presence_after"])
+    fitted = load_checkpoint(model)
+    assert fitted.config.reader.presence_columns and fitted.column_classes is not None
+    scene = next(iter(load_scenes(data).values()))
+    with torch.no_grad():
+        expected = fitted.presence(presence_stats(torch.sigmoid(fitted.column_classes(scene))))
+        assert torch.allclose(fitted.class_presence(scene), expected)
+        assert not torch.allclose(fitted.class_presence(scene), before.class_presence(scene))
+
+
 def test_scenedpo_and_evaluation(tiny):
     cfg, preset, data, root, d, _ = tiny
     from training.evaluate import build_metrics, predict, score

@@ -2,8 +2,9 @@
 
 A model with class presence knows how likely the class a question names is in the room at all, but its answer
 does not always follow: it names a colour for a sofa the room lacks, or says "there is no chair" beside one. The
-gate turns the presence probability of the class reader head 0 asks about into two decisions, both taken at
-thresholds measured here, not trained: below ``absent_below`` (and the question names a class) the answer must be
+gate turns the presence probability of the class the question names (``LeoVLModel._named_class``; else of the
+class reader head 0 asks about) into two decisions, both taken at thresholds measured here, not trained: below
+``absent_below`` (and the question names a class) the answer must be
 an absent form ("there is no …", "zero", "no"); above ``absent_above`` it may not say "there is no …".
 
 The rooms are the validation split (``sim.shards.split_for_seed`` == "val": in neither the training shards nor

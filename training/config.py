@@ -146,6 +146,9 @@ class EvalConfig:
     """Caption samples scored for CIDEr."""
     max_new_tokens: int = 48
     """Answer token cap during evaluation."""
+    presence_rooms: int = 2000
+    """Training rooms the recipe fits the column classifier of class presence on (``training/fit_presence.py``,
+    after SceneDPO, before the absent gate's calibration); 0 keeps presence on the 2D encoder's class heads."""
     absent_gate_rooms: int = 60
     """Validation-split rooms the recipe calibrates the absent gate on (``training/calibrate_absent.py``, before
     evaluation); 0 leaves the gate off."""

@@ -107,14 +107,16 @@ def present_classes(scene) -> torch.Tensor:
 
 def load_scenes(data_dir: str | Path, scene_ids: Optional[set[str]] = None) -> dict[str, dict[str, torch.Tensor]]:
     """Cached scenes (float32) keyed by scene id; small enough to keep in memory (≈ 100 kB per scene). Synthetic
-    scenes also get ``object_ids`` / ``object_columns`` (see :func:`object_columns`) and ``present_classes``
-    (see :func:`present_classes`), regenerated from the seed."""
+    scenes also get ``object_ids`` / ``object_columns`` (see :func:`object_columns`), ``object_classes`` (each
+    object's index in the stage-1 class names) and ``present_classes`` (see :func:`present_classes`), regenerated
+    from the seed."""
     from safetensors.torch import load_file
 
     from leovl_ros.sim.tasks import seed_for_scene_id
     from leovl_ros.sim.world import generate_scene
 
     out = {}
+    names = target_vocab()[0]
     for path in sorted((Path(data_dir) / SCENES).glob("*.safetensors")):
         if scene_ids is None or path.stem in scene_ids:
             t = load_file(str(path))
@@ -123,6 +125,7 @@ def load_scenes(data_dir: str | Path, scene_ids: Optional[set[str]] = None) -> d
             if seed is not None:
                 scene = generate_scene(seed)
                 t["object_ids"], t["object_columns"] = object_columns(scene, t["xy"], t["cell_size"])
+                t["object_classes"] = torch.tensor([names.index(o.cls) for o in scene.objects], dtype=torch.long)
                 t["present_classes"] = present_classes(scene)
             out[path.stem] = t
     if not out:

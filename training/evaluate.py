@@ -195,15 +195,21 @@ def read_eval_set(path: Path) -> list:
 
 
 def scenes_for(questions: list, data: Path, encoder_dir: Optional[Path]) -> dict:
-    """Cached scenes of the questions' rooms; rooms missing from the cache are rendered, fused and condensed as
-    prepare.py did for the cached ones (synthetic rooms named by seed, with the checkpoint's 2D encoder and the
-    folder's ``DATA_CONFIG``: the same appearance randomisation)."""
+    """Cached scenes of the questions' rooms (see :func:`cached_rooms`)."""
+    return cached_rooms({q.scene_id for q in questions}, data, encoder_dir)
+
+
+def cached_rooms(scene_ids: set[str], data: Path, encoder_dir: Optional[Path]) -> dict:
+    """Cached scenes of these rooms; rooms missing from the cache are rendered, fused and condensed as prepare.py
+    did for the cached ones (synthetic rooms named by seed, with the checkpoint's 2D encoder and the folder's
+    ``DATA_CONFIG``: the same appearance randomisation)."""
+    from tqdm import tqdm
+
     from leovl_ros.sim.tasks import seed_for_scene_id
     from training.data import SCENES, read_data_config, save_scene
     from training.prepare import _init_worker, fuse_scene
 
-    wanted = {q.scene_id for q in questions}
-    missing = sorted(sid for sid in wanted if not (data / SCENES / f"{sid}.safetensors").is_file())
+    missing = sorted(sid for sid in scene_ids if not (data / SCENES / f"{sid}.safetensors").is_file())
     if missing:
         unknown = [sid for sid in missing if seed_for_scene_id(sid) is None]
         if unknown:
@@ -213,10 +219,10 @@ def scenes_for(questions: list, data: Path, encoder_dir: Optional[Path]) -> dict
             raise FileNotFoundError(f"rooms {missing[:5]} are not cached and no 2D encoder folder ({encoder_dir}) "
                                     "to fuse them: pass --encoder")
         _init_worker(str(encoder_dir), read_data_config(data))
-        for sid in missing:
+        for sid in tqdm(missing, desc="fusing rooms", unit="room", disable=len(missing) < 20):
             _, batch, _ = fuse_scene(seed_for_scene_id(sid))
             save_scene(batch, data / SCENES / f"{sid}.safetensors")
-    return load_scenes(data, wanted)
+    return load_scenes(data, scene_ids)
 
 
 def qa_records(samples: list, predictions: list[str]) -> list[dict]:

@@ -96,6 +96,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         step("dpo", run / "dpo" / "history.json", "train.py",
              ["--stage", "3", *p, "--run-dir", str(run / "dpo"), "--init", str(final)], args.nproc)
         final = run / "dpo" / "model"
+    if cfg.eval.presence_rooms > 0 and cfg.model.get("reader", {}).get("presence"):
+        step("presence", run / "presence.json", "fit_presence.py",
+             ["--data", str(data), "--model", str(final), "--rooms", str(cfg.eval.presence_rooms),
+              "--out", str(run / "presence.json")])
     if cfg.eval.absent_gate_rooms > 0:
         step("calibrate", run / "calibration.json", "calibrate_absent.py",
              ["--data", str(data), "--model", str(final), *enc, "--rooms", str(cfg.eval.absent_gate_rooms),

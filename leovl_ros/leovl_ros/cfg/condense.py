@@ -97,6 +97,11 @@ class CondenseConfig:
         """The vertical bin height actually used."""
         return self.height_bin if self.height_bin is not None else self.cell_size
 
+    @property
+    def max_bins(self) -> int:
+        """The most height bins a column holds (``max_height / bin_height``)."""
+        return max(1, math.ceil(self.max_height / self.bin_height - _EPS))
+
 
 @dataclass
 class ColumnBatch:
@@ -320,8 +325,7 @@ def _pack_batch(a, utok, tok_inv, iz, cfg: CondenseConfig, vs: float, voxel_toke
     btok = torch.div(ubin, span, rounding_mode="floor")
     start = torch.searchsorted(btok, torch.arange(N, device=dev))
     rank = torch.arange(B, device=dev) - start[btok]
-    max_layers = max(1, math.ceil(cfg.max_height / cfg.bin_height - _EPS))
-    L = max(1, min(int(rank.max()) + 1 if B else 1, max_layers))
+    L = max(1, min(int(rank.max()) + 1 if B else 1, cfg.max_bins))
     ok = rank < L
     features = torch.zeros(N, L, D, dtype=torch.float32, device=dev)
     heights = torch.zeros(N, L, dtype=torch.float32, device=dev)

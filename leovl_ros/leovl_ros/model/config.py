@@ -111,9 +111,12 @@ class ReaderConfig:
     """Class presence (``leovl_ros.model.presence``): a per-class logit of whether the room holds the class at all,
     from the label-anchor heads (needs label anchors), handed to the reader's geometry source per head; False in
     checkpoints made before it."""
+    presence_columns: bool = False
+    """With class presence: its statistics come from a classifier of the fused columns (``presence.ColumnClasses``,
+    fitted by ``training/fit_presence.py``) instead of the 2D encoder's class heads averaged over each column."""
     absent_below: float = 0.0
-    """With class presence: when the presence probability of the class head 0 asks about is below this and the question
-    names a class (needs ``question_copy`` on class names), the answer must be an absent form ("there is no …",
+    """With class presence: when the presence probability of the class the question names (by any phrasing,
+    ``leovl.named_classes``) is below this, the answer must be an absent form ("there is no …",
     "zero", "no": ``leovl_ros.model.leovl.ABSENT_FORMS``); 0 leaves it to the model. Set by calibration on validation
     rooms (``training/calibrate_absent.py``), not by training."""
     absent_above: float = 1.0
@@ -123,6 +126,8 @@ class ReaderConfig:
     def __post_init__(self) -> None:
         if self.heads < 2:
             raise ValueError(f"the scene reader needs at least 2 heads (its second hop), got {self.heads}")
+        if self.presence_columns and not self.presence:
+            raise ValueError("reader.presence_columns feeds class presence: it needs reader.presence")
         if not 0.0 <= self.absent_below <= self.absent_above <= 1.0:
             raise ValueError("reader.absent_below and absent_above are presence probabilities with "
                              f"0 <= absent_below <= absent_above <= 1, got {self.absent_below}, {self.absent_above}")

@@ -18,11 +18,13 @@ from transformers import DynamicCache, PreTrainedTokenizerBase
 from leovl_ros.eval.normalize import ABSENT_PREFIX
 from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
-from leovl_ros.model.presence import ClassPresence, presence_nll, presence_stats
+from leovl_ros.model.presence import ClassPresence, ColumnClasses, presence_nll, presence_stats
 from leovl_ros.model.prompt import History, PromptIds, answer_ids, build_prompt
 from leovl_ros.model.question_copy import QuestionCopy, question_span_copy, word_token_ids
 from leovl_ros.model.reader import ReaderOutput, SceneReader, evidence_nll, grounding_nll, pad_rows
 from leovl_ros.model.text_encoder import QuestionEncoder
+from leovl_ros.sim.scene import CLASSES as OBJECT_CLASSES
+from leovl_ros.sim.templates import classes_named
 
 warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", category=FutureWarning)
 
@@ -33,6 +35,13 @@ ABSENT_FORMS = (ABSENT_PREFIX, "zero", "no")
 colour, relation and last-seen questions, "zero" to counting, "no" to existence); ``reader.absent_below`` restricts
 the answer to them, ``reader.absent_above`` forbids the first (the others can be right about a present class:
 "how many tables are behind me?", "is the lamp on the desk?")."""
+
+
+def named_classes(question: str) -> list[int]:
+    """Indices (into ``sim.scene.CLASSES``, the first class-presence logits) of the object classes a question names
+    by any of their phrasings (``sim.templates.classes_named``: "couch" names the sofa, "bedside table" the
+    nightstand)."""
+    return [OBJECT_CLASSES.index(name) for name in classes_named(question) if name in OBJECT_CLASSES]
 
 
 @dataclass
@@ -79,10 +88,10 @@ class Generation:
     """What the calibrated absent gate did: "absent" (the asked class is surely not in the room: the answer had
     to be an absent form), "present" (surely there: "there is no …" was barred) or "" (the model's own answer)."""
     asked_presence: Optional[float] = None
-    """With class presence: the room's presence probability of the class reader head 0 asks about."""
+    """With class presence: the room's presence probability of the class the question names (the least present
+    one when it names several), else of the class reader head 0 asks about."""
     names_class: bool = False
-    """Whether the question names a class (a class name the question copy may point at; False without the copy or
-    with ``question_copy_words: all``)."""
+    """Whether the question names an object class by its name (``named_classes``)."""
 
     @property
     def confidence(self) -> float:
@@ -97,6 +106,7 @@ class LeoVLModel(nn.Module):
 
     def __init__(self, config: LeoVLConfig, tokenizer: PreTrainedTokenizerBase, llm: Optional[nn.Module] = None):
         super().__init__()
+        from leovl_ros.cfg.condense import CondenseConfig
         from leovl_ros.cfg.encoder import CFGEncoder
 
         self.config = config
@@ -113,6 +123,9 @@ class LeoVLModel(nn.Module):
         if config.reader.presence and not classes:
             raise ValueError("reader.presence reads the label-anchor class heads: it needs label anchors")
         self.presence = ClassPresence(classes) if config.reader.presence else None
+        bins = CondenseConfig(**config.condense).max_bins
+        self.column_classes = (ColumnClasses(self.cfg_encoder.config.feature_dim, classes, bins)
+                               if config.reader.presence_columns else None)
         self.question_copy = QuestionCopy(d, self._copy_words()) if config.question_copy else None
         self.question_encoder = QuestionEncoder(d) if config.text_encoder == "minilm" else None
         self._absent_form_ids = [self.answer_ids(f)[:-1] for f in ABSENT_FORMS]
@@ -160,11 +173,16 @@ class LeoVLModel(nn.Module):
                            classes, present)
 
     def class_presence(self, scene: Any, class_probs: Optional[torch.Tensor] = None) -> Optional[torch.Tensor]:
-        """A scene's (ColumnBatch or dict of its fields) class-presence logits [C], from its ``column_class_probs``
-        when already computed; None for a model without."""
+        """A scene's (ColumnBatch or dict of its fields) class-presence logits [C]; None for a model without. The
+        statistics come from the column classifier where the model has one (``reader.presence_columns``), else from
+        ``column_class_probs`` (``class_probs`` when already computed)."""
         if self.presence is None:
             return None
-        return self.presence(presence_stats(self.column_class_probs(scene) if class_probs is None else class_probs))
+        if self.column_classes is not None:
+            class_probs = torch.sigmoid(self.column_classes(scene))
+        elif class_probs is None:
+            class_probs = self.column_class_probs(scene)
+        return self.presence(presence_stats(class_probs))
 
     def column_class_probs(self, scene: Any) -> Optional[torch.Tensor]:
         """Per column of a scene (ColumnBatch or dict of its fields), the frozen 2D encoder's class probabilities
@@ -443,9 +461,12 @@ class LeoVLModel(nn.Module):
             key_ids = torch.tensor([prompt.query[span]], device=self.device)
             key_mask = self.question_copy.copyable(key_ids, torch.ones_like(key_ids, dtype=torch.bool))
             copying = bool(key_mask.any())  # no class name asked: the later tokens are the LLM's own
-        names_class = copying and self.config.question_copy_words == "classes"  # "all": any word is copyable
-        presence = evidence.presence if read else None
-        gate, forced, barred = self._absent_gate(presence, logits, names_class)
+        asked = self._named_class(prefix, question)
+        if asked is not None:
+            likely: Optional[float] = float(torch.sigmoid(prefix.presence[asked].float()))
+        else:  # head 0's match of the question against the class anchors: soft, it leans to present look-alikes
+            likely = float(evidence.presence[0, 0]) if read and evidence.presence is not None else None
+        gate, forced, barred = self._absent_gate(likely, logits, asked)
         if barred is not None:
             logits = logits.clone()
             logits[barred] = float("-inf")
@@ -466,22 +487,32 @@ class LeoVLModel(nn.Module):
                 logits = self.question_copy(logp, out.hidden_states[-1][:, -1:], keys, key_ids, key_mask)[0, 0]
         text_out = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
         return Generation(text=text_out, token_ids=ids, token_probs=probs, scene_attention=attention,
-                          absent_gate=gate, names_class=names_class,
-                          asked_presence=None if presence is None else float(presence[0, 0]))
+                          absent_gate=gate, names_class=asked is not None, asked_presence=likely)
 
-    def _absent_gate(self, presence: Optional[torch.Tensor], first: torch.Tensor,
-                     names_class: bool) -> tuple[str, list[int], Optional[int]]:
-        """The calibrated absent gate (``reader.absent_below`` / ``absent_above``) on the presence probability of
-        the class reader head 0 asks about: (what it did, tokens to force, first token to bar). An absent form
-        is forced only when the question names a class (a word the question copy points at: head 0 settles on
-        some class even for "what is the smallest thing?"); the one forced is the form whose first token the
-        model rates highest (``first``, the first token's scores)."""
+    @staticmethod
+    def _named_class(prefix: ScenePrefix, question: str) -> Optional[int]:
+        """The class the question names (``named_classes``; of several, the least present in the room), None when
+        it names none or the model has no class presence."""
+        if prefix.presence is None:
+            return None
+        named = [c for c in named_classes(question) if c < prefix.presence.shape[0]]
+        return min(named, key=lambda c: float(prefix.presence[c])) if named else None
+
+    def _absent_gate(self, likely: Optional[float], first: torch.Tensor,
+                     asked: Optional[int]) -> tuple[str, list[int], Optional[int]]:
+        """The calibrated absent gate (``reader.absent_below`` / ``absent_above``) on the asked class's presence
+        probability ``likely``: (what it did, tokens to force, first token to bar). An absent form is forced only
+        when the question names a class (``asked``; head 0 settles on some class even for "what is the smallest
+        thing?"): the form whose first token the model rates highest (``first``, the first token's scores),
+        "there is no" completed with the named class."""
         r = self.config.reader
-        if presence is None or (r.absent_below <= 0.0 and r.absent_above >= 1.0):
+        if likely is None or (r.absent_below <= 0.0 and r.absent_above >= 1.0):
             return "", [], None
-        likely = float(presence[0, 0])
-        if likely < r.absent_below and names_class:
-            return "absent", max(self._absent_form_ids, key=lambda f: float(first[f[0]])), None
+        if likely < r.absent_below and asked is not None:
+            form = max(range(len(ABSENT_FORMS)), key=lambda i: float(first[self._absent_form_ids[i][0]]))
+            if ABSENT_FORMS[form] == ABSENT_PREFIX:
+                return "absent", self.answer_ids(f"{ABSENT_PREFIX} {OBJECT_CLASSES[asked]}")[:-1], None
+            return "absent", self._absent_form_ids[form], None
         if likely > r.absent_above:  # "there" starts no other answer
             return "present", [], self._absent_form_ids[0][0]
         return "", [], None

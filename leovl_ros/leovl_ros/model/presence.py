@@ -7,9 +7,17 @@ many columns, how confidently, carry the class in the frozen 2D encoder's class 
 reached 82 % accuracy, AUC 0.91, where the model's existence answers reached 70 %). ``ClassPresence`` turns them into
 one logit per class, supervised in SFT with the classes placed in each training room, and the reader hands the
 presence of the class each head asks about to its geometry source (``SceneReader``).
+
+The 2D encoder's class heads were trained on single pixels, and a column's mean of them mixes the floor under an
+object with the object. ``ColumnClasses`` reads the fused column itself (each voxel's feature at its height, the
+column's colour and height): which object classes stand on it, trained on the footprints of the objects in
+synthetic training rooms (``training/fit_presence.py``). On validation rooms its statistics separate present from
+absent classes with AUC 0.95 where the 2D heads' reach 0.90.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import nn
@@ -30,6 +38,61 @@ def presence_stats(class_probs: torch.Tensor, mask: torch.Tensor | None = None) 
     top = p.topk(min(3, p.shape[0]), dim=0).values  # [k, C]
     counts = [(p > t).to(p.dtype).sum(0).log1p() for t in PRESENCE_THRESHOLDS]
     return torch.stack([top[0], top.mean(0), *counts, p.sum(0).log1p()], -1)
+
+
+class ColumnClasses(nn.Module):
+    """Fused columns → multi-label class logits [N, C]: which classes' footprints cover each column. An MLP reads
+    the whole vertical profile at once — each occupied bin's fused feature, height and log hit count, bottom first,
+    padded to ``layers`` bins — with the column's colour, mean height and bin count (a table top at 0.75 m over
+    empty space and a cabinet's full stack differ in the profile, not in any one bin)."""
+
+    def __init__(self, feature_dim: int, classes: int, layers: int, width: int = 256):
+        super().__init__()
+        self.layers = layers
+        inputs = layers * (feature_dim + 3) + 5
+        self.mlp = nn.Sequential(nn.Linear(inputs, width), nn.GELU(), nn.Linear(width, width), nn.GELU(),
+                                 nn.Linear(width, classes))
+        self.register_buffer("shift", torch.zeros(inputs))
+        self.register_buffer("scale", torch.ones(inputs))
+
+    def inputs(self, scene: Any) -> torch.Tensor:
+        """[N, layers · (D + 3) + 5] raw inputs of a scene's columns (ColumnBatch or dict of its fields): per bin its
+        feature, height (m), log(1 + hits) and whether it is occupied, zero-padded; then colour, mean height and
+        log(1 + occupied bins)."""
+        bins = slice(0, self.layers)
+        m = _field(scene, "mask")[:, bins].float()[..., None]
+        per_bin = torch.cat([_field(scene, "features")[:, bins], _field(scene, "heights")[:, bins, None],
+                             _field(scene, "weights")[:, bins, None].log1p(), torch.ones_like(m)], -1) * m
+        per_bin = nn.functional.pad(per_bin, (0, 0, 0, self.layers - per_bin.shape[1]))
+        extra = [_field(scene, "colour"), _field(scene, "mean_height")[:, None], m.sum(1).log1p()]
+        return torch.cat([per_bin.flatten(1), *extra], -1)
+
+    @torch.no_grad()
+    def standardise(self, inputs: torch.Tensor) -> None:
+        """Set the input shift/scale from real columns' inputs [M, F] (before training)."""
+        self.shift.copy_(inputs.mean(0))
+        self.scale.copy_(inputs.std(0).clamp_min(1e-3))
+
+    def classify(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Raw inputs [M, F] (``inputs``) → class logits [M, C]."""
+        return self.mlp((inputs.to(self.shift.device) - self.shift) / self.scale)
+
+    def forward(self, scene: Any) -> torch.Tensor:
+        """A scene's columns (ColumnBatch or dict of its fields) → class logits [N, C]."""
+        return self.classify(self.inputs(scene))
+
+
+def _field(scene: Any, key: str) -> torch.Tensor:
+    """One float field of a ColumnBatch or of a dict of its fields."""
+    value = scene[key] if isinstance(scene, dict) else getattr(scene, key)
+    return value.float() if key != "mask" else value.bool()
+
+
+def column_class_nll(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean binary cross-entropy of column class logits [N, C] against targets [N, C] (1 covered, 0 not, < 0
+    unknown: left out, e.g. floor/wall/ceiling that no footprint labels)."""
+    known = targets >= 0
+    return nn.functional.binary_cross_entropy_with_logits(logits[known], targets[known].to(logits.dtype))
 
 
 class ClassPresence(nn.Module):

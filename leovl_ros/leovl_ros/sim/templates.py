@@ -7,6 +7,9 @@ class and colour names so EM is meaningful.
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 import numpy as np
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -98,3 +101,29 @@ def count_word(n: int) -> str:
 def metres(value: float) -> str:
     """Distance answer text: '1.5 meters'."""
     return f"{value:.1f} meters"
+
+
+@lru_cache(maxsize=1)
+def _class_phrases() -> list[tuple[re.Pattern[str], str]]:
+    """(whole-phrase pattern, canonical class) for every synonym and its plural, longest phrase first."""
+    from leovl_ros.sim.scene import COLOURS
+
+    colours = "|".join(sorted({*COLOURS, *(w for words in COLOUR_WORDS.values() for w in words)}))
+    pairs = {(form, name) for name, words in SYNONYMS.items() for word in words for form in (word, plural(word))}
+    ordered = sorted(pairs, key=lambda pair: (-len(pair[0]), pair))
+    # a phrase right before a colour word is an adjective there: "light blue", not a lamp
+    return [(re.compile(rf"\b{re.escape(form)}\b(?!\s+(?:{colours})\b)"), name) for form, name in ordered]
+
+
+def classes_named(text: str) -> list[str]:
+    """Canonical names of the classes a text names by any of their phrasings (``SYNONYMS``, singular or plural),
+    in order of appearance; a longer phrase wins over the words inside it ("bedside table" is a nightstand, not a
+    table), and a phrase right before a colour word is an adjective ("a light grey sofa" names no lamp)."""
+    text, found = text.lower(), []
+    taken = [False] * len(text)
+    for pattern, name in _class_phrases():
+        for m in pattern.finditer(text):
+            if not any(taken[m.start():m.end()]):
+                taken[m.start():m.end()] = [True] * (m.end() - m.start())
+                found.append((m.start(), name))
+    return list(dict.fromkeys(name for _, name in sorted(found)))
