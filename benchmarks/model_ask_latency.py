@@ -27,7 +27,8 @@ def fake_scene(n: int, levels: int, dim: int) -> dict[str, torch.Tensor]:
     return {"features": torch.randn(n, levels, dim, generator=g).tanh(),
             "heights": torch.linspace(0.15, 2.85, levels).expand(n, levels).clone(),
             "weights": torch.rand(n, levels, generator=g) * 20, "mask": torch.rand(n, levels, generator=g) > 0.4,
-            "xy": ij.float() * 0.3 + 0.15, "cell_size": torch.full((n,), 0.3)}
+            "xy": ij.float() * 0.3 + 0.15, "cell_size": torch.full((n,), 0.3),
+            "colour": torch.rand(n, 3, generator=g), "mean_height": torch.rand(n, generator=g) * 2}
 
 
 def median_ms(fn, repeats: int) -> float:

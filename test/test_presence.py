@@ -196,6 +196,8 @@ def test_column_classes_read_occupied_bins_only_and_any_bin_count():
     assert torch.allclose(net(r), net(padded))
     taller = {k: torch.cat([v, v], 1) if k in ("features", "heights", "weights", "mask") else v for k, v in r.items()}
     assert net(taller).shape == (8, CLASSES) and torch.isfinite(net(taller)).all()
+    with pytest.raises(ValueError, match="'colour'"):
+        net({k: v for k, v in r.items() if k != "colour"})
     targets = torch.zeros(8, CLASSES)
     targets[:, -1] = -1.0  # unknown: left out
     assert torch.isclose(column_class_nll(torch.zeros(8, CLASSES), targets), torch.tensor(math.log(2.0)))

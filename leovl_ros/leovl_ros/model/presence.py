@@ -83,7 +83,10 @@ class ColumnClasses(nn.Module):
 
 
 def _field(scene: Any, key: str) -> torch.Tensor:
-    """One float field of a ColumnBatch or of a dict of its fields."""
+    """One float field of a ColumnBatch or of a dict of its fields (a clear error when a dict lacks it)."""
+    if isinstance(scene, dict) and key not in scene:
+        raise ValueError(f"column classes read the scene's {key!r} (a ColumnBatch field; cached scenes keep it): "
+                         f"the scene given has only {sorted(scene)}")
     value = scene[key] if isinstance(scene, dict) else getattr(scene, key)
     return value.float() if key != "mask" else value.bool()
 
