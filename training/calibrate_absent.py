@@ -4,8 +4,8 @@ A model with class presence knows how likely the class a question names is in th
 does not always follow: it names a colour for a sofa the room lacks, or says "there is no chair" beside one. The
 gate turns the presence probability of the class the question names (``LeoVLModel._named_class``; else of the
 class reader head 0 asks about) into two decisions, both taken at thresholds measured here, not trained: below
-``absent_below`` (and the question names a class) the answer must be
-an absent form ("there is no …", "zero", "no"); above ``absent_above`` it may not say "there is no …".
+``absent_below`` (and the question names a class) the answer must be an absent form ("there is no …", "zero",
+"no"); above ``absent_above`` it may not say "there is no …".
 
 The rooms are the validation split (``sim.shards.split_for_seed`` == "val": in neither the training shards nor
 the held-out test set), rendered and fused like the held-out rooms (the data folder's render settings, the

@@ -141,7 +141,7 @@ def presence_scores(records: list[dict], false_absent: float = 0.02) -> dict[str
     threshold = float(np.quantile(pos, false_absent))
     return {"n": len(pairs), "present_share": 100 * float(labels.mean()),
             "accuracy": 100 * float(np.mean((logits > 0) == labels)), "auc": auc,
-            f"absent_found_at_{round(100 * false_absent)}pct_false_absent": 100 * float(np.mean(neg < threshold))}
+            f"absent_found_at_{100 * false_absent:g}pct_false_absent": 100 * float(np.mean(neg < threshold))}
 
 
 @dataclass

@@ -25,8 +25,6 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
-
 if __package__ in (None, ""):  # run as a script: make the repo root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -67,15 +65,16 @@ def column_targets(scene: dict[str, Any], labelled: Any) -> Any:
 
 
 def presence_scores(logits: Any, labels: Any) -> dict[str, float]:
-    """AUC of presence logits over (room, class) pairs with labels ≥ 0, and the share of absent classes below the
-    presence of the lowest 0.5 % / 2 % of present ones (what an absent gate at that cost could find)."""
-    from sklearn.metrics import roc_auc_score
+    """``training.evaluate.presence_scores`` of rooms' presence logits [R, C] against labels [R, C]: AUC over the
+    (room, class) pairs with labels ≥ 0, and the share of absent classes found below the presence of the lowest
+    0.5 % / 2 % of present ones (what an absent gate at that cost could find)."""
+    from training.evaluate import presence_scores as scores
 
-    known = labels >= 0
-    present, score = labels[known].numpy() > 0, logits[known].detach().float().numpy()
-    out = {"auc": round(float(roc_auc_score(present, score)), 4)}
+    records = [{"logits": z.tolist(), "labels": y.tolist()} for z, y in zip(logits.detach().float(), labels)]
+    out = {"auc": round(scores(records)["auc"], 4)}
     for cost in (0.005, 0.02):
-        out[f"absent_found_at_{cost}"] = round(float(np.mean(score[~present] < np.quantile(score[present], cost))), 4)
+        found = scores(records, false_absent=cost)[f"absent_found_at_{100 * cost:g}pct_false_absent"]
+        out[f"absent_found_at_{cost}"] = round(found / 100, 4)
     return out
 
 

@@ -43,7 +43,7 @@ class _SceneCache:
     version: int
     batch: Any
     prefix: ScenePrefix
-    store_ref: Optional[weakref.ref] = None
+    store_ref: weakref.ref
     """Weak reference to the store it was built from (a version number is only unique within one store; an ``id()``
     is not unique either: a freed store's address is reused by the next one)."""
     built_s: float = field(default_factory=time.monotonic)
@@ -100,7 +100,7 @@ class SpatialAgent:
 
     def has_scene_of(self, store: Any) -> bool:
         """Whether the cached scene was built from ``store`` (any version of it)."""
-        return self._scene is not None and self._scene.store_ref is not None and self._scene.store_ref() is store
+        return self._scene is not None and self._scene.store_ref() is store
 
     def history(self, session_id: str) -> list[tuple[str, str]]:
         """The bounded dialogue history of a session (oldest first)."""
