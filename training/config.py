@@ -80,6 +80,9 @@ class Stage1Config:
     object cells ~3:1, and an unweighted loss learns the background first and the objects barely."""
     heldout_frac: float = 0.1
     """Last fraction of the frames (whole scenes, never trained on) kept for the stage-1 accuracies."""
+    encoder: str = ""
+    """A trained 2D encoder folder to use as it is (relative to the repository root, e.g. the shipped
+    ``models/default/image_encoder``) instead of training one: the recipe then skips stage 1 and its frames."""
 
 
 @dataclass

@@ -26,6 +26,7 @@ from typing import Optional
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
 from training.config import load_preset, save_run_config
 
 HERE = Path(__file__).resolve().parent
@@ -41,12 +42,12 @@ def _run(script: str, args: list[str], nproc: int = 1) -> None:
     subprocess.run(cmd, check=True)
 
 
-def export(run: Path, model_dir: Path, target: Path) -> None:
+def export(run: Path, model_dir: Path, target: Path, encoder: Path) -> None:
     """Copy checkpoint, 2D encoder, metrics and plots into the shipped-model folder (replacing it)."""
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(model_dir, tmp)
-    shutil.copytree(run / "stage1" / "encoder", tmp / "image_encoder")
+    shutil.copytree(encoder, tmp / "image_encoder")
     for name in ("metrics.json", "qa_by_type.png", "accuracy_vs_tokens.png"):
         shutil.copy2(run / "eval" / name, tmp / name)
     for stage in ("stage1", "sft", "dpo", "blind"):
@@ -55,6 +56,21 @@ def export(run: Path, model_dir: Path, target: Path) -> None:
     shutil.copy2(run / "timings.json", tmp / "timings.json")
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
+
+
+def summary(metrics: dict, timings: dict[str, float], shipped: Optional[dict], preset: str) -> str:
+    """The lines a newcomer reads when the recipe ends: this run's held-out EM on both wording sets and the blind
+    baseline's, its wall time, and what the shipped model's full recipe reached (its ``metrics.json``)."""
+    def ems(m: dict) -> str:
+        blind = m.get("blind", {}).get("em")
+        return (f"EM {m['qa']['em']:.1f} % (training wordings) / {m['qa_unseen_wording']['em']:.1f} % (held-out "
+                f"wordings)" + (f", blind baseline {blind:.1f} %" if blind is not None else ""))
+
+    minutes = sum(v for k, v in timings.items() if k != "train_total_s") / 60
+    lines = [f"{preset} recipe: {minutes:.1f} min; held-out rooms {ems(metrics)}"]
+    if shipped is not None:
+        lines.append(f"the full recipe (make train-default, models/default/metrics.json): {ems(shipped)}")
+    return "\n".join(lines)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -80,12 +96,16 @@ def main(argv: Optional[list[str]] = None) -> int:
             _run(script, extra, nproc)
         timings[name] = round(time.time() - t0, 1)
 
-    step("frames", data / "stage1.npz", "prepare.py", ["frames", "--preset", args.preset, "--out", str(data)])
-    step("stage1", run / "stage1" / "stage1_metrics.json", "train.py",
-         ["--stage", "1", *p, "--run-dir", str(run / "stage1")], args.nproc)
+    if cfg.stage1.encoder:  # a trained 2D encoder used as it is: no stage 1
+        encoder = (REPO_ROOT / cfg.stage1.encoder).resolve()
+    else:
+        encoder = run / "stage1" / "encoder"
+        step("frames", data / "stage1.npz", "prepare.py", ["frames", "--preset", args.preset, "--out", str(data)])
+        step("stage1", run / "stage1" / "stage1_metrics.json", "train.py",
+             ["--stage", "1", *p, "--run-dir", str(run / "stage1")], args.nproc)
     step("scenes", data / "stats.json", "prepare.py",
-         ["scenes", "--preset", args.preset, "--out", str(data), "--encoder", str(run / "stage1" / "encoder")])
-    enc = ["--encoder", str(run / "stage1" / "encoder")]
+         ["scenes", "--preset", args.preset, "--out", str(data), "--encoder", str(encoder)])
+    enc = ["--encoder", str(encoder)]
     step("sft", run / "sft" / "history.json", "train.py", ["--stage", "2", *p, "--run-dir", str(run / "sft"), *enc],
          args.nproc)
     if not args.no_blind:
@@ -113,8 +133,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     timings["train_total_s"] = sum(v for k, v in timings.items() if k in ("frames", "stage1", "scenes", "sft", "dpo"))
     (run / "timings.json").write_text(json.dumps(timings, indent=1))
     if args.export:
-        export(run, final, args.export)
+        export(run, final, args.export, encoder)
     print(json.dumps(timings))
+    shipped = default_model_dir() / "metrics.json"
+    print(summary(json.loads((run / "eval" / "metrics.json").read_text()), timings,
+                  json.loads(shipped.read_text()) if shipped.is_file() else None, cfg.name))
     return 0
 
 
