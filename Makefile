@@ -50,7 +50,7 @@ colcon: setup  ## colcon build of both packages in a temporary workspace
 bench: setup  ## run every benchmark; one JSON line each
 	for b in benchmarks/sim.py benchmarks/fusion.py benchmarks/agent.py; do $(PY) $$b || exit 1; done
 
-train-quick: setup  ## the <=10 min training recipe (tests, tuning)
+train-quick: setup  ## the <=10 min training recipe from the shipped 2D encoder: see training works (held-out EM vs blind)
 	$(PY) -m training.recipe --preset quick --run runs/quick
 
 train-default: setup  ## rebuild the shipped default model from scratch (<=90 min on 2 cores)
