@@ -71,11 +71,10 @@ def presence_scores(logits: Any, labels: Any) -> dict[str, float]:
     from training.evaluate import presence_scores as scores
 
     records = [{"logits": z.tolist(), "labels": y.tolist()} for z, y in zip(logits.detach().float(), labels)]
-    out = {"auc": round(scores(records)["auc"], 4)}
-    for cost in (0.005, 0.02):
-        found = scores(records, false_absent=cost)[f"absent_found_at_{100 * cost:g}pct_false_absent"]
-        out[f"absent_found_at_{cost}"] = round(found / 100, 4)
-    return out
+    at = {cost: scores(records, false_absent=cost) for cost in (0.005, 0.02)}
+    return {"auc": round(at[0.005]["auc"], 4),
+            **{f"absent_found_at_{cost}": round(s[f"absent_found_at_{100 * cost:g}pct_false_absent"] / 100, 4)
+               for cost, s in at.items()}}
 
 
 def fit(model: Any, rooms: list[dict[str, Any]], args: argparse.Namespace) -> list[float]:
@@ -152,7 +151,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         raise SystemExit(f"{args.model}: no class presence (reader.presence): nothing to fit")
     with tempfile.TemporaryDirectory() as tmp:
         scenes = training_rooms(args, model, Path(tmp))
-    rooms = [s for _, s in sorted(scenes.items()) if "object_classes" in s][: args.rooms]
+    rooms = [s for _, s in sorted(scenes.items()) if "object_classes" in s]  # training_rooms caps at --rooms
     if len(rooms) < 2:
         raise SystemExit(f"{args.data or args.preset}: {len(rooms)} synthetic training rooms; fitting needs two")
     random.Random(args.seed).shuffle(rooms)
