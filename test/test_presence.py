@@ -128,8 +128,9 @@ def test_absent_gate_forces_and_bars_absent_answers_at_its_thresholds(tokenizer,
     """Trained to answer "there is no sofa" and "zero" in a room without one, the model says so; with
     ``absent_above`` at 0 (the class surely present) "there is no sofa" may not come ("zero" may: "how many sofas
     are behind me?"); with ``absent_below`` at 1 (surely absent) an absent form is forced — but only on questions
-    that name a class, by any of its phrasings, "there is no" completed with the class's own name. The thresholds
-    travel in the checkpoint (``update_config``), which refuses an inverted pair."""
+    that name a class, by any of its phrasings, "there is no" completed with the class's own name, and never on a
+    distance or a situated question (no absent answer exists there). The thresholds travel in the checkpoint
+    (``update_config``), which refuses an inverted pair."""
     from leovl_ros.model.checkpoint import update_config
     from leovl_ros.model.leovl import ABSENT_FORMS
 
@@ -157,6 +158,16 @@ def test_absent_gate_forces_and_bars_absent_answers_at_its_thresholds(tokenizer,
     assert forced.absent_gate == "absent" and forced.text.startswith(ABSENT_FORMS), forced.text
     unnamed = model.generate(prefix, "what is in the room?", max_new_tokens=5)
     assert unnamed.absent_gate == "" and not unnamed.names_class
+    first = torch.zeros(model.llm.get_input_embeddings().weight.shape[0])  # a first token starting a distance:
+    # nothing forced
+    digit = next(i for i in model.answer_ids("2.5 meters") if model.tokenizer.decode([i]).strip())
+    first[digit] = 5.0
+    assert model._absent_gate(0.0, first, 2) == ("", [], None)
+    first[model.answer_ids("red")[0]] = 9.0
+    assert model._absent_gate(0.0, first, 2)[0] == "absent"
+    situated = model.generate(prefix, "what colour is the sofa?", situation_text="i sit on the chair.",
+                              max_new_tokens=5)
+    assert situated.absent_gate != "absent", situated.text
     synonym = model.generate(prefix, "what colour is the couch?", max_new_tokens=8)  # names the sofa: its presence
     assert synonym.names_class and synonym.asked_presence == pytest.approx(float(torch.sigmoid(prefix.presence[2])))
     assert synonym.absent_gate == "absent" and synonym.text.startswith("there is no sofa"), synonym.text

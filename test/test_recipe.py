@@ -1,15 +1,17 @@
-"""training/recipe.py: the quick preset's given 2D encoder, and the closing lines where a newcomer sees their run's EM
-next to what the full recipe reached."""
+"""training/recipe.py: the quick preset's given 2D encoder, the closing lines where a newcomer sees their run's EM
+next to what the full recipe reached, and the refusal to resume a run folder made with another configuration."""
 
 import json
 import sys
+
+import pytest
 
 from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
 
 sys.path.insert(0, str(REPO_ROOT))
 
-from training.config import load_preset
-from training.recipe import summary
+from training.config import config_changes, load_preset, save_run_config
+from training.recipe import main, summary
 
 
 def _metrics(seen: float, unseen: float, blind=None) -> dict:
@@ -41,3 +43,24 @@ def test_quick_preset_starts_from_the_shipped_encoder_of_its_own_shape():
     assert (folder / "image_encoder.safetensors").is_file()
     assert {k: shipped[k] for k in cfg.image_encoder} == cfg.image_encoder
     assert load_preset("default").stage1.encoder == ""  # the full recipe trains its own
+
+
+def test_a_run_folder_remembers_its_configuration(tmp_path):
+    quick = load_preset("quick")
+    assert config_changes(quick, tmp_path / "new") == []  # nothing saved yet
+    save_run_config(quick, tmp_path / "run", {"recipe": True})
+    assert config_changes(quick, tmp_path / "run") == []  # the same preset resumes (tuples/lists, the _run block)
+    quick.sft.steps += 100
+    assert config_changes(quick, tmp_path / "run") == [f"sft.steps: {quick.sft.steps - 100} → {quick.sft.steps}"]
+
+
+def test_the_recipe_refuses_to_mix_configurations(tmp_path, capsys):
+    save_run_config(load_preset("quick"), tmp_path / "run", {"recipe": True})
+    before = (tmp_path / "run" / "config.yml").read_text()
+    with pytest.raises(SystemExit) as stop:  # before any step runs
+        main(["--preset", "default", "--run", str(tmp_path / "run"), "--no-blind"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "another configuration" in err and "data.frames: 16 → 24" in err and "--allow-config-change" in err
+    assert (tmp_path / "run" / "config.yml").read_text() == before  # not overwritten
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["config.yml"]

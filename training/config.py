@@ -238,3 +238,25 @@ def save_run_config(config: Any, run_dir: Path, extra: dict[str, Any] | None = N
     data = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
     data["_run"] = {"git_sha": git_sha(), "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **(extra or {})}
     save_yaml(data, run_dir / "config.yml")
+
+
+def config_changes(config: Any, run_dir: Path) -> list[str]:
+    """How ``config`` differs from the one a run folder was made with (its config.yml), as "key: old → new" lines;
+    none when the folder holds no config yet. A recipe resumes finished steps by their outputs, so a changed preset
+    would otherwise mix an old run's data or models into a new one without a word."""
+    import yaml
+
+    saved = run_dir / "config.yml"
+    if not saved.is_file():
+        return []
+    old = {k: v for k, v in load_yaml(saved).items() if k != "_run"}
+    new = yaml.safe_load(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))  # YAML's types, as saved
+
+    def leaves(tree: Any, prefix: str = "") -> dict[str, Any]:
+        if not isinstance(tree, dict):
+            return {prefix: tree}
+        return {k: v for key, sub in tree.items() for k, v in leaves(sub, f"{prefix}{key}.").items()} or {prefix: {}}
+
+    before, after = leaves(old), leaves(new)
+    return [f"{key.rstrip('.')}: {before.get(key, '(unset)')} → {after.get(key, '(unset)')}"
+            for key in sorted(set(before) | set(after)) if before.get(key, "(unset)") != after.get(key, "(unset)")]

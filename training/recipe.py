@@ -9,7 +9,8 @@ for 2 CPU cores; ``make train-default``), ``default_voxel`` (its voxel-token abl
 stages 2-3 are sized for one GPU: training/scripts/gpu.sh). ``real_gpu`` (real scans, a pretrained vision tower and
 LLM + LoRA, several GPUs) has its own chain: training/scripts/real_gpu.sh, docs/training_real.md.
 Finished steps are skipped on a rerun (each stage also resumes from its state.pt), so an interrupted recipe
-continues where it stopped. ``--nproc N`` runs the training stages under torchrun with N processes.
+continues where it stopped; a run folder made with another configuration is refused (``--allow-config-change``
+resumes it anyway). ``--nproc N`` runs the training stages under torchrun with N processes.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
-from training.config import load_preset, save_run_config
+from training.config import config_changes, load_preset, save_run_config
 
 HERE = Path(__file__).resolve().parent
 
@@ -83,9 +84,17 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--nproc", type=int, default=1, help="processes per training stage (torchrun)")
     ap.add_argument("--export", type=Path, help="copy the final model here (e.g. models/default)")
     ap.add_argument("--no-blind", action="store_true", help="skip the blind baseline")
+    ap.add_argument("--allow-config-change", action="store_true",
+                    help="resume a run folder made with another configuration (its finished steps are reused)")
     args = ap.parse_args(argv)
     cfg = load_preset(args.preset)
     run, data = args.run, args.data or args.run / "data"
+    changed = config_changes(cfg, run)
+    if changed and not args.allow_config_change:
+        shown = "\n  ".join(changed[:12]) + ("\n  …" if len(changed) > 12 else "")
+        ap.error(f"{run} was made with another configuration ({len(changed)} settings differ); its finished steps "
+                 f"would be reused:\n  {shown}\n"
+                 f"use a new --run folder, delete {run}, or pass --allow-config-change")
     save_run_config(cfg, run, {"recipe": True, "argv": sys.argv})
     p = ["--preset", args.preset, "--data", str(data)]
     timings: dict[str, float] = {}

@@ -466,7 +466,8 @@ class LeoVLModel(nn.Module):
             likely: Optional[float] = float(torch.sigmoid(prefix.presence[asked].float()))
         else:  # head 0's match of the question against the class anchors: soft, it leans to present look-alikes
             likely = float(evidence.presence[0, 0]) if read and evidence.presence is not None else None
-        gate, forced, barred = self._absent_gate(likely, logits, asked)
+        situated = bool(situation_text.strip()) or situation_pose is not None
+        gate, forced, barred = self._absent_gate(likely, logits, asked if not situated else None)
         if barred is not None:
             logits = logits.clone()
             logits[barred] = float("-inf")
@@ -503,12 +504,15 @@ class LeoVLModel(nn.Module):
         """The calibrated absent gate (``reader.absent_below`` / ``absent_above``) on the asked class's presence
         probability ``likely``: (what it did, tokens to force, first token to bar). An absent form is forced only
         when the question names a class (``asked``; head 0 settles on some class even for "what is the smallest
-        thing?"): the form whose first token the model rates highest (``first``, the first token's scores),
-        "there is no" completed with the named class."""
+        thing?"; the caller passes None for a situated question) and the model is not answering with a distance
+        (:meth:`_starts_distance`): the questions with absent answers are colour, counting, relation, last-seen and
+        existence ones about the room, never a distance or a question asked from a situation. The form forced is
+        the one whose first token the model rates highest (``first``, the first token's scores), "there is no"
+        completed with the named class."""
         r = self.config.reader
         if likely is None or (r.absent_below <= 0.0 and r.absent_above >= 1.0):
             return "", [], None
-        if likely < r.absent_below and asked is not None:
+        if likely < r.absent_below and asked is not None and not self._starts_distance(first):
             form = max(range(len(ABSENT_FORMS)), key=lambda i: float(first[self._absent_form_ids[i][0]]))
             if ABSENT_FORMS[form] == ABSENT_PREFIX:
                 return "absent", self.answer_ids(f"{ABSENT_PREFIX} {OBJECT_CLASSES[asked]}")[:-1], None
@@ -516,6 +520,11 @@ class LeoVLModel(nn.Module):
         if likely > r.absent_above:  # "there" starts no other answer
             return "present", [], self._absent_form_ids[0][0]
         return "", [], None
+
+    def _starts_distance(self, first: torch.Tensor) -> bool:
+        """Whether the model's most likely first answer token starts with a digit: only distances ("2.5 meters")
+        do."""
+        return self.tokenizer.decode([int(first.argmax())], skip_special_tokens=True).strip()[:1].isdigit()
 
     def parameter_count(self) -> dict[str, int]:
         """Parameters of the CFG encoder, the LLM and trainable ones."""
