@@ -117,7 +117,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     model = load_checkpoint(args.model)
     if model.presence is None:
-        return _report({"skipped": "no class presence (reader.presence): no absent gate", "model": str(args.model)},
+        return report_line({"skipped": "no class presence (reader.presence): no absent gate", "model": str(args.model)},
                        args.out)
     questions = validation_questions(args.rooms, args.questions)
     with tempfile.TemporaryDirectory() as tmp:
@@ -134,10 +134,10 @@ def main(argv: Optional[list[str]] = None) -> int:
               "model": str(args.model)}
     if args.write:
         update_config(args.model, "reader", found)
-    return _report(report, args.out)
+    return report_line(report, args.out)
 
 
-def _report(report: dict[str, Any], out: Optional[Path]) -> int:
+def report_line(report: dict[str, Any], out: Optional[Path]) -> int:
     """Print the report as one JSON line (and write it to ``out``)."""
     line = json.dumps(report)
     if out is not None:

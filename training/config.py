@@ -152,6 +152,10 @@ class EvalConfig:
     presence_rooms: int = 2000
     """Training rooms the recipe fits the column classifier of class presence on (``training/fit_presence.py``,
     after SceneDPO, before the absent gate's calibration); 0 keeps presence on the 2D encoder's class heads."""
+    answer_type_rooms: int = 200
+    """Training-split rooms whose generated questions the recipe fits the answer-type classifier on
+    (``training/fit_answer_types.py``, after the presence fit; decoding then keeps to the likely types' answer
+    sets); 0 leaves decoding unconstrained."""
     absent_gate_rooms: int = 60
     """Validation-split rooms the recipe calibrates the absent gate on (``training/calibrate_absent.py``, before
     evaluation); 0 leaves the gate off."""

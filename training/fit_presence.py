@@ -17,7 +17,6 @@ share of absent classes found below the presence of the lowest 0.5 % / 2 % of pr
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import tempfile
@@ -140,9 +139,8 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     import torch
 
-    from leovl_ros.model.checkpoint import load_checkpoint, save_checkpoint
-    from leovl_ros.model.config import load_yaml
-    from leovl_ros.model.leovl import LeoVLModel
+    from leovl_ros.model.checkpoint import load_checkpoint, rebuilt_with, save_in_place
+    from training.calibrate_absent import report_line
 
     t0 = time.time()
     torch.manual_seed(args.seed)
@@ -161,26 +159,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     with torch.no_grad():
         before = presence_scores(torch.stack([model.class_presence(r) for r in held]), labels)
     config = dataclasses.replace(model.config, reader=dataclasses.replace(model.config.reader, presence_columns=True))
-    fitted = LeoVLModel(config, model.tokenizer, llm=model.llm)
-    kept = {k: v for k, v in model.state_dict().items() if not k.startswith("column_classes.")}  # a refit starts anew
-    missing, unexpected = fitted.load_state_dict(kept, strict=False)
-    if unexpected or any(not k.startswith("column_classes.") for k in missing):
-        raise RuntimeError(f"checkpoint and fitted model differ beyond the column classifier: {missing + unexpected}")
-    fitted.eval()
+    fitted = rebuilt_with(model, config, "column_classes")
     losses = fit(fitted, rooms, args)
     with torch.no_grad():
         after = presence_scores(torch.stack([fitted.class_presence(r) for r in held]), labels)
-    extra = load_yaml(args.model / "config.yaml").get("extra", {})
-    save_checkpoint(fitted, args.model, extra=extra)
+    save_in_place(fitted, args.model)
     report = {"model": str(args.model), "rooms": len(rooms), "holdout_rooms": len(held), "epochs": args.epochs,
               "column_loss": losses, "presence_before": before, "presence_after": after,
               "seconds": round(time.time() - t0, 1)}
-    line = json.dumps(report)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(line + "\n")
-    print(line)
-    return 0
+    return report_line(report, args.out)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""The whole chain: data → stage 1 → scenes → SFT (+ blind baseline) → SceneDPO → absent-gate calibration →
-evaluation → models/default.
+"""The whole chain: data → stage 1 → scenes → SFT (+ blind baseline) → SceneDPO → presence fit → answer types →
+absent-gate calibration → evaluation → models/default.
 
     python training/recipe.py --preset quick --run runs/quick
     python training/recipe.py --preset default --run runs/default --export models/default
@@ -129,6 +129,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         step("presence", run / "presence.json", "fit_presence.py",
              ["--data", str(data), "--model", str(final), "--rooms", str(cfg.eval.presence_rooms),
               "--out", str(run / "presence.json")])
+    if cfg.eval.answer_type_rooms > 0 and cfg.model.get("text_encoder", "minilm") == "minilm":
+        step("answer_types", run / "answer_types.json", "fit_answer_types.py",
+             ["--model", str(final), "--rooms", str(cfg.eval.answer_type_rooms),
+              "--out", str(run / "answer_types.json")])
     if cfg.eval.absent_gate_rooms > 0:
         step("calibrate", run / "calibration.json", "calibrate_absent.py",
              ["--data", str(data), "--model", str(final), *enc, "--rooms", str(cfg.eval.absent_gate_rooms),

@@ -87,6 +87,23 @@ def _atomic(target: Path, write: Any) -> None:
             os.unlink(tmp)
 
 
+def rebuilt_with(model: LeoVLModel, config: LeoVLConfig, part: str) -> LeoVLModel:
+    """``model`` rebuilt with ``config``, which adds or changes the module ``part`` (e.g. ``"column_classes"``):
+    every other weight is kept and ``part`` starts anew, to be fitted (a refit never starts from an old fit). In
+    eval mode; raises when the two models differ beyond ``part``."""
+    rebuilt = LeoVLModel(config, model.tokenizer, llm=model.llm)
+    kept = {k: v for k, v in model.state_dict().items() if not k.startswith(f"{part}.")}
+    missing, unexpected = rebuilt.load_state_dict(kept, strict=False)
+    if unexpected or any(not k.startswith(f"{part}.") for k in missing):
+        raise RuntimeError(f"checkpoint and rebuilt model differ beyond {part}: {missing + unexpected}")
+    return rebuilt.eval()
+
+
+def save_in_place(model: LeoVLModel, path: str | Path) -> Path:
+    """Save a refitted model over its checkpoint folder, keeping the folder's ``extra`` (the stage it came from)."""
+    return save_checkpoint(model, path, extra=load_yaml(Path(path) / "config.yaml").get("extra", {}))
+
+
 def update_config(path: str | Path, section: str, values: dict[str, Any]) -> LeoVLConfig:
     """Rewrite fields of one section of a checkpoint's config.yaml (a calibration's result; the weights stay) and
     return the config read back (so a value its dataclass refuses never lands)."""

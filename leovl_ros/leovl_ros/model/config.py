@@ -172,10 +172,16 @@ class LeoVLConfig:
     question_copy_words: str = "classes"
     """What the question copy may point at: 'classes' (the world's class names, ``sim.scene.CLASSES``, as whole
     words: the copy exists to name the asked class) or 'all' (any question token)."""
+    answer_sets: dict[str, list[str]] = field(default_factory=dict)
+    """Question type → its closed answer set; when set, an answer-type classifier on the MiniLM question features
+    keeps decoding inside the sets of the likely types (``leovl_ros.model.answer_types``, fitted by
+    ``training/fit_answer_types.py``). Empty: unconstrained decoding."""
 
     def __post_init__(self) -> None:
         if self.text_encoder not in TEXT_ENCODERS:
             raise ValueError(f"model.text_encoder must be one of {TEXT_ENCODERS}, got {self.text_encoder!r}")
+        if self.answer_sets and self.text_encoder != "minilm":
+            raise ValueError("model.answer_sets needs model.text_encoder: minilm (the classifier reads its features)")
         if self.question_copy_words not in COPY_WORDS:
             raise ValueError(f"model.question_copy_words must be one of {COPY_WORDS}, got {self.question_copy_words!r}")
 

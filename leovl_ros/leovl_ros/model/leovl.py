@@ -16,12 +16,14 @@ from torch.nn import functional as F
 from transformers import DynamicCache, PreTrainedTokenizerBase
 
 from leovl_ros.eval.normalize import ABSENT_PREFIX
+from leovl_ros.model.answer_types import AnswerTrie, AnswerTypes, keep_allowed
 from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
 from leovl_ros.model.presence import ClassPresence, ColumnClasses, presence_nll, presence_stats
 from leovl_ros.model.prompt import History, PromptIds, answer_ids, build_prompt
 from leovl_ros.model.question_copy import QuestionCopy, question_span_copy, word_token_ids
 from leovl_ros.model.reader import ReaderOutput, SceneReader, evidence_nll, grounding_nll, pad_rows
+from leovl_ros.model.text_encoder import WIDTH as TEXT_WIDTH
 from leovl_ros.model.text_encoder import QuestionEncoder
 from leovl_ros.sim.scene import CLASSES as OBJECT_CLASSES
 from leovl_ros.sim.templates import classes_named
@@ -92,6 +94,8 @@ class Generation:
     one when it names several), else of the class reader head 0 asks about."""
     names_class: bool = False
     """Whether the question names an object class by its name (``named_classes``)."""
+    answer_types: list[str] = field(default_factory=list)
+    """With answer types: the question types whose answer sets decoding kept to (``model.answer_types``)."""
 
     @property
     def confidence(self) -> float:
@@ -128,6 +132,8 @@ class LeoVLModel(nn.Module):
                                if config.reader.presence_columns else None)
         self.question_copy = QuestionCopy(d, self._copy_words()) if config.question_copy else None
         self.question_encoder = QuestionEncoder(d) if config.text_encoder == "minilm" else None
+        self.answer_types = AnswerTypes(len(config.answer_sets), TEXT_WIDTH) if config.answer_sets else None
+        self.answer_trie = AnswerTrie(config.answer_sets, self.answer_ids) if config.answer_sets else None
         self._absent_form_ids = [self.answer_ids(f)[:-1] for f in ABSENT_FORMS]
         """Token ids of ``ABSENT_FORMS`` (the absent gate forces one of them and bars the first's first token)."""
         if config.scene_norm:
@@ -471,10 +477,14 @@ class LeoVLModel(nn.Module):
         if barred is not None:
             logits = logits.clone()
             logits[barred] = float("-inf")
+        types = self.likely_answer_types(prompt.question)
+        allowed = self.answer_trie.allowed(types) if types else None
         for step in range(max_new):
             if step < len(forced):
                 token, prob = forced[step], float(F.softmax(logits, -1)[forced[step]])
             else:
+                if allowed is not None:
+                    logits = keep_allowed(logits, allowed.get(tuple(ids)))
                 token, prob = _pick(logits, temperature, top_k, generator)
             if token == self.tokenizer.eos_token_id:
                 break
@@ -488,7 +498,17 @@ class LeoVLModel(nn.Module):
                 logits = self.question_copy(logp, out.hidden_states[-1][:, -1:], keys, key_ids, key_mask)[0, 0]
         text_out = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
         return Generation(text=text_out, token_ids=ids, token_probs=probs, scene_attention=attention,
-                          absent_gate=gate, names_class=asked is not None, asked_presence=likely)
+                          absent_gate=gate, names_class=asked is not None, asked_presence=likely,
+                          answer_types=types)
+
+    @torch.no_grad()
+    def likely_answer_types(self, question: str) -> list[str]:
+        """The question types whose answer sets the answer may come from (``answer_types.TYPE_MIN_P``); empty for a
+        model without answer types (decoding unconstrained)."""
+        if self.answer_types is None or self.question_encoder is None:
+            return []
+        pooled = self.question_encoder.features([question])[0].mean(0, keepdim=True)
+        return self.answer_trie.likely_types(torch.softmax(self.answer_types(pooled).float(), -1)[0].cpu())
 
     @staticmethod
     def _named_class(prefix: ScenePrefix, question: str) -> Optional[int]:

@@ -1,0 +1,81 @@
+"""Answer types: which closed answer sets a question's answer may come from, and decoding kept inside them.
+
+Asked in words the training data never used ("what shade is the TV?", "any chairs in here?"), the model sometimes
+answers with a word of another type ("tv", "chair"). Every question type has a closed answer set (the generator's,
+``sim.tasks.answers``, stored in the checkpoint as ``LeoVLConfig.answer_sets``). ``AnswerTypes`` reads the question's
+frozen MiniLM features (mean over its tokens: the pretrained encoder knows that "shade" is about colour) and gives
+a probability per type; decoding then keeps to the union of the sets of every type at or above ``TYPE_MIN_P``
+(:class:`AnswerTrie`), so an unsure classifier widens the choice instead of forcing one; requests without a closed
+set (captions) form one more type, ``OPEN_TYPE``, that leaves decoding free. Fitted after the rest of the
+model on generated questions (``training/fit_answer_types.py``); the LLM and the reader are untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import torch
+from torch import nn
+
+TYPE_MIN_P = 0.1
+"""A type whose probability is at least this contributes its answer set to what decoding may produce."""
+OPEN_TYPE = "open"
+"""The type of every request without a closed answer set (captions, descriptions): its set is empty and, when
+likely, leaves decoding unconstrained."""
+
+
+class AnswerTypes(nn.Module):
+    """Mean-pooled frozen question features [B, F] → logits [B, T] over the answer types (a standardised linear
+    read-out: the MiniLM sentence space already separates the kinds of question)."""
+
+    def __init__(self, types: int, features: int):
+        super().__init__()
+        self.linear = nn.Linear(features, types)
+        self.register_buffer("shift", torch.zeros(features))
+        self.register_buffer("scale", torch.ones(features))
+
+    @torch.no_grad()
+    def standardise(self, pooled: torch.Tensor) -> None:
+        """Set the input shift/scale from training questions' pooled features [M, F] (before fitting)."""
+        self.shift.copy_(pooled.mean(0))
+        self.scale.copy_(pooled.std(0).clamp_min(1e-4))
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.linear((pooled.to(self.shift.device) - self.shift) / self.scale)
+
+
+class AnswerTrie:
+    """The answers of each type as token sequences (each ending with EOS), for constrained decoding."""
+
+    def __init__(self, answer_sets: Mapping[str, Sequence[str]], encode: Callable[[str], list[int]]):
+        self.types = sorted(answer_sets)
+        self._answers = {t: [tuple(encode(a)) for a in answer_sets[t]] for t in self.types}
+
+    def allowed(self, types: Iterable[str]) -> dict[tuple[int, ...], set[int]] | None:
+        """Prefix (token ids so far) → the next tokens that continue some answer of these types; None when one of
+        them is open (an empty set: captions and other free answers)."""
+        types = list(types)
+        if any(not self._answers[t] for t in types):
+            return None
+        out: dict[tuple[int, ...], set[int]] = {}
+        for t in types:
+            for ids in self._answers[t]:
+                for i in range(len(ids)):
+                    out.setdefault(ids[:i], set()).add(ids[i])
+        return out
+
+    def likely_types(self, probs: torch.Tensor) -> list[str]:
+        """The types at or above ``TYPE_MIN_P`` (the most likely one at least) for probabilities [T]."""
+        keep = [t for t, p in zip(self.types, probs.tolist()) if p >= TYPE_MIN_P]
+        return keep or [self.types[int(probs.argmax())]]
+
+
+def keep_allowed(logits: torch.Tensor, nxt: set[int] | None) -> torch.Tensor:
+    """``logits`` [V] with every token outside ``nxt`` at −inf; unchanged when ``nxt`` is None (the prefix left the
+    sets, e.g. after a forced absent form) or would leave nothing."""
+    if not nxt:
+        return logits
+    keep = torch.full_like(logits, float("-inf"))
+    idx = torch.tensor(sorted(nxt), device=logits.device)
+    keep[idx] = logits[idx]
+    return logits if bool(torch.isinf(keep).all()) else keep

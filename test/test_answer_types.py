@@ -1,0 +1,82 @@
+"""Answer types: the trie keeps decoding inside the likely types' answer sets, an open type leaves it free, the
+classifier travels in the checkpoint, and ``training/fit_answer_types.py`` fits it from generated questions."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+from test_model_leovl import fake_scene, tiny_config
+
+from leovl_ros.model.answer_types import OPEN_TYPE, TYPE_MIN_P, AnswerTrie, keep_allowed
+from leovl_ros.model.checkpoint import load_checkpoint, save_checkpoint
+from leovl_ros.model.leovl import LeoVLModel
+from leovl_ros.model.tokenizer import train_tokenizer
+
+SETS = {"colour": ["red", "blue", "there is no sofa"], "existence": ["yes", "no"], OPEN_TYPE: []}
+CORPUS = ["what colour is the sofa", "is there a sofa", "describe the sofa", "red", "blue", "yes", "no",
+          "there is no sofa", "a red sofa by the wall"] * 10
+
+
+def encode(text: str) -> list[int]:
+    return [ord(c) for c in text] + [0]  # characters as tokens, 0 = EOS
+
+
+def test_the_trie_allows_exactly_the_answers_of_the_types_asked():
+    trie = AnswerTrie(SETS, encode)
+    assert trie.types == sorted(SETS)
+    allowed = trie.allowed(["existence"])
+    assert allowed[()] == {ord("y"), ord("n")} and allowed[tuple(encode("no")[:-1])] == {0}
+    both = trie.allowed(["existence", "colour"])
+    assert both[()] == {ord(c) for c in "ybnrt"}
+    assert trie.allowed(["colour", OPEN_TYPE]) is None  # an open type among them: decoding stays free
+    probs = torch.tensor([0.5, 0.45, 0.05])  # sorted types: colour, existence, open
+    assert trie.likely_types(probs) == ["colour", "existence"]
+    assert trie.likely_types(torch.tensor([TYPE_MIN_P / 2] * 3)) == ["colour"]  # none sure: the most likely
+
+
+def test_keep_allowed_masks_everything_else_unless_nothing_would_remain():
+    logits = torch.tensor([1.0, 5.0, 2.0, float("-inf")])
+    kept = keep_allowed(logits, {0, 2})
+    assert int(kept.argmax()) == 2 and torch.isinf(kept[1]) and kept[0] == 1.0
+    assert torch.equal(keep_allowed(logits, None), logits) and torch.equal(keep_allowed(logits, {3}), logits)
+
+
+def constrained_model(favoured: str) -> LeoVLModel:
+    """A tiny MiniLM model whose answer-type classifier always picks ``favoured`` (its bias dominates)."""
+    torch.manual_seed(0)
+    model = LeoVLModel(tiny_config(text_encoder="minilm", answer_sets=SETS), train_tokenizer(CORPUS, 320)).eval()
+    with torch.no_grad():
+        model.answer_types.linear.weight.zero_()
+        model.answer_types.linear.bias.copy_(torch.tensor([20.0 if t == favoured else 0.0
+                                                           for t in model.answer_trie.types]))
+    return model
+
+
+def test_decoding_keeps_to_the_likely_types_answers_and_travels_in_the_checkpoint(tmp_path):
+    model = constrained_model("existence")  # untrained: unconstrained, it would say anything
+    prefix = model.scene_prefix(fake_scene(0))
+    out = model.generate(prefix, "what colour is the sofa?", max_new_tokens=6)
+    assert out.answer_types == ["existence"] and out.text in ("yes", "no"), out.text
+    again = load_checkpoint(save_checkpoint(model, tmp_path / "m", dtype=torch.float32))
+    assert again.config.answer_sets == SETS and again.answer_trie.types == model.answer_trie.types
+    assert again.generate(again.scene_prefix(fake_scene(0)), "what colour is the sofa?", max_new_tokens=6).text \
+        == out.text
+    free = constrained_model(OPEN_TYPE).generate(prefix, "describe the sofa", max_new_tokens=6)
+    assert free.answer_types == [OPEN_TYPE]  # a caption: nothing constrained (no set to keep to)
+
+
+def test_fit_answer_types_learns_question_types_from_generated_questions(tmp_path):
+    from training.fit_answer_types import main as fit
+
+    torch.manual_seed(0)
+    model = LeoVLModel(tiny_config(text_encoder="minilm"), train_tokenizer(CORPUS, 320))
+    path = save_checkpoint(model, tmp_path / "m", dtype=torch.float32)
+    assert fit(["--model", str(path), "--rooms", "6", "--val-rooms", "3", "--steps", "300",
+                "--out", str(tmp_path / "report.json")]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["train"]["top1"] > 0.95 and report["val_unseen"]["true_type_kept"] > 0.8, report
+    fitted = load_checkpoint(path)
+    assert OPEN_TYPE in fitted.config.answer_sets and "yes" in fitted.config.answer_sets["existence"]
+    assert fitted.likely_answer_types("does this room contain a chair?") == ["existence"]
+    assert "colour" in fitted.likely_answer_types("what shade is the bed?")
