@@ -56,23 +56,13 @@ def training_questions(rooms: int) -> dict[str, str]:
     return out
 
 
-def pooled(model: Any, texts: list[str], batch: int = 256) -> Any:
-    """Mean frozen MiniLM features [len(texts), 384] (the classifier's input)."""
-    import torch
-
-    feats = []
-    for i in range(0, len(texts), batch):
-        feats += [f.mean(0) for f in model.question_encoder.features(texts[i:i + batch])]
-    return torch.stack(feats)
-
-
 def scores(model: Any, questions: list[tuple[str, str]]) -> dict[str, float]:
     """Top-1 accuracy and the share of questions whose true type is among ``model.likely_answer_types``."""
     import torch
 
     types = model.answer_trie.types
     with torch.no_grad():
-        probs = torch.softmax(model.answer_types(pooled(model, [q for q, _ in questions])), -1)
+        probs = torch.softmax(model.answer_types(model.question_encoder.pooled([q for q, _ in questions])), -1)
     top1 = [types[int(p.argmax())] == t for p, (_, t) in zip(probs, questions)]
     kept = [t in model.answer_trie.likely_types(p) for p, (_, t) in zip(probs, questions)]
     return {"top1": round(sum(top1) / len(top1), 4), "true_type_kept": round(sum(kept) / len(kept), 4),
@@ -85,7 +75,7 @@ def fit(model: Any, questions: dict[str, str], steps: int, lr: float) -> float:
 
     types = model.answer_trie.types
     texts = sorted(questions)
-    x = pooled(model, texts)
+    x = model.question_encoder.pooled(texts)
     y = torch.tensor([types.index(questions[t]) for t in texts])
     net = model.answer_types
     net.standardise(x)

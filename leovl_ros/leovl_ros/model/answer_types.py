@@ -50,11 +50,18 @@ class AnswerTrie:
     def __init__(self, answer_sets: Mapping[str, Sequence[str]], encode: Callable[[str], list[int]]):
         self.types = sorted(answer_sets)
         self._answers = {t: [tuple(encode(a)) for a in answer_sets[t]] for t in self.types}
+        self._built: dict[tuple[str, ...], dict[tuple[int, ...], set[int]] | None] = {}
+        """``allowed`` per set of types, built once (every question asks for one; a few combinations recur)."""
 
     def allowed(self, types: Iterable[str]) -> dict[tuple[int, ...], set[int]] | None:
         """Prefix (token ids so far) → the next tokens that continue some answer of these types; None when one of
-        them is open (an empty set: captions and other free answers)."""
-        types = list(types)
+        them is open (an empty set: captions and other free answers). Shared between calls: do not modify."""
+        key = tuple(sorted(set(types)))
+        if key not in self._built:
+            self._built[key] = self._build(key)
+        return self._built[key]
+
+    def _build(self, types: tuple[str, ...]) -> dict[tuple[int, ...], set[int]] | None:
         if any(not self._answers[t] for t in types):
             return None
         out: dict[tuple[int, ...], set[int]] = {}

@@ -505,10 +505,10 @@ class LeoVLModel(nn.Module):
     def likely_answer_types(self, question: str) -> list[str]:
         """The question types whose answer sets the answer may come from (``answer_types.TYPE_MIN_P``); empty for a
         model without answer types (decoding unconstrained)."""
-        if self.answer_types is None or self.question_encoder is None:
+        if self.answer_types is None:  # the config ties answer types to the MiniLM question encoder
             return []
-        pooled = self.question_encoder.features([question])[0].mean(0, keepdim=True)
-        return self.answer_trie.likely_types(torch.softmax(self.answer_types(pooled).float(), -1)[0].cpu())
+        logits = self.answer_types(self.question_encoder.pooled([question]))
+        return self.answer_trie.likely_types(torch.softmax(logits.float(), -1)[0].cpu())
 
     @staticmethod
     def _named_class(prefix: ScenePrefix, question: str) -> Optional[int]:

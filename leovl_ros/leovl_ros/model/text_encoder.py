@@ -140,6 +140,12 @@ class QuestionEncoder(nn.Module):
             self._cache.popitem(last=False)
         return out
 
+    def pooled(self, texts: Sequence[str], batch: int = 256) -> torch.Tensor:
+        """Mean frozen token features per text [len(texts), 384] (the answer-type classifier's input), ``batch``
+        texts through the encoder at a time."""
+        return torch.stack([f.mean(0) for i in range(0, len(texts), batch)
+                            for f in self.features(texts[i:i + batch])])
+
     def forward(self, texts: Sequence[str]) -> list[torch.Tensor]:
         """Projected question tokens [T_i, d] per text, on the projection's device."""
         feats = self.features(texts)
