@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from leovl_ros.model.leovl import LeoVLModel, ScenePrefix
+from leovl_ros.model.measure import cluster_cells
 from leovl_ros.model.numerics import flushed_denormals
 
 EMPTY_MAP_ANSWER = "I have not seen anything yet: the map is empty."
@@ -172,12 +173,7 @@ class SpatialAgent:
     @staticmethod
     def _object_ids(batch: Any, cells: list[int]) -> list[int]:
         """Grounded objects: grounded cells clustered greedily by adjacency, each named by its most-attended cell."""
-        reps: list[int] = []
-        for c in cells:
-            size = SAME_OBJECT_CELLS * float(batch.cell_size[c]) + 1e-6
-            if all(float(torch.linalg.norm(batch.xy[c].float() - batch.xy[r].float())) > size for r in reps):
-                reps.append(c)
-        return reps
+        return [o[0] for o in cluster_cells(batch.xy, batch.cell_size, cells, SAME_OBJECT_CELLS)]
 
 
 def _ms(t0: float) -> float:

@@ -19,6 +19,7 @@ from leovl_ros.eval.normalize import ABSENT_PREFIX
 from leovl_ros.model.answer_types import AnswerTrie, AnswerTypes, keep_allowed
 from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
+from leovl_ros.model.measure import measured_answer
 from leovl_ros.model.presence import ClassPresence, ColumnClasses, presence_nll, presence_stats
 from leovl_ros.model.prompt import History, PromptIds, answer_ids, build_prompt
 from leovl_ros.model.question_copy import QuestionCopy, question_span_copy, word_token_ids
@@ -76,6 +77,8 @@ class ScenePrefix:
     class_probs: Optional[torch.Tensor] = None
     """Per column, the 2D encoder's class probabilities [N, C] (``column_class_probs``; None without label anchors):
     which cells an answered object spans (``agent.answering.object_region``)."""
+    cell_size: Optional[torch.Tensor] = None
+    """The columns' edge lengths [N] (m): which attended cells belong to one object (``model.measure``)."""
 
 
 @dataclass
@@ -96,6 +99,9 @@ class Generation:
     """Whether the question names an object class by its name (``named_classes``)."""
     answer_types: list[str] = field(default_factory=list)
     """With answer types: the question types whose answer sets decoding kept to (``model.answer_types``)."""
+    model_text: str = ""
+    """What the language model said; differs from ``text`` where a distance was measured on the map instead
+    (``model.measure``)."""
 
     @property
     def confidence(self) -> float:
@@ -402,7 +408,7 @@ class LeoVLModel(nn.Module):
         get = batch.get if isinstance(batch, dict) else lambda k: getattr(batch, k)
         probs = self.column_class_probs(batch)
         prefix = self.prefill(self.encode_scene(batch), xy=get("xy"), presence=self.class_presence(batch, probs))
-        prefix.class_probs = probs
+        prefix.class_probs, prefix.cell_size = probs, get("cell_size")
         return prefix
 
     @torch.no_grad()
@@ -436,7 +442,9 @@ class LeoVLModel(nn.Module):
         generator: torch.Generator | None = None,
     ) -> Generation:
         """Greedy (temperature 0) or sampled answer after a cached scene prefix (which is left unchanged); its
-        ``scene_attention`` is the reader heads' mean column attention (the grounding marker; zeros when blind)."""
+        ``scene_attention`` is the reader heads' mean column attention (the grounding marker; zeros when blind). A
+        distance answer is replaced by the distance the map measures between the two objects attended most
+        (``model.measure``; the model's own words stay in ``model_text``)."""
         max_new = max_new_tokens or self.config.prompt.max_new_tokens
         prompt = self.prompt(question, situation_text, situation_pose, history)
         s0, s1 = prefix.scene_span
@@ -496,10 +504,11 @@ class LeoVLModel(nn.Module):
             if copying:
                 logp = F.log_softmax(logits, -1)[None, None]
                 logits = self.question_copy(logp, out.hidden_states[-1][:, -1:], keys, key_ids, key_mask)[0, 0]
-        text_out = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
-        return Generation(text=text_out, token_ids=ids, token_probs=probs, scene_attention=attention,
-                          absent_gate=gate, names_class=asked is not None, asked_presence=likely,
-                          answer_types=types)
+        model_text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+        text_out = measured_answer(model_text, attention, prefix.xy, prefix.cell_size) if read else model_text
+        return Generation(text=text_out, model_text=model_text, token_ids=ids, token_probs=probs,
+                          scene_attention=attention, absent_gate=gate, names_class=asked is not None,
+                          asked_presence=likely, answer_types=types)
 
     @torch.no_grad()
     def likely_answer_types(self, question: str) -> list[str]:
