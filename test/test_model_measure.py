@@ -1,4 +1,4 @@
-"""Distances measured on the map between the attended objects (leovl_ros.model.measure)."""
+"""Metric answers measured on the map between the attended objects (leovl_ros.model.measure)."""
 
 from __future__ import annotations
 
@@ -9,30 +9,42 @@ import torch
 
 from leovl_ros.model.measure import (
     MEASURE_TOP_CELLS,
+    NEXT_TO_M,
+    RELATION_TYPE,
+    attended_pair,
     cluster_cells,
     distance_text,
     measured_answer,
     measured_distance,
+    measured_next_to,
 )
 
 
 def two_objects(gap: float = 2.2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """A 0.3 m cell map: a 2×2-cell object at the origin, a one-cell object ``gap`` metres along x, a far wall of
-    low attention; the attention is all on the two objects, unevenly within the first."""
-    xy = torch.tensor([[0.0, 0.0], [0.3, 0.0], [0.0, 0.3], [0.3, 0.3], [gap, 0.0], [0.0, 4.0], [0.3, 4.0]])
+    """A 0.3 m cell map: a four-cell object reaching from the origin to x = 0.6, a one-cell object ``gap`` metres
+    along x, a far wall of low attention; the attention is nearly all on the two objects, unevenly in the first."""
+    xy = torch.tensor([[0.0, 0.0], [0.3, 0.0], [0.6, 0.0], [0.0, 0.3], [gap, 0.0], [0.0, 4.0], [0.3, 4.0]])
     attention = torch.tensor([0.4, 0.1, 0.1, 0.1, 0.25, 0.03, 0.02])
     return xy, torch.full((len(xy),), 0.3), attention
 
 
 def test_distance_between_the_attention_weighted_centres_of_the_two_heaviest_objects():
     xy, size, attention = two_objects()
-    # the first object's centre is pulled towards its most-attended cell: (0.3·0.2, 0.3·0.2) / 0.7
-    first = torch.tensor([0.3 * 0.2 / 0.7, 0.3 * 0.2 / 0.7], dtype=torch.float64)
+    # the first object's centre is pulled towards its most-attended cell: (0.1·0.3 + 0.1·0.6, 0.1·0.3) / 0.7
+    first = torch.tensor([0.09 / 0.7, 0.03 / 0.7], dtype=torch.float64)
     expected = float(torch.linalg.norm(torch.tensor([2.2, 0.0], dtype=torch.float64) - first))
     assert measured_distance(attention, xy, size) == pytest.approx(expected, abs=1e-6)
-    # the wall's two cells are a third object, lighter than both: never measured to
-    assert measured_distance(attention, xy, size, top=len(xy)) == pytest.approx(expected, abs=1e-6)
-    assert distance_text(expected) == "2.0 meters"  # 2.19 m → the nearest half metre
+    assert distance_text(expected) == "2.0 meters"  # 2.07 m → the nearest half metre
+
+
+def test_the_pair_is_the_two_heaviest_objects_heavier_first():
+    xy, size, attention = two_objects()
+    assert attended_pair(attention, xy, size) == ([0, 1, 2, 3], [4])
+    # the wall's two cells are a third object, lighter than both: never part of the pair
+    assert attended_pair(attention, xy, size, top=len(xy)) == ([0, 1, 2, 3], [4])
+    swapped = attention.clone()
+    swapped[4] = 0.9
+    assert attended_pair(swapped, xy, size) == ([4], [0, 1, 2, 3])
 
 
 def test_objects_are_clustered_by_cell_edges_from_their_first_cell():
@@ -44,12 +56,17 @@ def test_objects_are_clustered_by_cell_edges_from_their_first_cell():
 def test_no_measurement_without_two_attended_objects():
     xy, size, attention = two_objects()
     only_first = torch.tensor([0.4, 0.3, 0.2, 0.1, 0.0, 0.0, 0.0])
-    assert measured_distance(only_first, xy, size, top=4) is None  # the top cells form one object
-    assert measured_distance(only_first, xy, size, top=5) is None  # a second object with no attention
+    assert attended_pair(only_first, xy, size, top=4) is None  # the top cells form one object
+    assert measured_distance(only_first, xy, size) is None  # a second object with no attention
+    assert measured_next_to(only_first, xy, size) is None
     assert measured_distance(torch.zeros(len(xy)), xy, size) is None
     assert measured_distance(attention[:3], xy, size) is None  # attention of another scene's length
     assert measured_distance(torch.zeros(0), xy[:0], size[:0]) is None
     assert MEASURE_TOP_CELLS >= 2
+    # two objects closer than the measuring reach (3 cell edges from the first's first cell) are one object
+    no_wall = torch.cat([attention[:5], torch.zeros(2)])
+    assert attended_pair(no_wall, *two_objects(gap=0.9)[:2]) is None
+    assert attended_pair(no_wall, *two_objects(gap=0.91)[:2]) == ([0, 1, 2, 3], [4])
 
 
 @pytest.mark.parametrize(("metres", "text"), [(0.1, "0.5 meters"), (0.74, "0.5 meters"), (0.76, "1.0 meters"),
@@ -58,12 +75,26 @@ def test_distance_text_rounds_as_the_training_answers(metres, text):
     assert distance_text(metres) == text
 
 
-def test_only_distance_answers_are_measured():
+@pytest.mark.parametrize(("gap", "near"), [(1.0, True), (NEXT_TO_M + 0.6, True), (NEXT_TO_M + 0.61, False),
+                                           (3.0, False)])
+def test_next_to_when_some_cells_of_the_two_lie_within_the_threshold(gap, near):
+    """The first object's cells reach x = 0.6, the second sits at x = gap: their closest cells are gap − 0.6 apart."""
+    xy, size, attention = two_objects(gap=gap)
+    assert measured_next_to(attention, xy, size) is near
+
+
+def test_only_distance_and_relation_yes_no_answers_are_measured():
     xy, size, attention = two_objects(gap=3.0)
     measured = measured_answer("0.5 meters", attention, xy, size)
     assert measured == "3.0 meters"
     for other in ("chair", "two", "there is no sofa", "1.5 meters away, behind the sofa", ""):
-        assert measured_answer(other, attention, xy, size) == other
+        assert measured_answer(other, attention, xy, size, [RELATION_TYPE]) == other
+    assert measured_answer("yes", attention, xy, size, [RELATION_TYPE]) == "no"  # 2.7 m apart: not next to
+    assert measured_answer("no", attention, *two_objects(gap=1.2)[:2], [RELATION_TYPE]) == "yes"
+    # yes / no of other types ("is there a sofa?", "is the bed bigger than the desk?") stay the model's
+    for types in ([], ["existence"], ["size"], None):
+        assert measured_answer("yes", attention, xy, size, types) == "yes"
+    assert measured_answer("yes", attention[:2], xy, size, [RELATION_TYPE]) == "yes"  # nothing to measure
     assert measured_answer("0.5 meters", attention, None, size) == "0.5 meters"  # no map geometry: the model's
     assert measured_answer("0.5 meters", attention, xy, None) == "0.5 meters"
     assert measured_answer("0.5 meters", attention[:2], xy, size) == "0.5 meters"
