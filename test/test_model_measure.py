@@ -11,10 +11,12 @@ from leovl_ros.model.measure import (
     MEASURE_TOP_CELLS,
     NEXT_TO_M,
     RELATION_TYPE,
+    asks_side,
     attended_pair,
     cluster_cells,
     distance_text,
     measured_answer,
+    measured_direction,
     measured_distance,
     measured_next_to,
 )
@@ -99,3 +101,31 @@ def test_only_distance_and_relation_yes_no_answers_are_measured():
     assert measured_answer("0.5 meters", attention, xy, None) == "0.5 meters"
     assert measured_answer("0.5 meters", attention[:2], xy, size) == "0.5 meters"
     assert not math.isnan(measured_distance(attention, xy, size))
+
+
+@pytest.mark.parametrize(("question", "side"), [
+    ("Is the lamp on my left or on my right?", True), ("which side is the lamp on, left or right?", True),
+    ("Lamp: left or right of me?", True), ("Where is the lamp relative to me?", False),
+    ("Is the lamp in front of me, behind me, on my left or on my right?", False),
+    ("Is the lamp ahead of me or to my right?", False), ("Which direction should I look to see the lamp?", False)])
+def test_side_questions_offer_only_left_and_right(question, side):
+    assert asks_side(question) is side
+
+
+def test_direction_from_the_askers_pose_to_the_most_attended_object():
+    """The heavier object (centre ≈ (0.13, 0.04)) seen from (2, 0): facing −x it is ahead, facing +y on the left,
+    facing +x behind; a side question then says which side of the facing line it lies on."""
+    xy, size, attention = two_objects()
+    where = "Where is the lamp relative to me?"
+    assert measured_direction(attention, xy, size, (2.0, 0.0, math.pi), where) == "front"
+    assert measured_direction(attention, xy, size, (2.0, 0.0, math.pi / 2), where) == "left"
+    assert measured_direction(attention, xy, size, (2.0, 0.0, -math.pi / 2), where) == "right"
+    assert measured_direction(attention, xy, size, (2.0, 0.0, 0.0), where) == "behind"
+    side = "Is the lamp on my left or my right?"
+    assert measured_direction(attention, xy, size, (2.0, 0.0, 0.0), side) == "left"  # behind, a little to the left
+    assert measured_direction(attention, xy, size, (2.0, 0.0, math.pi), side) == "right"  # ahead, a little right
+    assert measured_direction(torch.zeros(len(xy)), xy, size, (2.0, 0.0, 0.0), where) is None
+    # only a direction answer to a question asked with a pose is measured
+    assert measured_answer("behind", attention, xy, size, [], where, (2.0, 0.0, math.pi)) == "front"
+    assert measured_answer("behind", attention, xy, size, [], where, None) == "behind"
+    assert measured_answer("chair", attention, xy, size, [], where, (2.0, 0.0, math.pi)) == "chair"

@@ -505,7 +505,8 @@ class LeoVLModel(nn.Module):
                 logp = F.log_softmax(logits, -1)[None, None]
                 logits = self.question_copy(logp, out.hidden_states[-1][:, -1:], keys, key_ids, key_mask)[0, 0]
         model_text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
-        text_out = measured_answer(model_text, attention, prefix.xy, prefix.cell_size, types) if read else model_text
+        text_out = model_text if not read else measured_answer(
+            model_text, attention, prefix.xy, prefix.cell_size, types, question, prompt.pose)
         return Generation(text=text_out, model_text=model_text, token_ids=ids, token_probs=probs,
                           scene_attention=attention, absent_gate=gate, names_class=asked is not None,
                           asked_presence=likely, answer_types=types)

@@ -1,26 +1,31 @@
-"""Metric answers measured on the map between the objects an answer attends to, instead of guessed by the LLM.
+"""Metric answers measured on the map from the objects an answer attends to, instead of guessed by the LLM.
 
-Asked "how far is the sofa from the lamp?" or "is the lamp next to the bed?", the language model answers from what
-the scene tokens say of the two objects' positions: on held-out rooms it says the right half metre 16 % of the time
-and the right yes/no to "next to" 41 % of the time (it says "yes" to 73 % of them; 36 % are yes). The reader's
-attention for such a question lies on the two objects, and the map knows where its cells are. The two objects
-holding the most attention (:func:`attended_pair`) give
+Asked "how far is the sofa from the lamp?", "is the lamp next to the bed?" or, standing somewhere, "is the lamp on
+my left or my right?", the language model answers from what the scene tokens say of the objects' positions: on
+held-out rooms it says the right half metre 16 % of the time and the right yes/no to "next to" 41 % of the time (it
+says "yes" to 73 % of them; 36 % are yes). The reader's attention for such a question lies on the objects, and the
+map knows where its cells are. The two objects holding the most attention (:func:`attended_pair`) give
 - a distance answer: the floor-plan distance between their attention-weighted centres, rounded as the answers are
   (nearest 0.5 m);
 - a yes/no answer to a spatial-relation question (in the training data, only "is X next to Y?"; the answer types
-  tell): "yes" when some cells of the two lie within ``NEXT_TO_M`` of each other.
-Held-out (training / held-out wordings): distance 15.8 / 17.8 → 35.6 / 41.6 %, next-to 46 / 37 → 62 / 73 %
-(``docs/experiments.md``, "Metric answers measured on the map"). ROS-free; :meth:`LeoVLModel.generate` applies it
-to every answer.
+  tell): "yes" when some cells of the two lie within ``NEXT_TO_M`` of each other;
+and, for a question asked with the asker's pose, the most-attended object's bearing from that pose gives
+- a direction answer (front / behind / left / right): "left" or "right" by the bearing's side when the question
+  offers only those two (:func:`asks_side`), else the 90° sector the bearing falls in.
+Held-out (training / held-out wordings): distance 15.8 / 17.8 → 35.6 / 41.6 %, next-to 46 / 37 → 62 / 73 %,
+situated direction 89.1 / 81.8 → 91.6 / 90.9 % (``docs/experiments.md``, "Metric answers measured on the map").
+ROS-free; :meth:`LeoVLModel.generate` applies it to every answer.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Optional
 
 import torch
 
+from leovl_ros.sim.spatial import SECTORS, bearing
 from leovl_ros.sim.templates import NO, YES, metres
 
 MEASURE_TOP_CELLS = 8
@@ -44,6 +49,9 @@ DISTANCE_ANSWER = re.compile(r"^\d+(?:\.\d+)? meters?$")
 RELATION_TYPE = "spatial_relation"
 """The answer type whose yes/no answers are next-to judgements (``model.answer_types``)."""
 
+_SIDES = re.compile(r"\b(?:left|right)\b")
+_AHEAD_OR_BEHIND = re.compile(r"\b(?:front|behind|ahead|back|backwards|forward|forwards)\b")
+
 
 def cluster_cells(xy: torch.Tensor, cell_size: torch.Tensor, cells: list[int], reach: float) -> list[list[int]]:
     """``cells`` (most important first) grouped greedily into objects: a cell joins the first object whose first
@@ -60,19 +68,31 @@ def cluster_cells(xy: torch.Tensor, cell_size: torch.Tensor, cells: list[int], r
     return objects
 
 
+def attended_objects(attention: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
+                     top: int = MEASURE_TOP_CELLS, reach: float = MEASURE_SAME_OBJECT_CELLS) -> list[list[int]]:
+    """The ``top`` most-attended cells grouped into objects (:func:`cluster_cells`), the heaviest first; objects
+    without attention left out; empty when the attention does not fit the map or carries nothing."""
+    attention = attention.double().flatten()
+    if attention.numel() == 0 or attention.numel() != len(xy) or not float(attention.max()) > 0.0:
+        return []
+    cells = [int(c) for c in torch.topk(attention, min(top, attention.numel())).indices]
+    objects = sorted(cluster_cells(xy, cell_size, cells, reach), key=lambda o: -float(attention[o].sum()))
+    return [o for o in objects if float(attention[o].sum()) > 0.0]
+
+
 def attended_pair(attention: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
                   top: int = MEASURE_TOP_CELLS, reach: float = MEASURE_SAME_OBJECT_CELLS
                   ) -> Optional[tuple[list[int], list[int]]]:
     """The cells of the two objects holding the most attention among the ``top`` most-attended cells, heavier
     first; None when they form fewer than two objects with attention."""
-    attention = attention.double().flatten()
-    if attention.numel() == 0 or attention.numel() != len(xy) or not float(attention.max()) > 0.0:
-        return None
-    cells = [int(c) for c in torch.topk(attention, min(top, attention.numel())).indices]
-    objects = sorted(cluster_cells(xy, cell_size, cells, reach), key=lambda o: -float(attention[o].sum()))[:2]
-    if len(objects) < 2 or not float(attention[objects[1]].sum()) > 0.0:
-        return None
-    return objects[0], objects[1]
+    objects = attended_objects(attention, xy, cell_size, top, reach)
+    return (objects[0], objects[1]) if len(objects) >= 2 else None
+
+
+def attended_centre(attention: torch.Tensor, xy: torch.Tensor, cells: list[int]) -> torch.Tensor:
+    """Attention-weighted mean position (float64 [2]) of some cells."""
+    weights = attention.double().flatten()[cells]
+    return (xy[cells].double() * weights[:, None]).sum(0) / weights.sum()
 
 
 def measured_distance(attention: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor) -> Optional[float]:
@@ -81,9 +101,7 @@ def measured_distance(attention: torch.Tensor, xy: torch.Tensor, cell_size: torc
     pair = attended_pair(attention, xy, cell_size)
     if pair is None:
         return None
-    weights = attention.double().flatten()
-    centres = [(xy[o].double() * weights[o, None]).sum(0) / weights[o].sum() for o in pair]
-    return float(torch.linalg.norm(centres[0] - centres[1]))
+    return float(torch.linalg.norm(attended_centre(attention, xy, pair[0]) - attended_centre(attention, xy, pair[1])))
 
 
 def measured_next_to(attention: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor) -> Optional[bool]:
@@ -94,23 +112,48 @@ def measured_next_to(attention: torch.Tensor, xy: torch.Tensor, cell_size: torch
     return bool(torch.cdist(xy[pair[0]].double(), xy[pair[1]].double()).min() <= NEXT_TO_M + 1e-6)
 
 
+def asks_side(question: str) -> bool:
+    """Whether a direction question offers only left and right ("is the lamp on my left or my right?"), not the
+    front or the back ("where is the lamp relative to me?", "is it in front of me, behind me, …?")."""
+    words = question.lower()
+    return bool(_SIDES.search(words)) and not _AHEAD_OR_BEHIND.search(words)
+
+
+def measured_direction(attention: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
+                       pose: tuple[float, float, float], question: str) -> Optional[str]:
+    """Where the most-attended object lies for an asker at ``pose`` (map x, y, yaw): its side (:func:`asks_side`
+    questions) or its 90° sector (``sim.spatial.SECTORS``, front centred on the facing); None without an object."""
+    objects = attended_objects(attention, xy, cell_size)
+    if not objects:
+        return None
+    angle = bearing((pose[0], pose[1]), pose[2], attended_centre(attention, xy, objects[0]).numpy())
+    if asks_side(question):
+        return "left" if angle > 0.0 else "right"
+    return SECTORS[int(((angle + math.pi / 4) // (math.pi / 2)) % 4)]
+
+
 def distance_text(distance: float) -> str:
     """The answer for a measured distance, as the training data words it: the nearest 0.5 m, at least 0.5."""
     return metres(max(0.5, round(distance * 2.0) / 2.0))
 
 
 def measured_answer(text: str, attention: torch.Tensor, xy: Optional[torch.Tensor],
-                    cell_size: Optional[torch.Tensor], answer_types: Optional[list[str]] = None) -> str:
-    """``text`` with a distance answer replaced by the distance measured on the map, and a yes/no answer to a
-    question of the spatial-relation type (``answer_types``: the likely types) by the next-to judgement measured
-    there; any other answer, or one the attention cannot measure (one object, no map geometry), as it is."""
+                    cell_size: Optional[torch.Tensor], answer_types: Optional[list[str]] = None, question: str = "",
+                    pose: Optional[tuple[float, float, float]] = None) -> str:
+    """``text`` with a distance answer replaced by the distance measured on the map, a yes/no answer to a question
+    of the spatial-relation type (``answer_types``: the likely types) by the next-to judgement measured there, and
+    a direction answer to a ``question`` asked at ``pose`` (map x, y, yaw) by the direction measured from it; any
+    other answer, or one the attention cannot measure (too few objects, no map geometry), as it is."""
     if xy is None or cell_size is None:
         return text
     xy, cell_size = xy.cpu(), cell_size.cpu()
+    measured: Optional[str] = None
     if DISTANCE_ANSWER.match(text):
         distance = measured_distance(attention, xy, cell_size)
-        return text if distance is None else distance_text(distance)
-    if text in (YES, NO) and RELATION_TYPE in (answer_types or []):
+        measured = None if distance is None else distance_text(distance)
+    elif text in (YES, NO) and RELATION_TYPE in (answer_types or []):
         near = measured_next_to(attention, xy, cell_size)
-        return text if near is None else (YES if near else NO)
-    return text
+        measured = None if near is None else (YES if near else NO)
+    elif text in SECTORS and pose is not None:
+        measured = measured_direction(attention, xy, cell_size, pose, question)
+    return text if measured is None else measured
