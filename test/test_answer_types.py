@@ -8,7 +8,14 @@ import json
 import torch
 from test_model_leovl import fake_scene, tiny_config
 
-from leovl_ros.model.answer_types import OPEN_TYPE, TYPE_MIN_P, AnswerTrie, keep_allowed
+from leovl_ros.model.answer_types import (
+    NAMES_ANOTHER_CLASS,
+    OPEN_TYPE,
+    TYPE_MIN_P,
+    AnswerTrie,
+    excluded_answers,
+    keep_allowed,
+)
 from leovl_ros.model.checkpoint import load_checkpoint, save_checkpoint
 from leovl_ros.model.leovl import LeoVLModel
 from leovl_ros.model.tokenizer import train_tokenizer
@@ -33,6 +40,18 @@ def test_the_trie_allows_exactly_the_answers_of_the_types_asked():
     probs = torch.tensor([0.5, 0.45, 0.05])  # sorted types: colour, existence, open
     assert trie.likely_types(probs) == ["colour", "existence"]
     assert trie.likely_types(torch.tensor([TYPE_MIN_P / 2] * 3)) == ["colour"]  # none sure: the most likely
+
+
+def test_excluded_answers_leave_the_trie_and_only_where_every_likely_type_names_another_object():
+    trie = AnswerTrie({"class": ["sofa", "stool", "bed"], "size": ["sofa", "bed"]}, encode)
+    allowed = trie.allowed(["class"], excluded=["sofa", "lamp"])  # an excluded word outside the sets is harmless
+    assert allowed[()] == {ord("s"), ord("b")} and allowed[tuple(encode("s")[:-1])] == {ord("t")}
+    assert trie.allowed(["class"])[tuple(encode("s")[:-1])] == {ord("o"), ord("t")}  # the unexcluded trie kept
+    assert "class" in NAMES_ANOTHER_CLASS and "size" not in NAMES_ANOTHER_CLASS
+    assert excluded_answers(["class", "nearest"], ["sofa"]) == ("sofa",)  # "what is on the sofa?"
+    assert excluded_answers(["size"], ["sofa", "bed"]) == ()  # "which is bigger, the sofa or the bed?"
+    assert excluded_answers(["class", "size"], ["sofa"]) == ()  # unsure: the named class may be the answer
+    assert excluded_answers([], ["sofa"]) == ()
 
 
 def test_keep_allowed_masks_everything_else_unless_nothing_would_remain():

@@ -16,7 +16,7 @@ from torch.nn import functional as F
 from transformers import DynamicCache, PreTrainedTokenizerBase
 
 from leovl_ros.eval.normalize import ABSENT_PREFIX
-from leovl_ros.model.answer_types import AnswerTrie, AnswerTypes, keep_allowed
+from leovl_ros.model.answer_types import AnswerTrie, AnswerTypes, excluded_answers, keep_allowed
 from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
 from leovl_ros.model.measure import measured_answer
@@ -486,7 +486,7 @@ class LeoVLModel(nn.Module):
             logits = logits.clone()
             logits[barred] = float("-inf")
         types = self.likely_answer_types(prompt.question)
-        allowed = self.answer_trie.allowed(types) if types else None
+        allowed = self.answer_trie.allowed(types, excluded_answers(types, classes_named(question))) if types else None
         for step in range(max_new):
             if step < len(forced):
                 token, prob = forced[step], float(F.softmax(logits, -1)[forced[step]])
