@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from leovl_ros.model.measure import (
+    COUNT_MIN_P,
     MEASURE_TOP_CELLS,
     NEXT_TO_M,
     RELATION_TYPE,
+    AskedQuestion,
     asks_side,
     attended_pair,
     cluster_cells,
     distance_text,
     measured_answer,
+    measured_count,
     measured_direction,
     measured_distance,
     measured_next_to,
 )
+from leovl_ros.sim.scene import CLASSES
 
 
 def two_objects(gap: float = 2.2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -87,19 +92,21 @@ def test_next_to_when_some_cells_of_the_two_lie_within_the_threshold(gap, near):
 
 def test_only_distance_and_relation_yes_no_answers_are_measured():
     xy, size, attention = two_objects(gap=3.0)
-    measured = measured_answer("0.5 meters", attention, xy, size)
-    assert measured == "3.0 meters"
+    scene = SimpleNamespace(xy=xy, cell_size=size)
+    relation = AskedQuestion("is the lamp next to the bed?", [RELATION_TYPE])
+    assert measured_answer("0.5 meters", attention, scene, AskedQuestion()) == "3.0 meters"
     for other in ("chair", "two", "there is no sofa", "1.5 meters away, behind the sofa", ""):
-        assert measured_answer(other, attention, xy, size, [RELATION_TYPE]) == other
-    assert measured_answer("yes", attention, xy, size, [RELATION_TYPE]) == "no"  # 2.7 m apart: not next to
-    assert measured_answer("no", attention, *two_objects(gap=1.2)[:2], [RELATION_TYPE]) == "yes"
+        assert measured_answer(other, attention, scene, relation) == other
+    assert measured_answer("yes", attention, scene, relation) == "no"  # 2.7 m apart: not next to
+    near = SimpleNamespace(xy=two_objects(gap=1.2)[0], cell_size=size)
+    assert measured_answer("no", attention, near, relation) == "yes"
     # yes / no of other types ("is there a sofa?", "is the bed bigger than the desk?") stay the model's
-    for types in ([], ["existence"], ["size"], None):
-        assert measured_answer("yes", attention, xy, size, types) == "yes"
-    assert measured_answer("yes", attention[:2], xy, size, [RELATION_TYPE]) == "yes"  # nothing to measure
-    assert measured_answer("0.5 meters", attention, None, size) == "0.5 meters"  # no map geometry: the model's
-    assert measured_answer("0.5 meters", attention, xy, None) == "0.5 meters"
-    assert measured_answer("0.5 meters", attention[:2], xy, size) == "0.5 meters"
+    for types in ([], ["existence"], ["size"]):
+        assert measured_answer("yes", attention, scene, AskedQuestion("is there a sofa?", types)) == "yes"
+    assert measured_answer("yes", attention[:2], scene, relation) == "yes"  # nothing to measure
+    for no_geometry in (SimpleNamespace(xy=None, cell_size=size), SimpleNamespace(xy=xy, cell_size=None), object()):
+        assert measured_answer("0.5 meters", attention, no_geometry, AskedQuestion()) == "0.5 meters"
+    assert measured_answer("0.5 meters", attention[:2], scene, AskedQuestion()) == "0.5 meters"
     assert not math.isnan(measured_distance(attention, xy, size))
 
 
@@ -126,6 +133,50 @@ def test_direction_from_the_askers_pose_to_the_most_attended_object():
     assert measured_direction(attention, xy, size, (2.0, 0.0, math.pi), side) == "right"  # ahead, a little right
     assert measured_direction(torch.zeros(len(xy)), xy, size, (2.0, 0.0, 0.0), where) is None
     # only a direction answer to a question asked with a pose is measured
-    assert measured_answer("behind", attention, xy, size, [], where, (2.0, 0.0, math.pi)) == "front"
-    assert measured_answer("behind", attention, xy, size, [], where, None) == "behind"
-    assert measured_answer("chair", attention, xy, size, [], where, (2.0, 0.0, math.pi)) == "chair"
+    scene = SimpleNamespace(xy=xy, cell_size=size)
+    asked = AskedQuestion(where, ["situated_direction"], (2.0, 0.0, math.pi), situated=True)
+    assert measured_answer("behind", attention, scene, asked) == "front"
+    assert measured_answer("behind", attention, scene, AskedQuestion(where, ["situated_direction"])) == "behind"
+    assert measured_answer("chair", attention, scene, asked) == "chair"
+
+
+def chair_map() -> SimpleNamespace:
+    """A 0.3 m cell map with three chairs' footprints: a two-cell one, a one-cell one 0.9 m (3 cell edges) from it,
+    one far away; the column classifier also half-believes in a chair at one more cell (below ``COUNT_MIN_P``)."""
+    xy = torch.tensor([[0.0, 0.0], [0.3, 0.0], [1.2, 0.0], [3.0, 3.0], [5.0, 5.0], [2.0, 0.0]])
+    footprints = torch.zeros(len(xy), len(CLASSES))
+    footprints[:4, CLASSES.index("chair")] = torch.tensor([0.95, 0.8, 0.9, 0.75])
+    footprints[5, CLASSES.index("chair")] = COUNT_MIN_P
+    footprints[4, CLASSES.index("bed")] = 0.9
+    return SimpleNamespace(xy=xy, cell_size=torch.full((len(xy),), 0.3), footprints=footprints)
+
+
+def test_count_groups_of_adjacent_footprint_columns():
+    room = chair_map()
+    chairs = room.footprints[:, CLASSES.index("chair")]
+    assert measured_count(chairs, room.xy, room.cell_size) == 3
+    assert measured_count(room.footprints[:, CLASSES.index("bed")], room.xy, room.cell_size) == 1
+    assert measured_count(room.footprints[:, CLASSES.index("sofa")], room.xy, room.cell_size) == 0
+    closer = room.xy.clone()
+    closer[2, 0] = 0.9  # 2 cell edges from the first chair's second column: the same object
+    assert measured_count(chairs, closer, room.cell_size) == 2
+
+
+def test_room_counts_above_zero_come_from_the_map():
+    room, attention = chair_map(), torch.ones(6)
+    counting = AskedQuestion("How many chairs are there?", ["counting"])
+    assert measured_answer("two", attention, room, counting) == "three"
+    assert measured_answer("four", attention, room, counting) == "three"
+    assert measured_answer("one", attention, room, counting) == "two"  # at most one more than the model said
+    assert measured_answer("zero", attention, room, counting) == "zero"  # zero stays the model's and the gate's
+    sofas = AskedQuestion("How many sofas are there?", ["counting"])
+    assert measured_answer("two", attention, room, sofas) == "two"  # the map sees none: the model's count stays
+    for kept in (AskedQuestion("How many chairs are behind me?", ["counting"], (0.0, 0.0, 0.0), situated=True),
+                 AskedQuestion("How many chairs are next to the bed?", ["counting"]),  # two classes named
+                 AskedQuestion("How many are there?", ["counting"]),  # no class named
+                 AskedQuestion("How many chairs are there?", ["existence"])):
+        assert measured_answer("one", attention, room, kept) == "one"
+    at_most_two = AskedQuestion("How many chairs are there?", ["counting"], answers=frozenset({"zero", "one", "two"}))
+    assert measured_answer("two", attention, room, at_most_two) == "two"  # a count decoding could not say: unused
+    no_classifier = SimpleNamespace(xy=room.xy, cell_size=room.cell_size, footprints=None)
+    assert measured_answer("one", attention, no_classifier, counting) == "one"

@@ -19,7 +19,7 @@ from leovl_ros.eval.normalize import ABSENT_PREFIX
 from leovl_ros.model.answer_types import AnswerTrie, AnswerTypes, excluded_answers, keep_allowed
 from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
-from leovl_ros.model.measure import measured_answer
+from leovl_ros.model.measure import AskedQuestion, measured_answer
 from leovl_ros.model.presence import ClassPresence, ColumnClasses, presence_nll, presence_stats
 from leovl_ros.model.prompt import History, PromptIds, answer_ids, build_prompt
 from leovl_ros.model.question_copy import QuestionCopy, question_span_copy, word_token_ids
@@ -79,6 +79,9 @@ class ScenePrefix:
     which cells an answered object spans (``agent.answering.object_region``)."""
     cell_size: Optional[torch.Tensor] = None
     """The columns' edge lengths [N] (m): which attended cells belong to one object (``model.measure``)."""
+    footprints: Optional[torch.Tensor] = None
+    """Per column, the column classifier's class-footprint probabilities [N, C] (``class_footprints``; None
+    without one): how many objects of a class the map holds (``model.measure``)."""
 
 
 @dataclass
@@ -184,17 +187,23 @@ class LeoVLModel(nn.Module):
         return self.reader(text, text_mask, scene, scene_mask, self.llm.get_input_embeddings().weight, xy_t, pose_t,
                            classes, present)
 
-    def class_presence(self, scene: Any, class_probs: Optional[torch.Tensor] = None) -> Optional[torch.Tensor]:
+    def class_presence(self, scene: Any, class_probs: Optional[torch.Tensor] = None,
+                       footprints: Optional[torch.Tensor] = None) -> Optional[torch.Tensor]:
         """A scene's (ColumnBatch or dict of its fields) class-presence logits [C]; None for a model without. The
-        statistics come from the column classifier where the model has one (``reader.presence_columns``), else from
-        ``column_class_probs`` (``class_probs`` when already computed)."""
+        statistics come from the column classifier where the model has one (``reader.presence_columns``;
+        ``footprints`` when already computed), else from ``column_class_probs`` (``class_probs`` likewise)."""
         if self.presence is None:
             return None
         if self.column_classes is not None:
-            class_probs = torch.sigmoid(self.column_classes(scene))
+            class_probs = footprints if footprints is not None else self.class_footprints(scene)
         elif class_probs is None:
             class_probs = self.column_class_probs(scene)
         return self.presence(presence_stats(class_probs))
+
+    def class_footprints(self, scene: Any) -> Optional[torch.Tensor]:
+        """Per column of a scene, the column classifier's probability [N, C] that each class's footprint covers it
+        (``presence.ColumnClasses``); None for a model without one."""
+        return None if self.column_classes is None else torch.sigmoid(self.column_classes(scene))
 
     def column_class_probs(self, scene: Any) -> Optional[torch.Tensor]:
         """Per column of a scene (ColumnBatch or dict of its fields), the frozen 2D encoder's class probabilities
@@ -407,8 +416,10 @@ class LeoVLModel(nn.Module):
         """Encode a scene (ColumnBatch or dict of its fields) and prefill it: what every question about it reuses."""
         get = batch.get if isinstance(batch, dict) else lambda k: getattr(batch, k)
         probs = self.column_class_probs(batch)
-        prefix = self.prefill(self.encode_scene(batch), xy=get("xy"), presence=self.class_presence(batch, probs))
-        prefix.class_probs, prefix.cell_size = probs, get("cell_size")
+        footprints = self.class_footprints(batch)
+        prefix = self.prefill(self.encode_scene(batch), xy=get("xy"),
+                              presence=self.class_presence(batch, probs, footprints))
+        prefix.class_probs, prefix.footprints, prefix.cell_size = probs, footprints, get("cell_size")
         return prefix
 
     @torch.no_grad()
@@ -505,8 +516,8 @@ class LeoVLModel(nn.Module):
                 logp = F.log_softmax(logits, -1)[None, None]
                 logits = self.question_copy(logp, out.hidden_states[-1][:, -1:], keys, key_ids, key_mask)[0, 0]
         model_text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
-        text_out = model_text if not read else measured_answer(
-            model_text, attention, prefix.xy, prefix.cell_size, types, question, prompt.pose)
+        asked_question = AskedQuestion(question, types, prompt.pose, situated, self._answers_of(types))
+        text_out = measured_answer(model_text, attention, prefix, asked_question) if read else model_text
         return Generation(text=text_out, model_text=model_text, token_ids=ids, token_probs=probs,
                           scene_attention=attention, absent_gate=gate, names_class=asked is not None,
                           asked_presence=likely, answer_types=types)
@@ -519,6 +530,13 @@ class LeoVLModel(nn.Module):
             return []
         logits = self.answer_types(self.question_encoder.pooled([question]))
         return self.answer_trie.likely_types(torch.softmax(logits.float(), -1)[0].cpu())
+
+    def _answers_of(self, types: list[str]) -> Optional[frozenset[str]]:
+        """Every answer of these types' closed sets; None when there are no types or one of them is open."""
+        sets = [self.config.answer_sets.get(t) for t in types]
+        if not types or any(not s for s in sets):
+            return None
+        return frozenset(a for s in sets for a in s)
 
     @staticmethod
     def _named_class(prefix: ScenePrefix, question: str) -> Optional[int]:
