@@ -18,8 +18,8 @@ and the column classifier's class footprints (``LeoVLModel.class_footprints``) g
   said. "Zero" stays the model's and the absent gate's: the map would say zero for present objects it detects
   poorly; and a map that splits one object into several (real frames) would count far too many.
 Held-out (training / held-out wordings): distance 15.8 / 17.8 → 35.6 / 41.6 %, next-to 46 / 37 → 62 / 73 %,
-situated direction 89.1 / 81.8 → 91.6 / 90.9 %, counting 63.6 / 64.7 → 74.5 / 75.9 % (``docs/experiments.md``, "Metric answers measured
-on the map"). ROS-free; :meth:`LeoVLModel.generate` applies it to every answer.
+situated direction 89.1 / 81.8 → 91.6 / 90.9 %, counting 63.6 / 64.7 → 74.5 / 75.9 % (``docs/experiments.md``,
+"Metric answers measured on the map"). ROS-free; :meth:`LeoVLModel.generate` applies it to every answer.
 """
 
 from __future__ import annotations
