@@ -60,3 +60,30 @@ def test_prefix_cached_per_version_history_bounded_and_grounding(monkeypatch):
     assert first.grounding_xyz[0][:2] == (float(xy[0]), float(xy[1]))
     assert first.object_ids and set(first.object_ids) <= set(first.cell_ids)
     assert 0.0 <= first.confidence <= 1.0
+
+
+def test_the_object_the_answer_names_comes_first():
+    """Grounded on a desk (most attention) and a lamp: answering "lamp", the lamp's cells lead (the goal and the
+    time are the lamp's); answering "desk", "yes" or with no column classifier, the attention order stays."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from leovl_ros.model.agent import named_object_first
+    from leovl_ros.sim.scene import CLASSES
+
+    batch = SimpleNamespace(xy=torch.tensor([[0.0, 0.0], [0.3, 0.0], [2.0, 0.0], [2.3, 0.0], [5.0, 5.0]]),
+                            cell_size=torch.full((5,), 0.3))
+    attention = torch.tensor([0.4, 0.2, 0.15, 0.1, 0.05])
+    footprints = np.zeros((5, len(CLASSES)), dtype=np.float32)
+    footprints[:2, CLASSES.index("desk")] = 0.9
+    footprints[2:4, CLASSES.index("lamp")] = [0.3, 0.8]
+    cells = [0, 1, 2, 3, 4]
+    assert named_object_first(batch, cells, attention, footprints, "lamp") == [2, 3, 0, 1, 4]
+    assert named_object_first(batch, cells, attention, footprints, "desk") == cells
+    assert named_object_first(batch, cells, attention, footprints, "yes") == cells
+    assert named_object_first(batch, cells, attention, footprints, "sofa") == cells  # no footprint: attention order
+    assert named_object_first(batch, cells, attention, None, "lamp") == cells
+    weak = footprints.copy()
+    weak[2:4, CLASSES.index("lamp")] = 0.05  # a faint lamp footprint still beats none on the desk
+    assert named_object_first(batch, cells, attention, weak, "lamp") == [2, 3, 0, 1, 4]

@@ -9,10 +9,11 @@ rejection is counted by reason.
 
 Time in the answer. ``Reply.last_seen`` is when the answer's object was last seen, read from the map, never from the
 model: the sensor-time ``last_seen`` of the CFG cells the answer is grounded on (the ``~/grounding`` cells), taken
-over the *primary object*: the most-attended grounded cell (the first object id, the ``~/goal`` target) and the
-grounded cells adjacent to it (within 1.5 cell edges, the rule that groups cells into object ids), grown over the
-adjacent cells the 2D encoder sees as the class the answer names (``object_region``: the few most-attended cells
-of a bed or a desk are rarely the part the camera saw last); the latest of their times. Cells of a second grounded
+over the *primary object*: the first grounded cell (the first object id, the ``~/goal`` target: the grounded object
+the answer names, ``model.agent.named_object_first``) and the grounded cells adjacent to it (within 1.5 cell edges,
+the rule that groups cells into object ids), grown over the adjacent cells the 2D encoder sees as the class the
+answer names (``object_region``: the few most-attended cells of a bed or a desk are rarely the part the camera saw
+last); the latest of their times. Cells of a second grounded
 object, which the top cells of an attention map often include, do not count; on held-out synthetic rooms this rule
 beat the most-attended cell alone, all grounded cells and the primary object's grounded cells without growth
 (``benchmarks/last_seen.py``, ``docs/model.md``). It is None when none of those cells has a time (a map fused

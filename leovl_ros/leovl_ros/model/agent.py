@@ -51,6 +51,9 @@ class _SceneCache:
     """``time.monotonic()`` when it was built (callers may reuse a slightly older scene for a while)."""
     class_probs: Optional[np.ndarray] = None
     """``prefix.class_probs`` as a NumPy array, for the answer's time (``agent.answering.object_region``)."""
+    footprints: Optional[np.ndarray] = None
+    """``prefix.footprints`` as a NumPy array: which grounded object is the one the answer names
+    (:func:`named_object_first`)."""
 
 
 SAME_OBJECT_CELLS = 1.5
@@ -89,9 +92,10 @@ class SpatialAgent:
             batch = condense(store, self.condense_config)
             with torch.inference_mode(), flushed_denormals():
                 prefix = self.model.scene_prefix(batch)
-            probs = prefix.class_probs
+            probs, footprints = prefix.class_probs, prefix.footprints
             self._scene = _SceneCache(version=store.version, batch=batch, prefix=prefix, store_ref=weakref.ref(store),
-                                      class_probs=None if probs is None else probs.float().cpu().numpy())
+                                      class_probs=None if probs is None else probs.float().cpu().numpy(),
+                                      footprints=None if footprints is None else footprints.float().cpu().numpy())
         return self._scene
 
     @property
@@ -136,7 +140,8 @@ class SpatialAgent:
                     scene.prefix, question, situation_text, situation_pose, hist, max_new_tokens=self.max_new_tokens
                 )
             self._remember(session_id, question, gen.text)
-        cells = self._grounded_cells(gen.scene_attention)
+        cells = named_object_first(scene.batch, self._grounded_cells(gen.scene_attention), gen.scene_attention,
+                                   scene.footprints, gen.text)
         return AgentAnswer(
             answer=gen.text,
             confidence=gen.confidence,
@@ -174,6 +179,27 @@ class SpatialAgent:
     def _object_ids(batch: Any, cells: list[int]) -> list[int]:
         """Grounded objects: grounded cells clustered greedily by adjacency, each named by its most-attended cell."""
         return [o[0] for o in cluster_cells(batch.xy, batch.cell_size, cells, SAME_OBJECT_CELLS)]
+
+
+def named_object_first(batch: Any, cells: list[int], attention: torch.Tensor, footprints: Optional[np.ndarray],
+                       answer: str) -> list[int]:
+    """The grounded cells (most-attended first) with the object the answer names first: of the grounded objects
+    (cells grouped as for object ids), the one with the most attention × the column classifier's footprint
+    probability (``footprints`` [N, C]) of the one class the answer names, its cells in attention order, then the
+    rest as they were. The first object is the ``~/goal`` target and the one whose time is ``last_seen``: asked
+    "when did you last see the lamp on the desk?", the desk may hold more attention than the lamp. Unchanged when
+    the answer names no class (or several) or the model has no column classifier."""
+    from leovl_ros.sim.scene import CLASSES
+    from leovl_ros.sim.templates import classes_named
+
+    named = [c for c in classes_named(answer) if c in CLASSES]
+    if footprints is None or len(named) != 1 or len(cells) < 2:
+        return cells
+    footprint = footprints[:, CLASSES.index(named[0])]
+    weights = attention.double().flatten()
+    objects = cluster_cells(batch.xy, batch.cell_size, cells, SAME_OBJECT_CELLS)
+    best = max(objects, key=lambda o: float(weights[o].sum()) * float(footprint[o].max()))
+    return best + [c for c in cells if c not in best]
 
 
 def _ms(t0: float) -> float:
