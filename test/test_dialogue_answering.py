@@ -166,6 +166,7 @@ def test_leovl_ask_cli(tmp_path, model_dir, capsys):
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rc == 0 and len(lines) == 2
     assert all(r["success"] and r["scene_tokens"] > 0 and r["latency_ms"] > 0 for r in lines)
+    assert all(r["model_answer"] != r["answer"] for r in lines)  # set only where the map measured another answer
     assert lines[1]["latency_ms"] < lines[0]["latency_ms"] + 1e4
     assert main(["--map", str(tmp_path / "map.safetensors"), "--model", str(model_dir), ""]) == 1
     assert main(["--map", str(tmp_path / "none.safetensors"), "--model", str(model_dir), "q"]) == 2

@@ -349,6 +349,7 @@ def test_shipped_model_answers_exactly_as_recorded(request):
     threads = torch.get_num_threads()
     torch.set_num_threads(2)  # as recorded: float reductions depend on the thread count, which other tests change
     request.addfinalizer(lambda: torch.set_num_threads(threads))
+    measured = 0
     for r in recorded["questions"]:
         if r["scene_id"] not in prefixes:
             scene = load_file(str(RECORDED / f"{r['scene_id']}.safetensors"))
@@ -360,6 +361,10 @@ def test_shipped_model_answers_exactly_as_recorded(request):
         # float reductions depend on torch's thread count: the same probabilities to 1e-5, not bit for bit
         assert gen.token_probs == pytest.approx(r["token_probs"], rel=1e-5, abs=1e-7)
         assert int(gen.scene_attention.argmax()) == r["attention_argmax"]
+        # the model's own words are the recorded tokens; a measured answer (model.measure) differs from them
+        assert gen.model_text == model.tokenizer.decode(r["token_ids"], skip_special_tokens=True).strip()
+        measured += gen.text != gen.model_text
+    assert measured >= 3  # the recorded distances, a next-to and a count are measured on the map
 
 
 def test_text_encoder_is_checked_at_load_and_names_its_package(monkeypatch, tmp_path):

@@ -110,6 +110,9 @@ class Reply:
     """Version of the map the answer was computed on."""
     last_seen: Optional[float] = None
     """Sensor time (s) the answer's object was last seen (:func:`grounded_last_seen`); None when unknown."""
+    model_answer: str = ""
+    """What the language model said where ``answer`` was measured on the map instead (``model.measure``); empty
+    otherwise."""
 
     def last_seen_time(self) -> tuple[int, int]:
         """``last_seen`` as (sec, nanosec) of a builtin_interfaces/Time; (0, 0) when unknown."""
@@ -321,5 +324,5 @@ class Answerer:
                      grounding_size=[float(scene.batch.cell_size[c]) for c in result.cell_ids],
                      scene_tokens=int(result.scene_tokens), prompt_tokens=int(result.prompt_tokens),
                      answer_tokens=int(result.answer_tokens), latency_ms=(time.perf_counter() - start) * 1e3,
-                     map_version=version,
+                     map_version=version, model_answer=result.model_answer,
                      last_seen=answer_last_seen(scene.batch, result.answer, result.cell_ids, scene.class_probs))

@@ -89,6 +89,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         else:
             print(f"Q: {question}")
             print(f"A: {reply.answer}" if reply.answer else f"rejected: {reply.error}")
+            if reply.model_answer:
+                print(f"   measured on the map (the language model said {reply.model_answer!r})")
             print(f"   {reply.latency_ms:.0f} ms, {reply.scene_tokens} scene + {reply.prompt_tokens} question tokens, "
                   f"{reply.answer_tokens} generated, confidence {reply.confidence:.2f}, "
                   f"{len(reply.cell_ids)} grounded cells (map {len(store)} voxels, loaded in {load_ms:.0f} ms)")

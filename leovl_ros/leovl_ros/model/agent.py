@@ -35,6 +35,9 @@ class AgentAnswer:
     """Tokens of the per-question query (situation + history + question)."""
     answer_tokens: int = 0
     """Generated tokens."""
+    model_answer: str = ""
+    """What the language model said where the answer was measured on the map instead (``model.measure``: a
+    distance, a next-to judgement, a direction, a count); empty otherwise."""
 
 
 @dataclass
@@ -152,6 +155,7 @@ class SpatialAgent:
             grounding_xyz=[self._cell_xyz(scene.batch, c) for c in cells],
             prompt_tokens=len(self.model.prompt(question, situation_text, situation_pose, hist).query),
             answer_tokens=len(gen.token_ids),
+            model_answer=gen.model_text if gen.model_text != gen.text else "",
         )
 
     def _remember(self, session_id: str, question: str, answer: str) -> None:
