@@ -13,12 +13,12 @@ over the *primary object*: the first grounded cell (the first object id, the ``~
 the answer names, ``model.agent.named_object_first``) and the grounded cells adjacent to it (within 1.5 cell edges,
 the rule that groups cells into object ids), grown over the adjacent cells the 2D encoder sees as the class the
 answer names (``object_region``: the few most-attended cells of a bed or a desk are rarely the part the camera saw
-last); the latest of their times. Cells of a second grounded
-object, which the top cells of an attention map often include, do not count; on held-out synthetic rooms this rule
-beat the most-attended cell alone, all grounded cells and the primary object's grounded cells without growth
-(``benchmarks/last_seen.py``, ``docs/model.md``). It is None when none of those cells has a time (a map fused
-without stamps, or saved before maps kept times), and None when the answer says the asked class is not there
-("there is no X"): the cells the model attended then are not that object's.
+last); the latest of their times. Cells of a second grounded object, which the top cells of an attention map often
+include, do not count; on held-out synthetic rooms this rule beat the most-attended cell alone, all grounded cells
+and the primary object's grounded cells without growth (``benchmarks/last_seen.py``, ``docs/model.md``). It is None
+when none of those cells has a time (a map fused without stamps, or saved before maps kept times), and None when the
+answer says the asked class is not there ("there is no X"): the cells the model attended then are not that
+object's.
 
 Unknown session ids are accepted: a session id the agent has not seen starts a new (bounded) history; only
 malformed ids (too long, characters outside letters, digits and ``-_.:@``) are rejected.

@@ -12,7 +12,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from leovl_ros.model.leovl import LeoVLModel, ScenePrefix
+from leovl_ros.model.leovl import LeoVLModel, ScenePrefix, named_classes
 from leovl_ros.model.measure import cluster_cells
 from leovl_ros.model.numerics import flushed_denormals
 
@@ -193,13 +193,10 @@ def named_object_first(batch: Any, cells: list[int], attention: torch.Tensor, fo
     rest as they were. The first object is the ``~/goal`` target and the one whose time is ``last_seen``: asked
     "when did you last see the lamp on the desk?", the desk may hold more attention than the lamp. Unchanged when
     the answer names no class (or several) or the model has no column classifier."""
-    from leovl_ros.sim.scene import CLASSES
-    from leovl_ros.sim.templates import classes_named
-
-    named = [c for c in classes_named(answer) if c in CLASSES]
+    named = named_classes(answer)
     if footprints is None or len(named) != 1 or len(cells) < 2:
         return cells
-    footprint = footprints[:, CLASSES.index(named[0])]
+    footprint = footprints[:, named[0]]
     weights = attention.double().flatten()
     objects = cluster_cells(batch.xy, batch.cell_size, cells, SAME_OBJECT_CELLS)
     best = max(objects, key=lambda o: float(weights[o].sum()) * float(footprint[o].max()))

@@ -55,10 +55,11 @@ class AnswerTrie:
 
     def __init__(self, answer_sets: Mapping[str, Sequence[str]], encode: Callable[[str], list[int]]):
         self.types = sorted(answer_sets)
-        self._answers = {t: [tuple(encode(a)) for a in answer_sets[t]] for t in self.types}
-        self._excluded = {a: tuple(encode(a)) for t in self.types for a in answer_sets[t]}
+        self._sets = {t: tuple(answer_sets[t]) for t in self.types}
+        self._ids = {a: tuple(encode(a)) for t in self.types for a in self._sets[t]}
         self._built: dict[tuple, dict[tuple[int, ...], set[int]] | None] = {}
         """``allowed`` per set of types and excluded answers, built once (a few combinations recur)."""
+        self._answer_sets: dict[tuple[str, ...], frozenset[str] | None] = {}
 
     def allowed(self, types: Iterable[str], excluded: Iterable[str] = ()) -> dict[tuple[int, ...], set[int]] | None:
         """Prefix (token ids so far) → the next tokens that continue some answer of these types other than the
@@ -69,15 +70,21 @@ class AnswerTrie:
             self._built[key] = self._build(*key)
         return self._built[key]
 
+    def answers(self, types: Iterable[str]) -> frozenset[str] | None:
+        """Every answer of these types' sets; None when there are no types or one of them is open. Built once per
+        set of types, like ``allowed``."""
+        key = tuple(sorted(set(types)))
+        if key not in self._answer_sets:
+            open_type = not key or any(not self._sets[t] for t in key)
+            self._answer_sets[key] = None if open_type else frozenset(a for t in key for a in self._sets[t])
+        return self._answer_sets[key]
+
     def _build(self, types: tuple[str, ...], excluded: tuple[str, ...]) -> dict[tuple[int, ...], set[int]] | None:
-        if any(not self._answers[t] for t in types):
+        if any(not self._sets[t] for t in types):
             return None
-        dropped = {self._excluded[a] for a in excluded if a in self._excluded}
         out: dict[tuple[int, ...], set[int]] = {}
         for t in types:
-            for ids in self._answers[t]:
-                if ids in dropped:
-                    continue
+            for ids in (self._ids[a] for a in self._sets[t] if a not in excluded):
                 for i in range(len(ids)):
                     out.setdefault(ids[:i], set()).add(ids[i])
         return out

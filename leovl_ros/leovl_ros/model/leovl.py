@@ -103,8 +103,8 @@ class Generation:
     answer_types: list[str] = field(default_factory=list)
     """With answer types: the question types whose answer sets decoding kept to (``model.answer_types``)."""
     model_text: str = ""
-    """What the language model said; differs from ``text`` where a distance was measured on the map instead
-    (``model.measure``)."""
+    """What the language model said; differs from ``text`` where the map measured the answer instead
+    (``model.measure``: a distance, a next-to judgement, a direction, a count)."""
 
     @property
     def confidence(self) -> float:
@@ -453,9 +453,9 @@ class LeoVLModel(nn.Module):
         generator: torch.Generator | None = None,
     ) -> Generation:
         """Greedy (temperature 0) or sampled answer after a cached scene prefix (which is left unchanged); its
-        ``scene_attention`` is the reader heads' mean column attention (the grounding marker; zeros when blind). A
-        distance answer is replaced by the distance the map measures between the two objects attended most
-        (``model.measure``; the model's own words stay in ``model_text``)."""
+        ``scene_attention`` is the reader heads' mean column attention (the grounding marker; zeros when blind). An
+        answer the map can measure (a distance, a next-to judgement, a direction, a count: ``model.measure``) is
+        replaced by the measurement; the model's own words stay in ``model_text``."""
         max_new = max_new_tokens or self.config.prompt.max_new_tokens
         prompt = self.prompt(question, situation_text, situation_pose, history)
         s0, s1 = prefix.scene_span
@@ -486,7 +486,8 @@ class LeoVLModel(nn.Module):
             key_ids = torch.tensor([prompt.query[span]], device=self.device)
             key_mask = self.question_copy.copyable(key_ids, torch.ones_like(key_ids, dtype=torch.bool))
             copying = bool(key_mask.any())  # no class name asked: the later tokens are the LLM's own
-        asked = self._named_class(prefix, question)
+        named = named_classes(question)
+        asked = self._named_class(prefix, named)
         if asked is not None:
             likely: Optional[float] = float(torch.sigmoid(prefix.presence[asked].float()))
         else:  # head 0's match of the question against the class anchors: soft, it leans to present look-alikes
@@ -497,7 +498,8 @@ class LeoVLModel(nn.Module):
             logits = logits.clone()
             logits[barred] = float("-inf")
         types = self.likely_answer_types(prompt.question)
-        allowed = self.answer_trie.allowed(types, excluded_answers(types, classes_named(question))) if types else None
+        names = [OBJECT_CLASSES[c] for c in named]
+        allowed = self.answer_trie.allowed(types, excluded_answers(types, names)) if types else None
         for step in range(max_new):
             if step < len(forced):
                 token, prob = forced[step], float(F.softmax(logits, -1)[forced[step]])
@@ -516,7 +518,8 @@ class LeoVLModel(nn.Module):
                 logp = F.log_softmax(logits, -1)[None, None]
                 logits = self.question_copy(logp, out.hidden_states[-1][:, -1:], keys, key_ids, key_mask)[0, 0]
         model_text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
-        asked_question = AskedQuestion(question, types, prompt.pose, situated, self._answers_of(types))
+        asked_question = AskedQuestion(question, types, prompt.pose, situated,
+                                       self.answer_trie.answers(types) if types else None, names)
         text_out = measured_answer(model_text, attention, prefix, asked_question) if read else model_text
         return Generation(text=text_out, model_text=model_text, token_ids=ids, token_probs=probs,
                           scene_attention=attention, absent_gate=gate, names_class=asked is not None,
@@ -531,20 +534,13 @@ class LeoVLModel(nn.Module):
         logits = self.answer_types(self.question_encoder.pooled([question]))
         return self.answer_trie.likely_types(torch.softmax(logits.float(), -1)[0].cpu())
 
-    def _answers_of(self, types: list[str]) -> Optional[frozenset[str]]:
-        """Every answer of these types' closed sets; None when there are no types or one of them is open."""
-        sets = [self.config.answer_sets.get(t) for t in types]
-        if not types or any(not s for s in sets):
-            return None
-        return frozenset(a for s in sets for a in s)
-
     @staticmethod
-    def _named_class(prefix: ScenePrefix, question: str) -> Optional[int]:
-        """The class the question names (``named_classes``; of several, the least present in the room), None when
-        it names none or the model has no class presence."""
+    def _named_class(prefix: ScenePrefix, named: list[int]) -> Optional[int]:
+        """The class the question names (``named``: its ``named_classes``; of several, the least present in the
+        room), None when it names none or the model has no class presence."""
         if prefix.presence is None:
             return None
-        named = [c for c in named_classes(question) if c < prefix.presence.shape[0]]
+        named = [c for c in named if c < prefix.presence.shape[0]]
         return min(named, key=lambda c: float(prefix.presence[c])) if named else None
 
     def _absent_gate(self, likely: Optional[float], first: torch.Tensor,

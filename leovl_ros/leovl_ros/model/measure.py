@@ -75,13 +75,19 @@ class AskedQuestion:
     """What measuring needs to know of a question besides its answer: its words, the answer types decoding kept to,
     the asker's planar pose (map x, y, yaw), whether it was asked from a situation (text or pose), and the answers
     decoding could give (the likely types' closed sets; None when open): a measurement outside them ("five" chairs
-    where rooms hold at most four, a distance beyond the largest room) is not used."""
+    where rooms hold at most four, a distance beyond the largest room) is not used; the object classes it names
+    (read from ``text`` unless given)."""
 
     text: str = ""
     answer_types: list[str] = field(default_factory=list)
     pose: Optional[tuple[float, float, float]] = None
     situated: bool = False
     answers: Optional[frozenset[str]] = None
+    named: Optional[list[str]] = None
+
+    def __post_init__(self) -> None:
+        if self.named is None:
+            self.named = [c for c in classes_named(self.text) if c in CLASSES]
 
 _SIDES = re.compile(r"\b(?:left|right)\b")
 _AHEAD_OR_BEHIND = re.compile(r"\b(?:front|behind|ahead|back|backwards|forward|forwards)\b")
@@ -214,10 +220,9 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
     elif text in SECTORS and question.pose is not None:
         measured = measured_direction(attention, xy, cell_size, question.pose, question.text)
     elif text in NUMBER_WORDS[1:] and COUNTING_TYPE in question.answer_types and not question.situated:
-        named = [c for c in classes_named(question.text) if c in CLASSES]
         footprints = getattr(scene, "footprints", None)
-        if len(named) == 1 and footprints is not None:
-            count = measured_count(footprints[:, CLASSES.index(named[0])].cpu(), xy, cell_size)
+        if len(question.named) == 1 and footprints is not None:
+            count = measured_count(footprints[:, CLASSES.index(question.named[0])].cpu(), xy, cell_size)
             measured = count_word(min(count, NUMBER_WORDS.index(text) + 1)) if count > 0 else None
     if measured is None or (question.answers is not None and measured not in question.answers):
         return text
