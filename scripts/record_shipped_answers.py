@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
                 "rotation_xyzw": list(s.rotation_xyzw) if s.rotation_xyzw is not None else None,
                 "question_type": s.question_type, "answers": s.answers, "prediction": g.text,
                 "token_ids": g.token_ids, "token_probs": g.token_probs,
-                "attention_argmax": int(g.scene_attention.argmax()) if g.scene_attention.numel() else -1})
+                "attention_argmax": int(g.scene_attention.argmax()) if g.scene_attention.numel() else -1,
+                "measured_cells": g.measured_cells})
     sha = hashlib.sha256((model_dir / "model.safetensors").read_bytes()).hexdigest()
     (args.out / "predictions.json").write_text(json.dumps({"model_sha256": sha, "questions": records}, indent=1))
     right = sum(r["prediction"] in r["answers"] for r in records)

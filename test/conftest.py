@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -40,3 +42,16 @@ def cfg_backend(request, monkeypatch) -> str:
     if request.param == "torch":
         monkeypatch.setattr(compiled, "AVAILABLE", False)
     return request.param
+
+
+@pytest.fixture(scope="module")
+def benchmark(request):
+    """The ``benchmarks/`` script a test module names in ``BENCHMARK``, imported as a module (its functions are the
+    ones under test)."""
+    path = Path(request.module.BENCHMARK)
+    spec = importlib.util.spec_from_file_location(f"{path.stem}_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop(spec.name, None)

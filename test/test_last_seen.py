@@ -3,9 +3,7 @@ columns and the answer exactly; ``benchmarks/last_seen.py`` runs and reports its
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -27,17 +25,6 @@ BENCHMARK = REPO_ROOT / "benchmarks" / "last_seen.py"
 
 pytestmark = pytest.mark.skipif(not (default_model_dir() / "model.safetensors").is_file(),
                                 reason="needs the shipped model (models/default)")
-
-
-@pytest.fixture(scope="module")
-def benchmark():
-    """benchmarks/last_seen.py as a module (its room seeds and fusion are the ones under test)."""
-    spec = importlib.util.spec_from_file_location("last_seen_benchmark", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
 
 
 @pytest.fixture(scope="module")

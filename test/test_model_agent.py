@@ -87,3 +87,6 @@ def test_the_object_the_answer_names_comes_first():
     weak = footprints.copy()
     weak[2:4, CLASSES.index("lamp")] = 0.05  # a faint lamp footprint still beats none on the desk
     assert named_object_first(batch, cells, attention, weak, "lamp") == [2, 3, 0, 1, 4]
+    # the object the map chose for a measured answer ("the first thing on my left") leads, as many cells as before
+    assert named_object_first(batch, [0, 1, 2], attention, footprints, "lamp", measured=[4, 3]) == [4, 3, 0]
+    assert named_object_first(batch, [], attention, footprints, "lamp", measured=[4, 3]) == [4]

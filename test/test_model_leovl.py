@@ -361,10 +361,12 @@ def test_shipped_model_answers_exactly_as_recorded(request):
         # float reductions depend on torch's thread count: the same probabilities to 1e-5, not bit for bit
         assert gen.token_probs == pytest.approx(r["token_probs"], rel=1e-5, abs=1e-7)
         assert int(gen.scene_attention.argmax()) == r["attention_argmax"]
+        assert gen.measured_cells == r["measured_cells"]  # the object the map chose for a measured answer
         # the model's own words are the recorded tokens; a measured answer (model.measure) differs from them
         assert gen.model_text == model.tokenizer.decode(r["token_ids"], skip_special_tokens=True).strip()
         measured += gen.text != gen.model_text
-    assert measured >= 3  # the recorded distances, a next-to and a count are measured on the map
+    assert measured >= 3  # the recorded distances, a next-to, a count, sizes are measured on the map
+    assert any(r["measured_cells"] for r in recorded["questions"])  # a "first thing on my left" grounded by the map
 
 
 def test_text_encoder_is_checked_at_load_and_names_its_package(monkeypatch, tmp_path):

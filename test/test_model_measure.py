@@ -23,8 +23,18 @@ from leovl_ros.model.measure import (
     measured_direction,
     measured_distance,
     measured_next_to,
+    measured_situated_count,
+    measured_situated_object,
+    measured_size,
+    stands_on_support,
+    typical_volume,
 )
 from leovl_ros.sim.scene import CLASSES
+
+
+def measured_text(*args) -> str:
+    """The answer :func:`measured_answer` gives."""
+    return measured_answer(*args).text
 
 
 def two_objects(gap: float = 2.2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -94,19 +104,19 @@ def test_only_distance_and_relation_yes_no_answers_are_measured():
     xy, size, attention = two_objects(gap=3.0)
     scene = SimpleNamespace(xy=xy, cell_size=size)
     relation = AskedQuestion("is the lamp next to the bed?", [RELATION_TYPE])
-    assert measured_answer("0.5 meters", attention, scene, AskedQuestion()) == "3.0 meters"
+    assert measured_text("0.5 meters", attention, scene, AskedQuestion()) == "3.0 meters"
     for other in ("chair", "two", "there is no sofa", "1.5 meters away, behind the sofa", ""):
-        assert measured_answer(other, attention, scene, relation) == other
-    assert measured_answer("yes", attention, scene, relation) == "no"  # 2.7 m apart: not next to
+        assert measured_text(other, attention, scene, relation) == other
+    assert measured_text("yes", attention, scene, relation) == "no"  # 2.7 m apart: not next to
     near = SimpleNamespace(xy=two_objects(gap=1.2)[0], cell_size=size)
-    assert measured_answer("no", attention, near, relation) == "yes"
+    assert measured_text("no", attention, near, relation) == "yes"
     # yes / no of other types ("is there a sofa?", "is the bed bigger than the desk?") stay the model's
     for types in ([], ["existence"], ["size"]):
-        assert measured_answer("yes", attention, scene, AskedQuestion("is there a sofa?", types)) == "yes"
-    assert measured_answer("yes", attention[:2], scene, relation) == "yes"  # nothing to measure
+        assert measured_text("yes", attention, scene, AskedQuestion("is there a sofa?", types)) == "yes"
+    assert measured_text("yes", attention[:2], scene, relation) == "yes"  # nothing to measure
     for no_geometry in (SimpleNamespace(xy=None, cell_size=size), SimpleNamespace(xy=xy, cell_size=None), object()):
-        assert measured_answer("0.5 meters", attention, no_geometry, AskedQuestion()) == "0.5 meters"
-    assert measured_answer("0.5 meters", attention[:2], scene, AskedQuestion()) == "0.5 meters"
+        assert measured_text("0.5 meters", attention, no_geometry, AskedQuestion()) == "0.5 meters"
+    assert measured_text("0.5 meters", attention[:2], scene, AskedQuestion()) == "0.5 meters"
     assert not math.isnan(measured_distance(attention, xy, size))
 
 
@@ -135,9 +145,9 @@ def test_direction_from_the_askers_pose_to_the_most_attended_object():
     # only a direction answer to a question asked with a pose is measured
     scene = SimpleNamespace(xy=xy, cell_size=size)
     asked = AskedQuestion(where, ["situated_direction"], (2.0, 0.0, math.pi), situated=True)
-    assert measured_answer("behind", attention, scene, asked) == "front"
-    assert measured_answer("behind", attention, scene, AskedQuestion(where, ["situated_direction"])) == "behind"
-    assert measured_answer("chair", attention, scene, asked) == "chair"
+    assert measured_text("behind", attention, scene, asked) == "front"
+    assert measured_text("behind", attention, scene, AskedQuestion(where, ["situated_direction"])) == "behind"
+    assert measured_text("chair", attention, scene, asked) == "chair"
 
 
 def chair_map() -> SimpleNamespace:
@@ -165,18 +175,120 @@ def test_count_groups_of_adjacent_footprint_columns():
 def test_room_counts_above_zero_come_from_the_map():
     room, attention = chair_map(), torch.ones(6)
     counting = AskedQuestion("How many chairs are there?", ["counting"])
-    assert measured_answer("two", attention, room, counting) == "three"
-    assert measured_answer("four", attention, room, counting) == "three"
-    assert measured_answer("one", attention, room, counting) == "two"  # at most one more than the model said
-    assert measured_answer("zero", attention, room, counting) == "zero"  # zero stays the model's and the gate's
+    assert measured_text("two", attention, room, counting) == "three"
+    assert measured_text("four", attention, room, counting) == "three"
+    assert measured_text("one", attention, room, counting) == "two"  # at most one more than the model said
+    assert measured_text("zero", attention, room, counting) == "zero"  # zero stays the model's and the gate's
     sofas = AskedQuestion("How many sofas are there?", ["counting"])
-    assert measured_answer("two", attention, room, sofas) == "two"  # the map sees none: the model's count stays
+    assert measured_text("two", attention, room, sofas) == "two"  # the map sees none: the model's count stays
     for kept in (AskedQuestion("How many chairs are behind me?", ["counting"], (0.0, 0.0, 0.0), situated=True),
                  AskedQuestion("How many chairs are next to the bed?", ["counting"]),  # two classes named
                  AskedQuestion("How many are there?", ["counting"]),  # no class named
                  AskedQuestion("How many chairs are there?", ["existence"])):
-        assert measured_answer("one", attention, room, kept) == "one"
+        assert measured_text("one", attention, room, kept) == "one"
     at_most_two = AskedQuestion("How many chairs are there?", ["counting"], answers=frozenset({"zero", "one", "two"}))
-    assert measured_answer("two", attention, room, at_most_two) == "two"  # a count decoding could not say: unused
+    assert measured_text("two", attention, room, at_most_two) == "two"  # a count decoding could not say: unused
     no_classifier = SimpleNamespace(xy=room.xy, cell_size=room.cell_size, footprints=None)
-    assert measured_answer("one", attention, no_classifier, counting) == "one"
+    assert measured_text("one", attention, no_classifier, counting) == "one"
+
+
+def furnished_map(objects: list[tuple[str, list[tuple[float, float]]]]) -> SimpleNamespace:
+    """A 0.3 m cell map whose column classifier sees ``objects`` (class, columns' xy) each at footprint 0.95; a
+    column listed under two classes shows both (a lamp standing on a desk)."""
+    cells = list(dict.fromkeys(xy for _, columns in objects for xy in columns))
+    footprints = torch.zeros((len(cells), len(CLASSES)))
+    for cls, columns in objects:
+        for xy in columns:
+            footprints[cells.index(xy), CLASSES.index(cls)] = 0.95
+    return SimpleNamespace(xy=torch.tensor(cells), cell_size=torch.full((len(cells),), 0.3), footprints=footprints)
+
+
+def test_typical_volumes_follow_where_an_object_stands():
+    assert typical_volume("bed", None) > typical_volume("chair", None) > typical_volume("pillow", None)
+    assert typical_volume("lamp", on_support=False) > 5 * typical_volume("lamp", on_support=True)  # a floor lamp
+    between = typical_volume("lamp", None)
+    assert typical_volume("lamp", True) < between < typical_volume("lamp", False)
+    assert typical_volume("tv", True) == typical_volume("tv", False) == typical_volume("tv", None)  # one placement
+    room = furnished_map([("desk", [(0.0, 0.0), (0.3, 0.0)]), ("lamp", [(0.3, 0.0)]), ("lamp", [(3.0, 0.0)])])
+    assert stands_on_support(room.footprints, [1], "lamp")
+    assert not stands_on_support(room.footprints, [2], "lamp")
+
+
+def test_size_comparisons_answer_with_one_of_the_two_named_classes():
+    room = furnished_map([("bed", [(0.0, 0.0), (0.3, 0.0), (0.0, 0.3)]), ("pillow", [(0.0, 0.0)]),
+                          ("desk", [(3.0, 0.0), (3.3, 0.0)]), ("lamp", [(3.3, 0.0)]), ("stool", [(5.0, 0.0)])])
+    attention = torch.ones(len(room.xy))
+
+    def answer(model_text: str, question: str, types: tuple[str, ...] = ("size",)) -> str:
+        return measured_text(model_text, attention, room, AskedQuestion(question, list(types)))
+
+    assert answer("chair", "Which is bigger, the pillow or the bed?") == "bed"
+    assert answer("bed", "which one's smaller: bed or cushion?") == "pillow"
+    assert answer("yes", "Is the pillow bigger than the bed?") == "no"
+    assert answer("no", "Does the bed take up more space than the pillow?") == "yes"
+    assert answer("yes", "Is the bed larger than the pillow?") == "yes"
+    assert answer("chair", "the bed or the pillow: which one is smaller?") == "pillow"
+    assert answer("chair", "which is bigger the pillow or the bed") == "bed"
+    # a lamp on a desk is smaller than a stool; a floor lamp is bigger
+    assert answer("lamp", "Which is bigger, the lamp or the stool?") == "stool"
+    for question in ("What is the tallest thing here?",  # no two classes named
+                     "Which chair is bigger, the red chair or the blue one?",  # one class named
+                     "Is the bed or the pillow nearer to the door?",  # no comparative of size
+                     "What is between the bigger plant and the cupboard?",  # "bigger" refers to the plant
+                     "Is the larger white box next to the bed?"):
+        assert answer("chair", question) == "chair"
+    assert answer("chair", "Which is bigger, the pillow or the bed?", ("class",)) == "chair"  # not a size question
+    grounded = measured_answer("chair", attention, room, AskedQuestion("Which is bigger, the pillow or the bed?",
+                                                                       ["size"]))
+    assert sorted(grounded.cells) == [0, 1, 2]  # the bed's columns
+    floor_lamp = furnished_map([("lamp", [(1.0, 1.0)]), ("stool", [(5.0, 0.0)])])
+    measured = measured_size(AskedQuestion("Which is bigger, the lamp or the stool?", ["size"]), torch.ones(2),
+                             floor_lamp.footprints, floor_lamp.xy, floor_lamp.cell_size)
+    assert measured is not None and measured.text == "lamp"
+
+
+def test_the_first_floor_object_in_the_asked_direction():
+    # the asker at the origin faces +x: a chair 1.5 m ahead, a bed 2.5 m ahead, a box on a table 1 m to the left,
+    # a cabinet 2 m to the left, a sofa 5 m behind (out of range), a stool 0.3 m to the right (where the asker stands)
+    room = furnished_map([("chair", [(1.5, 0.0)]), ("bed", [(2.5, 0.0), (2.5, 0.3)]), ("table", [(0.0, 1.0)]),
+                          ("box", [(0.0, 1.0)]), ("cabinet", [(0.0, 2.0)]), ("sofa", [(-5.0, 0.0)]),
+                          ("stool", [(0.0, -0.3)])])
+
+    def first(question: str, pose: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> object:
+        measured = measured_situated_object(room.footprints, room.xy, room.cell_size, pose, question)
+        return None if measured is None else (measured.text, measured.cells)
+
+    assert first("What is the first thing in front of me?") == ("chair", [0])
+    assert first("What's the nearest object on my left?") == ("table", [3])  # the box on it is not a floor object
+    assert first("what would I find behind me, closest to me?") is None  # the sofa is 5 m away
+    assert first("What is the nearest thing on my right?") is None  # the stool is where the asker stands
+    assert first("Which thing is nearest on my front left?") is None  # two directions
+    assert first("What is the first thing ahead of me?", (0.0, 0.0, math.pi / 2)) == ("table", [3])  # facing +y
+    question = AskedQuestion("What is the first thing in front of me?", ["situated_object"], (0.0, 0.0, 0.0),
+                             situated=True)
+    assert measured_text("sofa", torch.ones(len(room.xy)), room, question) == "chair"
+    without_pose = AskedQuestion(question.text, ["situated_object"], None, situated=True)
+    assert measured_text("sofa", torch.ones(len(room.xy)), room, without_pose) == "sofa"
+
+
+def test_situated_counts_come_from_the_map_in_the_asked_direction():
+    # the asker at the origin faces +x: two chairs ahead (one 17° off the facing), one on the left, one under the
+    # asker (0.3 m: the chair sat on), none behind
+    room = furnished_map([("chair", [(1.5, 0.0)]), ("chair", [(3.0, 0.9)]), ("chair", [(0.0, 2.0)]),
+                          ("chair", [(0.3, 0.0)])])
+    attention = torch.ones(len(room.xy))
+
+    def answer(model_text: str, question: str, pose: object = (0.0, 0.0, 0.0)) -> str:
+        return measured_text(model_text, attention, room,
+                             AskedQuestion(question, ["situated_counting"], pose, situated=True))
+
+    assert measured_situated_count(room.footprints[:, CLASSES.index("chair")], room.xy, room.cell_size,
+                                   (0.0, 0.0, 0.0), "How many chairs are in front of me?") == 2
+    assert answer("four", "How many chairs are in front of me?") == "two"
+    assert answer("one", "How many chairs are in front of me?") == "two"
+    assert answer("zero", "How many chairs are in front of me?") == "one"  # at most one more than the model said
+    assert answer("one", "How many chairs are behind me?") == "zero"  # a direction the map shows empty
+    assert answer("zero", "how many chairs would I see to my left?") == "one"
+    assert answer("three", "How many chairs are on my front left?") == "three"  # two directions: the model's
+    assert answer("three", "How many chairs are in front of me?", pose=None) == "three"  # no pose: the model's
+    assert answer("one", "How many sofas are behind me?") == "zero"

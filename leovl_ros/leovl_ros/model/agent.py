@@ -6,6 +6,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -144,7 +145,7 @@ class SpatialAgent:
                 )
             self._remember(session_id, question, gen.text)
         cells = named_object_first(scene.batch, self._grounded_cells(gen.scene_attention), gen.scene_attention,
-                                   scene.footprints, gen.text)
+                                   scene.footprints, gen.text, gen.measured_cells)
         return AgentAnswer(
             answer=gen.text,
             confidence=gen.confidence,
@@ -186,13 +187,17 @@ class SpatialAgent:
 
 
 def named_object_first(batch: Any, cells: list[int], attention: torch.Tensor, footprints: Optional[np.ndarray],
-                       answer: str) -> list[int]:
-    """The grounded cells (most-attended first) with the object the answer names first: of the grounded objects
-    (cells grouped as for object ids), the one with the most attention × the column classifier's footprint
-    probability (``footprints`` [N, C]) of the one class the answer names, its cells in attention order, then the
-    rest as they were. The first object is the ``~/goal`` target and the one whose time is ``last_seen``: asked
-    "when did you last see the lamp on the desk?", the desk may hold more attention than the lamp. Unchanged when
-    the answer names no class (or several) or the model has no column classifier."""
+                       answer: str, measured: Sequence[int] = ()) -> list[int]:
+    """The grounded cells (most-attended first) with the object the answer names first: the object the map chose
+    for a measured answer (``measured``, ``Generation.measured_cells``: "the first thing on my left") where there is
+    one, else of the grounded objects (cells grouped as for object ids), the one with the most attention × the column
+    classifier's footprint probability (``footprints`` [N, C]) of the one class the answer names, its cells in
+    attention order, then the rest as they were; as many cells as given. The first object is the ``~/goal`` target
+    and the one whose time is ``last_seen``: asked "when did you last see the lamp on the desk?", the desk may hold
+    more attention than the lamp. Unchanged when the answer names no class (or several) or the model has no column
+    classifier."""
+    if measured:
+        return ([*measured] + [c for c in cells if c not in measured])[: max(len(cells), 1)]
     named = named_classes(answer)
     if footprints is None or len(named) != 1 or len(cells) < 2:
         return cells

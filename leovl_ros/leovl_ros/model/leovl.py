@@ -19,7 +19,7 @@ from leovl_ros.eval.normalize import ABSENT_PREFIX
 from leovl_ros.model.answer_types import AnswerTrie, AnswerTypes, excluded_answers, keep_allowed
 from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
-from leovl_ros.model.measure import AskedQuestion, measured_answer
+from leovl_ros.model.measure import AskedQuestion, Measurement, measured_answer
 from leovl_ros.model.presence import ClassPresence, ColumnClasses, presence_nll, presence_stats
 from leovl_ros.model.prompt import History, PromptIds, answer_ids, build_prompt
 from leovl_ros.model.question_copy import QuestionCopy, question_span_copy, word_token_ids
@@ -104,7 +104,11 @@ class Generation:
     """With answer types: the question types whose answer sets decoding kept to (``model.answer_types``)."""
     model_text: str = ""
     """What the language model said; differs from ``text`` where the map measured the answer instead
-    (``model.measure``: a distance, a next-to judgement, a direction, a count)."""
+    (``model.measure``: a distance, a size comparison, a next-to judgement, a direction, the first object in a
+    direction, a count)."""
+    measured_cells: list[int] = field(default_factory=list)
+    """The scene tokens of the object the map chose for a measured answer ("the first thing on my left"), most
+    probable first; empty where the answer's grounding is the attention (``model.measure.Measurement``)."""
 
     @property
     def confidence(self) -> float:
@@ -520,10 +524,10 @@ class LeoVLModel(nn.Module):
         model_text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
         asked_question = AskedQuestion(question, types, prompt.pose, situated,
                                        self.answer_trie.answers(types) if types else None, names)
-        text_out = measured_answer(model_text, attention, prefix, asked_question) if read else model_text
-        return Generation(text=text_out, model_text=model_text, token_ids=ids, token_probs=probs,
+        measured = measured_answer(model_text, attention, prefix, asked_question) if read else Measurement(model_text)
+        return Generation(text=measured.text, model_text=model_text, token_ids=ids, token_probs=probs,
                           scene_attention=attention, absent_gate=gate, names_class=asked is not None,
-                          asked_presence=likely, answer_types=types)
+                          asked_presence=likely, answer_types=types, measured_cells=measured.cells)
 
     @torch.no_grad()
     def likely_answer_types(self, question: str) -> list[str]:

@@ -17,9 +17,19 @@ and the column classifier's class footprints (``LeoVLModel.class_footprints``) g
   class's footprint probability exceeds ``COUNT_MIN_P`` (:func:`measured_count`), at most one more than the model
   said. "Zero" stays the model's and the absent gate's: the map would say zero for present objects it detects
   poorly; and a map that splits one object into several (real frames) would count far too many.
+and the footprints with a class's typical size (``sim.furnish.CLASS_SPECS``) give
+- the answer to a size comparison of two named classes ("which is bigger, the bin or the cushion?", "is the lamp
+  bigger than the stool?"): each class's most-attended object on the map, sized as its class typically is where it
+  stands (a lamp on a desk is small, a floor lamp is not: :func:`stands_on_support`);
+- for a question asked at a pose, "what is the first thing on my left?": the nearest floor-standing object whose
+  centre lies within 45° of the asked direction (:func:`measured_situated_object`), which also grounds the answer
+  (``Measurement.cells``: the ``~/goal``); "how many chairs are on my left?": the class's objects there, "zero"
+  included, at most one more than the model said (:func:`measured_situated_count`).
 Held-out (training / held-out wordings): distance 15.8 / 17.8 → 35.6 / 41.6 %, next-to 46 / 37 → 62 / 73 %,
 situated direction 89.1 / 81.8 → 91.6 / 90.9 %, counting 63.6 / 64.7 → 74.5 / 75.9 % (``docs/experiments.md``,
-"Metric answers measured on the map"). ROS-free; :meth:`LeoVLModel.generate` applies it to every answer.
+"Metric answers measured on the map"); the size, first-thing and situated-count figures in "Sizes, the first thing
+in a direction and situated counts measured on the map" there (held-out rooms: 58.5 → 92.5 %, 28.9 → 80.5 %, 69.0 →
+80.0 %). ROS-free; :meth:`LeoVLModel.generate` applies it to every answer.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ from typing import Any, Optional
 
 import torch
 
+from leovl_ros.sim.furnish import CLASS_SPECS
 from leovl_ros.sim.scene import CLASSES
 from leovl_ros.sim.spatial import SECTORS, bearing
 from leovl_ros.sim.templates import NO, NUMBER_WORDS, YES, classes_named, count_word, metres
@@ -69,6 +80,40 @@ COUNT_SAME_OBJECT_CELLS = 2.0
 """Counted columns within this many cell edges of each other are one object (at ``COUNT_MIN_P``: 1.0 → 62.7 %, 1.5 →
 64.6 %, 2.0 → 73.1 %, 2.5 → 73.0 % on the validation questions)."""
 
+SIZE_TYPE = "size"
+"""The answer type of size comparisons ("which is bigger, …?", "is the bin bigger than the cushion?")."""
+
+SIZE_MIN_P = 0.5
+"""Footprint probability above which a column belongs to an object whose size is compared. On 761 validation
+comparisons of two named classes (240 rooms, training wordings; the model 50.7 % right): typical sizes by class
+alone 91.1 %, placed as the map shows at 0.3 / 0.5 / 0.7: 95.1 / 95.3 / 94.7 %; sized from the map's columns instead
+(footprint area, or area × column height) 77–82 %: the column classifier's footprints are coarser than the sizes."""
+
+SUPPORT_CLASSES: tuple[str, ...] = tuple(sorted({h for spec in CLASS_SPECS.values() for h in spec.supports}))
+"""Classes other objects stand on (``sim.furnish.CLASS_SPECS``: tables, desks, shelves, beds, …)."""
+
+SUPPORT_MIN_P = 0.5
+"""A column shows a support under an object when a support class's footprint probability there exceeds this (0.3 /
+0.5 / 0.7: 95.3 / 95.3 / 94.9 % on the validation comparisons)."""
+
+SECTOR_ANGLES = {"front": 0.0, "left": 90.0, "behind": 180.0, "right": -90.0}
+"""Centre bearing (degrees, counter-clockwise from the facing) of each of ``sim.spatial.SECTORS``."""
+
+SITUATED_OBJECT_TYPE = "situated_object"
+"""The answer type of "what is the first thing on my left?" asked at a pose."""
+
+SITUATED_COUNTING_TYPE = "situated_counting"
+"""The answer type of "how many chairs are on my left?" asked at a pose."""
+
+SITUATED_MIN_M = 0.5
+"""Objects closer than this (m, centre to the asker) are the one the asker stands at or sits on, not one to name
+(the training data's rule; 0.8 instead: 67.4 % against 83.9 % on 909 validation questions, the model 19.8 %)."""
+
+SITUATED_RANGE_M = 4.0
+"""Objects farther than this (m) are not "the first thing" in a direction (the training data's range). Floor
+objects at ``COUNT_MIN_P`` 0.7 / 0.5: 83.9 / 79.5 % on the validation questions; all objects, those standing on a
+support too: 75.7 %."""
+
 
 @dataclass
 class AskedQuestion:
@@ -89,7 +134,23 @@ class AskedQuestion:
         if self.named is None:
             self.named = [c for c in classes_named(self.text) if c in CLASSES]
 
+
+@dataclass
+class Measurement:
+    """An answer, and the map columns of the object it names where the map chose that object ("the first thing on
+    my left"; most probable column first); empty where the attended objects are the grounding."""
+
+    text: str
+    cells: list[int] = field(default_factory=list)
+
+
 _SIDES = re.compile(r"\b(?:left|right)\b")
+_BIGGER = re.compile(r"\b(?:bigger|larger|greater|more (?:space|room))\b")
+_SMALLER = re.compile(r"\b(?:smaller|tinier|less (?:space|room))\b")
+_THAN = re.compile(r"\bthan\b")
+_ARTICLES = frozenset({"the", "a", "an", "this", "that"})
+_SECTOR_WORDS = {"front": re.compile(r"\b(?:front|ahead)\b"), "left": re.compile(r"\bleft\b"),
+                 "right": re.compile(r"\bright\b"), "behind": re.compile(r"\b(?:behind|back)\b")}
 _AHEAD_OR_BEHIND = re.compile(r"\b(?:front|behind|ahead|back|backwards|forward|forwards)\b")
 
 
@@ -172,13 +233,14 @@ def measured_direction(attention: torch.Tensor, xy: torch.Tensor, cell_size: tor
     return SECTORS[int(((angle + math.pi / 4) // (math.pi / 2)) % 4)]
 
 
-def measured_count(footprint: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor) -> int:
-    """How many objects of a class the map holds: groups of columns whose footprint probability of it (``footprint``
-    [N]) exceeds ``COUNT_MIN_P``, a column joining a group when within ``COUNT_SAME_OBJECT_CELLS`` cell edges of one
-    of its columns."""
-    cells = torch.nonzero(footprint > COUNT_MIN_P).flatten().tolist()
+def class_objects(footprint: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
+                  min_p: float = COUNT_MIN_P) -> list[list[int]]:
+    """The objects of one class the map holds, as lists of columns: columns whose footprint probability of it
+    (``footprint`` [N]) exceeds ``min_p``, a column joining a group when within ``COUNT_SAME_OBJECT_CELLS`` cell
+    edges of one of its columns."""
+    cells = torch.nonzero(footprint > min_p).flatten().tolist()
     if not cells:
-        return 0
+        return []
     points = xy[cells].double()
     reach = COUNT_SAME_OBJECT_CELLS * cell_size[cells].double()
     near = torch.cdist(points, points) <= torch.maximum(reach[:, None], reach[None, :]) + 1e-6
@@ -192,7 +254,148 @@ def measured_count(footprint: torch.Tensor, xy: torch.Tensor, cell_size: torch.T
 
     for i, j in torch.nonzero(near).tolist():
         group[root(i)] = root(j)
-    return len({root(i) for i in range(len(cells))})
+    objects: dict[int, list[int]] = {}
+    for i, cell in enumerate(cells):
+        objects.setdefault(root(i), []).append(cell)
+    return list(objects.values())
+
+
+def measured_count(footprint: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor) -> int:
+    """How many objects of a class the map holds (:func:`class_objects` at ``COUNT_MIN_P``)."""
+    return len(class_objects(footprint, xy, cell_size))
+
+
+def stands_on_support(footprints: torch.Tensor, cells: list[int], cls: str) -> bool:
+    """Whether most of an object's columns also carry a support class (a table, a shelf, a bed, …) above
+    ``SUPPORT_MIN_P``: a lamp on a desk, not a floor lamp."""
+    others = [CLASSES.index(c) for c in SUPPORT_CLASSES if c != cls]
+    return float((footprints[cells][:, others].amax(1) > SUPPORT_MIN_P).double().mean()) > 0.5
+
+
+def typical_volume(cls: str, on_support: Optional[bool]) -> float:
+    """A class's typical bounding volume (m³, ``sim.furnish.CLASS_SPECS``) standing on a support (``on_support``
+    True) or on the floor (False); unknown (None): the geometric mean of the two. A class with one placement has
+    one size."""
+    spec = CLASS_SPECS[cls]
+    sizes = [s for s in (spec.size, spec.on_size) if s is not None]
+    if on_support is not None and len(sizes) == 2:
+        sizes = [spec.on_size if on_support else spec.size]
+    return math.exp(sum(math.log(math.prod(s)) for s in sizes) / len(sizes))
+
+
+def attended_class_object(cls: str, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
+                          cell_size: torch.Tensor) -> list[int]:
+    """The map's object of a class a question names: of its objects (:func:`class_objects` at ``SIZE_MIN_P``), the
+    one holding the most attention, most probable column first; empty when the map shows none."""
+    footprint = footprints[:, CLASSES.index(cls)]
+    objects = class_objects(footprint, xy, cell_size, SIZE_MIN_P)
+    if not objects:
+        return []
+    weights = attention.double().flatten()
+    attended = max(objects, key=lambda o: float(weights[o].sum())) if weights.numel() == len(xy) else objects[0]
+    return sorted(attended, key=lambda c: -float(footprint[c]))
+
+
+def _compares(words: str, comparative: re.Pattern) -> bool:
+    """Whether a question asks a comparison (``comparative``: "which is bigger, …", "is it bigger than …"), not
+    refers to an object by one ("what is between the bigger plant and the cupboard?": a class follows the word)."""
+    for match in comparative.finditer(words):
+        following = words[match.end():].split()[:2]
+        if not (following and following[0].isalpha() and following[0] not in _ARTICLES
+                and classes_named(" ".join(following))):
+            return True
+    return False
+
+
+def measured_size(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
+                  cell_size: torch.Tensor) -> Optional[Measurement]:
+    """The answer to a size comparison of the two classes a question names ("which is bigger, the bin or the
+    cushion?" → one of the two, grounded on its object; "is the bin bigger than the cushion?" → yes / no): each
+    class's :func:`attended_class_object` has the class's typical volume where it stands (:func:`stands_on_support`),
+    the placement-free one where the map shows none. None for another question (no comparative of size, or not two
+    classes named)."""
+    words = question.text.lower()
+    bigger, smaller = _compares(words, _BIGGER), _compares(words, _SMALLER)
+    if len(question.named) != 2 or bigger == smaller:
+        return None
+    objects = [attended_class_object(c, attention, footprints, xy, cell_size) for c in question.named]
+    first, second = (typical_volume(c, stands_on_support(footprints, cells, c) if cells else None)
+                     for c, cells in zip(question.named, objects))
+    if first == second:
+        return None
+    first_wins = (first > second) == bigger
+    if _THAN.search(words):
+        return Measurement(YES if first_wins else NO)
+    return Measurement(question.named[0], objects[0]) if first_wins else Measurement(question.named[1], objects[1])
+
+
+def asked_sector(question: str) -> Optional[str]:
+    """The one direction (``sim.spatial.SECTORS``) a question asks about ("what is on my left?"); None for none or
+    several."""
+    words = question.lower()
+    found = [name for name, pattern in _SECTOR_WORDS.items() if pattern.search(words)]
+    return found[0] if len(found) == 1 else None
+
+
+def object_centre(footprint: torch.Tensor, xy: torch.Tensor, cells: list[int]) -> torch.Tensor:
+    """Footprint-weighted mean position (float64 [2]) of an object's columns (``footprint`` [N] of its class)."""
+    weights = footprint[cells].double()
+    return (xy[cells].double() * weights[:, None]).sum(0) / weights.sum()
+
+
+def distance_in_direction(centre: torch.Tensor, pose: tuple[float, float, float], sector: str) -> Optional[float]:
+    """How far (m) a point lies from an asker at ``pose`` (map x, y, yaw) when it lies in the asked direction (within
+    45° of it) and at least ``SITUATED_MIN_M`` away; None otherwise."""
+    distance = math.dist((pose[0], pose[1]), centre.tolist())
+    off = math.degrees(bearing((pose[0], pose[1]), pose[2], centre.numpy())) - SECTOR_ANGLES[sector]
+    return distance if distance >= SITUATED_MIN_M and abs((off + 180.0) % 360.0 - 180.0) <= 45.0 else None
+
+
+def floor_objects(footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
+                  ) -> list[tuple[str, list[int], torch.Tensor]]:
+    """The floor-standing objects the map holds, as (class, columns, centre [2], :func:`object_centre`): every
+    class's :func:`class_objects`, less classes that never stand on the floor (a TV, a pillow) and objects standing
+    on a support (:func:`stands_on_support`)."""
+    out = []
+    for cls in CLASSES:
+        spec = CLASS_SPECS[cls]
+        if spec.size is None:
+            continue
+        footprint = footprints[:, CLASSES.index(cls)]
+        for cells in class_objects(footprint, xy, cell_size):
+            if spec.on_size is None or not stands_on_support(footprints, cells, cls):
+                out.append((cls, cells, object_centre(footprint, xy, cells)))
+    return out
+
+
+def measured_situated_object(footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
+                             pose: tuple[float, float, float], question: str) -> Optional[Measurement]:
+    """The nearest floor-standing object (:func:`floor_objects`) in the direction a question asks about ("what is
+    the first thing on my left?") for an asker at ``pose`` (map x, y, yaw): its class, grounded on its columns;
+    centres up to ``SITUATED_RANGE_M`` away (:func:`distance_in_direction`). None without one."""
+    sector = asked_sector(question)
+    if sector is None:
+        return None
+    found = [(distance, cls, cells) for cls, cells, centre in floor_objects(footprints, xy, cell_size)
+             if (distance := distance_in_direction(centre, pose, sector)) is not None
+             and distance <= SITUATED_RANGE_M]
+    if not found:
+        return None
+    _, cls, cells = min(found, key=lambda f: f[0])
+    column_p = footprints[:, CLASSES.index(cls)]
+    return Measurement(cls, sorted(cells, key=lambda c: -float(column_p[c])))
+
+
+def measured_situated_count(footprint: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
+                            pose: tuple[float, float, float], question: str) -> Optional[int]:
+    """How many objects of a class (``footprint`` [N], :func:`class_objects`) lie in the direction a question asks
+    about ("how many chairs are on my left?") for an asker at ``pose``: centres within 45° of it, at least
+    ``SITUATED_MIN_M`` away (:func:`distance_in_direction`); None when it asks about no one direction."""
+    sector = asked_sector(question)
+    if sector is None:
+        return None
+    return sum(distance_in_direction(object_centre(footprint, xy, cells), pose, sector) is not None
+               for cells in class_objects(footprint, xy, cell_size))
 
 
 def distance_text(distance: float) -> str:
@@ -200,30 +403,52 @@ def distance_text(distance: float) -> str:
     return metres(max(0.5, round(distance * 2.0) / 2.0))
 
 
-def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: AskedQuestion) -> str:
-    """``text`` with what the map measures in its place: a distance answer by the distance, a yes/no answer to a
-    spatial-relation question by the next-to judgement, a direction answer to a question asked at a pose by the
-    direction from it, a count above zero to a room-wide "how many <class>?" by the count (at most one above).
-    ``scene`` carries the map geometry (``xy``, ``cell_size``, ``footprints``: a ``ScenePrefix``). Any other
-    answer, or one the map cannot measure (too few attended objects, no geometry), as it is."""
+def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: AskedQuestion) -> Measurement:
+    """``text`` with what the map measures in its place: a distance answer by the distance, an answer to a size
+    comparison of two named classes by their sizes, a yes/no answer to a spatial-relation question by the next-to
+    judgement, a direction answer to a question asked at a pose by the direction from it, the class of "the first
+    thing on my left" asked at a pose by the nearest object there, a count above zero to a room-wide "how many
+    <class>?" by the count (at most one above). ``scene`` carries the map geometry (``xy``, ``cell_size``,
+    ``footprints``: a ``ScenePrefix``). Any other answer, or one the map cannot measure (too few attended objects,
+    no geometry), as it is."""
     xy, cell_size = getattr(scene, "xy", None), getattr(scene, "cell_size", None)
     if xy is None or cell_size is None:
-        return text
-    xy, cell_size = xy.cpu(), cell_size.cpu()
-    measured: Optional[str] = None
+        return Measurement(text)
+    footprints = getattr(scene, "footprints", None)
+    measured = _measurement(text, attention, xy.cpu(), cell_size.cpu(),
+                            None if footprints is None else footprints.float().cpu(), question)
+    if measured is None or (question.answers is not None and measured.text not in question.answers):
+        return Measurement(text)
+    return measured
+
+
+def _measurement(text: str, attention: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
+                 footprints: Optional[torch.Tensor], question: AskedQuestion) -> Optional[Measurement]:
+    """What the map measures for an answer (:func:`measured_answer`), or None where it measures nothing."""
     if DISTANCE_ANSWER.match(text):
         distance = measured_distance(attention, xy, cell_size)
-        measured = None if distance is None else distance_text(distance)
-    elif text in (YES, NO) and RELATION_TYPE in question.answer_types:
+        return None if distance is None else Measurement(distance_text(distance))
+    if (text in (YES, NO) or text in CLASSES) and SIZE_TYPE in question.answer_types and not question.situated \
+            and footprints is not None:
+        size = measured_size(question, attention, footprints, xy, cell_size)
+        if size is not None:
+            return size
+    if text in (YES, NO) and RELATION_TYPE in question.answer_types:
         near = measured_next_to(attention, xy, cell_size)
-        measured = None if near is None else (YES if near else NO)
-    elif text in SECTORS and question.pose is not None:
-        measured = measured_direction(attention, xy, cell_size, question.pose, question.text)
-    elif text in NUMBER_WORDS[1:] and COUNTING_TYPE in question.answer_types and not question.situated:
-        footprints = getattr(scene, "footprints", None)
-        if len(question.named) == 1 and footprints is not None:
-            count = measured_count(footprints[:, CLASSES.index(question.named[0])].cpu(), xy, cell_size)
-            measured = count_word(min(count, NUMBER_WORDS.index(text) + 1)) if count > 0 else None
-    if measured is None or (question.answers is not None and measured not in question.answers):
-        return text
-    return measured
+        return None if near is None else Measurement(YES if near else NO)
+    if text in SECTORS and question.pose is not None:
+        direction = measured_direction(attention, xy, cell_size, question.pose, question.text)
+        return None if direction is None else Measurement(direction)
+    if text in CLASSES and SITUATED_OBJECT_TYPE in question.answer_types and question.pose is not None \
+            and footprints is not None:
+        return measured_situated_object(footprints, xy, cell_size, question.pose, question.text)
+    if text in NUMBER_WORDS and len(question.named) == 1 and footprints is not None:
+        footprint = footprints[:, CLASSES.index(question.named[0])]
+        if SITUATED_COUNTING_TYPE in question.answer_types and question.pose is not None:
+            count = measured_situated_count(footprint, xy, cell_size, question.pose, question.text)
+        elif COUNTING_TYPE in question.answer_types and not question.situated and text != NUMBER_WORDS[0]:
+            count = measured_count(footprint, xy, cell_size) or None  # "zero" stays the model's and the gate's
+        else:
+            count = None
+        return None if count is None else Measurement(count_word(min(count, NUMBER_WORDS.index(text) + 1)))
+    return None
