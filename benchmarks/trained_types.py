@@ -4,7 +4,8 @@ given (measured on the map where ``model.measure`` applies); prints ONE JSON lin
 The held-out mix (``sim.shards.HELDOUT_MIX``, what ``training/evaluate.py`` scores) leaves out three types the model
 is trained on and users ask: size comparisons ("which is bigger, the bin or the cushion?", "is the lamp bigger than
 the stool?", "what is the tallest thing here?"), the first object in a direction ("what is the first thing on my
-left?", asked at a pose) and situated counts ("how many chairs are behind me?"). On the first ``--rooms`` held-out
+left?", asked at a pose), situated counts ("how many chairs are behind me?") and routes ("how do I get to the
+sofa?" → "turn left and walk 2.5 meters", asked at a pose). On the first ``--rooms`` held-out
 (test-split) rooms, each room's questions of these types come from the training data's generator (its rng, only
 objects the room's rendered walk shows, as ``training/prepare.py`` draws them; up to ``--per-type`` per type and
 room), in training wordings and in held-out wordings (``--wording``). The rooms are read from ``--data``'s scene
@@ -30,7 +31,7 @@ from typing import Any, Optional
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-TYPES: tuple[str, ...] = ("size", "situated_object", "situated_counting")
+TYPES: tuple[str, ...] = ("size", "situated_object", "situated_counting", "planning")
 """The trained question types the held-out mix leaves out."""
 
 
@@ -72,7 +73,7 @@ def room_questions(seed: int, seen: set[int], wording: str, per_type: int) -> li
     from leovl_ros.sim.tasks import TaskConfig, generate_samples
     from leovl_ros.sim.world import generate_scene
 
-    cfg = TaskConfig(qa_per_type=40, situations=4, situated_per_type=10, planning_per_situation=0, object_captions=0,
+    cfg = TaskConfig(qa_per_type=40, situations=4, situated_per_type=10, planning_per_situation=2, object_captions=0,
                      scene_captions=0, dialogues=0, max_yes_no_share=1.0, wording=wording)
     samples = generate_samples(generate_scene(seed), np.random.default_rng([seed, 0x7A5C]), cfg, seen_objects=seen)
     kept: dict[str, list[Any]] = defaultdict(list)

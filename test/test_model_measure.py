@@ -14,6 +14,7 @@ from leovl_ros.model.measure import (
     NEXT_TO_M,
     RELATION_TYPE,
     AskedQuestion,
+    asks_route,
     asks_side,
     attended_pair,
     cluster_cells,
@@ -23,6 +24,7 @@ from leovl_ros.model.measure import (
     measured_direction,
     measured_distance,
     measured_next_to,
+    measured_route,
     measured_situated_count,
     measured_situated_object,
     measured_size,
@@ -292,3 +294,36 @@ def test_situated_counts_come_from_the_map_in_the_asked_direction():
     assert answer("three", "How many chairs are on my front left?") == "three"  # two directions: the model's
     assert answer("three", "How many chairs are in front of me?", pose=None) == "three"  # no pose: the model's
     assert answer("one", "How many sofas are behind me?") == "zero"
+
+
+@pytest.mark.parametrize("question, route", [
+    ("How do I get to the sofa?", True), ("Guide me to the bed.", True), ("how can I recah the desk from here?", True),
+    ("Gudie me to the loo", True), ("Which way should I go to get to the table?", True), ("take me to the tv", True),
+    ("Is the sofa to my left?", False), ("How far is the sofa?", False), ("what colour is the bed", False),
+])
+def test_route_questions_are_read_from_their_words(question, route):
+    assert asks_route(question) is route
+
+
+def test_the_route_to_the_named_object_from_the_askers_pose():
+    # the asker at the origin faces +x: a sofa ahead from x = 2.0, a table 1.5 m to the left, a bed behind
+    room = furnished_map([("sofa", [(2.0, 0.0), (2.3, 0.0)]), ("table", [(0.0, 1.5)]), ("bed", [(-3.0, 0.0)])])
+    attention = torch.ones(len(room.xy))
+
+    def route(question: str, pose: object = (0.0, 0.0, 0.0)) -> object:
+        measured = measured_route(AskedQuestion(question, ["open"], pose, situated=True), attention, room.footprints,
+                                  room.xy, room.cell_size)
+        return None if measured is None else (measured.text, measured.cells)
+
+    assert route("How do I get to the sofa?") == ("go straight and walk 2.0 meters", [0, 1])  # 1.95 m to its edge
+    assert route("Guide me to the table.") == ("turn left and walk 1.5 meters", [2])
+    assert route("how can I reach the bed from here?") == ("turn around and walk 3.0 meters", [3])
+    assert route("How do I get to the table?", (0.0, 0.0, math.pi)) == ("turn right and walk 1.5 meters", [2])
+    assert route("How do I get to the chair?") is None  # the map shows no chair
+    assert route("How do I get to the sofa?", pose=None) is None  # no pose: the model's answer
+    assert route("Is the sofa in front of me?") is None  # not a route question
+    question = AskedQuestion("Tell me how to get to the sofa.", ["open"], (0.0, 0.0, 0.0), situated=True)
+    assert measured_text("3.5 meters", attention, room, question) == "go straight and walk 2.0 meters"
+    directions = AskedQuestion("Which way should I go to get to the sofa?", ["situated_direction"], (0.0, 0.0, 0.0),
+                               situated=True, answers=frozenset({"left", "right", "front", "behind"}))
+    assert measured_text("front", attention, room, directions) == "go straight and walk 2.0 meters"  # the words decide
