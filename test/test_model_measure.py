@@ -23,11 +23,13 @@ from leovl_ros.model.measure import (
     measured_count,
     measured_direction,
     measured_distance,
+    measured_extreme,
     measured_next_to,
     measured_route,
     measured_situated_count,
     measured_situated_object,
     measured_size,
+    named_objects_distance,
     stands_on_support,
     typical_volume,
 )
@@ -327,3 +329,40 @@ def test_the_route_to_the_named_object_from_the_askers_pose():
     directions = AskedQuestion("Which way should I go to get to the sofa?", ["situated_direction"], (0.0, 0.0, 0.0),
                                situated=True, answers=frozenset({"left", "right", "front", "behind"}))
     assert measured_text("front", attention, room, directions) == "go straight and walk 2.0 meters"  # the words decide
+
+
+def test_distances_between_the_objects_of_the_two_named_classes():
+    # a sofa (two columns, centre x = 1.15) and a lamp 3 m along x; the attention mostly on a chair in between
+    room = furnished_map([("sofa", [(1.0, 0.0), (1.3, 0.0)]), ("chair", [(2.0, 0.0)]), ("lamp", [(4.15, 0.0)])])
+    attention = torch.tensor([0.05, 0.05, 0.85, 0.05])
+    question = AskedQuestion("How far is the sofa from the lamp?", ["distance"])
+    assert named_objects_distance(question, attention, room.footprints, room.xy, room.cell_size) == pytest.approx(3.0)
+    assert measured_text("1.0 meters", attention, room, question) == "3.0 meters"
+    # a door is no class: the attended pair measures it
+    door = AskedQuestion("How far is the sofa from the door?", ["distance"])
+    assert named_objects_distance(door, attention, room.footprints, room.xy, room.cell_size) is None
+    assert measured_text("5.0 meters", attention, room, door) == distance_text(
+        measured_distance(attention, room.xy, room.cell_size))
+    absent = AskedQuestion("How far is the bed from the lamp?", ["distance"])  # the map shows no bed
+    assert named_objects_distance(absent, attention, room.footprints, room.xy, room.cell_size) is None
+
+
+def test_nearest_and_farthest_objects_from_the_named_one():
+    # a stool with a box standing on it (their columns shared), a table 0.9 m away, a chair 2 m, a bed 5 m
+    room = furnished_map([("stool", [(0.0, 0.0)]), ("box", [(0.0, 0.0)]), ("table", [(0.9, 0.0)]),
+                          ("chair", [(2.0, 0.0)]), ("bed", [(5.0, 0.0), (5.3, 0.0)])])
+    attention = torch.ones(len(room.xy))
+
+    def extreme(question: str) -> object:
+        measured = measured_extreme(AskedQuestion(question, ["nearest", "farthest"]), attention, room.footprints,
+                                    room.xy, room.cell_size)
+        return None if measured is None else (measured.text, measured.cells)
+
+    assert extreme("What is closest to the stool?") == ("table", [1])  # the box on it is not a neighbour
+    assert extreme("Which thing is furthest away from the footstool?") == ("bed", [3, 4])
+    assert extreme("What is closest to the monitor?") is None  # the map shows no monitor
+    assert extreme("What is the closest thing to the door?") is None  # a door is no class
+    assert extreme("Is the nearest or the farthest thing to the stool a chair?") is None
+    nearest = AskedQuestion("What lies nearest to the stool?", ["nearest"])
+    assert measured_text("box", attention, room, nearest) == "table"
+    assert measured_text("box", attention, room, AskedQuestion(nearest.text, ["class"])) == "box"  # another type

@@ -5,14 +5,17 @@ my left or my right?", the language model answers from what the scene tokens say
 held-out rooms it says the right half metre 16 % of the time and the right yes/no to "next to" 41 % of the time (it
 says "yes" to 73 % of them; 36 % are yes). The reader's attention for such a question lies on the objects, and the
 map knows where its cells are. The two objects holding the most attention (:func:`attended_pair`) give
-- a distance answer: the floor-plan distance between their attention-weighted centres, rounded as the answers are
-  (nearest 0.5 m);
+- a distance answer where the question does not name two classes the map shows (a door, a window): the
+  floor-plan distance between their attention-weighted centres, rounded as the answers are (nearest 0.5 m);
 - a yes/no answer to a spatial-relation question (in the training data, only "is X next to Y?"; the answer types
   tell): "yes" when some cells of the two lie within ``NEXT_TO_M`` of each other;
 and, for a question asked with the asker's pose, the most-attended object's bearing from that pose gives
 - a direction answer (front / behind / left / right): "left" or "right" by the bearing's side when the question
   offers only those two (:func:`asks_side`), else the 90° sector the bearing falls in;
-and the column classifier's class footprints (``LeoVLModel.class_footprints``) give
+and the column classifier's class footprints (``LeoVLModel.class_footprints``), grouped into objects
+(:func:`class_objects`; the one a question names is its class's most-attended: :func:`attended_class_object`), give
+- a distance answer between two named classes: their objects' centres (:func:`named_objects_distance`);
+- the class nearest to / farthest from a named class's object (:func:`measured_extreme`), grounded on that object;
 - a count above zero to "how many <class>?" asked of the whole room: the groups of adjacent columns where that
   class's footprint probability exceeds ``COUNT_MIN_P`` (:func:`measured_count`), at most one more than the model
   said. "Zero" stays the model's and the absent gate's: the map would say zero for present objects it detects
@@ -27,9 +30,11 @@ and the footprints with a class's typical size (``sim.furnish.CLASS_SPECS``) giv
   included, at most one more than the model said (:func:`measured_situated_count`); "how do I get to the sofa?":
   the first step towards the named class's most-attended object and the walk to it (:func:`measured_route`), which
   also grounds the answer.
-Held-out (training / held-out wordings): distance 15.8 / 17.8 → 35.6 / 41.6 %, next-to 46 / 37 → 62 / 73 %,
-situated direction 89.1 / 81.8 → 91.6 / 90.9 %, counting 63.6 / 64.7 → 74.5 / 75.9 % (``docs/experiments.md``,
-"Metric answers measured on the map"); sizes, the first thing in a direction, situated counts and routes in "Sizes,
+Held-out (training / held-out wordings): distance 15.8 / 17.8 → 35.6 / 41.6 (attended pair) → 55.4 / 56.4 %
+(named objects), nearest 36.6 / 32.7 → 50.5 / 49.5 %, farthest 59.0 / 60.2 → 67.5 / 68.7 %, next-to 46 / 37 → 62 /
+73 %, situated direction 89.1 / 81.8 → 91.6 / 90.9 %, counting 63.6 / 64.7 → 74.5 / 75.9 % (``docs/experiments.md``,
+"Metric answers measured on the map" and "Distances, nearest and farthest from the named classes' footprint
+objects"); sizes, the first thing in a direction, situated counts and routes in "Sizes,
 the first thing in a direction, situated counts and routes measured on the map" there (held-out rooms: 58.5 → 92.5 %,
 25.8 → 80.5 %, 69.0 → 80.0 %, 0 → 82.1 %). ROS-free; :meth:`LeoVLModel.generate` applies it to every answer.
 """
@@ -85,11 +90,12 @@ COUNT_SAME_OBJECT_CELLS = 2.0
 SIZE_TYPE = "size"
 """The answer type of size comparisons ("which is bigger, …?", "is the bin bigger than the cushion?")."""
 
-SIZE_MIN_P = 0.5
-"""Footprint probability above which a column belongs to an object whose size is compared. On 761 validation
-comparisons of two named classes (240 rooms, training wordings; the model 50.7 % right): typical sizes by class
-alone 91.1 %, placed as the map shows at 0.3 / 0.5 / 0.7: 95.1 / 95.3 / 94.7 %; sized from the map's columns instead
-(footprint area, or area × column height) 77–82 %: the column classifier's footprints are coarser than the sizes."""
+NAMED_OBJECT_MIN_P = 0.5
+"""Footprint probability above which a column belongs to the object a question names (:func:`attended_class_object`:
+sizes, distances, routes). On 761 validation comparisons of two named classes (240 rooms, training wordings; the
+model 50.7 % right): typical sizes by class alone 91.1 %, placed as the map shows at 0.3 / 0.5 / 0.7: 95.1 / 95.3 /
+94.7 %; sized from the map's columns instead (footprint area, or area × column height) 77–82 %: the column
+classifier's footprints are coarser than the sizes. On 960 validation distance questions: 55.4 / 55.6 / 50.6 %."""
 
 SUPPORT_CLASSES: tuple[str, ...] = tuple(sorted({h for spec in CLASS_SPECS.values() for h in spec.supports}))
 """Classes other objects stand on (``sim.furnish.CLASS_SPECS``: tables, desks, shelves, beds, …)."""
@@ -106,6 +112,14 @@ SITUATED_OBJECT_TYPE = "situated_object"
 
 SITUATED_COUNTING_TYPE = "situated_counting"
 """The answer type of "how many chairs are on my left?" asked at a pose."""
+
+NEAREST_TYPES = ("nearest", "farthest")
+"""The answer types of "what is nearest to the stool?" and "what is farthest from the tv?"."""
+
+CANDIDATE_MIN_P = 0.8
+"""Footprint probability above which columns make an object a nearest / farthest answer may name. On 914 / 829
+validation questions (the model 41.4 / 62.6 %): 0.6 → 49.6 / 69.0 %, 0.7 → 52.0 / 69.1, 0.8 → 55.0 / 71.2, 0.9 →
+55.3 / 70.9; objects sharing columns with the asked one kept (a pillow on the bed): 36.4 / 69.1 at 0.7."""
 
 ROUTE_STRAIGHT_DEG = 30.0
 """A route's first step is "go straight" when the object's centre lies within this many degrees of the facing,
@@ -164,6 +178,8 @@ _THAN = re.compile(r"\bthan\b")
 _ARTICLES = frozenset({"the", "a", "an", "this", "that"})
 _SECTOR_WORDS = {"front": re.compile(r"\b(?:front|ahead)\b"), "left": re.compile(r"\bleft\b"),
                  "right": re.compile(r"\bright\b"), "behind": re.compile(r"\b(?:behind|back)\b")}
+_NEAREST = re.compile(r"\b(?:nearest|closest)\b")
+_FARTHEST = re.compile(r"\b(?:farthest|furthest|most distant)\b")
 _ROUTE_WORDS = ("reach", "guide", "navigate")
 _ROUTE_PAIRS = (("get", "to"), ("go", "to"), ("walk", "to"), ("way", "to"), ("take", "me"), ("lead", "me"))
 _AHEAD_OR_BEHIND = re.compile(r"\b(?:front|behind|ahead|back|backwards|forward|forwards)\b")
@@ -218,6 +234,22 @@ def measured_distance(attention: torch.Tensor, xy: torch.Tensor, cell_size: torc
     if pair is None:
         return None
     return float(torch.linalg.norm(attended_centre(attention, xy, pair[0]) - attended_centre(attention, xy, pair[1])))
+
+
+def named_objects_distance(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
+                           xy: torch.Tensor, cell_size: torch.Tensor) -> Optional[float]:
+    """Floor-plan distance (m) between the centres (:func:`object_centre`) of the two classes' objects a question
+    names (:func:`attended_class_object`: "how far is the sofa from the lamp?"); None unless it names two classes
+    the map shows (a door or a window is no class: the attended pair measures those, :func:`measured_distance`)."""
+    if len(question.named) != 2:
+        return None
+    centres = []
+    for cls in question.named:
+        cells = attended_class_object(cls, attention, footprints, xy, cell_size)
+        if not cells:
+            return None
+        centres.append(object_centre(footprints[:, CLASSES.index(cls)], xy, cells))
+    return float(torch.linalg.norm(centres[0] - centres[1]))
 
 
 def measured_next_to(attention: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor) -> Optional[bool]:
@@ -300,10 +332,11 @@ def typical_volume(cls: str, on_support: Optional[bool]) -> float:
 
 def attended_class_object(cls: str, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
                           cell_size: torch.Tensor) -> list[int]:
-    """The map's object of a class a question names: of its objects (:func:`class_objects` at ``SIZE_MIN_P``), the
-    one holding the most attention, most probable column first; empty when the map shows none."""
+    """The map's object of a class a question names: of its objects (:func:`class_objects` at
+    ``NAMED_OBJECT_MIN_P``), the one holding the most attention, most probable column first; empty when the map shows
+    none."""
     footprint = footprints[:, CLASSES.index(cls)]
-    objects = class_objects(footprint, xy, cell_size, SIZE_MIN_P)
+    objects = class_objects(footprint, xy, cell_size, NAMED_OBJECT_MIN_P)
     if not objects:
         return []
     weights = attention.double().flatten()
@@ -413,6 +446,33 @@ def measured_situated_count(footprint: torch.Tensor, xy: torch.Tensor, cell_size
                for cells in class_objects(footprint, xy, cell_size))
 
 
+def measured_extreme(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
+                     cell_size: torch.Tensor) -> Optional[Measurement]:
+    """The class of the object nearest to (or farthest from) the one class a question names ("what is closest to
+    the stool?"), grounded on it: centre distances (:func:`object_centre`) from the named class's
+    :func:`attended_class_object` to every other class's objects (:func:`class_objects` at ``CANDIDATE_MIN_P``), less
+    those sharing columns with it (a pillow on the bed it asks about). None for another question (not one class
+    named, neither or both of nearest and farthest in its words) or where the map shows no such objects."""
+    words = question.text.lower()
+    nearest, farthest = bool(_NEAREST.search(words)), bool(_FARTHEST.search(words))
+    if len(question.named) != 1 or nearest == farthest:
+        return None
+    asked = question.named[0]
+    target = attended_class_object(asked, attention, footprints, xy, cell_size)
+    if not target:
+        return None
+    centre = object_centre(footprints[:, CLASSES.index(asked)], xy, target)
+    candidates = [(float(torch.linalg.norm(object_centre(footprints[:, index], xy, cells) - centre)), cls, cells)
+                  for index, cls in enumerate(CLASSES) if cls != asked
+                  for cells in class_objects(footprints[:, index], xy, cell_size, CANDIDATE_MIN_P)
+                  if not set(cells) & set(target)]
+    if not candidates:
+        return None
+    _, cls, cells = (min if nearest else max)(candidates, key=lambda c: c[0])
+    column_p = footprints[:, CLASSES.index(cls)]
+    return Measurement(cls, sorted(cells, key=lambda c: -float(column_p[c])))
+
+
 def _same_word(word: str, target: str) -> bool:
     """``word`` is ``target``, or it with two neighbouring letters swapped (the commonest typo: "recah", "guied")."""
     if word == target:
@@ -470,7 +530,8 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
     """``text`` with what the map measures in its place: a distance answer by the distance, an answer to a size
     comparison of two named classes by their sizes, a yes/no answer to a spatial-relation question by the next-to
     judgement, a direction answer to a question asked at a pose by the direction from it, the class of "the first
-    thing on my left" asked at a pose by the nearest object there, "how do I get to the sofa?" asked at a pose by the
+    thing on my left" asked at a pose by the nearest object there, the class nearest to or farthest from a named
+    class's object by the map's, "how do I get to the sofa?" asked at a pose by the
     route to it (whatever the model said), a count above zero to a room-wide "how many <class>?" and any count in a
     direction by the count (at most one above the model's). ``scene`` carries the map geometry (``xy``, ``cell_size``,
     ``footprints``: a ``ScenePrefix``). Any other answer, or one the map cannot measure (too few attended objects,
@@ -493,13 +554,20 @@ def _measurement(text: str, attention: torch.Tensor, xy: torch.Tensor, cell_size
                  footprints: Optional[torch.Tensor], question: AskedQuestion) -> Optional[Measurement]:
     """What the map measures for an answer (:func:`measured_answer`), or None where it measures nothing."""
     if DISTANCE_ANSWER.match(text):
-        distance = measured_distance(attention, xy, cell_size)
+        distance = None if footprints is None else named_objects_distance(question, attention, footprints, xy,
+                                                                          cell_size)
+        if distance is None:
+            distance = measured_distance(attention, xy, cell_size)
         return None if distance is None else Measurement(distance_text(distance))
     if (text in (YES, NO) or text in CLASSES) and SIZE_TYPE in question.answer_types and not question.situated \
             and footprints is not None:
         size = measured_size(question, attention, footprints, xy, cell_size)
         if size is not None:
             return size
+    if text in CLASSES and any(t in question.answer_types for t in NEAREST_TYPES) and footprints is not None:
+        extreme = measured_extreme(question, attention, footprints, xy, cell_size)
+        if extreme is not None:
+            return extreme
     if text in (YES, NO) and RELATION_TYPE in question.answer_types:
         near = measured_next_to(attention, xy, cell_size)
         return None if near is None else Measurement(YES if near else NO)
