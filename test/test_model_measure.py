@@ -25,11 +25,13 @@ from leovl_ros.model.measure import (
     measured_distance,
     measured_extreme,
     measured_next_to,
+    measured_relation_object,
     measured_route,
     measured_situated_count,
     measured_situated_object,
     measured_size,
     named_objects_distance,
+    relation_asked,
     stands_on_support,
     typical_volume,
 )
@@ -366,3 +368,40 @@ def test_nearest_and_farthest_objects_from_the_named_one():
     nearest = AskedQuestion("What lies nearest to the stool?", ["nearest"])
     assert measured_text("box", attention, room, nearest) == "table"
     assert measured_text("box", attention, room, AskedQuestion(nearest.text, ["class"])) == "box"  # another type
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("What is between the bed and the sofa?", "between"), ("What separates the desk from the shelf?", "between"),
+    ("What is the lamp standing on?", "support"), ("Which thing is udner the pillow?", "support"),
+    ("what's holding up the tv, please?", "support"), ("What serves as the box's support?", "support"),
+    ("What is next to the bed?", "next_to"), ("what is the table's neighbuor?", "next_to"),
+    ("What stands beside the toilet?", "next_to"), ("What is closest to the bed?", None),
+    ("What colour is the sofa?", None), ("What is on top of the table?", None),
+])
+def test_the_relation_a_question_asks_for(question, kind):
+    assert relation_asked(question) == kind
+
+
+def test_relation_objects_from_the_named_classes_objects():
+    # a desk (two columns) with a lamp on it, a chair 0.6 m from the desk's end, a sofa 3 m away; a bed and a
+    # cabinet with a stool between them
+    room = furnished_map([("desk", [(0.0, 0.0), (0.3, 0.0)]), ("lamp", [(0.3, 0.0)]), ("chair", [(0.9, 0.0)]),
+                          ("sofa", [(3.3, 0.0)]), ("bed", [(0.0, 5.0)]), ("stool", [(1.5, 5.1)]),
+                          ("cabinet", [(3.0, 5.0)])])
+    attention = torch.ones(len(room.xy))
+
+    def related(question: str) -> object:
+        measured = measured_relation_object(AskedQuestion(question, ["spatial_relation"]), attention,
+                                            room.footprints, room.xy, room.cell_size)
+        return None if measured is None else (measured.text, measured.cells)
+
+    assert related("What is the lamp standing on?") == ("desk", [0, 1])
+    assert related("What is next to the desk?") == ("chair", [2])  # the lamp shares the desk's columns
+    assert related("What is between the bed and the cabinet?") == ("stool", [5])
+    assert related("What is the chair standing on?") is None  # on the floor: no support under it
+    assert related("What is between the bed and the toilet?") is None  # the map shows no toilet
+    assert related("What is next to the lamp on the desk?") is None  # two classes named: not one object's relation
+    question = AskedQuestion("What is beside the desk?", ["spatial_relation"])
+    assert measured_text("sofa", attention, room, question) == "chair"
+    assert measured_text("yes", attention, room, question) in ("yes", "no")  # yes / no: the next-to judgement's
+    assert measured_text("sofa", attention, room, AskedQuestion(question.text, ["class"])) == "sofa"  # another type

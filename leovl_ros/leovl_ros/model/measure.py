@@ -16,6 +16,8 @@ and the column classifier's class footprints (``LeoVLModel.class_footprints``), 
 (:func:`class_objects`; the one a question names is its class's most-attended: :func:`attended_class_object`), give
 - a distance answer between two named classes: their objects' centres (:func:`named_objects_distance`);
 - the class nearest to / farthest from a named class's object (:func:`measured_extreme`), grounded on that object;
+- the class a relation question asks for — what X stands on, what is next to X, what is between X and Y
+  (:func:`measured_relation_object`), grounded on that object;
 - a count above zero to "how many <class>?" asked of the whole room: the groups of adjacent columns where that
   class's footprint probability exceeds ``COUNT_MIN_P`` (:func:`measured_count`), at most one more than the model
   said. "Zero" stays the model's and the absent gate's: the map would say zero for present objects it detects
@@ -31,12 +33,12 @@ and the footprints with a class's typical size (``sim.furnish.CLASS_SPECS``) giv
   the first step towards the named class's most-attended object and the walk to it (:func:`measured_route`), which
   also grounds the answer.
 Held-out (training / held-out wordings): distance 15.8 / 17.8 → 35.6 / 41.6 (attended pair) → 55.4 / 56.4 %
-(named objects), nearest 36.6 / 32.7 → 50.5 / 49.5 %, farthest 59.0 / 60.2 → 67.5 / 68.7 %, next-to 46 / 37 → 62 /
-73 %, situated direction 89.1 / 81.8 → 91.6 / 90.9 %, counting 63.6 / 64.7 → 74.5 / 75.9 % (``docs/experiments.md``,
-"Metric answers measured on the map" and "Distances, nearest and farthest from the named classes' footprint
-objects"); sizes, the first thing in a direction, situated counts and routes in "Sizes,
-the first thing in a direction, situated counts and routes measured on the map" there (held-out rooms: 58.5 → 92.5 %,
-25.8 → 80.5 %, 69.0 → 80.0 %, 0 → 82.1 %). ROS-free; :meth:`LeoVLModel.generate` applies it to every answer.
+(named objects), nearest 36.6 / 32.7 → 50.5 / 49.5 %, farthest 59.0 / 60.2 → 67.5 / 68.7 %, spatial relation
+47.6 / 43.4 → 55.6 / 57.7 (next-to yes / no: 46 / 37 → 62 / 73 %) → 63.6 / 67.5 % (relation objects), situated
+direction 89.1 / 81.8 → 91.6 / 90.9 %, counting 63.6 / 64.7 → 74.5 / 75.9 %; outside the held-out mix (held-out
+rooms, ``benchmarks/trained_types.py``): sizes 58.5 → 92.5 %, the first thing in a direction 25.8 → 80.5 %,
+situated counts 69.0 → 80.0 %, routes 0 → 82.1 %. How each was chosen: ``docs/experiments.md``. ROS-free;
+:meth:`LeoVLModel.generate` applies it to every answer.
 """
 
 from __future__ import annotations
@@ -121,6 +123,16 @@ CANDIDATE_MIN_P = 0.8
 validation questions (the model 41.4 / 62.6 %): 0.6 → 49.6 / 69.0 %, 0.7 → 52.0 / 69.1, 0.8 → 55.0 / 71.2, 0.9 →
 55.3 / 70.9; objects sharing columns with the asked one kept (a pillow on the bed): 36.4 / 69.1 at 0.7."""
 
+SUPPORT_SHARE_MIN = 0.4
+"""A support class is what an object stands on when its footprint probability averages above this over the object's
+columns. On 289 validation "what is X standing on?" questions (the model 59.7 %): 0 / 0.2 / 0.4 → 63.3 / 66.8 /
+67.5 %."""
+
+BETWEEN_OFFSET_M = 0.8
+"""An object is between two others when its centre projects onto the middle 70 % of the line joining theirs, at
+most this far (m) from it. On 389 validation "what is between X and Y?" questions (the model 41.6 %): the data's
+0.5 m → 54.0 %, 0.8 m → 57.8 % (the map's centres are less exact than the data's)."""
+
 ROUTE_STRAIGHT_DEG = 30.0
 """A route's first step is "go straight" when the object's centre lies within this many degrees of the facing,
 "turn around" beyond 180 minus it, else "turn left" / "turn right" (the training data leaves 20–40° and 140–160°
@@ -180,8 +192,17 @@ _SECTOR_WORDS = {"front": re.compile(r"\b(?:front|ahead)\b"), "left": re.compile
                  "right": re.compile(r"\bright\b"), "behind": re.compile(r"\b(?:behind|back)\b")}
 _NEAREST = re.compile(r"\b(?:nearest|closest)\b")
 _FARTHEST = re.compile(r"\b(?:farthest|furthest|most distant)\b")
-_ROUTE_WORDS = ("reach", "guide", "navigate")
-_ROUTE_PAIRS = (("get", "to"), ("go", "to"), ("walk", "to"), ("way", "to"), ("take", "me"), ("lead", "me"))
+_ENDS_ON = re.compile(r"\bon(?: top of)?\W*(?:please\W*)?$")
+_RELATION_WORDS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
+    "between": (("between", "separates"), ()),
+    "support": (("under", "underneath", "beneath", "support", "base"), (("holding", "up"),)),
+    "next_to": (("beside", "by", "near", "neighbour", "neighbor", "side", "adjacent"), (("next", "to"),)),
+}
+"""Words (and word pairs) that say which object a spatial-relation question asks for (:func:`relation_asked`)."""
+_ROUTE_WORDS: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] = (
+    ("reach", "guide", "navigate"),
+    (("get", "to"), ("go", "to"), ("walk", "to"), ("way", "to"), ("take", "me"), ("lead", "me")))
+"""Words and word pairs of a route question (:func:`asks_route`)."""
 _AHEAD_OR_BEHIND = re.compile(r"\b(?:front|behind|ahead|back|backwards|forward|forwards)\b")
 
 
@@ -473,6 +494,71 @@ def measured_extreme(question: AskedQuestion, attention: torch.Tensor, footprint
     return Measurement(cls, sorted(cells, key=lambda c: -float(column_p[c])))
 
 
+def relation_asked(question: str) -> Optional[str]:
+    """Which object a spatial-relation question asks for: "between" (what is between X and Y?), "support" (what is X
+    standing on? what is under X?) or "next_to" (what is next to X?); None for another question. A swapped pair of
+    letters is forgiven ("udner", "neigbhour")."""
+    words = question.lower()
+    if _mentions(words, *_RELATION_WORDS["between"]):
+        return "between"
+    if _mentions(words, *_RELATION_WORDS["support"]) or _ENDS_ON.search(words):
+        return "support"
+    if _mentions(words, *_RELATION_WORDS["next_to"]) and not (_NEAREST.search(words) or _FARTHEST.search(words)):
+        return "next_to"
+    return None
+
+
+def measured_relation_object(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
+                             xy: torch.Tensor, cell_size: torch.Tensor) -> Optional[Measurement]:
+    """The class a spatial-relation question asks for (:func:`relation_asked`), grounded on its object, from the
+    named classes' objects (:func:`attended_class_object`): what X stands on — the support class whose footprint
+    averages highest over X's columns (above ``SUPPORT_SHARE_MIN``); what is next to X — the object (footprint above
+    ``CANDIDATE_MIN_P``, not sharing X's columns) with the column nearest to X's; what is between X and Y — the
+    floor-standing object whose centre lies between theirs (``BETWEEN_OFFSET_M``), nearest the line. None where the
+    map shows no such object or the question names other than one class (two for "between")."""
+    kind = relation_asked(question.text)
+    if kind is None or len(question.named) != (2 if kind == "between" else 1):
+        return None
+    objects = [attended_class_object(c, attention, footprints, xy, cell_size) for c in question.named]
+    if not all(objects):
+        return None
+    if kind == "support":
+        asked, cells = question.named[0], objects[0]
+        share, cls = max((float(footprints[cells, CLASSES.index(c)].mean()), c) for c in SUPPORT_CLASSES if c != asked)
+        if share <= SUPPORT_SHARE_MIN:
+            return None
+        under = [o for o in class_objects(footprints[:, CLASSES.index(cls)], xy, cell_size, NAMED_OBJECT_MIN_P)
+                 if set(o) & set(cells)]
+        return Measurement(cls, under[0] if under else [])
+    if kind == "next_to":
+        asked, target = question.named[0], objects[0]
+        candidates = [(float(torch.cdist(xy[cells].double(), xy[target].double()).min()), cls, cells)
+                      for index, cls in enumerate(CLASSES) if cls != asked
+                      for cells in class_objects(footprints[:, index], xy, cell_size, CANDIDATE_MIN_P)
+                      if not set(cells) & set(target)]
+    else:
+        ends = [object_centre(footprints[:, CLASSES.index(c)], xy, o) for c, o in zip(question.named, objects)]
+        candidates = [(offset, cls, cells) for cls, cells, centre in floor_objects(footprints, xy, cell_size)
+                      if cls not in question.named
+                      and (offset := _offset_between(ends[0], centre, ends[1])) is not None]
+    if not candidates:
+        return None
+    _, cls, cells = min(candidates, key=lambda c: c[0])
+    return Measurement(cls, cells)
+
+
+def _offset_between(a: torch.Tensor, mid: torch.Tensor, b: torch.Tensor) -> Optional[float]:
+    """How far (m) ``mid`` lies from the line a–b when it projects onto the middle 70 % of it within
+    ``BETWEEN_OFFSET_M`` (the data's "between"); None otherwise."""
+    ab = b - a
+    length2 = float(ab @ ab)
+    if length2 < 1e-6:
+        return None
+    t = float((mid - a) @ ab) / length2
+    offset = float(torch.linalg.norm(mid - (a + t * ab)))
+    return offset if 0.15 <= t <= 0.85 and offset <= BETWEEN_OFFSET_M else None
+
+
 def _same_word(word: str, target: str) -> bool:
     """``word`` is ``target``, or it with two neighbouring letters swapped (the commonest typo: "recah", "guied")."""
     if word == target:
@@ -484,13 +570,18 @@ def _same_word(word: str, target: str) -> bool:
         and word[diff[1]] == target[diff[0]]
 
 
+def _mentions(text: str, singles: tuple[str, ...], pairs: tuple[tuple[str, str], ...]) -> bool:
+    """Whether a text holds one of the words or adjacent word pairs (:func:`_same_word`: a swapped pair of letters
+    forgiven)."""
+    words = re.findall(r"[a-z]+", text.lower())
+    return any(_same_word(w, t) for w in words for t in singles) or any(
+        _same_word(a, first) and _same_word(b, second) for a, b in zip(words, words[1:]) for first, second in pairs)
+
+
 def asks_route(question: str) -> bool:
     """Whether a question asks the way to something ("how do I get to the sofa?", "guide me to the bed", "how can
     I reach the desk from here?"), a swapped pair of letters forgiven."""
-    words = re.findall(r"[a-z]+", question.lower())
-    return any(_same_word(w, t) for w in words for t in _ROUTE_WORDS) or any(
-        _same_word(a, first) and _same_word(b, second) for a, b in zip(words, words[1:])
-        for first, second in _ROUTE_PAIRS)
+    return _mentions(question, *_ROUTE_WORDS)
 
 
 def first_step(angle_deg: float) -> str:
@@ -568,6 +659,10 @@ def _measurement(text: str, attention: torch.Tensor, xy: torch.Tensor, cell_size
         extreme = measured_extreme(question, attention, footprints, xy, cell_size)
         if extreme is not None:
             return extreme
+    if text in CLASSES and RELATION_TYPE in question.answer_types and footprints is not None:
+        related = measured_relation_object(question, attention, footprints, xy, cell_size)
+        if related is not None:
+            return related
     if text in (YES, NO) and RELATION_TYPE in question.answer_types:
         near = measured_next_to(attention, xy, cell_size)
         return None if near is None else Measurement(YES if near else NO)
