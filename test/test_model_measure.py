@@ -20,6 +20,7 @@ from leovl_ros.model.measure import (
     cluster_cells,
     distance_text,
     measured_answer,
+    measured_class,
     measured_count,
     measured_direction,
     measured_distance,
@@ -405,3 +406,25 @@ def test_relation_objects_from_the_named_classes_objects():
     assert measured_text("sofa", attention, room, question) == "chair"
     assert measured_text("yes", attention, room, question) in ("yes", "no")  # yes / no: the next-to judgement's
     assert measured_text("sofa", attention, room, AskedQuestion(question.text, ["class"])) == "sofa"  # another type
+
+
+def test_class_answers_from_the_objects_on_the_map():
+    # a desk with a monitor on it (the monitor's columns also the desk's), a bed, a box on the floor, a faint pillow
+    room = furnished_map([("desk", [(0.0, 0.0), (0.3, 0.0)]), ("monitor", [(0.3, 0.0)]),
+                          ("bed", [(3.0, 0.0), (3.3, 0.0), (3.0, 0.3)]), ("box", [(5.0, 0.0)]),
+                          ("pillow", [(6.0, 0.0)])])
+    room.footprints[6, CLASSES.index("pillow")] = 0.6  # seen, but faintly
+    attention = torch.ones(len(room.xy))
+
+    def found(question: str) -> object:
+        measured = measured_class(AskedQuestion(question, ["class"]), attention, room.footprints, room.xy,
+                                  room.cell_size)
+        return None if measured is None else (measured.text, measured.cells)
+
+    assert found("What is on the desk?") == ("monitor", [1])
+    assert found("What is the biggest thing in the room?") == ("bed", [2, 3, 4])
+    assert found("Which thing is the smallest here?") == ("pillow", [6])  # faint objects count for the smallest
+    assert found("What is on the bed?") is None  # nothing stands on it
+    assert found("What is the desk standing on?") is None  # a relation question: what it stands on
+    assert found("What colour is the desk?") is None
+    assert measured_text("lamp", attention, room, AskedQuestion("Name the thing on the desk.", ["class"])) == "monitor"
