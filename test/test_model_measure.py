@@ -8,16 +8,20 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from leovl_ros.model.measure import (
+from leovl_ros.model.map_objects import (
     COUNT_MIN_P,
     MEASURE_TOP_CELLS,
+    attended_pair,
+    cluster_cells,
+    stands_on_support,
+    typical_volume,
+)
+from leovl_ros.model.measure import (
     NEXT_TO_M,
     RELATION_TYPE,
     AskedQuestion,
     asks_route,
     asks_side,
-    attended_pair,
-    cluster_cells,
     distance_text,
     measured_answer,
     measured_class,
@@ -33,8 +37,6 @@ from leovl_ros.model.measure import (
     measured_size,
     named_objects_distance,
     relation_asked,
-    stands_on_support,
-    typical_volume,
 )
 from leovl_ros.sim.scene import CLASSES
 

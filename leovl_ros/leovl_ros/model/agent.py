@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from leovl_ros.model.leovl import LeoVLModel, ScenePrefix, named_classes
-from leovl_ros.model.measure import cluster_cells
+from leovl_ros.model.map_objects import cluster_cells
 from leovl_ros.model.numerics import flushed_denormals
 
 EMPTY_MAP_ANSWER = "I have not seen anything yet: the map is empty."

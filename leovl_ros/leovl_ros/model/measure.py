@@ -12,8 +12,9 @@ map knows where its cells are. The two objects holding the most attention (:func
 and, for a question asked with the asker's pose, the most-attended object's bearing from that pose gives
 - a direction answer (front / behind / left / right): "left" or "right" by the bearing's side when the question
   offers only those two (:func:`asks_side`), else the 90° sector the bearing falls in;
-and the column classifier's class footprints (``LeoVLModel.class_footprints``), grouped into objects
-(:func:`class_objects`; the one a question names is its class's most-attended: :func:`attended_class_object`), give
+and the column classifier's class footprints (``LeoVLModel.class_footprints``), grouped into objects by
+``model.map_objects`` (:func:`class_objects`; the one a question names is its class's most-attended:
+:func:`attended_class_object`), give
 - a distance answer between two named classes: their objects' centres (:func:`named_objects_distance`);
 - the class nearest to / farthest from a named class's object (:func:`measured_extreme`), grounded on that object;
 - the class a relation question asks for — what X stands on, what is next to X, what is between X and Y
@@ -51,20 +52,26 @@ from typing import Any, Optional
 
 import torch
 
-from leovl_ros.sim.furnish import CLASS_SPECS
+from leovl_ros.model.map_objects import (
+    CANDIDATE_MIN_P,
+    NAMED_OBJECT_MIN_P,
+    ON_CLASSES,
+    SUPPORT_CLASSES,
+    attended_centre,
+    attended_class_object,
+    attended_objects,
+    attended_pair,
+    class_objects,
+    distance_in_direction,
+    floor_objects,
+    object_centre,
+    offset_between,
+    stands_on_support,
+    typical_volume,
+)
 from leovl_ros.sim.scene import CLASSES
 from leovl_ros.sim.spatial import SECTORS, bearing
 from leovl_ros.sim.templates import NO, NUMBER_WORDS, YES, classes_named, count_word, metres
-
-MEASURE_TOP_CELLS = 8
-"""How many of the most-attended cells a measurement looks at (on 504 distance questions of 240 validation rooms,
-right answers at ``MEASURE_SAME_OBJECT_CELLS``: 3 → 27.0 %, 5 → 31.0 %, 8 → 33.5 %, 10 → 32.5 %, 30 → 33.7 %: a
-plateau from 8)."""
-
-MEASURE_SAME_OBJECT_CELLS = 3.0
-"""Cells within this many cell edges of an object's most-attended cell belong to that object when measuring (1.5 →
-30.0 %, 2.5 → 33.1 %, 3.0 → 33.5 % on the validation distances: a bed or a table spans more than the grounding's
-1.5)."""
 
 NEXT_TO_M = 0.6
 """Two objects are next to each other when some cells of theirs have centres this close (m): the data's next-to
@@ -80,35 +87,10 @@ RELATION_TYPE = "spatial_relation"
 COUNTING_TYPE = "counting"
 """The answer type of "how many <class>?" about the whole room (``model.answer_types``)."""
 
-COUNT_MIN_P = 0.7
-"""A column counts towards a class when the column classifier's footprint probability of it exceeds this. On 1,372
-validation counting questions (model 63.9 %; ``COUNT_SAME_OBJECT_CELLS`` 2): 0.6 → 72.4 %, 0.7 → 73.1 %, 0.8 →
-71.5 % right when every answer is counted; keeping the model's "zero", 73.7 %; also at most one above the model's
-count, 74.5 % (the map's count only where it is within one of the model's: 74.3 %)."""
-
-COUNT_SAME_OBJECT_CELLS = 2.0
-"""Counted columns within this many cell edges of each other are one object (at ``COUNT_MIN_P``: 1.0 → 62.7 %, 1.5 →
-64.6 %, 2.0 → 73.1 %, 2.5 → 73.0 % on the validation questions)."""
 
 SIZE_TYPE = "size"
 """The answer type of size comparisons ("which is bigger, …?", "is the bin bigger than the cushion?")."""
 
-NAMED_OBJECT_MIN_P = 0.5
-"""Footprint probability above which a column belongs to the object a question names (:func:`attended_class_object`:
-sizes, distances, routes). On 761 validation comparisons of two named classes (240 rooms, training wordings; the
-model 50.7 % right): typical sizes by class alone 91.1 %, placed as the map shows at 0.3 / 0.5 / 0.7: 95.1 / 95.3 /
-94.7 %; sized from the map's columns instead (footprint area, or area × column height) 77–82 %: the column
-classifier's footprints are coarser than the sizes. On 960 validation distance questions: 55.4 / 55.6 / 50.6 %."""
-
-SUPPORT_CLASSES: tuple[str, ...] = tuple(sorted({h for spec in CLASS_SPECS.values() for h in spec.supports}))
-"""Classes other objects stand on (``sim.furnish.CLASS_SPECS``: tables, desks, shelves, beds, …)."""
-
-SUPPORT_MIN_P = 0.5
-"""A column shows a support under an object when a support class's footprint probability there exceeds this (0.3 /
-0.5 / 0.7: 95.3 / 95.3 / 94.9 % on the validation comparisons)."""
-
-SECTOR_ANGLES = {"front": 0.0, "left": 90.0, "behind": 180.0, "right": -90.0}
-"""Centre bearing (degrees, counter-clockwise from the facing) of each of ``sim.spatial.SECTORS``."""
 
 SITUATED_OBJECT_TYPE = "situated_object"
 """The answer type of "what is the first thing on my left?" asked at a pose."""
@@ -119,26 +101,16 @@ SITUATED_COUNTING_TYPE = "situated_counting"
 NEAREST_TYPES = ("nearest", "farthest")
 """The answer types of "what is nearest to the stool?" and "what is farthest from the tv?"."""
 
-CANDIDATE_MIN_P = 0.8
-"""Footprint probability above which columns make an object a nearest / farthest answer may name. On 914 / 829
-validation questions (the model 41.4 / 62.6 %): 0.6 → 49.6 / 69.0 %, 0.7 → 52.0 / 69.1, 0.8 → 55.0 / 71.2, 0.9 →
-55.3 / 70.9; objects sharing columns with the asked one kept (a pillow on the bed): 36.4 / 69.1 at 0.7."""
 
 CLASS_TYPE = "class"
 """The answer type of "what is on the desk?" and "what is the biggest thing here?"."""
 
-ON_CLASSES: tuple[str, ...] = tuple(c for c in CLASSES if CLASS_SPECS[c].on_size is not None)
-"""Classes that stand on other objects (``sim.furnish.CLASS_SPECS``: lamps, plants, boxes, TVs, monitors, pillows)."""
 
 SUPPORT_SHARE_MIN = 0.4
 """A support class is what an object stands on when its footprint probability averages above this over the object's
 columns. On 289 validation "what is X standing on?" questions (the model 59.7 %): 0 / 0.2 / 0.4 → 63.3 / 66.8 /
 67.5 %."""
 
-BETWEEN_OFFSET_M = 0.8
-"""An object is between two others when its centre projects onto the middle 70 % of the line joining theirs, at
-most this far (m) from it. On 389 validation "what is between X and Y?" questions (the model 41.6 %): the data's
-0.5 m → 54.0 %, 0.8 m → 57.8 % (the map's centres are less exact than the data's)."""
 
 ROUTE_STRAIGHT_DEG = 30.0
 """A route's first step is "go straight" when the object's centre lies within this many degrees of the facing,
@@ -151,9 +123,6 @@ column centre and the cell's edge. On 921 validation "how do I get to X?" questi
 0 %, it answers "3.5 meters"), whole answers right at 0 / 0.025 / 0.05 / 0.1 / 0.15 m: 80.0 / 82.0 / 81.7 / 80.5 /
 78.3 % (the nearest cell square instead: 73.0 %); the first step alone 92.9 %."""
 
-SITUATED_MIN_M = 0.5
-"""Objects closer than this (m, centre to the asker) are the one the asker stands at or sits on, not one to name
-(the training data's rule; 0.8 instead: 67.4 % against 83.9 % on 909 validation questions, the model 19.8 %)."""
 
 SITUATED_RANGE_M = 4.0
 """Objects farther than this (m) are not "the first thing" in a direction (the training data's range). Floor
@@ -216,48 +185,6 @@ _ROUTE_WORDS: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] = (
 _AHEAD_OR_BEHIND = re.compile(r"\b(?:front|behind|ahead|back|backwards|forward|forwards)\b")
 
 
-def cluster_cells(xy: torch.Tensor, cell_size: torch.Tensor, cells: list[int], reach: float) -> list[list[int]]:
-    """``cells`` (most important first) grouped greedily into objects: a cell joins the first object whose first
-    cell lies within ``reach`` of its own cell edges, else starts an object. Objects in order of their first cell."""
-    objects: list[list[int]] = []
-    for c in cells:
-        limit = reach * float(cell_size[c]) + 1e-6
-        home = next((o for o in objects if float(torch.linalg.norm(xy[c].double() - xy[o[0]].double())) <= limit),
-                    None)
-        if home is None:
-            objects.append([c])
-        else:
-            home.append(c)
-    return objects
-
-
-def attended_objects(attention: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
-                     top: int = MEASURE_TOP_CELLS, reach: float = MEASURE_SAME_OBJECT_CELLS) -> list[list[int]]:
-    """The ``top`` most-attended cells grouped into objects (:func:`cluster_cells`), the heaviest first; objects
-    without attention left out; empty when the attention does not fit the map or carries nothing."""
-    attention = attention.double().flatten()
-    if attention.numel() == 0 or attention.numel() != len(xy) or not float(attention.max()) > 0.0:
-        return []
-    cells = [int(c) for c in torch.topk(attention, min(top, attention.numel())).indices]
-    objects = sorted(cluster_cells(xy, cell_size, cells, reach), key=lambda o: -float(attention[o].sum()))
-    return [o for o in objects if float(attention[o].sum()) > 0.0]
-
-
-def attended_pair(attention: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
-                  top: int = MEASURE_TOP_CELLS, reach: float = MEASURE_SAME_OBJECT_CELLS
-                  ) -> Optional[tuple[list[int], list[int]]]:
-    """The cells of the two objects holding the most attention among the ``top`` most-attended cells, heavier
-    first; None when they form fewer than two objects with attention."""
-    objects = attended_objects(attention, xy, cell_size, top, reach)
-    return (objects[0], objects[1]) if len(objects) >= 2 else None
-
-
-def attended_centre(attention: torch.Tensor, xy: torch.Tensor, cells: list[int]) -> torch.Tensor:
-    """Attention-weighted mean position (float64 [2]) of some cells."""
-    weights = attention.double().flatten()[cells]
-    return (xy[cells].double() * weights[:, None]).sum(0) / weights.sum()
-
-
 def measured_distance(attention: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor) -> Optional[float]:
     """Floor-plan distance (m) between the attention-weighted centres of the :func:`attended_pair`; None without
     one."""
@@ -311,68 +238,9 @@ def measured_direction(attention: torch.Tensor, xy: torch.Tensor, cell_size: tor
     return SECTORS[int(((angle + math.pi / 4) // (math.pi / 2)) % 4)]
 
 
-def class_objects(footprint: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
-                  min_p: float = COUNT_MIN_P) -> list[list[int]]:
-    """The objects of one class the map holds, as lists of columns: columns whose footprint probability of it
-    (``footprint`` [N]) exceeds ``min_p``, a column joining a group when within ``COUNT_SAME_OBJECT_CELLS`` cell
-    edges of one of its columns."""
-    cells = torch.nonzero(footprint > min_p).flatten().tolist()
-    if not cells:
-        return []
-    points = xy[cells].double()
-    reach = COUNT_SAME_OBJECT_CELLS * cell_size[cells].double()
-    near = torch.cdist(points, points) <= torch.maximum(reach[:, None], reach[None, :]) + 1e-6
-    group = list(range(len(cells)))  # union-find over the adjacency
-
-    def root(i: int) -> int:
-        while group[i] != i:
-            group[i] = group[group[i]]
-            i = group[i]
-        return i
-
-    for i, j in torch.nonzero(near).tolist():
-        group[root(i)] = root(j)
-    objects: dict[int, list[int]] = {}
-    for i, cell in enumerate(cells):
-        objects.setdefault(root(i), []).append(cell)
-    return list(objects.values())
-
-
 def measured_count(footprint: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor) -> int:
     """How many objects of a class the map holds (:func:`class_objects` at ``COUNT_MIN_P``)."""
     return len(class_objects(footprint, xy, cell_size))
-
-
-def stands_on_support(footprints: torch.Tensor, cells: list[int], cls: str) -> bool:
-    """Whether most of an object's columns also carry a support class (a table, a shelf, a bed, …) above
-    ``SUPPORT_MIN_P``: a lamp on a desk, not a floor lamp."""
-    others = [CLASSES.index(c) for c in SUPPORT_CLASSES if c != cls]
-    return float((footprints[cells][:, others].amax(1) > SUPPORT_MIN_P).double().mean()) > 0.5
-
-
-def typical_volume(cls: str, on_support: Optional[bool]) -> float:
-    """A class's typical bounding volume (m³, ``sim.furnish.CLASS_SPECS``) standing on a support (``on_support``
-    True) or on the floor (False); unknown (None): the geometric mean of the two. A class with one placement has
-    one size."""
-    spec = CLASS_SPECS[cls]
-    sizes = [s for s in (spec.size, spec.on_size) if s is not None]
-    if on_support is not None and len(sizes) == 2:
-        sizes = [spec.on_size if on_support else spec.size]
-    return math.exp(sum(math.log(math.prod(s)) for s in sizes) / len(sizes))
-
-
-def attended_class_object(cls: str, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
-                          cell_size: torch.Tensor) -> list[int]:
-    """The map's object of a class a question names: of its objects (:func:`class_objects` at
-    ``NAMED_OBJECT_MIN_P``), the one holding the most attention, most probable column first; empty when the map shows
-    none."""
-    footprint = footprints[:, CLASSES.index(cls)]
-    objects = class_objects(footprint, xy, cell_size, NAMED_OBJECT_MIN_P)
-    if not objects:
-        return []
-    weights = attention.double().flatten()
-    attended = max(objects, key=lambda o: float(weights[o].sum())) if weights.numel() == len(xy) else objects[0]
-    return sorted(attended, key=lambda c: -float(footprint[c]))
 
 
 def _compares(words: str, comparative: re.Pattern) -> bool:
@@ -414,37 +282,6 @@ def asked_sector(question: str) -> Optional[str]:
     words = question.lower()
     found = [name for name, pattern in _SECTOR_WORDS.items() if pattern.search(words)]
     return found[0] if len(found) == 1 else None
-
-
-def object_centre(footprint: torch.Tensor, xy: torch.Tensor, cells: list[int]) -> torch.Tensor:
-    """Footprint-weighted mean position (float64 [2]) of an object's columns (``footprint`` [N] of its class)."""
-    weights = footprint[cells].double()
-    return (xy[cells].double() * weights[:, None]).sum(0) / weights.sum()
-
-
-def distance_in_direction(centre: torch.Tensor, pose: tuple[float, float, float], sector: str) -> Optional[float]:
-    """How far (m) a point lies from an asker at ``pose`` (map x, y, yaw) when it lies in the asked direction (within
-    45° of it) and at least ``SITUATED_MIN_M`` away; None otherwise."""
-    distance = math.dist((pose[0], pose[1]), centre.tolist())
-    off = math.degrees(bearing((pose[0], pose[1]), pose[2], centre.numpy())) - SECTOR_ANGLES[sector]
-    return distance if distance >= SITUATED_MIN_M and abs((off + 180.0) % 360.0 - 180.0) <= 45.0 else None
-
-
-def floor_objects(footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
-                  ) -> list[tuple[str, list[int], torch.Tensor]]:
-    """The floor-standing objects the map holds, as (class, columns, centre [2], :func:`object_centre`): every
-    class's :func:`class_objects`, less classes that never stand on the floor (a TV, a pillow) and objects standing
-    on a support (:func:`stands_on_support`)."""
-    out = []
-    for cls in CLASSES:
-        spec = CLASS_SPECS[cls]
-        if spec.size is None:
-            continue
-        footprint = footprints[:, CLASSES.index(cls)]
-        for cells in class_objects(footprint, xy, cell_size):
-            if spec.on_size is None or not stands_on_support(footprints, cells, cls):
-                out.append((cls, cells, object_centre(footprint, xy, cells)))
-    return out
 
 
 def measured_situated_object(footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
@@ -550,7 +387,7 @@ def measured_relation_object(question: AskedQuestion, attention: torch.Tensor, f
         ends = [object_centre(footprints[:, CLASSES.index(c)], xy, o) for c, o in zip(question.named, objects)]
         candidates = [(offset, cls, cells) for cls, cells, centre in floor_objects(footprints, xy, cell_size)
                       if cls not in question.named
-                      and (offset := _offset_between(ends[0], centre, ends[1])) is not None]
+                      and (offset := offset_between(ends[0], centre, ends[1])) is not None]
     if not candidates:
         return None
     _, cls, cells = min(candidates, key=lambda c: c[0])
@@ -589,18 +426,6 @@ def measured_class(question: AskedQuestion, attention: torch.Tensor, footprints:
     on_base = [o for o in class_objects(footprints[:, CLASSES.index(cls)], xy, cell_size, NAMED_OBJECT_MIN_P)
                if set(o) & set(base)]
     return Measurement(cls, on_base[0] if on_base else [])
-
-
-def _offset_between(a: torch.Tensor, mid: torch.Tensor, b: torch.Tensor) -> Optional[float]:
-    """How far (m) ``mid`` lies from the line a–b when it projects onto the middle 70 % of it within
-    ``BETWEEN_OFFSET_M`` (the data's "between"); None otherwise."""
-    ab = b - a
-    length2 = float(ab @ ab)
-    if length2 < 1e-6:
-        return None
-    t = float((mid - a) @ ab) / length2
-    offset = float(torch.linalg.norm(mid - (a + t * ab)))
-    return offset if 0.15 <= t <= 0.85 and offset <= BETWEEN_OFFSET_M else None
 
 
 def _same_word(word: str, target: str) -> bool:
