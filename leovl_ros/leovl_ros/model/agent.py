@@ -37,8 +37,8 @@ class AgentAnswer:
     answer_tokens: int = 0
     """Generated tokens."""
     model_answer: str = ""
-    """What the language model said where the answer was measured on the map instead (``model.measure``: a
-    distance, a next-to judgement, a direction, a count); empty otherwise."""
+    """What the language model said where the answer was measured on the map instead (``model.measure``); empty
+    otherwise."""
 
 
 @dataclass

@@ -104,11 +104,10 @@ class Generation:
     """With answer types: the question types whose answer sets decoding kept to (``model.answer_types``)."""
     model_text: str = ""
     """What the language model said; differs from ``text`` where the map measured the answer instead
-    (``model.measure``: a distance, a size comparison, a next-to judgement, a direction, the first object in a
-    direction, a count)."""
+    (``model.measure``)."""
     measured_cells: list[int] = field(default_factory=list)
-    """The scene tokens of the object the map chose for a measured answer ("the first thing on my left"), most
-    probable first; empty where the answer's grounding is the attention (``model.measure.Measurement``)."""
+    """The scene tokens of the object the map chose for a measured answer ("the first thing on my left"); empty
+    where the answer's grounding is the attention (``model.measure.Measurement``)."""
 
     @property
     def confidence(self) -> float:
@@ -458,8 +457,8 @@ class LeoVLModel(nn.Module):
     ) -> Generation:
         """Greedy (temperature 0) or sampled answer after a cached scene prefix (which is left unchanged); its
         ``scene_attention`` is the reader heads' mean column attention (the grounding marker; zeros when blind). An
-        answer the map can measure (a distance, a next-to judgement, a direction, a count: ``model.measure``) is
-        replaced by the measurement; the model's own words stay in ``model_text``."""
+        answer the map can measure (a distance, a size, a direction, a count, a route, the object a relation asks
+        for, …: ``model.measure``) is replaced by the measurement; the model's own words stay in ``model_text``."""
         max_new = max_new_tokens or self.config.prompt.max_new_tokens
         prompt = self.prompt(question, situation_text, situation_pose, history)
         s0, s1 = prefix.scene_span

@@ -168,7 +168,37 @@ def attended_class_object(cls: str, attention: torch.Tensor, footprints: torch.T
         return []
     weights = attention.double().flatten()
     attended = max(objects, key=lambda o: float(weights[o].sum())) if weights.numel() == len(xy) else objects[0]
-    return sorted(attended, key=lambda c: -float(footprint[c]))
+    return most_probable_first(footprints, cls, attended)
+
+
+def most_probable_first(footprints: torch.Tensor, cls: str, cells: list[int]) -> list[int]:
+    """An object's columns ordered by the footprint probability of its class, highest first (the grounding order)."""
+    footprint = footprints[:, CLASSES.index(cls)]
+    return sorted(cells, key=lambda c: -float(footprint[c]))
+
+
+def other_objects(footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor, min_p: float,
+                  asked: Optional[str] = None, apart_from: list[int] = ()) -> list[tuple[str, list[int]]]:
+    """Every class's objects (:func:`class_objects` at ``min_p``) as (class, columns), less those of the ``asked``
+    class and those sharing columns with ``apart_from`` (a pillow on the bed a question asks about)."""
+    apart = set(apart_from)
+    return [(cls, cells) for index, cls in enumerate(CLASSES) if cls != asked
+            for cells in class_objects(footprints[:, index], xy, cell_size, min_p) if not apart & set(cells)]
+
+
+def likeliest_class(footprints: torch.Tensor, cells: list[int], classes: tuple[str, ...]) -> tuple[float, str]:
+    """Of ``classes``, the one whose footprint probability averages highest over an object's columns, with that
+    average: what the object stands on, or what stands on it."""
+    return max((float(footprints[cells, CLASSES.index(c)].mean()), c) for c in classes)
+
+
+def object_sharing(footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor, cls: str,
+                   cells: list[int]) -> list[int]:
+    """The columns of the class's object (:func:`class_objects` at ``NAMED_OBJECT_MIN_P``) that shares columns with
+    an object (the desk under a lamp, the lamp on a desk); empty when none does."""
+    shared = [o for o in class_objects(footprints[:, CLASSES.index(cls)], xy, cell_size, NAMED_OBJECT_MIN_P)
+              if set(o) & set(cells)]
+    return shared[0] if shared else []
 
 
 def object_centre(footprint: torch.Tensor, xy: torch.Tensor, cells: list[int]) -> torch.Tensor:

@@ -64,8 +64,12 @@ from leovl_ros.model.map_objects import (
     class_objects,
     distance_in_direction,
     floor_objects,
+    likeliest_class,
+    most_probable_first,
     object_centre,
+    object_sharing,
     offset_between,
+    other_objects,
     stands_on_support,
     typical_volume,
 )
@@ -153,7 +157,7 @@ class AskedQuestion:
 @dataclass
 class Measurement:
     """An answer, and the map columns of the object it names where the map chose that object ("the first thing on
-    my left"; most probable column first); empty where the attended objects are the grounding."""
+    my left"), in grounding order; empty where the attended objects are the grounding."""
 
     text: str
     cells: list[int] = field(default_factory=list)
@@ -298,8 +302,7 @@ def measured_situated_object(footprints: torch.Tensor, xy: torch.Tensor, cell_si
     if not found:
         return None
     _, cls, cells = min(found, key=lambda f: f[0])
-    column_p = footprints[:, CLASSES.index(cls)]
-    return Measurement(cls, sorted(cells, key=lambda c: -float(column_p[c])))
+    return Measurement(cls, most_probable_first(footprints, cls, cells))
 
 
 def measured_situated_count(footprint: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
@@ -330,15 +333,13 @@ def measured_extreme(question: AskedQuestion, attention: torch.Tensor, footprint
     if not target:
         return None
     centre = object_centre(footprints[:, CLASSES.index(asked)], xy, target)
-    candidates = [(float(torch.linalg.norm(object_centre(footprints[:, index], xy, cells) - centre)), cls, cells)
-                  for index, cls in enumerate(CLASSES) if cls != asked
-                  for cells in class_objects(footprints[:, index], xy, cell_size, CANDIDATE_MIN_P)
-                  if not set(cells) & set(target)]
+    candidates = [(float(torch.linalg.norm(object_centre(footprints[:, CLASSES.index(cls)], xy, cells) - centre)),
+                   cls, cells)
+                  for cls, cells in other_objects(footprints, xy, cell_size, CANDIDATE_MIN_P, asked, target)]
     if not candidates:
         return None
     _, cls, cells = (min if nearest else max)(candidates, key=lambda c: c[0])
-    column_p = footprints[:, CLASSES.index(cls)]
-    return Measurement(cls, sorted(cells, key=lambda c: -float(column_p[c])))
+    return Measurement(cls, most_probable_first(footprints, cls, cells))
 
 
 def relation_asked(question: str) -> Optional[str]:
@@ -371,18 +372,14 @@ def measured_relation_object(question: AskedQuestion, attention: torch.Tensor, f
         return None
     if kind == "support":
         asked, cells = question.named[0], objects[0]
-        share, cls = max((float(footprints[cells, CLASSES.index(c)].mean()), c) for c in SUPPORT_CLASSES if c != asked)
+        share, cls = likeliest_class(footprints, cells, tuple(c for c in SUPPORT_CLASSES if c != asked))
         if share <= SUPPORT_SHARE_MIN:
             return None
-        under = [o for o in class_objects(footprints[:, CLASSES.index(cls)], xy, cell_size, NAMED_OBJECT_MIN_P)
-                 if set(o) & set(cells)]
-        return Measurement(cls, under[0] if under else [])
+        return Measurement(cls, object_sharing(footprints, xy, cell_size, cls, cells))
     if kind == "next_to":
         asked, target = question.named[0], objects[0]
         candidates = [(float(torch.cdist(xy[cells].double(), xy[target].double()).min()), cls, cells)
-                      for index, cls in enumerate(CLASSES) if cls != asked
-                      for cells in class_objects(footprints[:, index], xy, cell_size, CANDIDATE_MIN_P)
-                      if not set(cells) & set(target)]
+                      for cls, cells in other_objects(footprints, xy, cell_size, CANDIDATE_MIN_P, asked, target)]
     else:
         ends = [object_centre(footprints[:, CLASSES.index(c)], xy, o) for c, o in zip(question.named, objects)]
         candidates = [(offset, cls, cells) for cls, cells, centre in floor_objects(footprints, xy, cell_size)
@@ -408,8 +405,7 @@ def measured_class(question: AskedQuestion, attention: torch.Tensor, footprints:
     if not question.named and biggest != smallest:
         min_p = CANDIDATE_MIN_P if biggest else NAMED_OBJECT_MIN_P
         objects = [(typical_volume(cls, stands_on_support(footprints, cells, cls)), cls, cells)
-                   for index, cls in enumerate(CLASSES)
-                   for cells in class_objects(footprints[:, index], xy, cell_size, min_p)]
+                   for cls, cells in other_objects(footprints, xy, cell_size, min_p)]
         if not objects:
             return None
         _, cls, cells = (max if biggest else min)(objects, key=lambda o: o[0])
@@ -419,13 +415,10 @@ def measured_class(question: AskedQuestion, attention: torch.Tensor, footprints:
     base = attended_class_object(question.named[0], attention, footprints, xy, cell_size)
     if not base:
         return None
-    share, cls = max((float(footprints[base, CLASSES.index(c)].mean()), c) for c in ON_CLASSES
-                     if c != question.named[0])
+    share, cls = likeliest_class(footprints, base, tuple(c for c in ON_CLASSES if c != question.named[0]))
     if share <= 0.0:
         return None
-    on_base = [o for o in class_objects(footprints[:, CLASSES.index(cls)], xy, cell_size, NAMED_OBJECT_MIN_P)
-               if set(o) & set(base)]
-    return Measurement(cls, on_base[0] if on_base else [])
+    return Measurement(cls, object_sharing(footprints, xy, cell_size, cls, base))
 
 
 def _same_word(word: str, target: str) -> bool:
