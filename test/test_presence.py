@@ -11,7 +11,15 @@ import torch
 from leovl_ros.model.checkpoint import load_checkpoint, save_checkpoint
 from leovl_ros.model.config import LeoVLConfig, LLMConfig, ReaderConfig
 from leovl_ros.model.leovl import LeoVLModel, TrainItem
-from leovl_ros.model.presence import PRESENCE_STATS, ColumnClasses, column_class_nll, presence_nll, presence_stats
+from leovl_ros.model.presence import (
+    PRESENCE_STATS,
+    ClassPresence,
+    ColumnClasses,
+    column_class_nll,
+    presence_nll,
+    presence_stats,
+    upgrade_presence_weights,
+)
 from leovl_ros.model.tokenizer import train_tokenizer
 
 CLASSES, COLOURS, FEATURES = 4, 2, 8
@@ -71,7 +79,8 @@ def test_presence_nll_leaves_unknown_classes_out():
 
 def test_presence_logits_learn_which_classes_a_room_holds(tokenizer):
     model = presence_model(tokenizer)
-    rooms = [room([0, 1]), room([2], seed=1), room([0, 2], seed=2), room([1], seed=3)]
+    shown = [[0, 1], [2], [0, 2], [1], [0], [1, 2], [0, 1, 2], [], [2, 0], [1, 0], [2, 1], [0]]
+    rooms = [room(s, seed=i) for i, s in enumerate(shown)]
     q = model.prompt("is there a sofa in the room?")
     items = [TrainItem(r, q, model.answer_ids("yes")) for r in rooms]
     opt = torch.optim.AdamW(model.parameters(), lr=5e-2)
@@ -98,7 +107,7 @@ def test_reader_ignores_presence_at_first_then_the_first_token_follows_it(tokeni
 
     def first_logp(shift: float) -> float:
         with torch.no_grad():
-            model.presence.class_bias.fill_(shift)
+            model.presence.linear.bias.fill_(shift)
         return float(model([item])[0].detach())
 
     assert first_logp(-8.0) == pytest.approx(first_logp(8.0), abs=1e-5)  # zero projection: no effect yet
@@ -170,12 +179,104 @@ def test_absent_gate_forces_and_bars_absent_answers_at_its_thresholds(tokenizer,
     assert situated.absent_gate != "absent", situated.text
     synonym = model.generate(prefix, "what colour is the couch?", max_new_tokens=8)  # names the sofa: its presence
     assert synonym.names_class and synonym.asked_presence == pytest.approx(float(torch.sigmoid(prefix.presence[2])))
-    assert synonym.absent_gate == "absent" and synonym.text.startswith("there is no sofa"), synonym.text
+    assert synonym.absent_gate == "absent" and synonym.text == "there is no sofa", synonym.text
     path = save_checkpoint(model, tmp_path / "m", dtype=torch.float32)
     assert update_config(path, "reader", {"absent_below": 0.1, "absent_above": 0.7}).reader.absent_above == 0.7
     with pytest.raises(ValueError, match="absent_below"):
         update_config(path, "reader", {"absent_below": 0.9})
     assert load_checkpoint(path).config.reader.absent_below == 0.1  # the refused value never landed
+
+
+def test_the_forced_absent_form_is_one_the_likely_answer_types_allow(tokenizer):
+    """"Do you know the colour of the sofa?" in a room without one: the model's first token leans to "no", but a
+    colour answer cannot be "no" — the gate forces "there is no sofa"; a counting question gets "zero" whatever the
+    model leans to; without answer types (``answers`` None) the model's favourite form."""
+    model = presence_model(tokenizer)
+    model.config.reader.absent_below, model.config.reader.absent_above = 0.5, 0.9
+    first = torch.zeros(model.llm.get_input_embeddings().weight.shape[0])
+    first[model.answer_ids("no")[0]] = 5.0
+    colour = frozenset({"red", "there is no sofa", "there is no chair"})
+    assert model._absent_gate(0.1, first, 2, colour) == ("absent", model.answer_ids("there is no sofa"), None)
+    counting = frozenset({"one", "two", "zero"})
+    assert model._absent_gate(0.1, first, 2, counting) == ("absent", model.answer_ids("zero")[:-1], None)
+    assert model._absent_gate(0.6, first, 2, colour) == ("", [], None)  # between the thresholds: the model's own
+    first[model.answer_ids("there is no sofa")[0]] = 9.0
+    assert model._absent_gate(0.1, first, 2) == ("absent", model.answer_ids("there is no sofa"), None)
+    assert model._absent_gate(0.1, first, 2, counting)[1] == model.answer_ids("zero")[:-1]
+
+
+def test_the_models_own_absent_answer_names_the_class_the_question_names():
+    """Trained to say "there is no sofa" to a colour question, the model's own (ungated) answer to the same question
+    about a chair names the chair: an absent answer is about the class asked, never another."""
+    words = train_tokenizer(CORPUS + ["what colour is the chair", "there is no chair"] * 10, vocab_size=320)
+    model = presence_model(words)
+    r = room([0, 1])
+    item = TrainItem(r, model.prompt("what colour is the sofa?"), model.answer_ids("there is no sofa"))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(40):
+        opt.zero_grad()
+        model.nll([item]).backward()
+        opt.step()
+    model.eval()
+    prefix = model.scene_prefix(r)
+    assert model.generate(prefix, "what colour is the sofa?", max_new_tokens=6).text == "there is no sofa"
+    chair = model.generate(prefix, "what colour is the chair?", max_new_tokens=10)
+    assert chair.absent_gate == "" and chair.model_text == chair.text == "there is no chair", chair.text
+
+
+def test_presence_head_reads_every_class_and_fits_as_a_logistic_regression():
+    """Each class's logit reads every class's statistics; ``fit`` solves the L2-penalised logistic regression of
+    scikit-learn (C = 1) per class, leaving unknown labels out."""
+    from sklearn.linear_model import LogisticRegression
+
+    g = torch.Generator().manual_seed(0)
+    stats = torch.rand(300, CLASSES, PRESENCE_STATS, generator=g)
+    labels = (stats[:, :, 0] + 0.5 * stats[:, [1, 2, 3, 0], 1] + 0.3 * torch.randn(300, CLASSES, generator=g)
+              > 0.9).float()
+    labels[:5, 3] = -1.0
+    head = ClassPresence(CLASSES)
+    head.fit(stats, labels)
+    with torch.no_grad():
+        ours = head(stats)
+    for c in range(CLASSES):
+        known = labels[:, c] >= 0
+        reference = LogisticRegression(C=1.0, tol=1e-10, max_iter=10000).fit(stats[known].flatten(1).numpy(),
+                                                                               labels[known, c].numpy())
+        expected = torch.tensor(reference.decision_function(stats.flatten(1).numpy()), dtype=torch.float32)
+        assert torch.allclose(ours[:, c], expected, atol=2e-3), (c, (ours[:, c] - expected).abs().max())
+    other = stats.clone()
+    other[:, 1] += 1.0  # another class's evidence moves class 0's logit
+    assert not torch.allclose(head(other)[:, 0], ours[:, 0])
+
+
+def test_older_presence_weights_load_as_the_same_function(tokenizer, tmp_path):
+    """A checkpoint written before 2026-12-06 holds one weighting of the statistics shared by every class, a per-class
+    bias and a per-class gain on the best column; it loads into today's head as exactly that function, also through
+    ``load_checkpoint``."""
+    from safetensors.torch import load_file, save_file
+
+    g = torch.Generator().manual_seed(1)
+    old = {"presence.shared.weight": torch.randn(1, PRESENCE_STATS, generator=g).half(),
+           "presence.shared.bias": torch.randn(1, generator=g).half(),
+           "presence.class_bias": torch.randn(CLASSES, generator=g).half(),
+           "presence.class_gain": torch.randn(CLASSES, generator=g).half(), "other.weight": torch.ones(2)}
+    new = upgrade_presence_weights(old)
+    assert set(new) == {"presence.linear.weight", "presence.linear.bias", "other.weight"}
+    assert upgrade_presence_weights(new) == new  # today's weights: unchanged
+    head = ClassPresence(CLASSES)
+    head.load_state_dict({k.removeprefix("presence."): v for k, v in new.items() if k.startswith("presence.")})
+    stats = torch.rand(7, CLASSES, PRESENCE_STATS, generator=g)
+    o = {k: v.float() for k, v in old.items()}
+    expected = (stats @ o["presence.shared.weight"][0] + o["presence.shared.bias"] + o["presence.class_bias"]
+                + o["presence.class_gain"] * stats[..., 0])
+    with torch.no_grad():
+        assert torch.allclose(head(stats), expected, atol=1e-6)
+    path = save_checkpoint(presence_model(tokenizer), tmp_path / "old", dtype=torch.float32)
+    state = {k: v for k, v in load_file(str(path / "model.safetensors")).items() if not k.startswith("presence.")}
+    save_file({**state, **{k: v for k, v in old.items() if k.startswith("presence.")}}, str(path / "model.safetensors"))
+    loaded = load_checkpoint(path)
+    with torch.no_grad():
+        assert torch.allclose(loaded.presence(stats), expected, atol=1e-6)
 
 
 def test_questions_name_classes_by_any_phrasing_longest_first():

@@ -128,8 +128,9 @@ def test_absent_gate_calibration_writes_its_thresholds(tiny, tmp_path):
 
 def test_presence_fit_trains_the_column_classifier_into_the_checkpoint(tiny, tmp_path):
     """fit_presence.py on the data folder's training rooms: the column loss falls, the checkpoint gains the
-    classifier (config switch and weights) and the model's presence then comes from it."""
-    from leovl_ros.model.checkpoint import load_checkpoint
+    classifier (config switch and weights) and the model's presence then comes from it; with --keep-columns only the
+    presence head is refitted."""
+    from leovl_ros.model.checkpoint import load_checkpoint, save_in_place
     from leovl_ros.model.presence import presence_stats
     from training.data import load_scenes
     from training.fit_presence import main as fit_presence
@@ -139,7 +140,7 @@ def test_presence_fit_trains_the_column_classifier_into_the_checkpoint(tiny, tmp
     model, out = tmp_path / "sft" / "model", tmp_path / "presence.json"
     before = load_checkpoint(model)
     assert fit_presence(["--data", str(data), "--model", str(model), "--epochs", "4", "--batch", "64",
-                         "--presence-steps", "50", "--out", str(out)]) == 0
+                         "--out", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["rooms"] == 2 and report["holdout_rooms"] == 1  # the 3 training rooms; test rooms never
     assert report["column_loss"][-1] < report["column_loss"][0]
@@ -151,6 +152,15 @@ def test_presence_fit_trains_the_column_classifier_into_the_checkpoint(tiny, tmp
         expected = fitted.presence(presence_stats(torch.sigmoid(fitted.column_classes(scene))))
         assert torch.allclose(fitted.class_presence(scene), expected)
         assert not torch.allclose(fitted.class_presence(scene), before.class_presence(scene))
+    with torch.no_grad():  # --keep-columns: the column classifier stays, only the presence head is refitted
+        fitted.presence.linear.weight.zero_()
+    save_in_place(fitted, model)
+    assert fit_presence(["--data", str(data), "--model", str(model), "--keep-columns", "--out", str(out)]) == 0
+    refitted = load_checkpoint(model)
+    assert json.loads(out.read_text())["column_loss"] == []
+    for (name, a), b in zip(fitted.column_classes.state_dict().items(), refitted.column_classes.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert refitted.presence.linear.weight.abs().sum() > 0
 
 
 def test_scenedpo_and_evaluation(tiny):

@@ -45,8 +45,10 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                    help="2D encoder folder to fuse the rooms with (default: the checkpoint's own image_encoder/)")
     p.add_argument("--rooms", type=int, default=60, help="validation-split rooms")
     p.add_argument("--questions", type=int, default=2400, help="questions asked over those rooms")
-    p.add_argument("--false-absent", type=float, default=0.005,
-                   help="share of class-naming questions about present classes the gate may force absent")
+    p.add_argument("--false-absent", type=float, default=0.0125,
+                   help="share of class-naming questions about present classes the gate may force absent (the "
+                        "target allows 2 %% of present-object questions answered absent: the rest is left for the "
+                        "model's own absent answers and for sampling noise)")
     p.add_argument("--lost-absent", type=float, default=0.02,
                    help="share of questions about absent classes whose absent answer the gate may bar")
     p.add_argument("--cache", type=Path, default=None,

@@ -1,17 +1,20 @@
 """Fit a checkpoint's column classifier and class-presence head on its training rooms (``reader.presence_columns``).
 
-Class presence ("is there a sofa in this room at all?") decides the absent answers. Its statistics used to come
-from the 2D encoder's class heads averaged over each column — heads trained on single pixels, averaged over a
-column that mixes the floor under an object with the object. This step trains ``presence.ColumnClasses`` on the
-fused columns of synthetic training rooms (target: the classes whose footprints cover a column; floor, wall,
-ceiling and nothing are not labelled), then refits ``ClassPresence`` on its statistics against the classes placed
-in each room. The 2D encoder, the CFG encoder, the LLM and the reader stay as they are. A share of the rooms
-(``--holdout``) is kept out of fitting and reports presence before and after: AUC over (room, class) pairs and the
-share of absent classes found below the presence of the lowest 0.5 % / 2 % of present ones. Run before
-``calibrate_absent.py`` (the gate's thresholds are presence probabilities). Prints one JSON line (also ``--out``).
+Class presence ("is there a sofa in this room at all?") decides the absent answers. Its statistics used to come from
+the 2D encoder's class heads averaged over each column — heads trained on single pixels, averaged over a column that
+mixes the floor under an object with the object. This step trains ``presence.ColumnClasses`` on the fused columns of
+synthetic training rooms (target: the classes whose footprints cover a column; floor, wall, ceiling and nothing are
+not labelled), then refits ``ClassPresence`` on its statistics against the classes placed in each room (a logistic
+regression per class on every class's statistics, ``ClassPresence.fit``); ``--keep-columns`` refits that head alone
+on the checkpoint's column classifier. The 2D encoder, the CFG encoder, the LLM and the reader stay as they are. A
+share of the rooms (``--holdout``) is kept out of fitting and reports presence before and after: AUC over (room,
+class) pairs and the share of absent classes found below the presence of the lowest 0.5 % / 2 % of present ones. Run
+before ``calibrate_absent.py`` (the gate's thresholds are presence probabilities). Prints one JSON line (also
+``--out``).
 
     python training/fit_presence.py --data runs/default/data --model runs/default/dpo/model
     python training/fit_presence.py --preset default --model models/default --rooms 2000   # ≈ 15 min on 2 cores
+    python training/fit_presence.py --data ROOMS --model models/default --rooms 4000 --keep-columns  # ≈ 2 min
 """
 
 from __future__ import annotations
@@ -43,7 +46,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument("--holdout", type=float, default=0.1, help="share of those rooms kept out to report presence")
     p.add_argument("--epochs", type=int, default=6, help="passes over the rooms' columns")
     p.add_argument("--batch", type=int, default=1024, help="columns per step")
-    p.add_argument("--presence-steps", type=int, default=2000, help="full-batch steps refitting the presence head")
+    p.add_argument("--keep-columns", action="store_true",
+                   help="keep the checkpoint's fitted column classifier and refit only the presence head on its "
+                        "statistics (minutes; the column classifier's footprints, which answers measure, stay)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None, help="also write the JSON report here")
@@ -81,7 +86,7 @@ def fit(model: Any, rooms: list[dict[str, Any]], args: argparse.Namespace) -> li
     head on the classifier's statistics; per-epoch column losses."""
     import torch
 
-    from leovl_ros.model.presence import column_class_nll, presence_nll, presence_stats
+    from leovl_ros.model.presence import column_class_nll
 
     net = model.column_classes
     inputs = torch.cat([net.inputs(r) for r in rooms])
@@ -102,16 +107,20 @@ def fit(model: Any, rooms: list[dict[str, Any]], args: argparse.Namespace) -> li
                 opt.step()
                 total += float(loss.detach()) * len(rows)
             losses.append(round(total / len(inputs), 5))
-        with torch.no_grad():
-            stats = torch.stack([presence_stats(torch.sigmoid(net(r))) for r in rooms])
-        labels = torch.stack([r["present_classes"] for r in rooms])
-        opt = torch.optim.Adam(model.presence.parameters(), lr=0.02)
-        for _ in range(args.presence_steps):
-            loss = presence_nll(model.presence(stats), labels)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    fit_presence_head(model, rooms)
     return losses
+
+
+def fit_presence_head(model: Any, rooms: list[dict[str, Any]]) -> None:
+    """Refit the presence head (``ClassPresence.fit``) on the column classifier's statistics of the rooms against
+    the classes placed in them."""
+    import torch
+
+    from leovl_ros.model.presence import presence_stats
+
+    with torch.no_grad():
+        stats = torch.stack([presence_stats(model.class_footprints(r)) for r in rooms])
+    model.presence.fit(stats, torch.stack([r["present_classes"] for r in rooms]))
 
 
 def training_rooms(args: argparse.Namespace, model: Any, tmp: Path) -> dict[str, Any]:
@@ -158,13 +167,21 @@ def main(argv: Optional[list[str]] = None) -> int:
     labels = torch.stack([r["present_classes"] for r in held])
     with torch.no_grad():
         before = presence_scores(torch.stack([model.class_presence(r) for r in held]), labels)
-    config = dataclasses.replace(model.config, reader=dataclasses.replace(model.config.reader, presence_columns=True))
-    fitted = rebuilt_with(model, config, "column_classes")
-    losses = fit(fitted, rooms, args)
+    if args.keep_columns:
+        if model.column_classes is None:
+            raise SystemExit(f"{args.model}: no fitted column classifier to keep (reader.presence_columns is off)")
+        fitted, losses = model, []
+        fit_presence_head(fitted, rooms)
+    else:
+        config = dataclasses.replace(model.config,
+                                     reader=dataclasses.replace(model.config.reader, presence_columns=True))
+        fitted = rebuilt_with(model, config, "column_classes")
+        losses = fit(fitted, rooms, args)
     with torch.no_grad():
         after = presence_scores(torch.stack([fitted.class_presence(r) for r in held]), labels)
     save_in_place(fitted, args.model)
-    report = {"model": str(args.model), "rooms": len(rooms), "holdout_rooms": len(held), "epochs": args.epochs,
+    report = {"model": str(args.model), "rooms": len(rooms), "holdout_rooms": len(held),
+              "epochs": 0 if args.keep_columns else args.epochs,
               "column_loss": losses, "presence_before": before, "presence_after": after,
               "seconds": round(time.time() - t0, 1)}
     return report_line(report, args.out)

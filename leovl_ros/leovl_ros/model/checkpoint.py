@@ -12,6 +12,7 @@ import torch
 
 from leovl_ros.model.config import LeoVLConfig, from_dict, load_yaml, save_yaml, upgrade_model_keys
 from leovl_ros.model.leovl import LeoVLModel
+from leovl_ros.model.presence import upgrade_presence_weights
 
 FORMAT_VERSION = 2
 """Bumped when the checkpoint layout changes; newer files are refused with a clear message, older ones upgraded
@@ -158,7 +159,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Leo
     weights = path / "model.safetensors"
     if not weights.is_file():
         raise FileNotFoundError(f"{path}: model.safetensors missing")
-    state = load_file(str(weights))
+    state = upgrade_presence_weights(load_file(str(weights)))  # checkpoints before 2026-12-06 load unchanged
     own = model.state_dict()
     bad = [f"{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}"
            for k, v in state.items() if k in own and own[k].shape != v.shape]

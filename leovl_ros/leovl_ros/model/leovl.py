@@ -496,11 +496,12 @@ class LeoVLModel(nn.Module):
         else:  # head 0's match of the question against the class anchors: soft, it leans to present look-alikes
             likely = float(evidence.presence[0, 0]) if read and evidence.presence is not None else None
         situated = bool(situation_text.strip()) or situation_pose is not None
-        gate, forced, barred = self._absent_gate(likely, logits, asked if not situated else None)
+        types = self.likely_answer_types(prompt.question)
+        gate, forced, barred = self._absent_gate(likely, logits, asked if not situated else None,
+                                                 self.answer_trie.answers(types) if types else None)
         if barred is not None:
             logits = logits.clone()
             logits[barred] = float("-inf")
-        types = self.likely_answer_types(prompt.question)
         names = [OBJECT_CLASSES[c] for c in named]
         allowed = self.answer_trie.allowed(types, excluded_answers(types, names)) if types else None
         for step in range(max_new):
@@ -514,6 +515,8 @@ class LeoVLModel(nn.Module):
                 break
             ids.append(token)
             probs.append(prob)
+            if asked is not None and not forced and ids == self._absent_form_ids[0]:
+                forced = self._absent_ids(asked)  # "there is no …": the class the question names, not another
             out = self.llm(input_ids=torch.tensor([[token]], device=self.device), past_key_values=cache,
                            use_cache=True, output_hidden_states=copying)
             logits = out.logits[0, -1].float()
@@ -546,27 +549,33 @@ class LeoVLModel(nn.Module):
         named = [c for c in named if c < prefix.presence.shape[0]]
         return min(named, key=lambda c: float(prefix.presence[c])) if named else None
 
-    def _absent_gate(self, likely: Optional[float], first: torch.Tensor,
-                     asked: Optional[int]) -> tuple[str, list[int], Optional[int]]:
+    def _absent_gate(self, likely: Optional[float], first: torch.Tensor, asked: Optional[int],
+                     answers: Optional[frozenset[str]] = None) -> tuple[str, list[int], Optional[int]]:
         """The calibrated absent gate (``reader.absent_below`` / ``absent_above``) on the asked class's presence
         probability ``likely``: (what it did, tokens to force, first token to bar). An absent form is forced only
         when the question names a class (``asked``; head 0 settles on some class even for "what is the smallest
         thing?"; the caller passes None for a situated question) and the model is not answering with a distance
         (:meth:`_starts_distance`): the questions with absent answers are colour, counting, relation, last-seen and
-        existence ones about the room, never a distance or a question asked from a situation. The form forced is
-        the one whose first token the model rates highest (``first``, the first token's scores), "there is no"
-        completed with the named class."""
+        existence ones about the room, never a distance or a question asked from a situation. The form forced is,
+        of those inside the likely answer types' ``answers`` (all without answer types: "do you know the colour of
+        the toilet?" is answered "there is no toilet", not "no"), the one whose first token the model rates highest
+        (``first``, the first token's scores), "there is no" completed with the named class."""
         r = self.config.reader
         if likely is None or (r.absent_below <= 0.0 and r.absent_above >= 1.0):
             return "", [], None
         if likely < r.absent_below and asked is not None and not self._starts_distance(first):
-            form = max(range(len(ABSENT_FORMS)), key=lambda i: float(first[self._absent_form_ids[i][0]]))
-            if ABSENT_FORMS[form] == ABSENT_PREFIX:
-                return "absent", self.answer_ids(f"{ABSENT_PREFIX} {OBJECT_CLASSES[asked]}")[:-1], None
-            return "absent", self._absent_form_ids[form], None
+            forms = [(f"{ABSENT_PREFIX} {OBJECT_CLASSES[asked]}" if form == ABSENT_PREFIX else form, ids)
+                     for form, ids in zip(ABSENT_FORMS, self._absent_form_ids)]
+            forms = [f for f in forms if answers is None or f[0] in answers] or forms
+            text, ids = max(forms, key=lambda f: float(first[f[1][0]]))
+            return "absent", self._absent_ids(asked) if text.startswith(ABSENT_PREFIX) else ids, None
         if likely > r.absent_above:  # "there" starts no other answer
             return "present", [], self._absent_form_ids[0][0]
         return "", [], None
+
+    def _absent_ids(self, asked: int) -> list[int]:
+        """Token ids of "there is no <the asked class>" and the end token: nothing follows the class."""
+        return self.answer_ids(f"{ABSENT_PREFIX} {OBJECT_CLASSES[asked]}")
 
     def _starts_distance(self, first: torch.Tensor) -> bool:
         """Whether the model's most likely first answer token starts with a digit: only distances ("2.5 meters")
