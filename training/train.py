@@ -198,6 +198,7 @@ def stage1(cfg: RecipeConfig, data: Path, run: Path, d: ddp.Dist, time_limit: fl
     n_test = max(1, int(round(rgb.shape[0] * s.heldout_frac))) if rgb.shape[0] > 1 else 0
     n_train = rgb.shape[0] - n_test
     classes, colours = target_vocab()
+    torch.manual_seed(cfg.seed + d.rank)  # as ddp.setup seeds the CLI: the same encoder whoever calls
     enc = SmallCNNEncoder(ImageEncoderConfig(**{**cfg.image_encoder, "num_classes": len(classes),
                                                 "num_colours": len(colours)})).to(d.device)
     model = ddp.wrap(enc, d)
