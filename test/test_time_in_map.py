@@ -198,6 +198,8 @@ def test_a_map_from_before_times_answers_with_an_unknown_time(tmp_path, model_di
     out = json.loads(capsys.readouterr().out)
     assert out["success"] and out["cell_ids"] and out["last_seen"] is None and out["last_seen_ago_s"] is None
     assert ask_cli.describe_last_seen(None, None).startswith("last seen: unknown")
+    assert (ask_cli.describe_last_seen(None, T0, "there is no sofa")
+            == "last seen: never (the answer says the room has none)")
 
 
 def test_leovl_ask_says_when_and_how_long_before_the_newest_frame():

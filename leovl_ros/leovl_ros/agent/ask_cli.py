@@ -50,8 +50,13 @@ EPOCH_MIN_S = 1e9
 smaller ones (simulation time from 0) only as seconds."""
 
 
-def describe_last_seen(last_seen: Optional[float], newest: Optional[float]) -> str:
-    """'last seen at t = … s (UTC date), N s before the map's newest frame', or why it is unknown."""
+def describe_last_seen(last_seen: Optional[float], newest: Optional[float], answer: str = "") -> str:
+    """'last seen at t = … s (UTC date), N s before the map's newest frame', or why there is no time (an ``answer``
+    saying the asked class is not there has none by design)."""
+    from leovl_ros.eval.normalize import says_absent
+
+    if last_seen is None and says_absent(answer):
+        return "last seen: never (the answer says the room has none)"
     if last_seen is None:
         return "last seen: unknown (no grounded cell has a time; maps saved before maps kept times have none)"
     text = f"last seen at t = {last_seen:.3f} s"
@@ -95,7 +100,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                   f"{reply.answer_tokens} generated, confidence {reply.confidence:.2f}, "
                   f"{len(reply.cell_ids)} grounded cells (map {len(store)} voxels, loaded in {load_ms:.0f} ms)")
             if reply.success:
-                print(f"   {describe_last_seen(reply.last_seen, newest)}")
+                print(f"   {describe_last_seen(reply.last_seen, newest, reply.answer)}")
     return 1 if failed else 0
 
 
