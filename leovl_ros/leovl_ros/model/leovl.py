@@ -27,6 +27,7 @@ from leovl_ros.model.reader import ReaderOutput, SceneReader, evidence_nll, grou
 from leovl_ros.model.text_encoder import WIDTH as TEXT_WIDTH
 from leovl_ros.model.text_encoder import QuestionEncoder
 from leovl_ros.sim.scene import CLASSES as OBJECT_CLASSES
+from leovl_ros.sim.tasks.qa import absent_answer
 from leovl_ros.sim.templates import classes_named
 
 warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", category=FutureWarning)
@@ -497,8 +498,8 @@ class LeoVLModel(nn.Module):
             likely = float(evidence.presence[0, 0]) if read and evidence.presence is not None else None
         situated = bool(situation_text.strip()) or situation_pose is not None
         types = self.likely_answer_types(prompt.question)
-        gate, forced, barred = self._absent_gate(likely, logits, asked if not situated else None,
-                                                 self.answer_trie.answers(types) if types else None)
+        answers = self.answer_trie.answers(types) if types else None
+        gate, forced, barred = self._absent_gate(likely, logits, asked if not situated else None, answers)
         if barred is not None:
             logits = logits.clone()
             logits[barred] = float("-inf")
@@ -515,8 +516,8 @@ class LeoVLModel(nn.Module):
                 break
             ids.append(token)
             probs.append(prob)
-            if asked is not None and not forced and ids == self._absent_form_ids[0]:
-                forced = self._absent_ids(asked)  # "there is no …": the class the question names, not another
+            if asked is not None and not forced and ids == self._absent_form_ids[0]:  # "there is no …": the class
+                forced = self.answer_ids(absent_answer(OBJECT_CLASSES[asked]))  # the question names, then the end
             out = self.llm(input_ids=torch.tensor([[token]], device=self.device), past_key_values=cache,
                            use_cache=True, output_hidden_states=copying)
             logits = out.logits[0, -1].float()
@@ -524,8 +525,7 @@ class LeoVLModel(nn.Module):
                 logp = F.log_softmax(logits, -1)[None, None]
                 logits = self.question_copy(logp, out.hidden_states[-1][:, -1:], keys, key_ids, key_mask)[0, 0]
         model_text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
-        asked_question = AskedQuestion(question, types, prompt.pose, situated,
-                                       self.answer_trie.answers(types) if types else None, names)
+        asked_question = AskedQuestion(question, types, prompt.pose, situated, answers, names)
         measured = measured_answer(model_text, attention, prefix, asked_question) if read else Measurement(model_text)
         return Generation(text=measured.text, model_text=model_text, token_ids=ids, token_probs=probs,
                           scene_attention=attention, absent_gate=gate, names_class=asked is not None,
@@ -564,18 +564,15 @@ class LeoVLModel(nn.Module):
         if likely is None or (r.absent_below <= 0.0 and r.absent_above >= 1.0):
             return "", [], None
         if likely < r.absent_below and asked is not None and not self._starts_distance(first):
-            forms = [(f"{ABSENT_PREFIX} {OBJECT_CLASSES[asked]}" if form == ABSENT_PREFIX else form, ids)
+            absent = absent_answer(OBJECT_CLASSES[asked])
+            forms = [(absent if form == ABSENT_PREFIX else form, ids)
                      for form, ids in zip(ABSENT_FORMS, self._absent_form_ids)]
             forms = [f for f in forms if answers is None or f[0] in answers] or forms
             text, ids = max(forms, key=lambda f: float(first[f[1][0]]))
-            return "absent", self._absent_ids(asked) if text.startswith(ABSENT_PREFIX) else ids, None
+            return "absent", self.answer_ids(text) if text == absent else ids, None  # "there is no …": then the end
         if likely > r.absent_above:  # "there" starts no other answer
             return "present", [], self._absent_form_ids[0][0]
         return "", [], None
-
-    def _absent_ids(self, asked: int) -> list[int]:
-        """Token ids of "there is no <the asked class>" and the end token: nothing follows the class."""
-        return self.answer_ids(f"{ABSENT_PREFIX} {OBJECT_CLASSES[asked]}")
 
     def _starts_distance(self, first: torch.Tensor) -> bool:
         """Whether the model's most likely first answer token starts with a digit: only distances ("2.5 meters")
