@@ -7,7 +7,8 @@ by one with the fusion node's path (``cfg.pipeline.FrameFuser``), draws the room
 present objects it saw (``sim.tasks.generate_samples`` with the training data's rng; no absent classes) and asks
 each through ``agent.answering.Answerer``, the dialogue node's answer path: the answer text comes from the model,
 ``Reply.last_seen`` from the seen times of the answer's primary object's grounded cells, grown over the
-adjacent cells the 2D encoder sees as the answered class (``agent.answering.object_region``).
+adjacent cells the 2D encoder sees as the answered class (``agent.answering.object_region``), read from the
+region's voxels of that class (``agent.answering.class_voxel_last_seen``).
 
 Ground truth: the stamp of the last fused frame in which at least ``--min-pixels`` pixels of the object's instance
 are visible. The default 64 is one 8×8 cell of the 2D encoder's feature grid at 320×240: lifting makes one point
@@ -15,15 +16,19 @@ per feature cell, so a sliver of fewer pixels cannot put a point of its own on t
 object is only asked about when some frame shows it that much).
 
 Figures: ``share_within_one_frame`` (|last_seen − truth| ≤ one frame period; an unknown time counts as a miss),
+``answer_time_ms_median`` / ``_p95`` (what computing ``last_seen`` from the map adds to an answer, over maps of
+``map_voxels_median`` voxels),
 ``median_abs_error_frames`` and ``p90_abs_error_frames`` (over the known ones), ``unknown``, ``absent_answers``
 (answers saying "there is no X" about the present object: they carry no time, so they are among the unknown),
 ``answer_em`` (the answer names the class), ``n``.
 Context: ``newest_frame_share_within_one_frame`` (answering the newest stamp, whatever the question),
-``oracle_cells_share_within_one_frame`` (the latest time of the CFG cells that cover the true object: the map's
-bookkeeping without the model's grounding), and the other rules the answer's time could have used, on the same
-grounding: ``all_grounded_share_within_one_frame`` (all grounded cells), ``top_cell_share_within_one_frame`` (the
-most-attended cell alone) and ``primary_cells_share_within_one_frame`` (the primary object's grounded cells, not
-grown: the rule before 2026-12-05).
+``oracle_cells_share_within_one_frame`` (the CFG cells that cover the true object, read by the answer's rule with
+the true class: the map's bookkeeping without the model's grounding), and the other rules the answer's time could
+have used, on the same grounding: ``region_columns_share_within_one_frame`` (the region's column times, not its
+voxels of the class: the rule before 2026-12-06 15:00), ``all_grounded_share_within_one_frame`` (all grounded
+cells' columns), ``top_cell_share_within_one_frame`` (the most-attended cell's column) and
+``primary_cells_share_within_one_frame`` (the primary object's grounded cells' columns, not grown: the rule before
+2026-12-05).
 
     .venv/bin/python benchmarks/last_seen.py [--rooms 20] [--frames 48] [--model models/default]
 """
@@ -31,9 +36,11 @@ grown: the rule before 2026-12-05).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import count
@@ -121,21 +128,32 @@ def object_cells(obj: Any, batch: Any) -> list[int]:
 
 def ask_room(room: Room, answerer: Any, limit: int) -> Iterator[dict[str, Any]]:
     """Ask the room's questions; one record per question (answer, times, truth)."""
-    from leovl_ros.agent.answering import grounded_last_seen, latest_seen
+    from leovl_ros.agent.answering import answer_last_seen, class_voxel_last_seen, grounded_last_seen, latest_seen
     from leovl_ros.eval.metrics import exact_match
     from leovl_ros.eval.normalize import says_absent
+    from leovl_ros.sim.scene import CLASSES
 
     for sample in questions(room, limit):
         reply = answerer.ask(sample.question)
         if not reply.success:
             raise RuntimeError(f"room {room.seed}: {sample.question!r} rejected: {reply.error}")
-        batch = answerer.agent.cached_scene.batch
+        scene = answerer.agent.cached_scene
+        batch = scene.batch
         obj = next(o for o in room.scene.objects if o.id == sample.object_ids[0])
+        cells = object_cells(obj, batch)
+        oracle = class_voxel_last_seen(*answerer.class_voxels(batch, cells, CLASSES.index(obj.cls))) if cells else None
+        start = time.perf_counter()  # what reading the time from the map's voxels adds to an answer
+        answer_last_seen(batch, reply.answer, reply.cell_ids, scene.class_probs,
+                         functools.partial(answerer.class_voxels, batch))
+        time_ms = (time.perf_counter() - start) * 1e3
         yield {"truth": room.last_visible[obj.id], "last_seen": reply.last_seen,
-               "oracle_cells": latest_seen(batch, object_cells(obj, batch)), "newest_frame": room.stamps[-1],
+               "oracle_cells": oracle if oracle is not None else latest_seen(batch, cells),
+               "region_columns": answer_last_seen(batch, reply.answer, reply.cell_ids, scene.class_probs),
+               "newest_frame": room.stamps[-1],
                "all_grounded": latest_seen(batch, reply.cell_ids), "top_cell": latest_seen(batch, reply.cell_ids[:1]),
                "primary_cells": None if reply.last_seen is None else grounded_last_seen(batch, reply.cell_ids),
-               "em": exact_match(reply.answer, sample.answers), "absent_answer": says_absent(reply.answer)}
+               "em": exact_match(reply.answer, sample.answers), "absent_answer": says_absent(reply.answer),
+               "time_ms": time_ms, "map_voxels": len(room.store)}
 
 
 def summarise(records: list[dict[str, Any]], fps: float) -> dict[str, Any]:
@@ -145,14 +163,19 @@ def summarise(records: list[dict[str, Any]], fps: float) -> dict[str, Any]:
         return round(sum(ok) / max(len(ok), 1), 4)
 
     errors = [abs(r["last_seen"] - r["truth"]) * fps for r in records if r["last_seen"] is not None]
+    times_ms = [r["time_ms"] for r in records]
     return {"n": len(records), "share_within_one_frame": within("last_seen"),
             "median_abs_error_frames": round(statistics.median(errors), 2) if errors else None,
             "p90_abs_error_frames": round(float(np.percentile(errors, 90)), 2) if errors else None,
             "unknown": sum(r["last_seen"] is None for r in records),
             "absent_answers": sum(r["absent_answer"] for r in records),
             "answer_em": round(sum(r["em"] for r in records) / max(len(records), 1), 4),
+            "answer_time_ms_median": round(float(np.median(times_ms)), 2) if records else None,
+            "answer_time_ms_p95": round(float(np.percentile(times_ms, 95)), 2) if records else None,
+            "map_voxels_median": int(np.median([r["map_voxels"] for r in records])) if records else None,
             **{f"{key}_share_within_one_frame": within(key)
-               for key in ("newest_frame", "oracle_cells", "all_grounded", "top_cell", "primary_cells")}}
+               for key in ("newest_frame", "oracle_cells", "region_columns", "all_grounded", "top_cell",
+                           "primary_cells")}}
 
 
 def main(argv: Optional[list[str]] = None) -> None:

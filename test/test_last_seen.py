@@ -3,6 +3,7 @@ columns and the answer exactly; ``benchmarks/last_seen.py`` runs and reports its
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -69,10 +70,11 @@ def test_fused_frame_stamps_reach_voxels_columns_and_the_answer(benchmark, agent
         assert cells[0] == reply.cell_ids[0]
         probs = agent.cached_scene.class_probs  # the shipped model reads its 2D encoder's class heads
         assert probs is not None and probs.shape[0] == len(batch)
-        assert reply.last_seen == answer_last_seen(batch, reply.answer, reply.cell_ids, probs)
-        if not says_absent(reply.answer):  # the object's region holds its grounded cells
+        voxels = functools.partial(answerer.class_voxels, batch)
+        assert reply.last_seen == answer_last_seen(batch, reply.answer, reply.cell_ids, probs, voxels)
+        if not says_absent(reply.answer):  # a fused frame's stamp, read from voxels standing in the region's columns
             assert reply.last_seen in stamps
-            assert reply.last_seen >= max(float(batch.last_seen[c]) for c in cells)
+            assert reply.last_seen <= answer_last_seen(batch, reply.answer, reply.cell_ids, probs)
 
 
 def test_benchmark_prints_one_json_line(benchmark, capsys):
@@ -82,9 +84,10 @@ def test_benchmark_prints_one_json_line(benchmark, capsys):
     figures = json.loads(lines[0])
     assert figures["benchmark"] == "last_seen" and 1 <= figures["n"] <= 2
     for key in ("share_within_one_frame", "answer_em", "newest_frame_share_within_one_frame",
-                "oracle_cells_share_within_one_frame", "all_grounded_share_within_one_frame",
-                "top_cell_share_within_one_frame"):
+                "oracle_cells_share_within_one_frame", "region_columns_share_within_one_frame",
+                "all_grounded_share_within_one_frame", "top_cell_share_within_one_frame"):
         assert 0.0 <= figures[key] <= 1.0, key
+    assert 0.0 < figures["answer_time_ms_median"] <= figures["answer_time_ms_p95"] and figures["map_voxels_median"] > 0
     # every frame is stamped, so only answers that say the object is absent go without a time
     assert figures["unknown"] == figures["absent_answers"] <= figures["n"]
     assert figures["median_abs_error_frames"] is None or figures["median_abs_error_frames"] >= 0

@@ -90,3 +90,36 @@ def test_the_object_the_answer_names_comes_first():
     # the object the map chose for a measured answer ("the first thing on my left") leads, as many cells as before
     assert named_object_first(batch, [0, 1, 2], attention, footprints, "lamp", measured=[4, 3]) == [4, 3, 0]
     assert named_object_first(batch, [], attention, footprints, "lamp", measured=[4, 3]) == [4]
+
+
+def test_the_colour_the_question_names_picks_among_the_maps_objects_of_the_class():
+    """Two boxes (white at cells 0–1 holding the attention, blue at cells 5–6 outside the grounded cells) and a
+    desk: asked about "the blue carton", the blue box leads even though the model attended
+    the white one; asked about "the white box" or "the box", the attended white one stays first; as many cells as
+    given."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from leovl_ros.model.agent import named_object_first
+    from leovl_ros.sim.scene import CLASSES, COLOURS
+
+    xy = torch.tensor([[0.0, 0.0], [0.3, 0.0], [2.0, 0.0], [2.3, 0.0], [5.0, 5.0], [3.0, 3.0], [3.3, 3.0]])
+    batch = SimpleNamespace(xy=xy, cell_size=torch.full((7,), 0.3))
+    attention = torch.tensor([0.4, 0.2, 0.15, 0.1, 0.05, 0.02, 0.01])
+    footprints = np.zeros((7, len(CLASSES)), dtype=np.float32)
+    box, desk = CLASSES.index("box"), CLASSES.index("desk")
+    footprints[[0, 1, 5, 6], box] = [0.9, 0.8, 0.7, 0.95]
+    footprints[[2, 3], desk] = 0.9
+    colours = np.full((7, len(COLOURS) + 1), 0.02, dtype=np.float32)
+    colours[[0, 1], list(COLOURS).index("white")] = 0.9
+    colours[[5, 6], list(COLOURS).index("blue")] = 0.8
+    cells = [0, 1, 2, 3, 4]
+    pick = lambda question: named_object_first(batch, cells, attention, footprints, "box", (), question,  # noqa: E731
+                                               colours)
+    assert pick("When did you last see the blue carton?") == [5, 6, 0, 1, 2]
+    assert pick("When did you last see the white box?") == [0, 1, 2, 3, 4]
+    assert pick("When did you last see the box?") == [0, 1, 2, 3, 4]
+    assert pick("Is the box next to the blue chair?") == [0, 1, 2, 3, 4]  # the colour is the chair's
+    # without the encoder's colours the attention decides, as before
+    assert named_object_first(batch, cells, attention, footprints, "box", (), "the blue carton") == cells

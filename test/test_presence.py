@@ -294,6 +294,17 @@ def test_questions_name_classes_by_any_phrasing_longest_first():
     assert named_classes("count the rubbish bins") == [OBJECT_CLASSES.index("trash can")]
 
 
+def test_the_colour_written_before_a_class_phrasing():
+    from leovl_ros.sim.templates import colour_before
+
+    assert colour_before("When did you last see the violet carton?", "box") == "purple"  # a colour synonym
+    assert colour_before("remind me when you last saw the GREY storage cabinet", "cabinet") == "gray"
+    assert colour_before("the white light", "lamp") == "white" and colour_before("the red boxes", "box") == "red"
+    assert colour_before("is the box next to the blue chair?", "box") is None  # the chair's colour
+    assert colour_before("the red box or the blue box?", "box") is None  # two colours: none chosen
+    assert colour_before("a light blue sofa", "lamp") is None and colour_before("the box", "box") is None
+
+
 def test_column_classes_read_occupied_bins_only_and_any_bin_count():
     """Bins the mask leaves out change nothing (whatever they hold), and a column with more bins than the classifier
     reads is cut, not refused."""

@@ -279,3 +279,77 @@ def test_the_answer_time_spans_the_answered_objects_cells_the_encoder_sees_as_it
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp("time_model") / "model", FEATURE_DIM)
+
+
+def test_the_answer_time_reads_the_regions_voxels_of_the_answered_class():
+    """A cabinet's column also holds the wall behind it, seen later: the time is the cabinet's voxels' (those the
+    class head reads as at least VOXEL_MIN_SHARE of the likeliest), not the wall's; with no voxels, or none with a
+    time, the region's columns decide."""
+    from leovl_ros.agent.answering import VOXEL_MIN_SHARE, class_voxel_last_seen
+    from leovl_ros.sim.scene import CLASSES
+
+    probs = np.array([0.9, 0.6, VOXEL_MIN_SHARE * 0.9, VOXEL_MIN_SHARE * 0.9 - 1e-3, 0.01])
+    times = T0 + np.array([1.0, 3.0, 4.0, 7.0, 9.0])
+    assert class_voxel_last_seen(probs, times) == T0 + 4  # the voxel at exactly the share counts, below does not
+    assert class_voxel_last_seen(probs, np.where(probs > 0.5, math.nan, times)) == T0 + 4
+    assert class_voxel_last_seen(np.zeros(0), np.zeros(0)) is None
+    assert class_voxel_last_seen(probs[:2], np.full(2, math.nan)) is None
+
+    xy = torch.tensor([[1.0, 1.0], [1.3, 1.0]])
+    batch = ColumnBatch(features=torch.zeros(2, 1, 1), heights=torch.zeros(2, 1), weights=torch.ones(2, 1),
+                        mask=torch.ones(2, 1, dtype=torch.bool), xy=xy, cell_size=torch.full((2,), 0.3),
+                        colour=torch.zeros(2, 3), mean_height=torch.zeros(2), top_height=torch.zeros(2),
+                        level=torch.zeros(2, dtype=torch.int64), key=torch.arange(2),
+                        first_seen=torch.full((2,), T0, dtype=torch.float64),
+                        last_seen=torch.tensor([T0 + 9, T0 + 2], dtype=torch.float64))
+    cabinet = CLASSES.index("cabinet")
+    cell_probs = np.full((2, len(CLASSES) + 4), 0.01)
+    cell_probs[:, cabinet] = 0.8
+    asked = []
+
+    def voxels(cells, cls):
+        asked.append((cells, cls))
+        return probs, times
+
+    assert answer_last_seen(batch, "The cabinet.", [0, 1], cell_probs, voxels) == T0 + 4
+    assert asked == [([0, 1], cabinet)]  # the answer's region and class
+    assert answer_last_seen(batch, "The cabinet.", [0, 1], cell_probs) == T0 + 9  # the columns' times
+    assert answer_last_seen(batch, "The cabinet.", [0, 1], cell_probs, lambda c, k: (np.zeros(0), np.zeros(0))) \
+        == T0 + 9
+    assert answer_last_seen(batch, "There is no cabinet.", [0, 1], cell_probs, voxels) is None
+    assert len(asked) == 1  # an absent answer reads no voxels
+
+
+def test_voxels_in_a_cell_by_condensations_convention():
+    """A 0.3 m cell holds the voxels centred at 0.30 … 0.55 m (cells are bounded by voxel boundaries, so its centre
+    is 0.425 m); the one at 0.60 m is the next cell's; ``min_z`` keeps the voxels standing above the floor bin; the
+    selected voxels' features and times are theirs."""
+    store = VoxelStore(VoxelStoreConfig(feature_dim=D, voxel_size=0.05))
+    points = torch.tensor([[0.30, 0.40, 0.50], [0.60, 0.40, 0.50], [0.55, 0.35, 0.10], [0.45, 0.55, 0.15],
+                           [0.90, 0.40, 0.50], [0.25, 0.40, 0.50]], dtype=torch.float32)
+    features = torch.arange(6 * D, dtype=torch.float32).reshape(6, D)
+    for i in range(6):
+        store.fuse(points[i:i + 1], features[i:i + 1], stamp=T0 + i)
+    cell = torch.tensor([[0.425, 0.425]], dtype=torch.float32), torch.tensor([0.3], dtype=torch.float32)
+    assert sorted(store.last_seen(store.voxels_in_squares(*cell)).tolist()) == [T0, T0 + 2, T0 + 3]
+    standing = store.voxels_in_squares(*cell, min_z=0.15)
+    assert sorted(store.last_seen(standing).tolist()) == [T0, T0 + 3]
+    first = int(torch.nonzero(store.last_seen(standing) == T0))
+    assert torch.allclose(store.mean_features(standing)[first].float(), features[0])
+    both = store.voxels_in_squares(torch.tensor([[0.425, 0.425], [0.725, 0.425]]), torch.tensor([0.3, 0.3]), 0.15)
+    assert sorted(store.last_seen(both).tolist()) == [T0, T0 + 1, T0 + 3]
+    assert store.voxels_in_squares(torch.zeros(0, 2), torch.zeros(0)).numel() == 0
+
+
+@pytest.mark.parametrize("budget", [750, 12])  # refined half cells; coarsened double cells
+def test_voxels_in_a_columns_square_are_the_voxels_condensation_put_in_it(budget):
+    rng = np.random.default_rng(budget)
+    store = VoxelStore(VoxelStoreConfig(feature_dim=D))
+    points = torch.tensor(rng.uniform([-1.0, -1.0, 0.0], [1.2, 1.1, 1.2], (3000, 3)), dtype=torch.float32)
+    store.fuse(points, torch.tensor(rng.normal(size=(3000, D)), dtype=torch.float32))
+    batch = condense(store, CondenseConfig(budget=budget))
+    assert len(set(batch.cell_size.tolist())) > 1  # several cell sizes on one map
+    weights = store.weights()
+    for c in range(len(batch)):
+        index = store.voxels_in_squares(batch.xy[c:c + 1], batch.cell_size[c:c + 1])
+        assert math.isclose(float(weights[index].sum()), float(batch.weights[c].sum()), rel_tol=1e-9), c

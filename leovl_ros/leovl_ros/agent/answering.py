@@ -18,7 +18,10 @@ include, do not count; on held-out synthetic rooms this rule beat the most-atten
 and the primary object's grounded cells without growth (``benchmarks/last_seen.py``, ``docs/model.md``). It is None
 when none of those cells has a time (a map fused without stamps, or saved before maps kept times), and None when the
 answer says the asked class is not there ("there is no X"): the cells the model attended then are not that
-object's.
+object's. A column holds more than the object (the wall behind a cabinet, a box beside it), seen in frames that no
+longer show the object, so where the store is at hand (``Answerer``) the time is read from the store's voxels
+standing in the region instead, only those the 2D encoder's class head reads as the answered class
+(:func:`class_voxel_last_seen`); the columns' times remain the fallback.
 
 Unknown session ids are accepted: a session id the agent has not seen starts a new (bounded) history; only
 malformed ids (too long, characters outside letters, digits and ``-_.:@``) are rejected.
@@ -31,6 +34,7 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -181,6 +185,26 @@ def object_region(batch: Any, seeds: list[int], class_probs: np.ndarray) -> list
     return sorted(region)
 
 
+VOXEL_MIN_SHARE = 0.2
+"""A voxel of the answer's region counts for its time when its probability of the answered class is at least this
+share of the region's most likely voxel's (:func:`class_voxel_last_seen`)."""
+
+ClassVoxels = Callable[[list[int], int], tuple[np.ndarray, np.ndarray]]
+"""(CFG cells, class index) → the probability of that class [V] and the last seen time [V] of the store voxels
+standing in those cells (``Answerer.class_voxels``)."""
+
+
+def class_voxel_last_seen(class_prob: np.ndarray, last_seen: np.ndarray) -> Optional[float]:
+    """The latest known time among the voxels whose probability of the answered class is at least
+    ``VOXEL_MIN_SHARE`` of the most likely one's: the object's own voxels, not the wall or the neighbour that share
+    its columns and were seen after it left the view; None when there are none or none has a time."""
+    if class_prob.size == 0:
+        return None
+    times = last_seen[class_prob >= VOXEL_MIN_SHARE * float(class_prob.max())]
+    times = times[~np.isnan(times)]
+    return float(times.max()) if times.size else None
+
+
 def grounded_last_seen(batch: Any, cell_ids: list[int], class_probs: Optional[np.ndarray] = None) -> Optional[float]:
     """When the answer's object was last seen: the latest ``last_seen`` among its primary object's grounded cells
     (:func:`primary_object_cells`), grown over the object's extent by ``class_probs`` [N] (the answered class's
@@ -189,15 +213,20 @@ def grounded_last_seen(batch: Any, cell_ids: list[int], class_probs: Optional[np
     return latest_seen(batch, cells if class_probs is None else object_region(batch, cells, class_probs))
 
 
-def answer_last_seen(batch: Any, answer: str, cell_ids: list[int], class_probs: Optional[np.ndarray] = None
-                     ) -> Optional[float]:
+def answer_last_seen(batch: Any, answer: str, cell_ids: list[int], class_probs: Optional[np.ndarray] = None,
+                     class_voxels: Optional[ClassVoxels] = None) -> Optional[float]:
     """``Reply.last_seen``: :func:`grounded_last_seen` over the class the answer names (``class_probs`` [N, C] per
-    cell, the scene cache's), or None when the answer says the asked class is not in the room ('there is no sofa':
-    what the model attended is not a sofa)."""
+    cell, the scene cache's) — read from that region's voxels of the class (:func:`class_voxel_last_seen`) when
+    ``class_voxels`` gives them, else from its columns — or None when the answer says the asked class is not in the
+    room ('there is no sofa': what the model attended is not a sofa)."""
     if says_absent(answer):
         return None
     named = named_class(answer) if class_probs is not None else None
-    return grounded_last_seen(batch, cell_ids, None if named is None else class_probs[:, named])
+    if named is None:
+        return grounded_last_seen(batch, cell_ids)
+    region = object_region(batch, primary_object_cells(batch, cell_ids), class_probs[:, named])
+    voxel_time = None if class_voxels is None or not region else class_voxel_last_seen(*class_voxels(region, named))
+    return voxel_time if voxel_time is not None else latest_seen(batch, region)
 
 
 def check_model_dir(path: Optional[str]) -> Path:
@@ -316,6 +345,8 @@ class Answerer:
             self._model_lock.release()
         if getattr(result, "error", ""):
             return self._reject("model_error", result.error, start, version=version)
+        last_seen = answer_last_seen(scene.batch, result.answer, result.cell_ids, scene.class_probs,
+                                     lambda cells, cls: self.class_voxels(scene.batch, cells, cls))
         with self._count_lock:
             self.answered += 1
         return Reply(success=True, answer=result.answer, confidence=float(result.confidence),
@@ -325,4 +356,19 @@ class Answerer:
                      scene_tokens=int(result.scene_tokens), prompt_tokens=int(result.prompt_tokens),
                      answer_tokens=int(result.answer_tokens), latency_ms=(time.perf_counter() - start) * 1e3,
                      map_version=version, model_answer=result.model_answer,
-                     last_seen=answer_last_seen(scene.batch, result.answer, result.cell_ids, scene.class_probs))
+                     last_seen=last_seen)
+
+    def class_voxels(self, batch: Any, cells: list[int], cls: int) -> tuple[np.ndarray, np.ndarray]:
+        """The map's voxels standing in CFG ``cells`` of ``batch`` (above the floor bin, as condensation's column
+        times): the 2D encoder's probability of class ``cls`` [V] and their last seen times [V] (``ClassVoxels``)."""
+        import torch
+
+        with self.map.locked() as store:
+            index = store.voxels_in_squares(batch.xy[cells], batch.cell_size[cells],
+                                            min_z=self.agent.condense_config.bin_height / 2)
+            features, times = store.mean_features(index).float(), store.last_seen(index).numpy()
+        with torch.inference_mode():
+            probs = self.agent.model.voxel_class_probs(features)
+        if probs is None:
+            return np.zeros(0), np.zeros(0)
+        return probs[:, cls].double().cpu().numpy(), times

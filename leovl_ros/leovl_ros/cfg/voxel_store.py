@@ -407,17 +407,43 @@ class VoxelStore:
         """[n, 3] float64 voxel centres (metres), in key order."""
         return self.voxel_indices().to(torch.float64) * self.config.voxel_size
 
-    def _sums(self) -> torch.Tensor:
-        """[n, D + 7] sums matrix in key order."""
-        return self._data["sums"][self._index_slots]
+    def _sums(self, index: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """[n, D + 7] sums matrix in key order (only the voxels at key-order positions ``index`` when given)."""
+        slots = self._index_slots if index is None else self._index_slots[index]
+        return self._data["sums"][slots]
+
+    def voxels_in_squares(self, centres: torch.Tensor, sizes: torch.Tensor, min_z: float = -math.inf) -> torch.Tensor:
+        """Ascending key-order positions of the voxels in any of the floor cells (``centres`` [M, 2] and edge
+        ``sizes`` [M], m, as ``cfg.condense`` writes them: cells bounded by voxel boundaries, so the voxels of a cell
+        are exactly those condensation put in it) whose centres stand at ``min_z`` or above. Keys sort by (i, j, k),
+        so each (i, j) column of voxels is one contiguous key range: two binary searches per voxel column, whatever
+        the map's size."""
+        vs = self.config.voxel_size
+        centres, sizes = centres.to(torch.float64).cpu().reshape(-1, 2), sizes.to(torch.float64).cpu().reshape(-1)
+        edge = torch.round(sizes / vs).to(torch.int64)  # voxels per cell edge
+        first = torch.round(centres / vs + 0.5 - edge[:, None] / 2).to(torch.int64)  # the cell's lowest (i, j)
+        ij = []
+        for n in torch.unique(edge).tolist():
+            steps = torch.stack(torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij"), -1).reshape(-1, 2)
+            ij.append((first[edge == n][:, None, :] + steps[None]).reshape(-1, 2))
+        ij = torch.cat(ij) if ij else torch.zeros(0, 2, dtype=torch.int64)
+        ij = ij[((ij >= -_OFFSET) & (ij < _OFFSET)).all(1)]
+        lowest = torch.unique(pack_keys(torch.cat([ij, torch.full((len(ij), 1), -_OFFSET, dtype=torch.int64)], 1)))
+        k_low = -_OFFSET if math.isinf(min_z) else min(max(-_OFFSET, math.ceil(min_z / vs - 1e-6)), _OFFSET)
+        keys = self._index_keys.cpu()  # an (i, j) column's keys run from its lowest (k = -OFFSET) to lowest + MASK
+        start = torch.searchsorted(keys, lowest + (k_low + _OFFSET))
+        end = torch.searchsorted(keys, lowest + _MASK, right=True)
+        lengths = (end - start).clamp_min(0)
+        within = torch.arange(int(lengths.sum())) - torch.repeat_interleave(torch.cumsum(lengths, 0) - lengths, lengths)
+        return torch.sort(torch.repeat_interleave(start, lengths) + within).values.to(self._index_slots.device)
 
     def weights(self) -> torch.Tensor:
         """[n] float64 accumulated weights (pixels fused into each voxel), in key order."""
         return self._sums()[:, self.config.feature_dim]
 
-    def mean_features(self) -> torch.Tensor:
-        """[n, D] float64 weighted mean feature per voxel, in key order."""
-        s, D = self._sums(), self.config.feature_dim
+    def mean_features(self, index: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """[n, D] float64 weighted mean feature per voxel, in key order (of the voxels at ``index`` when given)."""
+        s, D = self._sums(index), self.config.feature_dim
         return s[:, :D] / s[:, D:D + 1]
 
     def mean_heights(self) -> torch.Tensor:
@@ -434,9 +460,11 @@ class VoxelStore:
         """[n] float64 sensor time (s) of the earliest stamped frame that hit each voxel, NaN if none; key order."""
         return self._data["seen"][self._index_slots, 0]
 
-    def last_seen(self) -> torch.Tensor:
-        """[n] float64 sensor time (s) of the latest stamped frame that hit each voxel, NaN if none; key order."""
-        return self._data["seen"][self._index_slots, 1]
+    def last_seen(self, index: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """[n] float64 sensor time (s) of the latest stamped frame that hit each voxel, NaN if none; key order (of the
+        voxels at ``index`` when given)."""
+        slots = self._index_slots if index is None else self._index_slots[index]
+        return self._data["seen"][slots, 1]
 
     def newest_stamp(self) -> Optional[float]:
         """The latest seen time in the map (s): the stamp of the newest stamped frame fused; None if there is none."""

@@ -16,6 +16,9 @@ import torch
 from leovl_ros.model.leovl import LeoVLModel, ScenePrefix, named_classes
 from leovl_ros.model.map_objects import cluster_cells
 from leovl_ros.model.numerics import flushed_denormals
+from leovl_ros.sim.scene import CLASSES as OBJECT_CLASSES
+from leovl_ros.sim.scene import COLOURS
+from leovl_ros.sim.templates import colour_before
 
 EMPTY_MAP_ANSWER = "I have not seen anything yet: the map is empty."
 
@@ -58,6 +61,9 @@ class _SceneCache:
     footprints: Optional[np.ndarray] = None
     """``prefix.footprints`` as a NumPy array: which grounded object is the one the answer names
     (:func:`named_object_first`)."""
+    colour_probs: Optional[np.ndarray] = None
+    """``prefix.colour_probs`` as a NumPy array: which object of the answer's class has the colour the question
+    names (:func:`named_object_first`)."""
 
 
 SAME_OBJECT_CELLS = 1.5
@@ -96,10 +102,11 @@ class SpatialAgent:
             batch = condense(store, self.condense_config)
             with torch.inference_mode(), flushed_denormals():
                 prefix = self.model.scene_prefix(batch)
-            probs, footprints = prefix.class_probs, prefix.footprints
+            as_numpy = lambda t: None if t is None else t.float().cpu().numpy()  # noqa: E731
             self._scene = _SceneCache(version=store.version, batch=batch, prefix=prefix, store_ref=weakref.ref(store),
-                                      class_probs=None if probs is None else probs.float().cpu().numpy(),
-                                      footprints=None if footprints is None else footprints.float().cpu().numpy())
+                                      class_probs=as_numpy(prefix.class_probs),
+                                      footprints=as_numpy(prefix.footprints),
+                                      colour_probs=as_numpy(prefix.colour_probs))
         return self._scene
 
     @property
@@ -145,7 +152,7 @@ class SpatialAgent:
                 )
             self._remember(session_id, question, gen.text)
         cells = named_object_first(scene.batch, self._grounded_cells(gen.scene_attention), gen.scene_attention,
-                                   scene.footprints, gen.text, gen.measured_cells)
+                                   scene.footprints, gen.text, gen.measured_cells, question, scene.colour_probs)
         return AgentAnswer(
             answer=gen.text,
             confidence=gen.confidence,
@@ -186,26 +193,49 @@ class SpatialAgent:
         return [o[0] for o in cluster_cells(batch.xy, batch.cell_size, cells, SAME_OBJECT_CELLS)]
 
 
+COLOUR_CANDIDATE_FOOTPRINT = 0.5
+"""When the question names the answered object's colour, every map object whose cells reach this footprint
+probability of the class competes with the grounded ones (:func:`named_object_first`)."""
+
+
 def named_object_first(batch: Any, cells: list[int], attention: torch.Tensor, footprints: Optional[np.ndarray],
-                       answer: str, measured: Sequence[int] = ()) -> list[int]:
+                       answer: str, measured: Sequence[int] = (), question: str = "",
+                       colour_probs: Optional[np.ndarray] = None) -> list[int]:
     """The grounded cells (most-attended first) with the object the answer names first: the object the map chose
     for a measured answer (``measured``, ``Generation.measured_cells``: "the first thing on my left") where there is
     one, else of the grounded objects (cells grouped as for object ids), the one with the most attention × the column
     classifier's footprint probability (``footprints`` [N, C]) of the one class the answer names, its cells in
     attention order, then the rest as they were; as many cells as given. The first object is the ``~/goal`` target
     and the one whose time is ``last_seen``: asked "when did you last see the lamp on the desk?", the desk may hold
-    more attention than the lamp. Unchanged when the answer names no class (or several) or the model has no column
-    classifier."""
+    more attention than the lamp. When the question names that object's colour ("the violet carton"; ``colour_probs``
+    [N, K] the 2D encoder's colour probabilities per cell), the map's other objects of the class compete too and the
+    score is the object's strongest attention × footprint × its cells' footprint-weighted probability of that
+    colour: with two boxes in the room, the attention alone often lands on the wrong one. Unchanged when the answer
+    names no class (or several) or the model has no column classifier."""
     if measured:
         return ([*measured] + [c for c in cells if c not in measured])[: max(len(cells), 1)]
     named = named_classes(answer)
-    if footprints is None or len(named) != 1 or len(cells) < 2:
+    if footprints is None or len(named) != 1 or not cells:
         return cells
     footprint = footprints[:, named[0]]
-    weights = attention.double().flatten()
+    weights = attention.double().flatten().numpy()
     objects = cluster_cells(batch.xy, batch.cell_size, cells, SAME_OBJECT_CELLS)
-    best = max(objects, key=lambda o: float(weights[o].sum()) * float(footprint[o].max()))
-    return best + [c for c in cells if c not in best]
+    colour = None if colour_probs is None else colour_before(question, OBJECT_CLASSES[named[0]])
+    if colour is None:
+        if len(cells) < 2:
+            return cells
+        best = max(objects, key=lambda o: float(weights[o].sum()) * float(footprint[o].max()))
+        return best + [c for c in cells if c not in best]
+    shade = colour_probs[:, list(COLOURS).index(colour)]
+    spots = [int(c) for c in np.argsort(-footprint, kind="stable") if footprint[c] >= COLOUR_CANDIDATE_FOOTPRINT]
+    objects += cluster_cells(batch.xy, batch.cell_size, spots, SAME_OBJECT_CELLS)
+
+    def score(o: list[int]) -> float:
+        share = float((shade[o] * footprint[o]).sum() / max(float(footprint[o].sum()), 1e-12))
+        return float(weights[o].max()) * float(footprint[o].max()) * share
+
+    best = sorted(max(objects, key=score), key=lambda c: -weights[c])
+    return (best + [c for c in cells if c not in best])[: len(cells)]
 
 
 def _ms(t0: float) -> float:

@@ -83,6 +83,9 @@ class ScenePrefix:
     footprints: Optional[torch.Tensor] = None
     """Per column, the column classifier's class-footprint probabilities [N, C] (``class_footprints``; None
     without one): how many objects of a class the map holds (``model.measure``)."""
+    colour_probs: Optional[torch.Tensor] = None
+    """Per column, the 2D encoder's colour probabilities [N, K] (``column_label_probs``; None without label
+    anchors): which of several objects of a class has the colour a question names (``agent.named_object_first``)."""
 
 
 @dataclass
@@ -209,15 +212,25 @@ class LeoVLModel(nn.Module):
         (``presence.ColumnClasses``); None for a model without one."""
         return None if self.column_classes is None else torch.sigmoid(self.column_classes(scene))
 
-    def column_class_probs(self, scene: Any) -> Optional[torch.Tensor]:
-        """Per column of a scene (ColumnBatch or dict of its fields), the frozen 2D encoder's class probabilities
-        [N, C] (``sim.scene.CLASSES`` first, then floor/wall/ceiling/nothing); None for a model without label
-        anchors."""
+    def column_label_probs(self, scene: Any) -> Optional[torch.Tensor]:
+        """Per column of a scene (ColumnBatch or dict of its fields), the frozen 2D encoder's class then colour
+        probabilities [N, C + K] (``sim.scene.CLASSES``, floor/wall/ceiling/nothing; ``sim.scene.COLOURS``, none);
+        None for a model without label anchors."""
         if not self.cfg_encoder.config.anchor_classes:
             return None
         get = scene.get if isinstance(scene, dict) else lambda k: getattr(scene, k)
-        probs = self.cfg_encoder.label_probs(get("features").to(self.device).float(), get("mask").to(self.device))
-        return probs[:, : self.cfg_encoder.config.anchor_classes]
+        return self.cfg_encoder.label_probs(get("features").to(self.device).float(), get("mask").to(self.device))
+
+    def column_class_probs(self, scene: Any) -> Optional[torch.Tensor]:
+        """The class part [N, C] of ``column_label_probs``; None for a model without label anchors."""
+        probs = self.column_label_probs(scene)
+        return None if probs is None else probs[:, : self.cfg_encoder.config.anchor_classes]
+
+    def voxel_class_probs(self, features: torch.Tensor) -> Optional[torch.Tensor]:
+        """[V, D] mean features of single voxels → the 2D encoder's class probabilities [V, C] (each voxel read as a
+        column of one); None for a model without label anchors."""
+        mask = torch.ones(features.shape[0], 1, dtype=torch.bool)
+        return self.column_class_probs({"features": features[:, None, :], "mask": mask})
 
     def question_tokens(self, texts: Sequence[str]) -> list[torch.Tensor]:
         """The question encoder's projected tokens [T_i, d] per question text ([0, d] each without one)."""
@@ -419,11 +432,14 @@ class LeoVLModel(nn.Module):
     def scene_prefix(self, batch: Any) -> ScenePrefix:
         """Encode a scene (ColumnBatch or dict of its fields) and prefill it: what every question about it reuses."""
         get = batch.get if isinstance(batch, dict) else lambda k: getattr(batch, k)
-        probs = self.column_class_probs(batch)
+        labels = self.column_label_probs(batch)
+        classes = self.cfg_encoder.config.anchor_classes
+        probs = None if labels is None else labels[:, :classes]
         footprints = self.class_footprints(batch)
         prefix = self.prefill(self.encode_scene(batch), xy=get("xy"),
                               presence=self.class_presence(batch, probs, footprints))
         prefix.class_probs, prefix.footprints, prefix.cell_size = probs, footprints, get("cell_size")
+        prefix.colour_probs = None if labels is None else labels[:, classes:]
         return prefix
 
     @torch.no_grad()

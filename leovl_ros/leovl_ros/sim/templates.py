@@ -115,6 +115,29 @@ def _class_phrases() -> list[tuple[re.Pattern[str], str]]:
     return [(re.compile(rf"\b{re.escape(form)}\b(?!\s+(?:{colours})\b)"), name) for form, name in ordered]
 
 
+@lru_cache(maxsize=1)
+def _colour_spellings() -> dict[str, str]:
+    """Every accepted colour spelling (``COLOURS`` and ``COLOUR_WORDS``) → its canonical name in ``COLOURS``."""
+    from leovl_ros.sim.scene import COLOURS
+
+    spellings = {name: name for name in COLOURS}
+    for words in COLOUR_WORDS.values():
+        spellings.update({word: next(w for w in words if w in COLOURS) for word in words})
+    return spellings
+
+
+def colour_before(text: str, name: str) -> str | None:
+    """The canonical colour a text writes right before a phrasing of class ``name`` ("the violet carton" → purple
+    for box, "the white storage cabinet" → white for cabinet); None when it writes none before it, or several."""
+    spellings = _colour_spellings()
+    forms = sorted({form for word in SYNONYMS.get(name, (name,)) for form in (word, plural(word))}, key=len,
+                   reverse=True)
+    pattern = (rf"\b({'|'.join(map(re.escape, sorted(spellings, key=len, reverse=True)))})\s+"
+               rf"(?:{'|'.join(map(re.escape, forms))})\b")
+    found = {spellings[m.group(1)] for m in re.finditer(pattern, text.lower())}
+    return found.pop() if len(found) == 1 else None
+
+
 def classes_named(text: str) -> list[str]:
     """Canonical names of the classes a text names by any of their phrasings (``SYNONYMS``, singular or plural),
     in order of appearance; a longer phrase wins over the words inside it ("bedside table" is a nightstand, not a
