@@ -205,12 +205,18 @@ def class_voxel_last_seen(class_prob: np.ndarray, last_seen: np.ndarray) -> Opti
     return float(times.max()) if times.size else None
 
 
-def grounded_last_seen(batch: Any, cell_ids: list[int], class_probs: Optional[np.ndarray] = None) -> Optional[float]:
-    """When the answer's object was last seen: the latest ``last_seen`` among its primary object's grounded cells
-    (:func:`primary_object_cells`), grown over the object's extent by ``class_probs`` [N] (the answered class's
-    probability per cell, :func:`object_region`) when given; None when none of them has a time."""
+def answer_object_cells(batch: Any, cell_ids: list[int], class_probs: Optional[np.ndarray] = None) -> list[int]:
+    """The answer's object: its primary object's grounded cells (:func:`primary_object_cells`), grown over the
+    object's extent by ``class_probs`` [N] (the answered class's probability per cell, :func:`object_region`) when
+    given."""
     cells = primary_object_cells(batch, cell_ids)
-    return latest_seen(batch, cells if class_probs is None else object_region(batch, cells, class_probs))
+    return cells if class_probs is None else object_region(batch, cells, class_probs)
+
+
+def grounded_last_seen(batch: Any, cell_ids: list[int], class_probs: Optional[np.ndarray] = None) -> Optional[float]:
+    """When the answer's object was last seen, from the map's columns: the latest ``last_seen`` among
+    :func:`answer_object_cells`; None when none of them has a time."""
+    return latest_seen(batch, answer_object_cells(batch, cell_ids, class_probs))
 
 
 def answer_last_seen(batch: Any, answer: str, cell_ids: list[int], class_probs: Optional[np.ndarray] = None,
@@ -224,7 +230,7 @@ def answer_last_seen(batch: Any, answer: str, cell_ids: list[int], class_probs: 
     named = named_class(answer) if class_probs is not None else None
     if named is None:
         return grounded_last_seen(batch, cell_ids)
-    region = object_region(batch, primary_object_cells(batch, cell_ids), class_probs[:, named])
+    region = answer_object_cells(batch, cell_ids, class_probs[:, named])
     voxel_time = None if class_voxels is None or not region else class_voxel_last_seen(*class_voxels(region, named))
     return voxel_time if voxel_time is not None else latest_seen(batch, region)
 
@@ -366,7 +372,7 @@ class Answerer:
         with self.map.locked() as store:
             index = store.voxels_in_squares(batch.xy[cells], batch.cell_size[cells],
                                             min_z=self.agent.condense_config.bin_height / 2)
-            features, times = store.mean_features(index).float(), store.last_seen(index).numpy()
+            features, times = store.mean_features(index).float(), store.last_seen(index).cpu().numpy()
         with torch.inference_mode():
             probs = self.agent.model.voxel_class_probs(features)
         if probs is None:

@@ -407,10 +407,13 @@ class VoxelStore:
         """[n, 3] float64 voxel centres (metres), in key order."""
         return self.voxel_indices().to(torch.float64) * self.config.voxel_size
 
+    def _slots(self, index: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Storage slots in key order (only of the voxels at key-order positions ``index`` when given)."""
+        return self._index_slots if index is None else self._index_slots[index]
+
     def _sums(self, index: Optional[torch.Tensor] = None) -> torch.Tensor:
         """[n, D + 7] sums matrix in key order (only the voxels at key-order positions ``index`` when given)."""
-        slots = self._index_slots if index is None else self._index_slots[index]
-        return self._data["sums"][slots]
+        return self._data["sums"][self._slots(index)]
 
     def voxels_in_squares(self, centres: torch.Tensor, sizes: torch.Tensor, min_z: float = -math.inf) -> torch.Tensor:
         """Ascending key-order positions of the voxels in any of the floor cells (``centres`` [M, 2] and edge
@@ -463,8 +466,7 @@ class VoxelStore:
     def last_seen(self, index: Optional[torch.Tensor] = None) -> torch.Tensor:
         """[n] float64 sensor time (s) of the latest stamped frame that hit each voxel, NaN if none; key order (of the
         voxels at ``index`` when given)."""
-        slots = self._index_slots if index is None else self._index_slots[index]
-        return self._data["seen"][slots, 1]
+        return self._data["seen"][self._slots(index), 1]
 
     def newest_stamp(self) -> Optional[float]:
         """The latest seen time in the map (s): the stamp of the newest stamped frame fused; None if there is none."""

@@ -218,7 +218,7 @@ def named_object_first(batch: Any, cells: list[int], attention: torch.Tensor, fo
     if footprints is None or len(named) != 1 or not cells:
         return cells
     footprint = footprints[:, named[0]]
-    weights = attention.double().flatten().numpy()
+    weights = attention.double().flatten().cpu().numpy()
     objects = cluster_cells(batch.xy, batch.cell_size, cells, SAME_OBJECT_CELLS)
     colour = None if colour_probs is None else colour_before(question, OBJECT_CLASSES[named[0]])
     if colour is None:
