@@ -94,3 +94,12 @@ def test_benchmark_prints_one_json_line(benchmark, capsys):
     with pytest.raises(SystemExit) as exit_info:
         benchmark.parse_args(["--help"])
     assert exit_info.value.code == 0 and "--min-pixels" in capsys.readouterr().out
+
+
+def test_one_frame_apart_at_unix_epoch_stamps_counts_as_within_one_frame(benchmark):
+    fps, t0 = 30.0, 1_764_892_800.0
+    for i in range(1, 60):  # stamps built as the benchmark builds them; doubles near 1.8e9 s are 2.4e-7 s apart
+        truth, answer = t0 + i / fps, t0 + (i + 1) / fps
+        assert benchmark.within_one_frame(answer, truth, fps) and benchmark.within_one_frame(truth, answer, fps)
+        assert not benchmark.within_one_frame(t0 + (i + 2) / fps, truth, fps)
+    assert not benchmark.within_one_frame(None, t0, fps)

@@ -255,8 +255,8 @@ def test_the_answer_time_is_the_latest_of_the_primary_objects_grounded_cells():
 
 def test_the_answer_time_spans_the_answered_objects_cells_the_encoder_sees_as_its_class():
     """A bed over five cells in a row, the answer grounded on two of them: the time is the latest over the five
-    (the cells the 2D encoder calls "bed" that touch the grounded ones), not over the neighbour of another class
-    (cell 5) nor over a second bed 3 m away (cell 6)."""
+    (the cells the column classifier, else the 2D encoder, calls "bed" that touch the grounded ones), not over the
+    neighbour of another class (cell 5) nor over a second bed 3 m away (cell 6)."""
     from leovl_ros.sim.scene import CLASSES
 
     xy = torch.tensor([[1.0 + 0.3 * i, 1.0] for i in range(6)] + [[5.0, 1.0]])
@@ -273,6 +273,18 @@ def test_the_answer_time_spans_the_answered_objects_cells_the_encoder_sees_as_it
     assert answer_last_seen(batch, "The bed.", [0, 1]) == T0 + 1  # without the encoder's classes: grounded cells
     assert answer_last_seen(batch, "somewhere", [0, 1], probs) == T0 + 1  # no class named: grounded cells
     assert answer_last_seen(batch, "There is no bed.", [0, 1], probs) is None
+    # the column classifier's footprint decides where the model has one: the bed's far end (cell 4), which the
+    # 2D encoder reads as 0.1 only, joins at the threshold; the neighbour just below it (cell 5) does not
+    from leovl_ros.agent.answering import REGION_MIN_FOOTPRINT
+
+    probs[:, CLASSES.index("bed")] = [0.8, 0.7, 0.6, 0.5, 0.1, 0.05, 0.9]
+    assert answer_last_seen(batch, "The bed.", [0, 1], probs) == T0 + 3
+    footprints = np.full_like(probs, 0.01)
+    footprints[:, CLASSES.index("bed")] = [0.95, 0.99, 0.97, 0.9, REGION_MIN_FOOTPRINT, REGION_MIN_FOOTPRINT - 1e-3,
+                                           1.0]
+    assert answer_last_seen(batch, "The bed.", [0, 1], probs, footprints=footprints) == T0 + 5
+    assert object_region(batch, [2], probs[:, CLASSES.index("bed")], footprints[:, CLASSES.index("bed")]) \
+        == [0, 1, 2, 3, 4]
     assert named_class("a Trash can!") == CLASSES.index("trash can") and named_class("the TV") == CLASSES.index("tv")
 
 

@@ -8,19 +8,19 @@ scene cache) is built under the map lock, the generation runs on it without the 
 rejection is counted by reason.
 
 Time in the answer. ``Reply.last_seen`` is when the answer's object was last seen, read from the map, never from the
-model: the sensor-time ``last_seen`` of the CFG cells the answer is grounded on (the ``~/grounding`` cells), taken
-over the *primary object*: the first grounded cell (the first object id, the ``~/goal`` target: the grounded object
-the answer names, ``model.agent.named_object_first``) and the grounded cells adjacent to it (within 1.5 cell edges,
-the rule that groups cells into object ids), grown over the adjacent cells the 2D encoder sees as the class the
-answer names (``object_region``: the few most-attended cells of a bed or a desk are rarely the part the camera saw
-last); the latest of their times. Cells of a second grounded object, which the top cells of an attention map often
-include, do not count; on held-out synthetic rooms this rule beat the most-attended cell alone, all grounded cells
-and the primary object's grounded cells without growth (``benchmarks/last_seen.py``, ``docs/model.md``). It is None
-when none of those cells has a time (a map fused without stamps, or saved before maps kept times), and None when the
-answer says the asked class is not there ("there is no X"): the cells the model attended then are not that
+model: the sensor-time ``last_seen`` of the CFG cells the answer is grounded on (the ``~/grounding`` cells), taken over
+the *primary object*: the first grounded cell (the first object id, the ``~/goal`` target: the grounded object the
+answer names, ``model.agent.named_object_first``) and the grounded cells adjacent to it (within 1.5 cell edges, the rule
+that groups cells into object ids), grown over the adjacent cells the model's column classifier (else the 2D encoder)
+sees as the class the answer names (``object_region``: the few most-attended cells of a bed or a desk are rarely the
+part the camera saw last); the latest of their times. Cells of a second grounded object, which the top cells of an
+attention map often include, do not count; on held-out synthetic rooms this rule beat the most-attended cell alone, all
+grounded cells and the primary object's grounded cells without growth (``benchmarks/last_seen.py``, ``docs/model.md``).
+It is None when none of those cells has a time (a map fused without stamps, or saved before maps kept times), and None
+when the answer says the asked class is not there ("there is no X"): the cells the model attended then are not that
 object's. A column holds more than the object (the wall behind a cabinet, a box beside it), seen in frames that no
-longer show the object, so where the store is at hand (``Answerer``) the time is read from the store's voxels
-standing in the region instead, only those the 2D encoder's class head reads as the answered class
+longer show the object, so where the store is at hand (``Answerer``) the time is read from the store's voxels standing
+in the region instead, only those the 2D encoder's class head reads as the answered class
 (:func:`class_voxel_last_seen`); the columns' times remain the fallback.
 
 Unknown session ids are accepted: a session id the agent has not seen starts a new (bounded) history; only
@@ -150,8 +150,12 @@ def latest_seen(batch: Any, cells: list[int]) -> Optional[float]:
 
 
 REGION_MIN_SHARE = 0.5
-"""A cell joins the answered object's region when its probability of the answered class is at least this share of
-the grounded cells' mean probability of it (:func:`object_region`)."""
+"""Without a column classifier, a cell joins the answered object's region when its 2D probability of the answered
+class is at least this share of the grounded cells' mean probability of it (:func:`object_region`)."""
+
+REGION_MIN_FOOTPRINT = 0.6
+"""With a column classifier, a cell joins the answered object's region when its footprint probability of the
+answered class is at least this (:func:`object_region`)."""
 
 
 def named_class(answer: str) -> Optional[int]:
@@ -163,18 +167,24 @@ def named_class(answer: str) -> Optional[int]:
     return CLASSES.index(max(hits, key=len)) if hits else None
 
 
-def object_region(batch: Any, seeds: list[int], class_probs: np.ndarray) -> list[int]:
-    """The seed cells grown over adjacent cells (within ``SAME_OBJECT_CELLS`` cell edges) whose probability of the
-    class in ``class_probs`` [N] is at least ``REGION_MIN_SHARE`` of the seeds' mean: the whole object, not just
-    the few cells the answer attended most (a bed spans dozens of cells; the camera's last look at it may have
-    shown another part)."""
+def object_region(batch: Any, seeds: list[int], class_probs: np.ndarray,
+                  footprint: Optional[np.ndarray] = None) -> list[int]:
+    """The seed cells grown over adjacent cells (within ``SAME_OBJECT_CELLS`` cell edges) that belong to the answered
+    class: whose column-classifier ``footprint`` [N] of it is at least ``REGION_MIN_FOOTPRINT`` where the model has
+    one, else whose 2D probability in ``class_probs`` [N] is at least ``REGION_MIN_SHARE`` of the seeds' mean. The
+    whole object, not just the few cells the answer attended most (a bed spans dozens of cells; the camera's last look
+    at it may have shown another part). The footprint comes first because it marks an object's extent far more
+    evenly: across a bed it reads ~0.9–1.0 where the 2D head's class probability wanders between 0.1 and 0.6."""
     from leovl_ros.model.agent import SAME_OBJECT_CELLS
 
     if not seeds:
         return []
     xy = batch.xy.double().numpy()
     reach = SAME_OBJECT_CELLS * batch.cell_size.double().numpy()
-    joins = class_probs >= REGION_MIN_SHARE * float(np.mean(class_probs[seeds]))
+    if footprint is not None:
+        joins = footprint >= REGION_MIN_FOOTPRINT
+    else:
+        joins = class_probs >= REGION_MIN_SHARE * float(np.mean(class_probs[seeds]))
     region, front = set(seeds), list(seeds)
     while front:
         cell = front.pop()
@@ -205,12 +215,13 @@ def class_voxel_last_seen(class_prob: np.ndarray, last_seen: np.ndarray) -> Opti
     return float(times.max()) if times.size else None
 
 
-def answer_object_cells(batch: Any, cell_ids: list[int], class_probs: Optional[np.ndarray] = None) -> list[int]:
+def answer_object_cells(batch: Any, cell_ids: list[int], class_probs: Optional[np.ndarray] = None,
+                        footprint: Optional[np.ndarray] = None) -> list[int]:
     """The answer's object: its primary object's grounded cells (:func:`primary_object_cells`), grown over the
-    object's extent by ``class_probs`` [N] (the answered class's probability per cell, :func:`object_region`) when
-    given."""
+    object's extent by ``footprint`` or ``class_probs`` [N] (the answered class's column-classifier footprint and 2D
+    probability per cell, :func:`object_region`) when given."""
     cells = primary_object_cells(batch, cell_ids)
-    return cells if class_probs is None else object_region(batch, cells, class_probs)
+    return cells if class_probs is None else object_region(batch, cells, class_probs, footprint)
 
 
 def grounded_last_seen(batch: Any, cell_ids: list[int], class_probs: Optional[np.ndarray] = None) -> Optional[float]:
@@ -220,17 +231,19 @@ def grounded_last_seen(batch: Any, cell_ids: list[int], class_probs: Optional[np
 
 
 def answer_last_seen(batch: Any, answer: str, cell_ids: list[int], class_probs: Optional[np.ndarray] = None,
-                     class_voxels: Optional[ClassVoxels] = None) -> Optional[float]:
-    """``Reply.last_seen``: :func:`grounded_last_seen` over the class the answer names (``class_probs`` [N, C] per
-    cell, the scene cache's) — read from that region's voxels of the class (:func:`class_voxel_last_seen`) when
-    ``class_voxels`` gives them, else from its columns — or None when the answer says the asked class is not in the
-    room ('there is no sofa': what the model attended is not a sofa)."""
+                     class_voxels: Optional[ClassVoxels] = None, footprints: Optional[np.ndarray] = None
+                     ) -> Optional[float]:
+    """``Reply.last_seen``: :func:`grounded_last_seen` over the class the answer names (``class_probs`` and
+    ``footprints`` [N, C] per cell, the scene cache's; :func:`object_region`) — read from that region's voxels of
+    the class (:func:`class_voxel_last_seen`) when ``class_voxels`` gives them, else from its columns — or None when
+    the answer says the asked class is not in the room ('there is no sofa': what the model attended is not a sofa)."""
     if says_absent(answer):
         return None
     named = named_class(answer) if class_probs is not None else None
     if named is None:
         return grounded_last_seen(batch, cell_ids)
-    region = answer_object_cells(batch, cell_ids, class_probs[:, named])
+    region = answer_object_cells(batch, cell_ids, class_probs[:, named],
+                                 None if footprints is None else footprints[:, named])
     voxel_time = None if class_voxels is None or not region else class_voxel_last_seen(*class_voxels(region, named))
     return voxel_time if voxel_time is not None else latest_seen(batch, region)
 
@@ -352,7 +365,7 @@ class Answerer:
         if getattr(result, "error", ""):
             return self._reject("model_error", result.error, start, version=version)
         last_seen = answer_last_seen(scene.batch, result.answer, result.cell_ids, scene.class_probs,
-                                     lambda cells, cls: self.class_voxels(scene.batch, cells, cls))
+                                     lambda cells, cls: self.class_voxels(scene.batch, cells, cls), scene.footprints)
         with self._count_lock:
             self.answered += 1
         return Reply(success=True, answer=result.answer, confidence=float(result.confidence),
