@@ -25,7 +25,7 @@ Context: ``newest_frame_share_within_one_frame`` (answering the newest stamp, wh
 ``oracle_cells_share_within_one_frame`` (the CFG cells that cover the true object, read by the answer's rule with
 the true class: the map's bookkeeping without the model's grounding), and the other rules the answer's time could
 have used, on the same grounding: ``region_2d_share_within_one_frame`` (the region grown over the cells the 2D
-encoder sees as the class, not the column classifier's footprint: the rule before 2026-12-06 17:00),
+encoder sees as the class, not the column classifier's footprint: the rule before 2026-12-06 16:30),
 ``region_columns_share_within_one_frame`` (the region's column times, not its voxels of the class: the rule before
 2026-12-06 15:00), ``all_grounded_share_within_one_frame`` (all grounded
 cells' columns), ``top_cell_share_within_one_frame`` (the most-attended cell's column) and
