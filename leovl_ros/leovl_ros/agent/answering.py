@@ -113,7 +113,7 @@ class Reply:
     map_version: int = -1
     """Version of the map the answer was computed on."""
     last_seen: Optional[float] = None
-    """Sensor time (s) the answer's object was last seen (:func:`grounded_last_seen`); None when unknown."""
+    """Sensor time (s) the answer's object was last seen (:func:`answer_last_seen`); None when unknown."""
     model_answer: str = ""
     """What the language model said where ``answer`` was measured on the map instead (``model.measure``); empty
     otherwise."""
@@ -224,19 +224,20 @@ def answer_object_cells(batch: Any, cell_ids: list[int], class_probs: Optional[n
     return cells if class_probs is None else object_region(batch, cells, class_probs, footprint)
 
 
-def grounded_last_seen(batch: Any, cell_ids: list[int], class_probs: Optional[np.ndarray] = None) -> Optional[float]:
-    """When the answer's object was last seen, from the map's columns: the latest ``last_seen`` among
-    :func:`answer_object_cells`; None when none of them has a time."""
-    return latest_seen(batch, answer_object_cells(batch, cell_ids, class_probs))
+def grounded_last_seen(batch: Any, cell_ids: list[int]) -> Optional[float]:
+    """When the answer's object was last seen, from the map's columns: the latest ``last_seen`` among its primary
+    object's grounded cells (:func:`primary_object_cells`); None when none of them has a time."""
+    return latest_seen(batch, primary_object_cells(batch, cell_ids))
 
 
 def answer_last_seen(batch: Any, answer: str, cell_ids: list[int], class_probs: Optional[np.ndarray] = None,
                      class_voxels: Optional[ClassVoxels] = None, footprints: Optional[np.ndarray] = None
                      ) -> Optional[float]:
-    """``Reply.last_seen``: :func:`grounded_last_seen` over the class the answer names (``class_probs`` and
-    ``footprints`` [N, C] per cell, the scene cache's; :func:`object_region`) — read from that region's voxels of
-    the class (:func:`class_voxel_last_seen`) when ``class_voxels`` gives them, else from its columns — or None when
-    the answer says the asked class is not in the room ('there is no sofa': what the model attended is not a sofa)."""
+    """``Reply.last_seen``: the latest time of :func:`answer_object_cells` grown over the class the answer names
+    (``class_probs`` and ``footprints`` [N, C] per cell, the scene cache's; :func:`object_region`) — read from that
+    region's voxels of the class (:func:`class_voxel_last_seen`) when ``class_voxels`` gives them, else from its
+    columns; the primary object's columns when the answer names no class — or None when the answer says the asked
+    class is not in the room ('there is no sofa': what the model attended is not a sofa)."""
     if says_absent(answer):
         return None
     named = named_class(answer) if class_probs is not None else None

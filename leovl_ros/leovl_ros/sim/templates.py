@@ -126,15 +126,19 @@ def _colour_spellings() -> dict[str, str]:
     return spellings
 
 
+@lru_cache(maxsize=64)
+def _colour_then_class(name: str) -> re.Pattern[str]:
+    """A colour spelling (captured) right before a phrasing of class ``name`` (synonyms, singular or plural)."""
+    spellings = sorted(_colour_spellings(), key=len, reverse=True)
+    forms = sorted({form for word in SYNONYMS.get(name, (name,)) for form in (word, plural(word))}, key=len,
+                   reverse=True)
+    return re.compile(rf"\b({'|'.join(map(re.escape, spellings))})\s+(?:{'|'.join(map(re.escape, forms))})\b")
+
+
 def colour_before(text: str, name: str) -> str | None:
     """The canonical colour a text writes right before a phrasing of class ``name`` ("the violet carton" → purple
     for box, "the white storage cabinet" → white for cabinet); None when it writes none before it, or several."""
-    spellings = _colour_spellings()
-    forms = sorted({form for word in SYNONYMS.get(name, (name,)) for form in (word, plural(word))}, key=len,
-                   reverse=True)
-    pattern = (rf"\b({'|'.join(map(re.escape, sorted(spellings, key=len, reverse=True)))})\s+"
-               rf"(?:{'|'.join(map(re.escape, forms))})\b")
-    found = {spellings[m.group(1)] for m in re.finditer(pattern, text.lower())}
+    found = {_colour_spellings()[m.group(1)] for m in _colour_then_class(name).finditer(text.lower())}
     return found.pop() if len(found) == 1 else None
 
 
