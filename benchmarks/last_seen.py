@@ -21,6 +21,10 @@ Figures: ``share_within_one_frame`` (|last_seen − truth| ≤ one frame period;
 ``median_abs_error_frames`` and ``p90_abs_error_frames`` (over the known ones), ``unknown``, ``absent_answers``
 (answers saying "there is no X" about the present object: they carry no time, so they are among the unknown),
 ``answer_em`` (the answer names the class), ``n``.
+Grounding apart from time: ``answer_on_asked_object`` (the answer's region — :func:`grounded_object` — points at the
+asked object), ``within_one_frame_on_asked_object`` (the main figure over those questions only) and
+``grounded_object_share_within_one_frame`` (over the answers with a time: within one frame of the last frame that
+showed the object the region points at, whichever it is — what Rviz's marker and the reply's time say together).
 Context: ``newest_frame_share_within_one_frame`` (answering the newest stamp, whatever the question),
 ``oracle_cells_share_within_one_frame`` (the CFG cells that cover the true object, read by the answer's rule with
 the true class: the map's bookkeeping without the model's grounding), and the other rules the answer's time could
@@ -132,9 +136,29 @@ def object_cells(obj: Any, batch: Any) -> list[int]:
     return [int(c) for c in np.nonzero(inside)[0]]
 
 
+def grounded_object(room: Room, batch: Any, region: list[int], named: Optional[int]) -> Optional[Any]:
+    """The room's object the answer's region points at: of the objects whose cells (:func:`object_cells`) it
+    overlaps, those of the answered class first (a region over a bed also covers its pillows), then the largest
+    overlap; None when it overlaps none."""
+    from leovl_ros.sim.scene import CLASSES
+
+    cells = set(region)
+    overlaps = [(o.cls == (CLASSES[named] if named is not None else None), len(cells & set(object_cells(o, batch))), o)
+                for o in room.scene.objects]
+    best = max(overlaps, key=lambda t: t[:2], default=None)
+    return best[2] if best is not None and best[1] > 0 else None
+
+
 def ask_room(room: Room, answerer: Any, limit: int) -> Iterator[dict[str, Any]]:
     """Ask the room's questions; one record per question (answer, times, truth)."""
-    from leovl_ros.agent.answering import answer_last_seen, class_voxel_last_seen, grounded_last_seen, latest_seen
+    from leovl_ros.agent.answering import (
+        answer_last_seen,
+        answer_object_cells,
+        class_voxel_last_seen,
+        grounded_last_seen,
+        latest_seen,
+        named_class,
+    )
     from leovl_ros.eval.metrics import exact_match
     from leovl_ros.eval.normalize import says_absent
     from leovl_ros.sim.scene import CLASSES
@@ -152,7 +176,13 @@ def ask_room(room: Room, answerer: Any, limit: int) -> Iterator[dict[str, Any]]:
         voxels = functools.partial(answerer.class_voxels, batch)
         answer_last_seen(batch, reply.answer, reply.cell_ids, scene.class_probs, voxels, scene.footprints)
         time_ms = (time.perf_counter() - start) * 1e3
+        named = named_class(reply.answer)
+        region = answer_object_cells(batch, reply.cell_ids, None if named is None else scene.class_probs[:, named],
+                                     None if named is None or scene.footprints is None else scene.footprints[:, named])
+        pointed = None if reply.last_seen is None else grounded_object(room, batch, region, named)
         yield {"truth": room.last_visible[obj.id], "last_seen": reply.last_seen,
+               "grounded_truth": None if pointed is None else room.last_visible.get(pointed.id),
+               "grounded_asked": pointed is not None and pointed.id == obj.id,
                "oracle_cells": oracle if oracle is not None else latest_seen(batch, cells),
                "region_2d": answer_last_seen(batch, reply.answer, reply.cell_ids, scene.class_probs, voxels),
                "region_columns": answer_last_seen(batch, reply.answer, reply.cell_ids, scene.class_probs,
@@ -180,9 +210,19 @@ def summarise(records: list[dict[str, Any]], fps: float) -> dict[str, Any]:
         ok = [within_one_frame(r[key], r["truth"], fps) for r in records]
         return round(sum(ok) / max(len(ok), 1), 4)
 
+    def share(ok: list[bool]) -> Optional[float]:
+        return round(sum(ok) / len(ok), 4) if ok else None
+
     errors = [abs(r["last_seen"] - r["truth"]) * fps for r in records if r["last_seen"] is not None]
     times_ms = [r["time_ms"] for r in records]
+    on_asked = [r for r in records if r["grounded_asked"]]
+    timed = [r for r in records if r["last_seen"] is not None]
     return {"n": len(records), "share_within_one_frame": within("last_seen"),
+            "answer_on_asked_object": share([r["grounded_asked"] for r in records]),
+            "within_one_frame_on_asked_object": share([within_one_frame(r["last_seen"], r["truth"], fps)
+                                                       for r in on_asked]),
+            "grounded_object_share_within_one_frame": share([r["grounded_truth"] is not None and within_one_frame(
+                r["last_seen"], r["grounded_truth"], fps) for r in timed]),
             "median_abs_error_frames": round(statistics.median(errors), 2) if errors else None,
             "p90_abs_error_frames": round(float(np.percentile(errors, 90)), 2) if errors else None,
             "unknown": sum(r["last_seen"] is None for r in records),

@@ -85,7 +85,8 @@ def test_benchmark_prints_one_json_line(benchmark, capsys):
     assert figures["benchmark"] == "last_seen" and 1 <= figures["n"] <= 2
     for key in ("share_within_one_frame", "answer_em", "newest_frame_share_within_one_frame",
                 "oracle_cells_share_within_one_frame", "region_columns_share_within_one_frame",
-                "all_grounded_share_within_one_frame", "top_cell_share_within_one_frame"):
+                "all_grounded_share_within_one_frame", "top_cell_share_within_one_frame", "answer_on_asked_object",
+                "grounded_object_share_within_one_frame"):
         assert 0.0 <= figures[key] <= 1.0, key
     assert 0.0 < figures["answer_time_ms_median"] <= figures["answer_time_ms_p95"] and figures["map_voxels_median"] > 0
     # every frame is stamped, so only answers that say the object is absent go without a time
@@ -94,6 +95,31 @@ def test_benchmark_prints_one_json_line(benchmark, capsys):
     with pytest.raises(SystemExit) as exit_info:
         benchmark.parse_args(["--help"])
     assert exit_info.value.code == 0 and "--min-pixels" in capsys.readouterr().out
+
+
+def test_grounded_object_is_the_answered_class_first_then_the_largest_overlap(benchmark):
+    from types import SimpleNamespace
+
+    from leovl_ros.sim.scene import CLASSES
+
+    class Cells(SimpleNamespace):  # a CFG batch's floor cells: what object_cells reads
+        def __len__(self) -> int:
+            return len(self.xy)
+
+    scene = next(s for s in map(generate_scene, range(100)) if any(o.support is not None for o in s.objects))
+    top = next(o for o in scene.objects if o.support is not None)
+    under = next(o for o in scene.objects if o.id == top.support)
+    grid = np.stack(np.meshgrid(np.arange(-6, 6, 0.1), np.arange(-6, 6, 0.1)), -1).reshape(-1, 2)
+    batch = Cells(xy=torch.tensor(grid), cell_size=torch.full((len(grid),), 0.1, dtype=torch.float64))
+    room = benchmark.Room(0, scene, store=None)
+    on_top = benchmark.object_cells(top, batch)  # the columns of the object on top also stand on its support
+    assert set(on_top) & set(benchmark.object_cells(under, batch))
+    assert benchmark.grounded_object(room, batch, on_top, CLASSES.index(top.cls)) is top
+    assert benchmark.grounded_object(room, batch, on_top, CLASSES.index(under.cls)) is under
+    whole = benchmark.object_cells(under, batch)
+    assert benchmark.grounded_object(room, batch, whole, None).id in {under.id, *(o.id for o in scene.objects
+                                                                                    if o.support == under.id)}
+    assert benchmark.grounded_object(room, batch, [], CLASSES.index(top.cls)) is None
 
 
 def test_one_frame_apart_at_unix_epoch_stamps_counts_as_within_one_frame(benchmark):
