@@ -21,6 +21,10 @@ Figures: ``share_within_one_frame`` (|last_seen − truth| ≤ one frame period;
 ``median_abs_error_frames`` and ``p90_abs_error_frames`` (over the known ones), ``unknown``, ``absent_answers``
 (answers saying "there is no X" about the present object: they carry no time, so they are among the unknown),
 ``answer_em`` (the answer names the class), ``n``.
+Other wordings (``--wordings``, default ``benchmarks/data/handworded_last_seen.json``): each question whose object
+is the only one of its class in the room is asked again in one of twelve hand-written patterns;
+``hand_worded_share_within_one_frame`` and ``hand_worded_answer_em`` over those, ``hand_worded_generated_*`` the same
+questions in the generated wording, ``hand_worded_n``.
 Grounding apart from time: ``answer_on_asked_object`` (the answer's region — :func:`grounded_object` — points at the
 asked object), ``within_one_frame_on_asked_object`` (the main figure over those questions only) and
 ``grounded_object_share_within_one_frame`` (over the answers with a time: within one frame of the last frame that
@@ -51,7 +55,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -59,6 +63,9 @@ from typing import Any, Optional
 
 import numpy as np
 import torch
+
+HAND_WORDINGS = Path(__file__).resolve().parent / "data" / "handworded_last_seen.json"
+"""Other people's wordings of the question (``benchmarks/data/README.md``)."""
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
@@ -72,6 +79,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                    help="instance pixels a frame must show to count as seeing the object (see above)")
     p.add_argument("--questions", type=int, default=8, help="at most this many last_seen questions per room")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--wordings", type=Path, default=HAND_WORDINGS,
+                   help="hand-written question patterns to re-ask class-unique objects in ('' skips them)")
     return p.parse_args(argv)
 
 
@@ -149,8 +158,17 @@ def grounded_object(room: Room, batch: Any, region: list[int], named: Optional[i
     return best[2] if best is not None and best[1] > 0 else None
 
 
-def ask_room(room: Room, answerer: Any, limit: int) -> Iterator[dict[str, Any]]:
-    """Ask the room's questions; one record per question (answer, times, truth)."""
+def hand_worded(room: Room, obj: Any, patterns: list[str], rng: np.random.Generator) -> Optional[str]:
+    """The question about ``obj`` in one of the hand-written ``patterns`` ("the <class>" for its ``{ref}``); None
+    when the room holds another object of its class (the class alone would not say which) or there are none."""
+    if not patterns or sum(o.cls == obj.cls for o in room.scene.objects) != 1:
+        return None
+    return patterns[int(rng.integers(len(patterns)))].format(ref=f"the {obj.cls}")
+
+
+def ask_room(room: Room, answerer: Any, limit: int, patterns: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+    """Ask the room's questions (and, where :func:`hand_worded` gives one, the same question in a hand-written
+    pattern), each in a dialogue of its own; one record per question (answer, times, truth)."""
     from leovl_ros.agent.answering import (
         answer_last_seen,
         answer_object_cells,
@@ -163,8 +181,10 @@ def ask_room(room: Room, answerer: Any, limit: int) -> Iterator[dict[str, Any]]:
     from leovl_ros.eval.normalize import says_absent
     from leovl_ros.sim.scene import CLASSES
 
-    for sample in questions(room, limit):
-        reply = answerer.ask(sample.question)
+    rng = np.random.default_rng([room.seed, 0x4A4D])
+    for i, sample in enumerate(questions(room, limit)):
+        session = f"{room.seed}-{i}"  # each question its own dialogue: no earlier question in its history
+        reply = answerer.ask(sample.question, session_id=session)
         if not reply.success:
             raise RuntimeError(f"room {room.seed}: {sample.question!r} rejected: {reply.error}")
         scene = answerer.agent.cached_scene
@@ -180,6 +200,8 @@ def ask_room(room: Room, answerer: Any, limit: int) -> Iterator[dict[str, Any]]:
         region = answer_object_cells(batch, reply.cell_ids, None if named is None else scene.class_probs[:, named],
                                      None if named is None or scene.footprints is None else scene.footprints[:, named])
         pointed = None if reply.last_seen is None else grounded_object(room, batch, region, named)
+        other = hand_worded(room, obj, list(patterns), rng)
+        hand = None if other is None else answerer.ask(other, session_id=f"{session}-hand")
         yield {"truth": room.last_visible[obj.id], "last_seen": reply.last_seen,
                "grounded_truth": None if pointed is None else room.last_visible.get(pointed.id),
                "grounded_asked": pointed is not None and pointed.id == obj.id,
@@ -191,7 +213,9 @@ def ask_room(room: Room, answerer: Any, limit: int) -> Iterator[dict[str, Any]]:
                "all_grounded": latest_seen(batch, reply.cell_ids), "top_cell": latest_seen(batch, reply.cell_ids[:1]),
                "primary_cells": None if reply.last_seen is None else grounded_last_seen(batch, reply.cell_ids),
                "em": exact_match(reply.answer, sample.answers), "absent_answer": says_absent(reply.answer),
-               "time_ms": time_ms, "map_voxels": len(room.store)}
+               "time_ms": time_ms, "map_voxels": len(room.store),
+               "hand": None if hand is None else {"question": other, "last_seen": hand.last_seen,
+                                                  "em": exact_match(hand.answer, sample.answers)}}
 
 
 STAMP_SLACK_FRAMES = 1e-3
@@ -216,6 +240,7 @@ def summarise(records: list[dict[str, Any]], fps: float) -> dict[str, Any]:
     errors = [abs(r["last_seen"] - r["truth"]) * fps for r in records if r["last_seen"] is not None]
     times_ms = [r["time_ms"] for r in records]
     on_asked = [r for r in records if r["grounded_asked"]]
+    hand = [r for r in records if r["hand"] is not None]
     timed = [r for r in records if r["last_seen"] is not None]
     return {"n": len(records), "share_within_one_frame": within("last_seen"),
             "answer_on_asked_object": share([r["grounded_asked"] for r in records]),
@@ -223,6 +248,13 @@ def summarise(records: list[dict[str, Any]], fps: float) -> dict[str, Any]:
                                                        for r in on_asked]),
             "grounded_object_share_within_one_frame": share([r["grounded_truth"] is not None and within_one_frame(
                 r["last_seen"], r["grounded_truth"], fps) for r in timed]),
+            "hand_worded_n": len(hand),
+            "hand_worded_share_within_one_frame": share([within_one_frame(r["hand"]["last_seen"], r["truth"], fps)
+                                                         for r in hand]),
+            "hand_worded_answer_em": share([r["hand"]["em"] for r in hand]),
+            "hand_worded_generated_share_within_one_frame": share([within_one_frame(r["last_seen"], r["truth"], fps)
+                                                                   for r in hand]),
+            "hand_worded_generated_answer_em": share([r["em"] for r in hand]),
             "median_abs_error_frames": round(statistics.median(errors), 2) if errors else None,
             "p90_abs_error_frames": round(float(np.percentile(errors, 90)), 2) if errors else None,
             "unknown": sum(r["last_seen"] is None for r in records),
@@ -251,10 +283,11 @@ def main(argv: Optional[list[str]] = None) -> None:
     agent = load_agent(str(model_dir))
     encoder_dir = image_encoder_dir(model_dir)
     fuser = FrameFuser(load_encoder(path=str(encoder_dir) if encoder_dir else ""))
+    patterns = json.loads(args.wordings.read_text())["patterns"] if str(args.wordings) not in ("", ".") else []
     records: list[dict[str, Any]] = []
     for seed in tqdm(held_out_seeds(args.rooms), desc="rooms", unit="room", file=sys.stderr):
         room = fuse_room(seed, fuser, args)
-        records.extend(ask_room(room, Answerer(agent, MapHandle(room.store)), args.questions))
+        records.extend(ask_room(room, Answerer(agent, MapHandle(room.store)), args.questions, patterns))
     print(json.dumps({"benchmark": "last_seen", "model": str(model_dir), "rooms": args.rooms,
                       "frames": args.frames, "fps": args.fps, "min_pixels": args.min_pixels,
                       **summarise(records, args.fps)}))

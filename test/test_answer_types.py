@@ -10,6 +10,7 @@ from test_model_leovl import fake_scene, tiny_config
 
 from leovl_ros.model.answer_types import (
     NAMES_ANOTHER_CLASS,
+    NAMES_ASKED_CLASS,
     OPEN_TYPE,
     TYPE_MIN_P,
     AnswerTrie,
@@ -52,6 +53,26 @@ def test_excluded_answers_leave_the_trie_and_only_where_every_likely_type_names_
     assert excluded_answers(["size"], ["sofa", "bed"]) == ()  # "which is bigger, the sofa or the bed?"
     assert excluded_answers(["class", "size"], ["sofa"]) == ()  # unsure: the named class may be the answer
     assert excluded_answers([], ["sofa"]) == ()
+
+
+def test_a_last_seen_answer_keeps_to_the_classes_the_question_names_or_their_absence():
+    sets = {"last_seen": ["sofa", "lamp", "desk", "there is no sofa", "there is no lamp", "there is no desk"],
+            "situated_direction": ["left", "right"], "class": ["sofa", "lamp", "desk"], "existence": ["yes", "no"]}
+    assert NAMES_ASKED_CLASS == {"last_seen"}
+    # "when did you last see the lamp?" in words no template uses: the model said "desk", and the time was the desk's
+    others = {"sofa", "desk", "there is no sofa", "there is no desk"}
+    assert set(excluded_answers(["last_seen"], ["lamp"], sets)) == others
+    assert set(excluded_answers(["last_seen", "situated_direction"], ["lamp"], sets)) == others  # "where and when"
+    assert set(excluded_answers(["existence", "last_seen"], ["lamp"], sets)) == others  # "have you seen the lamp?"
+    assert set(excluded_answers(["last_seen"], ["lamp", "desk"], sets)) == {"sofa", "there is no sofa"}
+    assert set(excluded_answers(["class", "last_seen"], ["lamp"], sets)) == {"there is no sofa", "there is no desk"}
+    assert excluded_answers(["last_seen"], [], sets) == ()  # "the armchair": the model maps it to a chair itself
+    assert excluded_answers(["last_seen"], ["lamp"]) == ()  # no answer sets, no constraint
+    trie = AnswerTrie(sets, encode)
+    allowed = trie.allowed(["last_seen", "situated_direction"],
+                           excluded_answers(["last_seen", "situated_direction"], ["lamp"], trie.sets))
+    assert allowed[()] == {ord("l"), ord("t"), ord("r")}  # "lamp", "left", "there is no lamp" or "right"
+    assert allowed[tuple(encode("l")[:-1])] == {ord("a"), ord("e")}
 
 
 def test_keep_allowed_masks_everything_else_unless_nothing_would_remain():

@@ -77,6 +77,25 @@ def test_fused_frame_stamps_reach_voxels_columns_and_the_answer(benchmark, agent
             assert reply.last_seen <= answer_last_seen(batch, reply.answer, reply.cell_ids, probs)
 
 
+def test_other_wordings_answer_the_asked_class_or_its_absence(benchmark, agent):
+    """Asked in words no template uses, the answer names the class the question names (or says the room has none):
+    its time is then that object's, not a desk's for "where and when did you last spot the monitor?"."""
+    args = benchmark.parse_args(["--frames", "24"])
+    patterns = json.loads(benchmark.HAND_WORDINGS.read_text())["patterns"]
+    fuser = FrameFuser(load_encoder())
+    asked = 0
+    for seed in benchmark.held_out_seeds(3):
+        room = benchmark.fuse_room(seed, fuser, args)
+        answerer = Answerer(agent, MapHandle(room.store))
+        seen = [o for o in room.scene.objects
+                if o.id in room.last_visible and sum(p.cls == o.cls for p in room.scene.objects) == 1]
+        for obj, pattern in zip(seen, patterns):
+            reply = answerer.ask(pattern.format(ref=f"the {obj.cls}"), session_id=f"{seed}-{obj.id}")
+            assert reply.success and reply.answer in (obj.cls, f"there is no {obj.cls}"), (pattern, reply.answer)
+            asked += 1
+    assert asked >= 12
+
+
 def test_benchmark_prints_one_json_line(benchmark, capsys):
     benchmark.main(["--rooms", "1", "--frames", "6", "--questions", "2", "--threads", "1"])
     lines = capsys.readouterr().out.strip().splitlines()

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import torch
 from torch import nn
 
+from leovl_ros.sim.tasks.qa import absent_answer
+
 TYPE_MIN_P = 0.1
 """A type whose probability is at least this contributes its answer set to what decoding may produce."""
 NAMES_ANOTHER_CLASS = frozenset({"class", "nearest", "farthest", "spatial_relation"})
@@ -25,6 +27,11 @@ closest to the stool?", "what is the pillow lying on?"): when only these are lik
 class the question names (:meth:`AnswerTrie.allowed`'s ``excluded``). In the generated held-out questions no
 answer of the first three is one; of the spatial relations 6 of 572 are ("what is next to the chair?" → "chair"),
 while the model answered a named class 121 times, 3 of them right."""
+NAMES_ASKED_CLASS = frozenset({"last_seen"})
+"""Types whose answer is the class the question names or its absence ("when did you last see the lamp?" → "lamp" or
+"there is no lamp"): where one is likely and the question names classes, decoding may not give another class's
+answer of theirs unless another likely type's set holds it too (:func:`excluded_answers`). Asked "where and when did
+you last spot the monitor?" the model said "desk", and the reply's time was the desk's."""
 OPEN_TYPE = "open"
 """The type of every request without a closed answer set (captions, descriptions): its set is empty and, when
 likely, leaves decoding unconstrained."""
@@ -56,6 +63,8 @@ class AnswerTrie:
     def __init__(self, answer_sets: Mapping[str, Sequence[str]], encode: Callable[[str], list[int]]):
         self.types = sorted(answer_sets)
         self._sets = {t: tuple(answer_sets[t]) for t in self.types}
+        self.sets: Mapping[str, tuple[str, ...]] = self._sets
+        """Type → its answers (read only)."""
         self._ids = {a: tuple(encode(a)) for t in self.types for a in self._sets[t]}
         self._built: dict[tuple, dict[tuple[int, ...], set[int]] | None] = {}
         """``allowed`` per set of types and excluded answers, built once (a few combinations recur)."""
@@ -95,10 +104,23 @@ class AnswerTrie:
         return keep or [self.types[int(probs.argmax())]]
 
 
-def excluded_answers(types: Sequence[str], named: Sequence[str]) -> tuple[str, ...]:
-    """The class names a question names (``named``) that its answer may not be: all of them when every likely type
-    names another object (``NAMES_ANOTHER_CLASS``), none otherwise ("which is bigger, the sofa or the bed?")."""
-    return tuple(named) if types and set(types) <= NAMES_ANOTHER_CLASS else ()
+def excluded_answers(types: Sequence[str], named: Sequence[str],
+                     sets: Mapping[str, Sequence[str]] | None = None) -> tuple[str, ...]:
+    """The answers decoding may not give, given the classes a question names (``named``) and the types' answer
+    ``sets``: those classes when every likely type names another object (``NAMES_ANOTHER_CLASS``); else, where a
+    likely type names the asked class (``NAMES_ASKED_CLASS``), that type's answers other than those classes and
+    their absence — but for the answers another likely type allows ("where and when did you last spot the lamp?"
+    may still be answered "left"); none otherwise ("which is bigger, the sofa or the bed?")."""
+    if not types:
+        return ()
+    if set(types) <= NAMES_ANOTHER_CLASS:
+        return tuple(named)
+    asked = [t for t in types if t in NAMES_ASKED_CLASS]
+    if not (asked and named and sets):
+        return ()
+    keep = {*named, *(absent_answer(name) for name in named)}
+    others = {a for t in types if t not in NAMES_ASKED_CLASS for a in sets.get(t, ())}
+    return tuple(sorted({a for t in asked for a in sets.get(t, ())} - keep - others))
 
 
 def keep_allowed(logits: torch.Tensor, nxt: set[int] | None) -> torch.Tensor:

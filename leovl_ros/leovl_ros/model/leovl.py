@@ -520,7 +520,8 @@ class LeoVLModel(nn.Module):
             logits = logits.clone()
             logits[barred] = float("-inf")
         names = [OBJECT_CLASSES[c] for c in named]
-        allowed = self.answer_trie.allowed(types, excluded_answers(types, names)) if types else None
+        excluded = excluded_answers(types, names, self.answer_trie.sets) if types else ()
+        allowed = self.answer_trie.allowed(types, excluded) if types else None
         for step in range(max_new):
             if step < len(forced):
                 token, prob = forced[step], float(F.softmax(logits, -1)[forced[step]])
