@@ -158,7 +158,7 @@ def grounded_object(room: Room, batch: Any, region: list[int], named: Optional[i
     return best[2] if best is not None and best[1] > 0 else None
 
 
-def hand_worded(room: Room, obj: Any, patterns: list[str], rng: np.random.Generator) -> Optional[str]:
+def hand_worded(room: Room, obj: Any, patterns: Sequence[str], rng: np.random.Generator) -> Optional[str]:
     """The question about ``obj`` in one of the hand-written ``patterns`` ("the <class>" for its ``{ref}``); None
     when the room holds another object of its class (the class alone would not say which) or there are none."""
     if not patterns or sum(o.cls == obj.cls for o in room.scene.objects) != 1:
@@ -171,11 +171,10 @@ def ask_room(room: Room, answerer: Any, limit: int, patterns: Sequence[str] = ()
     pattern), each in a dialogue of its own; one record per question (answer, times, truth)."""
     from leovl_ros.agent.answering import (
         answer_last_seen,
-        answer_object_cells,
+        answer_region,
         class_voxel_last_seen,
         grounded_last_seen,
         latest_seen,
-        named_class,
     )
     from leovl_ros.eval.metrics import exact_match
     from leovl_ros.eval.normalize import says_absent
@@ -196,11 +195,9 @@ def ask_room(room: Room, answerer: Any, limit: int, patterns: Sequence[str] = ()
         voxels = functools.partial(answerer.class_voxels, batch)
         answer_last_seen(batch, reply.answer, reply.cell_ids, scene.class_probs, voxels, scene.footprints)
         time_ms = (time.perf_counter() - start) * 1e3
-        named = named_class(reply.answer)
-        region = answer_object_cells(batch, reply.cell_ids, None if named is None else scene.class_probs[:, named],
-                                     None if named is None or scene.footprints is None else scene.footprints[:, named])
+        named, region = answer_region(batch, reply.answer, reply.cell_ids, scene.class_probs, scene.footprints)
         pointed = None if reply.last_seen is None else grounded_object(room, batch, region, named)
-        other = hand_worded(room, obj, list(patterns), rng)
+        other = hand_worded(room, obj, patterns, rng)
         hand = None if other is None else answerer.ask(other, session_id=f"{session}-hand")
         yield {"truth": room.last_visible[obj.id], "last_seen": reply.last_seen,
                "grounded_truth": None if pointed is None else room.last_visible.get(pointed.id),

@@ -240,13 +240,23 @@ def answer_last_seen(batch: Any, answer: str, cell_ids: list[int], class_probs: 
     class is not in the room ('there is no sofa': what the model attended is not a sofa)."""
     if says_absent(answer):
         return None
-    named = named_class(answer) if class_probs is not None else None
+    named, region = answer_region(batch, answer, cell_ids, class_probs, footprints)
     if named is None:
-        return grounded_last_seen(batch, cell_ids)
-    region = answer_object_cells(batch, cell_ids, class_probs[:, named],
-                                 None if footprints is None else footprints[:, named])
+        return latest_seen(batch, region)
     voxel_time = None if class_voxels is None or not region else class_voxel_last_seen(*class_voxels(region, named))
     return voxel_time if voxel_time is not None else latest_seen(batch, region)
+
+
+def answer_region(batch: Any, answer: str, cell_ids: list[int], class_probs: Optional[np.ndarray] = None,
+                  footprints: Optional[np.ndarray] = None) -> tuple[Optional[int], list[int]]:
+    """The class the answer names (None when it names none or there are no ``class_probs``) and the cells whose
+    time :func:`answer_last_seen` reads: :func:`answer_object_cells` grown over that class, else the primary
+    object's grounded cells."""
+    named = named_class(answer) if class_probs is not None else None
+    if named is None:
+        return None, primary_object_cells(batch, cell_ids)
+    return named, answer_object_cells(batch, cell_ids, class_probs[:, named],
+                                      None if footprints is None else footprints[:, named])
 
 
 def check_model_dir(path: Optional[str]) -> Path:

@@ -62,10 +62,9 @@ class AnswerTrie:
 
     def __init__(self, answer_sets: Mapping[str, Sequence[str]], encode: Callable[[str], list[int]]):
         self.types = sorted(answer_sets)
-        self._sets = {t: tuple(answer_sets[t]) for t in self.types}
-        self.sets: Mapping[str, tuple[str, ...]] = self._sets
+        self.sets: dict[str, tuple[str, ...]] = {t: tuple(answer_sets[t]) for t in self.types}
         """Type → its answers (read only)."""
-        self._ids = {a: tuple(encode(a)) for t in self.types for a in self._sets[t]}
+        self._ids = {a: tuple(encode(a)) for t in self.types for a in self.sets[t]}
         self._built: dict[tuple, dict[tuple[int, ...], set[int]] | None] = {}
         """``allowed`` per set of types and excluded answers, built once (a few combinations recur)."""
         self._answer_sets: dict[tuple[str, ...], frozenset[str] | None] = {}
@@ -84,16 +83,16 @@ class AnswerTrie:
         set of types, like ``allowed``."""
         key = tuple(sorted(set(types)))
         if key not in self._answer_sets:
-            open_type = not key or any(not self._sets[t] for t in key)
-            self._answer_sets[key] = None if open_type else frozenset(a for t in key for a in self._sets[t])
+            open_type = not key or any(not self.sets[t] for t in key)
+            self._answer_sets[key] = None if open_type else frozenset(a for t in key for a in self.sets[t])
         return self._answer_sets[key]
 
     def _build(self, types: tuple[str, ...], excluded: tuple[str, ...]) -> dict[tuple[int, ...], set[int]] | None:
-        if any(not self._sets[t] for t in types):
+        if any(not self.sets[t] for t in types):
             return None
         out: dict[tuple[int, ...], set[int]] = {}
         for t in types:
-            for ids in (self._ids[a] for a in self._sets[t] if a not in excluded):
+            for ids in (self._ids[a] for a in self.sets[t] if a not in excluded):
                 for i in range(len(ids)):
                     out.setdefault(ids[:i], set()).add(ids[i])
         return out
