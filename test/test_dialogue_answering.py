@@ -94,12 +94,25 @@ def test_scene_refresh_reuses_prefix_while_map_changes(agent):
     ("what is \x00 this", "question_encoding"),
     (b"\xff\xfe broken", "question_encoding"),
     ("bad \ufffd char", "question_encoding"),
+    ("asdf qwer?!", "question_unknown_words"),
+    ("12345", "question_unknown_words"),
+    ("when did you last see my keys?", "question_unknown_object"),
+    ("is the cat on the sofa?", "question_unknown_object"),
 ])
 def test_bad_questions_rejected_and_counted(answerer, question, reason):
     reply = answerer.ask(question)
     assert not reply.success and reply.reason == reason and reply.error.startswith(reason)
     assert answerer.counters()[reason] == 1
     assert answerer.ask("is there a lamp?").success, "the path keeps answering after a rejection"
+
+
+def test_the_scope_check_names_the_unknown_object_and_can_be_turned_off(agent):
+    answerer = Answerer(agent, MapHandle(fused_store()))
+    reply = answerer.ask("is there a fridge next to the sofa?")
+    assert not reply.success and reply.answer == "" and not reply.cell_ids
+    assert "'fridge'" in reply.error and "sofa" in reply.error.split("it knows")[1]
+    answerer.config = AnswererConfig(check_scope=False)
+    assert answerer.ask("is there a fridge next to the sofa?").success
 
 
 def test_session_ids_unknown_accepted_malformed_rejected(answerer, agent):

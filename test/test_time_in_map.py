@@ -200,6 +200,7 @@ def test_a_map_from_before_times_answers_with_an_unknown_time(tmp_path, model_di
     assert ask_cli.describe_last_seen(None, None).startswith("last seen: unknown")
     assert (ask_cli.describe_last_seen(None, T0, "there is no sofa")
             == "last seen: never (the answer says the room has none)")
+    assert ask_cli.describe_last_seen(None, T0, "no") == "last seen: none (the answer 'no' points at no object)"
 
 
 def test_leovl_ask_says_when_and_how_long_before_the_newest_frame():
@@ -251,6 +252,8 @@ def test_the_answer_time_is_the_latest_of_the_primary_objects_grounded_cells():
     # an answer that says the class is not there has no time, whatever the model attended
     assert answer_last_seen(batch, "the red chair", [0, 2, 1, 3]) == T0 + 2
     assert answer_last_seen(batch, "There is no sofa.", [0, 2, 1, 3]) is None
+    assert answer_last_seen(batch, "No.", [0, 2, 1, 3]) is None and answer_last_seen(batch, "zero", [0]) is None
+    assert answer_last_seen(batch, "yes", [0, 2, 1, 3]) == T0 + 2
 
 
 def test_the_answer_time_spans_the_answered_objects_cells_the_encoder_sees_as_its_class():

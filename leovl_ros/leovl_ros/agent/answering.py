@@ -17,14 +17,15 @@ part the camera saw last); the latest of their times. Cells of a second grounded
 attention map often include, do not count; on held-out synthetic rooms this rule beat the most-attended cell alone, all
 grounded cells and the primary object's grounded cells without growth (``benchmarks/last_seen.py``, ``docs/model.md``).
 It is None when none of those cells has a time (a map fused without stamps, or saved before maps kept times), and None
-when the answer says the asked class is not there ("there is no X"): the cells the model attended then are not that
-object's. A column holds more than the object (the wall behind a cabinet, a box beside it), seen in frames that no
-longer show the object, so where the store is at hand (``Answerer``) the time is read from the store's voxels standing
-in the region instead, only those the 2D encoder's class head reads as the answered class
+when the answer says the asked class is not there ("there is no X", "no", "zero"): the cells the model attended then are
+not that object's. A column holds more than the object (the wall behind a cabinet, a box beside it), seen in frames that
+no longer show the object, so where the store is at hand (``Answerer``) the time is read from the store's voxels
+standing in the region instead, only those the 2D encoder's class head reads as the answered class
 (:func:`class_voxel_last_seen`); the columns' times remain the fallback.
 
-Unknown session ids are accepted: a session id the agent has not seen starts a new (bounded) history; only
-malformed ids (too long, characters outside letters, digits and ``-_.:@``) are rejected.
+Unknown session ids are accepted: a session id the agent has not seen starts a new (bounded) history; only malformed
+ids (too long, characters outside letters, digits and ``-_.:@``) are rejected. Questions in none of the model's words or
+about objects outside its classes are rejected too (``question_scope``; ``AnswererConfig.check_scope``).
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from leovl_ros.agent.map_handle import MapHandle
+from leovl_ros.agent.question_scope import check_question_scope, known_words
 from leovl_ros.agent.validation import Reason, Rejection, check_pose_matrix, check_question, check_session_id
-from leovl_ros.eval.normalize import says_absent
+from leovl_ros.eval.normalize import clean_answer, says_absent
 from leovl_ros.geometry.transforms import pose_from_position_quat
 
 if TYPE_CHECKING:  # the model (torch) loads on first use, so --help and imports stay light
@@ -70,6 +72,9 @@ class AnswererConfig:
     scene_refresh_s: float = 0.0
     """While the map keeps changing, rebuild the scene prefix at most this often (seconds): questions within it
     reuse the cached prefix of a slightly older map version instead of re-encoding it; 0 = always the latest."""
+    check_scope: bool = True
+    """Reject questions in none of the model's words or about objects outside its classes
+    (``question_scope.check_question_scope``) instead of answering them with one of its classes."""
 
     def __post_init__(self) -> None:
         if self.max_question_chars < 1 or self.max_session_id_chars < 1:
@@ -125,6 +130,10 @@ class Reply:
         sec = math.floor(self.last_seen)
         nanosec = round((self.last_seen - sec) * 1e9)  # the fraction alone: exact, unlike last_seen · 1e9
         return (sec + 1, 0) if nanosec == 1_000_000_000 else (sec, nanosec)
+
+
+NO_OBJECT_ANSWERS = ("no", "zero")
+"""Answers that point at no object, so have no time: "have you seen a stool?" → "no" grounds on some other cells."""
 
 
 def primary_object_cells(batch: Any, cell_ids: list[int]) -> list[int]:
@@ -236,9 +245,9 @@ def answer_last_seen(batch: Any, answer: str, cell_ids: list[int], class_probs: 
     """``Reply.last_seen``: the latest time of :func:`answer_object_cells` grown over the class the answer names
     (``class_probs`` and ``footprints`` [N, C] per cell, the scene cache's; :func:`object_region`) — read from that
     region's voxels of the class (:func:`class_voxel_last_seen`) when ``class_voxels`` gives them, else from its
-    columns; the primary object's columns when the answer names no class — or None when the answer says the asked
-    class is not in the room ('there is no sofa': what the model attended is not a sofa)."""
-    if says_absent(answer):
+    columns; the primary object's columns when the answer names no class — or None when the answer points at no
+    object: 'there is no sofa' (what the model attended is not a sofa), 'no', 'zero' (``NO_OBJECT_ANSWERS``)."""
+    if says_absent(answer) or clean_answer(answer) in NO_OBJECT_ANSWERS:
         return None
     named, region = answer_region(batch, answer, cell_ids, class_probs, footprints)
     if named is None:
@@ -313,6 +322,7 @@ class Answerer:
         """Rejected requests by reason (``validation.Reason`` values, ``empty_map``, ``model_error``)."""
         self.answered = 0
         """Questions the model answered."""
+        self._vocabulary: Optional[frozenset[str]] = None
 
     def counters(self) -> dict[str, int]:
         """A snapshot of the counters: ``answered`` plus one entry per rejection reason seen."""
@@ -327,9 +337,15 @@ class Answerer:
                      latency_ms=(time.perf_counter() - start) * 1e3, map_version=version)
 
     def check(self, question: Any, session_id: str) -> Optional[Rejection]:
-        """The request checks alone (question text, session id): ``None`` when acceptable."""
-        return (check_question(question, self.config.max_question_chars)
-                or check_session_id(session_id, self.config.max_session_id_chars))
+        """The request checks alone (question text, its scope, session id): ``None`` when acceptable."""
+        rejection = (check_question(question, self.config.max_question_chars)
+                     or check_session_id(session_id, self.config.max_session_id_chars))
+        if rejection is not None or not self.config.check_scope:
+            return rejection
+        if self._vocabulary is None:
+            self._vocabulary = known_words(self.agent.model.tokenizer)
+        text = bytes(question).decode("utf-8") if isinstance(question, (bytes, bytearray)) else question
+        return check_question_scope(text, self._vocabulary)
 
     def ask(self, question: Any, session_id: str = "", situation_text: str = "",
             situation_pose: Optional[np.ndarray] = None) -> Reply:

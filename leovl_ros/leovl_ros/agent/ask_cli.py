@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pose", type=float, nargs=7, metavar=("X", "Y", "Z", "QX", "QY", "QZ", "QW"),
                         help="situation pose in the map frame (position + quaternion, x forward)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per question")
+    parser.add_argument("--no-scope-check", action="store_true",
+                        help="answer every question, also those in no word the model knows or about objects outside "
+                             "its classes (rejected by default; the dialogue node's check_scope)")
     return parser
 
 
@@ -53,10 +56,13 @@ smaller ones (simulation time from 0) only as seconds."""
 def describe_last_seen(last_seen: Optional[float], newest: Optional[float], answer: str = "") -> str:
     """'last seen at t = … s (UTC date), N s before the map's newest frame', or why there is no time (an ``answer``
     saying the asked class is not there has none by design)."""
-    from leovl_ros.eval.normalize import says_absent
+    from leovl_ros.agent.answering import NO_OBJECT_ANSWERS
+    from leovl_ros.eval.normalize import clean_answer, says_absent
 
     if last_seen is None and says_absent(answer):
         return "last seen: never (the answer says the room has none)"
+    if last_seen is None and clean_answer(answer) in NO_OBJECT_ANSWERS:
+        return f"last seen: none (the answer {answer!r} points at no object)"
     if last_seen is None:
         return "last seen: unknown (no grounded cell has a time; maps saved before maps kept times have none)"
     text = f"last seen at t = {last_seen:.3f} s"
@@ -80,7 +86,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"leovl-ask: error: {exc}", file=sys.stderr)
         return 2
     load_ms = (time.perf_counter() - t0) * 1e3
-    answerer = Answerer(agent, MapHandle(store), AnswererConfig())
+    answerer = Answerer(agent, MapHandle(store), AnswererConfig(check_scope=not args.no_scope_check))
     newest = store.newest_stamp()
     pose = situation_pose_matrix(args.pose[:3], args.pose[3:]) if args.pose else None
     failed = False
@@ -94,13 +100,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         else:
             print(f"Q: {question}")
             print(f"A: {reply.answer}" if reply.answer else f"rejected: {reply.error}")
+            if not reply.success:
+                continue
             if reply.model_answer:
                 print(f"   measured on the map (the language model said {reply.model_answer!r})")
             print(f"   {reply.latency_ms:.0f} ms, {reply.scene_tokens} scene + {reply.prompt_tokens} question tokens, "
                   f"{reply.answer_tokens} generated, confidence {reply.confidence:.2f}, "
                   f"{len(reply.cell_ids)} grounded cells (map {len(store)} voxels, loaded in {load_ms:.0f} ms)")
-            if reply.success:
-                print(f"   {describe_last_seen(reply.last_seen, newest, reply.answer)}")
+            print(f"   {describe_last_seen(reply.last_seen, newest, reply.answer)}")
     return 1 if failed else 0
 
 

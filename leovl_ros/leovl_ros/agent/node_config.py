@@ -196,6 +196,10 @@ class DialogueConfig:
     scene_refresh_s: float = param(1.0, "While the map changes, rebuild the scene prefix (condense + encode + "
                                          "KV prefill) at most this often (s); questions in between reuse the "
                                          "cached prefix. 0 = always the latest map.", read_only=False)
+    check_scope: bool = param(True, "Reject questions in none of the model's words (question_unknown_words) or "
+                                    "naming an object outside its classes, e.g. keys, a fridge, a cat "
+                                    "(question_unknown_object); false = the model answers every question.",
+                              read_only=False)
     topic_session_id: str = param("topic", "Session id of questions arriving on ~/question.", read_only=False)
     marker_scale: float = param(0.25, "Diameter (m) of the grounding spheres.", read_only=False)
     status_period_s: float = param(1.0, "Period (s) of ~/status.")
@@ -228,4 +232,4 @@ class DialogueConfig:
         """The limits of the shared answer path."""
         return AnswererConfig(max_question_chars=self.max_question_chars,
                               max_session_id_chars=self.max_session_id_chars, busy_timeout_s=self.busy_timeout_s,
-                              scene_refresh_s=self.scene_refresh_s)
+                              scene_refresh_s=self.scene_refresh_s, check_scope=self.check_scope)

@@ -40,6 +40,8 @@ class Reason(str, Enum):
     QUESTION_EMPTY = "question_empty"
     QUESTION_TOO_LONG = "question_too_long"
     QUESTION_ENCODING = "question_encoding"
+    QUESTION_UNKNOWN_WORDS = "question_unknown_words"
+    QUESTION_UNKNOWN_OBJECT = "question_unknown_object"
     SESSION_INVALID = "session_invalid"
     BUSY = "busy"
 

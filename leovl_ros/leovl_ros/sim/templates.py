@@ -142,15 +142,21 @@ def colour_before(text: str, name: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def classes_named(text: str) -> list[str]:
-    """Canonical names of the classes a text names by any of their phrasings (``SYNONYMS``, singular or plural),
-    in order of appearance; a longer phrase wins over the words inside it ("bedside table" is a nightstand, not a
-    table), and a phrase right before a colour word is an adjective ("a light grey sofa" names no lamp)."""
+def class_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, canonical class) of every class phrasing in ``text`` (``SYNONYMS``, singular or plural, matched
+    lower-cased), in order of appearance; a longer phrase wins over the words inside it ("bedside table" is a
+    nightstand, not a table), and a phrase right before a colour word is an adjective ("a light grey sofa" names no
+    lamp)."""
     text, found = text.lower(), []
     taken = [False] * len(text)
     for pattern, name in _class_phrases():
         for m in pattern.finditer(text):
             if not any(taken[m.start():m.end()]):
                 taken[m.start():m.end()] = [True] * (m.end() - m.start())
-                found.append((m.start(), name))
-    return list(dict.fromkeys(name for _, name in sorted(found)))
+                found.append((m.start(), m.end(), name))
+    return sorted(found)
+
+
+def classes_named(text: str) -> list[str]:
+    """Canonical names of the classes a text names (:func:`class_spans`), each once, in order of appearance."""
+    return list(dict.fromkeys(name for _, _, name in class_spans(text)))
