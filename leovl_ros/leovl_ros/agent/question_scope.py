@@ -20,7 +20,9 @@ from functools import lru_cache
 from typing import Any, Optional
 
 from leovl_ros.agent.validation import Reason, Rejection
-from leovl_ros.sim.templates import COLOUR_WORDS, NUMBER_WORDS, SYNONYMS, class_spans, plural
+from leovl_ros.sim.phrasing import LEADS, WORD_SLOTS, families
+from leovl_ros.sim.scene import COLOURS
+from leovl_ros.sim.templates import COLOUR_WORDS, NO, NUMBER_WORDS, SITUATED_PLACES, SYNONYMS, YES, class_spans, plural
 
 OTHER_OBJECTS: tuple[str, ...] = (
     # kitchen
@@ -75,18 +77,23 @@ def other_objects_named(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def known_words(tokenizer: Any) -> frozenset[str]:
-    """The words a model was trained on: every whole-word entry (two letters or more) of its tokenizer's vocabulary
-    (a byte-level BPE keeps the task's words whole), plus the class phrasings (and plurals), colours and numbers."""
-    words = {token.lstrip("Ġ▁").lower() for token in tokenizer.get_vocab()}
-    words = {w for w in words if len(w) >= 2 and w.isalpha() and w.isascii()}
-    phrasings = [form for ps in SYNONYMS.values() for p in ps for form in (p, plural(p))]
-    phrasings += [w for ws in COLOUR_WORDS.values() for w in ws]
-    words.update(word for phrase in [*phrasings, *NUMBER_WORDS] for word in phrase.split())
-    from leovl_ros.sim.scene import COLOURS
+@lru_cache(maxsize=1)
+def task_words() -> frozenset[str]:
+    """Every word of the task's language, whatever the tokenizer: the question families' patterns (held-out ones
+    too), their word slots and leading words, the class phrasings (and plurals), colours, numbers, yes/no and places."""
+    texts = [re.sub(r"\{[a-z_0-9]+\}", " ", fam.pattern) for fams in families().values() for fam in fams]
+    texts += [*LEADS, *COLOURS, *NUMBER_WORDS, YES, NO]
+    texts += [form for ps in SYNONYMS.values() for p in ps for form in (p, plural(p))]
+    for table in (WORD_SLOTS, COLOUR_WORDS, SITUATED_PLACES):
+        texts += [word for words in table.values() for word in words]
+    return frozenset(re.findall(r"[a-z]+", " ".join(texts).lower()))
 
-    words.update(COLOURS)
-    return frozenset(words)
+
+def known_words(tokenizer: Any) -> frozenset[str]:
+    """The words a model was trained on: :func:`task_words` and every whole-word entry (two letters or more) of its
+    tokenizer's vocabulary (a byte-level BPE keeps its corpus's frequent words whole)."""
+    words = {token.lstrip("Ġ▁").lower() for token in tokenizer.get_vocab()}
+    return frozenset({w for w in words if len(w) >= 2 and w.isalpha() and w.isascii()} | task_words())
 
 
 def _listing(names: Iterable[str]) -> str:
