@@ -92,8 +92,9 @@ class PromptConfig:
     """Marker in ``system`` where the scene tokens go."""
     max_history: int = 3
     """Dialogue turns kept in the prompt (older turns are dropped)."""
-    max_new_tokens: int = 32
-    """Default cap on generated answer tokens."""
+    max_new_tokens: int = 48
+    """Default cap on generated answer tokens: the evaluation's (``training.config.EvalConfig``), which a scene
+    caption needs (up to 46 tokens plus its end); at 32 the node cut "describe the room" mid-sentence."""
 
 
 @dataclass
