@@ -32,6 +32,7 @@ def vocabulary():
     ("what is next to the bedside table?", []),
     ("which lamp light is brighter", []),
     ("is there a cupboard near the bookcase?", []),     # whole words only: "cupboard" is no cup
+    ("is the chair man-made? turn counter-clockwise", []),  # nor inside a hyphenation
 ])
 def test_objects_outside_the_classes_are_named(question, named):
     assert other_objects_named(question) == named

@@ -39,13 +39,13 @@ OTHER_OBJECTS: tuple[str, ...] = (
     "printer", "router", "tablet", "radio", "alarm clock", "clock", "fan", "heater", "radiator", "air conditioner",
     "vacuum cleaner", "washing machine", "dryer", "projector", "whiteboard", "blackboard",
     # fixtures and household items
-    "bathtub", "bath", "shower", "mirror", "curtain", "blinds", "rug", "carpet", "doormat", "painting", "picture",
-    "poster", "photo", "vase", "candle", "book", "magazine", "newspaper", "paper", "pen", "pencil", "notebook",
+    "bathtub", "bath", "shower", "mirror", "curtain", "blinds", "rug", "carpet", "doormat", "painting", "poster",
+    "vase", "candle", "book", "magazine", "newspaper", "paper", "pen", "pencil", "notebook",
     "toy", "ball", "teddy bear", "doll", "guitar", "piano", "bicycle", "bike", "fireplace", "stairs", "staircase",
     "basket", "laundry basket", "hamper", "bucket", "broom", "mop", "ladder", "toolbox", "hammer", "toothbrush",
     "soap", "shampoo", "tissue", "hanger", "coat rack", "bench", "crib",
     # people and pets
-    "person", "people", "man", "men", "woman", "women", "child", "children", "kid", "baby", "dog", "puppy", "cat",
+    "person", "people", "man", "men", "woman", "women", "child", "children", "kid", "dog", "puppy", "cat",
     "kitten", "bird",
 )
 """Objects a user may ask about that are none of the model's classes (singular; plurals are matched too)."""
@@ -56,9 +56,10 @@ _IRREGULAR = {"mouse": "mice", "knife": "knives"}
 
 @lru_cache(maxsize=1)
 def _other_object_pattern() -> re.Pattern[str]:
-    """One alternation of every ``OTHER_OBJECTS`` form, longest first, as whole words."""
+    """One alternation of every ``OTHER_OBJECTS`` form, longest first, as whole words (not inside hyphenations)."""
     forms = {form for name in OTHER_OBJECTS for form in (name, _IRREGULAR.get(name, plural(name)))}
-    return re.compile(rf"\b(?:{'|'.join(re.escape(f) for f in sorted(forms, key=len, reverse=True))})\b")
+    alternation = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?:{alternation})(?![\w-])")  # a hyphenated word is another: "man-made"
 
 
 def other_objects_named(text: str) -> list[str]:
