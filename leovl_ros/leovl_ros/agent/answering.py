@@ -322,7 +322,8 @@ class Answerer:
         """Rejected requests by reason (``validation.Reason`` values, ``empty_map``, ``model_error``)."""
         self.answered = 0
         """Questions the model answered."""
-        self._vocabulary: Optional[frozenset[str]] = None
+        self._vocabulary = known_words(agent.model.tokenizer)
+        """The words the scope check accepts (built here, not on the first question: ~0.4 s once per process)."""
 
     def counters(self) -> dict[str, int]:
         """A snapshot of the counters: ``answered`` plus one entry per rejection reason seen."""
@@ -342,8 +343,6 @@ class Answerer:
                      or check_session_id(session_id, self.config.max_session_id_chars))
         if rejection is not None or not self.config.check_scope:
             return rejection
-        if self._vocabulary is None:
-            self._vocabulary = known_words(self.agent.model.tokenizer)
         text = bytes(question).decode("utf-8") if isinstance(question, (bytes, bytearray)) else question
         return check_question_scope(text, self._vocabulary)
 
