@@ -76,7 +76,8 @@ def test_bad_questions_rejected_node_keeps_answering(node):
         status = probe.collect(DiagnosticArray, f"{NODE}/status")
         client = probe.wait_for_service(Ask, f"{NODE}/ask", timeout=60.0, proc=node)
         for question, reason in [("", "question_empty"), ("x" * 10_240, "question_too_long"),
-                                 ("why \x07 beep", "question_encoding")]:
+                                 ("why \x07 beep", "question_encoding"),
+                                 ("when did you last see my keys?", "question_unknown_object")]:
             reply = ask(probe, client, question)
             assert not reply.success and reply.error.startswith(reason) and reply.answer == ""
         bad_session = ask(probe, client, "is there a lamp?", session="no spaces allowed")
@@ -86,7 +87,8 @@ def test_bad_questions_rejected_node_keeps_answering(node):
 
         def counted() -> bool:
             values = {kv.key: kv.value for msg in status for kv in msg.status[0].values}
-            return values.get("question_too_long") == "1" and values.get("session_invalid") == "1"
+            return (values.get("question_too_long") == "1" and values.get("session_invalid") == "1"
+                    and values.get("question_unknown_object") == "1")
 
         assert probe.spin_until(counted, 5.0, node), "rejections must be counted in ~/status"
     assert node.log().count("request rejected (question_empty") == 1
@@ -99,9 +101,11 @@ def test_topic_interface(node):
         probe.wait_for_subscribers(pub, timeout=60.0)
         pub.publish(String(data="how many chairs are in the room?"))
         pub.publish(String(data=""))
-        assert probe.spin_until(lambda: len(answers) >= 2, 30.0, node), node.log()
+        pub.publish(String(data="is there a fridge?"))
+        assert probe.spin_until(lambda: len(answers) >= 3, 30.0, node), node.log()
         assert answers[0].data and not answers[0].data.startswith("error:")
         assert answers[1].data.startswith("error: question_empty")
+        assert answers[2].data.startswith("error: question_unknown_object: the question names 'fridge'")
 
 
 @pytest.mark.slow
