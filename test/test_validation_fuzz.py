@@ -6,6 +6,7 @@ Each property states what the check must return for *any* input (never raise) ag
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -150,3 +151,22 @@ def test_question(text) -> None:
         forbidden = [c for c in decoded if (ord(c) < 32 and c not in "\t\n\r") or ord(c) == 0x7F
                      or 0xD800 <= ord(c) <= 0xDFFF or c == "\ufffd"]
         assert not forbidden
+
+
+@FUZZ
+@given(text=st.one_of(st.text(max_size=300),
+                      st.lists(st.sampled_from(["the", "keys", "sofa", "man-made", "asdf", "?", "toy", "box", " ",
+                                                "my", "tv", "remote", "-", "bedside table", "cats"]),
+                               max_size=12).map(" ".join)))
+def test_question_scope(text: str) -> None:
+    """Never raises; a refusal is one of the two scope reasons and names what it refuses."""
+    from leovl_ros.agent.question_scope import check_question_scope, other_objects_named, task_words
+
+    result = check_question_scope(text, task_words())
+    named = other_objects_named(text)
+    if named:
+        assert result is not None and result.reason == Reason.QUESTION_UNKNOWN_OBJECT
+        assert all(f"'{n}'" in result.detail for n in named)
+    elif result is not None:
+        assert result.reason == Reason.QUESTION_UNKNOWN_WORDS
+        assert not any(w in task_words() for w in re.findall(r"[a-z]+", text.lower()))
