@@ -55,7 +55,7 @@ smaller ones (simulation time from 0) only as seconds."""
 
 def describe_last_seen(last_seen: Optional[float], newest: Optional[float], answer: str = "") -> str:
     """'last seen at t = … s (UTC date), N s before the map's newest frame', or why there is no time (an ``answer``
-    saying the asked class is not there has none by design)."""
+    saying the asked class is not there, or "no" / "zero", has none by design)."""
     from leovl_ros.agent.answering import NO_OBJECT_ANSWERS
     from leovl_ros.eval.normalize import clean_answer, says_absent
 
