@@ -39,7 +39,7 @@ def test_objects_outside_the_classes_are_named(question, named):
 
 
 def test_questions_in_no_known_word_or_about_other_objects_are_rejected_with_the_reason(vocabulary):
-    for text in ("asdf qwer", "hjkl!", "???", "12345", "lorem"):
+    for text in ("asdf qwer", "hjkl!", "???", "12345", "lorem", "wo ist der stuhl", "où est la chaise?"):
         rejection = check_question_scope(text, vocabulary)
         assert rejection is not None and rejection.reason == Reason.QUESTION_UNKNOWN_WORDS, text
     rejection = check_question_scope("when did you last see my keys?", vocabulary)

@@ -81,19 +81,21 @@ def other_objects_named(text: str) -> list[str]:
 @lru_cache(maxsize=1)
 def task_words() -> frozenset[str]:
     """Every word of the task's language, whatever the tokenizer: the question families' patterns (held-out ones
-    too), their word slots and leading words, the class phrasings (and plurals), colours, numbers, yes/no and places."""
+    too), their word slots and leading words, the class phrasings (and plurals), colours, numbers, yes/no and places;
+    two letters or more."""
     texts = [re.sub(r"\{[a-z_0-9]+\}", " ", fam.pattern) for fams in families().values() for fam in fams]
     texts += [*LEADS, *COLOURS, *NUMBER_WORDS, YES, NO]
     texts += [form for ps in SYNONYMS.values() for p in ps for form in (p, plural(p))]
     for table in (WORD_SLOTS, COLOUR_WORDS, SITUATED_PLACES):
         texts += [word for words in table.values() for word in words]
-    return frozenset(re.findall(r"[a-z]+", " ".join(texts).lower()))
+    return frozenset(w for w in re.findall(r"[a-z]+", " ".join(texts).lower()) if len(w) >= 2)  # not "I'd"'s "d"
 
 
 def known_words(tokenizer: Any) -> frozenset[str]:
-    """The words a model was trained on: :func:`task_words` and every whole-word entry (two letters or more) of its
-    tokenizer's vocabulary (a byte-level BPE keeps its corpus's frequent words whole)."""
-    words = {token.lstrip("Ġ▁").lower() for token in tokenizer.get_vocab()}
+    """The words a model was trained on: :func:`task_words` and every word-initial entry (Ġ or ▁, two letters or
+    more) of its tokenizer's vocabulary: a BPE keeps its corpus's frequent words whole; pieces inside words ("est",
+    "der") do not count, so "wo ist der stuhl" is not taken for English."""
+    words = {token[1:].lower() for token in tokenizer.get_vocab() if token[:1] in ("Ġ", "▁")}
     return frozenset({w for w in words if len(w) >= 2 and w.isalpha() and w.isascii()} | task_words())
 
 
