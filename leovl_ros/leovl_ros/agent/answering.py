@@ -45,7 +45,7 @@ import numpy as np
 from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.question_scope import check_question_scope, known_words
 from leovl_ros.agent.validation import Reason, Rejection, check_pose_matrix, check_question, check_session_id
-from leovl_ros.eval.normalize import clean_answer, says_absent
+from leovl_ros.eval.normalize import points_at_no_object
 from leovl_ros.geometry.transforms import pose_from_position_quat
 
 if TYPE_CHECKING:  # the model (torch) loads on first use, so --help and imports stay light
@@ -130,10 +130,6 @@ class Reply:
         sec = math.floor(self.last_seen)
         nanosec = round((self.last_seen - sec) * 1e9)  # the fraction alone: exact, unlike last_seen · 1e9
         return (sec + 1, 0) if nanosec == 1_000_000_000 else (sec, nanosec)
-
-
-NO_OBJECT_ANSWERS = ("no", "zero")
-"""Answers that point at no object, so have no time: "have you seen a stool?" → "no" grounds on some other cells."""
 
 
 def primary_object_cells(batch: Any, cell_ids: list[int]) -> list[int]:
@@ -246,8 +242,8 @@ def answer_last_seen(batch: Any, answer: str, cell_ids: list[int], class_probs: 
     (``class_probs`` and ``footprints`` [N, C] per cell, the scene cache's; :func:`object_region`) — read from that
     region's voxels of the class (:func:`class_voxel_last_seen`) when ``class_voxels`` gives them, else from its
     columns; the primary object's columns when the answer names no class — or None when the answer points at no
-    object: 'there is no sofa' (what the model attended is not a sofa), 'no', 'zero' (``NO_OBJECT_ANSWERS``)."""
-    if says_absent(answer) or clean_answer(answer) in NO_OBJECT_ANSWERS:
+    object: 'there is no sofa' (what the model attended is not a sofa), 'no', 'zero' (``points_at_no_object``)."""
+    if points_at_no_object(answer):
         return None
     named, region = answer_region(batch, answer, cell_ids, class_probs, footprints)
     if named is None:

@@ -56,12 +56,11 @@ smaller ones (simulation time from 0) only as seconds."""
 def describe_last_seen(last_seen: Optional[float], newest: Optional[float], answer: str = "") -> str:
     """'last seen at t = … s (UTC date), N s before the map's newest frame', or why there is no time (an ``answer``
     saying the asked class is not there, or "no" / "zero", has none by design)."""
-    from leovl_ros.agent.answering import NO_OBJECT_ANSWERS
-    from leovl_ros.eval.normalize import clean_answer, says_absent
+    from leovl_ros.eval.normalize import points_at_no_object, says_absent
 
     if last_seen is None and says_absent(answer):
         return "last seen: never (the answer says the room has none)"
-    if last_seen is None and clean_answer(answer) in NO_OBJECT_ANSWERS:
+    if last_seen is None and points_at_no_object(answer):
         return f"last seen: none (the answer {answer!r} points at no object)"
     if last_seen is None:
         return "last seen: unknown (no grounded cell has a time; maps saved before maps kept times have none)"

@@ -71,7 +71,7 @@ def other_objects_named(text: str) -> list[str]:
     for m in _other_object_pattern().finditer(lowered):
         if any(start < m.end() and m.start() < end for start, end, _ in spans):
             continue
-        after = m.end() + len(lowered[m.end():]) - len(lowered[m.end():].lstrip(" "))
+        after = len(lowered) - len(lowered[m.end():].lstrip(" "))
         if any(start == after for start, _, _ in spans):
             continue
         found.append(m.group(0))

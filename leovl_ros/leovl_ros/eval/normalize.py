@@ -83,8 +83,22 @@ ABSENT_PREFIX = "there is no"
 """How an answer says the asked class is not in the room ('there is no sofa'); a count of it is 'zero'."""
 
 
+ABSENT_FORMS = (ABSENT_PREFIX, "zero", "no")
+"""The answers that say the asked class is not in the room (the training data's words: "there is no <class>" to
+colour, relation and last-seen questions, "zero" to counting, "no" to existence); ``reader.absent_below`` restricts
+the answer to them, ``reader.absent_above`` forbids the first (the others can be right about a present class:
+"how many tables are behind me?", "is the lamp on the desk?")."""
+
+
 def says_absent(text: str, question_type: str | None = None) -> bool:
     """Whether an answer (raw text) says the asked class is absent: 'there is no <class>', or 'zero' to a counting
     question."""
     cleaned = clean_answer(text)
     return cleaned.startswith(ABSENT_PREFIX) or (question_type == "counting" and cleaned == "zero")
+
+
+def points_at_no_object(text: str) -> bool:
+    """Whether an answer (raw text) is one of ``ABSENT_FORMS`` ('there is no sofa', 'zero', 'no'): it names no
+    object of the room, so whatever the model attended has no time to report."""
+    cleaned = clean_answer(text)
+    return cleaned.startswith(ABSENT_PREFIX) or cleaned in ABSENT_FORMS

@@ -118,7 +118,7 @@ class ReaderConfig:
     absent_below: float = 0.0
     """With class presence: when the presence probability of the class the question names (by any phrasing,
     ``leovl.named_classes``) is below this, the answer must be an absent form ("there is no …",
-    "zero", "no": ``leovl_ros.model.leovl.ABSENT_FORMS``); 0 leaves it to the model. Set by calibration on validation
+    "zero", "no": ``leovl_ros.eval.normalize.ABSENT_FORMS``); 0 leaves it to the model. Set by calibration on validation
     rooms (``training/calibrate_absent.py``), not by training."""
     absent_above: float = 1.0
     """With class presence: above this presence probability the answer may not be "there is no …"; 1 leaves it to

@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 from transformers import DynamicCache, PreTrainedTokenizerBase
 
-from leovl_ros.eval.normalize import ABSENT_PREFIX
+from leovl_ros.eval.normalize import ABSENT_FORMS, ABSENT_PREFIX
 from leovl_ros.model.answer_types import AnswerTrie, AnswerTypes, excluded_answers, keep_allowed
 from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
@@ -34,11 +34,6 @@ warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", categ
 
 SCENE_FIELDS = ("features", "heights", "weights", "mask", "xy", "cell_size")
 """ColumnBatch fields the CFG encoder reads."""
-ABSENT_FORMS = (ABSENT_PREFIX, "zero", "no")
-"""The answers that say the asked class is not in the room (the training data's words: "there is no <class>" to
-colour, relation and last-seen questions, "zero" to counting, "no" to existence); ``reader.absent_below`` restricts
-the answer to them, ``reader.absent_above`` forbids the first (the others can be right about a present class:
-"how many tables are behind me?", "is the lamp on the desk?")."""
 
 
 def named_classes(question: str) -> list[int]:
