@@ -68,17 +68,24 @@ HAND_WORDINGS = Path(__file__).resolve().parent / "data" / "handworded_last_seen
 """Other people's wordings of the question (``benchmarks/data/README.md``)."""
 
 
-def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def room_arguments(description: str) -> argparse.ArgumentParser:
+    """A parser with the options that pick the checkpoint and render and stamp the held-out rooms (:func:`fuse_room`)
+    — what this benchmark and ``location.py`` share."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, default=None, help="checkpoint folder (default: the shipped models/default)")
     p.add_argument("--rooms", type=int, default=60, help="held-out rooms: the first N test-split seeds")
     p.add_argument("--frames", type=int, default=48, help="frames rendered per room (the training data's walk)")
     p.add_argument("--fps", type=float, default=30.0, help="camera rate: frame stamps are --t0 + i / fps")
     p.add_argument("--t0", type=float, default=1_764_892_800.0, help="stamp of frame 0 (s, Unix time)")
     p.add_argument("--min-pixels", type=int, default=64,
-                   help="instance pixels a frame must show to count as seeing the object (see above)")
-    p.add_argument("--questions", type=int, default=8, help="at most this many last_seen questions per room")
+                   help="instance pixels a frame must show to count as seeing the object (last_seen.py's docstring)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    return p
+
+
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    p = room_arguments(__doc__)
+    p.add_argument("--questions", type=int, default=8, help="at most this many last_seen questions per room")
     p.add_argument("--wordings", type=Path, default=HAND_WORDINGS,
                    help="hand-written question patterns to re-ask class-unique objects in ('' skips them)")
     return p.parse_args(argv)
@@ -265,21 +272,28 @@ def summarise(records: list[dict[str, Any]], fps: float) -> dict[str, Any]:
                            "primary_cells")}}
 
 
+def load_checkpoint(args: argparse.Namespace) -> tuple[Path, Any, Any]:
+    """The checkpoint folder ``--model`` names (the shipped one by default), its agent and a frame fuser with its 2D
+    encoder, torch at ``--threads``."""
+    from leovl_ros.agent.answering import check_model_dir, load_agent
+    from leovl_ros.agent.paths import image_encoder_dir
+    from leovl_ros.cfg.pipeline import FrameFuser, load_encoder
+
+    torch.set_num_threads(args.threads)
+    model_dir = check_model_dir(str(args.model) if args.model else None)
+    encoder_dir = image_encoder_dir(model_dir)
+    return model_dir, load_agent(str(model_dir)), FrameFuser(load_encoder(path=str(encoder_dir) if encoder_dir else ""))
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Fuse, ask, compare; print one JSON line."""
     from tqdm import tqdm
 
-    from leovl_ros.agent.answering import Answerer, check_model_dir, load_agent
+    from leovl_ros.agent.answering import Answerer
     from leovl_ros.agent.map_handle import MapHandle
-    from leovl_ros.agent.paths import image_encoder_dir
-    from leovl_ros.cfg.pipeline import FrameFuser, load_encoder
 
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    model_dir = check_model_dir(str(args.model) if args.model else None)
-    agent = load_agent(str(model_dir))
-    encoder_dir = image_encoder_dir(model_dir)
-    fuser = FrameFuser(load_encoder(path=str(encoder_dir) if encoder_dir else ""))
+    model_dir, agent, fuser = load_checkpoint(args)
     patterns = json.loads(args.wordings.read_text())["patterns"] if str(args.wordings) not in ("", ".") else []
     records: list[dict[str, Any]] = []
     for seed in tqdm(held_out_seeds(args.rooms), desc="rooms", unit="room", file=sys.stderr):

@@ -20,6 +20,7 @@ from leovl_ros.model.measure import (
     NEXT_TO_M,
     RELATION_TYPE,
     AskedQuestion,
+    asks_location,
     asks_route,
     asks_side,
     distance_text,
@@ -29,6 +30,7 @@ from leovl_ros.model.measure import (
     measured_direction,
     measured_distance,
     measured_extreme,
+    measured_location,
     measured_next_to,
     measured_relation_object,
     measured_route,
@@ -430,3 +432,71 @@ def test_class_answers_from_the_objects_on_the_map():
     assert found("What is the desk standing on?") is None  # a relation question: what it stands on
     assert found("What colour is the desk?") is None
     assert measured_text("lamp", attention, room, AskedQuestion("Name the thing on the desk.", ["class"])) == "monitor"
+
+
+@pytest.mark.parametrize("question, location", [
+    ("where is the chair?", True), ("Where's the bed", True), ("do you know where the bin is?", True),
+    ("wehre can I find a lamp", True), ("Where is the sofa relative to me?", True),
+    ("where and when did you last spot the lamp?", False),  # a last-seen question
+    ("What does the lamp look like and where is it?", False),  # an object caption
+    ("Which way should I go to get to the sofa?", False), ("is a sofa anywhere in the room?", False),
+    ("what is next to the bed?", False),
+])
+def test_location_questions_are_read_from_their_words(question, location):
+    assert asks_location(question) is location
+
+
+def test_where_an_object_is_from_what_it_stands_on_or_stands_beside():
+    # a desk (two columns) with a lamp on it and a chair 0.6 m from its end; a table read on the desk's columns (one
+    # object seen as two classes); a sofa 2.4 m beyond the chair; a bed far away
+    room = furnished_map([("desk", [(0.0, 0.0), (0.3, 0.0)]), ("lamp", [(0.3, 0.0)]), ("table", [(0.0, 0.0)]),
+                          ("chair", [(0.9, 0.0)]), ("sofa", [(3.3, 0.0)]), ("bed", [(0.0, 6.0)]),
+                          ("plant", [(0.3, 6.0)])])
+    room.footprints[5, CLASSES.index("plant")] = 0.3  # seen faintly: placed all the same
+    attention = torch.ones(len(room.xy))
+
+    def where(question: str, situated: bool = False) -> object:
+        measured = measured_location(AskedQuestion(question, ["situated_direction"], situated=situated), attention,
+                                     room.footprints, room.xy, room.cell_size)
+        return None if measured is None else (measured.text, measured.cells)
+
+    assert where("where is the lamp?") == ("the lamp is on the desk", [1])
+    assert where("Where's the desk?") == ("the desk is next to the chair", [0, 1])  # not the lamp on it, not the table
+    assert where("where can I find the chair?") == ("the chair is next to the desk", [2])  # a chair stands on no desk
+    assert where("do you know where the sofa is?") == ("the sofa is near the chair", [3])  # 2.4 m: near, not next to
+    assert where("where is the lamp?", situated=True) is None  # asked from a pose: the direction from it answers
+    assert where("where's the plant?") == ("the plant is next to the bed", [5])
+    assert where("where is the toilet?") is None  # the map shows none
+    assert where("where am I?") is None  # no class named
+    assert where("what is the lamp standing on?") is None  # another question
+    question = AskedQuestion("Where is the lamp?", ["situated_direction"])
+    assert measured_text("behind", attention, room, question) == "the lamp is on the desk"  # whatever the types say
+    assert measured_answer("behind", attention, room, question).cells == [1]  # grounded on the lamp
+    assert measured_text("there is no lamp", attention, room, question) == "there is no lamp"  # the model's
+    gate = AskedQuestion("Where is the lamp?", ["situated_direction", "existence"], absent=True)
+    assert measured_text("no", attention, room, gate) == "there is no lamp"  # the absent gate's, in its own words
+
+
+def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_question():
+    """The location answer is for users' "where is X?": no question the evaluations score from no situation — 30
+    scenes' generated questions in training and held-out wordings, the hand-worded, real and last-seen files — is
+    read as one, so their scores stay the model's (situated "where is X relative to me?" questions carry a
+    situation)."""
+    import json
+
+    import numpy as np
+
+    from leovl_ros.agent.paths import REPO_ROOT
+    from leovl_ros.sim.tasks import TaskConfig, generate_samples
+    from leovl_ros.sim.world import generate_scene
+
+    texts = [s.question for seed in range(30) for wording in ("seen", "unseen")
+             for s in generate_samples(generate_scene(seed), np.random.default_rng(seed), TaskConfig(wording=wording))
+             if s.situation is None]
+    data = REPO_ROOT / "benchmarks" / "data"
+    for name in ("handworded_questions.json", "real_questions.json"):
+        texts += [item["question"] for item in json.loads((data / name).read_text()) if not item.get("situation")]
+    patterns = json.loads((data / "handworded_last_seen.json").read_text())["patterns"]
+    texts += [p.format(ref="the lamp") for p in patterns]
+    assert len(texts) > 2000
+    assert [t for t in texts if asks_location(t)] == []

@@ -289,6 +289,7 @@ def test_the_answer_time_spans_the_answered_objects_cells_the_encoder_sees_as_it
     assert object_region(batch, [2], probs[:, CLASSES.index("bed")], footprints[:, CLASSES.index("bed")]) \
         == [0, 1, 2, 3, 4]
     assert named_class("a Trash can!") == CLASSES.index("trash can") and named_class("the TV") == CLASSES.index("tv")
+    assert named_class("the lamp is next to the nightstand") == CLASSES.index("lamp")  # the answer's object: first
 
 
 @pytest.fixture(scope="module")

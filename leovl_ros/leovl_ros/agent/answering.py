@@ -31,7 +31,6 @@ about objects outside its classes are rejected too (``question_scope``; ``Answer
 from __future__ import annotations
 
 import math
-import re
 import threading
 import time
 from collections import Counter
@@ -164,12 +163,12 @@ answered class is at least this (:func:`object_region`)."""
 
 
 def named_class(answer: str) -> Optional[int]:
-    """Index in ``sim.scene.CLASSES`` of the class the answer names (the longest whole-word match); None if none."""
-    from leovl_ros.sim.scene import CLASSES
+    """Index in ``sim.scene.CLASSES`` of the class the answer names first ("the chair is next to the bed": the
+    chair, the answer's object); None if it names none."""
+    from leovl_ros.model.leovl import named_classes
 
-    words = f" {' '.join(re.findall(r'[a-z]+', answer.lower()))} "
-    hits = [c for c in CLASSES if f" {c} " in words]
-    return CLASSES.index(max(hits, key=len)) if hits else None
+    named = named_classes(answer)
+    return named[0] if named else None
 
 
 def object_region(batch: Any, seeds: list[int], class_probs: np.ndarray,

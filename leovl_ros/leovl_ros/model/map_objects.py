@@ -158,12 +158,11 @@ def typical_volume(cls: str, on_support: Optional[bool]) -> float:
 
 
 def attended_class_object(cls: str, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
-                          cell_size: torch.Tensor) -> list[int]:
-    """The map's object of a class a question names: of its objects (:func:`class_objects` at
-    ``NAMED_OBJECT_MIN_P``), the one holding the most attention, most probable column first; empty when the map shows
-    none."""
+                          cell_size: torch.Tensor, min_p: float = NAMED_OBJECT_MIN_P) -> list[int]:
+    """The map's object of a class a question names: of its objects (:func:`class_objects` at ``min_p``), the one
+    holding the most attention, most probable column first; empty when the map shows none."""
     footprint = footprints[:, CLASSES.index(cls)]
-    objects = class_objects(footprint, xy, cell_size, NAMED_OBJECT_MIN_P)
+    objects = class_objects(footprint, xy, cell_size, min_p)
     if not objects:
         return []
     weights = attention.double().flatten()
@@ -222,14 +221,19 @@ def floor_objects(footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.T
     on a support (:func:`stands_on_support`)."""
     out = []
     for cls in CLASSES:
-        spec = CLASS_SPECS[cls]
-        if spec.size is None:
+        if CLASS_SPECS[cls].size is None:
             continue
         footprint = footprints[:, CLASSES.index(cls)]
-        for cells in class_objects(footprint, xy, cell_size):
-            if spec.on_size is None or not stands_on_support(footprints, cells, cls):
-                out.append((cls, cells, object_centre(footprint, xy, cells)))
+        out += [(cls, cells, object_centre(footprint, xy, cells)) for cells in class_objects(footprint, xy, cell_size)
+                if stands_on_floor(footprints, cells, cls)]
     return out
+
+
+def stands_on_floor(footprints: torch.Tensor, cells: list[int], cls: str) -> bool:
+    """Whether the class's object (``cells``) stands on the floor: its class does (a TV, a pillow never do) and, if
+    it may stand on others too, it stands on no support (:func:`stands_on_support`)."""
+    spec = CLASS_SPECS[cls]
+    return spec.size is not None and (spec.on_size is None or not stands_on_support(footprints, cells, cls))
 
 
 def offset_between(a: torch.Tensor, mid: torch.Tensor, b: torch.Tensor) -> Optional[float]:
