@@ -55,7 +55,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -285,24 +285,33 @@ def load_checkpoint(args: argparse.Namespace) -> tuple[Path, Any, Any]:
     return model_dir, load_agent(str(model_dir)), FrameFuser(load_encoder(path=str(encoder_dir) if encoder_dir else ""))
 
 
-def main(argv: Optional[list[str]] = None) -> None:
-    """Fuse, ask, compare; print one JSON line."""
+def ask_held_out_rooms(args: argparse.Namespace,
+                       ask: Callable[[Room, Any], list[dict[str, Any]]]) -> tuple[Path, list[dict[str, Any]]]:
+    """Load the checkpoint (:func:`load_checkpoint`), fuse each of the first ``--rooms`` held-out rooms
+    (:func:`fuse_room`) and collect what ``ask(room, answerer)`` records there (the dialogue node's answer path on
+    that room's map); the checkpoint folder and the records."""
     from tqdm import tqdm
 
     from leovl_ros.agent.answering import Answerer
     from leovl_ros.agent.map_handle import MapHandle
 
-    args = parse_args(argv)
     model_dir, agent, fuser = load_checkpoint(args)
-    patterns = json.loads(args.wordings.read_text())["patterns"] if str(args.wordings) not in ("", ".") else []
     records: list[dict[str, Any]] = []
     for seed in tqdm(held_out_seeds(args.rooms), desc="rooms", unit="room", file=sys.stderr):
         room = fuse_room(seed, fuser, args)
-        records.extend(ask_room(room, Answerer(agent, MapHandle(room.store)), args.questions, patterns))
+        records.extend(ask(room, Answerer(agent, MapHandle(room.store))))
+    return model_dir, records
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Fuse, ask, compare; print one JSON line."""
+    args = parse_args(argv)
+    patterns = json.loads(args.wordings.read_text())["patterns"] if str(args.wordings) not in ("", ".") else []
+    model_dir, records = ask_held_out_rooms(
+        args, lambda room, answerer: list(ask_room(room, answerer, args.questions, patterns)))
     print(json.dumps({"benchmark": "last_seen", "model": str(model_dir), "rooms": args.rooms,
                       "frames": args.frames, "fps": args.fps, "min_pixels": args.min_pixels,
                       **summarise(records, args.fps)}))
-
 
 if __name__ == "__main__":
     main()

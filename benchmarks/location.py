@@ -37,9 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from last_seen import (  # the same rooms, cells and options
-    fuse_room,
-    held_out_seeds,
-    load_checkpoint,
+    ask_held_out_rooms,
     object_cells,
     room_arguments,
 )
@@ -131,17 +129,9 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: Optional[list[str]] = None) -> None:
     """Fuse, ask, compare; print one JSON line."""
-    from tqdm import tqdm
-
-    from leovl_ros.agent.answering import Answerer
-    from leovl_ros.agent.map_handle import MapHandle
-
     args = parse_args(argv)
-    model_dir, agent, fuser = load_checkpoint(args)
-    records: list[dict[str, Any]] = []
-    for seed in tqdm(held_out_seeds(args.rooms), desc="rooms", unit="room", file=sys.stderr):
-        room = fuse_room(seed, fuser, args)
-        records.extend(ask_room(room, Answerer(agent, MapHandle(room.store)), np.random.default_rng([seed, 0x57E7])))
+    model_dir, records = ask_held_out_rooms(
+        args, lambda room, answerer: ask_room(room, answerer, np.random.default_rng([room.seed, 0x57E7])))
     print(json.dumps({"benchmark": "location", "model": str(model_dir), "rooms": args.rooms, "frames": args.frames,
                       **summarise(records)}))
 

@@ -9,11 +9,9 @@ import json
 import numpy as np
 import pytest
 
-from leovl_ros.agent.answering import Answerer, answer_last_seen, load_agent
-from leovl_ros.agent.map_handle import MapHandle
+from leovl_ros.agent.answering import answer_last_seen
 from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
-from leovl_ros.cfg.pipeline import FrameFuser, load_encoder
-from leovl_ros.model.map_objects import NAMED_OBJECT_MIN_P
+from leovl_ros.model.measure import LOCATION_FAINT_MIN_P
 from leovl_ros.sim.scene import CLASSES
 from leovl_ros.sim.world import generate_scene
 
@@ -23,38 +21,32 @@ pytestmark = pytest.mark.skipif(not (default_model_dir() / "model.safetensors").
                                 reason="needs the shipped model (models/default)")
 
 
-@pytest.fixture(scope="module")
-def agent():
-    return load_agent("")
-
-
-def test_the_answer_places_and_grounds_the_asked_object(benchmark, agent):
+def test_the_answer_places_and_grounds_the_asked_object(benchmark):
     """Each hand-written wording is answered by the map ("the <class> is on / next to / near the <other>") or says the
     room has none; the ~/goal and the reply's time are the asked object's, not its neighbour's."""
-    args = benchmark.parse_args(["--frames", "24"])
-    fuser = FrameFuser(load_encoder())
-    asked = 0
-    for seed in benchmark.held_out_seeds(2):
-        room = benchmark.fuse_room(seed, fuser, args)
-        answerer = Answerer(agent, MapHandle(room.store))
+
+    def ask(room, answerer) -> list[int]:
         seen = [o for o in room.scene.objects
                 if o.id in room.last_visible and sum(p.cls == o.cls for p in room.scene.objects) == 1]
+        placed = []
         for obj, pattern in zip(seen, benchmark.PATTERNS):
-            reply = answerer.ask(pattern.format(ref=f"the {obj.cls}"), session_id=f"{seed}-{obj.id}")
+            reply = answerer.ask(pattern.format(ref=f"the {obj.cls}"), session_id=f"{room.seed}-{obj.id}")
             assert reply.success, reply.error
             if reply.answer == f"there is no {obj.cls}":
                 continue
             found = benchmark.ANSWER.match(reply.answer)
             assert found and found["asked"] == obj.cls and found["other"] in CLASSES, (pattern, reply.answer)
             assert reply.model_answer and reply.model_answer != reply.answer  # measured, not the model's words
-            scene = agent.cached_scene
-            assert scene.footprints[reply.cell_ids[0], CLASSES.index(obj.cls)] >= NAMED_OBJECT_MIN_P
+            scene = answerer.agent.cached_scene
+            assert scene.footprints[reply.cell_ids[0], CLASSES.index(obj.cls)] >= LOCATION_FAINT_MIN_P
             voxels = functools.partial(answerer.class_voxels, scene.batch)
-            named_object_time = answer_last_seen(scene.batch, obj.cls, reply.cell_ids, scene.class_probs, voxels,
-                                                 scene.footprints)
-            assert reply.last_seen == named_object_time
-            asked += 1
-    assert asked >= 6
+            assert reply.last_seen == answer_last_seen(scene.batch, obj.cls, reply.cell_ids, scene.class_probs,
+                                                       voxels, scene.footprints)
+            placed.append(obj.id)
+        return placed
+
+    _, placed = benchmark.ask_held_out_rooms(benchmark.parse_args(["--rooms", "2", "--frames", "24"]), ask)
+    assert len(placed) >= 6
 
 
 def test_truth_from_the_rooms_geometry(benchmark):

@@ -20,6 +20,7 @@ from leovl_ros.model.measure import (
     NEXT_TO_M,
     RELATION_TYPE,
     AskedQuestion,
+    asks_inventory,
     asks_location,
     asks_route,
     asks_side,
@@ -30,6 +31,7 @@ from leovl_ros.model.measure import (
     measured_direction,
     measured_distance,
     measured_extreme,
+    measured_inventory,
     measured_location,
     measured_next_to,
     measured_relation_object,
@@ -477,8 +479,9 @@ def test_where_an_object_is_from_what_it_stands_on_or_stands_beside():
     assert measured_text("no", attention, room, gate) == "there is no lamp"  # the absent gate's, in its own words
 
 
-def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_question():
-    """The location answer is for users' "where is X?": no question the evaluations score from no situation — 30
+def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_inventory_question():
+    """The location and inventory answers are for users' "where is X?" and "what do you see?": no question the
+    evaluations score from no situation — 30
     scenes' generated questions in training and held-out wordings, the hand-worded, real and last-seen files — is
     read as one, so their scores stay the model's (situated "where is X relative to me?" questions carry a
     situation)."""
@@ -500,3 +503,38 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_ques
     texts += [p.format(ref="the lamp") for p in patterns]
     assert len(texts) > 2000
     assert [t for t in texts if asks_location(t)] == []
+    assert [t for t in texts if asks_inventory(t) and not AskedQuestion(t).named] == []
+
+
+@pytest.mark.parametrize("question, inventory", [
+    ("what do you see?", True), ("What have you seen so far?", True), ("what's in this room?", True),
+    ("Which objects are there?", True), ("list the furniture you saw", True), ("what can you see", True),
+    ("what is the biggest thing here?", False), ("which object reaches the highest?", False),
+    ("how many things are in the room?", False), ("what is in front of me?", False), ("describe the room", False),
+    ("what is next to the bed?", False), ("what colour is the thing you see?", False),
+])
+def test_inventory_questions_are_read_from_their_words(question, inventory):
+    assert asks_inventory(question) is inventory
+
+
+def test_the_inventory_lists_every_class_on_the_map_with_its_number_largest_first():
+    # two chairs apart, a bed (three columns), a lamp on a desk; a faint pillow below the count threshold
+    room = furnished_map([("chair", [(0.0, 0.0)]), ("chair", [(3.0, 0.0)]), ("bed", [(0.0, 4.0), (0.3, 4.0),
+                          (0.6, 4.0)]), ("desk", [(5.0, 0.0), (5.3, 0.0)]), ("lamp", [(5.3, 0.0)]),
+                          ("pillow", [(0.0, 6.0)])])
+    room.footprints[7, CLASSES.index("pillow")] = 0.5
+
+    def inventory(question: str, situated: bool = False) -> object:
+        measured = measured_inventory(AskedQuestion(question, ["class"], situated=situated), room.footprints,
+                                      room.xy, room.cell_size)
+        return None if measured is None else (measured.text, measured.cells)
+
+    assert inventory("what do you see?") == ("a bed, a desk, two chairs and a lamp", [2, 5, 0, 6])
+    assert inventory("what is in the room?", situated=True) is None  # asked from a situation: the model's
+    assert inventory("what is in the box?") is None  # a class named: not the room's inventory
+    assert inventory("what is the biggest thing here?") is None
+    question = AskedQuestion("Which objects are there?", ["class"])
+    assert measured_text("pillow", torch.ones(len(room.xy)), room, question) == "a bed, a desk, two chairs and a lamp"
+    empty = furnished_map([("chair", [(0.0, 0.0)])])
+    empty.footprints.zero_()
+    assert measured_inventory(question, empty.footprints, empty.xy, empty.cell_size) is None  # nothing to list

@@ -37,7 +37,8 @@ and the footprints with a class's typical size (``sim.furnish.CLASS_SPECS``) giv
 - for "where is the chair?" asked from no situation — a question the model was never trained on: it answers a
   direction, which means nothing without a viewpoint — where the named class's most-attended object stands: on its
   support ("the lamp is on the desk") or beside the nearest floor-standing object ("the chair is next to the bed"),
-  grounded on it (:func:`measured_location`).
+  grounded on it (:func:`measured_location`); for "what do you see?" (:func:`asks_inventory`), every class the
+  map holds objects of with their number, largest first ("a bed, two chairs and a lamp": :func:`measured_inventory`).
 Held-out (training / held-out wordings): distance 15.8 / 17.8 → 35.6 / 41.6 (attended pair) → 55.4 / 56.4 %
 (named objects), nearest 36.6 / 32.7 → 50.5 / 49.5 %, farthest 59.0 / 60.2 → 67.5 / 68.7 %, spatial relation
 47.6 / 43.4 → 55.6 / 57.7 (next-to yes / no: 46 / 37 → 62 / 73 %) → 63.6 / 67.5 % (relation objects), situated
@@ -79,10 +80,19 @@ from leovl_ros.model.map_objects import (
     stands_on_support,
     typical_volume,
 )
-from leovl_ros.sim.scene import CLASSES
+from leovl_ros.sim.scene import CLASSES, COLOURS
 from leovl_ros.sim.spatial import SECTORS, bearing
 from leovl_ros.sim.tasks.qa import absent_answer
-from leovl_ros.sim.templates import NO, NUMBER_WORDS, YES, classes_named, count_word, metres
+from leovl_ros.sim.templates import (
+    COLOUR_WORDS,
+    NO,
+    NUMBER_WORDS,
+    YES,
+    classes_named,
+    count_word,
+    metres,
+    plural,
+)
 
 NEXT_TO_M = 0.6
 """Two objects are next to each other when some cells of theirs have centres this close (m): the data's next-to
@@ -210,6 +220,15 @@ _ROUTE_WORDS: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] = (
 _NOT_WHERE = re.compile(r"\b(?:when|look|looks|describe|way)\b")
 """Words that make a "where" question ask something else: when (last seen), what it looks like (the object captions'
 "what does X look like and where is it?"), which way (a route)."""
+_INVENTORY = re.compile(
+    r"\bwhat (?:do|did|can|could) you (?:see|notice)\b|\bwhat (?:have|has) you (?:seen|noticed|found|mapped)\b"
+    r"|\bwhat(?:'s| is| was)? (?:in|inside) (?:the|this|here)\b|\b(?:what|which) (?:objects?|things|items|furniture)\b"
+    r"|\b(?:list|enumerate|inventory)\b")
+_NOT_INVENTORY = re.compile(
+    r"\b(?:biggest|largest|smallest|tiniest|tallest|highest|lowest|shortest|longest|widest|most|least|first|nearest"
+    r"|closest|farthest|furthest|colou?r|describe|left|right|front|behind|next|between|under|top|near|how)\b")
+"""An inventory question asks what the map holds ("what do you see?", "what is in the room?", "list the objects")
+and nothing narrower (the biggest or the highest, the first on my left, what is next to, what colour, how many)."""
 _AHEAD_OR_BEHIND = re.compile(r"\b(?:front|behind|ahead|back|backwards|forward|forwards)\b")
 
 
@@ -527,6 +546,35 @@ def measured_location(question: AskedQuestion, attention: torch.Tensor, footprin
     distance, other, _ = neighbour
     return Measurement(f"the {asked} is {'next to' if distance <= NEXT_TO_M else 'near'} the {other}", cells)
 
+
+def asks_inventory(question: str) -> bool:
+    """Whether a question asks what the room holds ("what do you see?", "what have you seen?", "what's in this
+    room?", "which objects are there?", "list the furniture"), not something narrower (:data:`_NOT_INVENTORY`, a
+    colour)."""
+    words = question.lower()
+    colours = {c for name in COLOURS for c in COLOUR_WORDS.get(name, (name,))}
+    return bool(_INVENTORY.search(words)) and not _NOT_INVENTORY.search(words) \
+        and not colours & set(re.findall(r"[a-z]+", words))  # "which object is orange?" asks a class
+
+
+def measured_inventory(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
+                       ) -> Optional[Measurement]:
+    """The answer to "what do you see?" (no class named, from no situation): every class the map holds objects of
+    (:func:`class_objects` at ``COUNT_MIN_P``, as room counts are measured) with their number, the largest classes
+    first ("a bed, two chairs, a lamp and a tv"), grounded on each class's first object (its most probable column).
+    None for another question or an empty map."""
+    if question.situated or question.named or not asks_inventory(question.text):
+        return None
+    found = sorted(((typical_volume(cls, None), cls, objects) for index, cls in enumerate(CLASSES)
+                    if (objects := class_objects(footprints[:, index], xy, cell_size))),
+                   key=lambda f: -f[0])
+    if not found:
+        return None
+    items = [f"a {cls}" if len(objects) == 1 else f"{count_word(len(objects))} {plural(cls)}"
+             for _, cls, objects in found]
+    text = items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+    return Measurement(text, [most_probable_first(footprints, cls, objects[0])[0] for _, cls, objects in found])
+
 def first_step(angle_deg: float) -> str:
     """A route's first step towards a bearing (degrees, + = left): ``ROUTE_STRAIGHT_DEG`` either side."""
     if abs(angle_deg) <= ROUTE_STRAIGHT_DEG:
@@ -582,6 +630,9 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
         question, attention, footprints, xy, cell_size)
     if location is not None:  # likewise by its words; "there is no chair" stays the model's and the absent gate's
         return location
+    inventory = None if footprints is None else measured_inventory(question, footprints, xy, cell_size)
+    if inventory is not None:  # likewise
+        return inventory
     measured = _measurement(text, attention, xy, cell_size, footprints, question)
     if measured is None or (question.answers is not None and measured.text not in question.answers):
         return Measurement(text)

@@ -1,0 +1,129 @@
+"""'What do you see?': the map's inventory against the objects the robot's walk showed; prints ONE JSON line.
+
+On the first ``--rooms`` held-out synthetic rooms it renders and fuses the robot's walk as
+``benchmarks/last_seen.py`` does and asks ``--asks`` questions per room in hand-written ``PATTERNS`` (drawn per
+question, each in a dialogue of its own) through the dialogue node's answer path (``agent.answering.Answerer``).
+The answer is ``model.measure.measured_inventory``'s ("a bed, two chairs, a lamp and a tv"); the model was never
+trained on the question and names one class at most.
+
+Truth: the classes of the objects some fused frame shows with at least ``--min-pixels`` pixels, each with the
+number of such objects.
+
+Figures (micro-averaged over the questions): ``class_precision`` (listed classes the walk showed),
+``class_recall`` (classes the walk showed that are listed), ``class_f1``, ``count_right`` (listed true classes with
+the true number), ``whole_list_right`` (every class and number right), the same precision / recall for the
+language model's own words (``model_class_precision`` / ``_recall``: the classes its answer names), ``measured``,
+``n``, ``classes_per_room_median`` (the truth's), ``answer_ms_median``.
+
+    .venv/bin/python benchmarks/inventory.py [--rooms 60] [--asks 2] [--model models/default]
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from last_seen import ask_held_out_rooms, room_arguments  # the same rooms and options
+
+PATTERNS: tuple[str, ...] = (
+    "what do you see?",
+    "What have you seen so far?",
+    "what's in this room?",
+    "Which objects are there?",
+    "list the furniture you saw",
+    "what is in the room?",
+    "hey robot, what can you see?",
+    "What things have you found?",
+)
+"""Hand-written wordings of the question (none is in the training data)."""
+
+ITEM = re.compile(r"^(?:a|[a-z]+) (?P<name>[a-z ]+)$")
+"""One listed item: "a chair", "two chairs"."""
+
+
+def parse_args(argv: Optional[list[str]] = None) -> Any:
+    p = room_arguments(__doc__)
+    p.add_argument("--asks", type=int, default=2, help="questions per room (different wordings)")
+    return p.parse_args(argv)
+
+
+def listed(answer: str) -> Counter:
+    """Class → number from an inventory answer ("a bed, two chairs and a lamp"); unreadable items are left out."""
+    from leovl_ros.sim.scene import CLASSES
+    from leovl_ros.sim.templates import NUMBER_WORDS, plural
+
+    names = {**{c: c for c in CLASSES}, **{plural(c): c for c in CLASSES}}
+    out: Counter = Counter()
+    for item in re.split(r", | and ", answer.strip().lower()):
+        found = ITEM.match(item)
+        if found is None or found["name"] not in names:
+            continue
+        count = item.split(" ", 1)[0]
+        out[names[found["name"]]] = 1 if count == "a" else (NUMBER_WORDS.index(count) if count in NUMBER_WORDS else 0)
+    return out
+
+
+def seen_classes(room: Any) -> Counter:
+    """Class → number of the room's objects the walk showed."""
+    return Counter(o.cls for o in room.scene.objects if o.id in room.last_visible)
+
+
+def ask_room(room: Any, answerer: Any, asks: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Ask the room's inventory ``asks`` times in different wordings; one record per question."""
+    from leovl_ros.sim.templates import classes_named
+
+    truth = seen_classes(room)
+    records = []
+    for i, pattern in enumerate(rng.choice(len(PATTERNS), size=min(asks, len(PATTERNS)), replace=False)):
+        question = PATTERNS[int(pattern)]
+        reply = answerer.ask(question, session_id=f"{room.seed}-inventory-{i}")
+        if not reply.success:
+            raise RuntimeError(f"room {room.seed}: {question!r} rejected: {reply.error}")
+        answer = listed(reply.answer)
+        model_words = set(classes_named(reply.model_answer or reply.answer))
+        records.append({"question": question, "answer": reply.answer, "truth": dict(truth), "listed": dict(answer),
+                        "true_listed": len(set(answer) & set(truth)), "n_listed": len(answer), "n_true": len(truth),
+                        "counts_right": sum(answer[c] == truth[c] for c in set(answer) & set(truth)),
+                        "whole": answer == truth, "model_true": len(model_words & set(truth)),
+                        "model_listed": len(model_words), "measured": bool(reply.model_answer),
+                        "ms": reply.latency_ms})
+    return records
+
+
+def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON figures from the per-question records."""
+    def ratio(num: str, den: str) -> Optional[float]:
+        total = sum(r[den] for r in records)
+        return round(sum(r[num] for r in records) / total, 4) if total else None
+
+    precision, recall = ratio("true_listed", "n_listed"), ratio("true_listed", "n_true")
+    f1 = round(2 * precision * recall / (precision + recall), 4) if precision and recall else None
+    return {"n": len(records), "class_precision": precision, "class_recall": recall, "class_f1": f1,
+            "count_right": ratio("counts_right", "true_listed"),
+            "whole_list_right": round(sum(r["whole"] for r in records) / len(records), 4) if records else None,
+            "model_class_precision": ratio("model_true", "model_listed"),
+            "model_class_recall": ratio("model_true", "n_true"),
+            "measured": round(sum(r["measured"] for r in records) / len(records), 4) if records else None,
+            "classes_per_room_median": statistics.median(r["n_true"] for r in records) if records else None,
+            "answer_ms_median": round(statistics.median(r["ms"] for r in records), 1) if records else None}
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Fuse, ask, compare; print one JSON line."""
+    args = parse_args(argv)
+    model_dir, records = ask_held_out_rooms(
+        args, lambda room, answerer: ask_room(room, answerer, args.asks, np.random.default_rng([room.seed, 0x1A7E])))
+    print(json.dumps({"benchmark": "inventory", "model": str(model_dir), "rooms": args.rooms, "frames": args.frames,
+                      **summarise(records)}))
+
+
+if __name__ == "__main__":
+    main()
