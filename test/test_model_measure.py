@@ -466,6 +466,9 @@ def test_where_an_object_is_from_what_it_stands_on_or_stands_beside():
     assert where("Where's the desk?") == ("the desk is next to the chair", [0, 1])  # not the lamp on it, not the table
     assert where("where can I find the chair?") == ("the chair is next to the desk", [2])  # a chair stands on no desk
     assert where("do you know where the sofa is?") == ("the sofa is near the chair", [3])  # 2.4 m: near, not next to
+    doubted = AskedQuestion("Where's the desk?", ["situated_direction"], presence={"chair": 0.2, "desk": 0.9})
+    assert measured_location(doubted, attention, room.footprints, room.xy, room.cell_size).text == \
+        "the desk is near the sofa"  # a chair the model's presence doubts is no landmark
     assert where("where is the lamp?", situated=True) is None  # asked from a pose: the direction from it answers
     assert where("where's the plant?") == ("the plant is next to the bed", [5])
     assert where("where is the toilet?") is None  # the map shows none
@@ -535,6 +538,8 @@ def test_the_inventory_lists_every_class_on_the_map_with_its_number_largest_firs
     assert inventory("what is the biggest thing here?") is None
     question = AskedQuestion("Which objects are there?", ["class"])
     assert measured_text("pillow", torch.ones(len(room.xy)), room, question) == "a bed, a desk, two chairs and a lamp"
+    doubted = AskedQuestion("what do you see?", ["class"], presence={"desk": 0.3, "bed": 0.9, "lamp": 0.5})
+    assert measured_text("pillow", torch.ones(len(room.xy)), room, doubted) == "a bed, two chairs and a lamp"
     empty = furnished_map([("chair", [(0.0, 0.0)])])
     empty.footprints.zero_()
     assert measured_inventory(question, empty.footprints, empty.xy, empty.cell_size) is None  # nothing to list

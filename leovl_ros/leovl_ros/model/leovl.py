@@ -537,7 +537,10 @@ class LeoVLModel(nn.Module):
                 logp = F.log_softmax(logits, -1)[None, None]
                 logits = self.question_copy(logp, out.hidden_states[-1][:, -1:], keys, key_ids, key_mask)[0, 0]
         model_text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
-        asked_question = AskedQuestion(question, types, prompt.pose, situated, answers, names, gate == "absent")
+        presence = {} if prefix.presence is None else dict(
+            zip(OBJECT_CLASSES, torch.sigmoid(prefix.presence[: len(OBJECT_CLASSES)].float()).tolist()))
+        asked_question = AskedQuestion(question, types, prompt.pose, situated, answers, names, gate == "absent",
+                                       presence)
         measured = measured_answer(model_text, attention, prefix, asked_question) if read else Measurement(model_text)
         return Generation(text=measured.text, model_text=model_text, token_ids=ids, token_probs=probs,
                           scene_attention=attention, absent_gate=gate, names_class=asked is not None,
