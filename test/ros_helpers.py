@@ -63,6 +63,7 @@ class NodeProcess:
         full_env.update(ros_environment())
         full_env.update(env or {})
         full_env.setdefault("RCUTILS_LOGGING_BUFFERED_STREAM", "0")
+        full_env.setdefault("PYTHONFAULTHANDLER", "1")  # a crash (exit -11) prints every thread's stack to the log
         self._log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self._log_file, stderr=subprocess.STDOUT, env=full_env)
         self.returncode: Optional[int] = None
