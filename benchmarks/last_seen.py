@@ -70,7 +70,7 @@ HAND_WORDINGS = Path(__file__).resolve().parent / "data" / "handworded_last_seen
 
 def room_arguments(description: str) -> argparse.ArgumentParser:
     """A parser with the options that pick the checkpoint and render and stamp the held-out rooms (:func:`fuse_room`)
-    — what this benchmark and ``location.py`` share."""
+    — what this benchmark, ``location.py`` and ``inventory.py`` share."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, default=None, help="checkpoint folder (default: the shipped models/default)")
     p.add_argument("--rooms", type=int, default=60, help="held-out rooms: the first N test-split seeds")
@@ -312,6 +312,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     print(json.dumps({"benchmark": "last_seen", "model": str(model_dir), "rooms": args.rooms,
                       "frames": args.frames, "fps": args.fps, "min_pixels": args.min_pixels,
                       **summarise(records, args.fps)}))
+
 
 if __name__ == "__main__":
     main()

@@ -243,6 +243,8 @@ _NOT_INVENTORY = re.compile(
     r"|closest|farthest|furthest|colou?r|describe|left|right|front|behind|next|between|under|top|near|how)\b")
 """An inventory question asks what the map holds ("what do you see?", "what is in the room?", "list the objects")
 and nothing narrower (the biggest or the highest, the first on my left, what is next to, what colour, how many)."""
+_COLOUR_SPELLINGS = frozenset(c for name in COLOURS for c in COLOUR_WORDS.get(name, (name,)))
+"""Every accepted spelling of every colour: a question naming one asks a class, not the inventory."""
 _AHEAD_OR_BEHIND = re.compile(r"\b(?:front|behind|ahead|back|backwards|forward|forwards)\b")
 
 
@@ -524,7 +526,6 @@ def asks_route(question: str) -> bool:
     return _mentions(question, *_ROUTE_WORDS)
 
 
-
 def asks_location(question: str) -> bool:
     """Whether a question asks where something is ("where is the chair?", "where can I find a lamp?", "do you know
     where the bin is?"; a swapped pair of letters forgiven), not when it was seen, what it looks like or which way
@@ -533,10 +534,10 @@ def asks_location(question: str) -> bool:
     return _mentions(words, ("where",), ()) and not _NOT_WHERE.search(words) and not asks_route(words)
 
 
-
 def doubted_classes(question: AskedQuestion) -> frozenset[str]:
     """The classes the model's presence probability puts below ``PRESENCE_MIN`` (none without class presence)."""
     return frozenset(cls for cls, p in question.presence.items() if p < PRESENCE_MIN)
+
 
 def measured_location(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
                       cell_size: torch.Tensor) -> Optional[Measurement]:
@@ -573,9 +574,8 @@ def asks_inventory(question: str) -> bool:
     room?", "which objects are there?", "list the furniture"), not something narrower (:data:`_NOT_INVENTORY`, a
     colour)."""
     words = question.lower()
-    colours = {c for name in COLOURS for c in COLOUR_WORDS.get(name, (name,))}
     return bool(_INVENTORY.search(words)) and not _NOT_INVENTORY.search(words) \
-        and not colours & set(re.findall(r"[a-z]+", words))  # "which object is orange?" asks a class
+        and _COLOUR_SPELLINGS.isdisjoint(re.findall(r"[a-z]+", words))  # "which object is orange?" asks a class
 
 
 def measured_inventory(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
@@ -597,6 +597,7 @@ def measured_inventory(question: AskedQuestion, footprints: torch.Tensor, xy: to
              for _, cls, objects in found]
     text = items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
     return Measurement(text, [most_probable_first(footprints, cls, objects[0])[0] for _, cls, objects in found])
+
 
 def first_step(angle_deg: float) -> str:
     """A route's first step towards a bearing (degrees, + = left): ``ROUTE_STRAIGHT_DEG`` either side."""
@@ -646,16 +647,12 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
         return Measurement(text)
     footprints = getattr(scene, "footprints", None)
     xy, cell_size, footprints = xy.cpu(), cell_size.cpu(), None if footprints is None else footprints.float().cpu()
-    route = None if footprints is None else measured_route(question, attention, footprints, xy, cell_size)
-    if route is not None:  # a route question by its words: its answers are open, whatever the answer types say
-        return route
-    location = None if footprints is None or says_absent(text) else measured_location(
-        question, attention, footprints, xy, cell_size)
-    if location is not None:  # likewise by its words; "there is no chair" stays the model's and the absent gate's
-        return location
-    inventory = None if footprints is None else measured_inventory(question, footprints, xy, cell_size)
-    if inventory is not None:  # likewise
-        return inventory
+    if footprints is not None:  # routes, locations, inventories by their words: open answers, whatever the types say
+        by_words = measured_route(question, attention, footprints, xy, cell_size) or measured_inventory(
+            question, footprints, xy, cell_size) or (None if says_absent(text) else measured_location(
+                question, attention, footprints, xy, cell_size))  # "there is no chair" stays the model's
+        if by_words is not None:
+            return by_words
     measured = _measurement(text, attention, xy, cell_size, footprints, question)
     if measured is None or (question.answers is not None and measured.text not in question.answers):
         return Measurement(text)
