@@ -183,6 +183,7 @@ def ask_room(room: Room, answerer: Any, limit: int, patterns: Sequence[str] = ()
         grounded_last_seen,
         latest_seen,
     )
+    from leovl_ros.agent.spoken import spoken_answer
     from leovl_ros.eval.metrics import exact_match
     from leovl_ros.eval.normalize import says_absent
     from leovl_ros.sim.scene import CLASSES
@@ -217,9 +218,11 @@ def ask_room(room: Room, answerer: Any, limit: int, patterns: Sequence[str] = ()
                "all_grounded": latest_seen(batch, reply.cell_ids), "top_cell": latest_seen(batch, reply.cell_ids[:1]),
                "primary_cells": None if reply.last_seen is None else grounded_last_seen(batch, reply.cell_ids),
                "em": exact_match(reply.answer, sample.answers), "absent_answer": says_absent(reply.answer),
+               "said_time": spoken_answer(reply, room.stamps[-1]) != reply.answer,
                "time_ms": time_ms, "map_voxels": len(room.store),
                "hand": None if hand is None else {"question": other, "last_seen": hand.last_seen,
-                                                  "em": exact_match(hand.answer, sample.answers)}}
+                                                  "em": exact_match(hand.answer, sample.answers),
+                                                  "said_time": spoken_answer(hand, room.stamps[-1]) != hand.answer}}
 
 
 STAMP_SLACK_FRAMES = 1e-3
@@ -256,6 +259,8 @@ def summarise(records: list[dict[str, Any]], fps: float) -> dict[str, Any]:
             "hand_worded_share_within_one_frame": share([within_one_frame(r["hand"]["last_seen"], r["truth"], fps)
                                                          for r in hand]),
             "hand_worded_answer_em": share([r["hand"]["em"] for r in hand]),
+            "said_with_time": share([r["said_time"] for r in records]),
+            "hand_worded_said_with_time": share([r["hand"]["said_time"] for r in hand]),
             "hand_worded_generated_share_within_one_frame": share([within_one_frame(r["last_seen"], r["truth"], fps)
                                                                    for r in hand]),
             "hand_worded_generated_answer_em": share([r["em"] for r in hand]),

@@ -15,6 +15,7 @@ from leovl_ros.ros.demo import (
     DemoQuestion,
     DemoResult,
     demo_questions,
+    when_question,
     write_params,
     write_report,
 )
@@ -58,9 +59,21 @@ def test_report_lists_every_question(tmp_path):
     q = DemoQuestion("how many chairs?", ["one"], "counting")
     results = [DemoResult(q, "one", True, True, True, 12.0, 15.0, 300, [1, 2]),
                DemoResult(q, "[busy: x]", False, latency_ms=1.0)]
-    path = write_report(tmp_path, DemoConfig(out=tmp_path), results, {"frames_fused": 10, "voxels": 5})
+    topic = {"question": "when did you last see the bed?", "answer": "I last saw the bed 6.4 s ago, at t = 3.0 s"}
+    path = write_report(tmp_path, DemoConfig(out=tmp_path), results, {"frames_fused": 10, "voxels": 5}, topic)
     text = path.read_text()
     assert text.count("| how many chairs? |") == 2 and "EM 1/2" in text and "topdown.png" in text
+    assert "*when did you last see the bed?* → **I last saw the bed 6.4 s ago, at t = 3.0 s**" in text
+
+
+def test_the_topic_question_asks_about_the_largest_object_seen_whose_class_is_unique():
+    scene = generate_scene(3)
+    unique = {o.id for o in scene.objects if sum(p.cls == o.cls for p in scene.objects) == 1}
+    assert unique and when_question(scene, set()) == ""
+    biggest = max((o for o in scene.objects if o.id in unique), key=lambda o: float(np.prod(o.size)))
+    assert when_question(scene, {o.id for o in scene.objects}) == f"when did you last see the {biggest.cls}?"
+    duplicated = {o.id for o in scene.objects} - unique
+    assert when_question(scene, duplicated) == ""  # only classes the room holds once: "the chair" of two is ambiguous
 
 
 def test_params_override_model_encoder_and_stream(tmp_path):
@@ -101,8 +114,10 @@ def test_demo_short_run(tmp_path):
     report = (out / "report.md").read_text()
     assert all(r["q"]["question"] in report for r in data["results"])
     assert "answer:" in run.stdout and "ground truth:" in run.stdout
+    assert data["topic"]["question"].startswith("when did you last see the ") and data["topic"]["answer"]
     from leovl_ros.agent.recording import recording_summary
 
     summary = recording_summary(out / "demo.rrd")  # what `make demo RERUN=1` writes
     assert summary["images"] >= 1 and summary["cfg"] >= 1, summary
-    assert summary["answers"] == summary["groundings"] == len(data["results"]), summary
+    asked = len(data["results"]) + 1  # the scripted questions and the one on the ~/question topic
+    assert summary["answers"] == summary["groundings"] == asked, summary

@@ -13,6 +13,7 @@ import torch
 from leovl_ros.agent.answering import Answerer, answer_last_seen, load_agent, primary_object_cells
 from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
+from leovl_ros.agent.spoken import last_seen_sentence, spoken_answer
 from leovl_ros.cfg import VoxelStore, VoxelStoreConfig
 from leovl_ros.cfg.pipeline import FrameFuser, load_encoder
 from leovl_ros.eval.normalize import says_absent
@@ -79,7 +80,8 @@ def test_fused_frame_stamps_reach_voxels_columns_and_the_answer(benchmark, agent
 
 def test_other_wordings_answer_the_asked_class_or_its_absence(benchmark, agent):
     """Asked in words no template uses, the answer names the class the question names (or says the room has none):
-    its time is then that object's, not a desk's for "where and when did you last spot the monitor?"."""
+    its time is then that object's, not a desk's for "where and when did you last spot the monitor?"; and the model
+    reads each wording as a last-seen question, so the ``~/answer`` topic says that time."""
     args = benchmark.parse_args(["--frames", "24"])
     patterns = json.loads(benchmark.HAND_WORDINGS.read_text())["patterns"]
     fuser = FrameFuser(load_encoder())
@@ -92,6 +94,9 @@ def test_other_wordings_answer_the_asked_class_or_its_absence(benchmark, agent):
         for obj, pattern in zip(seen, patterns):
             reply = answerer.ask(pattern.format(ref=f"the {obj.cls}"), session_id=f"{seed}-{obj.id}")
             assert reply.success and reply.answer in (obj.cls, f"there is no {obj.cls}"), (pattern, reply.answer)
+            if reply.answer == obj.cls:  # read as a last-seen question: the topic says the time, on the map's clock
+                now = room.store.newest_stamp() + 3.0
+                assert spoken_answer(reply, now) == last_seen_sentence(obj.cls, reply.last_seen, now), pattern
             asked += 1
     assert asked >= 12
 
@@ -105,7 +110,7 @@ def test_benchmark_prints_one_json_line(benchmark, capsys):
     for key in ("share_within_one_frame", "answer_em", "newest_frame_share_within_one_frame",
                 "oracle_cells_share_within_one_frame", "region_columns_share_within_one_frame",
                 "all_grounded_share_within_one_frame", "top_cell_share_within_one_frame", "answer_on_asked_object",
-                "grounded_object_share_within_one_frame"):
+                "grounded_object_share_within_one_frame", "said_with_time"):
         assert 0.0 <= figures[key] <= 1.0, key
     assert 0.0 < figures["answer_time_ms_median"] <= figures["answer_time_ms_p95"] and figures["map_voxels_median"] > 0
     # every frame is stamped, so only answers that say the object is absent go without a time

@@ -121,6 +121,9 @@ class Reply:
     model_answer: str = ""
     """What the language model said where ``answer`` was measured on the map instead (``model.measure``); empty
     otherwise."""
+    answer_types: list[str] = field(default_factory=list)
+    """The question types the model read the question as (``model.answer_types``): with ``last_seen`` the topic and
+    Rviz say the time (``agent.spoken``)."""
 
     def last_seen_time(self) -> tuple[int, int]:
         """``last_seen`` as (sec, nanosec) of a builtin_interfaces/Time; (0, 0) when unknown."""
@@ -396,7 +399,7 @@ class Answerer:
                      scene_tokens=int(result.scene_tokens), prompt_tokens=int(result.prompt_tokens),
                      answer_tokens=int(result.answer_tokens), latency_ms=(time.perf_counter() - start) * 1e3,
                      map_version=version, model_answer=result.model_answer,
-                     last_seen=last_seen)
+                     last_seen=last_seen, answer_types=list(result.answer_types))
 
     def class_voxels(self, batch: Any, cells: list[int], cls: int) -> tuple[np.ndarray, np.ndarray]:
         """The map's voxels standing in CFG ``cells`` of ``batch`` (above the floor bin, as condensation's column

@@ -2,10 +2,11 @@
 
 Loads the map (``VoxelStore.from_file``) and the model, answers with the same ``Answerer`` the dialogue node uses
 (same checks, same empty-map reply), and prints the answer with latency and token counts and when the answer's
-object was last seen (its grounded cells' sensor time, and how long before the map's newest frame), or one JSON
-object with ``--json``. Several questions in one call share the scene prefix (the KV cache of the map) and, with
-``--session``, the dialogue history. Exit code 1 when any question was
-rejected, 2 on a bad map or model.
+object was last seen (its grounded cells' sensor time, and how long before the map's newest frame) and, where it
+differs, what the ``~/answer`` topic would say ("I last saw the bed 25 min ago, at …": the "ago" on this machine's
+clock), or one JSON object with ``--json``. Several questions in one call share the scene prefix (the KV cache of
+the map) and, with ``--session``, the dialogue history. Exit code 1 when any question was rejected, 2 on a bad map
+or model.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from leovl_ros.agent.answering import (
     situation_pose_matrix,
 )
 from leovl_ros.agent.map_handle import MapHandle
+from leovl_ros.agent.spoken import EPOCH_MIN_S, spoken_answer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,11 +48,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="answer every question, also those in no word the model knows or about objects outside "
                              "its classes (rejected by default; the dialogue node's check_scope)")
     return parser
-
-
-EPOCH_MIN_S = 1e9
-"""Stamps from this on (2001-09-09) are read as Unix time (a robot's clock or a bag's) and also printed as a UTC date;
-smaller ones (simulation time from 0) only as seconds."""
 
 
 def describe_last_seen(last_seen: Optional[float], newest: Optional[float], answer: str = "") -> str:
@@ -92,15 +89,19 @@ def main(argv: Optional[list[str]] = None) -> int:
     for question in args.questions:
         reply = answerer.ask(question, args.session, args.situation, pose)
         failed |= not reply.success
+        spoken = spoken_answer(reply, time.time())
         if args.json:
             ago = None if reply.last_seen is None or newest is None else round(newest - reply.last_seen, 6)
-            print(json.dumps({"question": question, **dataclasses.asdict(reply), "map_voxels": len(store),
+            print(json.dumps({"question": question, **dataclasses.asdict(reply), "spoken": spoken,
+                              "map_voxels": len(store),
                               "load_ms": round(load_ms, 1), "map_newest_stamp": newest, "last_seen_ago_s": ago}))
         else:
             print(f"Q: {question}")
             print(f"A: {reply.answer}" if reply.answer else f"rejected: {reply.error}")
             if not reply.success:
                 continue
+            if spoken != reply.answer:
+                print(f"   on ~/answer: {spoken!r}")
             if reply.model_answer:
                 print(f"   measured on the map (the language model said {reply.model_answer!r})")
             print(f"   {reply.latency_ms:.0f} ms, {reply.scene_tokens} scene + {reply.prompt_tokens} question tokens, "

@@ -42,6 +42,8 @@ class AgentAnswer:
     model_answer: str = ""
     """What the language model said where the answer was measured on the map instead (``model.measure``); empty
     otherwise."""
+    answer_types: list[str] = field(default_factory=list)
+    """The question types the answer-type classifier found likely (``model.answer_types``; empty without one)."""
 
 
 @dataclass
@@ -164,6 +166,7 @@ class SpatialAgent:
             prompt_tokens=len(self.model.prompt(question, situation_text, situation_pose, hist).query),
             answer_tokens=len(gen.token_ids),
             model_answer=gen.model_text if gen.model_text != gen.text else "",
+            answer_types=list(gen.answer_types),
         )
 
     def _remember(self, session_id: str, question: str, answer: str) -> None:

@@ -121,6 +121,17 @@ def demo_questions(samples: list[Any]) -> list[DemoQuestion]:
     return chosen
 
 
+def when_question(scene: Any, seen: set[int]) -> str:
+    """"When did you last see the X?" about the largest seen object whose class the room holds once (empty when
+    none): the demo asks it on the ``~/question`` topic, whose answer says the time in words."""
+    unique = [o for o in scene.objects
+              if o.id in seen and sum(other.cls == o.cls for other in scene.objects) == 1]
+    if not unique:
+        return ""
+    biggest = max(unique, key=lambda o: float(np.prod(o.size)))
+    return f"when did you last see the {biggest.cls}?"
+
+
 def score(answer: str, refs: list[str]) -> tuple[bool, bool]:
     """(EM, EM-refined) with the field's normalisation."""
     from leovl_ros.eval.metrics import exact_match, refined_exact_match
@@ -133,8 +144,9 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else 0.0
 
 
-def write_report(out: Path, config: DemoConfig, results: list[DemoResult], stats: dict[str, Any]) -> Path:
-    """``report.md``: run figures, the question table and notes."""
+def write_report(out: Path, config: DemoConfig, results: list[DemoResult], stats: dict[str, Any],
+                 topic: Optional[dict[str, str]] = None) -> Path:
+    """``report.md``: run figures, the question table, the ``~/question`` topic exchange (``topic``) and notes."""
     lat = [r.latency_ms for r in results if r.success]
     lines = [
         "# leovl_ros embedded demo",
@@ -160,6 +172,9 @@ def write_report(out: Path, config: DemoConfig, results: list[DemoResult], stats
         lines.append(f"| {i} | {r.q.question_type} | {r.q.session_id} | {cell(q)} | {cell(r.answer) or '—'} | "
                      f"{cell(' / '.join(r.q.answers))} | {'✓' if r.em else ('~' if r.em_refined else '✗')} | "
                      f"{r.latency_ms:.0f} | {r.scene_tokens} |")
+    if topic and topic.get("question"):
+        lines += ["", f"On the topics (`/dialogue/question` → `/dialogue/answer`, words a person reads; the time is "
+                      f"the map's, not the model's): *{topic['question']}* → **{topic['answer'] or '(no answer)'}**"]
     lines += [
         "",
         "![top-down CFG](topdown.png)",
@@ -214,6 +229,7 @@ def run(config: DemoConfig) -> int:
     from geometry_msgs.msg import PoseStamped
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
+    from std_msgs.msg import String
     from tqdm import tqdm
 
     from leovl_interfaces.msg import FusionStatus
@@ -250,6 +266,9 @@ def run(config: DemoConfig) -> int:
     node.create_subscription(FusionStatus, "/fusion/status", status.append, reliable_qos(10))
     node.create_subscription(PoseStamped, "/camera/pose", on_pose, reliable_qos(100))
     ask = node.create_client(Ask, "/dialogue/ask")
+    topic_answers: list[str] = []
+    node.create_subscription(String, "/dialogue/answer", lambda msg: topic_answers.append(msg.data), reliable_qos())
+    topic_question = node.create_publisher(String, "/dialogue/question", reliable_qos())
     save = node.create_client(MapFile, "/fusion/save_map")
 
     def spin_until(predicate: Any, what: str) -> None:
@@ -348,6 +367,12 @@ def run(config: DemoConfig) -> int:
             print(f"  {i:2d}.{star}({q.question_type}, session {q.session_id}) {q.question}{situation}\n"
                   f"      answer: {answer!r}   ground truth: {' / '.join(q.answers)!r} {mark}   "
                   f"{reply.latency_ms:.0f} ms, {reply.scene_tokens} scene tokens")
+        when = when_question(scene, seen)
+        if when:
+            topic_question.publish(String(data=when))
+            spin_until(lambda: bool(topic_answers), f"waiting for /dialogue/answer to {when!r}")
+            print(f"      on the topics (/dialogue/question → /dialogue/answer): {when}\n"
+                  f"      answer: {topic_answers[-1]!r}")
 
         print("[4/4] saving the map and writing the report")
         saved = call(save, MapFile.Request(path=str(out / "map.safetensors")), "saving the map")
@@ -359,9 +384,10 @@ def run(config: DemoConfig) -> int:
                  "drops": {r: int(c) for r, c in zip(final.drop_reasons, final.drop_counts) if c},
                  "voxels": int(final.voxels), "tokens": int(final.tokens), "model": str(model_dir),
                  "wall_s": time.monotonic() - t_start}
+        topic = {"question": when, "answer": topic_answers[-1] if topic_answers else ""}
         (out / "answers.json").write_text(json.dumps(
-            {"stats": stats, "results": [asdict(r) for r in results]}, indent=1, default=str))
-        report = write_report(out, config, results, stats)
+            {"stats": stats, "results": [asdict(r) for r in results], "topic": topic}, indent=1, default=str))
+        report = write_report(out, config, results, stats, topic)
         n = len(results)
         print(f"done in {stats['wall_s']:.0f} s: {sum(r.success for r in results)}/{n} answered, "
               f"EM {sum(r.em for r in results)}/{n}, EM-R {sum(r.em_refined for r in results)}/{n}\n"

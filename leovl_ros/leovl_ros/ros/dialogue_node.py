@@ -4,7 +4,8 @@ Endpoints (all names relative, so remappable):
 
 * ``~/ask`` (leovl_interfaces/srv/Ask): question, session, situation → answer, grounding, scene tokens, latency.
 * ``~/question`` (std_msgs/String) → ``~/answer`` (std_msgs/String): the same path for plain topic users
-  (session ``topic_session_id``).
+  (session ``topic_session_id``), in words a person reads: "when did you last see the bed?" gets "I last saw the
+  bed 12 s ago, at …" (``agent.spoken``; the service gives "bed" and the time in ``last_seen``).
 * ``~/grounding`` (visualization_msgs/MarkerArray): the grounded CFG cells of the last answer (squares of
   their size), the primary one as a sphere, and the answer text.
 * ``~/goal`` (geometry_msgs/PoseStamped in ``frame_id``): the primary grounded object's position, facing away
@@ -46,6 +47,7 @@ from leovl_ros.agent.answering import Answerer, Reply, load_agent, situation_pos
 from leovl_ros.agent.diagnostics import DialogueDiagnosticsConfig, Health, TimedWindow, dialogue_health
 from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.node_config import DialogueConfig
+from leovl_ros.agent.spoken import spoken_answer
 from leovl_ros.geometry.transforms import yaw_to_quat_xyzw
 from leovl_ros.ros.diagnostics import diagnostic_array
 from leovl_ros.ros.lifecycle import ManagedNode
@@ -211,7 +213,11 @@ class DialogueNode(ManagedNode):
         """Topic: answer on ``~/answer`` (the error text when rejected)."""
         reply = self.answerer.ask(msg.data, self.config.topic_session_id)
         self._after_reply(msg.data, reply, None)
-        self._answer_pub.publish(String(data=reply.answer if reply.answer else f"error: {reply.error}"))
+        self._answer_pub.publish(String(data=self._spoken(reply) if reply.answer else f"error: {reply.error}"))
+
+    def _spoken(self, reply: Reply) -> str:
+        """The answer as a person reads it, its "ago" on this node's clock (sim time during a replay)."""
+        return spoken_answer(reply, self.get_clock().now().nanoseconds * 1e-9)
 
     def _on_camera_pose(self, msg: PoseStamped) -> None:
         """Remember where the camera is (the default origin a goal faces away from)."""
@@ -271,7 +277,8 @@ class DialogueNode(ManagedNode):
             primary.pose.orientation.w = 1.0
             primary.scale.x = primary.scale.y = primary.scale.z = s
             primary.points = [Point(x=float(first[0]), y=float(first[1]), z=float(first[2]))]
-            text = Marker(ns="answer", id=0, type=Marker.TEXT_VIEW_FACING, action=Marker.ADD, text=reply.answer,
+            text = Marker(ns="answer", id=0, type=Marker.TEXT_VIEW_FACING, action=Marker.ADD,
+                          text=self._spoken(reply),
                           color=ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0))
             text.pose.position = Point(x=float(first[0]), y=float(first[1]), z=float(first[2]) + 2 * s)
             text.pose.orientation.w = 1.0
