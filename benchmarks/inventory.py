@@ -13,7 +13,10 @@ Figures (micro-averaged over the questions): ``class_precision`` (listed classes
 ``class_recall`` (classes the walk showed that are listed), ``class_f1``, ``count_right`` (listed true classes with
 the true number), ``whole_list_right`` (every class and number right), the same precision / recall for the
 language model's own words (``model_class_precision`` / ``_recall``: the classes its answer names), ``measured``,
-``n``, ``classes_per_room_median`` (the truth's), ``answer_ms_median``.
+``n``, ``classes_per_room_median`` (the truth's), ``answer_ms_median``. One more question per room asks the total
+in one of ``TOTAL_PATTERNS`` ("how many things are in the room?" → "eleven things: a bed, …"): ``total_right``,
+``total_within_one``, ``total_abs_error_median`` against the number of objects the walk showed, and the language
+model's own number (``model_total_right``, ``model_total_within_one``).
 
     .venv/bin/python benchmarks/inventory.py [--rooms 60] [--asks 2] [--model models/default]
 """
@@ -44,9 +47,18 @@ PATTERNS: tuple[str, ...] = (
     "What things have you found?",
 )
 """Hand-written wordings of the question (none is in the training data)."""
+TOTAL_PATTERNS: tuple[str, ...] = (
+    "how many things are in the room?",
+    "How many objects have you seen?",
+    "how many items did you find?",
+    "how many pieces of furniture are there?",
+)
+"""Hand-written wordings of the total: one per room, its answer's leading number against the objects shown."""
 
 ITEM = re.compile(r"^(?:a|[a-z]+) (?P<name>[a-z ]+)$")
 """One listed item: "a chair", "two chairs"."""
+TOTAL_PREFIX = re.compile(r"^(?P<total>[a-z0-9-]+) things?: ")
+"""The total an answer to "how many things …?" starts with ("five things: a bed, …")."""
 
 
 def parse_args(argv: Optional[list[str]] = None) -> Any:
@@ -62,7 +74,7 @@ def listed(answer: str) -> Counter:
 
     names = {**{c: c for c in CLASSES}, **{plural(c): c for c in CLASSES}}
     out: Counter = Counter()
-    for item in re.split(r", | and ", answer.strip().lower()):
+    for item in re.split(r", | and ", TOTAL_PREFIX.sub("", answer.strip().lower())):
         found = ITEM.match(item)
         if found is None or found["name"] not in names:
             continue
@@ -95,11 +107,28 @@ def ask_room(room: Any, answerer: Any, asks: int, rng: np.random.Generator) -> l
                         "whole": answer == truth, "model_true": len(model_words & set(truth)),
                         "model_listed": len(model_words), "measured": bool(reply.model_answer),
                         "ms": reply.latency_ms})
+    question = TOTAL_PATTERNS[int(rng.integers(len(TOTAL_PATTERNS)))]
+    reply = answerer.ask(question, session_id=f"{room.seed}-total")
+    if not reply.success:
+        raise RuntimeError(f"room {room.seed}: {question!r} rejected: {reply.error}")
+    records.append({"question": question, "answer": reply.answer, "total": said_number(reply.answer),
+                    "model_total": said_number(reply.model_answer or reply.answer), "true_total": sum(truth.values())})
     return records
 
 
+def said_number(answer: str) -> Optional[int]:
+    """The number an answer starts with ("five things: …", "one"); None when it starts with none."""
+    from leovl_ros.sim.templates import NUMBER_WORDS
+
+    first = re.split(r"[\s:]", answer.strip().lower(), maxsplit=1)[0]
+    return NUMBER_WORDS.index(first) if first in NUMBER_WORDS else int(first) if first.isdigit() else None
+
+
 def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The JSON figures from the per-question records."""
+    """The JSON figures from the per-question records (the inventory questions' and the totals')."""
+    totals = [r for r in records if "true_total" in r]
+    records = [r for r in records if "true_total" not in r]
+
     def ratio(num: str, den: str) -> Optional[float]:
         total = sum(r[den] for r in records)
         return round(sum(r[num] for r in records) / total, 4) if total else None
@@ -113,7 +142,22 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             "model_class_recall": ratio("model_true", "n_true"),
             "measured": round(sum(r["measured"] for r in records) / len(records), 4) if records else None,
             "classes_per_room_median": statistics.median(r["n_true"] for r in records) if records else None,
-            "answer_ms_median": round(statistics.median(r["ms"] for r in records), 1) if records else None}
+            "answer_ms_median": round(statistics.median(r["ms"] for r in records), 1) if records else None,
+            **total_figures(totals)}
+
+
+def total_figures(totals: list[dict[str, Any]]) -> dict[str, Any]:
+    """"How many things …?": the share answered with the right total, within one, the median error, and the same
+    for the language model's own words."""
+    def share(key: str, slack: int) -> Optional[float]:
+        ok = [r[key] is not None and abs(r[key] - r["true_total"]) <= slack for r in totals]
+        return round(sum(ok) / len(ok), 4) if ok else None
+
+    errors = [abs(r["total"] - r["true_total"]) for r in totals if r["total"] is not None]
+    return {"total_n": len(totals), "total_right": share("total", 0), "total_within_one": share("total", 1),
+            "total_abs_error_median": statistics.median(errors) if errors else None,
+            "true_total_median": statistics.median(r["true_total"] for r in totals) if totals else None,
+            "model_total_right": share("model_total", 0), "model_total_within_one": share("model_total", 1)}
 
 
 def main(argv: Optional[list[str]] = None) -> None:

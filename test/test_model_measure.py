@@ -513,7 +513,9 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     ("what do you see?", True), ("What have you seen so far?", True), ("what's in this room?", True),
     ("Which objects are there?", True), ("list the furniture you saw", True), ("what can you see", True),
     ("what is the biggest thing here?", False), ("which object reaches the highest?", False),
-    ("how many things are in the room?", False), ("what is in front of me?", False), ("describe the room", False),
+    ("how many things are in the room?", True), ("How many objects have you seen?", True),
+    ("how many things are on my left?", False), ("how many chairs are there?", False),
+    ("what is in front of me?", False), ("describe the room", False),
     ("what is next to the bed?", False), ("what colour is the thing you see?", False),
 ])
 def test_inventory_questions_are_read_from_their_words(question, inventory):
@@ -533,6 +535,8 @@ def test_the_inventory_lists_every_class_on_the_map_with_its_number_largest_firs
         return None if measured is None else (measured.text, measured.cells)
 
     assert inventory("what do you see?") == ("a bed, a desk, two chairs and a lamp", [2, 5, 0, 6])
+    assert inventory("how many things are in the room?") == ("five things: a bed, a desk, two chairs and a lamp",
+                                                              [2, 5, 0, 6])
     assert inventory("what is in the room?", situated=True) is None  # asked from a situation: the model's
     assert inventory("what is in the box?") is None  # a class named: not the room's inventory
     assert inventory("what is the biggest thing here?") is None

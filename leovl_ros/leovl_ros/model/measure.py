@@ -243,6 +243,8 @@ _NOT_INVENTORY = re.compile(
     r"|closest|farthest|furthest|colou?r|describe|left|right|front|behind|next|between|under|top|near|how)\b")
 """An inventory question asks what the map holds ("what do you see?", "what is in the room?", "list the objects")
 and nothing narrower (the biggest or the highest, the first on my left, what is next to, what colour, how many)."""
+_TOTAL = re.compile(r"\bhow many (?:different )?(?:things|objects|items|pieces of furniture)\b")
+""""How many things are in the room?": the inventory with its total first (:func:`measured_inventory`)."""
 _COLOUR_SPELLINGS = frozenset(c for name in COLOURS for c in COLOUR_WORDS.get(name, (name,)))
 """Every accepted spelling of every colour: a question naming one asks a class, not the inventory."""
 _AHEAD_OR_BEHIND = re.compile(r"\b(?:front|behind|ahead|back|backwards|forward|forwards)\b")
@@ -571,10 +573,11 @@ def measured_location(question: AskedQuestion, attention: torch.Tensor, footprin
 
 def asks_inventory(question: str) -> bool:
     """Whether a question asks what the room holds ("what do you see?", "what have you seen?", "what's in this
-    room?", "which objects are there?", "list the furniture"), not something narrower (:data:`_NOT_INVENTORY`, a
-    colour)."""
+    room?", "which objects are there?", "list the furniture", "how many things are in the room?"), not something
+    narrower (:data:`_NOT_INVENTORY`, a colour)."""
     words = question.lower()
-    return bool(_INVENTORY.search(words)) and not _NOT_INVENTORY.search(words) \
+    rest = _TOTAL.sub(" ", words)  # its "how" asks the total, not a narrower count
+    return bool(rest != words or _INVENTORY.search(words)) and not _NOT_INVENTORY.search(rest) \
         and _COLOUR_SPELLINGS.isdisjoint(re.findall(r"[a-z]+", words))  # "which object is orange?" asks a class
 
 
@@ -583,8 +586,8 @@ def measured_inventory(question: AskedQuestion, footprints: torch.Tensor, xy: to
     """The answer to "what do you see?" (no class named, from no situation): every class the map holds objects of
     (:func:`class_objects` at ``COUNT_MIN_P``, as room counts are measured) and the model's class presence does not
     doubt (``PRESENCE_MIN``), with their number, the largest classes first ("a bed, two chairs, a lamp and
-    a tv"), grounded on each class's first object (its most probable column). None for another question or an empty
-    map."""
+    a tv"; to "how many things …?" their total first: "five things: a bed, …"), grounded on each class's first
+    object (its most probable column). None for another question or an empty map."""
     if question.situated or question.named or not asks_inventory(question.text):
         return None
     doubted = doubted_classes(question)
@@ -596,6 +599,9 @@ def measured_inventory(question: AskedQuestion, footprints: torch.Tensor, xy: to
     items = [f"a {cls}" if len(objects) == 1 else f"{count_word(len(objects))} {plural(cls)}"
              for _, cls, objects in found]
     text = items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+    if _TOTAL.search(question.text.lower()):
+        total = sum(len(objects) for _, _, objects in found)
+        text = f"{count_word(total)} thing{'s' if total > 1 else ''}: {text}"
     return Measurement(text, [most_probable_first(footprints, cls, objects[0])[0] for _, cls, objects in found])
 
 
