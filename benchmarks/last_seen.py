@@ -73,7 +73,9 @@ def room_arguments(description: str) -> argparse.ArgumentParser:
     — what this benchmark, ``location.py`` and ``inventory.py`` share."""
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, default=None, help="checkpoint folder (default: the shipped models/default)")
-    p.add_argument("--rooms", type=int, default=60, help="held-out rooms: the first N test-split seeds")
+    p.add_argument("--rooms", type=int, default=60, help="held-out rooms: the first N seeds of --split")
+    p.add_argument("--split", choices=("test", "val"), default="test",
+                   help="the training data's split the rooms come from: test (held out, reported) or val (tuning)")
     p.add_argument("--frames", type=int, default=48, help="frames rendered per room (the training data's walk)")
     p.add_argument("--fps", type=float, default=30.0, help="camera rate: frame stamps are --t0 + i / fps")
     p.add_argument("--t0", type=float, default=1_764_892_800.0, help="stamp of frame 0 (s, Unix time)")
@@ -103,15 +105,15 @@ class Room:
     """Instance id → stamp of the last frame showing at least ``min_pixels`` of it."""
 
 
-def held_out_seeds(n: int) -> list[int]:
-    """The first n held-out scene seeds (the training data's test split)."""
+def held_out_seeds(n: int, split: str = "test") -> list[int]:
+    """The first n scene seeds of a split of the training data (test: held out; val: for tuning)."""
     from leovl_ros.sim.shards import split_for_seed
 
     seeds: list[int] = []
     for seed in count():
         if len(seeds) == n:
             return seeds
-        if split_for_seed(seed) == "test":
+        if split_for_seed(seed) == split:
             seeds.append(seed)
     return seeds
 
@@ -302,7 +304,7 @@ def ask_held_out_rooms(args: argparse.Namespace,
 
     model_dir, agent, fuser = load_checkpoint(args)
     records: list[dict[str, Any]] = []
-    for seed in tqdm(held_out_seeds(args.rooms), desc="rooms", unit="room", file=sys.stderr):
+    for seed in tqdm(held_out_seeds(args.rooms, args.split), desc="rooms", unit="room", file=sys.stderr):
         room = fuse_room(seed, fuser, args)
         records.extend(ask(room, Answerer(agent, MapHandle(room.store))))
     return model_dir, records

@@ -23,6 +23,7 @@ from leovl_ros.model.measure import (
     asks_inventory,
     asks_location,
     asks_route,
+    asks_scene_caption,
     asks_side,
     distance_text,
     measured_answer,
@@ -36,11 +37,13 @@ from leovl_ros.model.measure import (
     measured_next_to,
     measured_relation_object,
     measured_route,
+    measured_scene_caption,
     measured_situated_count,
     measured_situated_object,
     measured_size,
     named_objects_distance,
     relation_asked,
+    room_kind,
 )
 from leovl_ros.sim.scene import CLASSES
 
@@ -496,9 +499,14 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     from leovl_ros.sim.tasks import TaskConfig, generate_samples
     from leovl_ros.sim.world import generate_scene
 
-    texts = [s.question for seed in range(30) for wording in ("seen", "unseen")
-             for s in generate_samples(generate_scene(seed), np.random.default_rng(seed), TaskConfig(wording=wording))
-             if s.situation is None]
+    samples = [s for seed in range(30) for wording in ("seen", "unseen")
+               for s in generate_samples(generate_scene(seed), np.random.default_rng(seed), TaskConfig(wording=wording))
+               if s.situation is None]
+    texts = [s.question for s in samples]
+    # the room descriptions the evaluations score are the ones measured: every wording of them, typos included
+    assert all(asks_scene_caption(s.question) for s in samples if s.task == "scene_caption")
+    assert [s.question for s in samples if s.task != "scene_caption" and asks_scene_caption(s.question)
+            and not AskedQuestion(s.question).named] == []
     data = REPO_ROOT / "benchmarks" / "data"
     for name in ("handworded_questions.json", "real_questions.json"):
         texts += [item["question"] for item in json.loads((data / name).read_text()) if not item.get("situation")]
@@ -507,6 +515,47 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     assert len(texts) > 2000
     assert [t for t in texts if asks_location(t)] == []
     assert [t for t in texts if asks_inventory(t) and not AskedQuestion(t).named] == []
+
+
+@pytest.mark.parametrize("question, caption", [
+    ("Describe the room.", True), ("give a summary of this scnee.", True), ("What does this room look like?", True),
+    ("what does it look like around here?", True), ("Can you give me an overview of this place?", True),
+    ("Describe your surroundings.", True), ("Describe the bed.", False), ("what do you see?", False),
+    ("where is the room's door?", False), ("what is the layout", False),
+])
+def test_room_descriptions_are_read_from_their_words(question, caption):
+    assert asks_scene_caption(question) is caption
+
+
+@pytest.mark.parametrize("classes, kind", [
+    ({"bed", "nightstand", "lamp"}, "bedroom"), ({"toilet", "trash can", "cabinet"}, "bathroom"),
+    ({"sofa", "table", "tv"}, "living room"), ({"desk", "chair", "monitor"}, "office"),
+    ({"bed", "sofa", "toilet"}, "studio"),  # furniture no one kind holds
+    ({"desk", "chair", "lamp"}, "office"), ({"chair", "lamp"}, "room"), (set(), "room"),
+])
+def test_the_room_kind_is_the_one_whose_furniture_fits(classes, kind):
+    assert room_kind(classes) == kind
+
+
+def test_the_room_description_gives_size_kind_classes_and_a_support():
+    # columns from (0, 0) to (4.2, 3.0); a bed, a nightstand with a lamp on it, two chairs, a shelf by the far wall
+    room = furnished_map([("shelf", [(4.2, 0.6)]), ("bed", [(0.3, 1.2), (0.6, 1.2), (0.3, 1.5)]),
+                          ("nightstand", [(0.3, 2.4)]), ("lamp", [(0.3, 2.4)]), ("chair", [(3.0, 0.0)]),
+                          ("chair", [(3.0, 3.0)])])
+
+    def caption(question: str, situated: bool = False) -> object:
+        measured = measured_scene_caption(AskedQuestion(question, [], situated=situated), room.footprints, room.xy,
+                                          room.cell_size)
+        return None if measured is None else measured.text
+
+    assert caption("Describe the room.") == (
+        "This is a small bedroom of about 4 by 3 meters with a bed, a shelf, two chairs, a nightstand and a lamp. The "
+        "lamp is on the nightstand.")
+    assert caption("describe the room", situated=True) is None  # asked from a situation: the model's
+    assert caption("Describe the bed.") is None  # a class named: an object's description
+    assert measured_text("this is a bathroom", torch.ones(len(room.xy)), room,
+                         AskedQuestion("Give a summary of this scene.", ["scene_caption"])).startswith(
+        "This is a small bedroom")
 
 
 @pytest.mark.parametrize("question, inventory", [

@@ -95,6 +95,14 @@ from leovl_ros.sim.templates import (
     plural,
 )
 
+CAPTION_CLASSES = 6
+"""A room description names this many classes, the largest (the training captions' number)."""
+ROOM_KIND_BY_CLASS: tuple[tuple[str, str], ...] = (("toilet", "bathroom"), ("bed", "bedroom"), ("sofa", "living room"),
+                                                   ("monitor", "office"), ("desk", "office"))
+"""The class that makes a room of a kind, in order (the generator places them first: ``sim.furnish.ROOM_KINDS``)."""
+STUDIO_MIN_ODD = 1
+"""A room holding this many classes that the best-fitting kind's furniture lacks is a studio (:func:`room_kind`); on
+40 validation rooms 1 / 2 / 3 → the kind right 95 / 85 / 82.5 %."""
 NEXT_TO_M = 0.6
 """Two objects are next to each other when some cells of theirs have centres this close (m): the data's next-to
 footprint gap (0.5 m) on the 0.3 m cell lattice, two cell edges. On 470 validation next-to questions: 0.45 → 72.8 %,
@@ -243,6 +251,10 @@ _NOT_INVENTORY = re.compile(
     r"|closest|farthest|furthest|colou?r|describe|left|right|front|behind|next|between|under|top|near|how)\b")
 """An inventory question asks what the map holds ("what do you see?", "what is in the room?", "list the objects")
 and nothing narrower (the biggest or the highest, the first on my left, what is next to, what colour, how many)."""
+_DESCRIBE_WORDS = (("describe", "description", "summary", "summarise", "summarize", "overview", "layout"),
+                   (("look", "like"), ("looks", "like")))
+_ROOM_WORDS = (("room", "scene", "place", "space", "area", "surroundings", "environment", "here", "around"), ())
+"""A description of the room: a word asking for one and a word for the room (:func:`asks_scene_caption`)."""
 _TOTAL = re.compile(r"\bhow many (?:different )?(?:things|objects|items|pieces of furniture)\b")
 """"How many things are in the room?": the inventory with its total first (:func:`measured_inventory`)."""
 _COLOUR_SPELLINGS = frozenset(c for name in COLOURS for c in COLOUR_WORDS.get(name, (name,)))
@@ -581,28 +593,97 @@ def asks_inventory(question: str) -> bool:
         and _COLOUR_SPELLINGS.isdisjoint(re.findall(r"[a-z]+", words))  # "which object is orange?" asks a class
 
 
-def measured_inventory(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
-                       ) -> Optional[Measurement]:
-    """The answer to "what do you see?" (no class named, from no situation): every class the map holds objects of
-    (:func:`class_objects` at ``COUNT_MIN_P``, as room counts are measured) and the model's class presence does not
-    doubt (``PRESENCE_MIN``), with their number, the largest classes first ("a bed, two chairs, a lamp and
-    a tv"; to "how many things …?" their total first: "five things: a bed, …"), grounded on each class's first
-    object (its most probable column). None for another question or an empty map."""
-    if question.situated or question.named or not asks_inventory(question.text):
-        return None
+def room_inventory(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
+                   ) -> list[tuple[str, list[list[int]]]]:
+    """Every class the map holds objects of (:func:`class_objects` at ``COUNT_MIN_P``, as room counts are measured)
+    and the model's class presence does not doubt (``PRESENCE_MIN``), with its objects, the largest classes first."""
     doubted = doubted_classes(question)
     found = sorted(((typical_volume(cls, None), cls, objects) for index, cls in enumerate(CLASSES)
                     if cls not in doubted and (objects := class_objects(footprints[:, index], xy, cell_size))),
                    key=lambda f: -f[0])
+    return [(cls, objects) for _, cls, objects in found]
+
+
+def inventory_words(found: list[tuple[str, list[list[int]]]]) -> str:
+    """'a bed, two chairs and a lamp' for :func:`room_inventory`'s classes."""
+    items = [f"a {cls}" if len(objects) == 1 else f"{count_word(len(objects))} {plural(cls)}"
+             for cls, objects in found]
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def inventory_cells(footprints: torch.Tensor, found: list[tuple[str, list[list[int]]]]) -> list[int]:
+    """One column of each listed class: its first object's most probable one (the answer's grounding)."""
+    return [most_probable_first(footprints, cls, objects[0])[0] for cls, objects in found]
+
+
+def measured_inventory(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
+                       ) -> Optional[Measurement]:
+    """The answer to "what do you see?" (no class named, from no situation): the :func:`room_inventory` with each
+    class's number, largest first ("a bed, two chairs, a lamp and a tv"; to "how many things …?" their total first:
+    "five things: a bed, …"), grounded on each class's first object. None for another question or an empty map."""
+    if question.situated or question.named or not asks_inventory(question.text):
+        return None
+    found = room_inventory(question, footprints, xy, cell_size)
     if not found:
         return None
-    items = [f"a {cls}" if len(objects) == 1 else f"{count_word(len(objects))} {plural(cls)}"
-             for _, cls, objects in found]
-    text = items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+    text = inventory_words(found)
     if _TOTAL.search(question.text.lower()):
-        total = sum(len(objects) for _, _, objects in found)
+        total = sum(len(objects) for _, objects in found)
         text = f"{count_word(total)} thing{'s' if total > 1 else ''}: {text}"
-    return Measurement(text, [most_probable_first(footprints, cls, objects[0])[0] for _, cls, objects in found])
+    return Measurement(text, inventory_cells(footprints, found))
+
+
+def asks_scene_caption(question: str) -> bool:
+    """Whether a question asks for a description of the room ("describe the room", "give me an overview of this
+    place", "what does it look like around here?"; a swapped pair of letters forgiven: "this scnee")."""
+    return _mentions(question, *_DESCRIBE_WORDS) and _mentions(question, *_ROOM_WORDS)
+
+
+def room_kind(classes: Collection[str]) -> str:
+    """What kind of room holds ``classes``: of the kinds whose defining class is there (``ROOM_KIND_BY_CLASS``: a
+    toilet makes a bathroom, a bed a bedroom, …), the one whose furniture (``sim.furnish.ROOM_KINDS``) leaves out
+    the fewest of them; a 'studio' when even that one leaves out more than ``STUDIO_MIN_ODD - 1`` (a bed, a sofa
+    and a toilet in one room); 'room' when no class tells."""
+    from leovl_ros.sim.furnish import ROOM_KINDS
+
+    present = set(classes)
+    odd = {kind: len(present - set(ROOM_KINDS[kind][0]) - set(ROOM_KINDS[kind][1])) for cls, kind in ROOM_KIND_BY_CLASS
+           if cls in present}
+    if not odd:
+        return "room"
+    kind = min(odd, key=lambda k: (odd[k], [k for _, k in ROOM_KIND_BY_CLASS].index(k)))
+    return "studio" if odd[kind] >= STUDIO_MIN_ODD else kind
+
+
+def room_size_words(area_m2: float) -> str:
+    """'small' / 'medium-sized' / 'large', at the generator's bounds (12 and 25 m²)."""
+    return "small" if area_m2 < 12 else ("large" if area_m2 > 25 else "medium-sized")
+
+
+def measured_scene_caption(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor,
+                           cell_size: torch.Tensor) -> Optional[Measurement]:
+    """The answer to "describe the room" (no class named, from no situation), in the training captions' form: its
+    size and kind from the map's extent (its columns' centres: the walls' on a fused room; :func:`room_kind`), its
+    six largest classes with their numbers and what one of the room's single objects stands on ("This is a
+    medium-sized bedroom of about 4 by 5 meters with a bed, a desk, two chairs and a lamp. The lamp is on the
+    desk."; the captions' door and window are not classes the map tells), grounded as the inventory. None for
+    another question or an empty map."""
+    if question.situated or question.named or not asks_scene_caption(question.text):
+        return None
+    found = room_inventory(question, footprints, xy, cell_size)
+    if not found:
+        return None
+    width, depth = (xy.double().max(0).values - xy.double().min(0).values).tolist()  # wall column to wall column
+    kind = f"{room_size_words(width * depth)} {room_kind([cls for cls, _ in found])}"
+    sentences = [f"This is a {kind} of about {round(width)} by {round(depth)} meters with "
+                 f"{inventory_words(found[:CAPTION_CLASSES])}."]
+    single = {cls: objects[0] for cls, objects in found if len(objects) == 1}
+    for cls, cells in single.items():
+        support = support_of(footprints, xy, cell_size, cls, cells) if cls in ON_CLASSES else None
+        if support is not None and support[0] in single:
+            sentences.append(f"The {cls} is on the {support[0]}.")
+            break
+    return Measurement(" ".join(sentences), inventory_cells(footprints, found))
 
 
 def first_step(angle_deg: float) -> str:
@@ -654,9 +735,11 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
     footprints = getattr(scene, "footprints", None)
     xy, cell_size, footprints = xy.cpu(), cell_size.cpu(), None if footprints is None else footprints.float().cpu()
     if footprints is not None:  # routes, locations, inventories by their words: open answers, whatever the types say
-        by_words = measured_route(question, attention, footprints, xy, cell_size) or measured_inventory(
-            question, footprints, xy, cell_size) or (None if says_absent(text) else measured_location(
-                question, attention, footprints, xy, cell_size))  # "there is no chair" stays the model's
+        by_words = (measured_route(question, attention, footprints, xy, cell_size)
+                    or measured_inventory(question, footprints, xy, cell_size)
+                    or measured_scene_caption(question, footprints, xy, cell_size)
+                    or (None if says_absent(text) else measured_location(  # "there is no chair" stays the model's
+                        question, attention, footprints, xy, cell_size)))
         if by_words is not None:
             return by_words
     measured = _measurement(text, attention, xy, cell_size, footprints, question)
