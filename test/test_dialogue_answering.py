@@ -200,3 +200,21 @@ def test_topdown_png(tmp_path):
     assert img.shape[0] > 300 and img.shape[1] > 300
     magenta = (img[..., 0] > 0.9) & (img[..., 1] < 0.1) & (img[..., 2] > 0.9)
     assert magenta.sum() > 50, "grounded cells/points must be highlighted"
+
+
+def test_a_fault_inside_one_answer_is_that_answers_error_and_the_next_one_is_answered(answerer, monkeypatch):
+    """A bug in measuring an answer (any exception type) refuses that question as ``model_error``, named; the
+    answer path, its lock and its counters stay intact."""
+    import leovl_ros.model.leovl as leovl
+
+    def broken(*args, **kwargs):
+        raise IndexError("list index out of range")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(leovl, "measured_answer", broken)
+        reply = answerer.ask("how many chairs are in the room?")
+    assert not reply.success and reply.reason == "model_error"
+    assert reply.error == "model_error: IndexError: list index out of range"
+    again = answerer.ask("how many chairs are in the room?")
+    assert again.success, again.error
+    assert answerer.counters()["model_error"] == 1 and answerer.counters()["answered"] == 1

@@ -22,6 +22,7 @@ from leovl_ros.model.measure import (
     AskedQuestion,
     asks_inventory,
     asks_location,
+    asks_object_caption,
     asks_route,
     asks_scene_caption,
     asks_side,
@@ -35,6 +36,7 @@ from leovl_ros.model.measure import (
     measured_inventory,
     measured_location,
     measured_next_to,
+    measured_object_caption,
     measured_relation_object,
     measured_route,
     measured_scene_caption,
@@ -45,7 +47,7 @@ from leovl_ros.model.measure import (
     relation_asked,
     room_kind,
 )
-from leovl_ros.sim.scene import CLASSES
+from leovl_ros.sim.scene import CLASSES, COLOURS
 
 
 def measured_text(*args) -> str:
@@ -507,6 +509,9 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     assert all(asks_scene_caption(s.question) for s in samples if s.task == "scene_caption")
     assert [s.question for s in samples if s.task != "scene_caption" and asks_scene_caption(s.question)
             and not AskedQuestion(s.question).named] == []
+    assert all(asks_object_caption(AskedQuestion(s.question)) for s in samples if s.task == "object_caption")
+    assert [s.question for s in samples if "caption" not in s.task and asks_object_caption(AskedQuestion(s.question))
+            ] == []
     data = REPO_ROOT / "benchmarks" / "data"
     for name in ("handworded_questions.json", "real_questions.json"):
         texts += [item["question"] for item in json.loads((data / name).read_text()) if not item.get("situation")]
@@ -556,6 +561,38 @@ def test_the_room_description_gives_size_kind_classes_and_a_support():
     assert measured_text("this is a bathroom", torch.ones(len(room.xy)), room,
                          AskedQuestion("Give a summary of this scene.", ["scene_caption"])).startswith(
         "This is a small bedroom")
+
+
+def test_an_object_description_gives_colour_support_what_is_on_it_a_neighbour_and_its_place():
+    # columns from (0, 0) to (4.2, 3.0): a brown desk against the wall x = 0 with a white lamp on it, a red chair
+    # beside it, an orange chair in the middle of the room, a bed in the far corner
+    room = furnished_map([("desk", [(0.0, 1.2), (0.3, 1.2)]), ("lamp", [(0.3, 1.2)]), ("chair", [(0.9, 1.2)]),
+                          ("chair", [(2.1, 1.5)]), ("bed", [(3.9, 2.7), (4.2, 2.7), (3.9, 3.0), (4.2, 3.0)]),
+                          ("shelf", [(4.2, 0.0)])])
+    colours = torch.zeros((len(room.xy), len(COLOURS) + 1))
+    for cell, colour in enumerate(["brown", "white", "red", "orange", "gray", "gray", "gray", "gray", "black"]):
+        colours[cell, list(COLOURS).index(colour)] = 1.0
+    colours[1, list(COLOURS).index("brown")] = 0.4  # the lamp's column also shows the desk below it
+
+    def caption(question: str, situated: bool = False) -> object:
+        measured = measured_object_caption(AskedQuestion(question, [], situated=situated),
+                                           torch.ones(len(room.xy)), room.footprints, colours, room.xy,
+                                           room.cell_size)
+        return None if measured is None else measured.text
+
+    assert caption("Describe the desk.") == (
+        "a brown desk with a white lamp on it, next to the red chair, against the wall")
+    assert caption("Give a short description of the lamp.") == "a white lamp on the brown desk, next to the red chair"
+    assert caption("what does the orange chair look like?") == "an orange chair in the middle of the room"
+    assert caption("tell me about the bed") == "a gray bed in a corner of the room"
+    assert caption("Describe the bed.", situated=True) is None  # asked from a situation: the model's
+    assert caption("Describe the room.") is None  # no class: the room's description
+    assert caption("what colour is the bed?") is None
+    absent = AskedQuestion("describe the sofa", [], absent=True)
+    assert measured_object_caption(absent, torch.ones(len(room.xy)), room.footprints, colours, room.xy,
+                                   room.cell_size).text == "there is no sofa"
+    assert measured_object_caption(AskedQuestion("describe the toilet", []), torch.ones(len(room.xy)),
+                                   room.footprints, colours, room.xy, room.cell_size) is None  # none on the map
 
 
 @pytest.mark.parametrize("question, inventory", [

@@ -382,8 +382,8 @@ class Answerer:
             try:
                 result = self.agent.answer(None, question.strip(), session_id=session_id,
                                            situation_text=situation_text, situation_pose=situation_pose, scene=scene)
-            except (RuntimeError, ValueError) as exc:
-                return self._reject("model_error", str(exc), start, version=version)
+            except Exception as exc:  # a fault in one answer is that answer's error, not the node's end
+                return self._reject("model_error", f"{type(exc).__name__}: {exc}", start, version=version)
         finally:
             self._model_lock.release()
         if getattr(result, "error", ""):

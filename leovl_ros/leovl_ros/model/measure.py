@@ -90,9 +90,11 @@ from leovl_ros.sim.templates import (
     NUMBER_WORDS,
     YES,
     classes_named,
+    colour_before,
     count_word,
     metres,
     plural,
+    with_article,
 )
 
 CAPTION_CLASSES = 6
@@ -100,6 +102,10 @@ CAPTION_CLASSES = 6
 ROOM_KIND_BY_CLASS: tuple[tuple[str, str], ...] = (("toilet", "bathroom"), ("bed", "bedroom"), ("sofa", "living room"),
                                                    ("monitor", "office"), ("desk", "office"))
 """The class that makes a room of a kind, in order (the generator places them first: ``sim.furnish.ROOM_KINDS``)."""
+CORNER_M = 0.9
+"""An object whose centre lies this close to two walls stands in a corner (the captions' 0.9 m)."""
+MIDDLE_M = 1.2
+"""An object whose centre lies further than this from every wall stands in the middle (the captions' 1.2 m)."""
 STUDIO_MIN_ODD = 1
 """A room holding this many classes that the best-fitting kind's furniture lacks is a studio (:func:`room_kind`); on
 40 validation rooms 1 / 2 / 3 → the kind right 95 / 85 / 82.5 %."""
@@ -251,6 +257,10 @@ _NOT_INVENTORY = re.compile(
     r"|closest|farthest|furthest|colou?r|describe|left|right|front|behind|next|between|under|top|near|how)\b")
 """An inventory question asks what the map holds ("what do you see?", "what is in the room?", "list the objects")
 and nothing narrower (the biggest or the highest, the first on my left, what is next to, what colour, how many)."""
+_OBJECT_DESCRIBE_WORDS = (("describe", "description"), (("look", "like"), ("looks", "like"), ("me", "about")))
+_NOT_OBJECT_DESCRIPTION = re.compile(r"\b(?:colou?r|one word|size|how)\b")
+"""A description of a named object (:func:`asks_object_caption`), not of one property ("describe the colour of the
+bed in one word")."""
 _DESCRIBE_WORDS = (("describe", "description", "summary", "summarise", "summarize", "overview", "layout"),
                    (("look", "like"), ("looks", "like")))
 _ROOM_WORDS = (("room", "scene", "place", "space", "area", "surroundings", "environment", "here", "around"), ())
@@ -633,6 +643,92 @@ def measured_inventory(question: AskedQuestion, footprints: torch.Tensor, xy: to
     return Measurement(text, inventory_cells(footprints, found))
 
 
+def asks_object_caption(question: AskedQuestion) -> bool:
+    """Whether a question asks for a description of one named object ("describe the red chair", "give a short
+    description of the lamp", "what does the bed look like and where is it?", "tell me about the sofa"; a swapped
+    pair of letters forgiven), not one property of it (its colour, its size)."""
+    return len(question.named or []) >= 1 and _mentions(question.text, *_OBJECT_DESCRIBE_WORDS) \
+        and not _NOT_OBJECT_DESCRIPTION.search(question.text.lower())
+
+
+def colour_share(colour_probs: torch.Tensor, footprints: torch.Tensor, cls: str, cells: list[int], colour: str
+                 ) -> float:
+    """How much of an object the 2D encoder sees in ``colour``: its columns' probability of it, weighted by their
+    footprint of the class."""
+    weights = footprints[cells, CLASSES.index(cls)].double().clamp_min(1e-6)
+    return float((colour_probs[cells, list(COLOURS).index(colour)].double() * weights).sum() / weights.sum())
+
+
+def object_colour(colour_probs: Optional[torch.Tensor], footprints: torch.Tensor, cls: str, cells: list[int]
+                  ) -> Optional[str]:
+    """The colour the 2D encoder sees on an object: its columns' colour probabilities (``colour_probs`` [N, K]: the
+    named ``COLOURS``, then 'none') weighted by their footprint of the class, the likeliest named one; None without
+    colour heads."""
+    if colour_probs is None or not cells:
+        return None
+    weights = footprints[cells, CLASSES.index(cls)].double().clamp_min(1e-6)
+    named = colour_probs[cells, : len(COLOURS)].double()
+    return list(COLOURS)[int(((named * weights[:, None]).sum(0)).argmax())]
+
+
+def room_place(xy: torch.Tensor, cells: list[int]) -> str:
+    """Where an object stands in the room, as the captions say it: 'in a corner of the room' (within 0.9 m of two
+    walls), 'in the middle of the room' (over 1.2 m from every wall), else 'against the wall'; the walls are the
+    map's outermost columns."""
+    low, high = xy.double().min(0).values, xy.double().max(0).values
+    centre = xy[cells].double().mean(0)
+    wall = torch.minimum(centre - low, high - centre)
+    if bool((wall < CORNER_M).all()):
+        return "in a corner of the room"
+    return "in the middle of the room" if bool((wall > MIDDLE_M).all()) else "against the wall"
+
+
+def measured_object_caption(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
+                            colour_probs: Optional[torch.Tensor], xy: torch.Tensor, cell_size: torch.Tensor
+                            ) -> Optional[Measurement]:
+    """The answer to "describe the chair" (from no situation), in the training captions' form: "a red chair on the
+    brown desk, with a white lamp on it, next to the gray bed" — the named class's most-attended object
+    (:func:`attended_class_object`; where the question names its colour, the class's object the 2D encoder sees most
+    in it, :func:`colour_share`, said in the asker's colour) with its colour (:func:`object_colour`), what it stands on
+    (:func:`support_of`), what stands on it, the floor-standing object next to it (:func:`nearest_neighbour`,
+    within ``NEXT_TO_M``) and, standing on the floor, where in the room (:func:`room_place`); at most three parts,
+    grounded on the object. None for another question or where the map shows no such object."""
+    if question.situated or not asks_object_caption(question):
+        return None
+    asked = question.named[0]
+    if question.absent:
+        return Measurement(absent_answer(asked))
+    said = colour_before(question.text, asked)  # "the orange cushion": that one, and its colour as the asker says
+    shades = [] if said is None or colour_probs is None else [
+        (colour_share(colour_probs, footprints, asked, o, said), o)
+        for o in class_objects(footprints[:, CLASSES.index(asked)], xy, cell_size, NAMED_OBJECT_MIN_P)]
+    cells = max(shades, key=lambda s: s[0])[1] if shades else (
+        attended_class_object(asked, attention, footprints, xy, cell_size)
+        or attended_class_object(asked, attention, footprints, xy, cell_size, LOCATION_FAINT_MIN_P))
+    if not cells:
+        return None
+
+    def named(cls: str, object_cells: list[int]) -> str:
+        colour = said if object_cells is cells and said else object_colour(colour_probs, footprints, cls, object_cells)
+        return f"{colour} {cls}" if colour else cls
+
+    parts = []
+    support = support_of(footprints, xy, cell_size, asked, cells) if asked in ON_CLASSES else None
+    if support is not None:
+        parts.append(f"on the {named(*support)}")
+    share, kid = likeliest_class(footprints, cells, tuple(c for c in ON_CLASSES if c != asked))
+    if asked in SUPPORT_CLASSES and share > SUPPORT_SHARE_MIN:
+        parts.append(f"with {with_article(named(kid, object_sharing(footprints, xy, cell_size, kid, cells)))} on it")
+    neighbour = nearest_neighbour(footprints, xy, cell_size, asked, cells, floor_only=True,
+                                  leave_out=doubted_classes(question))
+    if neighbour is not None and neighbour[0] <= NEXT_TO_M:
+        parts.append(f"next to the {named(neighbour[1], neighbour[2])}")
+    if support is None:
+        parts.append(room_place(xy, cells))
+    head = with_article(named(asked, cells))
+    return Measurement(head + (" " + ", ".join(parts[:3]) if parts else ""), cells)
+
+
 def asks_scene_caption(question: str) -> bool:
     """Whether a question asks for a description of the room ("describe the room", "give me an overview of this
     place", "what does it look like around here?"; a swapped pair of letters forgiven: "this scnee")."""
@@ -734,10 +830,13 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
         return Measurement(text)
     footprints = getattr(scene, "footprints", None)
     xy, cell_size, footprints = xy.cpu(), cell_size.cpu(), None if footprints is None else footprints.float().cpu()
+    colour_probs = getattr(scene, "colour_probs", None)
+    colour_probs = None if colour_probs is None else colour_probs.float().cpu()
     if footprints is not None:  # routes, locations, inventories by their words: open answers, whatever the types say
         by_words = (measured_route(question, attention, footprints, xy, cell_size)
                     or measured_inventory(question, footprints, xy, cell_size)
                     or measured_scene_caption(question, footprints, xy, cell_size)
+                    or measured_object_caption(question, attention, footprints, colour_probs, xy, cell_size)
                     or (None if says_absent(text) else measured_location(  # "there is no chair" stays the model's
                         question, attention, footprints, xy, cell_size)))
         if by_words is not None:
