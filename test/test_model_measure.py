@@ -26,9 +26,11 @@ from leovl_ros.model.measure import (
     asks_route,
     asks_scene_caption,
     asks_side,
+    closer_reference,
     distance_text,
     measured_answer,
     measured_class,
+    measured_closer,
     measured_count,
     measured_direction,
     measured_distance,
@@ -230,6 +232,31 @@ def test_typical_volumes_follow_where_an_object_stands():
     room = furnished_map([("desk", [(0.0, 0.0), (0.3, 0.0)]), ("lamp", [(0.3, 0.0)]), ("lamp", [(3.0, 0.0)])])
     assert stands_on_support(room.footprints, [1], "lamp")
     assert not stands_on_support(room.footprints, [2], "lamp")
+
+
+def test_distance_comparisons_answer_with_the_candidate_nearer_or_farther_from_the_reference():
+    # a bed; a desk 2.4 m from it, a stool 0.9 m from it, a lamp on the desk
+    room = furnished_map([("bed", [(0.0, 0.0), (0.3, 0.0)]), ("desk", [(2.7, 0.0), (3.0, 0.0)]), ("lamp", [(3.0, 0.0)]),
+                          ("stool", [(0.3, 0.9)])])
+    attention = torch.ones(len(room.xy))
+
+    def answer(question: str, situated: bool = False) -> object:
+        measured = measured_closer(AskedQuestion(question, [], situated=situated), attention, room.footprints,
+                                   room.xy, room.cell_size)
+        return None if measured is None else measured.text
+
+    assert answer("which is closer to the bed, the desk or the stool?") == "stool"
+    assert answer("Which one is nearer to the bed: the stool or the desk?") == "stool"
+    assert answer("which is farther from the bed, the desk or the stool?") == "desk"
+    assert answer("what's further away from the bed, the stool or the desk?") == "desk"
+    assert answer("is the desk closer to the bed than the stool?") == "no"
+    assert answer("Is the desk farther from the bed than the stool?") == "yes"
+    assert answer("which is closer to the lamp, the stool or the bed?") == "bed"  # the lamp stands on the desk
+    assert answer("which is closer, the desk or the stool?") is None  # no reference: nothing to compare against
+    assert answer("which is closer to the bed, the desk or the stool?", situated=True) is None
+    assert answer("which is closer to the bed, the desk or the sofa?") is None  # the map shows no sofa
+    assert closer_reference(AskedQuestion("is the desk closer to the bed than the stool?")) == "bed"
+    assert closer_reference(AskedQuestion("is the stool nearer to the bed than to the desk?")) is None  # another one
 
 
 def test_size_comparisons_answer_with_one_of_the_two_named_classes():
@@ -519,6 +546,7 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     texts += [p.format(ref="the lamp") for p in patterns]
     assert len(texts) > 2000
     assert [t for t in texts if asks_location(t)] == []
+    assert [t for t in texts if closer_reference(AskedQuestion(t))] == []
     assert [t for t in texts if asks_inventory(t) and not AskedQuestion(t).named] == []
 
 

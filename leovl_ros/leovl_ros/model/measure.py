@@ -89,6 +89,7 @@ from leovl_ros.sim.templates import (
     NO,
     NUMBER_WORDS,
     YES,
+    class_spans,
     classes_named,
     colour_before,
     count_word,
@@ -226,6 +227,11 @@ _SIDES = re.compile(r"\b(?:left|right)\b")
 _BIGGER = re.compile(r"\b(?:bigger|larger|greater|more (?:space|room))\b")
 _SMALLER = re.compile(r"\b(?:smaller|tinier|less (?:space|room))\b")
 _THAN = re.compile(r"\bthan\b")
+_CLOSER = re.compile(r"\b(?:closer|nearer)\b")
+_FARTHER = re.compile(r"\b(?:farther|further)\b")
+_THAN_TO = re.compile(r"\bthan (?:to|from)\b")
+_TO_OR_FROM = re.compile(r"\b(?:to|from)\s+(?:the\s+|a\s+|my\s+)?$")
+"""What a comparison's reference object follows: "closer to the bed", "farther from the desk"."""
 _ARTICLES = frozenset({"the", "a", "an", "this", "that"})
 _SECTOR_WORDS = {"front": re.compile(r"\b(?:front|ahead)\b"), "left": re.compile(r"\bleft\b"),
                  "right": re.compile(r"\bright\b"), "behind": re.compile(r"\b(?:behind|back)\b")}
@@ -361,6 +367,44 @@ def measured_size(question: AskedQuestion, attention: torch.Tensor, footprints: 
     if _THAN.search(words):
         return Measurement(YES if first_wins else NO)
     return Measurement(question.named[0], objects[0]) if first_wins else Measurement(question.named[1], objects[1])
+
+
+def closer_reference(question: AskedQuestion) -> Optional[str]:
+    """The reference of a distance comparison of two named classes to a third ("which is closer to the bed, the desk
+    or the stool?" → bed: the class named right after "to" / "from"); None for another question (no comparative of
+    distance or both, not three classes named, asked from a situation; "is the stool nearer to the bed than to the
+    desk?", which compares one object's distances to two)."""
+    words = question.text.lower()
+    if question.situated or len(question.named) != 3 or bool(_CLOSER.search(words)) == bool(_FARTHER.search(words)) \
+            or _THAN_TO.search(words):
+        return None
+    return next((name for start, _, name in class_spans(words) if _TO_OR_FROM.search(words[:start])), None)
+
+
+def measured_closer(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
+                    cell_size: torch.Tensor) -> Optional[Measurement]:
+    """The answer to a distance comparison of two named classes to a third ("which is closer to the bed, the desk or
+    the stool?" → one of the two, grounded on its object; "is the desk farther from the bed than the stool?" → yes /
+    no): each class's :func:`attended_class_object`, compared by their nearest columns to the reference's (the class
+    named right after "to" / "from"). None for another question (no comparative of distance, not three classes
+    named, no reference) or where the map shows one of them nowhere."""
+    reference = closer_reference(question)
+    if reference is None:
+        return None
+    words = question.text.lower()
+    closer = bool(_CLOSER.search(words))
+    pair = [c for c in question.named if c != reference]
+    base = attended_class_object(reference, attention, footprints, xy, cell_size)
+    objects = [attended_class_object(c, attention, footprints, xy, cell_size) for c in pair]
+    if not base or not all(objects):
+        return None
+    gaps = [float(torch.cdist(xy[cells].double(), xy[base].double()).min()) for cells in objects]
+    if gaps[0] == gaps[1]:
+        return None
+    first_wins = (gaps[0] < gaps[1]) == closer
+    if _THAN.search(words):
+        return Measurement(YES if first_wins else NO)
+    return Measurement(pair[0], objects[0]) if first_wins else Measurement(pair[1], objects[1])
 
 
 def asked_sector(question: str) -> Optional[str]:
@@ -834,6 +878,7 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
     colour_probs = None if colour_probs is None else colour_probs.float().cpu()
     if footprints is not None:  # routes, locations, inventories by their words: open answers, whatever the types say
         by_words = (measured_route(question, attention, footprints, xy, cell_size)
+                    or measured_closer(question, attention, footprints, xy, cell_size)
                     or measured_inventory(question, footprints, xy, cell_size)
                     or measured_scene_caption(question, footprints, xy, cell_size)
                     or measured_object_caption(question, attention, footprints, colour_probs, xy, cell_size)

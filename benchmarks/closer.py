@@ -1,0 +1,117 @@
+"""'Which is closer to the bed, the desk or the stool?': distance comparisons against the room's geometry; prints ONE
+JSON line.
+
+On the first ``--rooms`` rooms of ``--split`` it renders and fuses the robot's walk as ``benchmarks/last_seen.py``
+does and asks, for up to ``--questions`` triples of objects the walk shows whose classes the room holds once (a
+reference and two candidates whose footprint gaps to it differ by more than the training data's tie margin,
+``TaskConfig.distance_margin``, 0.3 m, neither stacked on the reference), one comparison in one of the hand-written
+``PATTERNS`` (closer or farther, a choice or a yes/no with "than"), each in a dialogue of its own, through the
+dialogue node's answer path. The answer is ``model.measure.measured_closer``'s; the language model was never trained
+on the question and its own words are kept beside it.
+
+Figures: ``right`` (the answer is the candidate, or the yes / no, the footprint gaps make right), the same for the
+language model's words (``model_right``), ``right_choice`` / ``right_yes_no`` by form, ``changed`` (the map's answer
+replaced another one of the model's), ``n``,
+``answer_ms_median``.
+
+    .venv/bin/python benchmarks/closer.py [--rooms 60] [--questions 4] [--split test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from last_seen import ask_held_out_rooms, room_arguments  # the same rooms and options
+
+PATTERNS: tuple[tuple[str, bool, bool], ...] = (
+    ("which is closer to the {ref}, the {a} or the {b}?", True, False),
+    ("Which one is nearer to the {ref}: the {a} or the {b}?", True, False),
+    ("which is farther from the {ref}, the {a} or the {b}?", False, False),
+    ("what's further away from the {ref}, the {a} or the {b}?", False, False),
+    ("is the {a} closer to the {ref} than the {b}?", True, True),
+    ("Is the {a} farther from the {ref} than the {b}?", False, True),
+)
+"""Hand-written wordings (none is in the training data): the text, whether it asks closer, whether it is yes/no."""
+
+
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    p = room_arguments(__doc__)
+    p.add_argument("--questions", type=int, default=4, help="comparisons asked per room")
+    return p.parse_args(argv)
+
+
+def triples(room: Any, rng: np.random.Generator, limit: int) -> list[tuple[Any, Any, Any]]:
+    """Up to ``limit`` (reference, candidate, candidate) of class-unique objects the walk showed, with clearly
+    different footprint gaps to the reference, neither stacked on it."""
+    from leovl_ros.sim import spatial
+    from leovl_ros.sim.tasks.sample import TaskConfig
+
+    margin = TaskConfig().distance_margin
+    unique = [o for o in room.scene.objects if o.id in room.last_visible
+              and sum(p.cls == o.cls for p in room.scene.objects) == 1]
+    found = []
+    for ref, a, b in itertools.permutations(unique, 3):
+        if a.id < b.id and ref.id not in (a.support, b.support) and ref.support not in (a.id, b.id) \
+                and abs(spatial.gap(a, ref) - spatial.gap(b, ref)) > margin:
+            found.append((ref, a, b))
+    order = rng.permutation(len(found))[:limit]
+    return [found[i] for i in order]
+
+
+def ask_room(room: Any, answerer: Any, limit: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """One comparison per triple; one record each."""
+    from leovl_ros.eval.metrics import exact_match
+    from leovl_ros.sim import spatial
+
+    records = []
+    for i, (ref, a, b) in enumerate(triples(room, rng, limit)):
+        text, closer, yes_no = PATTERNS[int(rng.integers(len(PATTERNS)))]
+        a_wins = (spatial.gap(a, ref) < spatial.gap(b, ref)) == closer
+        truth = ("yes" if a_wins else "no") if yes_no else (a.cls if a_wins else b.cls)
+        question = text.format(ref=ref.cls, a=a.cls, b=b.cls)
+        reply = answerer.ask(question, session_id=f"{room.seed}-closer-{i}")
+        if not reply.success:
+            raise RuntimeError(f"room {room.seed}: {question!r} rejected: {reply.error}")
+        records.append({"question": question, "truth": truth, "answer": reply.answer, "yes_no": yes_no,
+                        "right": exact_match(reply.answer, [truth]),
+                        "model_right": exact_match(reply.model_answer or reply.answer, [truth]),
+                        "changed": bool(reply.model_answer), "ms": reply.latency_ms})
+    return records
+
+
+def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON figures from the per-question records."""
+    def share(key: str, rows: list[dict[str, Any]]) -> Optional[float]:
+        return round(sum(bool(r[key]) for r in rows) / len(rows), 4) if rows else None
+
+    choice = [r for r in records if not r["yes_no"]]
+    yes_no = [r for r in records if r["yes_no"]]
+    return {"n": len(records), "right": share("right", records), "model_right": share("model_right", records),
+            "right_choice": share("right", choice), "n_choice": len(choice),
+            "right_yes_no": share("right", yes_no), "n_yes_no": len(yes_no),
+            "model_right_choice": share("model_right", choice), "model_right_yes_no": share("model_right", yes_no),
+            "changed": share("changed", records),
+            "answer_ms_median": round(statistics.median(r["ms"] for r in records), 1) if records else None}
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Fuse, ask, compare; print one JSON line."""
+    args = parse_args(argv)
+    model_dir, records = ask_held_out_rooms(
+        args, lambda room, answerer: ask_room(room, answerer, args.questions,
+                                              np.random.default_rng([room.seed, 0xC105])))
+    print(json.dumps({"benchmark": "closer", "model": str(model_dir), "rooms": args.rooms, "split": args.split,
+                      "frames": args.frames, **summarise(records)}))
+
+
+if __name__ == "__main__":
+    main()
