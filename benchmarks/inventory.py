@@ -16,7 +16,9 @@ language model's own words (``model_class_precision`` / ``_recall``: the classes
 ``n``, ``classes_per_room_median`` (the truth's), ``answer_ms_median``. One more question per room asks the total
 in one of ``TOTAL_PATTERNS`` ("how many things are in the room?" → "eleven things: a bed, …"): ``total_right``,
 ``total_within_one``, ``total_abs_error_median`` against the number of objects the walk showed, and the language
-model's own number (``model_total_right``, ``model_total_within_one``).
+model's own number (``model_total_right``, ``model_total_within_one``). And one more asks "what did you see last?"
+in one of ``LATEST_PATTERNS`` (``model.measure.measured_latest``): ``latest_precision`` / ``latest_recall`` of the
+classes listed against those of the objects the walk's last half second showed (``latest_true_classes_median``).
 
     .venv/bin/python benchmarks/inventory.py [--rooms 60] [--asks 2] [--model models/default]
 """
@@ -54,6 +56,14 @@ TOTAL_PATTERNS: tuple[str, ...] = (
     "how many pieces of furniture are there?",
 )
 """Hand-written wordings of the total: one per room, its answer's leading number against the objects shown."""
+LATEST_PATTERNS: tuple[str, ...] = (
+    "what did you see last?",
+    "What have you seen most recently?",
+    "what was the last thing you saw?",
+    "which objects did you see just now?",
+)
+"""Hand-written wordings of "what did you see last?": one per room, its list against the objects the walk's last
+half second showed (``model.measure.LATEST_WINDOW_S``)."""
 
 ITEM = re.compile(r"^(?:a|[a-z]+) (?P<name>[a-z ]+)$")
 """One listed item: "a chair", "two chairs"."""
@@ -113,7 +123,24 @@ def ask_room(room: Any, answerer: Any, asks: int, rng: np.random.Generator) -> l
         raise RuntimeError(f"room {room.seed}: {question!r} rejected: {reply.error}")
     records.append({"question": question, "answer": reply.answer, "total": said_number(reply.answer),
                     "model_total": said_number(reply.model_answer or reply.answer), "true_total": sum(truth.values())})
+    records.append(ask_latest(room, answerer, rng))
     return records
+
+
+def ask_latest(room: Any, answerer: Any, rng: np.random.Generator) -> dict[str, Any]:
+    """"What did you see last?" in one of ``LATEST_PATTERNS``: the classes listed against those of the objects the
+    walk's last ``LATEST_WINDOW_S`` showed."""
+    from leovl_ros.model.measure import LATEST_WINDOW_S
+
+    question = LATEST_PATTERNS[int(rng.integers(len(LATEST_PATTERNS)))]
+    reply = answerer.ask(question, session_id=f"{room.seed}-latest")
+    if not reply.success:
+        raise RuntimeError(f"room {room.seed}: {question!r} rejected: {reply.error}")
+    truth = {o.cls for o in room.scene.objects
+             if room.last_visible.get(o.id, -np.inf) >= room.stamps[-1] - LATEST_WINDOW_S - 1e-6}
+    said = set(listed(reply.answer))
+    return {"question": question, "answer": reply.answer, "latest_truth": sorted(truth), "latest_listed": sorted(said),
+            "latest_true_listed": len(said & truth), "latest_n_listed": len(said), "latest_n_true": len(truth)}
 
 
 def said_number(answer: str) -> Optional[int]:
@@ -127,7 +154,8 @@ def said_number(answer: str) -> Optional[int]:
 def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The JSON figures from the per-question records (the inventory questions' and the totals')."""
     totals = [r for r in records if "true_total" in r]
-    records = [r for r in records if "true_total" not in r]
+    latest = [r for r in records if "latest_truth" in r]
+    records = [r for r in records if "true_total" not in r and "latest_truth" not in r]
 
     def ratio(num: str, den: str) -> Optional[float]:
         total = sum(r[den] for r in records)
@@ -143,7 +171,18 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             "measured": round(sum(r["measured"] for r in records) / len(records), 4) if records else None,
             "classes_per_room_median": statistics.median(r["n_true"] for r in records) if records else None,
             "answer_ms_median": round(statistics.median(r["ms"] for r in records), 1) if records else None,
-            **total_figures(totals)}
+            **total_figures(totals), **latest_figures(latest)}
+
+
+def latest_figures(latest: list[dict[str, Any]]) -> dict[str, Any]:
+    """"What did you see last?": class precision and recall against the last half second's objects."""
+    def ratio(num: str, den: str) -> Optional[float]:
+        total = sum(r[den] for r in latest)
+        return round(sum(r[num] for r in latest) / total, 4) if total else None
+
+    return {"latest_n": len(latest), "latest_precision": ratio("latest_true_listed", "latest_n_listed"),
+            "latest_recall": ratio("latest_true_listed", "latest_n_true"),
+            "latest_true_classes_median": statistics.median(r["latest_n_true"] for r in latest) if latest else None}
 
 
 def total_figures(totals: list[dict[str, Any]]) -> dict[str, Any]:

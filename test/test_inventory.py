@@ -38,6 +38,7 @@ def test_benchmark_prints_one_json_line(benchmark, capsys):
     assert figures["class_precision"] > 0.0 and figures["classes_per_room_median"] >= 1
     assert figures["total_n"] == 1 and figures["total_abs_error_median"] is not None  # the total is read back
     assert figures["true_total_median"] >= figures["classes_per_room_median"]
+    assert figures["latest_n"] == 1 and figures["latest_recall"] is not None  # "what did you see last?" is listed
     with pytest.raises(SystemExit) as exit_info:
         benchmark.parse_args(["--help"])
     assert exit_info.value.code == 0 and "--asks" in capsys.readouterr().out

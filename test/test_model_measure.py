@@ -21,6 +21,7 @@ from leovl_ros.model.measure import (
     RELATION_TYPE,
     AskedQuestion,
     asks_inventory,
+    asks_latest,
     asks_location,
     asks_object_caption,
     asks_route,
@@ -36,6 +37,7 @@ from leovl_ros.model.measure import (
     measured_distance,
     measured_extreme,
     measured_inventory,
+    measured_latest,
     measured_location,
     measured_next_to,
     measured_object_caption,
@@ -546,6 +548,7 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     texts += [p.format(ref="the lamp") for p in patterns]
     assert len(texts) > 2000
     assert [t for t in texts if asks_location(t)] == []
+    assert [t for t in texts if asks_latest(t) and not AskedQuestion(t).named] == []
     assert [t for t in texts if closer_reference(AskedQuestion(t))] == []
     assert [t for t in texts if asks_inventory(t) and not AskedQuestion(t).named] == []
 
@@ -623,6 +626,30 @@ def test_an_object_description_gives_colour_support_what_is_on_it_a_neighbour_an
                                    room.footprints, colours, room.xy, room.cell_size) is None  # none on the map
 
 
+@pytest.mark.parametrize("question, latest", [
+    ("what did you see last?", True), ("What have you seen most recently?", True),
+    ("what was the last thing you saw?", True), ("which objects did you see just now?", True),
+    ("when did you last see the bed?", False), ("what do you see?", False), ("what is the last chair?", False),
+])
+def test_what_was_seen_last_is_read_from_the_words(question, latest):
+    assert asks_latest(question) is latest
+
+
+def test_what_was_seen_last_lists_the_objects_last_seen_in_the_last_half_second():
+    room = furnished_map([("chair", [(0.0, 0.0)]), ("chair", [(3.0, 0.0)]), ("bed", [(0.0, 4.0), (0.3, 4.0)]),
+                          ("lamp", [(5.0, 0.0)])])
+    last_seen = torch.tensor([10.0, 12.9, 13.0, 11.0, float("nan")], dtype=torch.float64)  # the lamp: never stamped
+
+    def latest(question: str, times: object = last_seen) -> object:
+        measured = measured_latest(AskedQuestion(question, []), room.footprints, room.xy, room.cell_size, times)
+        return None if measured is None else (measured.text, measured.cells)
+
+    assert latest("what did you see last?") == ("a bed and a chair", [2, 1])  # one column each, the latest first
+    assert latest("what do you see?") is None
+    assert latest("what did you see last?", None) is None  # a map without times
+    assert inventory_of(room, "what did you see last?") is None  # not the whole room
+
+
 @pytest.mark.parametrize("question, inventory", [
     ("what do you see?", True), ("What have you seen so far?", True), ("what's in this room?", True),
     ("Which objects are there?", True), ("list the furniture you saw", True), ("what can you see", True),
@@ -634,6 +661,11 @@ def test_an_object_description_gives_colour_support_what_is_on_it_a_neighbour_an
 ])
 def test_inventory_questions_are_read_from_their_words(question, inventory):
     assert asks_inventory(question) is inventory
+
+
+def inventory_of(room: SimpleNamespace, question: str) -> object:
+    """:func:`measured_inventory` of a question about ``room`` (None where it answers none)."""
+    return measured_inventory(AskedQuestion(question, ["class"]), room.footprints, room.xy, room.cell_size)
 
 
 def test_the_inventory_lists_every_class_on_the_map_with_its_number_largest_first():

@@ -81,6 +81,9 @@ class ScenePrefix:
     colour_probs: Optional[torch.Tensor] = None
     """Per column, the 2D encoder's colour probabilities [N, K] (``column_label_probs``; None without label
     anchors): which of several objects of a class has the colour a question names (``agent.named_object_first``)."""
+    last_seen: Optional[torch.Tensor] = None
+    """Per column, the sensor time it was last seen [N] (float64 s, NaN unknown; None for a scene without times):
+    what the robot saw last (``model.measure.measured_latest``)."""
 
 
 @dataclass
@@ -435,6 +438,7 @@ class LeoVLModel(nn.Module):
                               presence=self.class_presence(batch, probs, footprints))
         prefix.class_probs, prefix.footprints, prefix.cell_size = probs, footprints, get("cell_size")
         prefix.colour_probs = None if labels is None else labels[:, classes:]
+        prefix.last_seen = get("last_seen")
         return prefix
 
     @torch.no_grad()

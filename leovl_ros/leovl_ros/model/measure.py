@@ -103,6 +103,8 @@ CAPTION_CLASSES = 6
 ROOM_KIND_BY_CLASS: tuple[tuple[str, str], ...] = (("toilet", "bathroom"), ("bed", "bedroom"), ("sofa", "living room"),
                                                    ("monitor", "office"), ("desk", "office"))
 """The class that makes a room of a kind, in order (the generator places them first: ``sim.furnish.ROOM_KINDS``)."""
+LATEST_WINDOW_S = 0.5
+"""What the robot saw last: the objects last seen within this of the latest one (the last half second of frames)."""
 CORNER_M = 0.9
 """An object whose centre lies this close to two walls stands in a corner (the captions' 0.9 m)."""
 MIDDLE_M = 1.2
@@ -260,7 +262,8 @@ _INVENTORY = re.compile(
     r"|\b(?:list|enumerate|inventory)\b")
 _NOT_INVENTORY = re.compile(
     r"\b(?:biggest|largest|smallest|tiniest|tallest|highest|lowest|shortest|longest|widest|most|least|first|nearest"
-    r"|closest|farthest|furthest|colou?r|describe|left|right|front|behind|next|between|under|top|near|how)\b")
+    r"|closest|farthest|furthest|colou?r|describe|left|right|front|behind|next|between|under|top|near|how|last"
+    r"|latest|recently|just now)\b")
 """An inventory question asks what the map holds ("what do you see?", "what is in the room?", "list the objects")
 and nothing narrower (the biggest or the highest, the first on my left, what is next to, what colour, how many)."""
 _OBJECT_DESCRIBE_WORDS = (("describe", "description"), (("look", "like"), ("looks", "like"), ("me", "about")))
@@ -271,6 +274,9 @@ _DESCRIBE_WORDS = (("describe", "description", "summary", "summarise", "summariz
                    (("look", "like"), ("looks", "like")))
 _ROOM_WORDS = (("room", "scene", "place", "space", "area", "surroundings", "environment", "here", "around"), ())
 """A description of the room: a word asking for one and a word for the room (:func:`asks_scene_caption`)."""
+_LATEST = re.compile(r"\b(?:see|seen|saw|spot|spotted|notice|noticed|look at|looked at)\b.*\b(?:last|latest|most "
+                     r"recently|just now|a moment ago)\b|\blast (?:thing|things|object|objects)\b")
+""""What did you see last?", "what have you seen most recently?", "the last thing you saw" (:func:`measured_latest`)."""
 _TOTAL = re.compile(r"\bhow many (?:different )?(?:things|objects|items|pieces of furniture)\b")
 """"How many things are in the room?": the inventory with its total first (:func:`measured_inventory`)."""
 _COLOUR_SPELLINGS = frozenset(c for name in COLOURS for c in COLOUR_WORDS.get(name, (name,)))
@@ -773,6 +779,32 @@ def measured_object_caption(question: AskedQuestion, attention: torch.Tensor, fo
     return Measurement(head + (" " + ", ".join(parts[:3]) if parts else ""), cells)
 
 
+def asks_latest(question: str) -> bool:
+    """Whether a question asks what the robot saw last ("what did you see last?", "what have you seen most
+    recently?", "what was the last thing you saw?"), not when it last saw something ("when", "how long")."""
+    words = question.lower()
+    return bool(_LATEST.search(words)) and not re.search(r"\b(?:when|how long|what time)\b", words)
+
+
+def measured_latest(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
+                    last_seen: Optional[torch.Tensor]) -> Optional[Measurement]:
+    """The answer to "what did you see last?" (no class named, from no situation): the :func:`room_inventory`'s
+    objects whose columns were last seen within ``LATEST_WINDOW_S`` of the latest of them ("a bed and a lamp"),
+    grounded on them, the latest first. None for another question or a map without times."""
+    if question.situated or question.named or last_seen is None or not asks_latest(question.text):
+        return None
+    times = last_seen.double()
+    seen = [(float(times[cells].nan_to_num(nan=-math.inf).max()), cls, cells)
+            for cls, objects in room_inventory(question, footprints, xy, cell_size) for cells in objects]
+    seen = [s for s in seen if math.isfinite(s[0])]
+    if not seen:
+        return None
+    newest = max(t for t, _, _ in seen)
+    latest = sorted((s for s in seen if s[0] >= newest - LATEST_WINDOW_S), key=lambda s: -s[0])
+    found = [(cls, [cells for _, c, cells in latest if c == cls]) for cls in dict.fromkeys(c for _, c, _ in latest)]
+    return Measurement(inventory_words(found), [c for _, _, cells in latest for c in cells[:1]])
+
+
 def asks_scene_caption(question: str) -> bool:
     """Whether a question asks for a description of the room ("describe the room", "give me an overview of this
     place", "what does it look like around here?"; a swapped pair of letters forgiven: "this scnee")."""
@@ -881,6 +913,7 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
                     or measured_closer(question, attention, footprints, xy, cell_size)
                     or measured_inventory(question, footprints, xy, cell_size)
                     or measured_scene_caption(question, footprints, xy, cell_size)
+                    or measured_latest(question, footprints, xy, cell_size, getattr(scene, "last_seen", None))
                     or measured_object_caption(question, attention, footprints, colour_probs, xy, cell_size)
                     or (None if says_absent(text) else measured_location(  # "there is no chair" stays the model's
                         question, attention, footprints, xy, cell_size)))
