@@ -24,6 +24,7 @@ from leovl_ros.model.measure import (
     asks_latest,
     asks_location,
     asks_object_caption,
+    asks_room_size,
     asks_route,
     asks_scene_caption,
     asks_side,
@@ -41,7 +42,9 @@ from leovl_ros.model.measure import (
     measured_location,
     measured_next_to,
     measured_object_caption,
+    measured_object_size,
     measured_relation_object,
+    measured_room_size,
     measured_route,
     measured_scene_caption,
     measured_situated_count,
@@ -548,6 +551,10 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     texts += [p.format(ref="the lamp") for p in patterns]
     assert len(texts) > 2000
     assert [t for t in texts if asks_location(t)] == []
+    assert [t for t in texts if asks_room_size(t)] == []
+    assert [s.question for s in samples if measured_object_size(AskedQuestion(s.question), torch.ones(1),
+                                                                torch.ones((1, len(CLASSES))), torch.zeros((1, 2)),
+                                                                torch.full((1,), 0.3)) is not None] == []
     assert [t for t in texts if asks_latest(t) and not AskedQuestion(t).named] == []
     assert [t for t in texts if closer_reference(AskedQuestion(t))] == []
     assert [t for t in texts if asks_inventory(t) and not AskedQuestion(t).named] == []
@@ -624,6 +631,31 @@ def test_an_object_description_gives_colour_support_what_is_on_it_a_neighbour_an
                                    room.cell_size).text == "there is no sofa"
     assert measured_object_caption(AskedQuestion("describe the toilet", []), torch.ones(len(room.xy)),
                                    room.footprints, colours, room.xy, room.cell_size) is None  # none on the map
+
+
+def test_the_room_and_an_object_are_sized_from_the_map():
+    # columns from (0, 0) to (4.2, 3.0); a bed of 3 × 2 columns (0.6 × 0.3 m between centres), a stool of one;
+    # how long ago something was seen is no size
+    room = furnished_map([("bed", [(0.0, 0.0), (0.3, 0.0), (0.6, 0.0), (0.0, 0.3), (0.3, 0.3), (0.6, 0.3)]),
+                          ("stool", [(4.2, 3.0)])])
+    room.cell_size = torch.full((len(room.xy),), 0.2)  # columns 0.2 m wide at 0.3 m: each side adds 0.1 m
+    attention = torch.ones(len(room.xy))
+
+    def size(question: str) -> object:
+        asked = AskedQuestion(question, [])
+        measured = measured_room_size(asked, room.xy) or measured_object_size(asked, attention, room.footprints,
+                                                                              room.xy, room.cell_size)
+        return None if measured is None else measured.text
+
+    assert size("how big is the room?") == "about 4 by 3 meters, 13 square meters"
+    assert size("What are the dimensions of this space?") == "about 4 by 3 meters, 13 square meters"
+    assert size("how big is the bed?") == "the bed is about 0.7 by 0.4 meters"  # spread + half an edge
+    assert size("what size is the stool?") == "the stool is about 0.1 by 0.1 meters"
+    assert size("how big is the sofa?") is None  # the map shows none
+    assert size("which is bigger, the bed or the stool?") is None  # a comparison: measured_size
+    assert size("how big is it here?") is not None and size("how many chairs are there?") is None
+    assert asks_room_size("how many square meters is this place?")
+    assert not asks_room_size("how long ago did you see the room's door?")
 
 
 @pytest.mark.parametrize("question, latest", [
