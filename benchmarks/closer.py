@@ -6,8 +6,8 @@ does and asks, for up to ``--questions`` triples of objects the walk shows whose
 reference and two candidates whose footprint gaps to it differ by more than the training data's tie margin,
 ``TaskConfig.distance_margin``, 0.3 m, neither stacked on the reference), one comparison in one of the hand-written
 ``PATTERNS`` (closer or farther, a choice or a yes/no with "than"), each in a dialogue of its own, through the
-dialogue node's answer path. The answer is ``model.measure.measured_closer``'s; the language model was never trained
-on the question and its own words are kept beside it.
+dialogue node's answer path. The answer is ``model.room_questions.measured_closer``'s; the language model was never
+trained on the question and its own words are kept beside it.
 
 Figures: ``right`` (the answer is the candidate, or the yes / no, the footprint gaps make right), the same for the
 language model's words (``model_right``), ``right_choice`` / ``right_yes_no`` by form, ``changed`` (the map's answer

@@ -3,22 +3,23 @@
 On the first ``--rooms`` held-out synthetic rooms it renders and fuses the robot's walk as
 ``benchmarks/last_seen.py`` does and asks ``--asks`` questions per room in hand-written ``PATTERNS`` (drawn per
 question, each in a dialogue of its own) through the dialogue node's answer path (``agent.answering.Answerer``).
-The answer is ``model.measure.measured_inventory``'s ("a bed, two chairs, a lamp and a tv"); the model was never
+The answer is ``model.room_questions.measured_inventory``'s ("a bed, two chairs, a lamp and a tv"); the model was never
 trained on the question and names one class at most.
 
 Truth: the classes of the objects some fused frame shows with at least ``--min-pixels`` pixels, each with the
 number of such objects.
 
-Figures (micro-averaged over the questions): ``class_precision`` (listed classes the walk showed),
-``class_recall`` (classes the walk showed that are listed), ``class_f1``, ``count_right`` (listed true classes with
-the true number), ``whole_list_right`` (every class and number right), the same precision / recall for the
-language model's own words (``model_class_precision`` / ``_recall``: the classes its answer names), ``measured``,
-``n``, ``classes_per_room_median`` (the truth's), ``answer_ms_median``. One more question per room asks the total
-in one of ``TOTAL_PATTERNS`` ("how many things are in the room?" → "eleven things: a bed, …"): ``total_right``,
+Figures (micro-averaged over the questions): ``class_precision`` (listed classes the walk showed), ``class_recall``
+(classes the walk showed that are listed), ``class_f1``, ``count_right`` (listed true classes with the true number),
+``whole_list_right`` (every class and number right), the same precision / recall for the language model's own words
+(``model_class_precision`` / ``_recall``: the classes its answer names), ``measured``, ``n``,
+``classes_per_room_median`` (the truth's), ``answer_ms_median``. One more question per room asks the total in one of
+``TOTAL_PATTERNS`` ("how many things are in the room?" → "eleven things: a bed, …"): ``total_right``,
 ``total_within_one``, ``total_abs_error_median`` against the number of objects the walk showed, and the language
 model's own number (``model_total_right``, ``model_total_within_one``). And one more asks "what did you see last?"
-in one of ``LATEST_PATTERNS`` (``model.measure.measured_latest``): ``latest_precision`` / ``latest_recall`` of the
-classes listed against those of the objects the walk's last half second showed (``latest_true_classes_median``).
+in one of ``LATEST_PATTERNS`` (``model.room_questions.measured_latest``): ``latest_precision`` / ``latest_recall``
+of the classes listed against those of the objects the walk's last half second showed
+(``latest_true_classes_median``).
 
     .venv/bin/python benchmarks/inventory.py [--rooms 60] [--asks 2] [--model models/default]
 """
@@ -63,7 +64,7 @@ LATEST_PATTERNS: tuple[str, ...] = (
     "which objects did you see just now?",
 )
 """Hand-written wordings of "what did you see last?": one per room, its list against the objects the walk's last
-half second showed (``model.measure.LATEST_WINDOW_S``)."""
+half second showed (``model.room_questions.LATEST_WINDOW_S``)."""
 
 ITEM = re.compile(r"^(?:a|[a-z]+) (?P<name>[a-z ]+)$")
 """One listed item: "a chair", "two chairs"."""
@@ -130,7 +131,7 @@ def ask_room(room: Any, answerer: Any, asks: int, rng: np.random.Generator) -> l
 def ask_latest(room: Any, answerer: Any, rng: np.random.Generator) -> dict[str, Any]:
     """"What did you see last?" in one of ``LATEST_PATTERNS``: the classes listed against those of the objects the
     walk's last ``LATEST_WINDOW_S`` showed."""
-    from leovl_ros.model.measure import LATEST_WINDOW_S
+    from leovl_ros.model.room_questions import LATEST_WINDOW_S
 
     question = LATEST_PATTERNS[int(rng.integers(len(LATEST_PATTERNS)))]
     reply = answerer.ask(question, session_id=f"{room.seed}-latest")

@@ -3,11 +3,11 @@ JSON line.
 
 On the first ``--rooms`` held-out synthetic rooms it renders and fuses the robot's walk as
 ``benchmarks/last_seen.py`` does (same frames, same stamps) and asks, for every object the walk shows (at least
-``--min-pixels`` of it in some frame) whose class is the only one of its kind in the room, "where is the <class>?" in
-one of the hand-written ``PATTERNS`` (drawn per question), each in a dialogue of its own, through the dialogue
-node's answer path (``agent.answering.Answerer``). The answer is ``model.measure.measured_location``'s ("the lamp is
-on the desk", "the chair is next to the bed"; the model was never trained on this question and says a direction or
-a class).
+``--min-pixels`` of it in some frame) whose class is the only one of its kind in the room, "where is the <class>?"
+in one of the hand-written ``PATTERNS`` (drawn per question), each in a dialogue of its own, through the dialogue
+node's answer path (``agent.answering.Answerer``). The answer is ``model.room_questions.measured_location``'s ("the
+lamp is on the desk", "the chair is next to the bed"; the model was never trained on this question and says a
+direction or a class).
 
 Truth, from the room's geometry: "on the <S>" is right when the object stands on an object of class S; "next to /
 near the <C>" when an object of class C, not stacked on or under it, lies within the training data's next-to gap
@@ -55,7 +55,7 @@ PATTERNS: tuple[str, ...] = (
 """Hand-written wordings of the question (none is in the training data)."""
 
 ANSWER = re.compile(r"^the (?P<asked>[a-z ]+?) is (?P<relation>on|next to|near) the (?P<other>[a-z ]+)$")
-"""The measured answer's form (``model.measure.measured_location``)."""
+"""The measured answer's form (``model.room_questions.measured_location``)."""
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:

@@ -3,10 +3,10 @@ JSON line.
 
 On the first ``--rooms`` rooms of ``--split`` it renders and fuses the robot's walk as ``benchmarks/last_seen.py``
 does and asks, each in a dialogue of its own, through the dialogue node's answer path: the room's size in one of
-``ROOM_PATTERNS`` (``model.measure.measured_room_size``: "about 5 by 4 meters, 20 square meters"), and the size of
-every object the walk shows whose class the room holds once in one of ``OBJECT_PATTERNS``
-(``model.measure.measured_object_size``: "the bed is about 2.1 by 1.5 meters"). The language model was never trained
-on either; its own words are no size.
+``ROOM_PATTERNS`` (``model.room_questions.measured_room_size``: "about 5 by 4 meters, 20 square meters"), and the
+size of every object the walk shows whose class the room holds once in one of ``OBJECT_PATTERNS``
+(``model.room_questions.measured_object_size``: "the bed is about 2.1 by 1.5 meters"). The language model was never
+trained on either; its own words are no size.
 
 Truth: the room's inner sides; an object's footprint as it stands (its box's extent along the map's x and y).
 

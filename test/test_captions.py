@@ -8,7 +8,8 @@ import json
 import pytest
 
 from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
-from leovl_ros.model.measure import AskedQuestion, asks_object_caption, asks_scene_caption
+from leovl_ros.model.measure import AskedQuestion
+from leovl_ros.model.room_questions import asks_object_caption, asks_scene_caption
 
 BENCHMARK = REPO_ROOT / "benchmarks" / "captions.py"
 

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
-from leovl_ros.model.measure import AskedQuestion, closer_reference
+from leovl_ros.model.measure import AskedQuestion
+from leovl_ros.model.room_questions import closer_reference
 
 BENCHMARK = REPO_ROOT / "benchmarks" / "closer.py"
 

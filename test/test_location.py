@@ -11,7 +11,7 @@ import pytest
 
 from leovl_ros.agent.answering import answer_last_seen
 from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
-from leovl_ros.model.measure import LOCATION_FAINT_MIN_P
+from leovl_ros.model.room_questions import LOCATION_FAINT_MIN_P
 from leovl_ros.sim.scene import CLASSES
 from leovl_ros.sim.world import generate_scene
 

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
-from leovl_ros.model.measure import AskedQuestion, asks_room_size
+from leovl_ros.model.measure import AskedQuestion
+from leovl_ros.model.room_questions import asks_room_size
 
 BENCHMARK = REPO_ROOT / "benchmarks" / "sizes.py"
 

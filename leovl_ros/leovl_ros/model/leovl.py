@@ -83,7 +83,7 @@ class ScenePrefix:
     anchors): which of several objects of a class has the colour a question names (``agent.named_object_first``)."""
     last_seen: Optional[torch.Tensor] = None
     """Per column, the sensor time it was last seen [N] (float64 s, NaN unknown; None for a scene without times):
-    what the robot saw last (``model.measure.measured_latest``)."""
+    what the robot saw last (``model.room_questions.measured_latest``)."""
 
 
 @dataclass

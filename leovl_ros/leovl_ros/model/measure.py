@@ -34,11 +34,9 @@ and the footprints with a class's typical size (``sim.furnish.CLASS_SPECS``) giv
   included, at most one more than the model said (:func:`measured_situated_count`); "how do I get to the sofa?":
   the first step towards the named class's most-attended object and the walk to it (:func:`measured_route`), which
   also grounds the answer;
-- for "where is the chair?" asked from no situation — a question the model was never trained on: it answers a
-  direction, which means nothing without a viewpoint — where the named class's most-attended object stands: on its
-  support ("the lamp is on the desk") or beside the nearest floor-standing object ("the chair is next to the bed"),
-  grounded on it (:func:`measured_location`); for "what do you see?" (:func:`asks_inventory`), every class the
-  map holds objects of with their number, largest first ("a bed, two chairs and a lamp": :func:`measured_inventory`).
+- for questions the model was never trained on, read by their words ("where is the chair?", "what do you see?",
+  "describe the room", "how big is the bed?", "which is closer to the bed, the desk or the stool?"): the map's
+  answer (``model.room_questions``, asked first by :func:`measured_answer`).
 Held-out (training / held-out wordings): distance 15.8 / 17.8 → 35.6 / 41.6 (attended pair) → 55.4 / 56.4 %
 (named objects), nearest 36.6 / 32.7 → 50.5 / 49.5 %, farthest 59.0 / 60.2 → 67.5 / 68.7 %, spatial relation
 47.6 / 43.4 → 55.6 / 57.7 (next-to yes / no: 46 / 37 → 62 / 73 %) → 63.6 / 67.5 % (relation objects), situated
@@ -58,7 +56,6 @@ from typing import Any, Optional
 
 import torch
 
-from leovl_ros.eval.normalize import says_absent
 from leovl_ros.model.map_objects import (
     CANDIDATE_MIN_P,
     NAMED_OBJECT_MIN_P,
@@ -81,41 +78,17 @@ from leovl_ros.model.map_objects import (
     stands_on_support,
     typical_volume,
 )
-from leovl_ros.sim.scene import CLASSES, COLOURS
+from leovl_ros.sim.scene import CLASSES
 from leovl_ros.sim.spatial import SECTORS, bearing
-from leovl_ros.sim.tasks.qa import absent_answer
 from leovl_ros.sim.templates import (
-    COLOUR_WORDS,
     NO,
     NUMBER_WORDS,
     YES,
-    class_spans,
     classes_named,
-    colour_before,
     count_word,
     metres,
-    plural,
-    with_article,
 )
 
-CAPTION_CLASSES = 6
-"""A room description names this many classes, the largest (the training captions' number)."""
-ROOM_KIND_BY_CLASS: tuple[tuple[str, str], ...] = (("toilet", "bathroom"), ("bed", "bedroom"), ("sofa", "living room"),
-                                                   ("monitor", "office"), ("desk", "office"))
-"""The class that makes a room of a kind, in order (the generator places them first: ``sim.furnish.ROOM_KINDS``)."""
-OBJECT_EDGE_SHARE = 0.5
-"""How much of its end columns' edge an object's measured side includes (:func:`object_sides`). On 30 validation
-rooms (159 objects): 0 / 0.5 / 1 → side error median 0.16 / 0.16 / 0.21 m, p90 0.48 / 0.39 / 0.51 m, both sides
-within 0.3 m for 57.9 / 69.8 / 52.8 %."""
-LATEST_WINDOW_S = 0.5
-"""What the robot saw last: the objects last seen within this of the latest one (the last half second of frames)."""
-CORNER_M = 0.9
-"""An object whose centre lies this close to two walls stands in a corner (the captions' 0.9 m)."""
-MIDDLE_M = 1.2
-"""An object whose centre lies further than this from every wall stands in the middle (the captions' 1.2 m)."""
-STUDIO_MIN_ODD = 1
-"""A room holding this many classes that the best-fitting kind's furniture lacks is a studio (:func:`room_kind`); on
-40 validation rooms 1 / 2 / 3 → the kind right 95 / 85 / 82.5 %."""
 NEXT_TO_M = 0.6
 """Two objects are next to each other when some cells of theirs have centres this close (m): the data's next-to
 footprint gap (0.5 m) on the 0.3 m cell lattice, two cell edges. On 470 validation next-to questions: 0.45 → 72.8 %,
@@ -172,23 +145,6 @@ SAME_OBJECT_SHARE = 0.5
 object read as two classes (a desk also read as a table), not neighbours (:func:`nearest_neighbour`)."""
 
 
-LOCATION_FAINT_MIN_P = 0.2
-"""Where the map shows no object of the class a location question names at ``NAMED_OBJECT_MIN_P``, its faint objects
-(footprint above this) are placed instead of leaving the model's direction, which means nothing without a viewpoint.
-On 60 validation rooms (300 questions, ``benchmarks/location.py``'s procedure): none / 0.3 / 0.2 / 0.1 → measured 96.7
-/ 98.3 / 99.0 / 99.3 %, right 71.3 / 72.7 / 73.0 / 73.0 %."""
-
-
-PRESENCE_MIN = 0.5
-"""A class the map shows is listed in "what do you see?", or named as what an object stands beside, only when the
-model's presence probability of it is at least this (:func:`doubted_classes`): the column classifier reads
-look-alikes (a desk's columns as a table) that the room-level presence head doubts. Location answers on 60
-validation rooms (300 questions): none / 0.066 (the absent gate's) / 0.3 / 0.5 → 73.0 / 77.3 / 78.7 / 79.7 % right
-(also for what it stands on: 79.7 %, not used). Inventories on 40 validation rooms (80 questions): none / 0.066 /
-0.15 / 0.3 / 0.5 / 0.68 / 0.8 → precision 86.5 / 92.3 / 94.1 / 95.4 / 96.3 / 97.6 / 97.9 %, recall 94.8 / 94.8 /
-94.8 / 94.4 / 94.1 / 92.8 / 90.2 % (F1 0.905 / 0.935 / 0.944 / 0.949 / 0.952 / 0.951 / 0.939)."""
-
-
 SITUATED_RANGE_M = 4.0
 """Objects farther than this (m) are not "the first thing" in a direction (the training data's range). Floor
 objects at ``COUNT_MIN_P`` 0.7 / 0.5: 83.9 / 79.5 % on the validation questions; all objects, those standing on a
@@ -230,14 +186,9 @@ class Measurement:
 
 
 _SIDES = re.compile(r"\b(?:left|right)\b")
-_BIGGER = re.compile(r"\b(?:bigger|larger|greater|more (?:space|room))\b")
-_SMALLER = re.compile(r"\b(?:smaller|tinier|less (?:space|room))\b")
-_THAN = re.compile(r"\bthan\b")
-_CLOSER = re.compile(r"\b(?:closer|nearer)\b")
-_FARTHER = re.compile(r"\b(?:farther|further)\b")
-_THAN_TO = re.compile(r"\bthan (?:to|from)\b")
-_TO_OR_FROM = re.compile(r"\b(?:to|from)\s+(?:the\s+|a\s+|my\s+)?$")
-"""What a comparison's reference object follows: "closer to the bed", "farther from the desk"."""
+BIGGER = re.compile(r"\b(?:bigger|larger|greater|more (?:space|room))\b")
+SMALLER = re.compile(r"\b(?:smaller|tinier|less (?:space|room))\b")
+THAN = re.compile(r"\bthan\b")
 _ARTICLES = frozenset({"the", "a", "an", "this", "that"})
 _SECTOR_WORDS = {"front": re.compile(r"\b(?:front|ahead)\b"), "left": re.compile(r"\bleft\b"),
                  "right": re.compile(r"\bright\b"), "behind": re.compile(r"\b(?:behind|back)\b")}
@@ -257,38 +208,6 @@ _ROUTE_WORDS: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] = (
     ("reach", "guide", "navigate"),
     (("get", "to"), ("go", "to"), ("walk", "to"), ("way", "to"), ("take", "me"), ("lead", "me")))
 """Words and word pairs of a route question (:func:`asks_route`)."""
-_NOT_WHERE = re.compile(r"\b(?:when|look|looks|describe|way)\b")
-"""Words that make a "where" question ask something else: when (last seen), what it looks like (the object captions'
-"what does X look like and where is it?"), which way (a route)."""
-_INVENTORY = re.compile(
-    r"\bwhat (?:do|did|can|could) you (?:see|notice)\b|\bwhat (?:have|has) you (?:seen|noticed|found|mapped)\b"
-    r"|\bwhat(?:'s| is| was)? (?:in|inside) (?:the|this|here)\b|\b(?:what|which) (?:objects?|things|items|furniture)\b"
-    r"|\b(?:list|enumerate|inventory)\b")
-_NOT_INVENTORY = re.compile(
-    r"\b(?:biggest|largest|smallest|tiniest|tallest|highest|lowest|shortest|longest|widest|most|least|first|nearest"
-    r"|closest|farthest|furthest|colou?r|describe|left|right|front|behind|next|between|under|top|near|how|last"
-    r"|latest|recently|just now)\b")
-"""An inventory question asks what the map holds ("what do you see?", "what is in the room?", "list the objects")
-and nothing narrower (the biggest or the highest, the first on my left, what is next to, what colour, how many)."""
-_OBJECT_DESCRIBE_WORDS = (("describe", "description"), (("look", "like"), ("looks", "like"), ("me", "about")))
-_NOT_OBJECT_DESCRIPTION = re.compile(r"\b(?:colou?r|one word|size|how)\b")
-"""A description of a named object (:func:`asks_object_caption`), not of one property ("describe the colour of the
-bed in one word")."""
-_DESCRIBE_WORDS = (("describe", "description", "summary", "summarise", "summarize", "overview", "layout"),
-                   (("look", "like"), ("looks", "like")))
-_ROOM_WORDS = (("room", "scene", "place", "space", "area", "surroundings", "environment", "here", "around"), ())
-"""A description of the room: a word asking for one and a word for the room (:func:`asks_scene_caption`)."""
-_ON_FLOOR = re.compile(r"\bon the (?:floor|ground)\b")
-_ROOM_SIZE = re.compile(r"\b(?:how (?:big|large|wide)|how long (?:is|are)|what size|size of|dimensions?"
-                        r"|square (?:meters?|metres?))\b")
-"""A question about the room's size ("how big is the room?", with a room word and no class: :func:`asks_room_size`)."""
-_LATEST = re.compile(r"\b(?:see|seen|saw|spot|spotted|notice|noticed|look at|looked at)\b.*\b(?:last|latest|most "
-                     r"recently|just now|a moment ago)\b|\blast (?:thing|things|object|objects)\b")
-""""What did you see last?", "what have you seen most recently?", "the last thing you saw" (:func:`measured_latest`)."""
-_TOTAL = re.compile(r"\bhow many (?:different )?(?:things|objects|items|pieces of furniture)\b")
-""""How many things are in the room?": the inventory with its total first (:func:`measured_inventory`)."""
-_COLOUR_SPELLINGS = frozenset(c for name in COLOURS for c in COLOUR_WORDS.get(name, (name,)))
-"""Every accepted spelling of every colour: a question naming one asks a class, not the inventory."""
 _AHEAD_OR_BEHIND = re.compile(r"\b(?:front|behind|ahead|back|backwards|forward|forwards)\b")
 
 
@@ -369,7 +288,7 @@ def measured_size(question: AskedQuestion, attention: torch.Tensor, footprints: 
     the placement-free one where the map shows none. None for another question (no comparative of size, or not two
     classes named)."""
     words = question.text.lower()
-    bigger, smaller = _compares(words, _BIGGER), _compares(words, _SMALLER)
+    bigger, smaller = _compares(words, BIGGER), _compares(words, SMALLER)
     if len(question.named) != 2 or bigger == smaller:
         return None
     objects = [attended_class_object(c, attention, footprints, xy, cell_size) for c in question.named]
@@ -378,47 +297,9 @@ def measured_size(question: AskedQuestion, attention: torch.Tensor, footprints: 
     if first == second:
         return None
     first_wins = (first > second) == bigger
-    if _THAN.search(words):
+    if THAN.search(words):
         return Measurement(YES if first_wins else NO)
     return Measurement(question.named[0], objects[0]) if first_wins else Measurement(question.named[1], objects[1])
-
-
-def closer_reference(question: AskedQuestion) -> Optional[str]:
-    """The reference of a distance comparison of two named classes to a third ("which is closer to the bed, the desk
-    or the stool?" → bed: the class named right after "to" / "from"); None for another question (no comparative of
-    distance or both, not three classes named, asked from a situation; "is the stool nearer to the bed than to the
-    desk?", which compares one object's distances to two)."""
-    words = question.text.lower()
-    if question.situated or len(question.named) != 3 or bool(_CLOSER.search(words)) == bool(_FARTHER.search(words)) \
-            or _THAN_TO.search(words):
-        return None
-    return next((name for start, _, name in class_spans(words) if _TO_OR_FROM.search(words[:start])), None)
-
-
-def measured_closer(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
-                    cell_size: torch.Tensor) -> Optional[Measurement]:
-    """The answer to a distance comparison of two named classes to a third ("which is closer to the bed, the desk or
-    the stool?" → one of the two, grounded on its object; "is the desk farther from the bed than the stool?" → yes /
-    no): each class's :func:`attended_class_object`, compared by their nearest columns to the reference's (the class
-    named right after "to" / "from"). None for another question (no comparative of distance, not three classes
-    named, no reference) or where the map shows one of them nowhere."""
-    reference = closer_reference(question)
-    if reference is None:
-        return None
-    words = question.text.lower()
-    closer = bool(_CLOSER.search(words))
-    pair = [c for c in question.named if c != reference]
-    base = attended_class_object(reference, attention, footprints, xy, cell_size)
-    objects = [attended_class_object(c, attention, footprints, xy, cell_size) for c in pair]
-    if not base or not all(objects):
-        return None
-    gaps = [float(torch.cdist(xy[cells].double(), xy[base].double()).min()) for cells in objects]
-    if gaps[0] == gaps[1]:
-        return None
-    first_wins = (gaps[0] < gaps[1]) == closer
-    if _THAN.search(words):
-        return Measurement(YES if first_wins else NO)
-    return Measurement(pair[0], objects[0]) if first_wins else Measurement(pair[1], objects[1])
 
 
 def asked_sector(question: str) -> Optional[str]:
@@ -488,11 +369,11 @@ def relation_asked(question: str) -> Optional[str]:
     standing on? what is under X?) or "next_to" (what is next to X?); None for another question. A swapped pair of
     letters is forgiven ("udner", "neigbhour")."""
     words = question.lower()
-    if _mentions(words, *_RELATION_WORDS["between"]):
+    if mentions(words, *_RELATION_WORDS["between"]):
         return "between"
-    if _mentions(words, *_RELATION_WORDS["support"]) or _ENDS_ON.search(words):
+    if mentions(words, *_RELATION_WORDS["support"]) or _ENDS_ON.search(words):
         return "support"
-    if _mentions(words, *_RELATION_WORDS["next_to"]) and not (_NEAREST.search(words) or _FARTHEST.search(words)):
+    if mentions(words, *_RELATION_WORDS["next_to"]) and not (_NEAREST.search(words) or _FARTHEST.search(words)):
         return "next_to"
     return None
 
@@ -594,7 +475,7 @@ def _same_word(word: str, target: str) -> bool:
         and word[diff[1]] == target[diff[0]]
 
 
-def _mentions(text: str, singles: tuple[str, ...], pairs: tuple[tuple[str, str], ...]) -> bool:
+def mentions(text: str, singles: tuple[str, ...], pairs: tuple[tuple[str, str], ...]) -> bool:
     """Whether a text holds one of the words or adjacent word pairs (:func:`_same_word`: a swapped pair of letters
     forgiven)."""
     words = re.findall(r"[a-z]+", text.lower())
@@ -605,318 +486,7 @@ def _mentions(text: str, singles: tuple[str, ...], pairs: tuple[tuple[str, str],
 def asks_route(question: str) -> bool:
     """Whether a question asks the way to something ("how do I get to the sofa?", "guide me to the bed", "how can
     I reach the desk from here?"), a swapped pair of letters forgiven."""
-    return _mentions(question, *_ROUTE_WORDS)
-
-
-def asks_location(question: str) -> bool:
-    """Whether a question asks where something is ("where is the chair?", "where can I find a lamp?", "do you know
-    where the bin is?"; a swapped pair of letters forgiven), not when it was seen, what it looks like or which way
-    leads to it."""
-    words = question.lower()
-    return _mentions(words, ("where",), ()) and not _NOT_WHERE.search(words) and not asks_route(words)
-
-
-def doubted_classes(question: AskedQuestion) -> frozenset[str]:
-    """The classes the model's presence probability puts below ``PRESENCE_MIN`` (none without class presence)."""
-    return frozenset(cls for cls, p in question.presence.items() if p < PRESENCE_MIN)
-
-
-def measured_location(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
-                      cell_size: torch.Tensor) -> Optional[Measurement]:
-    """The answer to "where is the chair?" asked from no situation ("the chair is next to the bed", "the lamp is on
-    the desk"), grounded on the object: the first named class's :func:`attended_class_object` (a faint one, above
-    ``LOCATION_FAINT_MIN_P``, where the map shows no other), placed by what it stands on (:func:`support_of`; only
-    classes that stand on others, ``ON_CLASSES``: a chair tucked under a table shares its columns), else by the
-    floor-standing object nearest to it (:func:`nearest_neighbour`: "next to" within ``NEXT_TO_M``, "near" beyond; a
-    desk, not the lamp on it). None for another question (situated: a direction from the pose is the answer there;
-    no class named; no words of a location) or where the map shows no such object or nothing beside it; "there is
-    no sofa" where the absent gate judged the class absent (``question.absent``)."""
-    if question.situated or not question.named or not asks_location(question.text):
-        return None
-    asked = question.named[0]
-    if question.absent:  # the gate's "no" (what the types allowed) answers no "where"
-        return Measurement(absent_answer(asked))
-    cells = attended_class_object(asked, attention, footprints, xy, cell_size) or attended_class_object(
-        asked, attention, footprints, xy, cell_size, LOCATION_FAINT_MIN_P)
-    if not cells:
-        return None
-    support = support_of(footprints, xy, cell_size, asked, cells) if asked in ON_CLASSES else None
-    if support is not None:
-        return Measurement(f"the {asked} is on the {support[0]}", cells)
-    neighbour = nearest_neighbour(footprints, xy, cell_size, asked, cells, floor_only=True,
-                                  leave_out=doubted_classes(question))
-    if neighbour is None:
-        return None
-    distance, other, _ = neighbour
-    return Measurement(f"the {asked} is {'next to' if distance <= NEXT_TO_M else 'near'} the {other}", cells)
-
-
-def asks_inventory(question: str) -> bool:
-    """Whether a question asks what the room holds ("what do you see?", "what have you seen?", "what's in this
-    room?", "which objects are there?", "list the furniture", "how many things are in the room?"), not something
-    narrower (:data:`_NOT_INVENTORY`, a colour)."""
-    words = question.lower()
-    rest = _TOTAL.sub(" ", words)  # its "how" asks the total, not a narrower count
-    return bool(rest != words or _INVENTORY.search(words)) and not _NOT_INVENTORY.search(rest) \
-        and _COLOUR_SPELLINGS.isdisjoint(re.findall(r"[a-z]+", words))  # "which object is orange?" asks a class
-
-
-def room_inventory(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
-                   ) -> list[tuple[str, list[list[int]]]]:
-    """Every class the map holds objects of (:func:`class_objects` at ``COUNT_MIN_P``, as room counts are measured)
-    and the model's class presence does not doubt (``PRESENCE_MIN``), with its objects, the largest classes first."""
-    doubted = doubted_classes(question)
-    found = sorted(((typical_volume(cls, None), cls, objects) for index, cls in enumerate(CLASSES)
-                    if cls not in doubted and (objects := class_objects(footprints[:, index], xy, cell_size))),
-                   key=lambda f: -f[0])
-    return [(cls, objects) for _, cls, objects in found]
-
-
-def inventory_words(found: list[tuple[str, list[list[int]]]]) -> str:
-    """'a bed, two chairs and a lamp' for :func:`room_inventory`'s classes."""
-    items = [f"a {cls}" if len(objects) == 1 else f"{count_word(len(objects))} {plural(cls)}"
-             for cls, objects in found]
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
-
-
-def inventory_cells(footprints: torch.Tensor, found: list[tuple[str, list[list[int]]]]) -> list[int]:
-    """One column of each listed class: its first object's most probable one (the answer's grounding)."""
-    return [most_probable_first(footprints, cls, objects[0])[0] for cls, objects in found]
-
-
-def measured_inventory(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
-                       ) -> Optional[Measurement]:
-    """The answer to "what do you see?" (no class named, from no situation): the :func:`room_inventory` with each
-    class's number, largest first ("a bed, two chairs, a lamp and a tv"; to "how many things …?" their total first:
-    "five things: a bed, …"), grounded on each class's first object. None for another question or an empty map."""
-    if question.situated or question.named or not asks_inventory(question.text):
-        return None
-    found = room_inventory(question, footprints, xy, cell_size)
-    if _ON_FLOOR.search(question.text.lower()):  # "which objects are on the floor?": those that stand on it
-        found = [(cls, kept) for cls, objects in found
-                 if (kept := [o for o in objects if stands_on_floor(footprints, o, cls)])]
-    if not found:
-        return None
-    text = inventory_words(found)
-    if _TOTAL.search(question.text.lower()):
-        total = sum(len(objects) for _, objects in found)
-        text = f"{count_word(total)} thing{'s' if total > 1 else ''}: {text}"
-    return Measurement(text, inventory_cells(footprints, found))
-
-
-def asks_object_caption(question: AskedQuestion) -> bool:
-    """Whether a question asks for a description of one named object ("describe the red chair", "give a short
-    description of the lamp", "what does the bed look like and where is it?", "tell me about the sofa"; a swapped
-    pair of letters forgiven), not one property of it (its colour, its size)."""
-    return len(question.named or []) >= 1 and _mentions(question.text, *_OBJECT_DESCRIBE_WORDS) \
-        and not _NOT_OBJECT_DESCRIPTION.search(question.text.lower())
-
-
-def colour_share(colour_probs: torch.Tensor, footprints: torch.Tensor, cls: str, cells: list[int], colour: str
-                 ) -> float:
-    """How much of an object the 2D encoder sees in ``colour``: its columns' probability of it, weighted by their
-    footprint of the class."""
-    weights = footprints[cells, CLASSES.index(cls)].double().clamp_min(1e-6)
-    return float((colour_probs[cells, list(COLOURS).index(colour)].double() * weights).sum() / weights.sum())
-
-
-def object_colour(colour_probs: Optional[torch.Tensor], footprints: torch.Tensor, cls: str, cells: list[int]
-                  ) -> Optional[str]:
-    """The colour the 2D encoder sees on an object: its columns' colour probabilities (``colour_probs`` [N, K]: the
-    named ``COLOURS``, then 'none') weighted by their footprint of the class, the likeliest named one; None without
-    colour heads."""
-    if colour_probs is None or not cells:
-        return None
-    weights = footprints[cells, CLASSES.index(cls)].double().clamp_min(1e-6)
-    named = colour_probs[cells, : len(COLOURS)].double()
-    return list(COLOURS)[int(((named * weights[:, None]).sum(0)).argmax())]
-
-
-def room_place(xy: torch.Tensor, cells: list[int]) -> str:
-    """Where an object stands in the room, as the captions say it: 'in a corner of the room' (within 0.9 m of two
-    walls), 'in the middle of the room' (over 1.2 m from every wall), else 'against the wall'; the walls are the
-    map's outermost columns."""
-    low, high = xy.double().min(0).values, xy.double().max(0).values
-    centre = xy[cells].double().mean(0)
-    wall = torch.minimum(centre - low, high - centre)
-    if bool((wall < CORNER_M).all()):
-        return "in a corner of the room"
-    return "in the middle of the room" if bool((wall > MIDDLE_M).all()) else "against the wall"
-
-
-def measured_object_caption(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
-                            colour_probs: Optional[torch.Tensor], xy: torch.Tensor, cell_size: torch.Tensor
-                            ) -> Optional[Measurement]:
-    """The answer to "describe the chair" (from no situation), in the training captions' form: "a red chair on the
-    brown desk, with a white lamp on it, next to the gray bed" — the named class's most-attended object
-    (:func:`attended_class_object`; where the question names its colour, the class's object the 2D encoder sees most
-    in it, :func:`colour_share`, said in the asker's colour) with its colour (:func:`object_colour`), what it stands on
-    (:func:`support_of`), what stands on it, the floor-standing object next to it (:func:`nearest_neighbour`,
-    within ``NEXT_TO_M``) and, standing on the floor, where in the room (:func:`room_place`); at most three parts,
-    grounded on the object. None for another question or where the map shows no such object."""
-    if question.situated or not asks_object_caption(question):
-        return None
-    asked = question.named[0]
-    if question.absent:
-        return Measurement(absent_answer(asked))
-    said = colour_before(question.text, asked)  # "the orange cushion": that one, and its colour as the asker says
-    shades = [] if said is None or colour_probs is None else [
-        (colour_share(colour_probs, footprints, asked, o, said), o)
-        for o in class_objects(footprints[:, CLASSES.index(asked)], xy, cell_size, NAMED_OBJECT_MIN_P)]
-    cells = max(shades, key=lambda s: s[0])[1] if shades else (
-        attended_class_object(asked, attention, footprints, xy, cell_size)
-        or attended_class_object(asked, attention, footprints, xy, cell_size, LOCATION_FAINT_MIN_P))
-    if not cells:
-        return None
-
-    def named(cls: str, object_cells: list[int]) -> str:
-        colour = said if object_cells is cells and said else object_colour(colour_probs, footprints, cls, object_cells)
-        return f"{colour} {cls}" if colour else cls
-
-    parts = []
-    support = support_of(footprints, xy, cell_size, asked, cells) if asked in ON_CLASSES else None
-    if support is not None:
-        parts.append(f"on the {named(*support)}")
-    share, kid = likeliest_class(footprints, cells, tuple(c for c in ON_CLASSES if c != asked))
-    if asked in SUPPORT_CLASSES and share > SUPPORT_SHARE_MIN:
-        parts.append(f"with {with_article(named(kid, object_sharing(footprints, xy, cell_size, kid, cells)))} on it")
-    neighbour = nearest_neighbour(footprints, xy, cell_size, asked, cells, floor_only=True,
-                                  leave_out=doubted_classes(question))
-    if neighbour is not None and neighbour[0] <= NEXT_TO_M:
-        parts.append(f"next to the {named(neighbour[1], neighbour[2])}")
-    if support is None:
-        parts.append(room_place(xy, cells))
-    head = with_article(named(asked, cells))
-    return Measurement(head + (" " + ", ".join(parts[:3]) if parts else ""), cells)
-
-
-def asks_latest(question: str) -> bool:
-    """Whether a question asks what the robot saw last ("what did you see last?", "what have you seen most
-    recently?", "what was the last thing you saw?"), not when it last saw something ("when", "how long")."""
-    words = question.lower()
-    return bool(_LATEST.search(words)) and not re.search(r"\b(?:when|how long|what time)\b", words)
-
-
-def measured_latest(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
-                    last_seen: Optional[torch.Tensor]) -> Optional[Measurement]:
-    """The answer to "what did you see last?" (no class named, from no situation): the :func:`room_inventory`'s
-    objects whose columns were last seen within ``LATEST_WINDOW_S`` of the latest of them ("a bed and a lamp"),
-    grounded on them, the latest first. None for another question or a map without times."""
-    if question.situated or question.named or last_seen is None or not asks_latest(question.text):
-        return None
-    times = last_seen.double()
-    seen = [(float(times[cells].nan_to_num(nan=-math.inf).max()), cls, cells)
-            for cls, objects in room_inventory(question, footprints, xy, cell_size) for cells in objects]
-    seen = [s for s in seen if math.isfinite(s[0])]
-    if not seen:
-        return None
-    newest = max(t for t, _, _ in seen)
-    latest = sorted((s for s in seen if s[0] >= newest - LATEST_WINDOW_S), key=lambda s: -s[0])
-    found = [(cls, [cells for _, c, cells in latest if c == cls]) for cls in dict.fromkeys(c for _, c, _ in latest)]
-    return Measurement(inventory_words(found), [c for _, _, cells in latest for c in cells[:1]])
-
-
-def asks_room_size(question: str) -> bool:
-    """Whether a question asks how big the room is ("how big is the room?", "what are the dimensions of this
-    space?", "how many square meters is it here?")."""
-    return bool(_ROOM_SIZE.search(question.lower())) and _mentions(question, *_ROOM_WORDS)
-
-
-def room_sides(xy: torch.Tensor) -> tuple[float, float]:
-    """The room's sides (m) as the map shows them: its columns' centres from wall to wall along x and y."""
-    width, depth = (xy.double().max(0).values - xy.double().min(0).values).tolist()
-    return width, depth
-
-
-def measured_room_size(question: AskedQuestion, xy: torch.Tensor) -> Optional[Measurement]:
-    """The answer to "how big is the room?" (no class named): "about 5 by 4 meters, 20 square meters" from the map's
-    extent (:func:`room_sides`; a map of part of a room gives that part). None for another question."""
-    if question.named or not asks_room_size(question.text):
-        return None
-    width, depth = room_sides(xy)
-    return Measurement(f"about {round(width)} by {round(depth)} meters, {round(width * depth)} square meters")
-
-
-def object_sides(xy: torch.Tensor, cell_size: torch.Tensor, cells: list[int]) -> tuple[float, float]:
-    """An object's footprint sides (m), the longer first: its columns' extent along x and y (their centres' spread
-    plus ``OBJECT_EDGE_SHARE`` of their mean edge: the end columns are only partly the object's)."""
-    points = xy[cells].double()
-    edge = OBJECT_EDGE_SHARE * float(cell_size[cells].double().mean())
-    sides = (points.max(0).values - points.min(0).values + edge).tolist()
-    return max(sides), min(sides)
-
-
-def measured_object_size(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
-                         xy: torch.Tensor, cell_size: torch.Tensor) -> Optional[Measurement]:
-    """The answer to "how big is the bed?" (one class named, no comparison): "about 2.1 by 1.5 meters" — the
-    footprint of the class's most-attended object (:func:`object_sides`), grounded on it. None for another question
-    or where the map shows no such object."""
-    words = question.text.lower()
-    if len(question.named or []) != 1 or not _ROOM_SIZE.search(words) or _BIGGER.search(words) \
-            or _SMALLER.search(words):
-        return None
-    asked = question.named[0]
-    if question.absent:
-        return Measurement(absent_answer(asked))
-    cells = attended_class_object(asked, attention, footprints, xy, cell_size) or attended_class_object(
-        asked, attention, footprints, xy, cell_size, LOCATION_FAINT_MIN_P)
-    if not cells:
-        return None
-    longer, shorter = object_sides(xy, cell_size, cells)
-    return Measurement(f"the {asked} is about {longer:.1f} by {shorter:.1f} meters", cells)
-
-
-def asks_scene_caption(question: str) -> bool:
-    """Whether a question asks for a description of the room ("describe the room", "give me an overview of this
-    place", "what does it look like around here?"; a swapped pair of letters forgiven: "this scnee")."""
-    return _mentions(question, *_DESCRIBE_WORDS) and _mentions(question, *_ROOM_WORDS)
-
-
-def room_kind(classes: Collection[str]) -> str:
-    """What kind of room holds ``classes``: of the kinds whose defining class is there (``ROOM_KIND_BY_CLASS``: a
-    toilet makes a bathroom, a bed a bedroom, …), the one whose furniture (``sim.furnish.ROOM_KINDS``) leaves out
-    the fewest of them; a 'studio' when even that one leaves out more than ``STUDIO_MIN_ODD - 1`` (a bed, a sofa
-    and a toilet in one room); 'room' when no class tells."""
-    from leovl_ros.sim.furnish import ROOM_KINDS
-
-    present = set(classes)
-    odd = {kind: len(present - set(ROOM_KINDS[kind][0]) - set(ROOM_KINDS[kind][1])) for cls, kind in ROOM_KIND_BY_CLASS
-           if cls in present}
-    if not odd:
-        return "room"
-    kind = min(odd, key=lambda k: (odd[k], [k for _, k in ROOM_KIND_BY_CLASS].index(k)))
-    return "studio" if odd[kind] >= STUDIO_MIN_ODD else kind
-
-
-def room_size_words(area_m2: float) -> str:
-    """'small' / 'medium-sized' / 'large', at the generator's bounds (12 and 25 m²)."""
-    return "small" if area_m2 < 12 else ("large" if area_m2 > 25 else "medium-sized")
-
-
-def measured_scene_caption(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor,
-                           cell_size: torch.Tensor) -> Optional[Measurement]:
-    """The answer to "describe the room" (no class named, from no situation), in the training captions' form: its
-    size and kind from the map's extent (its columns' centres: the walls' on a fused room; :func:`room_kind`), its
-    six largest classes with their numbers and what one of the room's single objects stands on ("This is a
-    medium-sized bedroom of about 4 by 5 meters with a bed, a desk, two chairs and a lamp. The lamp is on the
-    desk."; the captions' door and window are not classes the map tells), grounded as the inventory. None for
-    another question or an empty map."""
-    if question.situated or question.named or not asks_scene_caption(question.text):
-        return None
-    found = room_inventory(question, footprints, xy, cell_size)
-    if not found:
-        return None
-    width, depth = room_sides(xy)
-    kind = f"{room_size_words(width * depth)} {room_kind([cls for cls, _ in found])}"
-    sentences = [f"This is a {kind} of about {round(width)} by {round(depth)} meters with "
-                 f"{inventory_words(found[:CAPTION_CLASSES])}."]
-    single = {cls: objects[0] for cls, objects in found if len(objects) == 1}
-    for cls, cells in single.items():
-        support = support_of(footprints, xy, cell_size, cls, cells) if cls in ON_CLASSES else None
-        if support is not None and support[0] in single:
-            sentences.append(f"The {cls} is on the {support[0]}.")
-            break
-    return Measurement(" ".join(sentences), inventory_cells(footprints, found))
+    return mentions(question, *_ROUTE_WORDS)
 
 
 def first_step(angle_deg: float) -> str:
@@ -967,19 +537,11 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
         return Measurement(text)
     footprints = getattr(scene, "footprints", None)
     xy, cell_size, footprints = xy.cpu(), cell_size.cpu(), None if footprints is None else footprints.float().cpu()
-    colour_probs = getattr(scene, "colour_probs", None)
-    colour_probs = None if colour_probs is None else colour_probs.float().cpu()
-    if footprints is not None:  # routes, locations, inventories by their words: open answers, whatever the types say
-        by_words = (measured_route(question, attention, footprints, xy, cell_size)
-                    or measured_closer(question, attention, footprints, xy, cell_size)
-                    or measured_inventory(question, footprints, xy, cell_size)
-                    or measured_scene_caption(question, footprints, xy, cell_size)
-                    or measured_room_size(question, xy)
-                    or measured_object_size(question, attention, footprints, xy, cell_size)
-                    or measured_latest(question, footprints, xy, cell_size, getattr(scene, "last_seen", None))
-                    or measured_object_caption(question, attention, footprints, colour_probs, xy, cell_size)
-                    or (None if says_absent(text) else measured_location(  # "there is no chair" stays the model's
-                        question, attention, footprints, xy, cell_size)))
+    if footprints is not None:  # questions read by their words: open answers, whatever the types say
+        from leovl_ros.model.room_questions import answer_by_words  # it builds on this module
+
+        by_words = answer_by_words(text, question, attention, footprints, getattr(scene, "colour_probs", None),
+                                   getattr(scene, "last_seen", None), xy, cell_size)
         if by_words is not None:
             return by_words
     measured = _measurement(text, attention, xy, cell_size, footprints, question)
