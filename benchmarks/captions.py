@@ -2,14 +2,14 @@
 prints ONE JSON line.
 
 On the first ``--rooms`` rooms of ``--split`` it renders and fuses the robot's walk as ``benchmarks/last_seen.py``
-does and asks, each in a dialogue of its own, through the dialogue node's answer path
-(``agent.answering.Answerer``): - for the room: its generated scene-caption request (the training data's wording)
-and one of the hand-written ``SCENE_PATTERNS``; answered by ``model.room_questions.measured_scene_caption`` ("This
-is a medium-sized bedroom of about 4 by 5 meters with a bed, …"); - for up to ``--objects`` objects: the generated
-object-caption requests ("Describe the black cardboard box"), and for an object whose class the room holds once one
-of the hand-written ``OBJECT_PATTERNS`` too; answered by ``model.room_questions.measured_object_caption`` ("a gray
-lamp on the brown nightstand, next to the bed"). The language model's own words are kept beside each answer
-(``Reply.model_answer``).
+does and asks, each in a dialogue of its own, through the dialogue node's answer path (``agent.answering.Answerer``):
+- for the room: its generated scene-caption request (the training data's wording) and one of the hand-written
+  ``SCENE_PATTERNS``; answered by ``model.room_questions.measured_scene_caption`` ("This is a medium-sized bedroom
+  of about 4 by 5 meters with a bed, …");
+- for up to ``--objects`` objects: the generated object-caption requests ("Describe the black cardboard box"), and
+  for an object whose class the room holds once one of the hand-written ``OBJECT_PATTERNS`` too; answered by
+  ``model.room_questions.measured_object_caption`` ("a gray lamp on the brown nightstand, next to the bed").
+The language model's own words are kept beside each answer (``Reply.model_answer``).
 
 References: the generator's captions (``sim.tasks.captions``) of what the walk showed, as the training data and
 ``training/evaluate.py`` score captions: a room's size and kind, its six largest classes with their numbers, what
