@@ -1,0 +1,311 @@
+"""Questions read by their words, answered from hand-made maps (``leovl_ros.model.room_questions``): where, what is
+there, what was seen last, room and object descriptions, sizes, which is closer; and that no question the
+evaluations score is read as one of them."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+from map_fixtures import furnished_map, measured_text
+
+from leovl_ros.model.measure import AskedQuestion, measured_answer
+from leovl_ros.model.room_questions import (
+    asks_inventory,
+    asks_latest,
+    asks_location,
+    asks_object_caption,
+    asks_room_size,
+    asks_scene_caption,
+    closer_reference,
+    measured_closer,
+    measured_inventory,
+    measured_latest,
+    measured_location,
+    measured_object_caption,
+    measured_object_size,
+    measured_room_size,
+    measured_scene_caption,
+    room_kind,
+)
+from leovl_ros.sim.scene import CLASSES, COLOURS
+
+
+def test_distance_comparisons_answer_with_the_candidate_nearer_or_farther_from_the_reference():
+    # a bed; a desk 2.4 m from it, a stool 0.9 m from it, a lamp on the desk
+    room = furnished_map([("bed", [(0.0, 0.0), (0.3, 0.0)]), ("desk", [(2.7, 0.0), (3.0, 0.0)]), ("lamp", [(3.0, 0.0)]),
+                          ("stool", [(0.3, 0.9)])])
+    attention = torch.ones(len(room.xy))
+
+    def answer(question: str, situated: bool = False) -> object:
+        measured = measured_closer(AskedQuestion(question, [], situated=situated), attention, room.footprints,
+                                   room.xy, room.cell_size)
+        return None if measured is None else measured.text
+
+    assert answer("which is closer to the bed, the desk or the stool?") == "stool"
+    assert answer("Which one is nearer to the bed: the stool or the desk?") == "stool"
+    assert answer("which is farther from the bed, the desk or the stool?") == "desk"
+    assert answer("what's further away from the bed, the stool or the desk?") == "desk"
+    assert answer("is the desk closer to the bed than the stool?") == "no"
+    assert answer("Is the desk farther from the bed than the stool?") == "yes"
+    assert answer("which is closer to the lamp, the stool or the bed?") == "bed"  # the lamp stands on the desk
+    assert answer("which is closer, the desk or the stool?") is None  # no reference: nothing to compare against
+    assert answer("which is closer to the bed, the desk or the stool?", situated=True) is None
+    assert answer("which is closer to the bed, the desk or the sofa?") is None  # the map shows no sofa
+    assert closer_reference(AskedQuestion("is the desk closer to the bed than the stool?")) == "bed"
+    assert closer_reference(AskedQuestion("is the stool nearer to the bed than to the desk?")) is None  # another one
+
+
+@pytest.mark.parametrize("question, location", [
+    ("where is the chair?", True), ("Where's the bed", True), ("do you know where the bin is?", True),
+    ("wehre can I find a lamp", True), ("Where is the sofa relative to me?", True),
+    ("where and when did you last spot the lamp?", False),  # a last-seen question
+    ("What does the lamp look like and where is it?", False),  # an object caption
+    ("Which way should I go to get to the sofa?", False), ("is a sofa anywhere in the room?", False),
+    ("what is next to the bed?", False),
+])
+def test_location_questions_are_read_from_their_words(question, location):
+    assert asks_location(question) is location
+
+
+def test_where_an_object_is_from_what_it_stands_on_or_stands_beside():
+    # a desk (two columns) with a lamp on it and a chair 0.6 m from its end; a table read on the desk's columns (one
+    # object seen as two classes); a sofa 2.4 m beyond the chair; a bed far away
+    room = furnished_map([("desk", [(0.0, 0.0), (0.3, 0.0)]), ("lamp", [(0.3, 0.0)]), ("table", [(0.0, 0.0)]),
+                          ("chair", [(0.9, 0.0)]), ("sofa", [(3.3, 0.0)]), ("bed", [(0.0, 6.0)]),
+                          ("plant", [(0.3, 6.0)])])
+    room.footprints[5, CLASSES.index("plant")] = 0.3  # seen faintly: placed all the same
+    attention = torch.ones(len(room.xy))
+
+    def where(question: str, situated: bool = False) -> object:
+        measured = measured_location(AskedQuestion(question, ["situated_direction"], situated=situated), attention,
+                                     room.footprints, room.xy, room.cell_size)
+        return None if measured is None else (measured.text, measured.cells)
+
+    assert where("where is the lamp?") == ("the lamp is on the desk", [1])
+    assert where("Where's the desk?") == ("the desk is next to the chair", [0, 1])  # not the lamp on it, not the table
+    assert where("where can I find the chair?") == ("the chair is next to the desk", [2])  # a chair stands on no desk
+    assert where("do you know where the sofa is?") == ("the sofa is near the chair", [3])  # 2.4 m: near, not next to
+    doubted = AskedQuestion("Where's the desk?", ["situated_direction"], presence={"chair": 0.2, "desk": 0.9})
+    assert measured_location(doubted, attention, room.footprints, room.xy, room.cell_size).text == \
+        "the desk is near the sofa"  # a chair the model's presence doubts is no landmark
+    assert where("where is the lamp?", situated=True) is None  # asked from a pose: the direction from it answers
+    assert where("where's the plant?") == ("the plant is next to the bed", [5])
+    assert where("where is the toilet?") is None  # the map shows none
+    assert where("where am I?") is None  # no class named
+    assert where("what is the lamp standing on?") is None  # another question
+    question = AskedQuestion("Where is the lamp?", ["situated_direction"])
+    assert measured_text("behind", attention, room, question) == "the lamp is on the desk"  # whatever the types say
+    assert measured_answer("behind", attention, room, question).cells == [1]  # grounded on the lamp
+    assert measured_text("there is no lamp", attention, room, question) == "there is no lamp"  # the model's
+    gate = AskedQuestion("Where is the lamp?", ["situated_direction", "existence"], absent=True)
+    assert measured_text("no", attention, room, gate) == "there is no lamp"  # the absent gate's, in its own words
+
+
+def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_inventory_question():
+    """The location and inventory answers are for users' "where is X?" and "what do you see?": no question the
+    evaluations score from no situation — 30
+    scenes' generated questions in training and held-out wordings, the hand-worded, real and last-seen files — is
+    read as one, so their scores stay the model's (situated "where is X relative to me?" questions carry a
+    situation)."""
+    import json
+
+    import numpy as np
+
+    from leovl_ros.agent.paths import REPO_ROOT
+    from leovl_ros.sim.tasks import TaskConfig, generate_samples
+    from leovl_ros.sim.world import generate_scene
+
+    samples = [s for seed in range(30) for wording in ("seen", "unseen")
+               for s in generate_samples(generate_scene(seed), np.random.default_rng(seed), TaskConfig(wording=wording))
+               if s.situation is None]
+    texts = [s.question for s in samples]
+    # the room descriptions the evaluations score are the ones measured: every wording of them, typos included
+    assert all(asks_scene_caption(s.question) for s in samples if s.task == "scene_caption")
+    assert [s.question for s in samples if s.task != "scene_caption" and asks_scene_caption(s.question)
+            and not AskedQuestion(s.question).named] == []
+    assert all(asks_object_caption(AskedQuestion(s.question)) for s in samples if s.task == "object_caption")
+    assert [s.question for s in samples if "caption" not in s.task and asks_object_caption(AskedQuestion(s.question))
+            ] == []
+    data = REPO_ROOT / "benchmarks" / "data"
+    for name in ("handworded_questions.json", "real_questions.json"):
+        texts += [item["question"] for item in json.loads((data / name).read_text()) if not item.get("situation")]
+    patterns = json.loads((data / "handworded_last_seen.json").read_text())["patterns"]
+    texts += [p.format(ref="the lamp") for p in patterns]
+    assert len(texts) > 2000
+    assert [t for t in texts if asks_location(t)] == []
+    assert [t for t in texts if asks_room_size(t)] == []
+    assert [s.question for s in samples if measured_object_size(AskedQuestion(s.question), torch.ones(1),
+                                                                torch.ones((1, len(CLASSES))), torch.zeros((1, 2)),
+                                                                torch.full((1,), 0.3)) is not None] == []
+    assert [t for t in texts if asks_latest(t) and not AskedQuestion(t).named] == []
+    assert [t for t in texts if closer_reference(AskedQuestion(t))] == []
+    assert [t for t in texts if asks_inventory(t) and not AskedQuestion(t).named] == []
+
+
+@pytest.mark.parametrize("question, caption", [
+    ("Describe the room.", True), ("give a summary of this scnee.", True), ("What does this room look like?", True),
+    ("what does it look like around here?", True), ("Can you give me an overview of this place?", True),
+    ("Describe your surroundings.", True), ("Describe the bed.", False), ("what do you see?", False),
+    ("where is the room's door?", False), ("what is the layout", False),
+])
+def test_room_descriptions_are_read_from_their_words(question, caption):
+    assert asks_scene_caption(question) is caption
+
+
+@pytest.mark.parametrize("classes, kind", [
+    ({"bed", "nightstand", "lamp"}, "bedroom"), ({"toilet", "trash can", "cabinet"}, "bathroom"),
+    ({"sofa", "table", "tv"}, "living room"), ({"desk", "chair", "monitor"}, "office"),
+    ({"bed", "sofa", "toilet"}, "studio"),  # furniture no one kind holds
+    ({"desk", "chair", "lamp"}, "office"), ({"chair", "lamp"}, "room"), (set(), "room"),
+])
+def test_the_room_kind_is_the_one_whose_furniture_fits(classes, kind):
+    assert room_kind(classes) == kind
+
+
+def test_the_room_description_gives_size_kind_classes_and_a_support():
+    # columns from (0, 0) to (4.2, 3.0); a bed, a nightstand with a lamp on it, two chairs, a shelf by the far wall
+    room = furnished_map([("shelf", [(4.2, 0.6)]), ("bed", [(0.3, 1.2), (0.6, 1.2), (0.3, 1.5)]),
+                          ("nightstand", [(0.3, 2.4)]), ("lamp", [(0.3, 2.4)]), ("chair", [(3.0, 0.0)]),
+                          ("chair", [(3.0, 3.0)])])
+
+    def caption(question: str, situated: bool = False) -> object:
+        measured = measured_scene_caption(AskedQuestion(question, [], situated=situated), room.footprints, room.xy,
+                                          room.cell_size)
+        return None if measured is None else measured.text
+
+    assert caption("Describe the room.") == (
+        "This is a small bedroom of about 4 by 3 meters with a bed, a shelf, two chairs, a nightstand and a lamp. The "
+        "lamp is on the nightstand.")
+    assert caption("describe the room", situated=True) is None  # asked from a situation: the model's
+    assert caption("Describe the bed.") is None  # a class named: an object's description
+    assert measured_text("this is a bathroom", torch.ones(len(room.xy)), room,
+                         AskedQuestion("Give a summary of this scene.", ["scene_caption"])).startswith(
+        "This is a small bedroom")
+
+
+def test_an_object_description_gives_colour_support_what_is_on_it_a_neighbour_and_its_place():
+    # columns from (0, 0) to (4.2, 3.0): a brown desk against the wall x = 0 with a white lamp on it, a red chair
+    # beside it, an orange chair in the middle of the room, a bed in the far corner
+    room = furnished_map([("desk", [(0.0, 1.2), (0.3, 1.2)]), ("lamp", [(0.3, 1.2)]), ("chair", [(0.9, 1.2)]),
+                          ("chair", [(2.1, 1.5)]), ("bed", [(3.9, 2.7), (4.2, 2.7), (3.9, 3.0), (4.2, 3.0)]),
+                          ("shelf", [(4.2, 0.0)])])
+    colours = torch.zeros((len(room.xy), len(COLOURS) + 1))
+    for cell, colour in enumerate(["brown", "white", "red", "orange", "gray", "gray", "gray", "gray", "black"]):
+        colours[cell, list(COLOURS).index(colour)] = 1.0
+    colours[1, list(COLOURS).index("brown")] = 0.4  # the lamp's column also shows the desk below it
+
+    def caption(question: str, situated: bool = False) -> object:
+        measured = measured_object_caption(AskedQuestion(question, [], situated=situated),
+                                           torch.ones(len(room.xy)), room.footprints, colours, room.xy,
+                                           room.cell_size)
+        return None if measured is None else measured.text
+
+    assert caption("Describe the desk.") == (
+        "a brown desk with a white lamp on it, next to the red chair, against the wall")
+    assert caption("Give a short description of the lamp.") == "a white lamp on the brown desk, next to the red chair"
+    assert caption("what does the orange chair look like?") == "an orange chair in the middle of the room"
+    assert caption("tell me about the bed") == "a gray bed in a corner of the room"
+    assert caption("Describe the bed.", situated=True) is None  # asked from a situation: the model's
+    assert caption("Describe the room.") is None  # no class: the room's description
+    assert caption("what colour is the bed?") is None
+    absent = AskedQuestion("describe the sofa", [], absent=True)
+    assert measured_object_caption(absent, torch.ones(len(room.xy)), room.footprints, colours, room.xy,
+                                   room.cell_size).text == "there is no sofa"
+    assert measured_object_caption(AskedQuestion("describe the toilet", []), torch.ones(len(room.xy)),
+                                   room.footprints, colours, room.xy, room.cell_size) is None  # none on the map
+
+
+def test_the_room_and_an_object_are_sized_from_the_map():
+    # columns from (0, 0) to (4.2, 3.0); a bed of 3 × 2 columns (0.6 × 0.3 m between centres), a stool of one;
+    # how long ago something was seen is no size
+    room = furnished_map([("bed", [(0.0, 0.0), (0.3, 0.0), (0.6, 0.0), (0.0, 0.3), (0.3, 0.3), (0.6, 0.3)]),
+                          ("stool", [(4.2, 3.0)])])
+    room.cell_size = torch.full((len(room.xy),), 0.2)  # columns 0.2 m wide at 0.3 m: each side adds 0.1 m
+    attention = torch.ones(len(room.xy))
+
+    def size(question: str) -> object:
+        asked = AskedQuestion(question, [])
+        measured = measured_room_size(asked, room.xy) or measured_object_size(asked, attention, room.footprints,
+                                                                              room.xy, room.cell_size)
+        return None if measured is None else measured.text
+
+    assert size("how big is the room?") == "about 4 by 3 meters, 13 square meters"
+    assert size("What are the dimensions of this space?") == "about 4 by 3 meters, 13 square meters"
+    assert size("how big is the bed?") == "the bed is about 0.7 by 0.4 meters"  # spread + half an edge
+    assert size("what size is the stool?") == "the stool is about 0.1 by 0.1 meters"
+    assert size("how big is the sofa?") is None  # the map shows none
+    assert size("which is bigger, the bed or the stool?") is None  # a comparison: measured_size
+    assert size("how big is it here?") is not None and size("how many chairs are there?") is None
+    assert asks_room_size("how many square meters is this place?")
+    assert not asks_room_size("how long ago did you see the room's door?")
+
+
+@pytest.mark.parametrize("question, latest", [
+    ("what did you see last?", True), ("What have you seen most recently?", True),
+    ("what was the last thing you saw?", True), ("which objects did you see just now?", True),
+    ("when did you last see the bed?", False), ("what do you see?", False), ("what is the last chair?", False),
+])
+def test_what_was_seen_last_is_read_from_the_words(question, latest):
+    assert asks_latest(question) is latest
+
+
+def test_what_was_seen_last_lists_the_objects_last_seen_in_the_last_half_second():
+    room = furnished_map([("chair", [(0.0, 0.0)]), ("chair", [(3.0, 0.0)]), ("bed", [(0.0, 4.0), (0.3, 4.0)]),
+                          ("lamp", [(5.0, 0.0)])])
+    last_seen = torch.tensor([10.0, 12.9, 13.0, 11.0, float("nan")], dtype=torch.float64)  # the lamp: never stamped
+
+    def latest(question: str, times: object = last_seen) -> object:
+        measured = measured_latest(AskedQuestion(question, []), room.footprints, room.xy, room.cell_size, times)
+        return None if measured is None else (measured.text, measured.cells)
+
+    assert latest("what did you see last?") == ("a bed and a chair", [2, 1])  # one column each, the latest first
+    assert latest("what do you see?") is None
+    assert latest("what did you see last?", None) is None  # a map without times
+    assert inventory_of(room, "what did you see last?") is None  # not the whole room
+
+
+@pytest.mark.parametrize("question, inventory", [
+    ("what do you see?", True), ("What have you seen so far?", True), ("what's in this room?", True),
+    ("Which objects are there?", True), ("list the furniture you saw", True), ("what can you see", True),
+    ("what is the biggest thing here?", False), ("which object reaches the highest?", False),
+    ("how many things are in the room?", True), ("How many objects have you seen?", True),
+    ("how many things are on my left?", False), ("how many chairs are there?", False),
+    ("what is in front of me?", False), ("describe the room", False),
+    ("what is next to the bed?", False), ("what colour is the thing you see?", False),
+])
+def test_inventory_questions_are_read_from_their_words(question, inventory):
+    assert asks_inventory(question) is inventory
+
+
+def inventory_of(room: SimpleNamespace, question: str) -> object:
+    """:func:`measured_inventory` of a question about ``room`` (None where it answers none)."""
+    return measured_inventory(AskedQuestion(question, ["class"]), room.footprints, room.xy, room.cell_size)
+
+
+def test_the_inventory_lists_every_class_on_the_map_with_its_number_largest_first():
+    # two chairs apart, a bed (three columns), a lamp on a desk; a faint pillow below the count threshold
+    room = furnished_map([("chair", [(0.0, 0.0)]), ("chair", [(3.0, 0.0)]), ("bed", [(0.0, 4.0), (0.3, 4.0),
+                          (0.6, 4.0)]), ("desk", [(5.0, 0.0), (5.3, 0.0)]), ("lamp", [(5.3, 0.0)]),
+                          ("pillow", [(0.0, 6.0)])])
+    room.footprints[7, CLASSES.index("pillow")] = 0.5
+
+    def inventory(question: str, situated: bool = False) -> object:
+        measured = measured_inventory(AskedQuestion(question, ["class"], situated=situated), room.footprints,
+                                      room.xy, room.cell_size)
+        return None if measured is None else (measured.text, measured.cells)
+
+    assert inventory("what do you see?") == ("a bed, a desk, two chairs and a lamp", [2, 5, 0, 6])
+    assert inventory("how many things are in the room?") == ("five things: a bed, a desk, two chairs and a lamp",
+                                                              [2, 5, 0, 6])
+    assert inventory("what is in the room?", situated=True) is None  # asked from a situation: the model's
+    assert inventory("what is in the box?") is None  # a class named: not the room's inventory
+    assert inventory("what is the biggest thing here?") is None
+    question = AskedQuestion("Which objects are there?", ["class"])
+    assert measured_text("pillow", torch.ones(len(room.xy)), room, question) == "a bed, a desk, two chairs and a lamp"
+    doubted = AskedQuestion("what do you see?", ["class"], presence={"desk": 0.3, "bed": 0.9, "lamp": 0.5})
+    assert measured_text("pillow", torch.ones(len(room.xy)), room, doubted) == "a bed, two chairs and a lamp"
+    empty = furnished_map([("chair", [(0.0, 0.0)])])
+    empty.footprints.zero_()
+    assert measured_inventory(question, empty.footprints, empty.xy, empty.cell_size) is None  # nothing to list
