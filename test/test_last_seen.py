@@ -96,7 +96,7 @@ def test_other_wordings_answer_the_asked_class_or_its_absence(benchmark, agent):
             assert reply.success and reply.answer in (obj.cls, f"there is no {obj.cls}"), (pattern, reply.answer)
             if reply.answer == obj.cls:  # read as a last-seen question: the topic says the time, on the map's clock
                 now = room.store.newest_stamp() + 3.0
-                assert spoken_answer(reply, now) == last_seen_sentence(obj.cls, reply.last_seen, now), pattern
+                assert spoken_answer(reply, now) == last_seen_sentence(f"the {obj.cls}", reply.last_seen, now), pattern
             asked += 1
     assert asked >= 12
 

@@ -28,13 +28,13 @@ def test_stamps_in_words_unix_time_as_a_utc_date_simulation_time_as_seconds():
 
 
 def test_the_sentence_says_ago_only_on_one_clock():
-    assert last_seen_sentence("bed", T0, T0 + 2.87) == "I last saw the bed 2.9 s ago, at 2026-12-07 01:38:13 UTC"
-    assert last_seen_sentence("trash can", 12.0, 54.0) == "I last saw the trash can 42 s ago, at t = 12.0 s"
-    assert last_seen_sentence("bed", T0, T0 - 0.3) == "I last saw the bed just now, at 2026-12-07 01:38:13 UTC"
+    assert last_seen_sentence("the bed", T0, T0 + 2.87) == "I last saw the bed 2.9 s ago, at 2026-12-07 01:38:13 UTC"
+    assert last_seen_sentence("the trash can", 12.0, 54.0) == "I last saw the trash can 42 s ago, at t = 12.0 s"
+    assert last_seen_sentence("the bed", T0, T0 - 0.3) == "I last saw the bed just now, at 2026-12-07 01:38:13 UTC"
     # a camera clock ahead of the host's, a sim-time map asked on the wall clock, no clock: the stamp alone
     for now in (T0 - 5.0, None, math.nan, 40.0):
-        assert last_seen_sentence("bed", T0, now) == "I last saw the bed at 2026-12-07 01:38:13 UTC"
-    assert last_seen_sentence("bed", 12.0, T0) == "I last saw the bed at t = 12.0 s"
+        assert last_seen_sentence("the bed", T0, now) == "I last saw the bed at 2026-12-07 01:38:13 UTC"
+    assert last_seen_sentence("the bed", 12.0, T0) == "I last saw the bed at t = 12.0 s"
 
 
 def _reply(answer: str, types: tuple[str, ...] = ("last_seen",), last_seen: float | None = T0, success: bool = True
@@ -55,3 +55,11 @@ def test_only_a_last_seen_answer_naming_one_class_with_a_time_is_reworded():
             _reply("", success=False)]
     for reply in kept:
         assert spoken_answer(reply, T0 + 12) == reply.answer, reply
+
+
+def test_what_was_seen_last_is_said_with_its_time():
+    listed = _reply("a bed and two chairs", types=("class",))
+    assert spoken_answer(listed, T0 + 3, "what did you see last?") == (
+        "I last saw a bed and two chairs 3.0 s ago, at 2026-12-07 01:38:13 UTC")
+    assert spoken_answer(listed, T0 + 3, "what do you see?") == "a bed and two chairs"  # the room, not the last look
+    assert spoken_answer(listed, T0 + 3) == "a bed and two chairs"

@@ -89,7 +89,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     for question in args.questions:
         reply = answerer.ask(question, args.session, args.situation, pose)
         failed |= not reply.success
-        spoken = spoken_answer(reply, time.time())
+        spoken = spoken_answer(reply, time.time(), question)
         if args.json:
             ago = None if reply.last_seen is None or newest is None else round(newest - reply.last_seen, 6)
             print(json.dumps({"question": question, **dataclasses.asdict(reply), "spoken": spoken,

@@ -1,6 +1,7 @@
 """The answer as a person hears it: on the ``~/answer`` topic and in the Rviz text, a "when did you last see the
-X?" answer says when ("I last saw the bed 12 s ago, at 2026-12-07 14:02:11 UTC"); the ``Ask`` reply keeps the class
-the model named in ``answer`` and the time, read from the map, in ``last_seen``. ROS-free."""
+X?" answer says when ("I last saw the bed 12 s ago, at 2026-12-07 14:02:11 UTC"), and so does the list answering
+"what did you see last?"; the ``Ask`` reply keeps the class the model named (or the list) in ``answer`` and the
+time, read from the map, in ``last_seen``. ROS-free."""
 
 from __future__ import annotations
 
@@ -53,23 +54,31 @@ def duration_words(seconds: float) -> str:
     return f"{big} {unit}{'s' if unit == 'day' and big > 1 else ''}" + (f" {rest} {smaller}" if rest else "") + " ago"
 
 
-def last_seen_sentence(name: str, last_seen: float, now: Optional[float] = None) -> str:
-    """'I last saw the bed 2.9 s ago, at 2026-12-07 01:38:13 UTC'; without the "ago" where ``now`` is unknown, on
-    another clock (simulation time against Unix time) or well before the stamp."""
+def last_seen_sentence(thing: str, last_seen: float, now: Optional[float] = None) -> str:
+    """'I last saw the bed 2.9 s ago, at 2026-12-07 01:38:13 UTC' for ``thing`` "the bed"; without the "ago" where
+    ``now`` is unknown, on another clock (simulation time against Unix time) or well before the stamp."""
     when = clock_words(last_seen)
     same_clock = now is not None and math.isfinite(now) and (now >= EPOCH_MIN_S) == (last_seen >= EPOCH_MIN_S)
     if not same_clock or now < last_seen - FUTURE_TOLERANCE_S:
-        return f"I last saw the {name} at {when}"
-    return f"I last saw the {name} {duration_words(max(0.0, now - last_seen))}, at {when}"
+        return f"I last saw {thing} at {when}"
+    return f"I last saw {thing} {duration_words(max(0.0, now - last_seen))}, at {when}"
 
 
-def spoken_answer(reply: Reply, now: Optional[float] = None) -> str:
+def spoken_answer(reply: Reply, now: Optional[float] = None, question: str = "") -> str:
     """What a person hears for ``reply`` at sensor time ``now`` (seconds, the clock the map's stamps use): the time
-    sentence for a successful answer of the last-seen type that names one class and has a time, else the answer."""
-    if (not reply.success or reply.last_seen is None or LAST_SEEN_TYPE not in reply.answer_types
-            or not math.isfinite(reply.last_seen)):
+    sentence for a successful answer of the last-seen type that names one class and has a time, and for the list
+    that answers "what did you see last?" (``question``; "I last saw a bed and a chair 2.9 s ago, at …"), else the
+    answer."""
+    if not reply.success or reply.last_seen is None or not math.isfinite(reply.last_seen):
+        return reply.answer
+    if question and reply.answer.startswith(("a ", "an ")):
+        from leovl_ros.model.room_questions import asks_latest  # brings torch: only for such an answer
+
+        if asks_latest(question):
+            return last_seen_sentence(reply.answer, reply.last_seen, now)
+    if LAST_SEEN_TYPE not in reply.answer_types:
         return reply.answer
     named = classes_named(reply.answer)
     if len(named) != 1 or named[0] not in CLASSES or " ".join(reply.answer.lower().split()) != named[0]:
         return reply.answer  # a sentence already, "there is no X", or no class
-    return last_seen_sentence(named[0], reply.last_seen, now)
+    return last_seen_sentence(f"the {named[0]}", reply.last_seen, now)

@@ -213,11 +213,12 @@ class DialogueNode(ManagedNode):
         """Topic: answer on ``~/answer`` (the error text when rejected)."""
         reply = self.answerer.ask(msg.data, self.config.topic_session_id)
         self._after_reply(msg.data, reply, None)
-        self._answer_pub.publish(String(data=self._spoken(reply) if reply.answer else f"error: {reply.error}"))
+        self._answer_pub.publish(String(data=self._spoken(reply, msg.data) if reply.answer
+                                        else f"error: {reply.error}"))
 
-    def _spoken(self, reply: Reply) -> str:
+    def _spoken(self, reply: Reply, question: str) -> str:
         """The answer as a person reads it, its "ago" on this node's clock (sim time during a replay)."""
-        return spoken_answer(reply, self.get_clock().now().nanoseconds * 1e-9)
+        return spoken_answer(reply, self.get_clock().now().nanoseconds * 1e-9, question)
 
     def _on_camera_pose(self, msg: PoseStamped) -> None:
         """Remember where the camera is (the default origin a goal faces away from)."""
@@ -239,7 +240,7 @@ class DialogueNode(ManagedNode):
             return
         self.get_logger().debug(f"answered in {reply.latency_ms:.0f} ms with {reply.scene_tokens} scene tokens")
         self._latencies.add(time.monotonic(), reply.latency_ms * 1e-3)
-        self._grounding_pub.publish(self._markers(reply))
+        self._grounding_pub.publish(self._markers(reply, str(question)))
         if reply.grounding_xyz:
             origin = situation_pose[:3, 3] if situation_pose is not None else self._camera_xyz
             (x, y, z), (qx, qy, qz, qw) = goal_pose(np.asarray(reply.grounding_xyz[0], dtype=np.float64), origin)
@@ -253,7 +254,7 @@ class DialogueNode(ManagedNode):
             if self._nav_goal_pub is not None:
                 self._nav_goal_pub.publish(goal)
 
-    def _markers(self, reply: Reply) -> MarkerArray:
+    def _markers(self, reply: Reply, question: str) -> MarkerArray:
         """DELETEALL, then one flat square per grounded cell (its size, at its mean height), a sphere on the
         primary one and the answer text above it."""
         stamp = self.get_clock().now().to_msg()
@@ -278,7 +279,7 @@ class DialogueNode(ManagedNode):
             primary.scale.x = primary.scale.y = primary.scale.z = s
             primary.points = [Point(x=float(first[0]), y=float(first[1]), z=float(first[2]))]
             text = Marker(ns="answer", id=0, type=Marker.TEXT_VIEW_FACING, action=Marker.ADD,
-                          text=self._spoken(reply),
+                          text=self._spoken(reply, question),
                           color=ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0))
             text.pose.position = Point(x=float(first[0]), y=float(first[1]), z=float(first[2]) + 2 * s)
             text.pose.orientation.w = 1.0
