@@ -72,41 +72,33 @@ from leovl_ros.sim.templates import (
 CAPTION_CLASSES = 6
 """A room description names this many classes, the largest (the training captions' number)."""
 
-
 ROOM_KIND_BY_CLASS: tuple[tuple[str, str], ...] = (("toilet", "bathroom"), ("bed", "bedroom"), ("sofa", "living room"),
                                                    ("monitor", "office"), ("desk", "office"))
 """The class that makes a room of a kind, in order (the generator places them first: ``sim.furnish.ROOM_KINDS``)."""
-
 
 OBJECT_EDGE_SHARE = 0.5
 """How much of its end columns' edge an object's measured side includes (:func:`object_sides`). On 30 validation
 rooms (159 objects): 0 / 0.5 / 1 → side error median 0.16 / 0.16 / 0.21 m, p90 0.48 / 0.39 / 0.51 m, both sides
 within 0.3 m for 57.9 / 69.8 / 52.8 %."""
 
-
 LATEST_WINDOW_S = 0.5
 """What the robot saw last: the objects last seen within this of the latest one (the last half second of frames)."""
-
 
 CORNER_M = 0.9
 """An object whose centre lies this close to two walls stands in a corner (the captions' 0.9 m)."""
 
-
 MIDDLE_M = 1.2
 """An object whose centre lies further than this from every wall stands in the middle (the captions' 1.2 m)."""
-
 
 STUDIO_MIN_ODD = 1
 """A room holding this many classes that the best-fitting kind's furniture lacks is a studio (:func:`room_kind`); on
 40 validation rooms 1 / 2 / 3 → the kind right 95 / 85 / 82.5 %."""
-
 
 LOCATION_FAINT_MIN_P = 0.2
 """Where the map shows no object of the class a location question names at ``NAMED_OBJECT_MIN_P``, its faint objects
 (footprint above this) are placed instead of leaving the model's direction, which means nothing without a viewpoint.
 On 60 validation rooms (300 questions, ``benchmarks/location.py``'s procedure): none / 0.3 / 0.2 / 0.1 → measured 96.7
 / 98.3 / 99.0 / 99.3 %, right 71.3 / 72.7 / 73.0 / 73.0 %."""
-
 
 PRESENCE_MIN = 0.5
 """A class the map shows is listed in "what do you see?", or named as what an object stands beside, only when the
@@ -117,31 +109,20 @@ validation rooms (300 questions): none / 0.066 (the absent gate's) / 0.3 / 0.5 �
 0.15 / 0.3 / 0.5 / 0.68 / 0.8 → precision 86.5 / 92.3 / 94.1 / 95.4 / 96.3 / 97.6 / 97.9 %, recall 94.8 / 94.8 /
 94.8 / 94.4 / 94.1 / 92.8 / 90.2 % (F1 0.905 / 0.935 / 0.944 / 0.949 / 0.952 / 0.951 / 0.939)."""
 
-
 _CLOSER = re.compile(r"\b(?:closer|nearer)\b")
-
-
 _FARTHER = re.compile(r"\b(?:farther|further)\b")
-
-
 _THAN_TO = re.compile(r"\bthan (?:to|from)\b")
-
-
 _TO_OR_FROM = re.compile(r"\b(?:to|from)\s+(?:the\s+|a\s+|my\s+)?$")
 """What a comparison's reference object follows: "closer to the bed", "farther from the desk"."""
-
 
 _NOT_WHERE = re.compile(r"\b(?:when|look|looks|describe|way)\b")
 """Words that make a "where" question ask something else: when (last seen), what it looks like (the object captions'
 "what does X look like and where is it?"), which way (a route)."""
 
-
 _INVENTORY = re.compile(
     r"\bwhat (?:do|did|can|could) you (?:see|notice)\b|\bwhat (?:have|has) you (?:seen|noticed|found|mapped)\b"
     r"|\bwhat(?:'s| is| was)? (?:in|inside) (?:the|this|here)\b|\b(?:what|which) (?:objects?|things|items|furniture)\b"
     r"|\b(?:list|enumerate|inventory)\b")
-
-
 _NOT_INVENTORY = re.compile(
     r"\b(?:biggest|largest|smallest|tiniest|tallest|highest|lowest|shortest|longest|widest|most|least|first|nearest"
     r"|closest|farthest|furthest|colou?r|describe|left|right|front|behind|next|between|under|top|near|how|last"
@@ -149,39 +130,27 @@ _NOT_INVENTORY = re.compile(
 """An inventory question asks what the map holds ("what do you see?", "what is in the room?", "list the objects")
 and nothing narrower (the biggest or the highest, the first on my left, what is next to, what colour, how many)."""
 
-
 _OBJECT_DESCRIBE_WORDS = (("describe", "description"), (("look", "like"), ("looks", "like"), ("me", "about")))
-
-
 _NOT_OBJECT_DESCRIPTION = re.compile(r"\b(?:colou?r|one word|size|how)\b")
 """A description of a named object (:func:`asks_object_caption`), not of one property ("describe the colour of the
 bed in one word")."""
 
-
 _DESCRIBE_WORDS = (("describe", "description", "summary", "summarise", "summarize", "overview", "layout"),
                    (("look", "like"), ("looks", "like")))
-
-
 _ROOM_WORDS = (("room", "scene", "place", "space", "area", "surroundings", "environment", "here", "around"), ())
 """A description of the room: a word asking for one and a word for the room (:func:`asks_scene_caption`)."""
 
-
 _ON_FLOOR = re.compile(r"\bon the (?:floor|ground)\b")
-
-
 _ROOM_SIZE = re.compile(r"\b(?:how (?:big|large|wide)|how long (?:is|are)|what size|size of|dimensions?"
                         r"|square (?:meters?|metres?))\b")
 """A question about the room's size ("how big is the room?", with a room word and no class: :func:`asks_room_size`)."""
-
 
 _LATEST = re.compile(r"\b(?:see|seen|saw|spot|spotted|notice|noticed|look at|looked at)\b.*\b(?:last|latest|most "
                      r"recently|just now|a moment ago)\b|\blast (?:thing|things|object|objects)\b")
 """"What did you see last?", "what have you seen most recently?", "the last thing you saw" (:func:`measured_latest`)."""
 
-
 _TOTAL = re.compile(r"\bhow many (?:different )?(?:things|objects|items|pieces of furniture)\b")
 """"How many things are in the room?": the inventory with its total first (:func:`measured_inventory`)."""
-
 
 _COLOUR_SPELLINGS = frozenset(c for name in COLOURS for c in COLOUR_WORDS.get(name, (name,)))
 """Every accepted spelling of every colour: a question naming one asks a class, not the inventory."""
