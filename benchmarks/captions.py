@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import statistics
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -39,7 +38,7 @@ from typing import Any, Optional
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from last_seen import ask_held_out_rooms, room_arguments  # the same rooms and options
+from last_seen import ask_held_out_rooms, median_ms, room_arguments, share  # the same rooms, options, figures
 
 SCENE_PATTERNS: tuple[str, ...] = (
     "describe the room",
@@ -138,11 +137,6 @@ def caption_figures(rows: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
             f"{prefix}measured": share(rows, "measured")}
 
 
-def share(rows: list[dict[str, Any]], key: str) -> Optional[float]:
-    """The share of ``rows`` whose ``key`` holds; None without rows."""
-    return round(sum(bool(r[key]) for r in rows) / len(rows), 4) if rows else None
-
-
 def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The JSON figures from the per-request records."""
     scenes = [r for r in records if r["request"] == "scene"]
@@ -152,7 +146,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             "scene_kind_right_by_kind": {k: share([r for r in scenes if r["kind"] == k], "kind_right") for k in kinds},
             "scene_size_right": share(scenes, "size_right"), "scene_size_within_one": share(scenes, "size_within_one"),
             **caption_figures(objects, "object_"), "object_colour_right": share(objects, "colour_right"),
-            "answer_ms_median": round(statistics.median(r["ms"] for r in records), 1) if records else None}
+            "answer_ms_median": median_ms(records)}
 
 
 def main(argv: Optional[list[str]] = None) -> None:

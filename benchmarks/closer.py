@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import statistics
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -30,7 +29,7 @@ from typing import Any, Optional
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from last_seen import ask_held_out_rooms, room_arguments  # the same rooms and options
+from last_seen import ask_held_out_rooms, median_ms, room_arguments, share  # the same rooms, options, figures
 
 PATTERNS: tuple[tuple[str, bool, bool], ...] = (
     ("which is closer to the {ref}, the {a} or the {b}?", True, False),
@@ -90,17 +89,14 @@ def ask_room(room: Any, answerer: Any, limit: int, rng: np.random.Generator) -> 
 
 def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The JSON figures from the per-question records."""
-    def share(key: str, rows: list[dict[str, Any]]) -> Optional[float]:
-        return round(sum(bool(r[key]) for r in rows) / len(rows), 4) if rows else None
-
     choice = [r for r in records if not r["yes_no"]]
     yes_no = [r for r in records if r["yes_no"]]
-    return {"n": len(records), "right": share("right", records), "model_right": share("model_right", records),
-            "right_choice": share("right", choice), "n_choice": len(choice),
-            "right_yes_no": share("right", yes_no), "n_yes_no": len(yes_no),
-            "model_right_choice": share("model_right", choice), "model_right_yes_no": share("model_right", yes_no),
-            "changed": share("changed", records),
-            "answer_ms_median": round(statistics.median(r["ms"] for r in records), 1) if records else None}
+    return {"n": len(records), "right": share(records, "right"), "model_right": share(records, "model_right"),
+            "right_choice": share(choice, "right"), "n_choice": len(choice),
+            "right_yes_no": share(yes_no, "right"), "n_yes_no": len(yes_no),
+            "model_right_choice": share(choice, "model_right"), "model_right_yes_no": share(yes_no, "model_right"),
+            "changed": share(records, "changed"),
+            "answer_ms_median": median_ms(records)}
 
 
 def main(argv: Optional[list[str]] = None) -> None:

@@ -37,7 +37,7 @@ from typing import Any, Optional
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from last_seen import ask_held_out_rooms, room_arguments  # the same rooms and options
+from last_seen import ask_held_out_rooms, median_ms, room_arguments, share  # the same rooms, options, figures
 
 PATTERNS: tuple[str, ...] = (
     "what do you see?",
@@ -152,37 +152,34 @@ def said_number(answer: str) -> Optional[int]:
     return NUMBER_WORDS.index(first) if first in NUMBER_WORDS else int(first) if first.isdigit() else None
 
 
+def ratio(rows: list[dict[str, Any]], num: str, den: str) -> Optional[float]:
+    """Σ ``num`` / Σ ``den`` over ``rows`` (micro-averaged, 4 decimals); None where Σ ``den`` is 0."""
+    total = sum(r[den] for r in rows)
+    return round(sum(r[num] for r in rows) / total, 4) if total else None
+
+
 def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The JSON figures from the per-question records (the inventory questions' and the totals')."""
     totals = [r for r in records if "true_total" in r]
     latest = [r for r in records if "latest_truth" in r]
     records = [r for r in records if "true_total" not in r and "latest_truth" not in r]
 
-    def ratio(num: str, den: str) -> Optional[float]:
-        total = sum(r[den] for r in records)
-        return round(sum(r[num] for r in records) / total, 4) if total else None
-
-    precision, recall = ratio("true_listed", "n_listed"), ratio("true_listed", "n_true")
+    precision, recall = ratio(records, "true_listed", "n_listed"), ratio(records, "true_listed", "n_true")
     f1 = round(2 * precision * recall / (precision + recall), 4) if precision and recall else None
     return {"n": len(records), "class_precision": precision, "class_recall": recall, "class_f1": f1,
-            "count_right": ratio("counts_right", "true_listed"),
+            "count_right": ratio(records, "counts_right", "true_listed"),
             "whole_list_right": round(sum(r["whole"] for r in records) / len(records), 4) if records else None,
-            "model_class_precision": ratio("model_true", "model_listed"),
-            "model_class_recall": ratio("model_true", "n_true"),
-            "measured": round(sum(r["measured"] for r in records) / len(records), 4) if records else None,
+            "model_class_precision": ratio(records, "model_true", "model_listed"),
+            "model_class_recall": ratio(records, "model_true", "n_true"), "measured": share(records, "measured"),
             "classes_per_room_median": statistics.median(r["n_true"] for r in records) if records else None,
-            "answer_ms_median": round(statistics.median(r["ms"] for r in records), 1) if records else None,
+            "answer_ms_median": median_ms(records),
             **total_figures(totals), **latest_figures(latest)}
 
 
 def latest_figures(latest: list[dict[str, Any]]) -> dict[str, Any]:
     """"What did you see last?": class precision and recall against the last half second's objects."""
-    def ratio(num: str, den: str) -> Optional[float]:
-        total = sum(r[den] for r in latest)
-        return round(sum(r[num] for r in latest) / total, 4) if total else None
-
-    return {"latest_n": len(latest), "latest_precision": ratio("latest_true_listed", "latest_n_listed"),
-            "latest_recall": ratio("latest_true_listed", "latest_n_true"),
+    return {"latest_n": len(latest), "latest_precision": ratio(latest, "latest_true_listed", "latest_n_listed"),
+            "latest_recall": ratio(latest, "latest_true_listed", "latest_n_true"),
             "latest_true_classes_median": statistics.median(r["latest_n_true"] for r in latest) if latest else None}
 
 

@@ -105,6 +105,17 @@ class Room:
     """Instance id → stamp of the last frame showing at least ``min_pixels`` of it."""
 
 
+def share(rows: list[dict[str, Any]], key: str) -> Optional[float]:
+    """The share of ``rows`` whose ``key`` holds (4 decimals); None without rows — for this and the other room
+    benchmarks."""
+    return round(sum(bool(r[key]) for r in rows) / len(rows), 4) if rows else None
+
+
+def median_ms(rows: list[dict[str, Any]]) -> Optional[float]:
+    """The median of ``rows``' answer latencies (``ms``), 0.1 ms; None without rows."""
+    return round(statistics.median(r["ms"] for r in rows), 1) if rows else None
+
+
 def held_out_seeds(n: int, split: str = "test") -> list[int]:
     """The first n scene seeds of a split of the training data (test: held out; val: for tuning)."""
     from leovl_ros.sim.shards import split_for_seed

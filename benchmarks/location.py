@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import statistics
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -36,10 +35,12 @@ from typing import Any, Optional
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from last_seen import (  # the same rooms, cells and options
+from last_seen import (  # the same rooms, cells, options and figures
     ask_held_out_rooms,
+    median_ms,
     object_cells,
     room_arguments,
+    share,
 )
 
 PATTERNS: tuple[str, ...] = (
@@ -114,9 +115,6 @@ def ask_room(room: Any, answerer: Any, rng: np.random.Generator) -> list[dict[st
 
 def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The JSON figures from the per-question records."""
-    def share(rows: list[dict[str, Any]], key: str) -> Optional[float]:
-        return round(sum(r[key] for r in rows) / len(rows), 4) if rows else None
-
     on_support = [r for r in records if r["support"] is not None]
     beside = [r for r in records if r["support"] is None]
     return {"n": len(records), "right": share(records, "right"),
@@ -124,7 +122,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             "absent_answers": sum(r["absent"] for r in records),
             "right_on_support": share(on_support, "right"), "n_on_support": len(on_support),
             "right_beside": share(beside, "right"), "n_beside": len(beside),
-            "answer_ms_median": round(statistics.median(r["ms"] for r in records), 1) if records else None}
+            "answer_ms_median": median_ms(records)}
 
 
 def main(argv: Optional[list[str]] = None) -> None:

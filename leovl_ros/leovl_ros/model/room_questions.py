@@ -14,10 +14,10 @@ the columns' seen times answer them instead, in the words people use (:func:`ans
   (:func:`measured_scene_caption`, :func:`measured_object_caption`);
 - "how big is the room / the bed?": the map's extents (:func:`measured_room_size`, :func:`measured_object_size`);
 - "which is closer to the bed, the desk or the stool?" (:func:`measured_closer`).
-Routes ("how do I get to the sofa?") are read by their words too (``model.measure.measured_route``). Each reader
-leaves every question the evaluations score alone (``test_model_measure``), so their figures stay the model's;
-held-out figures of these answers: ``docs/model.md``, ``benchmarks/{location,inventory,captions,sizes,closer}.py``.
-ROS-free.
+Routes ("how do I get to the sofa?") are read by their words too (``model.measure.measured_route``). No reader
+takes a question the evaluations score but the room and object description requests (``test_room_questions``), so
+every other figure stays the model's; held-out figures of these answers: ``docs/model.md``,
+``benchmarks/{location,inventory,captions,sizes,closer}.py``. ROS-free.
 """
 
 from __future__ import annotations
@@ -202,6 +202,14 @@ def asks_location(question: str) -> bool:
     return mentions(words, ("where",), ()) and not _NOT_WHERE.search(words) and not asks_route(words)
 
 
+def asked_object(asked: str, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
+                 cell_size: torch.Tensor) -> list[int]:
+    """The object a question names: the class's :func:`attended_class_object`, else its faint one (footprint above
+    ``LOCATION_FAINT_MIN_P``) where the map shows no other; empty when it shows none."""
+    return attended_class_object(asked, attention, footprints, xy, cell_size) or attended_class_object(
+        asked, attention, footprints, xy, cell_size, LOCATION_FAINT_MIN_P)
+
+
 def doubted_classes(question: AskedQuestion) -> frozenset[str]:
     """The classes the model's presence probability puts below ``PRESENCE_MIN`` (none without class presence)."""
     return frozenset(cls for cls, p in question.presence.items() if p < PRESENCE_MIN)
@@ -222,8 +230,7 @@ def measured_location(question: AskedQuestion, attention: torch.Tensor, footprin
     asked = question.named[0]
     if question.absent:  # the gate's "no" (what the types allowed) answers no "where"
         return Measurement(absent_answer(asked))
-    cells = attended_class_object(asked, attention, footprints, xy, cell_size) or attended_class_object(
-        asked, attention, footprints, xy, cell_size, LOCATION_FAINT_MIN_P)
+    cells = asked_object(asked, attention, footprints, xy, cell_size)
     if not cells:
         return None
     support = support_of(footprints, xy, cell_size, asked, cells) if asked in ON_CLASSES else None
@@ -298,24 +305,25 @@ def asks_object_caption(question: AskedQuestion) -> bool:
         and not _NOT_OBJECT_DESCRIPTION.search(question.text.lower())
 
 
+def object_colours(colour_probs: torch.Tensor, footprints: torch.Tensor, cls: str, cells: list[int]) -> torch.Tensor:
+    """The colours the 2D encoder sees on an object [len(COLOURS)]: its columns' probabilities of the named
+    ``COLOURS`` (``colour_probs`` [N, K] ends with 'none'), weighted by their footprint of the class."""
+    weights = footprints[cells, CLASSES.index(cls)].double().clamp_min(1e-6)
+    return (colour_probs[cells, : len(COLOURS)].double() * weights[:, None]).sum(0) / weights.sum()
+
+
 def colour_share(colour_probs: torch.Tensor, footprints: torch.Tensor, cls: str, cells: list[int], colour: str
                  ) -> float:
-    """How much of an object the 2D encoder sees in ``colour``: its columns' probability of it, weighted by their
-    footprint of the class."""
-    weights = footprints[cells, CLASSES.index(cls)].double().clamp_min(1e-6)
-    return float((colour_probs[cells, list(COLOURS).index(colour)].double() * weights).sum() / weights.sum())
+    """How much of an object the 2D encoder sees in ``colour`` (:func:`object_colours`)."""
+    return float(object_colours(colour_probs, footprints, cls, cells)[list(COLOURS).index(colour)])
 
 
 def object_colour(colour_probs: Optional[torch.Tensor], footprints: torch.Tensor, cls: str, cells: list[int]
                   ) -> Optional[str]:
-    """The colour the 2D encoder sees on an object: its columns' colour probabilities (``colour_probs`` [N, K]: the
-    named ``COLOURS``, then 'none') weighted by their footprint of the class, the likeliest named one; None without
-    colour heads."""
+    """The likeliest colour the 2D encoder sees on an object (:func:`object_colours`); None without colour heads."""
     if colour_probs is None or not cells:
         return None
-    weights = footprints[cells, CLASSES.index(cls)].double().clamp_min(1e-6)
-    named = colour_probs[cells, : len(COLOURS)].double()
-    return list(COLOURS)[int(((named * weights[:, None]).sum(0)).argmax())]
+    return list(COLOURS)[int(object_colours(colour_probs, footprints, cls, cells).argmax())]
 
 
 def room_place(xy: torch.Tensor, cells: list[int]) -> str:
@@ -335,7 +343,7 @@ def measured_object_caption(question: AskedQuestion, attention: torch.Tensor, fo
                             ) -> Optional[Measurement]:
     """The answer to "describe the chair" (from no situation), in the training captions' form: "a red chair on the
     brown desk, with a white lamp on it, next to the gray bed" — the named class's most-attended object
-    (:func:`attended_class_object`; where the question names its colour, the class's object the 2D encoder sees most
+    (:func:`asked_object`; where the question names its colour, the class's object the 2D encoder sees most
     in it, :func:`colour_share`, said in the asker's colour) with its colour (:func:`object_colour`), what it stands on
     (:func:`support_of`), what stands on it, the floor-standing object next to it (:func:`nearest_neighbour`,
     within ``NEXT_TO_M``) and, standing on the floor, where in the room (:func:`room_place`); at most three parts,
@@ -349,9 +357,7 @@ def measured_object_caption(question: AskedQuestion, attention: torch.Tensor, fo
     shades = [] if said is None or colour_probs is None else [
         (colour_share(colour_probs, footprints, asked, o, said), o)
         for o in class_objects(footprints[:, CLASSES.index(asked)], xy, cell_size, NAMED_OBJECT_MIN_P)]
-    cells = max(shades, key=lambda s: s[0])[1] if shades else (
-        attended_class_object(asked, attention, footprints, xy, cell_size)
-        or attended_class_object(asked, attention, footprints, xy, cell_size, LOCATION_FAINT_MIN_P))
+    cells = max(shades, key=lambda s: s[0])[1] if shades else asked_object(asked, attention, footprints, xy, cell_size)
     if not cells:
         return None
 
@@ -444,8 +450,7 @@ def measured_object_size(question: AskedQuestion, attention: torch.Tensor, footp
     asked = question.named[0]
     if question.absent:
         return Measurement(absent_answer(asked))
-    cells = attended_class_object(asked, attention, footprints, xy, cell_size) or attended_class_object(
-        asked, attention, footprints, xy, cell_size, LOCATION_FAINT_MIN_P)
+    cells = asked_object(asked, attention, footprints, xy, cell_size)
     if not cells:
         return None
     longer, shorter = object_sides(xy, cell_size, cells)
@@ -503,7 +508,6 @@ def measured_scene_caption(question: AskedQuestion, footprints: torch.Tensor, xy
             sentences.append(f"The {cls} is on the {support[0]}.")
             break
     return Measurement(" ".join(sentences), inventory_cells(footprints, found))
-
 
 
 def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
