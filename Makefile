@@ -4,6 +4,10 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# Test processes (pytest-xdist, one test file per process at a time): the ROS tests wait on DDS and subprocesses,
+# so two processes take the suite on 2 cores from ~12 to ~8 min. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
+PYTEST_WORKERS := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 INTERFACE_FILES := $(wildcard leovl_interfaces/msg/*.msg leovl_interfaces/srv/*.srv) \
 	leovl_interfaces/CMakeLists.txt leovl_interfaces/package.xml \
 	$(wildcard vendor/tf2_msgs/msg/*.msg) vendor/tf2_msgs/CMakeLists.txt vendor/tf2_msgs/package.xml
@@ -35,11 +39,11 @@ eval-demo: setup  ## a synthetic bag (150 frames, 640x480, 30 Hz, its questions)
 	$(VENV)/bin/leovl-bag write --source sim --frames 150 --out eval_demo_out/bag
 	$(VENV)/bin/leovl-eval eval_demo_out/bag --out eval_demo_out/eval
 
-test: setup  ## run the whole test suite (slow tests included)
-	$(PY) -m pytest -q
+test: setup  ## run the whole test suite (slow tests included), on TEST_WORKERS processes
+	$(PY) -m pytest -q $(PYTEST_WORKERS)
 
 test-fast: setup  ## the suite without tests marked slow
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q $(PYTEST_WORKERS) -m "not slow"
 
 lint: setup  ## ruff over the whole tree
 	$(VENV)/bin/ruff check .

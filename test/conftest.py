@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -15,9 +16,19 @@ import pytest
 from leovl_ros.agent.paths import shared_data_dir
 from leovl_ros.ros.env import ros_environment
 
+
+def private_domain_id() -> int:
+    """A ROS domain for this test process: random per run (two runs on one machine rarely meet) and, under
+    pytest-xdist, different for each worker of the run (``make test`` runs two: they must never meet)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    run = int(hashlib.sha1(os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid())).encode()).hexdigest(), 16)
+    return 1 + (run % (100 // workers)) * workers + worker
+
+
 # Every test session (and every subprocess it starts) gets a private ROS domain and localhost-only
 # discovery, so two runs on one machine never see each other's messages.
-os.environ.update(ros_environment(domain_id=1 + os.getpid() % 100))
+os.environ.update(ros_environment(domain_id=private_domain_id()))
 # Encoder exports of the nodes (backend auto → ONNX under $ROS_HOME/leovl_engines) stay inside the session.
 os.environ["ROS_HOME"] = tempfile.mkdtemp(prefix="leovl_test_ros_home_")
 atexit.register(shutil.rmtree, os.environ["ROS_HOME"], True)
