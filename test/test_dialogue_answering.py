@@ -115,6 +115,19 @@ def test_the_scope_check_names_the_unknown_object_and_can_be_turned_off(agent):
     assert answerer.ask("is there a fridge next to the sofa?").success
 
 
+def test_other_words_for_a_class_reach_the_model_as_its_name_and_can_be_turned_off(agent):
+    answerer = Answerer(agent, MapHandle(fused_store()))
+    reply = answerer.ask("where is the armchair?", session_id="words")
+    assert reply.success and reply.read_as == "where is the chair?"
+    assert agent.history("words")[-1][0] == "where is the chair?"
+    assert answerer.ask("how many waste baskets are there?").success  # a trash can, not a basket
+    assert answerer.ask("is there a chair?").read_as == ""
+    answerer.config = AnswererConfig(object_words=False)
+    reply = answerer.ask("where is the armchair?", session_id="words-off")
+    assert reply.success and reply.read_as == "" and agent.history("words-off")[-1][0] == "where is the armchair?"
+    assert answerer.ask("how many waste baskets are there?").reason == "question_unknown_object"
+
+
 def test_session_ids_unknown_accepted_malformed_rejected(answerer, agent):
     assert answerer.ask("is there a lamp?", session_id="never-seen-before").success
     assert len(agent.history("never-seen-before")) == 1

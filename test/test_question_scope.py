@@ -49,10 +49,9 @@ def test_questions_in_no_known_word_or_about_other_objects_are_rejected_with_the
     assert check_question_scope("what's the nightstand's colour", vocabulary) is None
 
 
-def test_no_question_the_generator_or_a_person_wrote_is_out_of_scope():
+def written_questions() -> list[str]:
     """Every question family (held-out ones too), word slot and 20 training scenes' texts, and every hand-written
-    question file the benchmarks read, stay in scope with the task's words alone (any tokenizer adds to them): the
-    check only rejects what the model cannot answer."""
+    question the benchmarks read: what the generator and people wrote."""
     from leovl_ros.sim.shards import WORD_SLOTS, families, vocabulary_corpus
 
     texts = [fam.pattern for fams in families().values() for fam in fams]
@@ -64,6 +63,13 @@ def test_no_question_the_generator_or_a_person_wrote_is_out_of_scope():
     texts += [p.replace("{ref}", "the chair") for p in json.loads((data / "handworded_last_seen.json").read_text())
               ["patterns"]]
     assert len(texts) > 2000
+    return texts
+
+
+def test_no_question_the_generator_or_a_person_wrote_is_out_of_scope():
+    """:func:`written_questions` stay in scope with the task's words alone (any tokenizer adds to them): the check
+    only rejects what the model cannot answer."""
+    texts = written_questions()
     vocabulary = task_words()
     rejected = [(t, str(r)) for t in texts if t.strip() and (r := check_question_scope(t, vocabulary)) is not None]
     assert not rejected, rejected[:5]

@@ -25,7 +25,9 @@ standing in the region instead, only those the 2D encoder's class head reads as 
 
 Unknown session ids are accepted: a session id the agent has not seen starts a new (bounded) history; only malformed
 ids (too long, characters outside letters, digits and ``-_.:@``) are rejected. Questions in none of the model's words or
-about objects outside its classes are rejected too (``question_scope``; ``AnswererConfig.check_scope``).
+about objects outside its classes are rejected too (``question_scope``; ``AnswererConfig.check_scope``); words people
+use for a class that no training question uses ("armchair", "wardrobe") reach the model as the class name
+(``object_words``; ``AnswererConfig.object_words``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from leovl_ros.agent.map_handle import MapHandle
+from leovl_ros.agent.object_words import with_trained_object_words
 from leovl_ros.agent.question_scope import check_question_scope, known_words
 from leovl_ros.agent.validation import Reason, Rejection, check_pose_matrix, check_question, check_session_id
 from leovl_ros.eval.normalize import points_at_no_object
@@ -74,6 +77,9 @@ class AnswererConfig:
     check_scope: bool = True
     """Reject questions in none of the model's words or about objects outside its classes
     (``question_scope.check_question_scope``) instead of answering them with one of its classes."""
+    object_words: bool = True
+    """Ask the model with the class name in place of the words people use for a class that no training question
+    uses ("where is the armchair?" → "where is the chair?"; ``object_words.with_trained_object_words``)."""
 
     def __post_init__(self) -> None:
         if self.max_question_chars < 1 or self.max_session_id_chars < 1:
@@ -124,6 +130,9 @@ class Reply:
     answer_types: list[str] = field(default_factory=list)
     """The question types the model read the question as (``model.answer_types``): with ``last_seen`` the topic and
     Rviz say the time (``agent.spoken``)."""
+    read_as: str = ""
+    """The question as the model was asked it where words were rewritten (``AnswererConfig.object_words``: "where
+    is the chair?" for "where is the armchair?"); empty otherwise."""
 
     def last_seen_time(self) -> tuple[int, int]:
         """``last_seen`` as (sec, nanosec) of a builtin_interfaces/Time; (0, 0) when unknown."""
@@ -342,7 +351,12 @@ class Answerer:
         if rejection is not None or not self.config.check_scope:
             return rejection
         text = bytes(question).decode("utf-8") if isinstance(question, (bytes, bytearray)) else question
-        return check_question_scope(text, self._vocabulary)
+        return check_question_scope(self.read_as(text), self._vocabulary)  # "waste basket" is a trash can
+
+    def read_as(self, question: str) -> str:
+        """The question as the model is asked it: with the class name for words no training question uses
+        (``object_words``) unless ``config.object_words`` is off."""
+        return with_trained_object_words(question)[0] if self.config.object_words else question
 
     def ask(self, question: Any, session_id: str = "", situation_text: str = "",
             situation_pose: Optional[np.ndarray] = None) -> Reply:
@@ -357,6 +371,7 @@ class Answerer:
             return self._reject(rejection.reason.value, rejection.detail, start)
         if isinstance(question, (bytes, bytearray)):
             question = bytes(question).decode("utf-8")
+        read_as = self.read_as(question)
         if not self._model_lock.acquire(timeout=self.config.busy_timeout_s):
             return self._reject(Reason.BUSY.value, f"the model is answering another question (waited "
                                                    f"{self.config.busy_timeout_s:.1f} s); try again", start)
@@ -380,7 +395,7 @@ class Answerer:
             # the fusion worker keeps fusing meanwhile.
             version = scene.version
             try:
-                result = self.agent.answer(None, question.strip(), session_id=session_id,
+                result = self.agent.answer(None, read_as.strip(), session_id=session_id,
                                            situation_text=situation_text, situation_pose=situation_pose, scene=scene)
             except Exception as exc:  # a fault in one answer is that answer's error, not the node's end
                 return self._reject("model_error", f"{type(exc).__name__}: {exc}", start, version=version)
@@ -399,7 +414,8 @@ class Answerer:
                      scene_tokens=int(result.scene_tokens), prompt_tokens=int(result.prompt_tokens),
                      answer_tokens=int(result.answer_tokens), latency_ms=(time.perf_counter() - start) * 1e3,
                      map_version=version, model_answer=result.model_answer,
-                     last_seen=last_seen, answer_types=list(result.answer_types))
+                     last_seen=last_seen, answer_types=list(result.answer_types),
+                     read_as=read_as if read_as != question else "")
 
     def class_voxels(self, batch: Any, cells: list[int], cls: int) -> tuple[np.ndarray, np.ndarray]:
         """The map's voxels standing in CFG ``cells`` of ``batch`` (above the floor bin, as condensation's column

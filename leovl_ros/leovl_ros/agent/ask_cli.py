@@ -100,6 +100,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"A: {reply.answer}" if reply.answer else f"rejected: {reply.error}")
             if not reply.success:
                 continue
+            if reply.read_as:
+                print(f"   asked as {reply.read_as!r}")
             if spoken != reply.answer:
                 print(f"   on ~/answer: {spoken!r}")
             if reply.model_answer:

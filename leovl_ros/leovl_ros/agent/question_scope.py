@@ -8,8 +8,8 @@ turns those into counted rejections with a clear error that names the object and
 An object is outside the classes when the question names one of ``OTHER_OBJECTS`` (household objects, fixtures,
 people and pets a user may ask a robot about) outside every class phrasing (``sim.templates.class_spans``: "toilet"
 in "toilet paper" is a class, "paper" is not), unless it stands right before a class phrasing, where it is a
-modifier ("the glass table", "the kitchen chair"). Words that may be a class in a user's mouth are not listed
-(armchair, wardrobe, flowers, computer): the model answers those as best it can.
+modifier ("the glass table", "the kitchen chair"). Words that are a class in a user's mouth are not listed here
+(armchair, wardrobe, flowers, computer): ``object_words`` puts the class name in their place.
 """
 
 from __future__ import annotations

@@ -67,8 +67,9 @@ def last_seen_sentence(thing: str, last_seen: float, now: Optional[float] = None
 def spoken_answer(reply: Reply, now: Optional[float] = None, question: str = "") -> str:
     """What a person hears for ``reply`` at sensor time ``now`` (seconds, the clock the map's stamps use): the time
     sentence for a successful answer of the last-seen type that names one class and has a time, and for the list
-    that answers "what did you see last?" (``question``; "I last saw a bed and a chair 2.9 s ago, at …"), else the
-    answer."""
+    that answers "what did you see last?" (``question``, as the model read it where ``reply.read_as`` says; "I last
+    saw a bed and a chair 2.9 s ago, at …"), else the answer."""
+    question = reply.read_as or question
     if not reply.success or reply.last_seen is None or not math.isfinite(reply.last_seen):
         return reply.answer
     if question and reply.answer.startswith(("a ", "an ")):

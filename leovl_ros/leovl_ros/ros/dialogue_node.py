@@ -238,7 +238,8 @@ class DialogueNode(ManagedNode):
                 self.get_logger().warning(f"request rejected ({reply.error}); further '{reply.reason}' "
                                           f"rejections are only counted in ~/status")
             return
-        self.get_logger().debug(f"answered in {reply.latency_ms:.0f} ms with {reply.scene_tokens} scene tokens")
+        self.get_logger().debug(f"answered in {reply.latency_ms:.0f} ms with {reply.scene_tokens} scene tokens"
+                                + (f", asked as {reply.read_as!r}" if reply.read_as else ""))
         self._latencies.add(time.monotonic(), reply.latency_ms * 1e-3)
         self._grounding_pub.publish(self._markers(reply, str(question)))
         if reply.grounding_xyz:

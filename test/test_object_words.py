@@ -1,0 +1,86 @@
+"""Words people use for a class that no training question uses, rewritten to the class name (``agent.object_words``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_question_scope import written_questions
+
+from leovl_ros.agent.object_words import OBJECT_WORDS, with_trained_object_words
+from leovl_ros.agent.question_scope import OTHER_OBJECTS
+from leovl_ros.sim.templates import SYNONYMS, classes_named
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("question, read_as, pairs", [
+    ("where is the armchair?", "where is the chair?", [("armchair", "chair")]),
+    ("Where is the Closet?", "where is the cabinet?", [("closet", "cabinet")]),
+    ("how many flowers are there?", "how many plants are there?", [("flowers", "plants")]),
+    ("where are the wardrobes?", "where are the cabinets?", [("wardrobes", "cabinets")]),
+    ("what colour is the bedside cabinet?", "what colour is the nightstand?", [("bedside cabinet", "nightstand")]),
+    ("how many office chairs are there?", "how many chairs are there?", [("office chairs", "chairs")]),
+    ("what is on the chest of drawers?", "what is on the cabinet?", [("chest of drawers", "cabinet")]),
+    ("where is the trash?", "where is the trash can?", [("trash", "trash can")]),
+    ("is the pc left of the loveseat?", "is the monitor left of the sofa?", [("pc", "monitor"), ("loveseat", "sofa")]),
+])
+def test_other_words_for_a_class_become_its_name(question, read_as, pairs):
+    assert with_trained_object_words(question) == (read_as, pairs)
+
+
+@pytest.mark.parametrize("question", [
+    "what is on the computer desk?",        # a modifier of the class after it
+    "what colour is the bedside lamp?",
+    "is there a garbage can?",              # inside a trained phrasing
+    "is the computer monitor on?",
+    "Where is the couch?",                  # trained phrasings stay as written
+    "is the wardrobe-like shelf tall?",     # not inside a hyphenation
+])
+def test_modifiers_and_trained_phrasings_stay(question):
+    assert with_trained_object_words(question) == (question, [])
+
+
+def test_the_words_are_no_trained_phrasing_nor_an_object_outside_the_classes():
+    words = [w for ws in OBJECT_WORDS.values() for w in ws]
+    assert set(OBJECT_WORDS) <= set(SYNONYMS)
+    assert not set(words) & {p for ps in SYNONYMS.values() for p in ps}
+    assert not set(words) & set(OTHER_OBJECTS)
+    for cls, ws in OBJECT_WORDS.items():  # each rewrite names its class, and only it
+        for word in ws:
+            assert classes_named(with_trained_object_words(f"where is the {word}?")[0]) == [cls], word
+
+
+def test_no_question_the_generator_or_a_person_wrote_is_rewritten():
+    """What the generator and the benchmarks' hand-written files ask (``test_question_scope.written_questions``)
+    reaches the model as written: the rewrite only touches words the model never saw."""
+    changed = [(t, r) for t in written_questions() if (r := with_trained_object_words(t)[1])]
+    assert not changed, changed[:5]
+
+BENCHMARK = ROOT / "benchmarks" / "object_words.py"
+
+
+def test_the_benchmark_keeps_the_number_of_what_it_rewords(benchmark):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for question in ("how many couches are there?", "what colour is the bin?", "where is the bedside table?"):
+        text, cls = benchmark.in_other_words(question, rng)
+        read_as, pairs = with_trained_object_words(text)
+        assert len(pairs) == 1 and classes_named(read_as) == [cls], (question, text)
+        assert pairs[0][1].endswith("s") == question.startswith("how many"), (question, text)
+    assert benchmark.in_other_words("is there a bed?", rng) is None  # no other words for a bed
+
+
+@pytest.mark.skipif(not (ROOT / "models" / "default" / "model.safetensors").is_file(),
+                    reason="needs the shipped model (models/default)")
+def test_benchmark_prints_one_json_line(benchmark, capsys):
+    benchmark.main(["--rooms", "1", "--frames", "8", "--per-type", "1", "--threads", "1"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    figures = json.loads(lines[0])
+    assert figures["benchmark"] == "object_words" and figures["n"] >= 1 and figures["rewritten"] == 1.0
+    for key in ("em_generated", "em_other_words", "em_other_words_unrewritten"):
+        assert 0.0 <= figures[key] <= 1.0, key
+    assert sum(c["n"] for c in figures["by_class"].values()) == figures["n"]
