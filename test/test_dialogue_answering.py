@@ -128,6 +128,17 @@ def test_other_words_for_a_class_reach_the_model_as_its_name_and_can_be_turned_o
     assert answerer.ask("how many waste baskets are there?").reason == "question_unknown_object"
 
 
+def test_typing_slips_reach_the_model_put_right_and_can_be_turned_off(agent):
+    answerer = Answerer(agent, MapHandle(fused_store()))
+    assert answerer.ask("how many chiars are there?").read_as == "how many chairs are there?"
+    assert answerer.ask("wher is the armchiar?").read_as == "where is the chair?"  # slips, then the class name
+    reply = answerer.ask("when did you last see my kyes?")  # "keys", not "yes": refused, as "keys" is
+    assert reply.reason == "question_unknown_object" and "'keys'" in reply.error
+    answerer.config = AnswererConfig(correct_spelling=False)
+    reply = answerer.ask("how many chiars are there?")
+    assert reply.success and reply.read_as == ""
+
+
 def test_session_ids_unknown_accepted_malformed_rejected(answerer, agent):
     assert answerer.ask("is there a lamp?", session_id="never-seen-before").success
     assert len(agent.history("never-seen-before")) == 1

@@ -80,7 +80,24 @@ def test_benchmark_prints_one_json_line(benchmark, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1
     figures = json.loads(lines[0])
-    assert figures["benchmark"] == "object_words" and figures["n"] >= 1 and figures["rewritten"] == 1.0
-    for key in ("em_generated", "em_other_words", "em_other_words_unrewritten"):
-        assert 0.0 <= figures[key] <= 1.0, key
-    assert sum(c["n"] for c in figures["by_class"].values()) == figures["n"]
+    assert figures["benchmark"] == "object_words"
+    for form in ("other_words", "slip"):
+        assert figures[form]["n"] >= 1 and figures[form]["rewritten"] > 0.5, form
+        for key in ("em", "em_off", "em_generated"):
+            assert 0.0 <= figures[form][key] <= 1.0, (form, key)
+    by_class = figures["other_words"]["by_class"]
+    assert sum(c["n"] for c in by_class.values()) == figures["other_words"]["n"]
+
+
+def test_a_slip_is_one_edit_inside_a_class_word_and_spells_no_known_word(benchmark):
+    import numpy as np
+
+    from leovl_ros.agent.spelling import one_edit
+
+    rng = np.random.default_rng(1)
+    for question in ("how many chairs are there?", "what colour is the bedside table?", "is there a sofa?"):
+        for _ in range(20):
+            slipped, word, slip = benchmark.with_a_slip(question, rng, frozenset({"chairs"}))
+            assert slipped == question.replace(word, slip, 1) and word in question
+            assert word[0] == slip[0] and len(word) >= 4 and one_edit(slip, word) is not None
+    assert benchmark.with_a_slip("is there a tv?", rng, frozenset()) is None  # no class word of four letters

@@ -12,6 +12,7 @@ from map_fixtures import furnished_map, measured_text
 
 from leovl_ros.model.measure import AskedQuestion, measured_answer
 from leovl_ros.model.room_questions import (
+    asks_help,
     asks_inventory,
     asks_latest,
     asks_location,
@@ -20,6 +21,7 @@ from leovl_ros.model.room_questions import (
     asks_scene_caption,
     closer_reference,
     measured_closer,
+    measured_help,
     measured_inventory,
     measured_latest,
     measured_location,
@@ -142,6 +144,7 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     assert [t for t in texts if asks_latest(t) and not AskedQuestion(t).named] == []
     assert [t for t in texts if closer_reference(AskedQuestion(t))] == []
     assert [t for t in texts if asks_inventory(t) and not AskedQuestion(t).named] == []
+    assert [t for t in texts if asks_help(t)] == []
 
 
 @pytest.mark.parametrize("question, caption", [
@@ -282,6 +285,30 @@ def test_inventory_questions_are_read_from_their_words(question, inventory):
 def inventory_of(room: SimpleNamespace, question: str) -> object:
     """:func:`measured_inventory` of a question about ``room`` (None where it answers none)."""
     return measured_inventory(AskedQuestion(question, ["class"]), room.footprints, room.xy, room.cell_size)
+
+
+@pytest.mark.parametrize("question, help_", [
+    ("what can you do?", True), ("Help!", True), ("help me", True), ("What can I ask you?", True),
+    ("what do you know how to do?", True), ("how do I use you?", True),
+    ("what can you see?", False), ("help me find the chair", False), ("what do you see?", False),
+    ("what can I put on the desk?", False),
+])
+def test_asking_what_the_robot_can_answer_is_read_from_its_words(question, help_):
+    assert asks_help(question) is help_
+
+
+def test_the_help_answer_says_what_the_map_holds_and_what_to_ask_about_it():
+    room = furnished_map([("chair", [(0.0, 0.0)]), ("chair", [(3.0, 0.0)]), ("bed", [(0.0, 4.0), (0.3, 4.0)]),
+                          ("lamp", [(5.0, 0.0)])])
+    measured = measured_help(AskedQuestion("what can you do?", ["class"]), room.footprints, room.xy, room.cell_size)
+    assert measured.text.startswith("I answer questions about what my camera has seen: so far a bed, two chairs and "
+                                    "a lamp. Ask me, for example, 'how many chairs are there?', 'where is the bed?'")
+    assert "'when did you last see the bed?'" in measured.text and measured.cells == [2, 0, 4]
+    empty = furnished_map([])
+    assert "not seen any object yet" in measured_help(AskedQuestion("help", ["class"]), empty.footprints, empty.xy,
+                                                      empty.cell_size).text
+    assert measured_help(AskedQuestion("what do you see?", ["class"]), room.footprints, room.xy,
+                         room.cell_size) is None
 
 
 def test_the_inventory_lists_every_class_on_the_map_with_its_number_largest_first():

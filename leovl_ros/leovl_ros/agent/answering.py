@@ -27,7 +27,8 @@ Unknown session ids are accepted: a session id the agent has not seen starts a n
 ids (too long, characters outside letters, digits and ``-_.:@``) are rejected. Questions in none of the model's words or
 about objects outside its classes are rejected too (``question_scope``; ``AnswererConfig.check_scope``); words people
 use for a class that no training question uses ("armchair", "wardrobe") reach the model as the class name
-(``object_words``; ``AnswererConfig.object_words``).
+(``object_words``; ``AnswererConfig.object_words``), and typing slips in the task's words are put right first
+(``spelling``; ``AnswererConfig.correct_spelling``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ import numpy as np
 from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.object_words import with_trained_object_words
 from leovl_ros.agent.question_scope import check_question_scope, known_words
+from leovl_ros.agent.spelling import corrected_spelling
 from leovl_ros.agent.validation import Reason, Rejection, check_pose_matrix, check_question, check_session_id
 from leovl_ros.eval.normalize import points_at_no_object
 from leovl_ros.geometry.transforms import pose_from_position_quat
@@ -80,6 +82,9 @@ class AnswererConfig:
     object_words: bool = True
     """Ask the model with the class name in place of the words people use for a class that no training question
     uses ("where is the armchair?" → "where is the chair?"; ``object_words.with_trained_object_words``)."""
+    correct_spelling: bool = True
+    """Ask the model with typing slips in the task's words put right ("how many chiars" → "how many chairs";
+    ``spelling.corrected_spelling``)."""
 
     def __post_init__(self) -> None:
         if self.max_question_chars < 1 or self.max_session_id_chars < 1:
@@ -131,8 +136,8 @@ class Reply:
     """The question types the model read the question as (``model.answer_types``): with ``last_seen`` the topic and
     Rviz say the time (``agent.spoken``)."""
     read_as: str = ""
-    """The question as the model was asked it where words were rewritten (``AnswererConfig.object_words``: "where
-    is the chair?" for "where is the armchair?"); empty otherwise."""
+    """The question as the model was asked it where words were rewritten (:meth:`Answerer.read_as`: "where is the
+    chair?" for "where is the armchair?" or "where is the chiar?"); empty otherwise."""
 
     def last_seen_time(self) -> tuple[int, int]:
         """``last_seen`` as (sec, nanosec) of a builtin_interfaces/Time; (0, 0) when unknown."""
@@ -353,9 +358,16 @@ class Answerer:
         text = bytes(question).decode("utf-8") if isinstance(question, (bytes, bytearray)) else question
         return check_question_scope(self.read_as(text), self._vocabulary)  # "waste basket" is a trash can
 
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """The words the model knows (``question_scope.known_words``): the scope check's and the speller's."""
+        return self._vocabulary
+
     def read_as(self, question: str) -> str:
-        """The question as the model is asked it: with the class name for words no training question uses
-        (``object_words``) unless ``config.object_words`` is off."""
+        """The question as the model is asked it: typing slips put right (``spelling``), then the class name for
+        words no training question uses (``object_words``), each unless its ``config`` switch is off."""
+        if self.config.correct_spelling:
+            question = corrected_spelling(question, self._vocabulary)[0]
         return with_trained_object_words(question)[0] if self.config.object_words else question
 
     def ask(self, question: Any, session_id: str = "", situation_text: str = "",

@@ -203,6 +203,9 @@ class DialogueConfig:
     object_words: bool = param(True, "Ask the model with the class name in place of words people use for a class "
                                      "that no training question uses ('where is the armchair?' is asked as 'where "
                                      "is the chair?'; agent/object_words.py).", read_only=False)
+    correct_spelling: bool = param(True, "Ask the model with typing slips in the task's words put right ('how many "
+                                         "chiars' is asked as 'how many chairs'; agent/spelling.py).",
+                                   read_only=False)
     topic_session_id: str = param("topic", "Session id of questions arriving on ~/question.", read_only=False)
     marker_scale: float = param(0.25, "Diameter (m) of the grounding spheres.", read_only=False)
     status_period_s: float = param(1.0, "Period (s) of ~/status.")
@@ -236,4 +239,4 @@ class DialogueConfig:
         return AnswererConfig(max_question_chars=self.max_question_chars,
                               max_session_id_chars=self.max_session_id_chars, busy_timeout_s=self.busy_timeout_s,
                               scene_refresh_s=self.scene_refresh_s, check_scope=self.check_scope,
-                              object_words=self.object_words)
+                              object_words=self.object_words, correct_spelling=self.correct_spelling)

@@ -84,7 +84,7 @@ def task_words() -> frozenset[str]:
     too), their word slots and leading words, the class phrasings (and plurals), colours, numbers, yes/no and places;
     two letters or more."""
     texts = [re.sub(r"\{[a-z_0-9]+\}", " ", fam.pattern) for fams in families().values() for fam in fams]
-    texts += [*LEADS, *COLOURS, *NUMBER_WORDS, YES, NO]
+    texts += [*LEADS, *COLOURS, *NUMBER_WORDS, YES, NO, "help"]  # "help" asks what it can answer (room_questions)
     texts += [form for ps in SYNONYMS.values() for p in ps for form in (p, plural(p))]
     for table in (WORD_SLOTS, COLOUR_WORDS, SITUATED_PLACES):
         texts += [word for words in table.values() for word in words]

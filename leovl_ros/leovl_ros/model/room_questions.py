@@ -13,7 +13,8 @@ the columns' seen times answer them instead, in the words people use (:func:`ans
 - "describe the room" / "describe the lamp": the training captions' form filled from the map
   (:func:`measured_scene_caption`, :func:`measured_object_caption`);
 - "how big is the room / the bed?": the map's extents (:func:`measured_room_size`, :func:`measured_object_size`);
-- "which is closer to the bed, the desk or the stool?" (:func:`measured_closer`).
+- "which is closer to the bed, the desk or the stool?" (:func:`measured_closer`);
+- "what can you do?", "help": what the robot answers and what the map holds (:func:`measured_help`).
 Routes ("how do I get to the sofa?") are read by their words too (``model.measure.measured_route``). No reader
 takes a question the evaluations score but the room and object description requests (``test_room_questions``), so
 every other figure stays the model's; held-out figures of these answers: ``docs/model.md``,
@@ -297,6 +298,38 @@ def measured_inventory(question: AskedQuestion, footprints: torch.Tensor, xy: to
     return Measurement(text, inventory_cells(footprints, found))
 
 
+_HELP = re.compile(
+    r"^\W*(?:help(?: me)?|what (?:can|could) (?:you do|i ask(?: you)?)|what (?:should|may) i ask(?: you)?"
+    r"|what (?:do|can) you (?:do|know how to do|answer)|how do i use you|what are you able to do)\W*$")
+"""Asking what the robot can be asked ("help", "what can you do?", "what can I ask you?"), and nothing else."""
+
+HELP_EXAMPLES = ("how many {plural} are there?", "where is the {cls}?", "what colour is the {cls}?",
+                 "when did you last see the {cls}?", "describe the room")
+"""The questions the help answer suggests, filled with the map's classes."""
+
+
+def asks_help(text: str) -> bool:
+    """Whether a question asks what the robot can answer (:data:`_HELP`)."""
+    return bool(_HELP.match(text.lower().strip()))
+
+
+def measured_help(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
+                  ) -> Optional[Measurement]:
+    """The answer to "what can you do?": what the robot answers, what the map holds so far (:func:`room_inventory`)
+    and questions to ask about it, grounded as the inventory. None for another question."""
+    if not asks_help(question.text):
+        return None
+    found = room_inventory(question, footprints, xy, cell_size)
+    if not found:
+        return Measurement("I answer questions about what my camera has seen; I have not seen any object yet.")
+    first, last = found[0][0], found[-1][0]
+    counted = max(found, key=lambda f: len(f[1]))[0]  # the class with the most objects: a count worth asking
+    examples = [e.format(cls=first if i % 2 else last, plural=plural(counted)) for i, e in enumerate(HELP_EXAMPLES)]
+    return Measurement(f"I answer questions about what my camera has seen: so far {inventory_words(found)}. "
+                       f"Ask me, for example, {', '.join(repr(e) for e in examples[:-1])} or {examples[-1]!r}.",
+                       inventory_cells(footprints, found))
+
+
 def asks_object_caption(question: AskedQuestion) -> bool:
     """Whether a question asks for a description of one named object ("describe the red chair", "give a short
     description of the lamp", "what does the bed look like and where is it?", "tell me about the sofa"; a swapped
@@ -516,7 +549,8 @@ def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor,
     """The map's answer to a question read by its words (module docstring), whatever the model said (``text``; a
     "there is no chair" of the model's stays: the location needs the object); None for every other question."""
     colour_probs = None if colour_probs is None else colour_probs.float().cpu()
-    return (measured_route(question, attention, footprints, xy, cell_size)
+    return (measured_help(question, footprints, xy, cell_size)
+            or measured_route(question, attention, footprints, xy, cell_size)
             or measured_closer(question, attention, footprints, xy, cell_size)
             or measured_inventory(question, footprints, xy, cell_size)
             or measured_scene_caption(question, footprints, xy, cell_size)
