@@ -128,12 +128,17 @@ def test_other_words_for_a_class_reach_the_model_as_its_name_and_can_be_turned_o
     assert answerer.ask("how many waste baskets are there?").reason == "question_unknown_object"
 
 
-def test_typing_slips_reach_the_model_put_right_and_can_be_turned_off(agent):
+def test_typing_slips_reach_the_model_put_right_and_can_be_turned_off(agent, monkeypatch):
     answerer = Answerer(agent, MapHandle(fused_store()))
     assert answerer.ask("how many chiars are there?").read_as == "how many chairs are there?"
     assert answerer.ask("wher is the armchiar?").read_as == "where is the chair?"  # slips, then the class name
     reply = answerer.ask("when did you last see my kyes?")  # "keys", not "yes": refused, as "keys" is
     assert reply.reason == "question_unknown_object" and "'keys'" in reply.error
+    asked = []
+    answer = agent.answer
+    monkeypatch.setattr(agent, "answer", lambda *a, **kw: asked.append(kw["situation_text"]) or answer(*a, **kw))
+    assert answerer.ask("what is on my left?", situation_text="I am sitting on the armchiar").success
+    assert asked == ["i am sitting on the chair"]  # the situation is read as the question is
     answerer.config = AnswererConfig(correct_spelling=False)
     reply = answerer.ask("how many chiars are there?")
     assert reply.success and reply.read_as == ""

@@ -364,8 +364,9 @@ class Answerer:
         return self._vocabulary
 
     def read_as(self, question: str) -> str:
-        """The question as the model is asked it: typing slips put right (``spelling``), then the class name for
-        words no training question uses (``object_words``), each unless its ``config`` switch is off."""
+        """The question (or situation) as the model is asked it: typing slips put right (``spelling``), then the
+        class name for words no training question uses (``object_words``), each unless its ``config`` switch is
+        off."""
         if self.config.correct_spelling:
             question = corrected_spelling(question, self._vocabulary)[0]
         return with_trained_object_words(question)[0] if self.config.object_words else question
@@ -408,7 +409,8 @@ class Answerer:
             version = scene.version
             try:
                 result = self.agent.answer(None, read_as.strip(), session_id=session_id,
-                                           situation_text=situation_text, situation_pose=situation_pose, scene=scene)
+                                           situation_text=self.read_as(situation_text) if situation_text else "",
+                                           situation_pose=situation_pose, scene=scene)
             except Exception as exc:  # a fault in one answer is that answer's error, not the node's end
                 return self._reject("model_error", f"{type(exc).__name__}: {exc}", start, version=version)
         finally:
