@@ -49,6 +49,7 @@ def test_slips_are_put_right(question, read_as, vocabulary):
     "is the tv on?", "is it ok?",      # under three letters
     "where is the couch?", "what's on the nightstand?",  # right already
     "is the lamp-shade on?",          # inside a hyphenation
+    "hte", "wher chiar",              # no word the model knows: refused as such, not turned into one
 ])
 def test_words_english_or_the_model_knows_stay(question, vocabulary):
     assert corrected_spelling(question, vocabulary) == (question, [])

@@ -92,7 +92,10 @@ def correction(word: str, vocabulary: frozenset[str]) -> Optional[str]:
 
 def corrected_spelling(text: str, vocabulary: frozenset[str]) -> tuple[str, list[tuple[str, str]]]:
     """``text`` with every slip (:func:`correction`; ``vocabulary`` the model's known words) put right, and the
-    (typed, corrected) pairs in order; the text unchanged and ``[]`` where there is none."""
+    (typed, corrected) pairs in order; the text unchanged and ``[]`` where there is none, or where no word of it is
+    one the model knows ("hte" stays a question in no known word, refused, not "the")."""
+    if not any(w in vocabulary for w in re.findall(r"[a-z]+", text.lower())):
+        return text, []
     fixed: list[tuple[str, str]] = []
 
     def replace(m: re.Match[str]) -> str:
