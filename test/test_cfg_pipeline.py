@@ -22,6 +22,7 @@ def test_fuse_frame_assigns_each_cell_feature_to_its_point():
     store = VoxelStore(VoxelStoreConfig(feature_dim=8, voxel_size=0.05))
     n = fuse_frame(store, frame, enc)
     assert n == 3 * 4 and len(store) == n and store.version == 1
+    assert np.array_equal(store.camera_pose, np.eye(4))  # the newest fused camera: "where are you?"
     feats = enc.encode(rgb)[0]  # [8, 3, 4]
     left, right = feats[:, 0, 0].double(), feats[:, 0, 3].double()
     x = store.voxel_centers()[:, 0]

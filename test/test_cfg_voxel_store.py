@@ -224,3 +224,36 @@ def test_compiled_and_torch_paths_build_the_same_store(monkeypatch):
         stores.append(s.arrays())
     for k in stores[0]:
         assert _identical(stores[0][k], stores[1][k]), k
+
+
+def test_the_newest_camera_pose_travels_with_the_map_and_a_bad_one_is_refused(tmp_path):
+    """``camera_pose`` ("where are you?") is the last finite pose noted, saved and loaded with the map; a file
+    without one loads with none, a malformed one is refused and changes nothing, a reset forgets it."""
+    import json
+    import struct
+
+    s = _store()
+    s.fuse(*_frames(1)[0])
+    path = tmp_path / "map.safetensors"
+    s.save(path)
+    assert _store().camera_pose is None and VoxelStore.from_file(path).camera_pose is None
+    pose = np.eye(4)
+    pose[:3, 3] = (1.5, -2.0, 1.2)
+    s.note_camera(pose)
+    s.note_camera(np.full((4, 4), np.nan))  # not a pose: the last one stays
+    s.note_camera(np.eye(3))
+    assert np.array_equal(s.camera_pose, pose)
+    s.save(path)
+    t = VoxelStore.from_file(path)
+    assert np.array_equal(t.camera_pose, pose) and len(t) == len(s)
+    blob = path.read_bytes()
+    (hlen,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + hlen])
+    header["__metadata__"]["camera_pose"] = json.dumps([1.0, 2.0])
+    text = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + blob[8 + hlen:])
+    with pytest.raises(ValueError, match="malformed metadata"):
+        t.load(path)
+    assert np.array_equal(t.camera_pose, pose)
+    t.reset()
+    assert t.camera_pose is None

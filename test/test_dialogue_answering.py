@@ -144,6 +144,22 @@ def test_typing_slips_reach_the_model_put_right_and_can_be_turned_off(agent, mon
     assert reply.success and reply.read_as == ""
 
 
+def test_where_are_you_is_answered_from_the_newest_fused_camera_pose(agent):
+    from leovl_ros.agent.answering import NO_CAMERA_POSE_ANSWER
+
+    store = fused_store()
+    answerer = Answerer(agent, MapHandle(store))
+    reply = answerer.ask("where are you?")
+    assert reply.success and reply.answer == NO_CAMERA_POSE_ANSWER and not reply.cell_ids  # a map without one
+    pose = np.eye(4)
+    pose[:3, 3] = (2.0, 1.5, 1.0)
+    store.note_camera(pose)
+    reply = answerer.ask("Where are you now?")
+    assert reply.success and reply.answer.startswith("I am ") and reply.answer_tokens == 0
+    assert len(reply.grounding_xyz) == len(reply.cell_ids) == len(reply.grounding_size)
+    assert answerer.counters()["answered"] == 2
+
+
 def test_session_ids_unknown_accepted_malformed_rejected(answerer, agent):
     assert answerer.ask("is there a lamp?", session_id="never-seen-before").success
     assert len(agent.history("never-seen-before")) == 1

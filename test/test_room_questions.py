@@ -19,6 +19,7 @@ from leovl_ros.model.room_questions import (
     asks_object_caption,
     asks_room_size,
     asks_scene_caption,
+    asks_whereabouts,
     closer_reference,
     measured_closer,
     measured_help,
@@ -29,6 +30,7 @@ from leovl_ros.model.room_questions import (
     measured_object_size,
     measured_room_size,
     measured_scene_caption,
+    measured_whereabouts,
     room_kind,
 )
 from leovl_ros.sim.scene import CLASSES, COLOURS
@@ -144,7 +146,7 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     assert [t for t in texts if asks_latest(t) and not AskedQuestion(t).named] == []
     assert [t for t in texts if closer_reference(AskedQuestion(t))] == []
     assert [t for t in texts if asks_inventory(t) and not AskedQuestion(t).named] == []
-    assert [t for t in texts if asks_help(t)] == []
+    assert [t for t in texts if asks_help(t) or asks_whereabouts(t)] == []
 
 
 @pytest.mark.parametrize("question, caption", [
@@ -309,6 +311,44 @@ def test_the_help_answer_says_what_the_map_holds_and_what_to_ask_about_it():
                                                       empty.cell_size).text
     assert measured_help(AskedQuestion("what do you see?", ["class"]), room.footprints, room.xy,
                          room.cell_size) is None
+
+
+@pytest.mark.parametrize("question, whereabouts", [
+    ("where are you?", True), ("Where are you now?", True), ("what is your position?", True),
+    ("where is the robot?", True), ("where am I?", False), ("where are you going?", False),
+    ("where are the chairs?", False),
+])
+def test_asking_where_the_robot_is_is_read_from_its_words(question, whereabouts):
+    assert asks_whereabouts(question) is whereabouts
+
+
+def test_the_robot_says_where_it_is_among_the_objects_and_what_it_faces():
+    # a bed to the south (three columns), a desk far east, the camera at (1.5, 1.5) looking along +x or -y
+    room = furnished_map([("bed", [(1.5, 0.6), (1.5, 0.3), (1.5, 0.0)]), ("desk", [(4.5, 1.5), (4.8, 1.5)]),
+                          ("chair", [(0.0, 3.0)])])
+
+    def camera(x: float, y: float, forward: tuple[float, float]) -> torch.Tensor:
+        pose = torch.eye(4, dtype=torch.float64)
+        pose[:2, 3] = torch.tensor((x, y))
+        pose[:2, 2] = torch.tensor(forward)  # the optical z axis in the map
+        pose[2, 2] = 0.0
+        return pose
+
+    def where(pose: torch.Tensor) -> tuple[str, list[int]]:
+        measured = measured_whereabouts(pose, room.footprints, room.xy, room.cell_size)
+        return measured.text, measured.cells
+
+    assert where(camera(1.5, 1.3, (1.0, 0.0))) == ("I am in the middle of the room, next to the bed, facing the desk",
+                                                   [0, 1, 2])
+    assert where(camera(1.5, 1.3, (0.0, -1.0)))[0] == "I am in the middle of the room, next to the bed, facing it"
+    assert where(camera(3.0, 3.0, (0.0, 1.0)))[0] == "I am against the wall"  # nothing near, nothing ahead
+    assert where(camera(3.2, 0.6, (-1.0, 0.0)))[0] == "I am against the wall, near the desk, facing the bed"
+    assert where(camera(0.2, 0.1, (0.0, 0.0)))[0] == "I am in a corner of the room, near the bed"  # looking down
+    empty = furnished_map([])
+    empty.xy = torch.tensor([[0.0, 0.0], [3.0, 3.0]])
+    assert measured_whereabouts(camera(1.5, 1.5, (1.0, 0.0)), empty.footprints[:0].new_zeros((2, len(CLASSES))),
+                                empty.xy, torch.full((2,), 0.3)).text == (
+        "I am in the middle of the room; the map shows no object to place me by")
 
 
 def test_the_inventory_lists_every_class_on_the_map_with_its_number_largest_first():

@@ -95,6 +95,10 @@ class AnswererConfig:
             raise ValueError(f"scene_refresh_s must be in [0, 3600], got {self.scene_refresh_s}")
 
 
+NO_CAMERA_POSE_ANSWER = "I do not know where I am: the map holds no camera pose (a map saved before 2026-12-07)"
+"""The answer to "where are you?" on a map without the newest camera pose (``VoxelStore.camera_pose``)."""
+
+
 @dataclass
 class Reply:
     """What a question gets back (the fields of ``leovl_interfaces/srv/Ask`` plus grounding points)."""
@@ -391,6 +395,7 @@ class Answerer:
         try:
             with self.map.locked() as store:
                 version = int(store.version)
+                camera_pose = getattr(store, "camera_pose", None)
                 if len(store) == 0:
                     from leovl_ros.model.agent import EMPTY_MAP_ANSWER
 
@@ -407,6 +412,10 @@ class Answerer:
             # The agent's one scene cache holds this scene now: generation runs on it without the map lock, so
             # the fusion worker keeps fusing meanwhile.
             version = scene.version
+            from leovl_ros.model.room_questions import asks_whereabouts  # torch: loaded with the model
+
+            if asks_whereabouts(read_as):
+                return self._whereabouts(scene, camera_pose, read_as if read_as != question else "", start)
             try:
                 result = self.agent.answer(None, read_as.strip(), session_id=session_id,
                                            situation_text=self.read_as(situation_text) if situation_text else "",
@@ -430,6 +439,29 @@ class Answerer:
                      map_version=version, model_answer=result.model_answer,
                      last_seen=last_seen, answer_types=list(result.answer_types),
                      read_as=read_as if read_as != question else "")
+
+    def _whereabouts(self, scene: Any, camera_pose: Optional[np.ndarray], read_as: str, start: float) -> Reply:
+        """The answer to "where are you?": the newest fused camera pose among the map's objects
+        (``room_questions.measured_whereabouts``), grounded on the nearest one; the language model has no pose to go
+        by. A map without a camera pose (saved before 2026-12-07) says so."""
+        import torch
+
+        from leovl_ros.model.room_questions import measured_whereabouts
+        from leovl_ros.sim.scene import CLASSES
+
+        batch, answer, cells = scene.batch, NO_CAMERA_POSE_ANSWER, []
+        if camera_pose is not None:  # a model without the column classifier sees no objects: the place alone
+            footprints = torch.zeros((len(batch), len(CLASSES))) if scene.footprints is None else scene.footprints
+            measured = measured_whereabouts(torch.as_tensor(camera_pose), torch.as_tensor(footprints),
+                                            batch.xy.cpu(), batch.cell_size.cpu())
+            answer, cells = measured.text, [int(c) for c in measured.cells]
+        with self._count_lock:
+            self.answered += 1
+        return Reply(success=True, answer=answer, confidence=1.0, cell_ids=cells,
+                     object_ids=self.agent.object_ids(batch, cells),
+                     grounding_xyz=[self.agent.cell_xyz(batch, c) for c in cells],
+                     grounding_size=[float(batch.cell_size[c]) for c in cells], scene_tokens=len(batch),
+                     latency_ms=(time.perf_counter() - start) * 1e3, map_version=scene.version, read_as=read_as)
 
     def class_voxels(self, batch: Any, cells: list[int], cls: int) -> tuple[np.ndarray, np.ndarray]:
         """The map's voxels standing in CFG ``cells`` of ``batch`` (above the floor bin, as condensation's column

@@ -50,6 +50,7 @@ def fuse_frame(
     lifted = lift(frame.depth, frame.K, frame.pose, tuple(feats.shape[2:]), rgb=frame.rgb, config=lift_config,
                   mask=mask)
     store.fuse(lifted.points, lifted.gather(feats[0]), lifted.colours, weights=lifted.pixels, stamp=frame.stamp)
+    store.note_camera(frame.pose)
     return len(lifted)
 
 

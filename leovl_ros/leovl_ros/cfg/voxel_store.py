@@ -51,7 +51,7 @@ import struct
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 import torch
@@ -140,6 +140,9 @@ class VoxelStore:
         self._index_slots = torch.empty(0, dtype=torch.int64, device=self.device)
         self._tick = 0
         self._counters = {"fused_points": 0, "fuse_calls": 0, "evicted": 0, "dropped_new": 0, "evictions": 0}
+        self.camera_pose: Optional[np.ndarray] = None
+        """[4, 4] float64 camera-to-map pose of the newest fused frame (:meth:`note_camera`; "where are you?"),
+        None before the first; saved with the map."""
 
     def _alloc(self, n: int) -> dict[str, torch.Tensor]:
         """Uninitialised slot storage for n voxels: keys, one float64 matrix of sums, z range, last tick, seen
@@ -169,6 +172,13 @@ class VoxelStore:
         for k, v in self._data.items():
             new[k][: self._n] = v[: self._n]
         self._data = new
+
+    def note_camera(self, pose: Any) -> None:
+        """Keep the camera-to-map pose ([4, 4]) of the frame just fused as :attr:`camera_pose`; a pose that is not a
+        finite 4×4 matrix is ignored."""
+        pose = np.asarray(pose, dtype=np.float64)
+        if pose.shape == (4, 4) and np.isfinite(pose).all():
+            self.camera_pose = pose.copy()
 
     def reset(self) -> None:
         """Forget every voxel (a new map); the version still increases."""
@@ -497,6 +507,8 @@ class VoxelStore:
             "tick": str(self._tick),
             "counters": json.dumps(self._counters),
         }
+        if self.camera_pose is not None:  # optional: files without it load with no camera pose
+            meta["camera_pose"] = json.dumps(self.camera_pose.ravel().tolist())
         blob = st_save(tensors, metadata=meta)
         path.parent.mkdir(parents=True, exist_ok=True)
         for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):  # left by a save that was killed
@@ -552,6 +564,9 @@ class VoxelStore:
         self._index_slots = torch.arange(n, device=self.device)
         self._tick = int(meta["tick"])
         self._counters = {k: int(v) for k, v in json.loads(meta["counters"]).items()}
+        self.camera_pose = None
+        if "camera_pose" in meta:
+            self.note_camera(np.reshape(json.loads(meta["camera_pose"]), (4, 4)))
         self.version += 1
 
 
@@ -582,7 +597,9 @@ def _read_store_file(path: Path, config: VoxelStoreConfig) -> tuple[dict[str, to
         voxel_size, feature_dim = float(meta["voxel_size"]), int(meta["feature_dim"])
         int(meta["tick"])
         json.loads(meta["counters"])
-    except (KeyError, ValueError) as e:
+        if "camera_pose" in meta:
+            np.reshape(np.asarray(json.loads(meta["camera_pose"]), dtype=np.float64), (4, 4))
+    except (KeyError, ValueError, TypeError) as e:
         raise ValueError(f"{path}: missing or malformed metadata: {e}") from e
     if voxel_size != config.voxel_size:
         raise ValueError(f"{path}: voxel_size {voxel_size} does not match the store's {config.voxel_size}")

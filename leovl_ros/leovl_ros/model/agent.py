@@ -159,10 +159,10 @@ class SpatialAgent:
             answer=gen.text,
             confidence=gen.confidence,
             cell_ids=cells,
-            object_ids=self._object_ids(scene.batch, cells),
+            object_ids=self.object_ids(scene.batch, cells),
             scene_tokens=int(scene.prefix.scene_span[1] - scene.prefix.scene_span[0]),
             latency_ms=_ms(t0),
-            grounding_xyz=[self._cell_xyz(scene.batch, c) for c in cells],
+            grounding_xyz=[self.cell_xyz(scene.batch, c) for c in cells],
             prompt_tokens=len(self.model.prompt(question, situation_text, situation_pose, hist).query),
             answer_tokens=len(gen.token_ids),
             model_answer=gen.model_text if gen.model_text != gen.text else "",
@@ -185,13 +185,13 @@ class SpatialAgent:
         return [int(i) for i in torch.topk(attention, k).indices]
 
     @staticmethod
-    def _cell_xyz(batch: Any, cell: int) -> tuple[float, float, float]:
+    def cell_xyz(batch: Any, cell: int) -> tuple[float, float, float]:
         """Centre of a CFG cell at its column's mean height."""
         xy = batch.xy[cell]
         return (float(xy[0]), float(xy[1]), float(batch.mean_height[cell]))
 
     @staticmethod
-    def _object_ids(batch: Any, cells: list[int]) -> list[int]:
+    def object_ids(batch: Any, cells: list[int]) -> list[int]:
         """Grounded objects: grounded cells clustered greedily by adjacency, each named by its most-attended cell."""
         return [o[0] for o in cluster_cells(batch.xy, batch.cell_size, cells, SAME_OBJECT_CELLS)]
 

@@ -14,7 +14,9 @@ the columns' seen times answer them instead, in the words people use (:func:`ans
   (:func:`measured_scene_caption`, :func:`measured_object_caption`);
 - "how big is the room / the bed?": the map's extents (:func:`measured_room_size`, :func:`measured_object_size`);
 - "which is closer to the bed, the desk or the stool?" (:func:`measured_closer`);
-- "what can you do?", "help": what the robot answers and what the map holds (:func:`measured_help`).
+- "what can you do?", "help": what the robot answers and what the map holds (:func:`measured_help`);
+- "where are you?": the newest fused camera pose placed among the map's objects (:func:`measured_whereabouts`,
+  asked by ``agent.answering.Answerer``, which holds the pose).
 Routes ("how do I get to the sofa?") are read by their words too (``model.measure.measured_route``). No reader
 takes a question the evaluations score but the room and object description requests (``test_room_questions``), so
 every other figure stays the model's; held-out figures of these answers: ``docs/model.md``,
@@ -37,6 +39,7 @@ from leovl_ros.model.map_objects import (
     SUPPORT_CLASSES,
     attended_class_object,
     class_objects,
+    floor_objects,
     likeliest_class,
     most_probable_first,
     object_sharing,
@@ -330,6 +333,49 @@ def measured_help(question: AskedQuestion, footprints: torch.Tensor, xy: torch.T
                        inventory_cells(footprints, found))
 
 
+_WHEREABOUTS = re.compile(r"^\W*(?:where are you(?: now| right now| standing| at)?|where is the robot(?: now)?"
+                          r"|where are you located|what is your (?:location|position))\W*$")
+"""Asking where the robot is ("where are you?", "what is your position?"), and nothing else."""
+
+FACING_DEG = 30.0
+"""An object whose centre lies within this angle of the camera's forward direction is the one it faces."""
+
+
+def asks_whereabouts(text: str) -> bool:
+    """Whether a question asks where the robot is (:data:`_WHEREABOUTS`)."""
+    return bool(_WHEREABOUTS.match(text.lower().strip()))
+
+
+def measured_whereabouts(camera_pose: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
+                         cell_size: torch.Tensor) -> Measurement:
+    """Where the camera (``camera_pose`` [4, 4], camera-to-map, optical: z forward) is, in the words of the captions:
+    its place in the room (:func:`place_in_room`), the floor-standing object nearest to it ("next to" within
+    ``NEXT_TO_M`` of its nearest column's edge, "near" within three times that) and the nearest one it faces (centre
+    within ``FACING_DEG`` of its forward direction); grounded on the nearest object."""
+    pose = camera_pose.double()
+    here = pose[:2, 3]
+    objects = floor_objects(footprints, xy, cell_size)
+    parts = [place_in_room(xy, here)]
+    if not objects:
+        return Measurement(f"I am {parts[0]}; the map shows no object to place me by")
+    gaps = [float(((xy[cells].double() - here).norm(dim=1) - cell_size[cells].double() / 2).clamp_min(0).min())
+            for _, cells, _ in objects]  # to the nearest column's edge
+    nearest = min(range(len(objects)), key=gaps.__getitem__)
+    if gaps[nearest] <= 3 * NEXT_TO_M:
+        parts.append(f"{'next to' if gaps[nearest] <= NEXT_TO_M else 'near'} the {objects[nearest][0]}")
+    forward = pose[:2, 2]
+    if float(forward.norm()) > 0.1:  # not looking straight down or up
+        cos_min = math.cos(math.radians(FACING_DEG)) * float(forward.norm())
+        ahead = [(float(offset.norm()), i) for i, (_, _, centre) in enumerate(objects)
+                 if float((offset := centre - here).norm()) > 0.1
+                 and float(torch.dot(offset, forward)) > cos_min * float(offset.norm())]
+        if ahead:
+            faced = min(ahead)[1]
+            parts.append("facing it" if faced == nearest and len(parts) > 1 else f"facing the {objects[faced][0]}")
+    cls, cells, _ = objects[nearest]
+    return Measurement(f"I am {', '.join(parts)}", most_probable_first(footprints, cls, cells))
+
+
 def asks_object_caption(question: AskedQuestion) -> bool:
     """Whether a question asks for a description of one named object ("describe the red chair", "give a short
     description of the lamp", "what does the bed look like and where is it?", "tell me about the sofa"; a swapped
@@ -363,9 +409,13 @@ def room_place(xy: torch.Tensor, cells: list[int]) -> str:
     """Where an object stands in the room, as the captions say it: 'in a corner of the room' (within 0.9 m of two
     walls), 'in the middle of the room' (over 1.2 m from every wall), else 'against the wall'; the walls are the
     map's outermost columns."""
+    return place_in_room(xy, xy[cells].double().mean(0))
+
+
+def place_in_room(xy: torch.Tensor, point: torch.Tensor) -> str:
+    """:func:`room_place` of a map point (x, y)."""
     low, high = xy.double().min(0).values, xy.double().max(0).values
-    centre = xy[cells].double().mean(0)
-    wall = torch.minimum(centre - low, high - centre)
+    wall = torch.minimum(point.double() - low, high - point.double())
     if bool((wall < CORNER_M).all()):
         return "in a corner of the room"
     return "in the middle of the room" if bool((wall > MIDDLE_M).all()) else "against the wall"
