@@ -25,7 +25,9 @@ Figures per form: ``n``, ``em`` (exact match against the generator's answers, th
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -37,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from last_seen import ask_held_out_rooms, median_ms, room_arguments, share  # the same rooms, options, figures
 
 
-def parse_args(argv: Optional[list[str]] = None):
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p = room_arguments(__doc__)
     p.add_argument("--per-type", type=int, default=2, help="generated questions per question type and room")
     return p.parse_args(argv)
@@ -67,7 +69,6 @@ KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 def with_a_slip(question: str, rng: np.random.Generator, known: frozenset[str]) -> Optional[tuple[str, str, str]]:
     """``question`` with one typing slip in one word (drawn) of its class phrasings of four letters or more, and
     that word and the slip; None when it has no such word or ten draws only spell known words."""
-    import re
 
     from leovl_ros.sim.templates import class_spans
 

@@ -12,6 +12,7 @@ from map_fixtures import furnished_map, measured_text
 
 from leovl_ros.model.measure import AskedQuestion, measured_answer
 from leovl_ros.model.room_questions import (
+    ASKER_PLACE_ANSWER,
     asks_help,
     asks_inventory,
     asks_latest,
@@ -21,6 +22,7 @@ from leovl_ros.model.room_questions import (
     asks_scene_caption,
     asks_whereabouts,
     closer_reference,
+    measured_asker_place,
     measured_closer,
     measured_help,
     measured_inventory,
@@ -146,7 +148,7 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     assert [t for t in texts if asks_latest(t) and not AskedQuestion(t).named] == []
     assert [t for t in texts if closer_reference(AskedQuestion(t))] == []
     assert [t for t in texts if asks_inventory(t) and not AskedQuestion(t).named] == []
-    assert [t for t in texts if asks_help(t) or asks_whereabouts(t)] == []
+    assert [t for t in texts if asks_help(t) or asks_whereabouts(t) or measured_asker_place(AskedQuestion(t))] == []
 
 
 @pytest.mark.parametrize("question, caption", [
@@ -320,6 +322,15 @@ def test_the_help_answer_says_what_the_map_holds_and_what_to_ask_about_it():
 ])
 def test_asking_where_the_robot_is_is_read_from_its_words(question, whereabouts):
     assert asks_whereabouts(question) is whereabouts
+
+
+def test_where_am_i_from_no_situation_says_how_to_ask_instead():
+    for text in ("where am I?", "Where am I now?", "where are we?"):
+        assert measured_asker_place(AskedQuestion(text)).text == ASKER_PLACE_ANSWER, text
+    assert measured_asker_place(AskedQuestion("where am I?", situated=True)) is None  # the situation tells
+    assert measured_asker_place(AskedQuestion("where am I going?")) is None
+    assert measured_text("right", torch.ones(1), furnished_map([("bed", [(0.0, 0.0)])]),
+                         AskedQuestion("where am i?", ["situated_direction"])) == ASKER_PLACE_ANSWER
 
 
 def test_the_robot_says_where_it_is_among_the_objects_and_what_it_faces():

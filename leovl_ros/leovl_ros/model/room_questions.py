@@ -15,6 +15,7 @@ the columns' seen times answer them instead, in the words people use (:func:`ans
 - "how big is the room / the bed?": the map's extents (:func:`measured_room_size`, :func:`measured_object_size`);
 - "which is closer to the bed, the desk or the stool?" (:func:`measured_closer`);
 - "what can you do?", "help": what the robot answers and what the map holds (:func:`measured_help`);
+- "where am I?" from no situation: how to ask instead (:func:`measured_asker_place`);
 - "where are you?": the newest fused camera pose placed among the map's objects (:func:`measured_whereabouts`,
   asked by ``agent.answering.Answerer``, which holds the pose).
 Routes ("how do I get to the sofa?") are read by their words too (``model.measure.measured_route``). No reader
@@ -341,6 +342,22 @@ FACING_DEG = 30.0
 """An object whose centre lies within this angle of the camera's forward direction is the one it faces."""
 
 
+_ASKER_PLACE = re.compile(r"^\W*(?:where am i(?: now| right now| standing)?|where are we(?: now)?)\W*$")
+"""Asking where the asker is ("where am I?"), which only a situation tells."""
+
+ASKER_PLACE_ANSWER = ("I cannot tell where you are: tell me your situation (e.g. \"I am sitting on the bed\") or "
+                      "ask \"where are you?\" for where I am")
+"""The answer to "where am I?" asked from no situation."""
+
+
+def measured_asker_place(question: AskedQuestion) -> Optional[Measurement]:
+    """The answer to "where am I?" asked from no situation (:data:`ASKER_PLACE_ANSWER`: the map knows where the
+    robot is, not the asker); None for another question or one asked from a situation (the model's)."""
+    if question.situated or not _ASKER_PLACE.match(question.text.lower().strip()):
+        return None
+    return Measurement(ASKER_PLACE_ANSWER)
+
+
 def asks_whereabouts(text: str) -> bool:
     """Whether a question asks where the robot is (:data:`_WHEREABOUTS`)."""
     return bool(_WHEREABOUTS.match(text.lower().strip()))
@@ -600,6 +617,7 @@ def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor,
     "there is no chair" of the model's stays: the location needs the object); None for every other question."""
     colour_probs = None if colour_probs is None else colour_probs.float().cpu()
     return (measured_help(question, footprints, xy, cell_size)
+            or measured_asker_place(question)
             or measured_route(question, attention, footprints, xy, cell_size)
             or measured_closer(question, attention, footprints, xy, cell_size)
             or measured_inventory(question, footprints, xy, cell_size)
