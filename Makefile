@@ -12,7 +12,7 @@ INTERFACE_FILES := $(wildcard leovl_interfaces/msg/*.msg leovl_interfaces/srv/*.
 	leovl_interfaces/CMakeLists.txt leovl_interfaces/package.xml \
 	$(wildcard vendor/tf2_msgs/msg/*.msg) vendor/tf2_msgs/CMakeLists.txt vendor/tf2_msgs/package.xml
 
-.PHONY: setup demo eval-demo test test-fast lint colcon bench train-default train-quick lock clean help
+.PHONY: setup demo eval-demo test test-fast lint colcon bench bench-answers train-default train-quick lock clean help
 
 help:  ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -51,8 +51,12 @@ lint: setup  ## ruff over the whole tree
 colcon: setup  ## colcon build of both packages in a temporary workspace
 	bash scripts/colcon_build.sh
 
-bench: setup  ## run every benchmark; one JSON line each
+bench: setup  ## the speed benchmarks (render, fusion, the agent over DDS); one JSON line each
 	for b in benchmarks/sim.py benchmarks/fusion.py benchmarks/agent.py; do $(PY) $$b || exit 1; done
+
+ANSWER_BENCHMARKS := last_seen location inventory sizes closer captions object_words whereabouts
+bench-answers: setup  ## the answers on 60 held-out rendered rooms, one JSON line each (~15 min; docs/benchmarks.md)
+	for b in $(ANSWER_BENCHMARKS); do $(PY) benchmarks/$$b.py 2>/dev/null || exit 1; done
 
 train-quick: setup  ## the <=10 min training recipe from the shipped 2D encoder: see training works (held-out EM vs blind)
 	$(PY) -m training.recipe --preset quick --run runs/quick
