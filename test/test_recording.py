@@ -122,3 +122,18 @@ def test_recorder_is_thread_safe_and_validates(tmp_path: Path) -> None:
     assert len(rows[ENTITIES["camera"]]) == 20 and len(rows[ENTITIES["grounding"]]) == 20
     assert sorted(r["stamp"] for r in rows[ENTITIES["grounding"]]) == [T0 + 1000 + i for i in range(20)]
     assert rows[ENTITIES["rgb"]][0]["EncodedImage:media_type"] == ["image/jpeg"]
+
+
+def test_a_recording_whose_writer_was_killed_reads_as_far_as_it_was_written(tmp_path: Path) -> None:
+    """A process killed before closing its recording leaves no footer: what it flushed still reads back."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "killed.rrd"
+    script = ("import os, sys; sys.path.insert(0, sys.argv[2]); from test_recording import K, T0, pose, rgbd; "
+              "from leovl_ros.agent.recording import Recorder; rec = Recorder(sys.argv[1], jpeg_quality=None); "
+              "[rec.log_frame(T0 + i * 33_000_000, *rgbd(i), K, pose(i)) for i in range(3)]; rec._rec.flush(); "
+              "os._exit(0)")
+    subprocess.run([sys.executable, "-c", script, str(path), str(Path(__file__).parent)], check=True, timeout=120)
+    counts = recording_summary(path)
+    assert counts["frames"] == counts["images"] == counts["depth_images"] == 3

@@ -199,13 +199,14 @@ def read_recording(path: str | os.PathLike) -> dict[str, list[dict[str, Any]]]:
     """A ``.rrd`` read back: entity path (no leading /) → one dict per logged row (column name → Python value).
 
     Components keep rerun's column names (``Points3D:positions``, ``TextLog:text``, ``Image:buffer``, …) and the
-    timeline ``stamp`` (nanoseconds). Uses ``rerun.chunk.RrdReader`` (rerun-sdk ≥ 0.39).
+    timeline ``stamp`` (nanoseconds). Uses ``rerun.chunk.RrdReader`` (rerun-sdk ≥ 0.39), chunk by chunk as written:
+    a file whose writer was killed before closing it (no footer) reads as far as it was written.
     """
     import pyarrow as pa
     from rerun.chunk import RrdReader
 
     rows: dict[str, list[dict[str, Any]]] = {}
-    for chunk in RrdReader(str(path)).store().stream():
+    for chunk in RrdReader(str(path)).stream():
         batch = chunk.to_record_batch()
         names = [n for n in batch.schema.names if not n.startswith("rerun.controls")]
         columns = {}

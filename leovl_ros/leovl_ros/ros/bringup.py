@@ -154,7 +154,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     sim = start_sim_camera(params) if args.demo else None
     try:
         configure_torch_threads(args.torch_threads)
-        return run_nodes([fusion, dialogue], args=rclpy_args, num_threads=args.threads, executor=args.executor)
+        return run_nodes([fusion, dialogue], args=rclpy_args, num_threads=args.threads, executor=args.executor,
+                         on_stop=recorder.close if recorder is not None else None)
     finally:
         if recorder is not None:
             recorder.close()

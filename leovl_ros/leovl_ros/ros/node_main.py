@@ -42,8 +42,10 @@ def rclpy_session(args: Optional[Sequence[str]] = None, context: Optional[Contex
         rclpy.try_shutdown(context=ctx)
 
 
-def spin_nodes(nodes: Sequence[Node], num_threads: Optional[int] = None, executor: str = "single") -> None:
-    """Spin ``nodes`` until Ctrl-C / external shutdown, then destroy them: each on its own ``executor`` kind
+def spin_nodes(nodes: Sequence[Node], num_threads: Optional[int] = None, executor: str = "single",
+               on_stop: Optional[Callable[[], None]] = None) -> None:
+    """Spin ``nodes`` until Ctrl-C / external shutdown, then call ``on_stop`` (a rerun recording closes there, so a
+    fault while tearing ROS down cannot leave it unfinished) and destroy them: each on its own ``executor`` kind
     (``single`` | ``multi`` with ``num_threads``) in its own thread, or all on one MultiThreadedExecutor
     (``shared``); meanwhile the main thread runs the lifecycle transitions (``executors.MAIN_THREAD``)."""
     from leovl_ros.ros.executors import NodeThreads
@@ -55,6 +57,8 @@ def spin_nodes(nodes: Sequence[Node], num_threads: Optional[int] = None, executo
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        if on_stop is not None:
+            on_stop()
         if threads is not None:
             threads.stop(timeout_s=5.0)  # a spin thread still in a callback must end before its node goes
         for node in nodes:
@@ -62,9 +66,11 @@ def spin_nodes(nodes: Sequence[Node], num_threads: Optional[int] = None, executo
 
 
 def run_nodes(factories: Sequence[Callable[[], Node]], args: Optional[Sequence[str]] = None,
-              num_threads: Optional[int] = None, executor: str = "single") -> int:
+              num_threads: Optional[int] = None, executor: str = "single",
+              on_stop: Optional[Callable[[], None]] = None) -> int:
     """Entry-point body: init, build each node, bring the managed ones with ``autostart`` up (a ``ValueError`` /
-    ``RuntimeError`` while building or a failed transition is a bad config: exit 2), spin."""
+    ``RuntimeError`` while building or a failed transition is a bad config: exit 2), spin (``on_stop``: see
+    :func:`spin_nodes`)."""
     from leovl_ros.ros.lifecycle import ManagedNode, bring_up
 
     with rclpy_session(args if args is not None else sys.argv):
@@ -82,7 +88,7 @@ def run_nodes(factories: Sequence[Callable[[], Node]], args: Optional[Sequence[s
             for node in nodes:
                 node.destroy_node()
             return 0
-        spin_nodes(nodes, num_threads=num_threads, executor=executor)
+        spin_nodes(nodes, num_threads=num_threads, executor=executor, on_stop=on_stop)
     return 0
 
 
