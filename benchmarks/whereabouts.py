@@ -45,16 +45,16 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
 
 def truth(room: Any, pose: np.ndarray) -> dict[str, Any]:
     """Place, nearest floor object (class, gap) and faced floor object (class) of a camera pose in the true room."""
+    import torch
+
     from leovl_ros.model.measure import NEXT_TO_M
-    from leovl_ros.model.room_questions import CORNER_M, FACING_DEG, MIDDLE_M
+    from leovl_ros.model.room_questions import FACING_DEG, place_in_room
     from leovl_ros.sim import spatial
     from leovl_ros.sim.furnish import CLASS_SPECS
 
     here = pose[:2, 3]
-    size = np.asarray(room.scene.room.size, dtype=float)
-    wall = np.minimum(here, size - here)
-    place = ("in a corner of the room" if (wall < CORNER_M).all() else
-             "in the middle of the room" if (wall > MIDDLE_M).all() else "against the wall")
+    walls = torch.tensor([[0.0, 0.0], [float(v) for v in room.scene.room.size]])  # the true walls, not the map's
+    place = place_in_room(walls, torch.as_tensor(here))
     floor = [o for o in room.scene.objects if o.id in room.last_visible and o.support is None
              and CLASS_SPECS[o.cls].size is not None]
     gaps = [(spatial.point_gap(here, o), o.cls) for o in floor]

@@ -355,12 +355,20 @@ class Answerer:
 
     def check(self, question: Any, session_id: str) -> Optional[Rejection]:
         """The request checks alone (question text, its scope, session id): ``None`` when acceptable."""
+        return self._checked(question, session_id)[0]
+
+    def _checked(self, question: Any, session_id: str) -> tuple[Optional[Rejection], str]:
+        """:meth:`check`'s rejection and the question as the model reads it (:meth:`read_as`, computed once; empty
+        when the text itself was rejected)."""
         rejection = (check_question(question, self.config.max_question_chars)
                      or check_session_id(session_id, self.config.max_session_id_chars))
-        if rejection is not None or not self.config.check_scope:
-            return rejection
+        if rejection is not None:
+            return rejection, ""
         text = bytes(question).decode("utf-8") if isinstance(question, (bytes, bytearray)) else question
-        return check_question_scope(self.read_as(text), self._vocabulary)  # "waste basket" is a trash can
+        read_as = self.read_as(text)
+        if not self.config.check_scope:
+            return None, read_as
+        return check_question_scope(read_as, self._vocabulary), read_as  # "waste basket" is a trash can
 
     @property
     def vocabulary(self) -> frozenset[str]:
@@ -379,7 +387,7 @@ class Answerer:
             situation_pose: Optional[np.ndarray] = None) -> Reply:
         """Answer ``question`` about the current map, or a counted rejection with a clear error text."""
         start = time.perf_counter()
-        rejection = self.check(question, session_id)
+        rejection, read_as = self._checked(question, session_id)
         if rejection is None and situation_text:
             rejection = check_question(situation_text, self.config.max_question_chars)
         if rejection is None and situation_pose is not None:
@@ -388,7 +396,6 @@ class Answerer:
             return self._reject(rejection.reason.value, rejection.detail, start)
         if isinstance(question, (bytes, bytearray)):
             question = bytes(question).decode("utf-8")
-        read_as = self.read_as(question)
         if not self._model_lock.acquire(timeout=self.config.busy_timeout_s):
             return self._reject(Reason.BUSY.value, f"the model is answering another question (waited "
                                                    f"{self.config.busy_timeout_s:.1f} s); try again", start)

@@ -334,14 +334,6 @@ def measured_help(question: AskedQuestion, footprints: torch.Tensor, xy: torch.T
                        inventory_cells(footprints, found))
 
 
-_WHEREABOUTS = re.compile(r"^\W*(?:where are you(?: now| right now| standing| at)?|where is the robot(?: now)?"
-                          r"|where are you located|what is your (?:location|position))\W*$")
-"""Asking where the robot is ("where are you?", "what is your position?"), and nothing else."""
-
-FACING_DEG = 30.0
-"""An object whose centre lies within this angle of the camera's forward direction is the one it faces."""
-
-
 _ASKER_PLACE = re.compile(r"^\W*(?:where am i(?: now| right now| standing)?|where are we(?: now)?)\W*$")
 """Asking where the asker is ("where am I?"), which only a situation tells."""
 
@@ -356,6 +348,14 @@ def measured_asker_place(question: AskedQuestion) -> Optional[Measurement]:
     if question.situated or not _ASKER_PLACE.match(question.text.lower().strip()):
         return None
     return Measurement(ASKER_PLACE_ANSWER)
+
+
+_WHEREABOUTS = re.compile(r"^\W*(?:where are you(?: now| right now| standing| at)?|where is the robot(?: now)?"
+                          r"|where are you located|what is your (?:location|position))\W*$")
+"""Asking where the robot is ("where are you?", "what is your position?"), and nothing else."""
+
+FACING_DEG = 30.0
+"""An object whose centre lies within this angle of the camera's forward direction is the one it faces."""
 
 
 def asks_whereabouts(text: str) -> bool:
@@ -382,12 +382,12 @@ def measured_whereabouts(camera_pose: torch.Tensor, footprints: torch.Tensor, xy
         parts.append(f"{'next to' if gaps[nearest] <= NEXT_TO_M else 'near'} the {objects[nearest][0]}")
     forward = pose[:2, 2]
     if float(forward.norm()) > 0.1:  # not looking straight down or up
-        cos_min = math.cos(math.radians(FACING_DEG)) * float(forward.norm())
-        ahead = [(float(offset.norm()), i) for i, (_, _, centre) in enumerate(objects)
-                 if float((offset := centre - here).norm()) > 0.1
-                 and float(torch.dot(offset, forward)) > cos_min * float(offset.norm())]
-        if ahead:
-            faced = min(ahead)[1]
+        offsets = torch.stack([centre for _, _, centre in objects]) - here
+        distances = offsets.norm(dim=1)
+        ahead = (distances > 0.1) & (offsets @ forward > math.cos(math.radians(FACING_DEG)) * distances
+                                     * forward.norm())
+        if bool(ahead.any()):
+            faced = int(torch.where(ahead, distances, torch.inf).argmin())
             parts.append("facing it" if faced == nearest and len(parts) > 1 else f"facing the {objects[faced][0]}")
     cls, cells, _ = objects[nearest]
     return Measurement(f"I am {', '.join(parts)}", most_probable_first(footprints, cls, cells))
