@@ -5,14 +5,15 @@ On the first ``--rooms`` rooms of ``--split`` it renders and fuses the robot's w
 does and asks, for up to ``--questions`` triples of objects the walk shows whose classes the room holds once (a
 reference and two candidates whose footprint gaps to it differ by more than the training data's tie margin,
 ``TaskConfig.distance_margin``, 0.3 m, neither stacked on the reference), one comparison in one of the hand-written
-``PATTERNS`` (closer or farther, a choice or a yes/no with "than"), each in a dialogue of its own, through the
+``PATTERNS`` (closer or farther, a choice or a yes/no with "than", two objects' gaps to a reference or one object's
+gaps to two others), each in a dialogue of its own, through the
 dialogue node's answer path. The answer is ``model.room_questions.measured_closer``'s; the language model was never
 trained on the question and its own words are kept beside it.
 
 Figures: ``right`` (the answer is the candidate, or the yes / no, the footprint gaps make right), the same for the
-language model's words (``model_right``), ``right_choice`` / ``right_yes_no`` by form, ``changed`` (the map's answer
-replaced another one of the model's), ``n``,
-``answer_ms_median``.
+language model's words (``model_right``), ``right_choice`` / ``right_yes_no`` by form, ``right_subject_reference``
+over the wordings whose subject is the reference ("is the bed closer to the desk or the stool?"), ``changed`` (the
+map's answer replaced another one of the model's), ``n``, ``answer_ms_median``.
 
     .venv/bin/python benchmarks/closer.py [--rooms 60] [--questions 4] [--split test]
 """
@@ -31,15 +32,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from last_seen import ask_held_out_rooms, median_ms, room_arguments, share  # the same rooms, options, figures
 
-PATTERNS: tuple[tuple[str, bool, bool], ...] = (
-    ("which is closer to the {ref}, the {a} or the {b}?", True, False),
-    ("Which one is nearer to the {ref}: the {a} or the {b}?", True, False),
-    ("which is farther from the {ref}, the {a} or the {b}?", False, False),
-    ("what's further away from the {ref}, the {a} or the {b}?", False, False),
-    ("is the {a} closer to the {ref} than the {b}?", True, True),
-    ("Is the {a} farther from the {ref} than the {b}?", False, True),
+PATTERNS: tuple[tuple[str, bool, bool, bool], ...] = (
+    ("which is closer to the {ref}, the {a} or the {b}?", True, False, False),
+    ("Which one is nearer to the {ref}: the {a} or the {b}?", True, False, False),
+    ("which is farther from the {ref}, the {a} or the {b}?", False, False, False),
+    ("what's further away from the {ref}, the {a} or the {b}?", False, False, False),
+    ("is the {a} closer to the {ref} than the {b}?", True, True, False),
+    ("Is the {a} farther from the {ref} than the {b}?", False, True, False),
+    ("is the {ref} closer to the {a} or the {b}?", True, False, True),
+    ("Is the {ref} farther from the {a} or from the {b}?", False, False, True),
+    ("is the {ref} nearer to the {a} than to the {b}?", True, True, True),
 )
-"""Hand-written wordings (none is in the training data): the text, whether it asks closer, whether it is yes/no."""
+"""Hand-written wordings (none is in the training data): the text, whether it asks closer, whether it is yes/no,
+whether the reference is its subject (one object's gaps to two others) rather than the class after "to"."""
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
@@ -73,7 +78,7 @@ def ask_room(room: Any, answerer: Any, limit: int, rng: np.random.Generator) -> 
 
     records = []
     for i, (ref, a, b) in enumerate(triples(room, rng, limit)):
-        text, closer, yes_no = PATTERNS[int(rng.integers(len(PATTERNS)))]
+        text, closer, yes_no, subject = PATTERNS[int(rng.integers(len(PATTERNS)))]
         a_wins = (spatial.gap(a, ref) < spatial.gap(b, ref)) == closer
         truth = ("yes" if a_wins else "no") if yes_no else (a.cls if a_wins else b.cls)
         question = text.format(ref=ref.cls, a=a.cls, b=b.cls)
@@ -81,6 +86,7 @@ def ask_room(room: Any, answerer: Any, limit: int, rng: np.random.Generator) -> 
         if not reply.success:
             raise RuntimeError(f"room {room.seed}: {question!r} rejected: {reply.error}")
         records.append({"question": question, "truth": truth, "answer": reply.answer, "yes_no": yes_no,
+                        "subject": subject,
                         "right": exact_match(reply.answer, [truth]),
                         "model_right": exact_match(reply.model_answer or reply.answer, [truth]),
                         "changed": bool(reply.model_answer), "ms": reply.latency_ms})
@@ -95,6 +101,8 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             "right_choice": share(choice, "right"), "n_choice": len(choice),
             "right_yes_no": share(yes_no, "right"), "n_yes_no": len(yes_no),
             "model_right_choice": share(choice, "model_right"), "model_right_yes_no": share(yes_no, "model_right"),
+            "right_subject_reference": share([r for r in records if r["subject"]], "right"),
+            "n_subject_reference": sum(r["subject"] for r in records),
             "changed": share(records, "changed"),
             "answer_ms_median": median_ms(records)}
 

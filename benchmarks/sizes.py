@@ -8,12 +8,17 @@ size of every object the walk shows whose class the room holds once in one of ``
 (``model.room_questions.measured_object_size``: "the bed is about 2.1 by 1.5 meters"). The language model was never
 trained on either; its own words are no size.
 
-Truth: the room's inner sides; an object's footprint as it stands (its box's extent along the map's x and y).
+Each of those objects' height is asked too, in one of ``HEIGHT_PATTERNS`` (``model.room_questions.measured_height``,
+from the voxels of its class in its columns: "the lamp is about 0.5 meters tall").
+
+Truth: the room's inner sides; an object's footprint as it stands (its box's extent along the map's x and y); its
+box's height.
 
 Figures: ``room_sides_right`` (both rounded sides as the truth's, in either order), ``room_side_error_median`` (m),
 ``object_side_error_median`` / ``object_side_error_p90`` (m, both sides of each object, the longer compared with the
-longer), ``object_within_30cm`` (both sides within 0.3 m, one cell), ``object_measured``, ``n_objects``,
-``answer_ms_median``.
+longer), ``object_within_30cm`` (both sides within 0.3 m, one cell), ``object_measured``, ``n_objects``, the heights'
+``height_measured``, ``height_error_median`` / ``_p90`` (m), ``height_within_10cm`` / ``_20cm`` (of all asked),
+``n_heights``, ``answer_ms_median``.
 
     .venv/bin/python benchmarks/sizes.py [--rooms 60] [--split test]
 """
@@ -39,6 +44,11 @@ ROOM_PATTERNS: tuple[str, ...] = ("how big is the room?", "What are the dimensio
 OBJECT_PATTERNS: tuple[str, ...] = ("how big is the {cls}?", "What size is the {cls}?", "how large is the {cls}?",
                                     "what are the dimensions of the {cls}?")
 """Hand-written wordings of an object's size."""
+HEIGHT_PATTERNS: tuple[str, ...] = ("how tall is the {cls}?", "How high is the {cls}?",
+                                    "what is the height of the {cls}?", "what height is the {cls}?")
+"""Hand-written wordings of an object's height."""
+
+TALL = re.compile(r"about (?P<h>\d+(?:\.\d+)?) meters tall")
 
 SIDES = re.compile(r"about (?P<a>\d+(?:\.\d+)?) by (?P<b>\d+(?:\.\d+)?) meters")
 
@@ -74,6 +84,14 @@ def ask_room(room: Any, answerer: Any, rng: np.random.Generator) -> list[dict[st
         reply = answerer.ask(question, session_id=f"{room.seed}-size-{i}")
         records.append({"kind": "object", "question": question, "answer": reply.answer, "said": sides(reply.answer),
                         "truth": footprint(obj), "ms": reply.latency_ms})
+    heights = np.random.default_rng([room.seed, 0x4E16])  # its own draws: the size questions stay as they were
+    for i, obj in enumerate(objects):
+        question = HEIGHT_PATTERNS[int(heights.integers(len(HEIGHT_PATTERNS)))].format(cls=obj.cls)
+        reply = answerer.ask(question, session_id=f"{room.seed}-height-{i}")
+        said = TALL.search(reply.answer)
+        records.append({"kind": "height", "question": question, "answer": reply.answer,
+                        "said": None if said is None else float(said["h"]), "truth": float(obj.size[2]),
+                        "ms": reply.latency_ms})
     return records
 
 
@@ -93,7 +111,19 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             "object_side_error_p90": round(float(np.percentile(errors, 90)), 2) if errors else None,
             "object_within_30cm": round(sum(all(abs(a - b) <= 0.3 for a, b in zip(r["said"], r["truth"]))
                                             for r in said) / max(len(objects), 1), 4),
+            **height_figures([r for r in records if r["kind"] == "height"]),
             "answer_ms_median": round(statistics.median(r["ms"] for r in records), 1) if records else None}
+
+
+def height_figures(heights: list[dict[str, Any]]) -> dict[str, Any]:
+    """The height questions' figures: how many were measured, the error's median and 90th percentile (m), the
+    share within 0.1 / 0.2 m (of all asked)."""
+    errors = [abs(r["said"] - r["truth"]) for r in heights if r["said"] is not None]
+    return {"n_heights": len(heights), "height_measured": round(len(errors) / max(len(heights), 1), 4),
+            "height_error_median": round(statistics.median(errors), 2) if errors else None,
+            "height_error_p90": round(float(np.percentile(errors, 90)), 2) if errors else None,
+            "height_within_10cm": round(sum(e <= 0.1 for e in errors) / max(len(heights), 1), 4),
+            "height_within_20cm": round(sum(e <= 0.2 for e in errors) / max(len(heights), 1), 4)}
 
 
 def main(argv: Optional[list[str]] = None) -> None:

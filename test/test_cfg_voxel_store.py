@@ -79,6 +79,7 @@ def test_voxels_are_centred_on_lattice_points_and_keys_round_trip():
     assert len(s) == 2  # a plane at z = 0 lies inside one voxel layer, not across two
     want = torch.tensor([[0.0, 0.0, 0.0], [0.05, 0.0, 0.0]], dtype=torch.float64)
     torch.testing.assert_close(s.voxel_centers(), want)
+    torch.testing.assert_close(s.voxel_centers(torch.tensor([1])), want[1:])  # only the voxels asked for
     ijk = torch.tensor([[-5, 7, 0], [1000, -1000, 3], [-(2**20), 2**20 - 1, 0]])
     assert torch.equal(unpack_keys(pack_keys(ijk)), ijk)
     with pytest.raises(ValueError):

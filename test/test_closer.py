@@ -9,14 +9,15 @@ import pytest
 
 from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
 from leovl_ros.model.measure import AskedQuestion
-from leovl_ros.model.room_questions import closer_reference
+from leovl_ros.model.room_questions import distance_comparison
 
 BENCHMARK = REPO_ROOT / "benchmarks" / "closer.py"
 
 
 def test_every_wording_is_read_as_a_comparison_to_its_reference(benchmark):
-    for text, _, _ in benchmark.PATTERNS:
-        assert closer_reference(AskedQuestion(text.format(ref="bed", a="desk", b="stool"))) == "bed", text
+    for text, _, _, _ in benchmark.PATTERNS:
+        comparison = distance_comparison(AskedQuestion(text.format(ref="bed", a="desk", b="stool")))
+        assert comparison.reference == "bed" and comparison.candidates == ("desk", "stool"), text
 
 
 @pytest.mark.skipif(not (default_model_dir() / "model.safetensors").is_file(),

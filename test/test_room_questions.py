@@ -13,6 +13,8 @@ from map_fixtures import furnished_map, measured_text
 from leovl_ros.model.measure import AskedQuestion, measured_answer
 from leovl_ros.model.room_questions import (
     ASKER_PLACE_ANSWER,
+    DistanceComparison,
+    asks_height,
     asks_help,
     asks_inventory,
     asks_latest,
@@ -21,9 +23,10 @@ from leovl_ros.model.room_questions import (
     asks_room_size,
     asks_scene_caption,
     asks_whereabouts,
-    closer_reference,
+    distance_comparison,
     measured_asker_place,
     measured_closer,
+    measured_height,
     measured_help,
     measured_inventory,
     measured_latest,
@@ -34,6 +37,7 @@ from leovl_ros.model.room_questions import (
     measured_scene_caption,
     measured_whereabouts,
     room_kind,
+    vertical_extent,
 )
 from leovl_ros.sim.scene import CLASSES, COLOURS
 
@@ -59,8 +63,58 @@ def test_distance_comparisons_answer_with_the_candidate_nearer_or_farther_from_t
     assert answer("which is closer, the desk or the stool?") is None  # no reference: nothing to compare against
     assert answer("which is closer to the bed, the desk or the stool?", situated=True) is None
     assert answer("which is closer to the bed, the desk or the sofa?") is None  # the map shows no sofa
-    assert closer_reference(AskedQuestion("is the desk closer to the bed than the stool?")) == "bed"
-    assert closer_reference(AskedQuestion("is the stool nearer to the bed than to the desk?")) is None  # another one
+    # one object's gaps to two others: the subject named before the comparative is the reference
+    assert answer("is the bed closer to the desk or the stool?") == "stool"
+    assert answer("Is the bed nearer to the desk or to the stool") == "stool"
+    assert answer("is the bed farther from the stool or from the desk?") == "desk"
+    assert answer("is the bed nearer to the stool than to the desk?") == "yes"
+    assert answer("is the bed further from the stool than from the desk?") == "no"
+    assert answer("of the desk and the stool, which is closer to the bed?") == "stool"  # "which": the "to" names it
+    assert distance_comparison(AskedQuestion("is the desk closer to the bed than the stool?")) == \
+        DistanceComparison("bed", ("desk", "stool"), closer=True, yes_no=True)
+    assert distance_comparison(AskedQuestion("is the chair closer to the bed or the desk?")) == \
+        DistanceComparison("chair", ("bed", "desk"), closer=True, yes_no=False)
+    assert distance_comparison(AskedQuestion("which is nearer to the bed than to the desk, the chair?")) is None
+    assert distance_comparison(AskedQuestion("is the chair closer to the bed or the sofa or the desk?")) is None
+
+
+def test_heights_come_from_the_voxels_of_the_objects_class():
+    # a desk (two columns) with a lamp on it, a bed far away; voxel heights and class probabilities per column
+    room = furnished_map([("desk", [(0.0, 0.0), (0.3, 0.0)]), ("lamp", [(0.3, 0.0)]), ("bed", [(0.0, 3.0)])])
+    column = {0: "desk", 1: "desk+lamp", 2: "bed"}
+    z = torch.arange(0.1, 2.5, 0.05)
+
+    def voxels(cells: list[int], cls: int) -> tuple[torch.Tensor, torch.Tensor]:
+        heights, probs = [], []
+        for cell in cells:  # the desk's voxels up to 0.75 m, the lamp's 0.75–1.2 m on it, a wall to 2.4 m
+            lamp_column = column[cell] == "desk+lamp"
+            for h in z.tolist():
+                cls_here = "desk" if h < 0.75 else ("lamp" if lamp_column and h < 1.2 else "wall")
+                heights.append(h)
+                probs.append(0.9 if CLASSES[cls] == cls_here else (0.02 if cls_here == "wall" else 0.05))
+        return torch.tensor(probs), torch.tensor(heights)
+
+    def height(question: str) -> object:
+        measured = measured_height(AskedQuestion(question), room.footprints, room.xy, room.cell_size, voxels, 0.05)
+        return None if measured is None else (measured.text, sorted(measured.cells))
+
+    assert height("how tall is the desk?") == ("the desk is about 0.7 meters tall", [0, 1])
+    assert height("How high is the lamp?") == ("the lamp is about 0.5 meters tall, its top 1.2 meters above the floor",
+                                               [1])
+    assert height("what is the height of the lamp on the desk?")[0].startswith("the lamp is about 0.5")
+    assert height("how tall is the sofa?") is None  # the map shows none: the model answers
+    assert height("how big is the desk?") is None  # its footprint: measured_object_size
+    assert height("which is the tallest thing?") is None  # no class named: the model's question type
+    assert height("how tall is the desk?") == height("how tall is the desk?")
+    gate = AskedQuestion("how tall is the lamp?", absent=True)
+    assert measured_height(gate, room.footprints, room.xy, room.cell_size, voxels, 0.05).text == "there is no lamp"
+    # a class that never stands on another is measured from the floor, whatever voxels the camera missed below it
+    assert vertical_extent("bed", torch.tensor([0.9, 0.9]), torch.tensor([0.4, 0.5]), 0.1) == \
+        pytest.approx((0.0, 0.545))
+    assert vertical_extent("lamp", torch.tensor([0.9, 0.9]), torch.tensor([0.8, 1.0]), 0.1) == \
+        pytest.approx((0.75, 1.04))  # its top the 95th percentile of its voxels, then half a voxel
+    assert vertical_extent("lamp", torch.zeros(0), torch.zeros(0), 0.1) is None
+    assert asks_height(AskedQuestion("how tall is the lamp?")) and not asks_height(AskedQuestion("how tall am I?"))
 
 
 @pytest.mark.parametrize("question, location", [
@@ -146,8 +200,9 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
                                                                 torch.ones((1, len(CLASSES))), torch.zeros((1, 2)),
                                                                 torch.full((1,), 0.3)) is not None] == []
     assert [t for t in texts if asks_latest(t) and not AskedQuestion(t).named] == []
-    assert [t for t in texts if closer_reference(AskedQuestion(t))] == []
+    assert [t for t in texts if distance_comparison(AskedQuestion(t))] == []
     assert [t for t in texts if asks_inventory(t) and not AskedQuestion(t).named] == []
+    assert [t for t in texts if asks_height(AskedQuestion(t))] == []
     assert [t for t in texts if asks_help(t) or asks_whereabouts(t) or measured_asker_place(AskedQuestion(t))] == []
 
 

@@ -423,6 +423,9 @@ class Answerer:
 
             if asks_whereabouts(read_as):
                 return self._whereabouts(scene, camera_pose, read_as if read_as != question else "", start)
+            height = self._height(scene, read_as, read_as if read_as != question else "", start)
+            if height is not None:
+                return height
             try:
                 result = self.agent.answer(None, read_as.strip(), session_id=session_id,
                                            situation_text=self.read_as(situation_text) if situation_text else "",
@@ -470,17 +473,59 @@ class Answerer:
                      grounding_size=[float(batch.cell_size[c]) for c in cells], scene_tokens=len(batch),
                      latency_ms=(time.perf_counter() - start) * 1e3, map_version=scene.version, read_as=read_as)
 
+    def _height(self, scene: Any, read_as: str, shown_read_as: str, start: float) -> Optional[Reply]:
+        """The answer to "how tall is the lamp?" from the voxels of the object's columns
+        (``room_questions.measured_height``: the language model sees columns, not heights); None for another question
+        or where the map shows no such object (the model answers those)."""
+        import torch
+
+        from leovl_ros.model.measure import AskedQuestion
+        from leovl_ros.model.room_questions import asks_height, measured_height
+
+        question = AskedQuestion(read_as)
+        if scene.footprints is None or not asks_height(question):
+            return None
+        batch = scene.batch
+        with self.map.locked() as store:
+            voxel_size = float(store.config.voxel_size)
+
+        def probs_and_heights(cells: list[int], cls: int) -> tuple[Any, Any]:
+            probs, _, z = self.voxels_of(batch, cells, cls)
+            return probs, z
+
+        measured = measured_height(question, torch.as_tensor(scene.footprints), batch.xy.cpu(), batch.cell_size.cpu(),
+                                   probs_and_heights, voxel_size)
+        if measured is None:
+            return None
+        cells = [int(c) for c in measured.cells]
+        with self._count_lock:
+            self.answered += 1
+        return Reply(success=True, answer=measured.text, confidence=1.0, cell_ids=cells,
+                     object_ids=self.agent.object_ids(batch, cells),
+                     grounding_xyz=[self.agent.cell_xyz(batch, c) for c in cells],
+                     grounding_size=[float(batch.cell_size[c]) for c in cells], scene_tokens=len(batch),
+                     latency_ms=(time.perf_counter() - start) * 1e3, map_version=scene.version,
+                     last_seen=latest_seen(batch, cells), read_as=shown_read_as)
+
     def class_voxels(self, batch: Any, cells: list[int], cls: int) -> tuple[np.ndarray, np.ndarray]:
         """The map's voxels standing in CFG ``cells`` of ``batch`` (above the floor bin, as condensation's column
         times): the 2D encoder's probability of class ``cls`` [V] and their last seen times [V] (``ClassVoxels``)."""
+        probs, times, _ = self.voxels_of(batch, cells, cls)
+        return probs.double().cpu().numpy(), times.cpu().numpy()
+
+    def voxels_of(self, batch: Any, cells: list[int], cls: int) -> tuple[Any, Any, Any]:
+        """The map's voxels standing in CFG ``cells`` above the floor bin: the 2D encoder's probability of class
+        ``cls`` [V], their last seen times [V] and their centres' heights [V] (m), as tensors (empty for a model
+        without label anchors)."""
         import torch
 
         with self.map.locked() as store:
             index = store.voxels_in_squares(batch.xy[cells], batch.cell_size[cells],
                                             min_z=self.agent.condense_config.bin_height / 2)
-            features, times = store.mean_features(index).float(), store.last_seen(index).cpu().numpy()
+            features, times = store.mean_features(index).float(), store.last_seen(index).cpu()
+            z = store.voxel_centers(index)[:, 2].cpu()
         with torch.inference_mode():
             probs = self.agent.model.voxel_class_probs(features)
         if probs is None:
-            return np.zeros(0), np.zeros(0)
-        return probs[:, cls].double().cpu().numpy(), times
+            return torch.zeros(0), torch.zeros(0, dtype=torch.float64), torch.zeros(0, dtype=torch.float64)
+        return probs[:, cls].cpu(), times, z

@@ -413,9 +413,11 @@ class VoxelStore:
         """[n, 3] int64 voxel lattice indices, in key order."""
         return unpack_keys(self._index_keys)
 
-    def voxel_centers(self) -> torch.Tensor:
-        """[n, 3] float64 voxel centres (metres), in key order."""
-        return self.voxel_indices().to(torch.float64) * self.config.voxel_size
+    def voxel_centers(self, index: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """[n, 3] float64 voxel centres (metres), in key order (only of the voxels at key-order positions ``index``
+        when given)."""
+        keys = self._index_keys if index is None else self._index_keys[index]
+        return unpack_keys(keys).to(torch.float64) * self.config.voxel_size
 
     def _slots(self, index: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Storage slots in key order (only of the voxels at key-order positions ``index`` when given)."""

@@ -13,7 +13,10 @@ the columns' seen times answer them instead, in the words people use (:func:`ans
 - "describe the room" / "describe the lamp": the training captions' form filled from the map
   (:func:`measured_scene_caption`, :func:`measured_object_caption`);
 - "how big is the room / the bed?": the map's extents (:func:`measured_room_size`, :func:`measured_object_size`);
-- "which is closer to the bed, the desk or the stool?" (:func:`measured_closer`);
+- "how tall is the lamp?": the voxels of its class in its columns (:func:`measured_height`, asked by
+  ``agent.answering.Answerer``, which holds the store);
+- "which is closer to the bed, the desk or the stool?", "is the chair closer to the bed or the desk?"
+  (:func:`measured_closer`);
 - "what can you do?", "help": what the robot answers and what the map holds (:func:`measured_help`);
 - "where am I?" from no situation: how to ask instead (:func:`measured_asker_place`);
 - "where are you?": the newest fused camera pose placed among the map's objects (:func:`measured_whereabouts`,
@@ -28,7 +31,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Optional
 
 import torch
@@ -118,6 +122,7 @@ _CLOSER = re.compile(r"\b(?:closer|nearer)\b")
 _FARTHER = re.compile(r"\b(?:farther|further)\b")
 _THAN_TO = re.compile(r"\bthan (?:to|from)\b")
 _TO_OR_FROM = re.compile(r"\b(?:to|from)\s+(?:the\s+|a\s+|my\s+)?$")
+_WHICH = re.compile(r"\b(?:which|what)\b")
 """What a comparison's reference object follows: "closer to the bed", "farther from the desk"."""
 
 _NOT_WHERE = re.compile(r"\b(?:when|look|looks|describe|way)\b")
@@ -161,42 +166,66 @@ _COLOUR_SPELLINGS = frozenset(c for name in COLOURS for c in COLOUR_WORDS.get(na
 """Every accepted spelling of every colour: a question naming one asks a class, not the inventory."""
 
 
-def closer_reference(question: AskedQuestion) -> Optional[str]:
-    """The reference of a distance comparison of two named classes to a third ("which is closer to the bed, the desk
-    or the stool?" → bed: the class named right after "to" / "from"); None for another question (no comparative of
-    distance or both, not three classes named, asked from a situation; "is the stool nearer to the bed than to the
-    desk?", which compares one object's distances to two)."""
+@dataclass(frozen=True)
+class DistanceComparison:
+    """A distance comparison read from a question's words: the ``reference`` both gaps are measured to, the two
+    ``candidates`` in the order named, whether the smaller gap wins (``closer``) and whether the answer is yes / no
+    about the first candidate (``yes_no``) instead of one of the two."""
+
+    reference: str
+    candidates: tuple[str, str]
+    closer: bool
+    yes_no: bool
+
+
+def distance_comparison(question: AskedQuestion) -> Optional[DistanceComparison]:
+    """The comparison a question asks of three named classes, in either form people use: two candidates to a
+    reference ("which is closer to the bed, the desk or the stool?", "is the desk farther from the bed than the
+    stool?": the reference is the class named right after "to" / "from") or one object to two others ("is the chair
+    closer to the bed or the desk?", "is the stool nearer to the bed than to the desk?": the reference is the
+    subject, named before the comparative, no "which" / "what" before it). None for another question (no
+    comparative of distance or both, not three classes named, asked from a situation)."""
     words = question.text.lower()
-    if question.situated or len(question.named) != 3 or bool(_CLOSER.search(words)) == bool(_FARTHER.search(words)) \
-            or _THAN_TO.search(words):
+    closer, farther = _CLOSER.search(words), _FARTHER.search(words)
+    if question.situated or len(question.named) != 3 or bool(closer) == bool(farther):
         return None
-    return next((name for start, _, name in class_spans(words) if _TO_OR_FROM.search(words[:start])), None)
+    comparative = (closer or farther).start()
+    spans = class_spans(words)
+    subject = spans[0][2] if spans[0][1] <= comparative and not _WHICH.search(words[:comparative]) else None
+    if subject is not None and (_THAN_TO.search(words) or not THAN.search(words)):  # one object to two others
+        reference = subject
+    elif _THAN_TO.search(words):
+        return None  # two gaps of one object, but no object named before the comparative
+    else:
+        reference = next((name for start, _, name in spans if _TO_OR_FROM.search(words[:start])), None)
+    if reference not in question.named:
+        return None
+    first, second = (c for c in question.named if c != reference)
+    return DistanceComparison(reference, (first, second), bool(closer), bool(THAN.search(words)))
 
 
 def measured_closer(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
                     cell_size: torch.Tensor) -> Optional[Measurement]:
-    """The answer to a distance comparison of two named classes to a third ("which is closer to the bed, the desk or
-    the stool?" → one of the two, grounded on its object; "is the desk farther from the bed than the stool?" → yes /
-    no): each class's :func:`attended_class_object`, compared by their nearest columns to the reference's (the class
-    named right after "to" / "from"). None for another question (no comparative of distance, not three classes
-    named, no reference) or where the map shows one of them nowhere."""
-    reference = closer_reference(question)
-    if reference is None:
+    """The answer to a :func:`distance_comparison` ("which is closer to the bed, the desk or the stool?" → one of
+    the two, grounded on its object; "is the chair closer to the bed or the desk?" → bed or desk; "is the desk
+    farther from the bed than the stool?" → yes / no): each class's :func:`attended_class_object`, the candidates
+    compared by their nearest columns to the reference's. None for another question or where the map shows one of
+    them nowhere."""
+    comparison = distance_comparison(question)
+    if comparison is None:
         return None
-    words = question.text.lower()
-    closer = bool(_CLOSER.search(words))
-    pair = [c for c in question.named if c != reference]
-    base = attended_class_object(reference, attention, footprints, xy, cell_size)
-    objects = [attended_class_object(c, attention, footprints, xy, cell_size) for c in pair]
+    base = attended_class_object(comparison.reference, attention, footprints, xy, cell_size)
+    objects = [attended_class_object(c, attention, footprints, xy, cell_size) for c in comparison.candidates]
     if not base or not all(objects):
         return None
     gaps = [float(torch.cdist(xy[cells].double(), xy[base].double()).min()) for cells in objects]
     if gaps[0] == gaps[1]:
         return None
-    first_wins = (gaps[0] < gaps[1]) == closer
-    if THAN.search(words):
+    first_wins = (gaps[0] < gaps[1]) == comparison.closer
+    if comparison.yes_no:
         return Measurement(YES if first_wins else NO)
-    return Measurement(pair[0], objects[0]) if first_wins else Measurement(pair[1], objects[1])
+    winner = 0 if first_wins else 1
+    return Measurement(comparison.candidates[winner], objects[winner])
 
 
 def asks_location(question: str) -> bool:
@@ -555,6 +584,90 @@ def measured_object_size(question: AskedQuestion, attention: torch.Tensor, footp
         return None
     longer, shorter = object_sides(xy, cell_size, cells)
     return Measurement(f"the {asked} is about {longer:.1f} by {shorter:.1f} meters", cells)
+
+
+_HEIGHT = re.compile(r"\b(?:how (?:tall|high|low|short)|(?:what|which) height|height of)\b")
+"""A question about an object's height ("how tall is the lamp?", "what height is the desk?", with a class named:
+:func:`asks_height`)."""
+
+FLOOR_STANDING_M = 0.25
+"""An object that can stand on others (``ON_CLASSES``) whose lowest voxel of its class starts this close to the floor
+(z = 0) stands on it: its height is measured from the floor (an object's lowest voxels are the ones the camera saw
+least)."""
+
+HEIGHT_VOXEL_SHARE = 0.2
+"""A voxel of the object's columns is the object's when its probability of the class is at least this share of the
+most likely one's (as for the object's last-seen time, ``agent.answering.VOXEL_MIN_SHARE``)."""
+
+HEIGHT_TOP_QUANTILE = 0.95
+"""An object's top is this quantile of its voxels' heights (40 validation rooms, 202 objects: within 0.1 m 82 % of
+heights against 77 % at the highest voxel; ``benchmarks/sizes.py``)."""
+
+ObjectVoxels = Callable[[list[int], int], tuple[torch.Tensor, torch.Tensor]]
+"""(CFG cells, class index) → the probability of that class [V] and the centre height [V] (m) of the map's voxels
+standing in those cells (``agent.answering.Answerer`` reads them from the store)."""
+
+
+def asks_height(question: AskedQuestion) -> bool:
+    """Whether a question asks how tall an object it names is ("how tall is the lamp?", "how high is the tv?",
+    "what is the height of the desk?")."""
+    return bool(question.named) and bool(_HEIGHT.search(question.text.lower()))
+
+
+def height_object(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
+                  ) -> list[int]:
+    """The object a height question asks about, most probable column first: of the first named class's objects
+    (:func:`class_objects`, else faint ones above ``LOCATION_FAINT_MIN_P``) the one nearest the second named
+    class's object ("how tall is the lamp on the desk?"), else the largest; empty when the map shows none."""
+    asked = question.named[0]
+    index = CLASSES.index(asked)
+    objects = (class_objects(footprints[:, index], xy, cell_size)
+               or class_objects(footprints[:, index], xy, cell_size, LOCATION_FAINT_MIN_P))
+    if not objects:
+        return []
+    landmark = asked_object(question.named[1], torch.ones(len(xy)), footprints, xy, cell_size) \
+        if len(question.named) > 1 else []
+    if landmark and len(objects) > 1:
+        chosen = min(objects, key=lambda o: float(torch.cdist(xy[o].double(), xy[landmark].double()).min()))
+    else:
+        chosen = max(objects, key=len)
+    return most_probable_first(footprints, asked, chosen)
+
+
+def vertical_extent(cls: str, class_prob: torch.Tensor, z: torch.Tensor, voxel_size: float
+                    ) -> Optional[tuple[float, float]]:
+    """(bottom, top) heights (m) of an object of class ``cls`` from the voxels of its columns: those at
+    ``HEIGHT_VOXEL_SHARE`` of the most likely one's probability of the class and above, the top at their
+    ``HEIGHT_TOP_QUANTILE`` (a stray voxel of the wall behind is no top), the bottom at the lowest; on the floor for
+    a class that never stands on another (``ON_CLASSES``) or within ``FLOOR_STANDING_M``. None without voxels."""
+    if class_prob.numel() == 0 or float(class_prob.max()) <= 0.0:
+        return None
+    kept = z[class_prob >= HEIGHT_VOXEL_SHARE * class_prob.max()].double()
+    bottom = float(kept.min()) - voxel_size / 2
+    top = float(torch.quantile(kept, HEIGHT_TOP_QUANTILE)) + voxel_size / 2
+    return (0.0 if cls not in ON_CLASSES or bottom <= FLOOR_STANDING_M else bottom), top
+
+
+def measured_height(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
+                    voxels: ObjectVoxels, voxel_size: float) -> Optional[Measurement]:
+    """The answer to "how tall is the lamp?": "the lamp is about 0.5 meters tall" (and, for one standing on
+    something, "its top 1.3 meters above the floor"), from the :func:`vertical_extent` of the voxels of the
+    :func:`height_object`'s columns, grounded on it. None for another question or where the map shows no such
+    object; "there is no sofa" where the absent gate judged the class absent."""
+    if not asks_height(question):
+        return None
+    asked = question.named[0]
+    if question.absent:
+        return Measurement(absent_answer(asked))
+    cells = height_object(question, footprints, xy, cell_size)
+    extent = vertical_extent(asked, *voxels(cells, CLASSES.index(asked)), voxel_size) if cells else None
+    if extent is None:
+        return None
+    bottom, top = extent
+    text = f"the {asked} is about {top - bottom:.1f} meters tall"
+    if bottom > 0.0:
+        text += f", its top {top:.1f} meters above the floor"
+    return Measurement(text, cells)
 
 
 def asks_scene_caption(question: str) -> bool:
