@@ -336,6 +336,8 @@ def test_what_was_seen_last_lists_the_objects_last_seen_in_the_last_half_second(
     ("how many things are on my left?", False), ("how many chairs are there?", False),
     ("what is in front of me?", False), ("describe the room", False),
     ("what is next to the bed?", False), ("what colour is the thing you see?", False),
+    ("what is in the corner?", True), ("what's against the wall", True), ("what is on the floor?", True),
+    ("what is in the middle of the room?", True), ("what is on the bed?", False),
 ])
 def test_inventory_questions_are_read_from_their_words(question, inventory):
     assert asks_inventory(question) is inventory
@@ -435,6 +437,10 @@ def test_the_inventory_lists_every_class_on_the_map_with_its_number_largest_firs
     assert inventory("what is in the room?", situated=True) is None  # asked from a situation: the model's
     assert inventory("what is in the box?") is None  # a class named: not the room's inventory
     assert inventory("what is the biggest thing here?") is None
+    # a place in the room: the objects there (the walls are the map's outermost columns, x 0–5.3 m, y 0–6 m)
+    assert inventory("what is in the corner?")[0] == "a desk, a chair and a lamp"  # the chair at (0, 0)
+    assert inventory("What's against the wall?")[0] == "a bed and a chair"  # the chair at (3, 0)
+    assert inventory("what is in the middle of the room?") == ("I have seen nothing in the middle of the room", [])
     question = AskedQuestion("Which objects are there?", ["class"])
     assert measured_text("pillow", torch.ones(len(room.xy)), room, question) == "a bed, a desk, two chairs and a lamp"
     doubted = AskedQuestion("what do you see?", ["class"], presence={"desk": 0.3, "bed": 0.9, "lamp": 0.5})

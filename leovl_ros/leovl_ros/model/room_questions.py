@@ -132,7 +132,9 @@ _NOT_WHERE = re.compile(r"\b(?:when|look|looks|describe|way)\b")
 _INVENTORY = re.compile(
     r"\bwhat (?:do|did|can|could) you (?:see|notice)\b|\bwhat (?:have|has) you (?:seen|noticed|found|mapped)\b"
     r"|\bwhat(?:'s| is| was)? (?:in|inside) (?:the|this|here)\b|\b(?:what|which) (?:objects?|things|items|furniture)\b"
-    r"|\b(?:list|enumerate|inventory)\b")
+    r"|\b(?:list|enumerate|inventory)\b"
+    r"|\bwhat(?:'s| is| are| stands?)? (?:in|on|against|along|by) (?:the|a) (?:corners?|middle|centre|center|walls?"
+    r"|floor|ground)\b")
 _NOT_INVENTORY = re.compile(
     r"\b(?:biggest|largest|smallest|tiniest|tallest|highest|lowest|shortest|longest|widest|most|least|first|nearest"
     r"|closest|farthest|furthest|colou?r|describe|left|right|front|behind|next|between|under|top|near|how|last"
@@ -151,6 +153,11 @@ _ROOM_WORDS = (("room", "scene", "place", "space", "area", "surroundings", "envi
 """A description of the room: a word asking for one and a word for the room (:func:`asks_scene_caption`)."""
 
 _ON_FLOOR = re.compile(r"\bon the (?:floor|ground)\b")
+_PLACES = {"in a corner of the room": re.compile(r"\bcorners?\b"),
+           "in the middle of the room": re.compile(r"\b(?:middle|centre|center)\b"),
+           "against the wall": re.compile(r"\b(?:against|along|by|on) (?:the|a) walls?\b")}
+"""The places in the room an inventory question can ask about ("what is in the corner?"), as :func:`room_place`
+names them."""
 _ROOM_SIZE = re.compile(r"\b(?:how (?:big|large|wide)|how long (?:is|are)|what size|size of|dimensions?"
                         r"|square (?:meters?|metres?))\b")
 """A question about the room's size ("how big is the room?", with a room word and no class: :func:`asks_room_size`)."""
@@ -315,13 +322,20 @@ def measured_inventory(question: AskedQuestion, footprints: torch.Tensor, xy: to
                        ) -> Optional[Measurement]:
     """The answer to "what do you see?" (no class named, from no situation): the :func:`room_inventory` with each
     class's number, largest first ("a bed, two chairs, a lamp and a tv"; to "how many things …?" their total first:
-    "five things: a bed, …"), grounded on each class's first object. None for another question or an empty map."""
+    "five things: a bed, …"), grounded on each class's first object; only the objects standing on the floor or in
+    the place asked ("what is in the corner?", :data:`_PLACES`). None for another question or an empty map."""
     if question.situated or question.named or not asks_inventory(question.text):
         return None
     found = room_inventory(question, footprints, xy, cell_size)
-    if _ON_FLOOR.search(question.text.lower()):  # "which objects are on the floor?": those that stand on it
+    words = question.text.lower()
+    if _ON_FLOOR.search(words):  # "which objects are on the floor?": those that stand on it
         found = [(cls, kept) for cls, objects in found
                  if (kept := [o for o in objects if stands_on_floor(footprints, o, cls)])]
+    place = next((name for name, pattern in _PLACES.items() if pattern.search(words)), None)
+    if place is not None and found:  # "what is in the corner?": the objects :func:`room_place` puts there
+        found = [(cls, kept) for cls, objects in found if (kept := [o for o in objects if room_place(xy, o) == place])]
+        if not found:
+            return Measurement(f"I have seen nothing {place}")
     if not found:
         return None
     text = inventory_words(found)
