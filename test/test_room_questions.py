@@ -13,6 +13,7 @@ from map_fixtures import furnished_map, measured_text
 from leovl_ros.model.measure import AskedQuestion, measured_answer
 from leovl_ros.model.room_questions import (
     ASKER_PLACE_ANSWER,
+    STATE_UNKNOWN,
     DistanceComparison,
     asks_height,
     asks_help,
@@ -35,6 +36,7 @@ from leovl_ros.model.room_questions import (
     measured_object_size,
     measured_room_size,
     measured_scene_caption,
+    measured_state,
     measured_whereabouts,
     room_kind,
     vertical_extent,
@@ -102,7 +104,7 @@ def test_heights_come_from_the_voxels_of_the_objects_class():
     assert height("How high is the lamp?") == ("the lamp is about 0.5 meters tall, its top 1.2 meters above the floor",
                                                [1])
     assert height("what is the height of the lamp on the desk?")[0].startswith("the lamp is about 0.5")
-    assert height("how tall is the sofa?") is None  # the map shows none: the model answers
+    assert height("how tall is the sofa?") == ("I have not seen a sofa", [])  # the map shows none
     assert height("how big is the desk?") is None  # its footprint: measured_object_size
     assert height("which is the tallest thing?") is None  # no class named: the model's question type
     assert height("how tall is the desk?") == height("how tall is the desk?")
@@ -115,6 +117,28 @@ def test_heights_come_from_the_voxels_of_the_objects_class():
         pytest.approx((0.75, 1.04))  # its top the 95th percentile of its voxels, then half a voxel
     assert vertical_extent("lamp", torch.zeros(0), torch.zeros(0), 0.1) is None
     assert asks_height(AskedQuestion("how tall is the lamp?")) and not asks_height(AskedQuestion("how tall am I?"))
+
+
+def test_states_the_map_cannot_hold_are_said_to_be_unknown_not_guessed():
+    room = furnished_map([("desk", [(0.0, 0.0), (0.3, 0.0)]), ("lamp", [(0.3, 0.0)]), ("bed", [(0.0, 3.0)])])
+    attention = torch.ones(len(room.xy))
+
+    def state(question: str, absent: bool = False) -> object:
+        measured = measured_state(AskedQuestion(question, absent=absent), attention, room.footprints, room.xy,
+                                  room.cell_size)
+        return None if measured is None else (measured.text, measured.cells)
+
+    assert state("is the lamp on?") == (STATE_UNKNOWN.format(thing="the lamp", state="on"), [1])
+    assert state("Is the red lamp switched off") == (STATE_UNKNOWN.format(thing="the lamp", state="off"), [1])
+    assert state("is the bed made?")[0] == STATE_UNKNOWN.format(thing="the bed", state="made")
+    assert state("is the lamp on or off?")[0] == STATE_UNKNOWN.format(thing="the lamp", state="on")
+    assert state("is the door open?") == (STATE_UNKNOWN.format(thing="the door", state="open"), [])  # no class
+    assert state("is the room tidy?") == (STATE_UNKNOWN.format(thing="the room", state="tidy"), [])
+    assert state("is it clean in here?") == (STATE_UNKNOWN.format(thing="the room", state="clean"), [])
+    assert state("is the lamp on?", absent=True) == ("there is no lamp", [])
+    for other in ("is the lamp on the desk?", "what is on the desk?", "is the lamp next to the bed?",
+                  "is the desk big?", "is the lamp and the bed on?", "is there a lamp?"):
+        assert state(other) is None, other
 
 
 @pytest.mark.parametrize("question, location", [
@@ -152,7 +176,7 @@ def test_where_an_object_is_from_what_it_stands_on_or_stands_beside():
         "the desk is near the sofa"  # a chair the model's presence doubts is no landmark
     assert where("where is the lamp?", situated=True) is None  # asked from a pose: the direction from it answers
     assert where("where's the plant?") == ("the plant is next to the bed", [5])
-    assert where("where is the toilet?") is None  # the map shows none
+    assert where("where is the toilet?") == ("I have not seen a toilet", [])  # the map shows none: no direction
     assert where("where am I?") is None  # no class named
     assert where("what is the lamp standing on?") is None  # another question
     question = AskedQuestion("Where is the lamp?", ["situated_direction"])
@@ -203,6 +227,8 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     assert [t for t in texts if distance_comparison(AskedQuestion(t))] == []
     assert [t for t in texts if asks_inventory(t) and not AskedQuestion(t).named] == []
     assert [t for t in texts if asks_height(AskedQuestion(t))] == []
+    assert [t for t in texts if measured_state(AskedQuestion(t), torch.ones(1), torch.ones((1, len(CLASSES))),
+                                               torch.zeros((1, 2)), torch.full((1,), 0.3)) is not None] == []
     assert [t for t in texts if asks_help(t) or asks_whereabouts(t) or measured_asker_place(AskedQuestion(t))] == []
 
 
@@ -276,7 +302,8 @@ def test_an_object_description_gives_colour_support_what_is_on_it_a_neighbour_an
     assert measured_object_caption(absent, torch.ones(len(room.xy)), room.footprints, colours, room.xy,
                                    room.cell_size).text == "there is no sofa"
     assert measured_object_caption(AskedQuestion("describe the toilet", []), torch.ones(len(room.xy)),
-                                   room.footprints, colours, room.xy, room.cell_size) is None  # none on the map
+                                   room.footprints, colours, room.xy, room.cell_size).text == \
+        "I have not seen a toilet"  # none on the map
 
 
 def test_the_room_and_an_object_are_sized_from_the_map():
@@ -297,7 +324,7 @@ def test_the_room_and_an_object_are_sized_from_the_map():
     assert size("What are the dimensions of this space?") == "about 4 by 3 meters, 13 square meters"
     assert size("how big is the bed?") == "the bed is about 0.7 by 0.4 meters"  # spread + half an edge
     assert size("what size is the stool?") == "the stool is about 0.1 by 0.1 meters"
-    assert size("how big is the sofa?") is None  # the map shows none
+    assert size("how big is the sofa?") == "I have not seen a sofa"  # the map shows none
     assert size("which is bigger, the bed or the stool?") is None  # a comparison: measured_size
     assert size("how big is it here?") is not None and size("how many chairs are there?") is None
     assert asks_room_size("how many square meters is this place?")

@@ -28,7 +28,9 @@ ids (too long, characters outside letters, digits and ``-_.:@``) are rejected. Q
 about objects outside its classes are rejected too (``question_scope``; ``AnswererConfig.check_scope``); words people
 use for a class that no training question uses ("armchair", "wardrobe") reach the model as the class name
 (``object_words``; ``AnswererConfig.object_words``), and typing slips in the task's words are put right first
-(``spelling``; ``AnswererConfig.correct_spelling``).
+(``spelling``; ``AnswererConfig.correct_spelling``). A message that is only a greeting, a thanks or a goodbye gets a
+reply in kind (``small_talk``), not a refusal. "Where are you?" and "how tall is the lamp?" are answered here from
+the store (its newest camera pose, its voxels' heights): the model sees neither.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ import numpy as np
 from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.object_words import with_trained_object_words
 from leovl_ros.agent.question_scope import check_question_scope, known_words
+from leovl_ros.agent.small_talk import small_talk_reply
 from leovl_ros.agent.spelling import corrected_spelling
 from leovl_ros.agent.validation import Reason, Rejection, check_pose_matrix, check_question, check_session_id
 from leovl_ros.eval.normalize import points_at_no_object
@@ -365,6 +368,8 @@ class Answerer:
         if rejection is not None:
             return rejection, ""
         text = bytes(question).decode("utf-8") if isinstance(question, (bytes, bytearray)) else question
+        if small_talk_reply(text) is not None:  # "hello", "thanks": no question, nothing to read or refuse
+            return None, text
         read_as = self.read_as(text)
         if not self.config.check_scope:
             return None, read_as
@@ -396,6 +401,11 @@ class Answerer:
             return self._reject(rejection.reason.value, rejection.detail, start)
         if isinstance(question, (bytes, bytearray)):
             question = bytes(question).decode("utf-8")
+        talk = small_talk_reply(read_as)
+        if talk is not None:  # answered in kind, whatever the map holds (an empty one too)
+            with self._count_lock:
+                self.answered += 1
+            return Reply(success=True, answer=talk, confidence=1.0, latency_ms=(time.perf_counter() - start) * 1e3)
         if not self._model_lock.acquire(timeout=self.config.busy_timeout_s):
             return self._reject(Reason.BUSY.value, f"the model is answering another question (waited "
                                                    f"{self.config.busy_timeout_s:.1f} s); try again", start)

@@ -72,6 +72,7 @@ from leovl_ros.sim.tasks.qa import absent_answer
 from leovl_ros.sim.templates import (
     COLOUR_WORDS,
     class_spans,
+    classes_named,
     colour_before,
     count_word,
     plural,
@@ -235,6 +236,13 @@ def measured_closer(question: AskedQuestion, attention: torch.Tensor, footprints
     return Measurement(comparison.candidates[winner], objects[winner])
 
 
+def not_seen(asked: str) -> Measurement:
+    """The answer about an object the map shows nowhere, not even faintly ("I have not seen a window"): where the
+    absent gate did not judge the class absent, the language model would answer with a direction or a size out of
+    nothing."""
+    return Measurement(f"I have not seen {with_article(asked)}")
+
+
 def asks_location(question: str) -> bool:
     """Whether a question asks where something is ("where is the chair?", "where can I find a lamp?", "do you know
     where the bin is?"; a swapped pair of letters forgiven), not when it was seen, what it looks like or which way
@@ -264,8 +272,8 @@ def measured_location(question: AskedQuestion, attention: torch.Tensor, footprin
     classes that stand on others, ``ON_CLASSES``: a chair tucked under a table shares its columns), else by the
     floor-standing object nearest to it (:func:`nearest_neighbour`: "next to" within ``NEXT_TO_M``, "near" beyond; a
     desk, not the lamp on it). None for another question (situated: a direction from the pose is the answer there;
-    no class named; no words of a location) or where the map shows no such object or nothing beside it; "there is
-    no sofa" where the absent gate judged the class absent (``question.absent``)."""
+    no class named; no words of a location) or where the map shows nothing beside it; :func:`not_seen` where it shows
+    no such object; "there is no sofa" where the absent gate judged the class absent (``question.absent``)."""
     if question.situated or not question.named or not asks_location(question.text):
         return None
     asked = question.named[0]
@@ -273,7 +281,7 @@ def measured_location(question: AskedQuestion, attention: torch.Tensor, footprin
         return Measurement(absent_answer(asked))
     cells = asked_object(asked, attention, footprints, xy, cell_size)
     if not cells:
-        return None
+        return not_seen(asked)
     support = support_of(footprints, xy, cell_size, asked, cells) if asked in ON_CLASSES else None
     if support is not None:
         return Measurement(f"the {asked} is on the {support[0]}", cells)
@@ -490,7 +498,7 @@ def measured_object_caption(question: AskedQuestion, attention: torch.Tensor, fo
     in it, :func:`colour_share`, said in the asker's colour) with its colour (:func:`object_colour`), what it stands on
     (:func:`support_of`), what stands on it, the floor-standing object next to it (:func:`nearest_neighbour`,
     within ``NEXT_TO_M``) and, standing on the floor, where in the room (:func:`room_place`); at most three parts,
-    grounded on the object. None for another question or where the map shows no such object."""
+    grounded on the object. None for another question; :func:`not_seen` where the map shows no such object."""
     if question.situated or not asks_object_caption(question):
         return None
     asked = question.named[0]
@@ -502,7 +510,7 @@ def measured_object_caption(question: AskedQuestion, attention: torch.Tensor, fo
         for o in class_objects(footprints[:, CLASSES.index(asked)], xy, cell_size, NAMED_OBJECT_MIN_P)]
     cells = max(shades, key=lambda s: s[0])[1] if shades else asked_object(asked, attention, footprints, xy, cell_size)
     if not cells:
-        return None
+        return not_seen(asked)
 
     def named(cls: str, object_cells: list[int]) -> str:
         colour = said if object_cells is cells and said else object_colour(colour_probs, footprints, cls, object_cells)
@@ -584,8 +592,8 @@ def object_sides(xy: torch.Tensor, cell_size: torch.Tensor, cells: list[int]) ->
 def measured_object_size(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
                          xy: torch.Tensor, cell_size: torch.Tensor) -> Optional[Measurement]:
     """The answer to "how big is the bed?" (one class named, no comparison): "about 2.1 by 1.5 meters" — the
-    footprint of the class's most-attended object (:func:`object_sides`), grounded on it. None for another question
-    or where the map shows no such object."""
+    footprint of the class's most-attended object (:func:`object_sides`), grounded on it. None for another question;
+    :func:`not_seen` where the map shows no such object."""
     words = question.text.lower()
     if len(question.named or []) != 1 or not _ROOM_SIZE.search(words) or BIGGER.search(words) \
             or SMALLER.search(words):
@@ -595,7 +603,7 @@ def measured_object_size(question: AskedQuestion, attention: torch.Tensor, footp
         return Measurement(absent_answer(asked))
     cells = asked_object(asked, attention, footprints, xy, cell_size)
     if not cells:
-        return None
+        return not_seen(asked)
     longer, shorter = object_sides(xy, cell_size, cells)
     return Measurement(f"the {asked} is about {longer:.1f} by {shorter:.1f} meters", cells)
 
@@ -666,17 +674,19 @@ def measured_height(question: AskedQuestion, footprints: torch.Tensor, xy: torch
                     voxels: ObjectVoxels, voxel_size: float) -> Optional[Measurement]:
     """The answer to "how tall is the lamp?": "the lamp is about 0.5 meters tall" (and, for one standing on
     something, "its top 1.3 meters above the floor"), from the :func:`vertical_extent` of the voxels of the
-    :func:`height_object`'s columns, grounded on it. None for another question or where the map shows no such
-    object; "there is no sofa" where the absent gate judged the class absent."""
+    :func:`height_object`'s columns, grounded on it. None for another question; :func:`not_seen` where the map shows
+    no such object; "there is no sofa" where the absent gate judged the class absent."""
     if not asks_height(question):
         return None
     asked = question.named[0]
     if question.absent:
         return Measurement(absent_answer(asked))
     cells = height_object(question, footprints, xy, cell_size)
-    extent = vertical_extent(asked, *voxels(cells, CLASSES.index(asked)), voxel_size) if cells else None
-    if extent is None:
-        return None
+    if not cells:
+        return not_seen(asked)
+    extent = vertical_extent(asked, *voxels(cells, CLASSES.index(asked)), voxel_size)
+    if extent is None:  # a model without label anchors reads no voxel's class
+        return Measurement(f"I cannot tell how tall the {asked} is", cells)
     bottom, top = extent
     text = f"the {asked} is about {top - bottom:.1f} meters tall"
     if bottom > 0.0:
@@ -737,6 +747,45 @@ def measured_scene_caption(question: AskedQuestion, footprints: torch.Tensor, xy
     return Measurement(" ".join(sentences), inventory_cells(footprints, found))
 
 
+_STATES = (r"(?P<state>on|off|open|opened|closed|shut|locked|unlocked|broken|working|clean|dirty|tidy|messy|untidy"
+           r"|made|unmade|occupied|free|empty|full|plugged in|unplugged|lit|running|wet|dry|hot|cold|new|old"
+           r"|comfortable)(?: or (?:on|off|open|closed|not))?")
+_STATE = re.compile(r"^\W*(?:is|are) (?:the |a |an |my |your |this |that )?(?P<thing>[a-z' ]+?) "
+                    rf"(?:(?:turned|switched|left|still) )?{_STATES}\W*$"
+                    rf"|^\W*is it {_STATES.replace('state', 'here_state')} (?:here|in here|in (?:the|this) room)\W*$")
+"""A yes/no question about a state the map cannot hold ("is the lamp on?", "is the door open?", "is the room tidy?",
+"is it clean here?")."""
+
+STATE_UNKNOWN = "I cannot tell whether {thing} is {state}: my map holds what things are, their colour, size and place"
+"""The answer to a question about such a state."""
+
+
+def measured_state(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
+                   cell_size: torch.Tensor) -> Optional[Measurement]:
+    """The answer to "is the lamp on?", "is the door open?", "is the room tidy?": that the map cannot tell
+    (:data:`STATE_UNKNOWN`), grounded on the object where the map shows it — the model, which never saw such a
+    question, said "yes" or "no" at random. None for another question (no such state word at its end; neither a class
+    nor the room named); "there is no lamp" where the absent gate judged the class absent."""
+    found = _STATE.match(question.text.lower().strip())
+    if found is None:
+        return None
+    if found["here_state"]:
+        return Measurement(STATE_UNKNOWN.format(thing="the room", state=found["here_state"]))
+    thing, state = found["thing"], found["state"]
+    if len(question.named) == 1 and [c for c in classes_named(thing) if c in CLASSES] == question.named:
+        asked = question.named[0]  # "the lamp", "the red lamp", "the television": one object of one class
+        if question.absent:
+            return Measurement(absent_answer(asked))
+        return Measurement(STATE_UNKNOWN.format(thing=f"the {asked}", state=state),
+                           asked_object(asked, attention, footprints, xy, cell_size))
+    other = classes_named(thing)  # a door or a window: the words know them, the map's classes do not
+    if not question.named and len(other) == 1:
+        return Measurement(STATE_UNKNOWN.format(thing=f"the {other[0]}", state=state))
+    if not question.named and mentions(thing, *_ROOM_WORDS):
+        return Measurement(STATE_UNKNOWN.format(thing="the room", state=state))
+    return None
+
+
 def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
                     colour_probs: Optional[torch.Tensor], last_seen: Optional[torch.Tensor], xy: torch.Tensor,
                     cell_size: torch.Tensor) -> Optional[Measurement]:
@@ -745,6 +794,7 @@ def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor,
     colour_probs = None if colour_probs is None else colour_probs.float().cpu()
     return (measured_help(question, footprints, xy, cell_size)
             or measured_asker_place(question)
+            or measured_state(question, attention, footprints, xy, cell_size)
             or measured_route(question, attention, footprints, xy, cell_size)
             or measured_closer(question, attention, footprints, xy, cell_size)
             or measured_inventory(question, footprints, xy, cell_size)
