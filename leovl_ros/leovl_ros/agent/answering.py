@@ -49,6 +49,7 @@ import numpy as np
 from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.object_words import with_trained_object_words
 from leovl_ros.agent.question_scope import check_question_scope, known_words
+from leovl_ros.agent.robot_view import robot_situation_pose, robot_viewpoint
 from leovl_ros.agent.small_talk import small_talk_reply
 from leovl_ros.agent.spelling import corrected_spelling
 from leovl_ros.agent.validation import Reason, Rejection, check_pose_matrix, check_question, check_session_id
@@ -88,6 +89,9 @@ class AnswererConfig:
     correct_spelling: bool = True
     """Ask the model with typing slips in the task's words put right ("how many chiars" → "how many chairs";
     ``spelling.corrected_spelling``)."""
+    robot_viewpoint: bool = True
+    """Ask a question with no situation that takes the robot as its viewpoint ("is the bed on your left?") or asks
+    a route ("take me to the chair") at the robot's newest camera pose (``robot_view``)."""
 
     def __post_init__(self) -> None:
         if self.max_question_chars < 1 or self.max_session_id_chars < 1:
@@ -436,6 +440,13 @@ class Answerer:
             height = self._height(scene, read_as, read_as if read_as != question else "", start)
             if height is not None:
                 return height
+            from leovl_ros.model.measure import asks_route
+
+            route = asks_route(read_as)
+            robot_view = None if situation_pose is not None or situation_text or camera_pose is None \
+                or not self.config.robot_viewpoint else robot_viewpoint(read_as, route)
+            if robot_view is not None:  # "is the bed on your left?", "take me to the chair": from where it stands
+                read_as, situation_pose = robot_view, robot_situation_pose(camera_pose)
             try:
                 result = self.agent.answer(None, read_as.strip(), session_id=session_id,
                                            situation_text=self.read_as(situation_text) if situation_text else "",
@@ -448,9 +459,10 @@ class Answerer:
             return self._reject("model_error", result.error, start, version=version)
         last_seen = answer_last_seen(scene.batch, result.answer, result.cell_ids, scene.class_probs,
                                      lambda cells, cls: self.class_voxels(scene.batch, cells, cls), scene.footprints)
+        answer = f"from where I am: {result.answer}" if robot_view is not None and route else result.answer
         with self._count_lock:
             self.answered += 1
-        return Reply(success=True, answer=result.answer, confidence=float(result.confidence),
+        return Reply(success=True, answer=answer, confidence=float(result.confidence),
                      object_ids=[int(i) for i in result.object_ids], cell_ids=[int(i) for i in result.cell_ids],
                      grounding_xyz=[tuple(float(v) for v in p) for p in result.grounding_xyz],
                      grounding_size=[float(scene.batch.cell_size[c]) for c in result.cell_ids],

@@ -206,6 +206,10 @@ class DialogueConfig:
     correct_spelling: bool = param(True, "Ask the model with typing slips in the task's words put right ('how many "
                                          "chiars' is asked as 'how many chairs'; agent/spelling.py).",
                                    read_only=False)
+    robot_viewpoint: bool = param(True, "Answer a question with no situation that takes the robot as its viewpoint "
+                                        "('is the bed on your left?', asked as 'on my left') or asks a route ('take "
+                                        "me to the chair') at the robot's newest camera pose (agent/robot_view.py).",
+                                  read_only=False)
     topic_session_id: str = param("topic", "Session id of questions arriving on ~/question.", read_only=False)
     marker_scale: float = param(0.25, "Diameter (m) of the grounding spheres.", read_only=False)
     status_period_s: float = param(1.0, "Period (s) of ~/status.")
@@ -239,4 +243,5 @@ class DialogueConfig:
         return AnswererConfig(max_question_chars=self.max_question_chars,
                               max_session_id_chars=self.max_session_id_chars, busy_timeout_s=self.busy_timeout_s,
                               scene_refresh_s=self.scene_refresh_s, check_scope=self.check_scope,
-                              object_words=self.object_words, correct_spelling=self.correct_spelling)
+                              object_words=self.object_words, correct_spelling=self.correct_spelling,
+                              robot_viewpoint=self.robot_viewpoint)

@@ -1,0 +1,136 @@
+"""'Is the bed on your left?' and 'take me to the chair' with no situation: answered at the robot's own pose against
+the room's geometry; prints ONE JSON line.
+
+On the first ``--rooms`` rooms of ``--split`` it renders and fuses the robot's walk as ``benchmarks/last_seen.py``
+does (the map keeps the newest fused camera pose) and asks, for up to ``--questions`` class-unique objects the walk
+shows, each in a dialogue of its own and with no situation, one side question in one of ``SIDE_PATTERNS`` and one
+route request in one of ``ROUTE_PATTERNS`` through the dialogue node's answer path (``agent.robot_view``: the camera's
+pose as the situation, "your left" asked as "my left"). The same questions are asked again with
+``AnswererConfig.robot_viewpoint`` off (what the model answered before: no viewpoint at all).
+
+Truth, at the camera's pose of the last frame (its optical axis on the floor as the heading): the side of the
+object's centre (``sim.spatial.side``, 20° margin; objects within it of straight ahead or behind are not asked), the
+route's first step (``model.measure.first_step`` of the centre's bearing; objects within 10° of a step's border are
+not asked) and its walk (the footprint gap less ``ROUTE_EDGE_M``, right within 0.5 m).
+
+Figures: ``side_right`` / ``side_right_without`` (the answer names the true side), ``route_step_right`` /
+``route_right`` (first step; first step and walk) and ``route_right_without``, ``n_side``, ``n_route``,
+``answer_ms_median``.
+
+    .venv/bin/python benchmarks/robot_view.py [--rooms 60] [--questions 3] [--split test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from last_seen import ask_held_out_rooms, median_ms, room_arguments, share  # the same rooms, options, figures
+
+SIDE_PATTERNS: tuple[str, ...] = ("is the {cls} on your left or right?", "Is the {cls} to your left or to your right?",
+                                  "is the {cls} on your left or on your right",
+                                  "tell me if the {cls} is to the left of you or to the right of you")
+"""Hand-written side questions addressed to the robot (none is in the training data: it says "my left")."""
+ROUTE_PATTERNS: tuple[str, ...] = ("take me to the {cls}", "go to the {cls}", "How do I get to the {cls}?",
+                                   "guide me to the {cls} please")
+"""Hand-written route requests with no situation."""
+
+_ROUTE = re.compile(r"(?P<step>go straight|turn left|turn right|turn around) and walk (?P<walk>\d+(?:\.\d+)?) meters")
+STEP_BORDER_DEG = 10.0
+"""Objects this close to a first step's border (30° and 150° either side) are not asked: the map's centre of an
+object and the truth's differ by a few degrees."""
+
+
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    p = room_arguments(__doc__)
+    p.add_argument("--questions", type=int, default=3, help="objects asked about per room (a side and a route each)")
+    return p.parse_args(argv)
+
+
+def heading_pose(camera_pose: np.ndarray) -> tuple[np.ndarray, float]:
+    """(position xy, yaw) of the camera: its optical axis on the floor plane."""
+    forward = camera_pose[:3, 2]
+    return camera_pose[:2, 3], math.atan2(float(forward[1]), float(forward[0]))
+
+
+def ask_room(room: Any, answerer: Any, limit: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """A side question and a route request about up to ``limit`` class-unique objects, with and without the robot's
+    viewpoint; one record each."""
+    from dataclasses import replace
+
+    from leovl_ros.model.measure import ROUTE_EDGE_M, ROUTE_STRAIGHT_DEG, distance_text, first_step
+    from leovl_ros.sim import spatial
+
+    here, yaw = heading_pose(np.asarray(room.store.camera_pose))
+    unique = [o for o in room.scene.objects if o.id in room.last_visible
+              and sum(p.cls == o.cls for p in room.scene.objects) == 1]
+    records = []
+    for i in rng.permutation(len(unique))[:limit]:
+        obj = unique[int(i)]
+        angle = math.degrees(spatial.bearing(here, yaw, obj.center))
+        side = spatial.side(here, yaw, obj.center)
+        off_border = min(abs(abs(angle) - ROUTE_STRAIGHT_DEG), abs(abs(angle) - (180.0 - ROUTE_STRAIGHT_DEG)))
+        asked = []
+        if side is not None:
+            asked.append(("side", SIDE_PATTERNS[int(rng.integers(len(SIDE_PATTERNS)))], side))
+        if off_border > STEP_BORDER_DEG:
+            walk = max(spatial.point_gap(here, obj) - ROUTE_EDGE_M, 0.0)
+            asked.append(("route", ROUTE_PATTERNS[int(rng.integers(len(ROUTE_PATTERNS)))], (first_step(angle), walk)))
+        for kind, pattern, truth in asked:
+            question = pattern.format(cls=obj.cls)
+            replies = {}
+            for view in (True, False):
+                answerer.config = replace(answerer.config, robot_viewpoint=view)
+                reply = answerer.ask(question, session_id=f"{room.seed}-{kind}-{obj.id}-{view}")
+                if not reply.success:
+                    raise RuntimeError(f"room {room.seed}: {question!r} rejected: {reply.error}")
+                replies[view] = reply
+            record = {"kind": kind, "question": question, "answer": replies[True].answer,
+                      "without": replies[False].answer, "ms": replies[True].latency_ms}
+            if kind == "side":
+                record.update(truth=side, right=replies[True].answer == side,
+                              right_without=replies[False].answer == side)
+            else:
+                step, walk = truth
+                said = [_ROUTE.search(replies[v].answer) for v in (True, False)]
+                record.update(truth=f"{step} and walk {distance_text(walk)}",
+                              step_right=said[0] is not None and said[0]["step"] == step,
+                              right=said[0] is not None and said[0]["step"] == step
+                              and abs(float(said[0]["walk"]) - walk) <= 0.5,
+                              right_without=said[1] is not None and said[1]["step"] == step
+                              and abs(float(said[1]["walk"]) - walk) <= 0.5)
+            records.append(record)
+    return records
+
+
+def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON figures from the per-question records."""
+    sides = [r for r in records if r["kind"] == "side"]
+    routes = [r for r in records if r["kind"] == "route"]
+    return {"n_side": len(sides), "side_right": share(sides, "right"),
+            "side_right_without": share(sides, "right_without"),
+            "n_route": len(routes), "route_step_right": share(routes, "step_right"),
+            "route_right": share(routes, "right"), "route_right_without": share(routes, "right_without"),
+            "answer_ms_median": median_ms(records)}
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Fuse, ask, compare; print one JSON line."""
+    args = parse_args(argv)
+    model_dir, records = ask_held_out_rooms(
+        args, lambda room, answerer: ask_room(room, answerer, args.questions,
+                                              np.random.default_rng([room.seed, 0x50B07])))
+    print(json.dumps({"benchmark": "robot_view", "model": str(model_dir), "rooms": args.rooms, "split": args.split,
+                      "frames": args.frames, **summarise(records)}))
+
+
+if __name__ == "__main__":
+    main()
