@@ -49,6 +49,7 @@ import numpy as np
 from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.object_words import with_trained_object_words
 from leovl_ros.agent.question_scope import check_question_scope, known_words
+from leovl_ros.agent.referents import Referents, with_referent
 from leovl_ros.agent.robot_view import robot_situation_pose, robot_viewpoint
 from leovl_ros.agent.small_talk import small_talk_reply
 from leovl_ros.agent.spelling import corrected_spelling
@@ -341,6 +342,7 @@ class Answerer:
         self.config = config or AnswererConfig()
         self._model_lock = threading.Lock()
         self._count_lock = threading.Lock()
+        self._referents = Referents(getattr(agent, "max_sessions", 64))
         self.rejections: Counter[str] = Counter()
         """Rejected requests by reason (``validation.Reason`` values, ``empty_map``, ``model_error``)."""
         self.answered = 0
@@ -433,12 +435,16 @@ class Answerer:
             # The agent's one scene cache holds this scene now: generation runs on it without the map lock, so
             # the fusion worker keeps fusing meanwhile.
             version = scene.version
-            from leovl_ros.model.room_questions import asks_whereabouts  # torch: loaded with the model
+            from leovl_ros.model.room_questions import asks_about_one_object, asks_whereabouts  # torch: with the model
 
             if asks_whereabouts(read_as):
                 return self._whereabouts(scene, camera_pose, read_as if read_as != question else "", start)
+            with self._count_lock:
+                referent = self._referents.get(session_id)
+            read_as = with_referent(read_as, referent, asks_about_one_object) or read_as  # "where is it?"
             height = self._height(scene, read_as, read_as if read_as != question else "", start)
             if height is not None:
+                self._note_referent(session_id, read_as, height.answer)
                 return height
             from leovl_ros.model.measure import asks_route
 
@@ -460,6 +466,7 @@ class Answerer:
         last_seen = answer_last_seen(scene.batch, result.answer, result.cell_ids, scene.class_probs,
                                      lambda cells, cls: self.class_voxels(scene.batch, cells, cls), scene.footprints)
         answer = f"from where I am: {result.answer}" if robot_view is not None and route else result.answer
+        self._note_referent(session_id, read_as, result.answer)
         with self._count_lock:
             self.answered += 1
         return Reply(success=True, answer=answer, confidence=float(result.confidence),
@@ -471,6 +478,11 @@ class Answerer:
                      map_version=version, model_answer=result.model_answer,
                      last_seen=last_seen, answer_types=list(result.answer_types),
                      read_as=read_as if read_as != question else "")
+
+    def _note_referent(self, session_id: str, read_as: str, answer: str) -> None:
+        """Remember what the session's answered question was about (``referents``: "where is it?" next)."""
+        with self._count_lock:
+            self._referents.note(session_id, read_as, answer)
 
     def _whereabouts(self, scene: Any, camera_pose: Optional[np.ndarray], read_as: str, start: float) -> Reply:
         """The answer to "where are you?": the newest fused camera pose among the map's objects

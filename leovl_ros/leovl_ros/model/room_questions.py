@@ -444,6 +444,21 @@ def measured_whereabouts(camera_pose: torch.Tensor, footprints: torch.Tensor, xy
     return Measurement(f"I am {', '.join(parts)}", most_probable_first(footprints, cls, cells))
 
 
+_WHEN_SEEN = re.compile(r"\bwhen\b.*\b(?:see|saw|seen|spot|spotted|notice|noticed)\b")
+
+
+def asks_about_one_object(text: str) -> bool:
+    """Whether a question names one class and asks what a reader answers from that object alone: where it is, how
+    tall or big it is, a description of it, when it was last seen ("where is the lamp?", "when did you last see the
+    lamp?"): the questions whose follow-up "where is it?" needs the object named (``agent.referents``)."""
+    question = AskedQuestion(text)
+    if len(question.named) != 1:
+        return False
+    words = text.lower()
+    return (asks_location(text) or asks_height(question) or bool(_ROOM_SIZE.search(words))
+            or asks_object_caption(question) or bool(_WHEN_SEEN.search(words)))
+
+
 def asks_object_caption(question: AskedQuestion) -> bool:
     """Whether a question asks for a description of one named object ("describe the red chair", "give a short
     description of the lamp", "what does the bed look like and where is it?", "tell me about the sofa"; a swapped

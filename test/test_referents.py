@@ -1,0 +1,60 @@
+"""'Where is it?' after a question about the lamp (``leovl_ros.agent.referents``): the pronoun read as the session's
+last object where a map reader takes the question, never in the follow-ups the model was trained on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from dialogue_fixtures import build_tiny_model, fused_store
+
+from leovl_ros.agent.answering import Answerer, load_agent
+from leovl_ros.agent.map_handle import MapHandle
+from leovl_ros.agent.referents import Referents, with_referent
+from leovl_ros.model.room_questions import asks_about_one_object
+
+
+@pytest.mark.parametrize("question, resolved", [
+    ("where is it?", "where is the lamp?"), ("How tall is it", "How tall is the lamp"),
+    ("when did you last see it?", "when did you last see the lamp?"), ("describe it", "describe the lamp"),
+    ("how big is that one?", "how big is the lamp?"), ("where was that?", "where was the lamp?"),
+    ("what colour is it?", None), ("What is next to it?", None), ("What is it standing on?", None),  # trained
+    ("where is the bed?", None),  # names its own object
+    ("where is everything?", None), ("how many are there?", None),
+])
+def test_a_pronoun_becomes_the_last_object_where_a_reader_takes_the_question(question, resolved):
+    assert with_referent(question, "lamp", asks_about_one_object) == resolved
+    assert with_referent(question, None, asks_about_one_object) is None
+
+
+def test_the_last_object_is_the_answers_first_class_else_the_questions_per_session():
+    referents = Referents(max_sessions=2)
+    referents.note("a", "what is next to the bed?", "lamp")
+    referents.note("b", "is there a sofa?", "no")
+    referents.note("a", "what colour is it?", "gray")  # names nothing: the lamp stays
+    assert (referents.get("a"), referents.get("b")) == ("lamp", "sofa")
+    referents.note("c", "is there a chair?", "yes")  # a third session: the oldest one is forgotten
+    assert referents.get("b") is None and referents.get("c") == "chair" and referents.get("a") == "lamp"
+
+
+def test_no_generated_follow_up_is_rewritten():
+    from leovl_ros.sim.tasks import TaskConfig, generate_samples
+    from leovl_ros.sim.world import generate_scene
+
+    texts = [s.question for seed in range(20) for wording in ("seen", "unseen")
+             for s in generate_samples(generate_scene(seed), np.random.default_rng(seed), TaskConfig(wording=wording))]
+    with_pronoun = [t for t in texts if " it" in t.lower() or "that" in t.lower()]
+    assert len(with_pronoun) > 100
+    assert [t for t in with_pronoun if with_referent(t, "lamp", asks_about_one_object) is not None] == []
+
+
+@pytest.fixture(scope="module")
+def agent(tmp_path_factory):
+    return load_agent(str(build_tiny_model(tmp_path_factory.mktemp("tiny_model"))))
+
+
+def test_the_answerer_reads_the_pronoun_per_session(agent):
+    answerer = Answerer(agent, MapHandle(fused_store()))
+    assert answerer.ask("is there a lamp?", session_id="one").success
+    reply = answerer.ask("where is it?", session_id="one")
+    assert reply.success and reply.read_as == "where is the lamp?"
+    assert answerer.ask("where is it?", session_id="two").read_as == ""  # another session: nothing to refer to
