@@ -30,6 +30,8 @@ def test_one_edit_and_its_kind(a, b, kind):
 
 @pytest.mark.parametrize("question, read_as", [
     ("how many chiars are there?", "how many chairs are there?"),
+    ("whats the color of the pillow", "what's the color of the pillow"),  # not "hats", an object
+    ("wheres the bed", "where's the bed"), ("isnt there a sofa?", "isn't there a sofa?"),
     ("where is the deks?", "where is the desk?"),           # a swap before a letter too many ("desks")
     ("what colour is the bde?", "what colour is the bed?"),  # a class word before a question word ("be")
     ("what colur is the lamp", "what colour is the lamp"),  # a missing letter before a changed one ("color")

@@ -1,4 +1,4 @@
-"""Greetings, thanks and goodbyes: a reply in kind instead of a refusal for words the model does not know.
+"""Greetings, thanks, goodbyes and an "ok": a reply in kind instead of a refusal or an answer to no question.
 
 People greet a robot before they ask it anything ("hello", "hi robot", "good morning") and thank it after ("thanks!");
 the scope check refused those as questions in no word the model knows. :func:`small_talk_reply` answers a message
@@ -18,6 +18,7 @@ GREETING_REPLY = ("Hello! I answer questions about what my camera has seen: ask 
                   "or \"what do you see?\".")
 THANKS_REPLY = "You're welcome."
 GOODBYE_REPLY = "Goodbye."
+OK_REPLY = "OK."
 
 _SMALL_TALK: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"^(?:(?:hello|hi|hey|hiya|howdy|greetings|good (?:morning|afternoon|evening|day)){_ADDRESS}"
@@ -27,6 +28,8 @@ _SMALL_TALK: tuple[tuple[re.Pattern[str], str], ...] = (
                 rf"{_ADDRESS}(?:\s*[,.!]?\s*(?:that'?s (?:all|great|helpful)|great|perfect))?"
                 r"|(?:great|perfect|nice|cool),? thanks)$"), THANKS_REPLY),
     (re.compile(rf"^(?:(?:good ?bye|bye(?: bye)?|see you(?: later)?|good night){_ADDRESS})$"), GOODBYE_REPLY),
+    (re.compile(r"^(?:ok(?:ay)?|got it|thats? (?:all|it)|that's (?:all|it)|never ?mind|no thanks|great|cool|nice"
+                r"|perfect|alright|all right)$"), OK_REPLY),
 )
 """Whole messages of small talk, lower-cased with their punctuation around them stripped, and their reply."""
 

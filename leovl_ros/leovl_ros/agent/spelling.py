@@ -77,8 +77,21 @@ def words_not_slips() -> frozenset[str]:
     return frozenset(words)
 
 
+APOSTROPHE_LESS: dict[str, str] = {
+    "whats": "what's", "wheres": "where's", "hows": "how's", "thats": "that's", "theres": "there's", "whos": "who's",
+    "whens": "when's", "isnt": "isn't", "arent": "aren't", "wasnt": "wasn't", "werent": "weren't", "dont": "don't",
+    "doesnt": "doesn't", "didnt": "didn't", "cant": "can't", "couldnt": "couldn't", "wont": "won't",
+    "wouldnt": "wouldn't", "havent": "haven't", "hasnt": "hasn't", "im": "i'm", "ive": "i've", "youre": "you're",
+    "theyre": "they're"}
+"""Contractions typed without their apostrophe, the commonest slip of all ("whats in the room?"): one edit from
+other words too ("whats" is one letter from "hats", an object outside the classes), so they are put right first."""
+
+
 def correction(word: str, vocabulary: frozenset[str]) -> Optional[str]:
-    """The task word a lower-case ``word`` is a slip of, or None (a known word, too short, or no single one)."""
+    """The task word a lower-case ``word`` is a slip of, or None (a known word, too short, or no single one); a
+    contraction typed without its apostrophe gets it back (:data:`APOSTROPHE_LESS`)."""
+    if word in APOSTROPHE_LESS:
+        return APOSTROPHE_LESS[word]
     targets, content = _targets()
     if len(word) < MIN_LETTERS or not word.isalpha() or word in vocabulary or word in targets \
             or word in words_not_slips():
