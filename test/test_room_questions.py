@@ -34,6 +34,7 @@ from leovl_ros.model.room_questions import (
     measured_location,
     measured_object_caption,
     measured_object_size,
+    measured_room_kind,
     measured_room_size,
     measured_scene_caption,
     measured_state,
@@ -141,6 +142,27 @@ def test_states_the_map_cannot_hold_are_said_to_be_unknown_not_guessed():
         assert state(other) is None, other
 
 
+def test_the_kind_of_room_is_the_room_descriptions_with_the_classes_that_tell_it():
+    room = furnished_map([("bed", [(0.0, 0.0), (0.3, 0.0)]), ("nightstand", [(0.9, 0.0)]), ("lamp", [(0.9, 0.0)]),
+                          ("chair", [(3.0, 3.0)])])
+
+    def kind(question: str) -> object:
+        measured = measured_room_kind(AskedQuestion(question), room.footprints, room.xy, room.cell_size)
+        return None if measured is None else (measured.text, sorted(measured.cells))
+
+    assert kind("what kind of room is this?") == ("it looks like a bedroom: I have seen a bed and a nightstand", [0, 2])
+    assert kind("Which room are we in")[0].startswith("it looks like a bedroom")
+    assert kind("how big is the room?") is None  # its size, not its kind
+    assert kind("what room is this")[0] == "it looks like a bedroom: I have seen a bed and a nightstand"
+    assert kind("is this a bedroom?")[0].startswith("yes, it looks like a bedroom")
+    assert kind("Is this a kitchen?")[0].startswith("no, it looks like a bedroom")
+    assert kind("is this a chair?") is None  # a class: the model's existence question
+    assert kind("describe the room") is None
+    office = furnished_map([("desk", [(0.0, 0.0)]), ("monitor", [(0.0, 0.0)]), ("chair", [(0.6, 0.0)])])
+    assert measured_room_kind(AskedQuestion("is this a study?"), office.footprints, office.xy, office.cell_size
+                              ).text == "yes, it looks like an office: I have seen a desk, a chair and a monitor"
+
+
 @pytest.mark.parametrize("question, location", [
     ("where is the chair?", True), ("Where's the bed", True), ("do you know where the bin is?", True),
     ("wehre can I find a lamp", True), ("Where is the sofa relative to me?", True),
@@ -148,6 +170,8 @@ def test_states_the_map_cannot_hold_are_said_to_be_unknown_not_guessed():
     ("What does the lamp look like and where is it?", False),  # an object caption
     ("Which way should I go to get to the sofa?", False), ("is a sofa anywhere in the room?", False),
     ("what is next to the bed?", False),
+    ("find the chair", True), ("Can you show me the red bed, please?", True), ("point to the lamp", True),
+    ("find the object farthest from the chair", False), ("show me the way to the bed", False),  # a route
 ])
 def test_location_questions_are_read_from_their_words(question, location):
     assert asks_location(question) is location
@@ -227,6 +251,8 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     assert [t for t in texts if distance_comparison(AskedQuestion(t))] == []
     assert [t for t in texts if asks_inventory(t) and not AskedQuestion(t).named] == []
     assert [t for t in texts if asks_height(AskedQuestion(t))] == []
+    assert [t for t in texts if measured_room_kind(AskedQuestion(t), torch.ones((1, len(CLASSES))),
+                                                   torch.zeros((1, 2)), torch.full((1,), 0.3)) is not None] == []
     assert [t for t in texts if measured_state(AskedQuestion(t), torch.ones(1), torch.ones((1, len(CLASSES))),
                                                torch.zeros((1, 2)), torch.full((1,), 0.3)) is not None] == []
     assert [t for t in texts if asks_help(t) or asks_whereabouts(t) or measured_asker_place(AskedQuestion(t))] == []
@@ -236,7 +262,7 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     ("Describe the room.", True), ("give a summary of this scnee.", True), ("What does this room look like?", True),
     ("what does it look like around here?", True), ("Can you give me an overview of this place?", True),
     ("Describe your surroundings.", True), ("Describe the bed.", False), ("what do you see?", False),
-    ("where is the room's door?", False), ("what is the layout", False),
+    ("where is the room's door?", False), ("what is the layout", False), ("Tell me about this room.", True),
 ])
 def test_room_descriptions_are_read_from_their_words(question, caption):
     assert asks_scene_caption(question) is caption

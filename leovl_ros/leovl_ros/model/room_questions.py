@@ -149,7 +149,7 @@ _NOT_OBJECT_DESCRIPTION = re.compile(r"\b(?:colou?r|one word|size|how)\b")
 bed in one word")."""
 
 _DESCRIBE_WORDS = (("describe", "description", "summary", "summarise", "summarize", "overview", "layout"),
-                   (("look", "like"), ("looks", "like")))
+                   (("look", "like"), ("looks", "like"), ("me", "about")))
 _ROOM_WORDS = (("room", "scene", "place", "space", "area", "surroundings", "environment", "here", "around"), ())
 """A description of the room: a word asking for one and a word for the room (:func:`asks_scene_caption`)."""
 
@@ -243,12 +243,34 @@ def not_seen(asked: str) -> Measurement:
     return Measurement(f"I have not seen {with_article(asked)}")
 
 
+_FIND = re.compile(r"^\W*(?:please |hey robot,? |robot,? )?(?:(?:can|could) you )?(?:find|locate|show me|point (?:me )?"
+                   r"(?:to|at)|search for)\s+(?P<rest>.*)$")
+"""A request to find an object ("find the chair", "can you show me the bed?", "point to the lamp")."""
+_FIND_FILLER = frozenset({"the", "a", "an", "my", "please", "for", "me", "in", "this", "room", "here"})
+"""Words a find request may hold besides its object ("find the chair for me please")."""
+
+
+def asks_to_find(question: str) -> bool:
+    """Whether a text is a request to find one named object and nothing more (:data:`_FIND`): "find the red chair",
+    not "find the object farthest from the chair"."""
+    found = _FIND.match(question.lower())
+    if found is None:
+        return False
+    rest = found["rest"]
+    spans = class_spans(rest)
+    if len(spans) != 1:
+        return False
+    start, end, _ = spans[0]
+    return all(w in _FIND_FILLER or w in _COLOUR_SPELLINGS for w in re.findall(r"[a-z]+", rest[:start] + rest[end:]))
+
+
 def asks_location(question: str) -> bool:
     """Whether a question asks where something is ("where is the chair?", "where can I find a lamp?", "do you know
-    where the bin is?"; a swapped pair of letters forgiven), not when it was seen, what it looks like or which way
-    leads to it."""
+    where the bin is?", "find the chair", "show me the bed"; a swapped pair of letters forgiven), not when it was
+    seen, what it looks like or which way leads to it."""
     words = question.lower()
-    return mentions(words, ("where",), ()) and not _NOT_WHERE.search(words) and not asks_route(words)
+    return (mentions(words, ("where",), ()) or asks_to_find(words)) and not _NOT_WHERE.search(words) \
+        and not asks_route(words)
 
 
 def asked_object(asked: str, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
@@ -736,6 +758,40 @@ def room_size_words(area_m2: float) -> str:
     return "small" if area_m2 < 12 else ("large" if area_m2 > 25 else "medium-sized")
 
 
+_ROOM_KIND = re.compile(
+    r"\b(?:what|which) (?:kind|type|sort) of (?:a )?(?:room|place|space)\b"
+    r"|\b(?:what|which) room (?:is|are) (?:this|that|it|we|you)\b"
+    r"|\bis (?:this|it|that) (?:a|an|the) (?P<kind>bedroom|living room|lounge|office|study|bathroom|toilet|restroom"
+    r"|studio|kitchen|dining room|hallway|garage|classroom|room)\b")
+"""Asking what kind of room this is ("what kind of room is this?", "is this a bedroom?")."""
+
+KIND_WORDS = {"lounge": "living room", "study": "office", "toilet": "bathroom", "restroom": "bathroom"}
+"""Other words for the kinds :func:`room_kind` names."""
+
+
+def measured_room_kind(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
+                       ) -> Optional[Measurement]:
+    """The answer to "what kind of room is this?" / "is this a bedroom?": the :func:`room_kind` of the map's
+    inventory, with the classes that tell it ("it looks like a bedroom: I have seen a bed and a nightstand"; "yes, …"
+    / "no, …" to a kind asked), grounded on them — the answer the room description gives. None for another question
+    (a class named: "is this a chair?"), an empty map or a map whose classes tell no kind."""
+    found = _ROOM_KIND.search(question.text.lower())
+    if found is None or question.named or question.situated:
+        return None
+    inventory = room_inventory(question, footprints, xy, cell_size)
+    kind = room_kind([cls for cls, _ in inventory])
+    if kind == "room":
+        return None
+    from leovl_ros.sim.furnish import ROOM_KINDS
+
+    telling = [(cls, objects) for cls, objects in inventory if cls in ROOM_KINDS[kind][0]] or inventory[:3]
+    text = f"it looks like {with_article(kind)}: I have seen {inventory_words(telling)}"
+    asked = found["kind"]
+    if asked is not None and asked != "room":
+        text = f"{'yes' if KIND_WORDS.get(asked, asked) == kind else 'no'}, {text}"
+    return Measurement(text, inventory_cells(footprints, telling))
+
+
 def measured_scene_caption(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor,
                            cell_size: torch.Tensor) -> Optional[Measurement]:
     """The answer to "describe the room" (no class named, from no situation), in the training captions' form: its
@@ -814,6 +870,7 @@ def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor,
             or measured_closer(question, attention, footprints, xy, cell_size)
             or measured_inventory(question, footprints, xy, cell_size)
             or measured_scene_caption(question, footprints, xy, cell_size)
+            or measured_room_kind(question, footprints, xy, cell_size)
             or measured_room_size(question, xy)
             or measured_object_size(question, attention, footprints, xy, cell_size)
             or measured_latest(question, footprints, xy, cell_size, last_seen)
