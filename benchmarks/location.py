@@ -52,6 +52,8 @@ PATTERNS: tuple[str, ...] = (
     "Tell me where {ref} is.",
     "where is {ref} in this room?",
     "hey robot, where is {ref}?",
+    "find {ref}",
+    "Can you show me {ref}?",
 )
 """Hand-written wordings of the question (none is in the training data)."""
 
