@@ -37,6 +37,7 @@ from leovl_ros.model.room_questions import (
     measured_room_kind,
     measured_room_size,
     measured_scene_caption,
+    measured_several,
     measured_state,
     measured_whereabouts,
     room_kind,
@@ -163,6 +164,29 @@ def test_the_kind_of_room_is_the_room_descriptions_with_the_classes_that_tell_it
                               ).text == "yes, it looks like an office: I have seen a desk, a chair and a monitor"
 
 
+def test_counts_and_colours_of_several_classes_are_answered_for_each():
+    # two chairs apart, a bed; colour heads: the bed gray, the chairs red
+    room = furnished_map([("chair", [(0.0, 0.0)]), ("chair", [(3.0, 0.0)]), ("bed", [(0.0, 4.0), (0.3, 4.0)])])
+    colours = torch.zeros((len(room.xy), len(COLOURS) + 1))
+    colours[[0, 1], list(COLOURS).index("red")] = 1.0
+    colours[[2, 3], list(COLOURS).index("gray")] = 1.0
+    attention = torch.ones(len(room.xy))
+
+    def several(question: str, situated: bool = False) -> object:
+        measured = measured_several(AskedQuestion(question, situated=situated), attention, room.footprints, colours,
+                                    room.xy, room.cell_size)
+        return None if measured is None else measured.text
+
+    assert several("how many chairs and beds are there?") == "two chairs and one bed"
+    assert several("How many beds, sofas and chairs do you see?") == "one bed, no sofas and two chairs"
+    assert several("what colour is the bed and the chair?") == "the bed is gray and the chair is red"
+    assert several("what colours are the bed and the sofa?") == "the bed is gray and I have not seen a sofa"
+    assert several("how many chairs are there?") is None  # one class: the model's counting question
+    assert several("how many chairs are next to the bed?") is None  # a relation: another question
+    assert several("what colour is the chair next to the bed?") is None
+    assert several("how many chairs and beds are there?", situated=True) is None
+
+
 @pytest.mark.parametrize("question, location", [
     ("where is the chair?", True), ("Where's the bed", True), ("do you know where the bin is?", True),
     ("wehre can I find a lamp", True), ("Where is the sofa relative to me?", True),
@@ -251,6 +275,9 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     assert [t for t in texts if distance_comparison(AskedQuestion(t))] == []
     assert [t for t in texts if asks_inventory(t) and not AskedQuestion(t).named] == []
     assert [t for t in texts if asks_height(AskedQuestion(t))] == []
+    assert [t for t in texts if measured_several(AskedQuestion(t), torch.ones(1), torch.ones((1, len(CLASSES))),
+                                                 torch.ones((1, len(COLOURS) + 1)), torch.zeros((1, 2)),
+                                                 torch.full((1,), 0.3)) is not None] == []
     assert [t for t in texts if measured_room_kind(AskedQuestion(t), torch.ones((1, len(CLASSES))),
                                                    torch.zeros((1, 2)), torch.full((1,), 0.3)) is not None] == []
     assert [t for t in texts if measured_state(AskedQuestion(t), torch.ones(1), torch.ones((1, len(CLASSES))),

@@ -857,6 +857,54 @@ def measured_state(question: AskedQuestion, attention: torch.Tensor, footprints:
     return None
 
 
+SEVERAL_COUNT_WORDS = frozenset({"how", "many", "and", "or", "the", "a", "are", "there", "is", "in", "this", "room",
+                                  "here", "do", "you", "see", "can", "i", "find", "have", "of", "both", "each"})
+SEVERAL_COLOUR_WORDS = frozenset({"what", "which", "colour", "color", "colours", "colors", "is", "are", "the", "and",
+                                   "of", "a", "tell", "me", "both", "each", "s"})
+"""The only words besides the classes of "how many lamps and chairs are there?" / "what colours are the bed and the
+chair?" (:func:`measured_several`): anything else (on, near, left, …) makes another question."""
+
+
+def several_classes(question: AskedQuestion, allowed: frozenset[str]) -> bool:
+    """Whether a question names two or more classes and, besides them, only ``allowed`` words."""
+    if len(question.named) < 2:
+        return False
+    words = question.text.lower()
+    rest = "".join(words[end:start] for (_, end, _), (start, _, _) in
+                   zip([(0, 0, "")] + class_spans(words), class_spans(words) + [(len(words), 0, "")]))
+    return all(w in allowed for w in re.findall(r"[a-z]+", rest))
+
+
+def measured_several(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
+                     colour_probs: Optional[torch.Tensor], xy: torch.Tensor, cell_size: torch.Tensor
+                     ) -> Optional[Measurement]:
+    """The answer to a count or colour question about several classes at once, which the model answers with one
+    word: "how many lamps and chairs are there?" → "two lamps and one chair" (each class's objects as the room's
+    inventory counts them; "no sofas" where it holds none), "what colours are the bed and the chair?" → "the bed is
+    gray and the chair is red" (each class's most-attended object, :func:`object_colour`; "I have not seen a sofa"
+    for one the map shows nowhere), grounded on their objects. None for another question or asked from a
+    situation."""
+    if question.situated:
+        return None
+    if question.text.lower().lstrip(" \t\"'").startswith("how many") and several_classes(question,
+                                                                                           SEVERAL_COUNT_WORDS):
+        found = dict(room_inventory(question, footprints, xy, cell_size))
+        parts = [f"{count_word(len(found[cls]))} {cls if len(found[cls]) == 1 else plural(cls)}" if cls in found
+                 else f"no {plural(cls)}" for cls in question.named]
+        cells = [c for cls in question.named if cls in found for c in inventory_cells(footprints, [(cls, found[cls])])]
+        return Measurement(f"{', '.join(parts[:-1])} and {parts[-1]}", cells)
+    if colour_probs is not None and re.search(r"\bcolou?rs?\b", question.text.lower()) \
+            and several_classes(question, SEVERAL_COLOUR_WORDS):
+        parts, cells = [], []
+        for cls in question.named:
+            obj = asked_object(cls, attention, footprints, xy, cell_size)
+            parts.append(f"the {cls} is {object_colour(colour_probs, footprints, cls, obj)}" if obj
+                         else not_seen(cls).text)
+            cells += obj[:1]
+        return Measurement(f"{', '.join(parts[:-1])} and {parts[-1]}", cells)
+    return None
+
+
 def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
                     colour_probs: Optional[torch.Tensor], last_seen: Optional[torch.Tensor], xy: torch.Tensor,
                     cell_size: torch.Tensor) -> Optional[Measurement]:
@@ -866,6 +914,7 @@ def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor,
     return (measured_help(question, footprints, xy, cell_size)
             or measured_asker_place(question)
             or measured_state(question, attention, footprints, xy, cell_size)
+            or measured_several(question, attention, footprints, colour_probs, xy, cell_size)
             or measured_route(question, attention, footprints, xy, cell_size)
             or measured_closer(question, attention, footprints, xy, cell_size)
             or measured_inventory(question, footprints, xy, cell_size)
