@@ -224,6 +224,11 @@ def test_where_an_object_is_from_what_it_stands_on_or_stands_beside():
         "the desk is near the sofa"  # a chair the model's presence doubts is no landmark
     assert where("where is the lamp?", situated=True) is None  # asked from a pose: the direction from it answers
     assert where("where's the plant?") == ("the plant is next to the bed", [5])
+    assert where("where are the chairs?") == ("I have seen one chair: it is next to the desk", [2])
+    two = furnished_map([("lamp", [(0.0, 0.0)]), ("desk", [(0.0, 0.0), (0.3, 0.0)]), ("bed", [(0.0, 3.0)]),
+                         ("lamp", [(0.3, 3.0)])])
+    assert measured_location(AskedQuestion("where are the lamps?"), torch.ones(len(two.xy)), two.footprints, two.xy,
+                             two.cell_size).text == "the two lamps are on the desk and next to the bed"
     assert where("where is the toilet?") == ("I have not seen a toilet", [])  # the map shows none: no direction
     assert where("where am I?") is None  # no class named
     assert where("what is the lamp standing on?") is None  # another question

@@ -293,9 +293,11 @@ def measured_location(question: AskedQuestion, attention: torch.Tensor, footprin
     ``LOCATION_FAINT_MIN_P``, where the map shows no other), placed by what it stands on (:func:`support_of`; only
     classes that stand on others, ``ON_CLASSES``: a chair tucked under a table shares its columns), else by the
     floor-standing object nearest to it (:func:`nearest_neighbour`: "next to" within ``NEXT_TO_M``, "near" beyond; a
-    desk, not the lamp on it). None for another question (situated: a direction from the pose is the answer there;
-    no class named; no words of a location) or where the map shows nothing beside it; :func:`not_seen` where it shows
-    no such object; "there is no sofa" where the absent gate judged the class absent (``question.absent``)."""
+    desk, not the lamp on it); asked in the plural where the map shows several ("where are the lamps?"), each of
+    them ("the two lamps are on the nightstand and next to the bed"). None for another question (situated: a
+    direction from the pose is the answer there; no class named; no words of a location) or where the map shows
+    nothing beside it; :func:`not_seen` where it shows no such object; "there is no sofa" where the absent gate
+    judged the class absent (``question.absent``)."""
     if question.situated or not question.named or not asks_location(question.text):
         return None
     asked = question.named[0]
@@ -304,15 +306,39 @@ def measured_location(question: AskedQuestion, attention: torch.Tensor, footprin
     cells = asked_object(asked, attention, footprints, xy, cell_size)
     if not cells:
         return not_seen(asked)
-    support = support_of(footprints, xy, cell_size, asked, cells) if asked in ON_CLASSES else None
+    doubted = doubted_classes(question)
+    objects = class_objects(footprints[:, CLASSES.index(asked)], xy, cell_size)
+    if asks_plural(question.text, asked) and len(objects) > 1:  # "where are the lamps?": each of them
+        places = [place for o in objects if (place := object_place(footprints, xy, cell_size, asked, o, doubted))]
+        if places:
+            return Measurement(f"the {count_word(len(objects))} {plural(asked)} are {' and '.join(places)}",
+                               most_probable_first(footprints, asked, objects[0]))
+    place = object_place(footprints, xy, cell_size, asked, cells, doubted)
+    if place is None:
+        return None
+    if asks_plural(question.text, asked) and len(objects) == 1:  # "where are the chairs?" about the one there is
+        return Measurement(f"I have seen one {asked}: it is {place}", cells)
+    return Measurement(f"the {asked} is {place}", cells)
+
+
+def asks_plural(text: str, cls: str) -> bool:
+    """Whether a text names ``cls`` in its plural ("where are the lamps?")."""
+    return re.search(rf"\b{re.escape(plural(cls))}\b", text.lower()) is not None
+
+
+def object_place(footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor, cls: str, cells: list[int],
+                 leave_out: Collection[str] = ()) -> Optional[str]:
+    """Where an object of class ``cls`` stands, as :func:`measured_location` says it: "on the desk" (its support,
+    for a class that stands on others), else "next to the bed" / "near the sofa" (the nearest floor-standing object
+    not of ``leave_out``); None where the map shows nothing beside it."""
+    support = support_of(footprints, xy, cell_size, cls, cells) if cls in ON_CLASSES else None
     if support is not None:
-        return Measurement(f"the {asked} is on the {support[0]}", cells)
-    neighbour = nearest_neighbour(footprints, xy, cell_size, asked, cells, floor_only=True,
-                                  leave_out=doubted_classes(question))
+        return f"on the {support[0]}"
+    neighbour = nearest_neighbour(footprints, xy, cell_size, cls, cells, floor_only=True, leave_out=leave_out)
     if neighbour is None:
         return None
     distance, other, _ = neighbour
-    return Measurement(f"the {asked} is {'next to' if distance <= NEXT_TO_M else 'near'} the {other}", cells)
+    return f"{'next to' if distance <= NEXT_TO_M else 'near'} the {other}"
 
 
 def asks_inventory(question: str) -> bool:
