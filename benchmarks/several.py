@@ -118,9 +118,8 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         rows = [r for r in records if r["kind"] == kind]
         parts = [p for r in rows for p in r["parts"]]
         figures.update({f"n_{kind}": len(rows), f"{kind}_all_right": share(rows, "all"),
-                        f"{kind}_parts_right": round(sum(parts) / len(parts), 4) if parts else None})
-    for kind in ("count", "colour"):
-        figures[f"model_{kind}_all_right"] = share([r for r in records if r["kind"] == kind], "model")
+                        f"{kind}_parts_right": round(sum(parts) / len(parts), 4) if parts else None,
+                        f"model_{kind}_all_right": share(rows, "model")})
     figures["answer_ms_median"] = median_ms(records)
     return figures
 
