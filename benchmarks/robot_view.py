@@ -1,20 +1,23 @@
-"""'Is the bed on your left?' and 'take me to the chair' with no situation: answered at the robot's own pose against
-the room's geometry; prints ONE JSON line.
+"""'Is the bed on your left?', 'how far is the bed?' and 'take me to the chair' with no situation: answered at the
+robot's own pose against the room's geometry; prints ONE JSON line.
 
 On the first ``--rooms`` rooms of ``--split`` it renders and fuses the robot's walk as ``benchmarks/last_seen.py``
 does (the map keeps the newest fused camera pose) and asks, for up to ``--questions`` class-unique objects the walk
-shows, each in a dialogue of its own and with no situation, one side question in one of ``SIDE_PATTERNS`` and one
-route request in one of ``ROUTE_PATTERNS`` through the dialogue node's answer path (``agent.robot_view``: the camera's
-pose as the situation, "your left" asked as "my left"). The same questions are asked again with
+shows, each in a dialogue of its own and with no situation, one side question in one of ``SIDE_PATTERNS``, one
+distance question in one of ``DISTANCE_PATTERNS`` and one route request in one of ``ROUTE_PATTERNS`` through the
+dialogue node's answer path (``agent.robot_view``: the camera's pose as the situation, "your left" asked as "my
+left"). The same questions are asked again with
 ``AnswererConfig.robot_viewpoint`` off (what the model answered before: no viewpoint at all).
 
 Truth, at the camera's pose of the last frame (its optical axis on the floor as the heading): the side of the
 object's centre (``sim.spatial.side``, 20° margin; objects within it of straight ahead or behind are not asked), the
 route's first step (``model.measure.first_step`` of the centre's bearing; objects within 10° of a step's border are
-not asked) and its walk (the footprint gap less ``ROUTE_EDGE_M``, right within 0.5 m).
+not asked) and its walk (the footprint gap less ``ROUTE_EDGE_M``, right within 0.5 m); the distance from the
+camera to the object's centre (right within 0.5 m: answers are in half meters).
 
-Figures: ``side_right`` / ``side_right_without`` (the answer names the true side), ``route_step_right`` /
-``route_right`` (first step; first step and walk) and ``route_right_without``, ``n_side``, ``n_route``,
+Figures: ``side_right`` / ``side_right_without`` (the answer names the true side), ``distance_right`` /
+``distance_right_without``, ``route_step_right`` /
+``route_right`` (first step; first step and walk) and ``route_right_without``, ``n_side``, ``n_distance``, ``n_route``,
 ``answer_ms_median``.
 
     .venv/bin/python benchmarks/robot_view.py [--rooms 60] [--questions 3] [--split test]
@@ -42,6 +45,10 @@ SIDE_PATTERNS: tuple[str, ...] = ("is the {cls} on your left or right?", "Is the
 ROUTE_PATTERNS: tuple[str, ...] = ("take me to the {cls}", "go to the {cls}", "How do I get to the {cls}?",
                                    "guide me to the {cls} please")
 """Hand-written route requests with no situation."""
+DISTANCE_PATTERNS: tuple[str, ...] = ("how far is the {cls}?", "How far away is the {cls}?",
+                                      "how far is the {cls} from you?", "how far is the {cls} from here")
+"""Hand-written distance questions with no situation."""
+_METERS = re.compile(r"(?P<d>\d+(?:\.\d+)?) meters")
 
 _ROUTE = re.compile(r"(?P<step>go straight|turn left|turn right|turn around) and walk (?P<walk>\d+(?:\.\d+)?) meters")
 STEP_BORDER_DEG = 10.0
@@ -81,6 +88,8 @@ def ask_room(room: Any, answerer: Any, limit: int, rng: np.random.Generator) -> 
         asked = []
         if side is not None:
             asked.append(("side", SIDE_PATTERNS[int(rng.integers(len(SIDE_PATTERNS)))], side))
+        asked.append(("distance", DISTANCE_PATTERNS[int(rng.integers(len(DISTANCE_PATTERNS)))],
+                      float(np.linalg.norm(np.asarray(obj.center[:2]) - here))))
         if off_border > STEP_BORDER_DEG:
             walk = max(spatial.point_gap(here, obj) - ROUTE_EDGE_M, 0.0)
             asked.append(("route", ROUTE_PATTERNS[int(rng.integers(len(ROUTE_PATTERNS)))], (first_step(angle), walk)))
@@ -98,6 +107,10 @@ def ask_room(room: Any, answerer: Any, limit: int, rng: np.random.Generator) -> 
             if kind == "side":
                 record.update(truth=side, right=replies[True].answer == side,
                               right_without=replies[False].answer == side)
+            elif kind == "distance":
+                said = [_METERS.search(replies[v].answer) for v in (True, False)]
+                record.update(truth=truth, **{key: m is not None and abs(float(m["d"]) - truth) <= 0.5
+                                              for key, m in zip(("right", "right_without"), said)})
             else:
                 step, walk = truth
                 said = [_ROUTE.search(replies[v].answer) for v in (True, False)]
@@ -115,8 +128,11 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The JSON figures from the per-question records."""
     sides = [r for r in records if r["kind"] == "side"]
     routes = [r for r in records if r["kind"] == "route"]
+    distances = [r for r in records if r["kind"] == "distance"]
     return {"n_side": len(sides), "side_right": share(sides, "right"),
             "side_right_without": share(sides, "right_without"),
+            "n_distance": len(distances), "distance_right": share(distances, "right"),
+            "distance_right_without": share(distances, "right_without"),
             "n_route": len(routes), "route_step_right": share(routes, "step_right"),
             "route_right": share(routes, "right"), "route_right_without": share(routes, "right_without"),
             "answer_ms_median": median_ms(records)}

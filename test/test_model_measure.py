@@ -335,6 +335,10 @@ def test_distances_between_the_objects_of_the_two_named_classes():
         measured_distance(attention, room.xy, room.cell_size))
     absent = AskedQuestion("How far is the bed from the lamp?", ["distance"])  # the map shows no bed
     assert named_objects_distance(absent, attention, room.footprints, room.xy, room.cell_size) is None
+    at_pose = AskedQuestion("how far is the lamp from me?", ["distance"], pose=(1.15, 4.0, 0.0), situated=True)
+    assert named_objects_distance(at_pose, attention, room.footprints, room.xy, room.cell_size) == pytest.approx(5.0)
+    no_pose = AskedQuestion("how far is the lamp?", ["distance"])  # one class, nowhere to measure from
+    assert named_objects_distance(no_pose, attention, room.footprints, room.xy, room.cell_size) is None
 
 
 def test_nearest_and_farthest_objects_from_the_named_one():

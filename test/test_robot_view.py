@@ -14,7 +14,13 @@ from dialogue_fixtures import build_tiny_model, fused_store
 from leovl_ros.agent.answering import Answerer, AnswererConfig, load_agent
 from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
-from leovl_ros.agent.robot_view import as_asked_of_me, asks_from_robot, robot_situation_pose, robot_viewpoint
+from leovl_ros.agent.robot_view import (
+    as_asked_of_me,
+    asks_from_robot,
+    asks_implicitly_from_robot,
+    robot_situation_pose,
+    robot_viewpoint,
+)
 
 BENCHMARK = REPO_ROOT / "benchmarks" / "robot_view.py"
 
@@ -35,9 +41,14 @@ def test_the_robot_as_viewpoint_is_read_and_worded_as_trained(question, asked):
         assert as_asked_of_me(question) == asked
 
 
-def test_a_route_is_asked_from_where_the_robot_stands_as_written():
+def test_a_route_or_a_distance_from_nowhere_is_asked_from_where_the_robot_stands_as_written():
     assert robot_viewpoint("take me to the chair", asks_route=True) == "take me to the chair"
     assert robot_viewpoint("how many chairs?", asks_route=False) is None
+    for question in ("how far is the chair?", "How far away is the bed", "how far is the lamp from here?"):
+        assert asks_implicitly_from_robot(question, False) and robot_viewpoint(question, False) == question
+    for question in ("how far is the bed from the chair?", "how far is it from the bed to the chair?",
+                     "how far am I from the bed?", "how far is the bed from you?"):
+        assert not asks_implicitly_from_robot(question, False), question
 
 
 def test_the_situation_pose_faces_where_the_camera_looks_on_the_floor():
@@ -105,7 +116,8 @@ def test_benchmark_prints_one_json_line(benchmark, capsys):
     benchmark.main(["--rooms", "2", "--frames", "8", "--threads", "1"])
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["benchmark"] == "robot_view" and figures["n_side"] + figures["n_route"] >= 1
-    for key in ("side_right", "side_right_without", "route_step_right", "route_right", "route_right_without"):
+    for key in ("side_right", "side_right_without", "distance_right", "distance_right_without", "route_step_right",
+                "route_right", "route_right_without"):
         assert figures[key] is None or 0.0 <= figures[key] <= 1.0, key
     with pytest.raises(SystemExit) as exit_info:
         benchmark.parse_args(["--help"])

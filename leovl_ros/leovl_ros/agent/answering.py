@@ -50,7 +50,7 @@ from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.object_words import with_trained_object_words
 from leovl_ros.agent.question_scope import check_question_scope, known_words
 from leovl_ros.agent.referents import Referents, with_referent
-from leovl_ros.agent.robot_view import robot_situation_pose, robot_viewpoint
+from leovl_ros.agent.robot_view import asks_implicitly_from_robot, robot_situation_pose, robot_viewpoint
 from leovl_ros.agent.small_talk import small_talk_reply
 from leovl_ros.agent.spelling import corrected_spelling
 from leovl_ros.agent.validation import Reason, Rejection, check_pose_matrix, check_question, check_session_id
@@ -465,7 +465,8 @@ class Answerer:
             return self._reject("model_error", result.error, start, version=version)
         last_seen = answer_last_seen(scene.batch, result.answer, result.cell_ids, scene.class_probs,
                                      lambda cells, cls: self.class_voxels(scene.batch, cells, cls), scene.footprints)
-        answer = f"from where I am: {result.answer}" if robot_view is not None and route else result.answer
+        implicit = robot_view is not None and asks_implicitly_from_robot(robot_view, route)  # it did not say "you"
+        answer = f"from where I am: {result.answer}" if implicit else result.answer
         self._note_referent(session_id, read_as, result.answer)
         with self._count_lock:
             self.answered += 1

@@ -15,6 +15,8 @@ from typing import Optional
 
 import numpy as np
 
+from leovl_ros.sim.templates import classes_named
+
 _YOUR_SIDE = re.compile(r"\byour (left|right|front|side|position|location|viewpoint|point of view)\b", re.I)
 _YOU_AFTER = re.compile(r"\b(in front of|behind|beside|next to|near|(?:nearest|closest|closer|nearer)(?: to)?"
                         r"|around|from|relative to|to the (?:left|right) of|on the (?:left|right) of|left of|right of"
@@ -36,13 +38,29 @@ def as_asked_of_me(text: str) -> str:
     return _YOU_AFTER.sub(lambda m: f"{m[1]} me", text)
 
 
+_HOW_FAR_AWAY = re.compile(r"^\W*how far(?: away)? (?:is|are) (?P<thing>[a-z ]+?)(?: from here)?\W*$", re.I)
+"""A distance to one thing from nowhere named ("how far is the chair?", "how far away is the bed?")."""
+_REFERENCE_WORDS = frozenset({"from", "to", "between", "and", "me", "you", "i", "it", "us"})
+"""Words that name where a distance is measured from: "how far is the bed from the chair?" needs no viewpoint."""
+
+
+def asks_implicitly_from_robot(text: str, asks_route: bool) -> bool:
+    """Whether a question needs a viewpoint it does not name, which the robot's own is (``asks_route``: "take me to
+    the chair", "how do I get to the sofa?"; or a distance to one thing: "how far is the chair?")."""
+    if asks_route:
+        return True
+    found = _HOW_FAR_AWAY.match(text)
+    return found is not None and _REFERENCE_WORDS.isdisjoint(found["thing"].lower().split()) \
+        and len(classes_named(found["thing"])) <= 1  # "the cushion frmo the desk": two things, a typo between
+
+
 def robot_viewpoint(text: str, asks_route: bool) -> Optional[str]:
     """The question to ask at the robot's pose: reworded (:func:`as_asked_of_me`) where it takes the robot as its
-    viewpoint, as written where it asks a route or to be taken somewhere (``asks_route``: "take me to the chair",
-    "how do I get to the sofa?", from where the robot stands); None for any other question."""
+    viewpoint, as written where it needs one it does not name (:func:`asks_implicitly_from_robot`, answered from
+    where the robot stands); None for any other question."""
     if asks_from_robot(text):
         return as_asked_of_me(text)
-    return text if asks_route else None
+    return text if asks_implicitly_from_robot(text, asks_route) else None
 
 
 def robot_situation_pose(camera_pose: np.ndarray) -> np.ndarray:

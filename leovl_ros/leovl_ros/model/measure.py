@@ -223,8 +223,16 @@ def measured_distance(attention: torch.Tensor, xy: torch.Tensor, cell_size: torc
 def named_objects_distance(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
                            xy: torch.Tensor, cell_size: torch.Tensor) -> Optional[float]:
     """Floor-plan distance (m) between the centres (:func:`object_centre`) of the two classes' objects a question
-    names (:func:`attended_class_object`: "how far is the sofa from the lamp?"); None unless it names two classes
-    the map shows (a door or a window is no class: the attended pair measures those, :func:`measured_distance`)."""
+    names (:func:`attended_class_object`: "how far is the sofa from the lamp?"), or from the asker's pose to the one
+    it names ("how far is the sofa from me?"); None unless it names two classes the map shows, or one and is asked at
+    a pose (a door or a window is no class: the attended pair measures those, :func:`measured_distance`)."""
+    if len(question.named) == 1 and question.pose is not None:
+        cls = question.named[0]
+        cells = attended_class_object(cls, attention, footprints, xy, cell_size)
+        if not cells:
+            return None
+        centre = object_centre(footprints[:, CLASSES.index(cls)], xy, cells)
+        return float(torch.linalg.norm(centre - torch.tensor(question.pose[:2], dtype=centre.dtype)))
     if len(question.named) != 2:
         return None
     centres = []
