@@ -95,7 +95,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
 
 @dataclass
 class Room:
-    """One fused held-out room: its scene, store, stamps and each object's last visible stamp."""
+    """One fused held-out room: its scene, store, stamps and each object's first and last visible stamps."""
 
     seed: int
     scene: Any
@@ -103,6 +103,8 @@ class Room:
     stamps: list[float] = field(default_factory=list)
     last_visible: dict[int, float] = field(default_factory=dict)
     """Instance id → stamp of the last frame showing at least ``min_pixels`` of it."""
+    first_visible: dict[int, float] = field(default_factory=dict)
+    """Instance id → stamp of the first frame showing at least ``min_pixels`` of it."""
 
 
 def share(rows: list[dict[str, Any]], key: str) -> Optional[float]:
@@ -143,7 +145,9 @@ def fuse_room(seed: int, fuser: Any, args: argparse.Namespace) -> Room:
         fuser.fuse(room.store, frame)
         room.stamps.append(frame.stamp)
         ids, pixels = np.unique(frame.instance, return_counts=True)
-        room.last_visible.update({int(i): frame.stamp for i, n in zip(ids, pixels) if i >= 0 and n >= args.min_pixels})
+        shown = {int(i): frame.stamp for i, n in zip(ids, pixels) if i >= 0 and n >= args.min_pixels}
+        room.last_visible.update(shown)
+        room.first_visible.update({i: t for i, t in shown.items() if i not in room.first_visible})
     return room
 
 

@@ -15,6 +15,8 @@ from leovl_ros.model.room_questions import (
     ASKER_PLACE_ANSWER,
     STATE_UNKNOWN,
     DistanceComparison,
+    asks_earliest,
+    asks_first_seen,
     asks_height,
     asks_help,
     asks_inventory,
@@ -280,6 +282,7 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     assert [t for t in texts if distance_comparison(AskedQuestion(t))] == []
     assert [t for t in texts if asks_inventory(t) and not AskedQuestion(t).named] == []
     assert [t for t in texts if asks_height(AskedQuestion(t))] == []
+    assert [t for t in texts if asks_first_seen(AskedQuestion(t)) or asks_earliest(t)] == []
     assert [t for t in texts if measured_several(AskedQuestion(t), torch.ones(1), torch.ones((1, len(CLASSES))),
                                                  torch.ones((1, len(COLOURS) + 1)), torch.zeros((1, 2)),
                                                  torch.full((1,), 0.3)) is not None] == []

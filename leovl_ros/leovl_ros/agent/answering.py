@@ -42,7 +42,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 import numpy as np
 
@@ -141,6 +141,9 @@ class Reply:
     """Version of the map the answer was computed on."""
     last_seen: Optional[float] = None
     """Sensor time (s) the answer's object was last seen (:func:`answer_last_seen`); None when unknown."""
+    first_seen: Optional[float] = None
+    """Sensor time (s) the object was first seen, for "when did you first see the X?" (not in the Ask service: the
+    answer says it); None otherwise."""
     model_answer: str = ""
     """What the language model said where ``answer`` was measured on the map instead (``model.measure``); empty
     otherwise."""
@@ -231,6 +234,20 @@ def object_region(batch: Any, seeds: list[int], class_probs: np.ndarray,
 VOXEL_MIN_SHARE = 0.2
 """A voxel of the answer's region counts for its time when its probability of the answered class is at least this
 share of the region's most likely voxel's (:func:`class_voxel_last_seen`)."""
+
+
+class ObjectVoxels(NamedTuple):
+    """The store's voxels standing in some CFG cells (``Answerer.voxels_of``), per voxel."""
+
+    class_prob: Any
+    """The 2D encoder's probability of the class asked about [V]."""
+    first_seen: Any
+    """Sensor time (s) of the first frame that hit it [V] (float64, NaN unknown)."""
+    last_seen: Any
+    """Sensor time (s) of the last frame that hit it [V]."""
+    z: Any
+    """Height of its centre [V] (m)."""
+
 
 ClassVoxels = Callable[[list[int], int], tuple[np.ndarray, np.ndarray]]
 """(CFG cells, class index) → the probability of that class [V] and the last seen time [V] of the store voxels
@@ -442,10 +459,10 @@ class Answerer:
             with self._count_lock:
                 referent = self._referents.get(session_id)
             read_as = with_referent(read_as, referent, asks_about_one_object) or read_as  # "where is it?"
-            height = self._height(scene, read_as, read_as if read_as != question else "", start)
-            if height is not None:
-                self._note_referent(session_id, read_as, height.answer)
-                return height
+            measured = self._from_voxels(scene, read_as, read_as if read_as != question else "", start)
+            if measured is not None:
+                self._note_referent(session_id, read_as, measured.answer)
+                return measured
             from leovl_ros.model.measure import asks_route
 
             route = asks_route(read_as)
@@ -485,6 +502,19 @@ class Answerer:
         with self._count_lock:
             self._referents.note(session_id, read_as, answer)
 
+    def _map_reply(self, scene: Any, answer: str, cells: list[int], read_as: str, start: float,
+                   last_seen: Optional[float] = None, first_seen: Optional[float] = None) -> Reply:
+        """A counted reply measured from the store, not generated (no tokens), grounded on ``cells``."""
+        batch = scene.batch
+        with self._count_lock:
+            self.answered += 1
+        return Reply(success=True, answer=answer, confidence=1.0, cell_ids=cells,
+                     object_ids=self.agent.object_ids(batch, cells),
+                     grounding_xyz=[self.agent.cell_xyz(batch, c) for c in cells],
+                     grounding_size=[float(batch.cell_size[c]) for c in cells], scene_tokens=len(batch),
+                     latency_ms=(time.perf_counter() - start) * 1e3, map_version=scene.version,
+                     last_seen=last_seen, first_seen=first_seen, read_as=read_as)
+
     def _whereabouts(self, scene: Any, camera_pose: Optional[np.ndarray], read_as: str, start: float) -> Reply:
         """The answer to "where are you?": the newest fused camera pose among the map's objects
         (``room_questions.measured_whereabouts``), grounded on the nearest one; the language model has no pose to go
@@ -500,67 +530,83 @@ class Answerer:
             measured = measured_whereabouts(torch.as_tensor(camera_pose), torch.as_tensor(footprints),
                                             batch.xy.cpu(), batch.cell_size.cpu())
             answer, cells = measured.text, [int(c) for c in measured.cells]
-        with self._count_lock:
-            self.answered += 1
-        return Reply(success=True, answer=answer, confidence=1.0, cell_ids=cells,
-                     object_ids=self.agent.object_ids(batch, cells),
-                     grounding_xyz=[self.agent.cell_xyz(batch, c) for c in cells],
-                     grounding_size=[float(batch.cell_size[c]) for c in cells], scene_tokens=len(batch),
-                     latency_ms=(time.perf_counter() - start) * 1e3, map_version=scene.version, read_as=read_as)
+        return self._map_reply(scene, answer, cells, read_as, start)
 
-    def _height(self, scene: Any, read_as: str, shown_read_as: str, start: float) -> Optional[Reply]:
-        """The answer to "how tall is the lamp?" from the voxels of the object's columns
-        (``room_questions.measured_height``: the language model sees columns, not heights); None for another question
-        or where the map shows no such object (the model answers those)."""
+    def _from_voxels(self, scene: Any, read_as: str, shown_read_as: str, start: float) -> Optional[Reply]:
+        """The answers read from the voxels of the named object's columns, which the language model never sees:
+        "how tall is the lamp?" (``room_questions.measured_height``) and "when did you first see the lamp?" (the
+        earliest first-seen time of its class's voxels, ``room_questions.object_first_seen``); None for another
+        question, or a height the map cannot measure (the model answers those)."""
         import torch
 
+        from leovl_ros.agent.spoken import clock_words
         from leovl_ros.model.measure import AskedQuestion
-        from leovl_ros.model.room_questions import asks_height, measured_height
+        from leovl_ros.model.room_questions import (
+            asks_first_seen,
+            asks_height,
+            height_object,
+            measured_height,
+            not_seen,
+            object_first_seen,
+        )
+        from leovl_ros.sim.scene import CLASSES
+        from leovl_ros.sim.tasks.qa import absent_answer
 
         question = AskedQuestion(read_as)
-        if scene.footprints is None or not asks_height(question):
+        height, first = asks_height(question), asks_first_seen(question)
+        if scene.footprints is None or not (height or first):
             return None
-        batch = scene.batch
-        with self.map.locked() as store:
-            voxel_size = float(store.config.voxel_size)
+        question.absent = self.agent.judged_absent(scene, question.named[0])  # as the model's absent gate would
+        batch, footprints = scene.batch, torch.as_tensor(scene.footprints)
+        xy, cell_size = batch.xy.cpu(), batch.cell_size.cpu()
+        if height:
+            with self.map.locked() as store:
+                voxel_size = float(store.config.voxel_size)
 
-        def probs_and_heights(cells: list[int], cls: int) -> tuple[Any, Any]:
-            probs, _, z = self.voxels_of(batch, cells, cls)
-            return probs, z
+            def heights(cells: list[int], cls: int) -> tuple[Any, Any]:
+                voxels = self.voxels_of(batch, cells, cls)
+                return voxels.class_prob, voxels.z
 
-        measured = measured_height(question, torch.as_tensor(scene.footprints), batch.xy.cpu(), batch.cell_size.cpu(),
-                                   probs_and_heights, voxel_size)
-        if measured is None:
-            return None
-        cells = [int(c) for c in measured.cells]
-        with self._count_lock:
-            self.answered += 1
-        return Reply(success=True, answer=measured.text, confidence=1.0, cell_ids=cells,
-                     object_ids=self.agent.object_ids(batch, cells),
-                     grounding_xyz=[self.agent.cell_xyz(batch, c) for c in cells],
-                     grounding_size=[float(batch.cell_size[c]) for c in cells], scene_tokens=len(batch),
-                     latency_ms=(time.perf_counter() - start) * 1e3, map_version=scene.version,
-                     last_seen=latest_seen(batch, cells), read_as=shown_read_as)
+            measured = measured_height(question, footprints, xy, cell_size, heights, voxel_size)
+            if measured is None:
+                return None
+            cells = [int(c) for c in measured.cells]
+            return self._map_reply(scene, measured.text, cells, shown_read_as, start, latest_seen(batch, cells))
+        asked = question.named[0]
+        if question.absent:
+            return self._map_reply(scene, absent_answer(asked), [], shown_read_as, start)
+        cells = [int(c) for c in height_object(question, footprints, xy, cell_size)]
+        if not cells:
+            return self._map_reply(scene, not_seen(asked).text, [], shown_read_as, start)
+        voxels = self.voxels_of(batch, cells, CLASSES.index(asked))
+        first_time = object_first_seen(voxels.class_prob, voxels.first_seen)
+        answer = (f"I do not know when I first saw the {asked}" if first_time is None
+                  else f"I first saw the {asked} at {clock_words(first_time)}")
+        return self._map_reply(scene, answer, cells, shown_read_as, start,
+                               class_voxel_last_seen(voxels.class_prob.double().numpy(), voxels.last_seen.numpy()),
+                               first_time)
 
     def class_voxels(self, batch: Any, cells: list[int], cls: int) -> tuple[np.ndarray, np.ndarray]:
         """The map's voxels standing in CFG ``cells`` of ``batch`` (above the floor bin, as condensation's column
         times): the 2D encoder's probability of class ``cls`` [V] and their last seen times [V] (``ClassVoxels``)."""
-        probs, times, _ = self.voxels_of(batch, cells, cls)
-        return probs.double().cpu().numpy(), times.cpu().numpy()
+        voxels = self.voxels_of(batch, cells, cls)
+        return voxels.class_prob.double().numpy(), voxels.last_seen.numpy()
 
-    def voxels_of(self, batch: Any, cells: list[int], cls: int) -> tuple[Any, Any, Any]:
+    def voxels_of(self, batch: Any, cells: list[int], cls: int) -> ObjectVoxels:
         """The map's voxels standing in CFG ``cells`` above the floor bin: the 2D encoder's probability of class
-        ``cls`` [V], their last seen times [V] and their centres' heights [V] (m), as tensors (empty for a model
-        without label anchors)."""
+        ``cls``, their first and last seen times and their centres' heights (empty for a model without label
+        anchors)."""
         import torch
 
         with self.map.locked() as store:
             index = store.voxels_in_squares(batch.xy[cells], batch.cell_size[cells],
                                             min_z=self.agent.condense_config.bin_height / 2)
-            features, times = store.mean_features(index).float(), store.last_seen(index).cpu()
+            features = store.mean_features(index).float()
+            first, last = store.first_seen(index).cpu(), store.last_seen(index).cpu()
             z = store.voxel_centers(index)[:, 2].cpu()
         with torch.inference_mode():
             probs = self.agent.model.voxel_class_probs(features)
         if probs is None:
-            return torch.zeros(0), torch.zeros(0, dtype=torch.float64), torch.zeros(0, dtype=torch.float64)
-        return probs[:, cls].cpu(), times, z
+            empty = torch.zeros(0, dtype=torch.float64)
+            return ObjectVoxels(torch.zeros(0), empty, empty, empty)
+        return ObjectVoxels(probs[:, cls].cpu(), first, last, z)

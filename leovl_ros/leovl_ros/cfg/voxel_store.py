@@ -471,9 +471,10 @@ class VoxelStore:
         s, D = self._sums(), self.config.feature_dim
         return s[:, D + 3:D + 6] / s[:, D + 6:D + 7].clamp_min(1e-12)
 
-    def first_seen(self) -> torch.Tensor:
-        """[n] float64 sensor time (s) of the earliest stamped frame that hit each voxel, NaN if none; key order."""
-        return self._data["seen"][self._index_slots, 0]
+    def first_seen(self, index: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """[n] float64 sensor time (s) of the earliest stamped frame that hit each voxel, NaN if none; key order
+        (only of the voxels at key-order positions ``index`` when given)."""
+        return self._data["seen"][self._slots(index), 0]
 
     def last_seen(self, index: Optional[torch.Tensor] = None) -> torch.Tensor:
         """[n] float64 sensor time (s) of the latest stamped frame that hit each voxel, NaN if none; key order (of the

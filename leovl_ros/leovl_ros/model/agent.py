@@ -190,6 +190,17 @@ class SpatialAgent:
         xy = batch.xy[cell]
         return (float(xy[0]), float(xy[1]), float(batch.mean_height[cell]))
 
+    def judged_absent(self, scene: _SceneCache, cls: str) -> bool:
+        """Whether the model's absent gate would judge the room to hold no ``cls`` (its class-presence probability
+        in the scene below the calibrated ``reader.absent_below``), for answers given before the model runs; False
+        for a model without class presence or an uncalibrated gate."""
+        from leovl_ros.sim.scene import CLASSES
+
+        presence, below = scene.prefix.presence, self.model.config.reader.absent_below
+        if presence is None or below <= 0.0:
+            return False
+        return float(torch.sigmoid(presence[CLASSES.index(cls)].float())) < below
+
     @staticmethod
     def object_ids(batch: Any, cells: list[int]) -> list[int]:
         """Grounded objects: grounded cells clustered greedily by adjacency, each named by its most-attended cell."""

@@ -84,6 +84,8 @@ class ScenePrefix:
     last_seen: Optional[torch.Tensor] = None
     """Per column, the sensor time it was last seen [N] (float64 s, NaN unknown; None for a scene without times):
     what the robot saw last (``model.room_questions.measured_latest``)."""
+    first_seen: Optional[torch.Tensor] = None
+    """Per column, the sensor time it was first seen [N] (as ``last_seen``): what the robot saw first."""
 
 
 @dataclass
@@ -438,7 +440,7 @@ class LeoVLModel(nn.Module):
                               presence=self.class_presence(batch, probs, footprints))
         prefix.class_probs, prefix.footprints, prefix.cell_size = probs, footprints, get("cell_size")
         prefix.colour_probs = None if labels is None else labels[:, classes:]
-        prefix.last_seen = get("last_seen")
+        prefix.last_seen, prefix.first_seen = get("last_seen"), get("first_seen")
         return prefix
 
     @torch.no_grad()

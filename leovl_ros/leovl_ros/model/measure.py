@@ -549,7 +549,7 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
         from leovl_ros.model.room_questions import answer_by_words  # it builds on this module
 
         by_words = answer_by_words(text, question, attention, footprints, getattr(scene, "colour_probs", None),
-                                   getattr(scene, "last_seen", None), xy, cell_size)
+                                   getattr(scene, "last_seen", None), xy, cell_size, getattr(scene, "first_seen", None))
         if by_words is not None:
             return by_words
     measured = _measurement(text, attention, xy, cell_size, footprints, question)

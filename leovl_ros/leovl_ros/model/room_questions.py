@@ -166,6 +166,9 @@ _ROOM_SIZE = re.compile(r"\b(?:how (?:big|large|wide)|how long (?:is|are)|what s
 _LATEST = re.compile(r"\b(?:see|seen|saw|spot|spotted|notice|noticed|look at|looked at)\b.*\b(?:last|latest|most "
                      r"recently|just now|a moment ago)\b|\blast (?:thing|things|object|objects)\b")
 """"What did you see last?", "what have you seen most recently?", "the last thing you saw" (:func:`measured_latest`)."""
+_EARLIEST = re.compile(r"\b(?:see|seen|saw|spot|spotted|notice|noticed)\b.*\b(?:first|at the start|in the beginning)\b"
+                       r"|\bfirst (?:thing|things|object|objects) (?:you|that you|i) (?:saw|seen|noticed)\b")
+""""What did you see first?", "the first thing you saw" (:func:`measured_latest` with ``first_seen``)."""
 
 _TOTAL = re.compile(r"\bhow many (?:different )?(?:things|objects|items|pieces of furniture)\b")
 """"How many things are in the room?": the inventory with its total first (:func:`measured_inventory`)."""
@@ -603,14 +606,28 @@ def asks_latest(question: str) -> bool:
     return bool(_LATEST.search(words)) and not re.search(r"\b(?:when|how long|what time)\b", words)
 
 
+def asks_earliest(question: str) -> bool:
+    """Whether a question asks what the robot saw first ("what did you see first?", "what was the first thing you
+    saw?"), not when it first saw something, nor the first thing in a direction ("the first thing on my left")."""
+    words = question.lower()
+    return bool(_EARLIEST.search(words)) and not re.search(r"\b(?:when|how long|what time|left|right|front|behind"
+                                                           r"|ahead)\b", words)
+
+
 def measured_latest(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
-                    last_seen: Optional[torch.Tensor]) -> Optional[Measurement]:
+                    last_seen: Optional[torch.Tensor], first_seen: Optional[torch.Tensor] = None
+                    ) -> Optional[Measurement]:
     """The answer to "what did you see last?" (no class named, from no situation): the :func:`room_inventory`'s
     objects whose columns were last seen within ``LATEST_WINDOW_S`` of the latest of them ("a bed and a lamp"),
-    grounded on them, the latest first. None for another question or a map without times."""
-    if question.situated or question.named or last_seen is None or not asks_latest(question.text):
+    grounded on them, the latest first; to "what did you see first?" those first seen within it of the earliest
+    (``first_seen``), the earliest first. None for another question or a map without times."""
+    if question.situated or question.named:
         return None
-    times = last_seen.double()
+    first = first_seen is not None and asks_earliest(question.text)
+    if not first and (last_seen is None or not asks_latest(question.text)):
+        return None
+    sign = -1.0 if first else 1.0  # the earliest first seen is the latest of the negated times
+    times = sign * (first_seen if first else last_seen).double()
     seen = [(float(times[cells].nan_to_num(nan=-math.inf).max()), cls, cells)
             for cls, objects in room_inventory(question, footprints, xy, cell_size) for cells in objects]
     seen = [s for s in seen if math.isfinite(s[0])]
@@ -688,7 +705,7 @@ HEIGHT_TOP_QUANTILE = 0.95
 """An object's top is this quantile of its voxels' heights (40 validation rooms, 202 objects: within 0.1 m 82 % of
 heights against 77 % at the highest voxel; ``benchmarks/sizes.py``)."""
 
-ObjectVoxels = Callable[[list[int], int], tuple[torch.Tensor, torch.Tensor]]
+VoxelHeights = Callable[[list[int], int], tuple[torch.Tensor, torch.Tensor]]
 """(CFG cells, class index) → the probability of that class [V] and the centre height [V] (m) of the map's voxels
 standing in those cells (``agent.answering.Answerer`` reads them from the store)."""
 
@@ -701,9 +718,10 @@ def asks_height(question: AskedQuestion) -> bool:
 
 def height_object(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
                   ) -> list[int]:
-    """The object a height question asks about, most probable column first: of the first named class's objects
-    (:func:`class_objects`, else faint ones above ``LOCATION_FAINT_MIN_P``) the one nearest the second named
-    class's object ("how tall is the lamp on the desk?"), else the largest; empty when the map shows none."""
+    """The object a question answered before the model asks about ("how tall is the lamp?", "when did you first see
+    the lamp?"), most probable column first: of the first named class's objects (:func:`class_objects`, else faint
+    ones above ``LOCATION_FAINT_MIN_P``, as "where is …?" finds them) the one nearest the second named class's
+    object ("how tall is the lamp on the desk?"), else the largest; empty when the map shows none."""
     asked = question.named[0]
     index = CLASSES.index(asked)
     objects = (class_objects(footprints[:, index], xy, cell_size)
@@ -717,6 +735,28 @@ def height_object(question: AskedQuestion, footprints: torch.Tensor, xy: torch.T
     else:
         chosen = max(objects, key=len)
     return most_probable_first(footprints, asked, chosen)
+
+
+_SEEING = r"\b(?:see|saw|seen|spot|spotted|notice|noticed)\b"
+_FIRST_SEEN = re.compile(rf"\bwhen\b.*\b(?:first|earliest)\b.*{_SEEING}|\bwhen\b.*{_SEEING}.*\bfirst\b")
+"""When an object was first seen ("when did you first see the bed?", "when did you see the lamp for the first
+time?")."""
+
+
+def asks_first_seen(question: AskedQuestion) -> bool:
+    """Whether a question asks when the robot first saw an object it names."""
+    return bool(question.named) and bool(_FIRST_SEEN.search(question.text.lower()))
+
+
+def object_first_seen(class_prob: torch.Tensor, first_seen: torch.Tensor) -> Optional[float]:
+    """When an object was first seen: the earliest known first-seen time among the voxels of its columns whose
+    probability of its class is at least ``HEIGHT_VOXEL_SHARE`` of the likeliest one's (the object's own voxels, as
+    for its height and its last-seen time); None without such a voxel with a time."""
+    if class_prob.numel() == 0 or float(class_prob.max()) <= 0.0:
+        return None
+    times = first_seen[class_prob >= HEIGHT_VOXEL_SHARE * class_prob.max()].double()
+    times = times[~torch.isnan(times)]
+    return float(times.min()) if times.numel() else None
 
 
 def vertical_extent(cls: str, class_prob: torch.Tensor, z: torch.Tensor, voxel_size: float
@@ -734,7 +774,7 @@ def vertical_extent(cls: str, class_prob: torch.Tensor, z: torch.Tensor, voxel_s
 
 
 def measured_height(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
-                    voxels: ObjectVoxels, voxel_size: float) -> Optional[Measurement]:
+                    voxels: VoxelHeights, voxel_size: float) -> Optional[Measurement]:
     """The answer to "how tall is the lamp?": "the lamp is about 0.5 meters tall" (and, for one standing on
     something, "its top 1.3 meters above the floor"), from the :func:`vertical_extent` of the voxels of the
     :func:`height_object`'s columns, grounded on it. None for another question; :func:`not_seen` where the map shows
@@ -933,7 +973,7 @@ def measured_several(question: AskedQuestion, attention: torch.Tensor, footprint
 
 def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
                     colour_probs: Optional[torch.Tensor], last_seen: Optional[torch.Tensor], xy: torch.Tensor,
-                    cell_size: torch.Tensor) -> Optional[Measurement]:
+                    cell_size: torch.Tensor, first_seen: Optional[torch.Tensor] = None) -> Optional[Measurement]:
     """The map's answer to a question read by its words (module docstring), whatever the model said (``text``; a
     "there is no chair" of the model's stays: the location needs the object); None for every other question."""
     colour_probs = None if colour_probs is None else colour_probs.float().cpu()
@@ -948,6 +988,6 @@ def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor,
             or measured_room_kind(question, footprints, xy, cell_size)
             or measured_room_size(question, xy)
             or measured_object_size(question, attention, footprints, xy, cell_size)
-            or measured_latest(question, footprints, xy, cell_size, last_seen)
+            or measured_latest(question, footprints, xy, cell_size, last_seen, first_seen)
             or measured_object_caption(question, attention, footprints, colour_probs, xy, cell_size)
             or (None if says_absent(text) else measured_location(question, attention, footprints, xy, cell_size)))
