@@ -5,7 +5,7 @@ On the first ``--rooms`` rooms of ``--split`` it renders, stamps and fuses the r
 ``benchmarks/last_seen.py`` does and asks, each in a dialogue of its own, "when did you first see the X?" (one of
 ``PATTERNS``) about every class-unique object the walk shows, through the dialogue node's answer path
 (``agent.answering.Answerer``: the earliest first-seen time of the object's voxels of its class,
-``model.room_questions.object_first_seen``, in ``Reply.first_seen``), and once per room "what did you see first?"
+``model.voxel_questions.object_first_seen``, in ``Reply.first_seen``), and once per room "what did you see first?"
 (``model.room_questions.measured_latest`` with the columns' first-seen times).
 
 Truth: the stamp of the first fused frame in which at least ``--min-pixels`` pixels of the object are visible (as

@@ -8,7 +8,7 @@ size of every object the walk shows whose class the room holds once in one of ``
 (``model.room_questions.measured_object_size``: "the bed is about 2.1 by 1.5 meters"). The language model was never
 trained on either; its own words are no size.
 
-Each of those objects' height is asked too, in one of ``HEIGHT_PATTERNS`` (``model.room_questions.measured_height``,
+Each of those objects' height is asked too, in one of ``HEIGHT_PATTERNS`` (``model.voxel_questions.measured_height``,
 from the voxels of its class in its columns: "the lamp is about 0.5 meters tall").
 
 Truth: the room's inner sides; an object's footprint as it stands (its box's extent along the map's x and y); its

@@ -12,7 +12,8 @@ from map_fixtures import furnished_map
 
 from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
 from leovl_ros.model.measure import AskedQuestion
-from leovl_ros.model.room_questions import asks_earliest, asks_first_seen, measured_latest, object_first_seen
+from leovl_ros.model.room_questions import asks_earliest, measured_latest
+from leovl_ros.model.voxel_questions import asks_first_seen, object_first_seen
 
 BENCHMARK = REPO_ROOT / "benchmarks" / "first_seen.py"
 

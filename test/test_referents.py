@@ -10,7 +10,7 @@ from dialogue_fixtures import build_tiny_model, fused_store
 from leovl_ros.agent.answering import Answerer, load_agent
 from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.referents import Referents, with_referent
-from leovl_ros.model.room_questions import asks_about_one_object
+from leovl_ros.model.voxel_questions import asks_about_one_object
 
 
 @pytest.mark.parametrize("question, resolved", [

@@ -16,8 +16,6 @@ from leovl_ros.model.room_questions import (
     STATE_UNKNOWN,
     DistanceComparison,
     asks_earliest,
-    asks_first_seen,
-    asks_height,
     asks_help,
     asks_inventory,
     asks_latest,
@@ -29,7 +27,6 @@ from leovl_ros.model.room_questions import (
     distance_comparison,
     measured_asker_place,
     measured_closer,
-    measured_height,
     measured_help,
     measured_inventory,
     measured_latest,
@@ -43,8 +40,8 @@ from leovl_ros.model.room_questions import (
     measured_state,
     measured_whereabouts,
     room_kind,
-    vertical_extent,
 )
+from leovl_ros.model.voxel_questions import asks_first_seen, asks_height, measured_height, vertical_extent
 from leovl_ros.sim.scene import CLASSES, COLOURS
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
 from leovl_ros.model.measure import AskedQuestion
-from leovl_ros.model.room_questions import asks_height, asks_room_size
+from leovl_ros.model.room_questions import asks_room_size
+from leovl_ros.model.voxel_questions import asks_height
 
 BENCHMARK = REPO_ROOT / "benchmarks" / "sizes.py"
 

@@ -452,7 +452,8 @@ class Answerer:
             # The agent's one scene cache holds this scene now: generation runs on it without the map lock, so
             # the fusion worker keeps fusing meanwhile.
             version = scene.version
-            from leovl_ros.model.room_questions import asks_about_one_object, asks_whereabouts  # torch: with the model
+            from leovl_ros.model.room_questions import asks_whereabouts  # torch: loaded with the model
+            from leovl_ros.model.voxel_questions import asks_about_one_object
 
             if asks_whereabouts(read_as):
                 return self._whereabouts(scene, camera_pose, read_as if read_as != question else "", start)
@@ -534,19 +535,19 @@ class Answerer:
 
     def _from_voxels(self, scene: Any, read_as: str, shown_read_as: str, start: float) -> Optional[Reply]:
         """The answers read from the voxels of the named object's columns, which the language model never sees:
-        "how tall is the lamp?" (``room_questions.measured_height``) and "when did you first see the lamp?" (the
-        earliest first-seen time of its class's voxels, ``room_questions.object_first_seen``); None for another
+        "how tall is the lamp?" (``voxel_questions.measured_height``) and "when did you first see the lamp?" (the
+        earliest first-seen time of its class's voxels, ``voxel_questions.object_first_seen``); None for another
         question, or a height the map cannot measure (the model answers those)."""
         import torch
 
         from leovl_ros.agent.spoken import clock_words
         from leovl_ros.model.measure import AskedQuestion
-        from leovl_ros.model.room_questions import (
+        from leovl_ros.model.room_questions import not_seen
+        from leovl_ros.model.voxel_questions import (
             asks_first_seen,
             asks_height,
-            height_object,
             measured_height,
-            not_seen,
+            named_object,
             object_first_seen,
         )
         from leovl_ros.sim.scene import CLASSES
@@ -575,7 +576,7 @@ class Answerer:
         asked = question.named[0]
         if question.absent:
             return self._map_reply(scene, absent_answer(asked), [], shown_read_as, start)
-        cells = [int(c) for c in height_object(question, footprints, xy, cell_size)]
+        cells = [int(c) for c in named_object(question, footprints, xy, cell_size)]
         if not cells:
             return self._map_reply(scene, not_seen(asked).text, [], shown_read_as, start)
         voxels = self.voxels_of(batch, cells, CLASSES.index(asked))

@@ -1,0 +1,152 @@
+"""Questions answered from the store's voxels in a named object's columns, which the language model never sees.
+
+"How tall is the lamp?" (:func:`measured_height`: the vertical extent of the voxels of the lamp's class) and "when did
+you first see the lamp?" (:func:`object_first_seen`: their earliest first-seen time). ``agent.answering.Answerer``
+holds the store and asks these before the model runs; :func:`asks_about_one_object` tells which questions a
+follow-up pronoun ("where is it?") may be read into (``agent.referents``). ROS-free.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Optional
+
+import torch
+
+from leovl_ros.model.map_objects import ON_CLASSES, class_objects, most_probable_first
+from leovl_ros.model.measure import AskedQuestion, Measurement
+from leovl_ros.model.room_questions import (
+    LOCATION_FAINT_MIN_P,
+    asked_object,
+    asks_location,
+    asks_object_caption,
+    asks_size,
+    not_seen,
+)
+from leovl_ros.sim.scene import CLASSES
+from leovl_ros.sim.tasks.qa import absent_answer
+
+_HEIGHT = re.compile(r"\b(?:how (?:tall|high|low|short)|(?:what|which) height|height of)\b")
+"""A question about an object's height ("how tall is the lamp?", "what height is the desk?", with a class named:
+:func:`asks_height`)."""
+
+FLOOR_STANDING_M = 0.25
+"""An object that can stand on others (``ON_CLASSES``) whose lowest voxel of its class starts this close to the floor
+(z = 0) stands on it: its height is measured from the floor (an object's lowest voxels are the ones the camera saw
+least)."""
+
+HEIGHT_VOXEL_SHARE = 0.2
+"""A voxel of the object's columns is the object's when its probability of the class is at least this share of the
+most likely one's (as for the object's last-seen time, ``agent.answering.VOXEL_MIN_SHARE``)."""
+
+HEIGHT_TOP_QUANTILE = 0.95
+"""An object's top is this quantile of its voxels' heights (40 validation rooms, 202 objects: within 0.1 m 82 % of
+heights against 77 % at the highest voxel; ``benchmarks/sizes.py``)."""
+
+VoxelHeights = Callable[[list[int], int], tuple[torch.Tensor, torch.Tensor]]
+"""(CFG cells, class index) → the probability of that class [V] and the centre height [V] (m) of the map's voxels
+standing in those cells (``agent.answering.Answerer`` reads them from the store)."""
+
+
+def asks_height(question: AskedQuestion) -> bool:
+    """Whether a question asks how tall an object it names is ("how tall is the lamp?", "how high is the tv?",
+    "what is the height of the desk?")."""
+    return bool(question.named) and bool(_HEIGHT.search(question.text.lower()))
+
+
+def named_object(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
+                  ) -> list[int]:
+    """The object a question answered before the model asks about ("how tall is the lamp?", "when did you first see
+    the lamp?"), most probable column first: of the first named class's objects (:func:`class_objects`, else faint
+    ones above ``LOCATION_FAINT_MIN_P``, as "where is …?" finds them) the one nearest the second named class's
+    object ("how tall is the lamp on the desk?"), else the largest; empty when the map shows none."""
+    asked = question.named[0]
+    index = CLASSES.index(asked)
+    objects = (class_objects(footprints[:, index], xy, cell_size)
+               or class_objects(footprints[:, index], xy, cell_size, LOCATION_FAINT_MIN_P))
+    if not objects:
+        return []
+    landmark = asked_object(question.named[1], torch.ones(len(xy)), footprints, xy, cell_size) \
+        if len(question.named) > 1 else []
+    if landmark and len(objects) > 1:
+        chosen = min(objects, key=lambda o: float(torch.cdist(xy[o].double(), xy[landmark].double()).min()))
+    else:
+        chosen = max(objects, key=len)
+    return most_probable_first(footprints, asked, chosen)
+
+
+_SEEING = r"\b(?:see|saw|seen|spot|spotted|notice|noticed)\b"
+_FIRST_SEEN = re.compile(rf"\bwhen\b.*\b(?:first|earliest)\b.*{_SEEING}|\bwhen\b.*{_SEEING}.*\bfirst\b")
+"""When an object was first seen ("when did you first see the bed?", "when did you see the lamp for the first
+time?")."""
+
+
+def asks_first_seen(question: AskedQuestion) -> bool:
+    """Whether a question asks when the robot first saw an object it names."""
+    return bool(question.named) and bool(_FIRST_SEEN.search(question.text.lower()))
+
+
+def object_first_seen(class_prob: torch.Tensor, first_seen: torch.Tensor) -> Optional[float]:
+    """When an object was first seen: the earliest known first-seen time among the voxels of its columns whose
+    probability of its class is at least ``HEIGHT_VOXEL_SHARE`` of the likeliest one's (the object's own voxels, as
+    for its height and its last-seen time); None without such a voxel with a time."""
+    if class_prob.numel() == 0 or float(class_prob.max()) <= 0.0:
+        return None
+    times = first_seen[class_prob >= HEIGHT_VOXEL_SHARE * class_prob.max()].double()
+    times = times[~torch.isnan(times)]
+    return float(times.min()) if times.numel() else None
+
+
+def vertical_extent(cls: str, class_prob: torch.Tensor, z: torch.Tensor, voxel_size: float
+                    ) -> Optional[tuple[float, float]]:
+    """(bottom, top) heights (m) of an object of class ``cls`` from the voxels of its columns: those at
+    ``HEIGHT_VOXEL_SHARE`` of the most likely one's probability of the class and above, the top at their
+    ``HEIGHT_TOP_QUANTILE`` (a stray voxel of the wall behind is no top), the bottom at the lowest; on the floor for
+    a class that never stands on another (``ON_CLASSES``) or within ``FLOOR_STANDING_M``. None without voxels."""
+    if class_prob.numel() == 0 or float(class_prob.max()) <= 0.0:
+        return None
+    kept = z[class_prob >= HEIGHT_VOXEL_SHARE * class_prob.max()].double()
+    bottom = float(kept.min()) - voxel_size / 2
+    top = float(torch.quantile(kept, HEIGHT_TOP_QUANTILE)) + voxel_size / 2
+    return (0.0 if cls not in ON_CLASSES or bottom <= FLOOR_STANDING_M else bottom), top
+
+
+def measured_height(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
+                    voxels: VoxelHeights, voxel_size: float) -> Optional[Measurement]:
+    """The answer to "how tall is the lamp?": "the lamp is about 0.5 meters tall" (and, for one standing on
+    something, "its top 1.3 meters above the floor"), from the :func:`vertical_extent` of the voxels of the
+    :func:`named_object`'s columns, grounded on it. None for another question; :func:`not_seen` where the map shows
+    no such object; "there is no sofa" where the absent gate judged the class absent."""
+    if not asks_height(question):
+        return None
+    asked = question.named[0]
+    if question.absent:
+        return Measurement(absent_answer(asked))
+    cells = named_object(question, footprints, xy, cell_size)
+    if not cells:
+        return not_seen(asked)
+    extent = vertical_extent(asked, *voxels(cells, CLASSES.index(asked)), voxel_size)
+    if extent is None:  # a model without label anchors reads no voxel's class
+        return Measurement(f"I cannot tell how tall the {asked} is", cells)
+    bottom, top = extent
+    text = f"the {asked} is about {top - bottom:.1f} meters tall"
+    if bottom > 0.0:
+        text += f", its top {top:.1f} meters above the floor"
+    return Measurement(text, cells)
+
+
+
+_WHEN_SEEN = re.compile(r"\bwhen\b.*\b(?:see|saw|seen|spot|spotted|notice|noticed)\b")
+
+
+def asks_about_one_object(text: str) -> bool:
+    """Whether a question names one class and asks what a reader answers from that object alone: where it is, how
+    tall or big it is, a description of it, when it was last seen ("where is the lamp?", "when did you last see the
+    lamp?"): the questions whose follow-up "where is it?" needs the object named (``agent.referents``)."""
+    question = AskedQuestion(text)
+    if len(question.named) != 1:
+        return False
+    words = text.lower()
+    return (asks_location(text) or asks_height(question) or asks_size(words)
+            or asks_object_caption(question) or bool(_WHEN_SEEN.search(words)))
