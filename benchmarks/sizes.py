@@ -18,7 +18,8 @@ Figures: ``room_sides_right`` (both rounded sides as the truth's, in either orde
 ``object_side_error_median`` / ``object_side_error_p90`` (m, both sides of each object, the longer compared with the
 longer), ``object_within_30cm`` (both sides within 0.3 m, one cell), ``object_measured``, ``n_objects``, the heights'
 ``height_measured``, ``height_error_median`` / ``_p90`` (m), ``height_within_10cm`` / ``_20cm`` (of all asked),
-``n_heights``, ``answer_ms_median``.
+``n_heights``; ``taller_right`` over ``n_taller`` comparisons (up to two per room of objects whose heights differ by
+more than 0.2 m, in one of ``TALLER_PATTERNS``: ``model.voxel_questions.measured_taller``), ``answer_ms_median``.
 
     .venv/bin/python benchmarks/sizes.py [--rooms 60] [--split test]
 """
@@ -36,7 +37,7 @@ from typing import Any, Optional
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from last_seen import ask_held_out_rooms, room_arguments  # the same rooms and options
+from last_seen import ask_held_out_rooms, room_arguments, share  # the same rooms, options, figures
 
 ROOM_PATTERNS: tuple[str, ...] = ("how big is the room?", "What are the dimensions of this space?",
                                   "how large is this room?", "what size is the room?")
@@ -49,6 +50,11 @@ HEIGHT_PATTERNS: tuple[str, ...] = ("how tall is the {cls}?", "How high is the {
 """Hand-written wordings of an object's height."""
 
 TALL = re.compile(r"about (?P<h>\d+(?:\.\d+)?) meters tall")
+TALLER_PATTERNS: tuple[str, ...] = ("which is taller, the {a} or the {b}?", "Is the {a} taller than the {b}?",
+                                    "which one is shorter: the {a} or the {b}?")
+"""Hand-written height comparisons of two objects."""
+TALLER_MARGIN_M = 0.2
+"""Pairs whose heights differ by less are not compared (the map's heights are good to ~0.1 m)."""
 
 SIDES = re.compile(r"about (?P<a>\d+(?:\.\d+)?) by (?P<b>\d+(?:\.\d+)?) meters")
 
@@ -92,6 +98,17 @@ def ask_room(room: Any, answerer: Any, rng: np.random.Generator) -> list[dict[st
         records.append({"kind": "height", "question": question, "answer": reply.answer,
                         "said": None if said is None else float(said["h"]), "truth": float(obj.size[2]),
                         "ms": reply.latency_ms})
+    pairs = [(a, b) for a in objects for b in objects
+             if a.id < b.id and abs(float(a.size[2]) - float(b.size[2])) > TALLER_MARGIN_M]
+    for i in heights.permutation(len(pairs))[:2]:
+        a, b = pairs[int(i)]
+        pattern = TALLER_PATTERNS[int(heights.integers(len(TALLER_PATTERNS)))]
+        a_taller = float(a.size[2]) > float(b.size[2])
+        truth = ("yes" if a_taller else "no") if "than" in pattern else (
+            (a.cls if a_taller else b.cls) if "taller" in pattern else (b.cls if a_taller else a.cls))
+        reply = answerer.ask(pattern.format(a=a.cls, b=b.cls), session_id=f"{room.seed}-taller-{a.id}-{b.id}")
+        records.append({"kind": "taller", "answer": reply.answer, "truth": truth, "said": reply.answer,
+                        "right": reply.answer == truth, "ms": reply.latency_ms})
     return records
 
 
@@ -112,6 +129,8 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             "object_within_30cm": round(sum(all(abs(a - b) <= 0.3 for a, b in zip(r["said"], r["truth"]))
                                             for r in said) / max(len(objects), 1), 4),
             **height_figures([r for r in records if r["kind"] == "height"]),
+            "n_taller": sum(r["kind"] == "taller" for r in records),
+            "taller_right": share([r for r in records if r["kind"] == "taller"], "right"),
             "answer_ms_median": round(statistics.median(r["ms"] for r in records), 1) if records else None}
 
 

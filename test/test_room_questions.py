@@ -41,7 +41,14 @@ from leovl_ros.model.room_questions import (
     measured_whereabouts,
     room_kind,
 )
-from leovl_ros.model.voxel_questions import asks_first_seen, asks_height, measured_height, vertical_extent
+from leovl_ros.model.voxel_questions import (
+    asks_first_seen,
+    asks_height,
+    asks_taller,
+    measured_height,
+    measured_taller,
+    vertical_extent,
+)
 from leovl_ros.sim.scene import CLASSES, COLOURS
 
 
@@ -118,6 +125,17 @@ def test_heights_come_from_the_voxels_of_the_objects_class():
         pytest.approx((0.75, 1.04))  # its top the 95th percentile of its voxels, then half a voxel
     assert vertical_extent("lamp", torch.zeros(0), torch.zeros(0), 0.1) is None
     assert asks_height(AskedQuestion("how tall is the lamp?")) and not asks_height(AskedQuestion("how tall am I?"))
+    # height comparisons: the desk 0.7 m tall, the lamp 0.45 m tall on it, its top 1.2 m above the floor
+    def compare(question: str) -> object:
+        measured = measured_taller(AskedQuestion(question), room.footprints, room.xy, room.cell_size, voxels, 0.05)
+        return None if measured is None else measured.text
+
+    assert compare("which is taller, the desk or the lamp?") == "desk"
+    assert compare("Is the lamp taller than the desk?") == "no"
+    assert compare("which is shorter: the desk or the lamp") == "lamp"
+    assert compare("is the lamp higher than the desk?") == "yes"  # its top, not its height
+    assert compare("which is taller, the desk or the sofa?") == "I have not seen a sofa"
+    assert compare("how tall is the desk?") is None
 
 
 def test_states_the_map_cannot_hold_are_said_to_be_unknown_not_guessed():
@@ -280,6 +298,7 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     assert [t for t in texts if asks_inventory(t) and not AskedQuestion(t).named] == []
     assert [t for t in texts if asks_height(AskedQuestion(t))] == []
     assert [t for t in texts if asks_first_seen(AskedQuestion(t)) or asks_earliest(t)] == []
+    assert [t for t in texts if asks_taller(AskedQuestion(t))] == []
     assert [t for t in texts if measured_several(AskedQuestion(t), torch.ones(1), torch.ones((1, len(CLASSES))),
                                                  torch.ones((1, len(COLOURS) + 1)), torch.zeros((1, 2)),
                                                  torch.full((1,), 0.3)) is not None] == []

@@ -12,7 +12,7 @@ import pytest
 from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
 from leovl_ros.model.measure import AskedQuestion
 from leovl_ros.model.room_questions import asks_room_size
-from leovl_ros.model.voxel_questions import asks_height
+from leovl_ros.model.voxel_questions import asks_height, asks_taller
 
 BENCHMARK = REPO_ROOT / "benchmarks" / "sizes.py"
 
@@ -26,6 +26,7 @@ def test_sides_and_footprints_are_read_longer_first(benchmark):
     assert all(asks_room_size(p) for p in benchmark.ROOM_PATTERNS)
     assert all(AskedQuestion(p.format(cls="bed")).named == ["bed"] for p in benchmark.OBJECT_PATTERNS)
     assert all(asks_height(AskedQuestion(p.format(cls="lamp"))) for p in benchmark.HEIGHT_PATTERNS)
+    assert all(asks_taller(AskedQuestion(p.format(a="lamp", b="bed"))) for p in benchmark.TALLER_PATTERNS)
     assert benchmark.TALL.search("the tv is about 0.5 meters tall, its top 1.3 meters above the floor")["h"] == "0.5"
 
 
@@ -40,6 +41,7 @@ def test_benchmark_prints_one_json_line(benchmark, capsys):
     assert figures["room_side_error_median"] is not None and figures["object_measured"] > 0.5
     assert figures["n_heights"] == figures["n_objects"] and figures["height_measured"] > 0.5
     assert 0.0 <= figures["height_within_10cm"] <= figures["height_within_20cm"] <= 1.0
+    assert figures["taller_right"] is None or 0.0 <= figures["taller_right"] <= 1.0
     with pytest.raises(SystemExit) as exit_info:
         benchmark.parse_args(["--help"])
     assert exit_info.value.code == 0 and "--rooms" in capsys.readouterr().out

@@ -535,7 +535,8 @@ class Answerer:
 
     def _from_voxels(self, scene: Any, read_as: str, shown_read_as: str, start: float) -> Optional[Reply]:
         """The answers read from the voxels of the named object's columns, which the language model never sees:
-        "how tall is the lamp?" (``voxel_questions.measured_height``) and "when did you first see the lamp?" (the
+        "how tall is the lamp?" (``voxel_questions.measured_height``), "which is taller, the lamp or the chair?"
+        (``voxel_questions.measured_taller``) and "when did you first see the lamp?" (the
         earliest first-seen time of its class's voxels, ``voxel_questions.object_first_seen``); None for another
         question, or a height the map cannot measure (the model answers those)."""
         import torch
@@ -546,7 +547,9 @@ class Answerer:
         from leovl_ros.model.voxel_questions import (
             asks_first_seen,
             asks_height,
+            asks_taller,
             measured_height,
+            measured_taller,
             named_object,
             object_first_seen,
         )
@@ -554,13 +557,13 @@ class Answerer:
         from leovl_ros.sim.tasks.qa import absent_answer
 
         question = AskedQuestion(read_as)
-        height, first = asks_height(question), asks_first_seen(question)
-        if scene.footprints is None or not (height or first):
+        height, taller, first = asks_height(question), asks_taller(question), asks_first_seen(question)
+        if scene.footprints is None or not (height or taller or first):
             return None
         question.absent = self.agent.judged_absent(scene, question.named[0])  # as the model's absent gate would
         batch, footprints = scene.batch, torch.as_tensor(scene.footprints)
         xy, cell_size = batch.xy.cpu(), batch.cell_size.cpu()
-        if height:
+        if height or taller:
             with self.map.locked() as store:
                 voxel_size = float(store.config.voxel_size)
 
@@ -568,7 +571,8 @@ class Answerer:
                 voxels = self.voxels_of(batch, cells, cls)
                 return voxels.class_prob, voxels.z
 
-            measured = measured_height(question, footprints, xy, cell_size, heights, voxel_size)
+            measure = measured_height if height else measured_taller
+            measured = measure(question, footprints, xy, cell_size, heights, voxel_size)
             if measured is None:
                 return None
             cells = [int(c) for c in measured.cells]

@@ -1,9 +1,10 @@
 """Questions answered from the store's voxels in a named object's columns, which the language model never sees.
 
-"How tall is the lamp?" (:func:`measured_height`: the vertical extent of the voxels of the lamp's class) and "when did
-you first see the lamp?" (:func:`object_first_seen`: their earliest first-seen time). ``agent.answering.Answerer``
-holds the store and asks these before the model runs; :func:`asks_about_one_object` tells which questions a
-follow-up pronoun ("where is it?") may be read into (``agent.referents``). ROS-free.
+"How tall is the lamp?" (:func:`measured_height`: the vertical extent of the voxels of the lamp's class), "which is
+taller, the lamp or the chair?" (:func:`measured_taller`) and "when did you first see the lamp?"
+(:func:`object_first_seen`: their earliest first-seen time). ``agent.answering.Answerer`` holds the store and asks
+these before the model runs; :func:`asks_about_one_object` tells which questions a follow-up pronoun ("where is
+it?") may be read into (``agent.referents``). ROS-free.
 """
 
 from __future__ import annotations
@@ -135,6 +136,43 @@ def measured_height(question: AskedQuestion, footprints: torch.Tensor, xy: torch
         text += f", its top {top:.1f} meters above the floor"
     return Measurement(text, cells)
 
+
+_TALLER = re.compile(r"\b(?P<word>taller|shorter|higher|lower)\b")
+"""A height comparison of two named objects ("which is taller, the lamp or the chair?", "is the tv higher than the
+desk?")."""
+
+
+def asks_taller(question: AskedQuestion) -> bool:
+    """Whether a question compares the heights of the objects of two classes it names."""
+    return len(question.named) == 2 and bool(_TALLER.search(question.text.lower()))
+
+
+def measured_taller(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
+                    voxels: VoxelHeights, voxel_size: float) -> Optional[Measurement]:
+    """The answer to "which is taller, the lamp or the chair?" (the class, grounded on its object) or "is the lamp
+    taller than the chair?" (yes / no): the two :func:`named_object` s' :func:`vertical_extent` — taller / shorter
+    compare their heights, higher / lower their tops above the floor. None for another question or where the voxels
+    tell no height; :func:`not_seen` for a class the map shows nowhere."""
+    if not asks_taller(question):
+        return None
+    word = _TALLER.search(question.text.lower())["word"]
+    measures, objects = [], []
+    for cls in question.named:
+        cells = named_object(AskedQuestion(cls), footprints, xy, cell_size)
+        if not cells:
+            return not_seen(cls)
+        extent = vertical_extent(cls, *voxels(cells, CLASSES.index(cls)), voxel_size)
+        if extent is None:
+            return None
+        measures.append(extent[1] - extent[0] if word in ("taller", "shorter") else extent[1])
+        objects.append(cells)
+    if measures[0] == measures[1]:
+        return None
+    first_wins = (measures[0] > measures[1]) == (word in ("taller", "higher"))
+    if re.search(r"\bthan\b", question.text.lower()):
+        return Measurement("yes" if first_wins else "no", objects[0])
+    winner = 0 if first_wins else 1
+    return Measurement(question.named[winner], objects[winner])
 
 
 _WHEN_SEEN = re.compile(r"\bwhen\b.*\b(?:see|saw|seen|spot|spotted|notice|noticed)\b")
