@@ -25,6 +25,7 @@ from leovl_ros.model.room_questions import (
     asks_scene_caption,
     asks_whereabouts,
     distance_comparison,
+    measured_affordance,
     measured_asker_place,
     measured_closer,
     measured_help,
@@ -204,6 +205,21 @@ def test_counts_and_colours_of_several_classes_are_answered_for_each():
     assert several("how many chairs and beds are there?", situated=True) is None
 
 
+def test_what_a_person_wants_to_do_is_answered_with_the_objects_that_afford_it():
+    room = furnished_map([("chair", [(0.0, 0.0)]), ("desk", [(0.3, 0.0), (0.6, 0.0)]), ("bed", [(0.0, 4.0)])])
+
+    def afford(question: str) -> object:
+        measured = measured_affordance(AskedQuestion(question), room.footprints, room.xy, room.cell_size)
+        return None if measured is None else (measured.text, measured.cells)
+
+    assert afford("where can I sit?") == ("you could sit on the chair (next to the desk) or the bed", [0])
+    assert afford("Is there anything I could sleep on?")[0] == "you could sleep on the bed (near the chair)"
+    assert afford("I'd like to work")[0] == "you could work at the desk (next to the chair)"
+    assert afford("where can I throw this away?") == ("I have not seen anything to throw in", [])
+    assert afford("where is the bed?") is None  # a class named: where it is
+    assert afford("what is on the desk?") is None
+
+
 @pytest.mark.parametrize("question, location", [
     ("where is the chair?", True), ("Where's the bed", True), ("do you know where the bin is?", True),
     ("wehre can I find a lamp", True), ("Where is the sofa relative to me?", True),
@@ -299,6 +315,8 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     assert [t for t in texts if asks_height(AskedQuestion(t))] == []
     assert [t for t in texts if asks_first_seen(AskedQuestion(t)) or asks_earliest(t)] == []
     assert [t for t in texts if asks_taller(AskedQuestion(t))] == []
+    assert [t for t in texts if measured_affordance(AskedQuestion(t), torch.ones((1, len(CLASSES))),
+                                                    torch.zeros((1, 2)), torch.full((1,), 0.3)) is not None] == []
     assert [t for t in texts if measured_several(AskedQuestion(t), torch.ones(1), torch.ones((1, len(CLASSES))),
                                                  torch.ones((1, len(COLOURS) + 1)), torch.zeros((1, 2)),
                                                  torch.full((1,), 0.3)) is not None] == []

@@ -852,6 +852,45 @@ def measured_several(question: AskedQuestion, attention: torch.Tensor, footprint
     return None
 
 
+AFFORDANCES: dict[str, tuple[str, ...]] = {
+    "sit": ("chair", "sofa", "stool", "bed"), "sleep": ("bed", "sofa"), "lie": ("bed", "sofa"),
+    "rest": ("sofa", "bed", "chair"), "put": ("table", "desk", "nightstand", "shelf", "cabinet"),
+    "place": ("table", "desk", "nightstand", "shelf", "cabinet"), "store": ("cabinet", "shelf", "box"),
+    "work": ("desk",), "watch": ("tv", "monitor"), "throw": ("trash can",), "read": ("lamp", "desk")}
+"""What a person may want to do and the classes that afford it, the likeliest first ("where can I sit?")."""
+_AFFORDANCE_PREPOSITION = {"store": "in", "work": "at", "watch": "", "throw": "in", "read": "by"}
+"""How an answer joins the action to the object ("sit on the chair", "work at the desk"); "on" for the rest."""
+_AFFORDANCE = re.compile(
+    r"\b(?:where|what|which|is there (?:anything|something|somewhere|a place|anywhere)|somewhere|anything|something"
+    r"|i(?: want| would like| need|'d like) to)\b.*\b(?P<verb>sit|sleep|lie|rest|put|place|store|work|watch|throw|read)"
+    r"\b")
+
+
+def measured_affordance(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
+                        ) -> Optional[Measurement]:
+    """The answer to "where can I sit?" / "is there anything I could sit on?" / "I want to sleep" (no class named,
+    from no situation): the map's objects of the classes that afford it (:data:`AFFORDANCES`), the likeliest first,
+    the first placed as "where is …?" places it ("you could sit on the chair, next to the desk, or the sofa"),
+    grounded on it; "I have not seen anything to sit on" where the map holds none. None for another question."""
+    if question.situated or question.named:
+        return None
+    found = _AFFORDANCE.search(question.text.lower())
+    if found is None:
+        return None
+    verb = found["verb"]
+    preposition = _AFFORDANCE_PREPOSITION.get(verb, "on")
+    inventory = dict(room_inventory(question, footprints, xy, cell_size))
+    present = [cls for cls in AFFORDANCES[verb] if cls in inventory]
+    if not present:
+        return Measurement(f"I have not seen anything to {verb} {preposition}".rstrip())
+    first = most_probable_first(footprints, present[0], inventory[present[0]][0])
+    place = object_place(footprints, xy, cell_size, present[0], first, doubted_classes(question))
+    names = [f"the {present[0]}" + (f" ({place})" if place else "")] + [f"the {cls}" for cls in present[1:]]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    action = {"throw": "throw things away", "put": "put things", "place": "place things", "store": "store things"}
+    return Measurement(f"you could {action.get(verb, verb)} {preposition} {listed}".replace("  ", " "), first)
+
+
 def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
                     colour_probs: Optional[torch.Tensor], last_seen: Optional[torch.Tensor], xy: torch.Tensor,
                     cell_size: torch.Tensor, first_seen: Optional[torch.Tensor] = None) -> Optional[Measurement]:
@@ -862,6 +901,7 @@ def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor,
             or measured_asker_place(question)
             or measured_state(question, attention, footprints, xy, cell_size)
             or measured_several(question, attention, footprints, colour_probs, xy, cell_size)
+            or measured_affordance(question, footprints, xy, cell_size)
             or measured_route(question, attention, footprints, xy, cell_size)
             or measured_closer(question, attention, footprints, xy, cell_size)
             or measured_inventory(question, footprints, xy, cell_size)
