@@ -33,6 +33,8 @@ def vocabulary():
     ("which lamp light is brighter", []),
     ("is there a cupboard near the bookcase?", []),     # whole words only: "cupboard" is no cup
     ("is the chair man-made? turn counter-clockwise", []),  # nor inside a hyphenation
+    ("where can I put my cup?", []), ("is there somewhere to throw this bottle?", []),  # the asker's, carried
+    ("where did I put my keys?", ["keys"]),             # asks about the keys
 ])
 def test_objects_outside_the_classes_are_named(question, named):
     assert other_objects_named(question) == named

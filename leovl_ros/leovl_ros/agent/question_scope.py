@@ -62,14 +62,24 @@ def _other_object_pattern() -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-])(?:{alternation})(?![\w-])")  # a hyphenated word is another: "man-made"
 
 
+_CARRIED = re.compile(r"\b(?:(?:can|could|should|may|do) (?:i|we)|to) (?:put|place|store|throw|keep|leave|set|hang)"
+                      r"(?: away| down)?(?: (?:my|the|this|that|a|an|these|those|our|some))? $")
+"""An object right after a verb of putting something somewhere, which the asker means to do, is the asker's ("where
+can I put my cup?", "somewhere to throw this bottle"): the question asks about the room's objects, not the cup
+("where did I put my keys?" still asks about the keys)."""
+
+
 def other_objects_named(text: str) -> list[str]:
     """The ``OTHER_OBJECTS`` phrasings a text names outside its class phrasings, in order, each once; one right
-    before a class phrasing (spaces between) is a modifier of it and does not count."""
+    before a class phrasing (spaces between) is a modifier of it and does not count, nor one the asker carries
+    (:data:`_CARRIED`)."""
     lowered = text.lower()
     spans = class_spans(lowered)
     found = []
     for m in _other_object_pattern().finditer(lowered):
         if any(start < m.end() and m.start() < end for start, end, _ in spans):
+            continue
+        if _CARRIED.search(lowered[:m.start()]):
             continue
         after = len(lowered) - len(lowered[m.end():].lstrip(" "))
         if any(start == after for start, _, _ in spans):
