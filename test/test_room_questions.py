@@ -28,6 +28,7 @@ from leovl_ros.model.room_questions import (
     measured_affordance,
     measured_asker_place,
     measured_closer,
+    measured_colour_objects,
     measured_help,
     measured_inventory,
     measured_latest,
@@ -203,6 +204,15 @@ def test_counts_and_colours_of_several_classes_are_answered_for_each():
     assert several("how many chairs are next to the bed?") is None  # a relation: another question
     assert several("what colour is the chair next to the bed?") is None
     assert several("how many chairs and beds are there?", situated=True) is None
+    # "what is red?": the objects of that colour
+    def of_colour(question: str) -> object:
+        measured = measured_colour_objects(AskedQuestion(question), room.footprints, colours, room.xy, room.cell_size)
+        return None if measured is None else measured.text
+
+    assert of_colour("what is red?") == "two chairs"
+    assert of_colour("Which things are grey here?") == "a bed"
+    assert of_colour("what is blue?") == "I have not seen anything blue"
+    assert of_colour("what is that?") is None and of_colour("what is red on the bed?") is None
 
 
 def test_what_a_person_wants_to_do_is_answered_with_the_objects_that_afford_it():
@@ -315,6 +325,9 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     assert [t for t in texts if asks_height(AskedQuestion(t))] == []
     assert [t for t in texts if asks_first_seen(AskedQuestion(t)) or asks_earliest(t)] == []
     assert [t for t in texts if asks_taller(AskedQuestion(t))] == []
+    assert [t for t in texts if measured_colour_objects(AskedQuestion(t), torch.ones((1, len(CLASSES))),
+                                                        torch.ones((1, len(COLOURS) + 1)), torch.zeros((1, 2)),
+                                                        torch.full((1,), 0.3)) is not None] == []
     assert [t for t in texts if measured_affordance(AskedQuestion(t), torch.ones((1, len(CLASSES))),
                                                     torch.zeros((1, 2)), torch.full((1,), 0.3)) is not None] == []
     assert [t for t in texts if measured_several(AskedQuestion(t), torch.ones(1), torch.ones((1, len(CLASSES))),

@@ -891,6 +891,29 @@ def measured_affordance(question: AskedQuestion, footprints: torch.Tensor, xy: t
     return Measurement(f"you could {action.get(verb, verb)} {preposition} {listed}".replace("  ", " "), first)
 
 
+_WHAT_IS_COLOUR = re.compile(r"^\W*(?:what|which (?:things?|objects?|items?))(?:'s| is| are)? (?P<colour>[a-z]+)"
+                             r"(?: here| in here| in (?:the|this) room)?\W*$")
+"""A question for the things of one colour ("what is blue?", "which things are red here?")."""
+
+
+def measured_colour_objects(question: AskedQuestion, footprints: torch.Tensor, colour_probs: Optional[torch.Tensor],
+                            xy: torch.Tensor, cell_size: torch.Tensor) -> Optional[Measurement]:
+    """The answer to "what is blue?" (a colour and nothing else, no class named): the :func:`room_inventory`'s
+    objects whose colour (:func:`object_colour`) is it ("a trash can and two pillows"), grounded on them, or "I have
+    not seen anything blue"; the model answered the colour back. None for another question or without colour heads."""
+    found = _WHAT_IS_COLOUR.match(question.text.lower().strip())
+    if found is None or question.named or question.situated or colour_probs is None:
+        return None
+    colour = next((name for name in COLOURS if found["colour"] in COLOUR_WORDS.get(name, (name,))), None)
+    if colour is None:
+        return None
+    hits = [(cls, kept) for cls, objects in room_inventory(question, footprints, xy, cell_size)
+            if (kept := [o for o in objects if object_colour(colour_probs, footprints, cls, o) == colour])]
+    if not hits:
+        return Measurement(f"I have not seen anything {found['colour']}")
+    return Measurement(inventory_words(hits), inventory_cells(footprints, hits))
+
+
 def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
                     colour_probs: Optional[torch.Tensor], last_seen: Optional[torch.Tensor], xy: torch.Tensor,
                     cell_size: torch.Tensor, first_seen: Optional[torch.Tensor] = None) -> Optional[Measurement]:
@@ -902,6 +925,7 @@ def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor,
             or measured_state(question, attention, footprints, xy, cell_size)
             or measured_several(question, attention, footprints, colour_probs, xy, cell_size)
             or measured_affordance(question, footprints, xy, cell_size)
+            or measured_colour_objects(question, footprints, colour_probs, xy, cell_size)
             or measured_route(question, attention, footprints, xy, cell_size)
             or measured_closer(question, attention, footprints, xy, cell_size)
             or measured_inventory(question, footprints, xy, cell_size)
