@@ -410,7 +410,8 @@ _HELP = re.compile(
 """Asking what the robot can be asked ("help", "what can you do?", "what can I ask you?"), and nothing else."""
 
 HELP_EXAMPLES = ("how many {plural} are there?", "where is the {cls}?", "what colour is the {cls}?",
-                 "when did you last see the {cls}?", "describe the room")
+                 "when did you last see the {cls}?", "how tall is the {cls}?", "is the {cls} on your left or right?",
+                 "describe the room")
 """The questions the help answer suggests, filled with the map's classes."""
 
 
