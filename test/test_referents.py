@@ -9,7 +9,7 @@ from dialogue_fixtures import build_tiny_model, fused_store
 
 from leovl_ros.agent.answering import Answerer, load_agent
 from leovl_ros.agent.map_handle import MapHandle
-from leovl_ros.agent.referents import Referents, with_referent
+from leovl_ros.agent.referents import NO_REFERENT_ANSWER, Referents, needs_referent, with_referent
 from leovl_ros.model.voxel_questions import asks_about_one_object
 
 
@@ -57,4 +57,7 @@ def test_the_answerer_reads_the_pronoun_per_session(agent):
     assert answerer.ask("is there a lamp?", session_id="one").success
     reply = answerer.ask("where is it?", session_id="one")
     assert reply.success and reply.read_as == "where is the lamp?"
-    assert answerer.ask("where is it?", session_id="two").read_as == ""  # another session: nothing to refer to
+    reply = answerer.ask("where is it?", session_id="two")  # another session: nothing to refer to
+    assert reply.success and reply.answer == NO_REFERENT_ANSWER and reply.read_as == "" and not reply.cell_ids
+    assert needs_referent("how tall is it?", asks_about_one_object)
+    assert not needs_referent("what colour is it?", asks_about_one_object)  # the model reads its history

@@ -44,6 +44,7 @@ def test_the_robot_as_viewpoint_is_read_and_worded_as_trained(question, asked):
 def test_a_route_or_a_distance_from_nowhere_is_asked_from_where_the_robot_stands_as_written():
     assert robot_viewpoint("take me to the chair", asks_route=True) == "take me to the chair"
     assert robot_viewpoint("how many chairs?", asks_route=False) is None
+    assert robot_viewpoint("take me to", asks_route=True) is None  # nowhere named
     for question in ("how far is the chair?", "How far away is the bed", "how far is the lamp from here?"):
         assert asks_implicitly_from_robot(question, False) and robot_viewpoint(question, False) == question
     for question in ("how far is the bed from the chair?", "how far is it from the bed to the chair?",

@@ -13,7 +13,8 @@ from leovl_ros.agent.small_talk import GOODBYE_REPLY, GREETING_REPLY, OK_REPLY, 
 
 
 @pytest.mark.parametrize("text, reply", [
-    ("hello", GREETING_REPLY), ("Hi robot!", GREETING_REPLY), ("  hey there ", GREETING_REPLY),
+    ("hello", GREETING_REPLY), ("Hi robot!", GREETING_REPLY), ("🙂 hello!!!", GREETING_REPLY),
+    ("  hey there ", GREETING_REPLY),
     ("Good morning.", GREETING_REPLY), ("hello, how are you?", GREETING_REPLY),
     ("thanks!", THANKS_REPLY), ("Thank you very much.", THANKS_REPLY), ("many thanks", THANKS_REPLY),
     ("thanks, that's all", THANKS_REPLY), ("great, thanks", THANKS_REPLY),

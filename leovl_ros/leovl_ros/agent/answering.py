@@ -49,7 +49,7 @@ import numpy as np
 from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.object_words import with_trained_object_words
 from leovl_ros.agent.question_scope import check_question_scope, known_words
-from leovl_ros.agent.referents import Referents, with_referent
+from leovl_ros.agent.referents import NO_REFERENT_ANSWER, Referents, needs_referent, with_referent
 from leovl_ros.agent.robot_view import asks_implicitly_from_robot, robot_situation_pose, robot_viewpoint
 from leovl_ros.agent.small_talk import small_talk_reply
 from leovl_ros.agent.spelling import corrected_spelling
@@ -459,6 +459,8 @@ class Answerer:
                 return self._whereabouts(scene, camera_pose, read_as if read_as != question else "", start)
             with self._count_lock:
                 referent = self._referents.get(session_id)
+            if referent is None and needs_referent(read_as, asks_about_one_object):  # "where is it?" out of nowhere
+                return self._map_reply(scene, NO_REFERENT_ANSWER, [], read_as if read_as != question else "", start)
             read_as = with_referent(read_as, referent, asks_about_one_object) or read_as  # "where is it?"
             measured = self._from_voxels(scene, read_as, read_as if read_as != question else "", start)
             if measured is not None:

@@ -35,6 +35,16 @@ def with_referent(text: str, referent: Optional[str], takes: Callable[[str], boo
     return resolved if takes(resolved) else None
 
 
+NO_REFERENT_ANSWER = "Which object do you mean? Name it, for example \"where is the chair?\""
+"""The answer to "where is it?" before the dialogue named any object."""
+
+
+def needs_referent(text: str, takes: Callable[[str], bool]) -> bool:
+    """Whether a question would be read about an object if the dialogue had named one ("where is it?" as the first
+    question of a session)."""
+    return with_referent(text, CLASSES[0], takes) is not None
+
+
 class Referents:
     """The last object each dialogue session was about (the first class its last answer names, else its question's),
     for the newest ``max_sessions`` sessions."""

@@ -48,7 +48,7 @@ def asks_implicitly_from_robot(text: str, asks_route: bool) -> bool:
     """Whether a question needs a viewpoint it does not name, which the robot's own is (``asks_route``: "take me to
     the chair", "how do I get to the sofa?"; or a distance to one thing: "how far is the chair?")."""
     if asks_route:
-        return True
+        return bool(classes_named(text))  # "take me to" with nowhere named asks nothing
     found = _HOW_FAR_AWAY.match(text)
     return found is not None and _REFERENCE_WORDS.isdisjoint(found["thing"].lower().split()) \
         and len(classes_named(found["thing"])) <= 1  # "the cushion frmo the desk": two things, a typo between

@@ -37,5 +37,5 @@ _SMALL_TALK: tuple[tuple[re.Pattern[str], str], ...] = (
 def small_talk_reply(text: str) -> Optional[str]:
     """The reply to a message that is only a greeting, a thanks or a goodbye (case, spacing and punctuation
     around it forgiven); None for anything else."""
-    words = re.sub(r"\s+", " ", text.lower()).strip(" \t.,!?;:-")
+    words = re.sub(r"^[\W_]+|[\W_]+$", "", re.sub(r"\s+", " ", text.lower()))  # "🙂 hello!!!" is "hello"
     return next((reply for pattern, reply in _SMALL_TALK if pattern.match(words)), None)
