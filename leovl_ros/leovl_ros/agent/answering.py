@@ -452,20 +452,9 @@ class Answerer:
             # The agent's one scene cache holds this scene now: generation runs on it without the map lock, so
             # the fusion worker keeps fusing meanwhile.
             version = scene.version
-            from leovl_ros.model.room_questions import asks_whereabouts  # torch: loaded with the model
-            from leovl_ros.model.voxel_questions import asks_about_one_object
-
-            if asks_whereabouts(read_as):
-                return self._whereabouts(scene, camera_pose, read_as if read_as != question else "", start)
-            with self._count_lock:
-                referent = self._referents.get(session_id)
-            if referent is None and needs_referent(read_as, asks_about_one_object):  # "where is it?" out of nowhere
-                return self._map_reply(scene, NO_REFERENT_ANSWER, [], read_as if read_as != question else "", start)
-            read_as = with_referent(read_as, referent, asks_about_one_object) or read_as  # "where is it?"
-            measured = self._from_voxels(scene, read_as, read_as if read_as != question else "", start)
-            if measured is not None:
-                self._note_referent(session_id, read_as, measured.answer)
-                return measured
+            early, read_as = self._before_model(scene, camera_pose, question, read_as, session_id, start)
+            if early is not None:
+                return early
             from leovl_ros.model.measure import asks_route
 
             route = asks_route(read_as)
@@ -499,6 +488,29 @@ class Answerer:
                      map_version=version, model_answer=result.model_answer,
                      last_seen=last_seen, answer_types=list(result.answer_types),
                      read_as=read_as if read_as != question else "")
+
+    def _before_model(self, scene: Any, camera_pose: Optional[np.ndarray], question: str, read_as: str,
+                      session_id: str, start: float) -> tuple[Optional[Reply], str]:
+        """The answers the store gives before the model runs, and the question as the model is then asked it:
+        "where are you?" (the camera pose), "where is it?" read about the session's last object (or, before one,
+        which object is meant), then "how tall / when did you first see …?" (the voxels)."""
+        from leovl_ros.model.room_questions import asks_whereabouts  # torch: loaded with the model
+        from leovl_ros.model.voxel_questions import asks_about_one_object
+
+        def shown(text: str) -> str:
+            return text if text != question else ""
+
+        if asks_whereabouts(read_as):
+            return self._whereabouts(scene, camera_pose, shown(read_as), start), read_as
+        with self._count_lock:
+            referent = self._referents.get(session_id)
+        if referent is None and needs_referent(read_as, asks_about_one_object):  # "where is it?" out of nowhere
+            return self._map_reply(scene, NO_REFERENT_ANSWER, [], shown(read_as), start), read_as
+        read_as = with_referent(read_as, referent, asks_about_one_object) or read_as  # "where is it?"
+        measured = self._from_voxels(scene, read_as, shown(read_as), start)
+        if measured is not None:
+            self._note_referent(session_id, read_as, measured.answer)
+        return measured, read_as
 
     def _note_referent(self, session_id: str, read_as: str, answer: str) -> None:
         """Remember what the session's answered question was about (``referents``: "where is it?" next)."""
