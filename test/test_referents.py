@@ -17,6 +17,7 @@ from leovl_ros.model.voxel_questions import asks_about_one_object
     ("where is it?", "where is the lamp?"), ("How tall is it", "How tall is the lamp"),
     ("when did you last see it?", "when did you last see the lamp?"), ("describe it", "describe the lamp"),
     ("how big is that one?", "how big is the lamp?"), ("where was that?", "where was the lamp?"),
+    ("take me to it", "take me to the lamp"), ("is it on my left or right?", "is the lamp on my left or right?"),
     ("what colour is it?", None), ("What is next to it?", None), ("What is it standing on?", None),  # trained
     ("where is the bed?", None),  # names its own object
     ("where is everything?", None), ("how many are there?", None),

@@ -16,7 +16,7 @@ from typing import Optional
 import torch
 
 from leovl_ros.model.map_objects import ON_CLASSES, class_objects, most_probable_first
-from leovl_ros.model.measure import AskedQuestion, Measurement
+from leovl_ros.model.measure import AskedQuestion, Measurement, asks_route
 from leovl_ros.model.room_questions import (
     LOCATION_FAINT_MIN_P,
     asked_object,
@@ -175,16 +175,18 @@ def measured_taller(question: AskedQuestion, footprints: torch.Tensor, xy: torch
     return Measurement(question.named[winner], objects[winner])
 
 
+_LEFT_OR_RIGHT = re.compile(r"\b(?:left|right)\b.*\bor\b.*\b(?:left|right)\b")
 _WHEN_SEEN = re.compile(r"\bwhen\b.*\b(?:see|saw|seen|spot|spotted|notice|noticed)\b")
 
 
 def asks_about_one_object(text: str) -> bool:
     """Whether a question names one class and asks what a reader answers from that object alone: where it is, how
-    tall or big it is, a description of it, when it was last seen ("where is the lamp?", "when did you last see the
-    lamp?"): the questions whose follow-up "where is it?" needs the object named (``agent.referents``)."""
+    tall or big it is, the way to it, its side, a description of it, when it was seen ("where is the lamp?", "take
+    me to the lamp", "when did you last see the lamp?"): the questions whose follow-up "where is it?" needs the
+    object named (``agent.referents``)."""
     question = AskedQuestion(text)
     if len(question.named) != 1:
         return False
     words = text.lower()
-    return (asks_location(text) or asks_height(question) or asks_size(words)
-            or asks_object_caption(question) or bool(_WHEN_SEEN.search(words)))
+    return (asks_location(text) or asks_height(question) or asks_size(words) or asks_route(words)
+            or bool(_LEFT_OR_RIGHT.search(words)) or asks_object_caption(question) or bool(_WHEN_SEEN.search(words)))
