@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 import numpy as np
 
+from leovl_ros.agent.inline_situation import split_situation
 from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.object_words import with_trained_object_words
 from leovl_ros.agent.question_scope import check_question_scope, known_words
@@ -90,6 +91,9 @@ class AnswererConfig:
     correct_spelling: bool = True
     """Ask the model with typing slips in the task's words put right ("how many chiars" → "how many chairs";
     ``spelling.corrected_spelling``)."""
+    inline_situation: bool = True
+    """Ask a question typed after a clause that places the asker ("I'm on the bed. What is on my left?") in that
+    situation (``inline_situation.split_situation``), where the request gives none apart."""
     robot_viewpoint: bool = True
     """Ask a question with no situation that takes the robot as its viewpoint ("is the bed on your left?") or asks
     a route ("take me to the chair") at the robot's newest camera pose (``robot_view``)."""
@@ -429,6 +433,10 @@ class Answerer:
             with self._count_lock:
                 self.answered += 1
             return Reply(success=True, answer=talk, confidence=1.0, latency_ms=(time.perf_counter() - start) * 1e3)
+        inline = None if situation_text or situation_pose is not None or not self.config.inline_situation \
+            else split_situation(read_as)
+        if inline is not None:  # "I'm on the bed. What is on my left?": the situation apart, as the model reads it
+            situation_text, read_as = inline
         if not self._model_lock.acquire(timeout=self.config.busy_timeout_s):
             return self._reject(Reason.BUSY.value, f"the model is answering another question (waited "
                                                    f"{self.config.busy_timeout_s:.1f} s); try again", start)
@@ -487,7 +495,8 @@ class Answerer:
                      answer_tokens=int(result.answer_tokens), latency_ms=(time.perf_counter() - start) * 1e3,
                      map_version=version, model_answer=result.model_answer,
                      last_seen=last_seen, answer_types=list(result.answer_types),
-                     read_as=read_as if read_as != question else "")
+                     read_as=(f"{read_as} [situation: {situation_text}]" if inline is not None
+                              else read_as if read_as != question else ""))
 
     def _before_model(self, scene: Any, camera_pose: Optional[np.ndarray], question: str, read_as: str,
                       session_id: str, start: float) -> tuple[Optional[Reply], str]:

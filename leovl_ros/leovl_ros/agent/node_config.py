@@ -206,6 +206,9 @@ class DialogueConfig:
     correct_spelling: bool = param(True, "Ask the model with typing slips in the task's words put right ('how many "
                                          "chiars' is asked as 'how many chairs'; agent/spelling.py).",
                                    read_only=False)
+    inline_situation: bool = param(True, "Ask a question typed after a clause that places the asker ('I'm on the "
+                                         "bed. What is on my left?') in that situation, where the request gives "
+                                         "none apart (agent/inline_situation.py).", read_only=False)
     robot_viewpoint: bool = param(True, "Answer a question with no situation that takes the robot as its viewpoint "
                                         "('is the bed on your left?', asked as 'on my left') or asks a route ('take "
                                         "me to the chair') at the robot's newest camera pose (agent/robot_view.py).",
@@ -244,4 +247,4 @@ class DialogueConfig:
                               max_session_id_chars=self.max_session_id_chars, busy_timeout_s=self.busy_timeout_s,
                               scene_refresh_s=self.scene_refresh_s, check_scope=self.check_scope,
                               object_words=self.object_words, correct_spelling=self.correct_spelling,
-                              robot_viewpoint=self.robot_viewpoint)
+                              inline_situation=self.inline_situation, robot_viewpoint=self.robot_viewpoint)
