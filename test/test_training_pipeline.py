@@ -97,12 +97,17 @@ def test_torchrun_two_processes_then_resume(tiny):
            str(REPO_ROOT / "training" / "train.py"), "--stage", "2", "--preset", str(preset), "--data", str(data),
            "--run-dir", str(run), "--encoder", str(root / "stage1" / "encoder")]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run(cmd, check=True, env=env, timeout=240, capture_output=True)
+
+    def torchrun(args: list[str]) -> None:
+        done = subprocess.run(args, env=env, timeout=240, capture_output=True, text=True)
+        assert done.returncode == 0, f"torchrun exited {done.returncode}:\n{done.stderr[-4000:]}"
+
+    torchrun(cmd)
     history = json.loads((run / "history.json").read_text())
     assert [h["step"] for h in history] == [1, 2] and all(h["loss"] > 0 for h in history)
     assert yaml.safe_load((run / "config.yml").read_text())["_run"]["world_size"] == 2
     assert (run / "model" / "model.safetensors").is_file() and (run / "loss.png").is_file()
-    subprocess.run([*cmd, "--steps", "3"], check=True, env=env, timeout=240, capture_output=True)
+    torchrun([*cmd, "--steps", "3"])
     assert [h["step"] for h in json.loads((run / "history.json").read_text())] == [1, 2, 3]  # resumed at 2
 
 
