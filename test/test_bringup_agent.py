@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
 
 import pytest
 import yaml
@@ -93,3 +95,49 @@ def test_agent_demo_flag_streams_and_shuts_down_cleanly(params_file):
     for pid in children:
         assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower(), \
             f"camera stand-in {pid} outlived the agent"
+
+
+CHILD = """
+import sys, time
+from leovl_ros.ros.node_main import exit_with_parent
+try:
+    exit_with_parent()
+    print("ready", flush=True)
+    time.sleep(60)
+except KeyboardInterrupt:
+    sys.exit(7)
+"""
+PARENT = """
+import os, subprocess, sys, time
+from leovl_ros.ros.node_main import PARENT_PID_ENV
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1]], env={**os.environ, PARENT_PID_ENV: str(os.getpid())},
+                         stdout=subprocess.PIPE, text=True)
+print(child.pid, flush=True)
+child.stdout.readline()
+print("child ready", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_demo_camera_stops_when_its_agent_dies_however_it_dies():
+    """``leovl-agent --demo``'s camera process gets the agent's pid (``node_main.PARENT_PID_ENV``): a parent killed
+    outright (as a crash ends it) takes the child with it, which would otherwise stream into the ROS domain."""
+    import signal
+    import subprocess
+    import time
+
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, CHILD], stdout=subprocess.PIPE, text=True)
+    try:
+        child_pid = int(parent.stdout.readline())
+        assert parent.stdout.readline().strip() == "child ready"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and os.path.exists(f"/proc/{child_pid}") \
+                and "Z" not in open(f"/proc/{child_pid}/stat").read().split()[2]:
+            time.sleep(0.05)
+        gone = not os.path.exists(f"/proc/{child_pid}") or "Z" in open(f"/proc/{child_pid}/stat").read().split()[2]
+        assert gone, "the child outlived its parent"
+    finally:
+        parent.kill()

@@ -98,13 +98,15 @@ def ros_arguments(params: list[Path], argv: list[str]) -> list[str]:
 
 
 def start_sim_camera(params: list[Path]) -> subprocess.Popen:
-    """The synthetic room streamed from its own process (same parameter files, same ROS environment)."""
+    """The synthetic room streamed from its own process (same parameter files, same ROS environment), which stops
+    when this one dies (``node_main.exit_with_parent``)."""
     from leovl_ros.ros.env import ros_environment
+    from leovl_ros.ros.node_main import PARENT_PID_ENV
 
     cmd = [sys.executable, "-m", "leovl_ros.ros.sim_camera_node", "--ros-args"]
     for path in params:
         cmd += ["--params-file", str(path)]
-    return subprocess.Popen(cmd, env={**os.environ, **ros_environment()})
+    return subprocess.Popen(cmd, env={**os.environ, **ros_environment(), PARENT_PID_ENV: str(os.getpid())})
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
+import os
+import signal
 import sys
 import threading
 import time
@@ -29,16 +32,53 @@ from leovl_ros.agent.validation import Rejection
 from leovl_ros.ros.env import apply_ros_environment
 from leovl_ros.ros.params import parameter_name
 
+PARENT_PID_ENV = "LEOVL_EXIT_WITH_PARENT"
+"""A child node process (``leovl-agent --demo``'s sim camera) that gets this variable (its parent's pid) stops when
+that parent dies, however it dies: a crashed agent must not leave a camera streaming into its ROS domain."""
+
+
+def exit_with_parent() -> None:
+    """Ask Linux to send SIGINT when the parent named by :data:`PARENT_PID_ENV` dies (``prctl`` PDEATHSIG), and stop
+    now if it already has; nothing without the variable or off Linux."""
+    parent = os.environ.pop(PARENT_PID_ENV, "")
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+    if os.getppid() != int(parent):  # it died before the prctl
+        raise KeyboardInterrupt
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM as Ctrl-C: the same clean stop."""
+    raise KeyboardInterrupt
+
 
 @contextlib.contextmanager
 def rclpy_session(args: Optional[Sequence[str]] = None, context: Optional[Context] = None) -> Iterator[Context]:
-    """``rclpy.init`` … ``rclpy.try_shutdown`` as a context manager (Humble-compatible); yields the context."""
+    """``rclpy.init`` … ``rclpy.try_shutdown`` as a context manager (Humble-compatible); yields the context.
+
+    rclpy's own SIGINT / SIGTERM handlers are off where this rclpy has the switch: they shut the context down at once,
+    under executor threads still waiting on it (a segfault in teardown, seen in CI); here Ctrl-C and SIGTERM raise
+    ``KeyboardInterrupt`` in the main thread instead, and ``spin_nodes`` stops the executors, joins their threads and
+    destroys the nodes before the context shuts down."""
     apply_ros_environment()
+    exit_with_parent()
     ctx = context if context is not None else rclpy.get_default_context()
-    rclpy.init(args=list(args) if args is not None else None, context=ctx)
+    options = {}
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread and "signal_handler_options" in inspect.signature(rclpy.init).parameters:
+        from rclpy.signals import SignalHandlerOptions
+
+        options["signal_handler_options"] = SignalHandlerOptions.NO
+    rclpy.init(args=list(args) if args is not None else None, context=ctx, **options)
+    previous = signal.signal(signal.SIGTERM, _interrupt) if options else None
     try:
         yield ctx
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         rclpy.try_shutdown(context=ctx)
 
 
