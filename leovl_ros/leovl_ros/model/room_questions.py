@@ -259,12 +259,17 @@ def asks_to_find(question: str) -> bool:
     found = _FIND.match(question.lower())
     if found is None:
         return False
-    rest = found["rest"]
-    spans = class_spans(rest)
-    if len(spans) != 1:
-        return False
-    start, end, _ = spans[0]
-    return all(w in _FIND_FILLER or w in _COLOUR_SPELLINGS for w in re.findall(r"[a-z]+", rest[:start] + rest[end:]))
+    named, others = words_besides_classes(found["rest"])
+    return named == 1 and all(w in _FIND_FILLER or w in _COLOUR_SPELLINGS for w in others)
+
+
+def words_besides_classes(text: str) -> tuple[int, list[str]]:
+    """How many class phrasings a lower-case text holds (:func:`class_spans`) and its words outside them: what the
+    readers that take "a class and nothing else" ("find the chair", "how many lamps and chairs?") look at."""
+    spans = class_spans(text)
+    for start, end, _ in reversed(spans):
+        text = f"{text[:start]} {text[end:]}"
+    return len(spans), re.findall(r"[a-z]+", text)
 
 
 def asks_location(question: str) -> bool:
@@ -817,10 +822,7 @@ def several_classes(question: AskedQuestion, allowed: frozenset[str]) -> bool:
     """Whether a question names two or more classes and, besides them, only ``allowed`` words."""
     if len(question.named) < 2:
         return False
-    words = question.text.lower()
-    rest = "".join(words[end:start] for (_, end, _), (start, _, _) in
-                   zip([(0, 0, "")] + class_spans(words), class_spans(words) + [(len(words), 0, "")]))
-    return all(w in allowed for w in re.findall(r"[a-z]+", rest))
+    return all(w in allowed for w in words_besides_classes(question.text.lower())[1])
 
 
 def measured_several(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
