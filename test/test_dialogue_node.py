@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
@@ -124,3 +127,33 @@ def test_missing_checkpoint_fails_at_start(tmp_path):
         log = proc.log()
     assert proc.returncode == 2, log
     assert "model checkpoint not found" in log and "make train-default" in log
+
+
+def leovl_ask(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """``leovl-ask`` without ``--map``: a separate process asking the node over DDS."""
+    return subprocess.run([sys.executable, "-m", "leovl_ros.agent.ask_cli", *args], input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_leovl_ask_asks_the_running_node(node):
+    with RosProbe() as probe:
+        probe.wait_for_service(Ask, f"{NODE}/ask", timeout=60.0, proc=node)
+    done = leovl_ask("--json", "--session", "cli", "how many chairs are in the room?", "is there a fridge?")
+    assert done.returncode == 1, done.stderr  # the fridge is refused: the exit code says one question was
+    first, second = (json.loads(line) for line in done.stdout.splitlines())
+    assert first["success"] and first["answer"] and first["scene_tokens"] > 0 and first["cell_ids"], first
+    assert not second["success"] and second["reason"] == "question_unknown_object" and not second["answer"]
+    # typed one a line: blank lines skipped, "quit" ends; the session carries "it" to the lamp
+    typed = leovl_ask("--session", "typed", stdin="is there a lamp?\n\nwhere is it?\nquit\nnever asked\n")
+    assert typed.returncode == 0, typed.stderr + node.log()
+    assert [line for line in typed.stdout.splitlines() if line.startswith("Q: ")] == [
+        "Q: is there a lamp?", "Q: where is it?"]
+    assert "A: " in typed.stdout and "rejected" not in typed.stdout
+    assert node.alive()
+
+
+def test_leovl_ask_without_an_agent_says_so():
+    done = leovl_ask("--service", "/nobody/ask", "--wait", "1", "is there a lamp?")
+    assert done.returncode == 2 and "no Ask service /nobody/ask" in done.stderr and "leovl-agent" in done.stderr
+    wrong = leovl_ask("--model", "elsewhere", "is there a lamp?")
+    assert wrong.returncode == 2 and "--model: only with --map" in wrong.stderr

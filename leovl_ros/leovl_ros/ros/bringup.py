@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Options of ``leovl-agent`` (ROS arguments go after ``--ros-args``)."""
     parser = argparse.ArgumentParser(
         prog="leovl-agent", description=__doc__.split("\n\n")[0].replace("``", ""),
-        epilog="example: leovl-agent --demo    then: leovl-ask, Rviz with config/leovl.rviz, or the ~/ask service. "
+        epilog="example: leovl-agent --demo    then, in another terminal: leovl-ask 'where is the bed?' (or "
+               "leovl-ask alone to type questions), Rviz with config/leovl.rviz, or the ~/ask service. "
                "Lifecycle: leovl-agent --ros-args -p autostart:=false starts both nodes unconfigured.")
     parser.add_argument("--params", action="append", type=Path, metavar="YAML",
                         help=f"ROS 2 parameter file (repeatable, later ones win; default: config/{CONFIG_NAME})")
