@@ -38,6 +38,7 @@ from leovl_ros.model.measure import (
     measured_size,
     named_objects_distance,
     relation_asked,
+    without_doubted,
 )
 from leovl_ros.sim.scene import CLASSES
 
@@ -421,3 +422,24 @@ def test_class_answers_from_the_objects_on_the_map():
     assert measured_text("lamp", attention, room, AskedQuestion("Name the thing on the desk.", ["class"])) == "monitor"
 
 
+
+
+def test_answers_naming_another_object_skip_classes_the_presence_head_rules_out():
+    # the column classifier reads the sofa as a bed (and a little as a sofa); the room-level presence head knows
+    # there is no bed: "what is nearest to the lamp?" / "what is the biggest thing?" must not answer "bed"
+    room = furnished_map([("lamp", [(0.0, 0.0)]), ("bed", [(1.0, 0.0), (1.3, 0.0)]), ("chair", [(3.0, 0.0)])])
+    room.footprints[[1, 2], CLASSES.index("sofa")] = 0.85  # above CANDIDATE_MIN_P, below the bed's 0.95
+    attention = torch.ones(len(room.xy))
+    presence = {c: 0.9 for c in CLASSES} | {"bed": 0.01}
+    nearest = AskedQuestion("What is nearest to the lamp?", ["nearest"], presence=presence)
+    assert measured_text("chair", attention, room, nearest) == "sofa"
+    biggest = AskedQuestion("What is the biggest thing in the room?", ["class"], presence=presence)
+    assert measured_text("lamp", attention, room, biggest) == "sofa"
+    # without presence (or with the bed believed) the classifier's reading stands
+    assert measured_text("lamp", attention, room, AskedQuestion(biggest.text, ["class"])) == "bed"
+    # a class the question names is never left out: "what is nearest to the bed?" still finds the bed's object
+    asked = AskedQuestion("What is nearest to the bed?", ["nearest"], presence=presence)
+    assert without_doubted(room.footprints, asked) is room.footprints
+    assert measured_text("lamp", attention, room, asked) == "lamp"
+    left_out = without_doubted(room.footprints, nearest)
+    assert float(left_out[:, CLASSES.index("bed")].max()) == 0.0 and float(room.footprints.max()) > 0.9

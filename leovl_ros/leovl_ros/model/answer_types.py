@@ -104,16 +104,18 @@ class AnswerTrie:
 
 
 def excluded_answers(types: Sequence[str], named: Sequence[str],
-                     sets: Mapping[str, Sequence[str]] | None = None) -> tuple[str, ...]:
-    """The answers decoding may not give, given the classes a question names (``named``) and the types' answer
-    ``sets``: those classes when every likely type names another object (``NAMES_ANOTHER_CLASS``); else, where a
-    likely type names the asked class (``NAMES_ASKED_CLASS``), that type's answers other than those classes and
-    their absence — but for the answers another likely type allows ("where and when did you last spot the lamp?"
-    may still be answered "left"); none otherwise ("which is bigger, the sofa or the bed?")."""
+                     sets: Mapping[str, Sequence[str]] | None = None, absent: Sequence[str] = ()) -> tuple[str, ...]:
+    """The answers decoding may not give, given the classes a question names (``named``), the types' answer
+    ``sets`` and the classes the presence head judges ``absent`` from the room: those classes when every likely
+    type names another object (``NAMES_ANOTHER_CLASS``: "what is behind the tv?" is not answered with a class the
+    map does not hold, nor with the tv); else, where a likely type names the asked class (``NAMES_ASKED_CLASS``),
+    that type's answers other than those classes and their absence — but for the answers another likely type
+    allows ("where and when did you last spot the lamp?" may still be answered "left"); none otherwise ("which is
+    bigger, the sofa or the bed?")."""
     if not types:
         return ()
     if set(types) <= NAMES_ANOTHER_CLASS:
-        return tuple(named)
+        return tuple(dict.fromkeys([*named, *absent]))
     asked = [t for t in types if t in NAMES_ASKED_CLASS]
     if not (asked and named and sets):
         return ()

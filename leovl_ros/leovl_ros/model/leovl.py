@@ -521,7 +521,7 @@ class LeoVLModel(nn.Module):
             logits = logits.clone()
             logits[barred] = float("-inf")
         names = [OBJECT_CLASSES[c] for c in named]
-        excluded = excluded_answers(types, names, self.answer_trie.sets) if types else ()
+        excluded = excluded_answers(types, names, self.answer_trie.sets, self._judged_absent(prefix)) if types else ()
         allowed = self.answer_trie.allowed(types, excluded) if types else None
         for step in range(max_new):
             if step < len(forced):
@@ -594,6 +594,16 @@ class LeoVLModel(nn.Module):
         if likely > r.absent_above:  # "there" starts no other answer
             return "present", [], self._absent_form_ids[0][0]
         return "", [], None
+
+    def _judged_absent(self, prefix: ScenePrefix) -> list[str]:
+        """The classes whose presence probability is below the absent gate's ``reader.absent_below``: no answer
+        naming another object than the asked one names them (:func:`excluded_answers`); none without presence or
+        gate."""
+        below = self.config.reader.absent_below
+        if prefix.presence is None or below <= 0.0:
+            return []
+        probs = torch.sigmoid(prefix.presence[: len(OBJECT_CLASSES)].float()).tolist()
+        return [name for name, p in zip(OBJECT_CLASSES, probs) if p < below]
 
     def _starts_distance(self, first: torch.Tensor) -> bool:
         """Whether the model's most likely first answer token starts with a digit: only distances ("2.5 meters")

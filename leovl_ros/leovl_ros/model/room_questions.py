@@ -62,6 +62,7 @@ from leovl_ros.model.measure import (
     AskedQuestion,
     Measurement,
     asks_route,
+    doubted_classes,
     measured_route,
     mentions,
     nearest_neighbour,
@@ -109,15 +110,6 @@ LOCATION_FAINT_MIN_P = 0.2
 (footprint above this) are placed instead of leaving the model's direction, which means nothing without a viewpoint.
 On 60 validation rooms (300 questions, ``benchmarks/location.py``'s procedure): none / 0.3 / 0.2 / 0.1 → measured 96.7
 / 98.3 / 99.0 / 99.3 %, right 71.3 / 72.7 / 73.0 / 73.0 %."""
-
-PRESENCE_MIN = 0.5
-"""A class the map shows is listed in "what do you see?", or named as what an object stands beside, only when the
-model's presence probability of it is at least this (:func:`doubted_classes`): the column classifier reads
-look-alikes (a desk's columns as a table) that the room-level presence head doubts. Location answers on 60
-validation rooms (300 questions): none / 0.066 (the absent gate's) / 0.3 / 0.5 → 73.0 / 77.3 / 78.7 / 79.7 % right
-(also for what it stands on: 79.7 %, not used). Inventories on 40 validation rooms (80 questions): none / 0.066 /
-0.15 / 0.3 / 0.5 / 0.68 / 0.8 → precision 86.5 / 92.3 / 94.1 / 95.4 / 96.3 / 97.6 / 97.9 %, recall 94.8 / 94.8 /
-94.8 / 94.4 / 94.1 / 92.8 / 90.2 % (F1 0.905 / 0.935 / 0.944 / 0.949 / 0.952 / 0.951 / 0.939)."""
 
 _CLOSER = re.compile(r"\b(?:closer|nearer)\b")
 _FARTHER = re.compile(r"\b(?:farther|further)\b")
@@ -287,11 +279,6 @@ def asked_object(asked: str, attention: torch.Tensor, footprints: torch.Tensor, 
     ``LOCATION_FAINT_MIN_P``) where the map shows no other; empty when it shows none."""
     return attended_class_object(asked, attention, footprints, xy, cell_size) or attended_class_object(
         asked, attention, footprints, xy, cell_size, LOCATION_FAINT_MIN_P)
-
-
-def doubted_classes(question: AskedQuestion) -> frozenset[str]:
-    """The classes the model's presence probability puts below ``PRESENCE_MIN`` (none without class presence)."""
-    return frozenset(cls for cls, p in question.presence.items() if p < PRESENCE_MIN)
 
 
 def measured_location(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
