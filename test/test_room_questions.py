@@ -345,9 +345,19 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     ("what does it look like around here?", True), ("Can you give me an overview of this place?", True),
     ("Describe your surroundings.", True), ("Describe the bed.", False), ("what do you see?", False),
     ("where is the room's door?", False), ("what is the layout", False), ("Tell me about this room.", True),
+    ("tell me all about this room", True), ("what do you know about this room?", True),
 ])
 def test_room_descriptions_are_read_from_their_words(question, caption):
     assert asks_scene_caption(question) is caption
+
+
+@pytest.mark.parametrize("question, caption", [
+    ("describe the red chair", True), ("tell me about the sofa", True), ("tell me everything about the bed", True),
+    ("what do you know about the lamp?", True), ("tell me more about the desk", True),
+    ("describe the colour of the bed in one word", False), ("what do you know?", False),
+])
+def test_object_descriptions_are_read_from_their_words(question, caption):
+    assert asks_object_caption(AskedQuestion(question)) is caption
 
 
 @pytest.mark.parametrize("classes, kind", [
@@ -473,6 +483,11 @@ def test_what_was_seen_last_lists_the_objects_last_seen_in_the_last_half_second(
     ("what is next to the bed?", False), ("what colour is the thing you see?", False),
     ("what is in the corner?", True), ("what's against the wall", True), ("what is on the floor?", True),
     ("what is in the middle of the room?", True), ("what is on the bed?", False),
+    ("Name everything you saw", True), ("tell me what you see", True), ("What did you find?", True),
+    ("what's here?", True), ("what's around you?", True), ("What is there in the room?", True),
+    ("name the objects in the room", True), ("what can be found in this room?", True),
+    ("tell me all about this room", False), ("tell me everything you know about the chair", False),
+    ("what is there on the desk?", False), ("what is around the bed?", False),
 ])
 def test_inventory_questions_are_read_from_their_words(question, inventory):
     assert asks_inventory(question) is inventory

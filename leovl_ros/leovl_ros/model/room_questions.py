@@ -125,7 +125,12 @@ _NOT_WHERE = re.compile(r"\b(?:when|look|looks|describe|way)\b")
 _INVENTORY = re.compile(
     r"\bwhat (?:do|did|can|could) you (?:see|notice)\b|\bwhat (?:have|has) you (?:seen|noticed|found|mapped)\b"
     r"|\bwhat(?:'s| is| was)? (?:in|inside) (?:the|this|here)\b|\b(?:what|which) (?:objects?|things|items|furniture)\b"
-    r"|\b(?:list|enumerate|inventory)\b"
+    r"|\b(?:list|enumerate|inventory)\b|\beverything (?:that )?you\b(?!.*\babout\b)"
+    r"|\b(?:name|tell me|show me) (?:everything|all)\b(?!.*\babout\b)"
+    r"|\bname the (?:objects|things|items|furniture)\b|\b(?:tell|show) me what you (?:see|saw|have seen|noticed)\b"
+    r"|\bwhat (?:did|have|has) you (?:find|found|spot|spotted)\b|\bwhat (?:are|were) the (?:objects|things|items)\b"
+    r"|\bwhat(?:'s| is)? (?:around|here)\W*(?:you\W*)?$|\bwhat(?:'s| is) there(?: in (?:the|this) room)?\W*$"
+    r"|\bwhat stuff\b|\bwhat can be (?:found|seen)\b"
     r"|\bwhat(?:'s| is| are| stands?)? (?:in|on|against|along|by) (?:the|a) (?:corners?|middle|centre|center|walls?"
     r"|floor|ground)\b")
 _NOT_INVENTORY = re.compile(
@@ -135,13 +140,16 @@ _NOT_INVENTORY = re.compile(
 """An inventory question asks what the map holds ("what do you see?", "what is in the room?", "list the objects")
 and nothing narrower (the biggest or the highest, the first on my left, what is next to, what colour, how many)."""
 
-_OBJECT_DESCRIBE_WORDS = (("describe", "description"), (("look", "like"), ("looks", "like"), ("me", "about")))
+_OBJECT_DESCRIBE_WORDS = (("describe", "description"), (("look", "like"), ("looks", "like"), ("me", "about"),
+                                                        ("everything", "about"), ("all", "about"), ("more", "about"),
+                                                        ("know", "about")))
 _NOT_OBJECT_DESCRIPTION = re.compile(r"\b(?:colou?r|one word|size|how)\b")
 """A description of a named object (:func:`asks_object_caption`), not of one property ("describe the colour of the
 bed in one word")."""
 
 _DESCRIBE_WORDS = (("describe", "description", "summary", "summarise", "summarize", "overview", "layout"),
-                   (("look", "like"), ("looks", "like"), ("me", "about")))
+                   (("look", "like"), ("looks", "like"), ("me", "about"), ("everything", "about"), ("all", "about"),
+                    ("more", "about"), ("know", "about")))
 _ROOM_WORDS = (("room", "scene", "place", "space", "area", "surroundings", "environment", "here", "around"), ())
 """A description of the room: a word asking for one and a word for the room (:func:`asks_scene_caption`)."""
 
