@@ -213,6 +213,12 @@ def test_counts_and_colours_of_several_classes_are_answered_for_each():
     assert of_colour("Which things are grey here?") == "a bed"
     assert of_colour("what is blue?") == "I have not seen anything blue"
     assert of_colour("what is that?") is None and of_colour("what is red on the bed?") is None
+    assert of_colour("How many things are red?") == "two: two chairs"
+    assert of_colour("how many blue objects are there?") == "zero: I have not seen anything blue"
+    assert of_colour("what red things do you see?") == "two chairs"
+    assert of_colour("is there anything grey here?") == "yes: a bed"
+    assert of_colour("is there anything blue?") == "no, I have not seen anything blue"
+    assert of_colour("how many things are there?") is None and of_colour("how many red chairs are there?") is None
 
 
 def test_what_a_person_wants_to_do_is_answered_with_the_objects_that_afford_it():

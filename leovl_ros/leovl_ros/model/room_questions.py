@@ -889,27 +889,45 @@ def measured_affordance(question: AskedQuestion, footprints: torch.Tensor, xy: t
     return Measurement(f"you could {action.get(verb, verb)} {preposition} {listed}".replace("  ", " "), first)
 
 
-_WHAT_IS_COLOUR = re.compile(r"^\W*(?:what|which (?:things?|objects?|items?))(?:'s| is| are)? (?P<colour>[a-z]+)"
-                             r"(?: here| in here| in (?:the|this) room)?\W*$")
-"""A question for the things of one colour ("what is blue?", "which things are red here?")."""
+_THINGS = r"(?:things?|objects?|items?|stuff)"
+_THINGS_PLURAL = r"(?:things|objects|items|stuff)"
+"""Several things: "name the green object" asks which one it is (a class question), "name the green objects" for
+the list."""
+_COLOUR_HERE = r"(?: (?:are there|is there|do you see|can you see|have you seen|did you see))?" \
+               r"(?: here| in here| in (?:the|this) room| around)?\W*$"
+_WHAT_IS_COLOUR = re.compile(rf"^\W*(?:what|which {_THINGS})(?:'s| is| are)? (?P<colour>[a-z]+){_COLOUR_HERE}"
+                             rf"|^\W*(?:what|which|name the|list the) (?P<colour2>[a-z]+) {_THINGS_PLURAL}{_COLOUR_HERE}"
+                             rf"|^\W*is (?:there )?anything (?P<colour3>[a-z]+){_COLOUR_HERE}")
+"""A question for the things of one colour ("what is blue?", "which things are red here?", "what red things are
+there?", "is there anything green?")."""
+_HOW_MANY_COLOUR = re.compile(rf"^\W*how many (?:{_THINGS_PLURAL} (?:are |is )?(?P<colour>[a-z]+)"
+                              rf"|(?P<colour2>[a-z]+) {_THINGS_PLURAL}){_COLOUR_HERE}")
+"""Counting the things of one colour ("how many things are red?", "how many blue objects are there?")."""
 
 
 def measured_colour_objects(question: AskedQuestion, footprints: torch.Tensor, colour_probs: Optional[torch.Tensor],
                             xy: torch.Tensor, cell_size: torch.Tensor) -> Optional[Measurement]:
     """The answer to "what is blue?" (a colour and nothing else, no class named): the :func:`room_inventory`'s
     objects whose colour (:func:`object_colour`) is it ("a trash can and two pillows"), grounded on them, or "I have
-    not seen anything blue"; the model answered the colour back. None for another question or without colour heads."""
-    found = _WHAT_IS_COLOUR.match(question.text.lower().strip())
+    not seen anything blue"; to "how many things are blue?" their number first ("three: a trash can and two
+    pillows"), to "is there anything blue?" yes or no first; the model answered the colour back. None for another question or without colour heads."""
+    words = question.text.lower().strip()
+    found = _WHAT_IS_COLOUR.match(words) or _HOW_MANY_COLOUR.match(words)
     if found is None or question.named or question.situated or colour_probs is None:
         return None
-    colour = next((name for name in COLOURS if found["colour"] in COLOUR_WORDS.get(name, (name,))), None)
+    said = next(word for word in found.groups() if word)
+    colour = next((name for name in COLOURS if said in COLOUR_WORDS.get(name, (name,))), None)
     if colour is None:
         return None
     hits = [(cls, kept) for cls, objects in room_inventory(question, footprints, xy, cell_size)
             if (kept := [o for o in objects if object_colour(colour_probs, footprints, cls, o) == colour])]
+    counting, yes_no = found.re is _HOW_MANY_COLOUR, found.lastgroup == "colour3"
     if not hits:
-        return Measurement(f"I have not seen anything {found['colour']}")
-    return Measurement(inventory_words(hits), inventory_cells(footprints, hits))
+        return Measurement(f"{'zero: ' if counting else 'no, ' if yes_no else ''}I have not seen anything {said}")
+    text = inventory_words(hits)
+    if counting or yes_no:
+        text = f"{count_word(sum(len(objects) for _, objects in hits)) if counting else 'yes'}: {text}"
+    return Measurement(text, inventory_cells(footprints, hits))
 
 
 def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
