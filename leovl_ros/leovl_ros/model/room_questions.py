@@ -896,7 +896,8 @@ the list."""
 _COLOUR_HERE = r"(?: (?:are there|is there|do you see|can you see|have you seen|did you see))?" \
                r"(?: here| in here| in (?:the|this) room| around)?\W*$"
 _WHAT_IS_COLOUR = re.compile(rf"^\W*(?:what|which {_THINGS})(?:'s| is| are)? (?P<colour>[a-z]+){_COLOUR_HERE}"
-                             rf"|^\W*(?:what|which|name the|list the) (?P<colour2>[a-z]+) {_THINGS_PLURAL}{_COLOUR_HERE}"
+                             rf"|^\W*(?:what|which|name the|list the) (?P<colour2>[a-z]+) {_THINGS_PLURAL}"
+                             rf"{_COLOUR_HERE}"
                              rf"|^\W*is (?:there )?anything (?P<colour3>[a-z]+){_COLOUR_HERE}")
 """A question for the things of one colour ("what is blue?", "which things are red here?", "what red things are
 there?", "is there anything green?")."""
@@ -910,7 +911,8 @@ def measured_colour_objects(question: AskedQuestion, footprints: torch.Tensor, c
     """The answer to "what is blue?" (a colour and nothing else, no class named): the :func:`room_inventory`'s
     objects whose colour (:func:`object_colour`) is it ("a trash can and two pillows"), grounded on them, or "I have
     not seen anything blue"; to "how many things are blue?" their number first ("three: a trash can and two
-    pillows"), to "is there anything blue?" yes or no first; the model answered the colour back. None for another question or without colour heads."""
+    pillows"), to "is there anything blue?" yes or no first; the model answered the colour back. None for another
+    question or without colour heads."""
     words = question.text.lower().strip()
     found = _WHAT_IS_COLOUR.match(words) or _HOW_MANY_COLOUR.match(words)
     if found is None or question.named or question.situated or colour_probs is None:
