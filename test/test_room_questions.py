@@ -37,6 +37,7 @@ from leovl_ros.model.room_questions import (
     measured_object_size,
     measured_room_kind,
     measured_room_size,
+    measured_same_colour,
     measured_scene_caption,
     measured_several,
     measured_state,
@@ -219,6 +220,23 @@ def test_counts_and_colours_of_several_classes_are_answered_for_each():
     assert of_colour("is there anything grey here?") == "yes: a bed"
     assert of_colour("is there anything blue?") == "no, I have not seen anything blue"
     assert of_colour("how many things are there?") is None and of_colour("how many red chairs are there?") is None
+    # "are the chairs the same colour?": every object of the class, or the named classes' objects
+    def same(question: str, situated: bool = False) -> object:
+        measured = measured_same_colour(AskedQuestion(question, situated=situated), attention, room.footprints,
+                                        colours, room.xy, room.cell_size)
+        return None if measured is None else measured.text
+
+    assert same("Are the chairs the same color?") == "yes, both chairs are red"
+    assert same("are the chairs different colours?") == "no, both chairs are red"
+    assert same("is the bed the same colour as the chair?") == "no: the bed is gray and the chair is red"
+    assert same("do the bed and the chair have different colors?") == "yes: the bed is gray and the chair is red"
+    assert same("is the sofa the same colour as the bed?") == "I have not seen a sofa"
+    colours[1] = 0.0
+    colours[1, list(COLOURS).index("blue")] = 1.0
+    assert same("are the chairs the same colour?") == "no: one is red and one is blue"
+    assert same("are the beds the same colour?") == "I have seen only one bed: it is gray"
+    assert same("is the chair next to the bed the same colour as the bed?") is None  # a relation: not just colours
+    assert same("are the chairs the same colour?", situated=True) is None
 
 
 def test_what_a_person_wants_to_do_is_answered_with_the_objects_that_afford_it():
@@ -331,6 +349,9 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     assert [t for t in texts if asks_height(AskedQuestion(t))] == []
     assert [t for t in texts if asks_first_seen(AskedQuestion(t)) or asks_earliest(t)] == []
     assert [t for t in texts if asks_taller(AskedQuestion(t))] == []
+    assert [t for t in texts if measured_same_colour(AskedQuestion(t), torch.ones(1), torch.ones((1, len(CLASSES))),
+                                                     torch.ones((1, len(COLOURS) + 1)), torch.zeros((1, 2)),
+                                                     torch.full((1,), 0.3)) is not None] == []
     assert [t for t in texts if measured_colour_objects(AskedQuestion(t), torch.ones((1, len(CLASSES))),
                                                         torch.ones((1, len(COLOURS) + 1)), torch.zeros((1, 2)),
                                                         torch.full((1,), 0.3)) is not None] == []

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Optional
@@ -850,6 +851,58 @@ def measured_several(question: AskedQuestion, attention: torch.Tensor, footprint
     return None
 
 
+_SAME_COLOUR = re.compile(r"\b(?:same colou?rs?|different colou?rs?|colou?rs? (?:match|differ))\b")
+SAME_COLOUR_WORDS = frozenset({"are", "is", "were", "the", "and", "same", "different", "colour", "color", "colours",
+                               "colors", "match", "differ", "as", "have", "has", "do", "does", "all", "both", "they",
+                               "their", "of", "a", "in", "s", "my", "these", "those"})
+"""The only words besides the classes of "are the lamps the same colour?" / "is the bed the same colour as the
+pillow?" (:func:`measured_same_colour`): anything else (next to, on my left, …) makes another question."""
+
+
+def measured_same_colour(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
+                         colour_probs: Optional[torch.Tensor], xy: torch.Tensor, cell_size: torch.Tensor
+                         ) -> Optional[Measurement]:
+    """Whether things share a colour, which the model answers with a colour: "is the bed the same colour as the
+    pillow?" → "no: the bed is gray and the pillow is blue" (each class's asked object, :func:`object_colour`; "I have
+    not seen a sofa" for a class the inventory leaves out);
+    "are the lamps the same colour?" → "yes, both lamps are gray" (every object of the class the inventory counts;
+    "I have seen only one lamp" for one); "… different colours?" the other way round. Grounded on the objects. None
+    for another question, asked from a situation, or without colour heads."""
+    words = question.text.lower()
+    if question.situated or colour_probs is None or not question.named or not _SAME_COLOUR.search(words) \
+            or not all(w in SAME_COLOUR_WORDS for w in words_besides_classes(words)[1]):
+        return None
+    different = "differ" in words
+    inventory = dict(room_inventory(question, footprints, xy, cell_size))
+    missing = next((cls for cls in question.named if cls not in inventory), None)
+    if missing is not None:  # the map shows none, or the presence head doubts the ones it shows
+        return not_seen(missing)
+    if len(question.named) >= 2:
+        objects = [(cls, asked_object(cls, attention, footprints, xy, cell_size)) for cls in question.named]
+        colours = [object_colour(colour_probs, footprints, cls, obj) for cls, obj in objects]
+        parts = [f"the {cls} is {colour}" for (cls, _), colour in zip(objects, colours)]
+        details = f"{', '.join(parts[:-1])} and {parts[-1]}"
+        cells = [obj[0] for _, obj in objects]
+    else:
+        cls = question.named[0]
+        found = inventory[cls]
+        if len(found) == 1:
+            return Measurement(f"I have seen only one {cls}: it is "
+                               f"{object_colour(colour_probs, footprints, cls, found[0])}", found[0][:1])
+        colours = [object_colour(colour_probs, footprints, cls, obj) for obj in found]
+        counted = Counter(colours).most_common()
+        details = " and ".join(f"{count_word(n) if n > 1 else 'one'} {'are' if n > 1 else 'is'} {colour}"
+                               for colour, n in counted)
+        cls_words = f"{'both' if len(found) == 2 else f'all {count_word(len(found))}'} {plural(cls)}"
+        if len(counted) == 1:
+            details = f"{cls_words} are {colours[0]}"
+        cells = [most_probable_first(footprints, cls, obj)[0] for obj in found]
+    same = len(set(colours)) == 1
+    if same and len(question.named) >= 2:
+        details = f"{'both' if len(colours) == 2 else 'all'} are {colours[0]}"
+    return Measurement(f"{'yes' if same != different else 'no'}{', ' if same else ': '}{details}", cells)
+
+
 AFFORDANCES: dict[str, tuple[str, ...]] = {
     "sit": ("chair", "sofa", "stool", "bed"), "sleep": ("bed", "sofa"), "lie": ("bed", "sofa"),
     "rest": ("sofa", "bed", "chair"), "put": ("table", "desk", "nightstand", "shelf", "cabinet"),
@@ -942,6 +995,7 @@ def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor,
             or measured_asker_place(question)
             or measured_state(question, attention, footprints, xy, cell_size)
             or measured_several(question, attention, footprints, colour_probs, xy, cell_size)
+            or measured_same_colour(question, attention, footprints, colour_probs, xy, cell_size)
             or measured_affordance(question, footprints, xy, cell_size)
             or measured_colour_objects(question, footprints, colour_probs, xy, cell_size)
             or measured_route(question, attention, footprints, xy, cell_size)
