@@ -4,7 +4,9 @@ robot's own pose against the room's geometry; prints ONE JSON line.
 On the first ``--rooms`` rooms of ``--split`` it renders and fuses the robot's walk as ``benchmarks/last_seen.py``
 does (the map keeps the newest fused camera pose) and asks, for up to ``--questions`` class-unique objects the walk
 shows, each in a dialogue of its own and with no situation, one side question in one of ``SIDE_PATTERNS``, one
-distance question in one of ``DISTANCE_PATTERNS`` and one route request in one of ``ROUTE_PATTERNS`` through the
+distance question in one of ``DISTANCE_PATTERNS``, one route request in one of ``ROUTE_PATTERNS`` and, where another
+class-unique object (drawn apart) lies over ``SIDE_OF_MARGIN_DEG`` to one side of it, which side of that one it is
+on in one of ``SIDE_OF_PATTERNS``, through the
 dialogue node's answer path (``agent.robot_view``: the camera's pose as the situation, "your left" asked as "my
 left"). The same questions are asked again with
 ``AnswererConfig.robot_viewpoint`` off (what the model answered before: no viewpoint at all).
@@ -15,10 +17,11 @@ route's first step (``model.measure.first_step`` of the centre's bearing; object
 not asked) and its walk (the footprint gap less ``ROUTE_EDGE_M``, right within 0.5 m); the distance from the
 camera to the object's centre (right within 0.5 m: answers are in half meters).
 
-Figures: ``side_right`` / ``side_right_without`` (the answer names the true side), ``distance_right`` /
+Figures: ``side_right`` / ``side_right_without`` (the answer names the true side), ``side_of_right`` /
+``side_of_right_without`` (the true side of the other object, or yes / no), ``distance_right`` /
 ``distance_right_without``, ``route_step_right`` /
 ``route_right`` (first step; first step and walk) and ``route_right_without``, ``n_side``, ``n_distance``, ``n_route``,
-``answer_ms_median``.
+``n_side_of``, ``answer_ms_median``.
 
     .venv/bin/python benchmarks/robot_view.py [--rooms 60] [--questions 3] [--split test]
 """
@@ -45,9 +48,19 @@ SIDE_PATTERNS: tuple[str, ...] = ("is the {cls} on your left or right?", "Is the
 ROUTE_PATTERNS: tuple[str, ...] = ("take me to the {cls}", "go to the {cls}", "How do I get to the {cls}?",
                                    "guide me to the {cls} please")
 """Hand-written route requests with no situation."""
+SIDE_OF_PATTERNS: tuple[str, ...] = ("is the {cls} left or right of the {ref}?",
+                                     "Is the {cls} to the left or to the right of the {ref}?",
+                                     "is the {cls} on the left or right side of the {ref}",
+                                     "is the {cls} to the right of the {ref}?")
+"""Hand-written questions for one object's side of another with no viewpoint (the training data names a place: "seen
+from the door, …"); the last one answered yes or no."""
+SIDE_OF_MARGIN_DEG = 20.0
+"""Pairs whose bearings from the camera differ by less than this are not asked."""
 DISTANCE_PATTERNS: tuple[str, ...] = ("how far is the {cls}?", "How far away is the {cls}?",
                                       "how far is the {cls} from you?", "how far is the {cls} from here")
 """Hand-written distance questions with no situation."""
+FROM_HERE = "from where I am: "
+"""How an answer to a question that named no viewpoint says it was answered from the robot's."""
 _METERS = re.compile(r"(?P<d>\d+(?:\.\d+)?) meters")
 
 _ROUTE = re.compile(r"(?P<step>go straight|turn left|turn right|turn around) and walk (?P<walk>\d+(?:\.\d+)?) meters")
@@ -93,8 +106,16 @@ def ask_room(room: Any, answerer: Any, limit: int, rng: np.random.Generator) -> 
         if off_border > STEP_BORDER_DEG:
             walk = max(spatial.point_gap(here, obj) - ROUTE_EDGE_M, 0.0)
             asked.append(("route", ROUTE_PATTERNS[int(rng.integers(len(ROUTE_PATTERNS)))], (first_step(angle), walk)))
+        pick = np.random.default_rng([room.seed, 0x51DE, obj.id])  # its own draws: the others' stay as they were
+        ref = unique[int(pick.integers(len(unique)))]
+        apart = math.degrees(math.remainder(spatial.bearing(here, yaw, obj.center)
+                                            - spatial.bearing(here, yaw, ref.center), 2 * math.pi))
+        if ref is not obj and abs(apart) > SIDE_OF_MARGIN_DEG:
+            pattern = SIDE_OF_PATTERNS[int(pick.integers(len(SIDE_OF_PATTERNS)))]
+            of = "left" if apart > 0 else "right"
+            asked.append(("side_of", pattern, of if "left or" in pattern else ("yes" if of == "right" else "no")))
         for kind, pattern, truth in asked:
-            question = pattern.format(cls=obj.cls)
+            question = pattern.format(cls=obj.cls, ref=ref.cls)
             replies = {}
             for view in (True, False):
                 answerer.config = replace(answerer.config, robot_viewpoint=view)
@@ -104,9 +125,9 @@ def ask_room(room: Any, answerer: Any, limit: int, rng: np.random.Generator) -> 
                 replies[view] = reply
             record = {"kind": kind, "question": question, "answer": replies[True].answer,
                       "without": replies[False].answer, "ms": replies[True].latency_ms}
-            if kind == "side":
-                record.update(truth=side, right=replies[True].answer == side,
-                              right_without=replies[False].answer == side)
+            if kind in ("side", "side_of"):
+                said = [replies[v].answer.removeprefix(FROM_HERE) for v in (True, False)]
+                record.update(truth=truth, right=said[0] == truth, right_without=said[1] == truth)
             elif kind == "distance":
                 said = [_METERS.search(replies[v].answer) for v in (True, False)]
                 record.update(truth=truth, **{key: m is not None and abs(float(m["d"]) - truth) <= 0.5
@@ -127,10 +148,13 @@ def ask_room(room: Any, answerer: Any, limit: int, rng: np.random.Generator) -> 
 def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The JSON figures from the per-question records."""
     sides = [r for r in records if r["kind"] == "side"]
+    sides_of = [r for r in records if r["kind"] == "side_of"]
     routes = [r for r in records if r["kind"] == "route"]
     distances = [r for r in records if r["kind"] == "distance"]
     return {"n_side": len(sides), "side_right": share(sides, "right"),
             "side_right_without": share(sides, "right_without"),
+            "n_side_of": len(sides_of), "side_of_right": share(sides_of, "right"),
+            "side_of_right_without": share(sides_of, "right_without"),
             "n_distance": len(distances), "distance_right": share(distances, "right"),
             "distance_right_without": share(distances, "right_without"),
             "n_route": len(routes), "route_step_right": share(routes, "step_right"),

@@ -50,6 +50,12 @@ def test_a_route_or_a_distance_from_nowhere_is_asked_from_where_the_robot_stands
     for question in ("how far is the bed from the chair?", "how far is it from the bed to the chair?",
                      "how far am I from the bed?", "how far is the bed from you?"):
         assert not asks_implicitly_from_robot(question, False), question
+    # one object's side of another with no viewpoint named: the robot's
+    for question in ("is the lamp left or right of the bed?", "Is the tv to the right of the chair?"):
+        assert asks_implicitly_from_robot(question, False) and robot_viewpoint(question, False) == question
+    for question in ("seen from the door, is the lamp left or right of the bed?", "is the lamp left of me?",
+                     "is the lamp left or right of the bed from my position?", "what is left of the bed?"):
+        assert not asks_implicitly_from_robot(question, False), question
 
 
 def test_the_situation_pose_faces_where_the_camera_looks_on_the_floor():
@@ -117,7 +123,8 @@ def test_benchmark_prints_one_json_line(benchmark, capsys):
     benchmark.main(["--rooms", "2", "--frames", "8", "--threads", "1"])
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["benchmark"] == "robot_view" and figures["n_side"] + figures["n_route"] >= 1
-    for key in ("side_right", "side_right_without", "distance_right", "distance_right_without", "route_step_right",
+    for key in ("side_right", "side_right_without", "side_of_right", "side_of_right_without", "distance_right",
+                "distance_right_without", "route_step_right",
                 "route_right", "route_right_without"):
         assert figures[key] is None or 0.0 <= figures[key] <= 1.0, key
     with pytest.raises(SystemExit) as exit_info:

@@ -4,6 +4,7 @@ evaluations score is read as one of them."""
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import pytest
@@ -40,6 +41,7 @@ from leovl_ros.model.room_questions import (
     measured_same_colour,
     measured_scene_caption,
     measured_several,
+    measured_side_of,
     measured_state,
     measured_whereabouts,
     room_kind,
@@ -625,3 +627,23 @@ def test_the_inventory_lists_every_class_on_the_map_with_its_number_largest_firs
     empty = furnished_map([("chair", [(0.0, 0.0)])])
     empty.footprints.zero_()
     assert measured_inventory(question, empty.footprints, empty.xy, empty.cell_size) is None  # nothing to list
+
+
+def test_one_objects_side_of_another_from_the_askers_pose():
+    # the asker at the origin facing +x; a lamp ahead-left (2, 1), a bed ahead-right (2, -1), a chair behind (-2, 0)
+    room = furnished_map([("lamp", [(2.0, 1.0)]), ("bed", [(2.0, -1.0), (2.3, -1.0)]), ("chair", [(-2.0, 0.0)])])
+    attention = torch.ones(len(room.xy))
+
+    def side_of(question: str, pose: object = (0.0, 0.0, 0.0)) -> object:
+        measured = measured_side_of(AskedQuestion(question, pose=pose, situated=pose is not None), attention,
+                                    room.footprints, room.xy, room.cell_size)
+        return None if measured is None else measured.text
+
+    assert side_of("is the lamp left or right of the bed?") == "left"
+    assert side_of("Is the bed to the left or to the right of the lamp?") == "right"
+    assert side_of("is the bed to the right of the lamp?") == "yes"
+    assert side_of("is the lamp on the right side of the bed") == "no"
+    assert side_of("is the lamp left or right of the bed?", pose=(4.0, 0.0, math.pi)) == "right"  # turned round
+    assert side_of("is the lamp left or right of the sofa?") == "I have not seen a sofa"
+    assert side_of("is the lamp left or right of the bed?", pose=None) is None  # no viewpoint: not this reader
+    assert side_of("is the lamp on my left?") is None and side_of("what is left of the bed?") is None

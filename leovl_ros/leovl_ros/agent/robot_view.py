@@ -1,10 +1,11 @@
 """Questions asked from the robot's own point of view: its newest camera pose as the situation.
 
-"Is the bed on your left?", "what is in front of you?", "take me to the chair", "how do I get to the sofa?" asked with
-no situation have one viewpoint the robot knows: its own. The model was trained on situated questions worded from
-the asker's point of view ("is the bed on my left?") at a situation pose; :func:`robot_viewpoint` gives the wording
-the model knows ("your left" → "my left", "in front of you" → "in front of me") and :func:`robot_situation_pose` the
-pose, the camera's on the floor plane facing where the camera looks. ROS-free, torch-free.
+"Is the bed on your left?", "what is in front of you?", "take me to the chair", "how do I get to the sofa?", "is the
+lamp left or right of the bed?" asked with no situation have one viewpoint the robot knows: its own. The model was
+trained on situated questions worded from the asker's point of view ("is the bed on my left?") at a situation pose;
+:func:`robot_viewpoint` gives the wording the model knows ("your left" → "my left", "in front of you" → "in front of
+me") and :func:`robot_situation_pose` the pose, the camera's on the floor plane facing where the camera looks.
+ROS-free, torch-free.
 """
 
 from __future__ import annotations
@@ -44,11 +45,21 @@ _REFERENCE_WORDS = frozenset({"from", "to", "between", "and", "me", "you", "i", 
 """Words that name where a distance is measured from: "how far is the bed from the chair?" needs no viewpoint."""
 
 
+_SIDE_OF = re.compile(r"\b(?:left|right) (?:side )?of\b", re.I)
+_VIEWPOINT_NAMED = re.compile(r"\b(?:from|seen|viewed|standing|facing|looking|back|point of view|perspective|me|my|i)"
+                              r"\b", re.I)
+"""One object's side of another with no viewpoint named ("is the lamp left or right of the bed?"; not "seen from the
+door, …", the generator's viewpoint questions, nor "left of me")."""
+
+
 def asks_implicitly_from_robot(text: str, asks_route: bool) -> bool:
     """Whether a question needs a viewpoint it does not name, which the robot's own is (``asks_route``: "take me to
-    the chair", "how do I get to the sofa?"; or a distance to one thing: "how far is the chair?")."""
+    the chair", "how do I get to the sofa?"; a distance to one thing: "how far is the chair?"; one thing's side of
+    another: "is the lamp left or right of the bed?")."""
     if asks_route:
         return bool(classes_named(text))  # "take me to" with nowhere named asks nothing
+    if _SIDE_OF.search(text) and not _VIEWPOINT_NAMED.search(text):
+        return len(classes_named(text)) == 2
     found = _HOW_FAR_AWAY.match(text)
     return found is not None and _REFERENCE_WORDS.isdisjoint(found["thing"].lower().split()) \
         and len(classes_named(found["thing"])) <= 1  # "the cushion frmo the desk": two things, a typo between

@@ -48,6 +48,7 @@ from leovl_ros.model.map_objects import (
     floor_objects,
     likeliest_class,
     most_probable_first,
+    object_centre,
     object_sharing,
     stands_on_floor,
     typical_volume,
@@ -70,6 +71,7 @@ from leovl_ros.model.measure import (
     support_of,
 )
 from leovl_ros.sim.scene import CLASSES, COLOURS
+from leovl_ros.sim.spatial import bearing
 from leovl_ros.sim.tasks.qa import absent_answer
 from leovl_ros.sim.templates import (
     COLOUR_WORDS,
@@ -903,6 +905,33 @@ def measured_same_colour(question: AskedQuestion, attention: torch.Tensor, footp
     return Measurement(f"{'yes' if same != different else 'no'}{', ' if same else ': '}{details}", cells)
 
 
+SIDE_OF = re.compile(r"\b(?:(?P<either>left or (?:to )?(?:the )?right|right or (?:to )?(?:the )?left)"
+                     r"|(?P<side>left|right)) (?:side )?of\b")
+"""One object's side of another ("is the lamp left or right of the bed?", "is the tv to the right of the chair?")."""
+
+
+def measured_side_of(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
+                     cell_size: torch.Tensor) -> Optional[Measurement]:
+    """Which side of the second named object the first lies on, seen from the asker's pose (the robot's own where
+    the question names no viewpoint: ``agent.robot_view``): "left" or "right", or yes / no to "is the tv to the right
+    of the chair?" — the objects' bearings (:func:`~leovl_ros.sim.spatial.bearing`) compared. The model was trained
+    on this question only from a named place ("seen from the door, …"). None without a pose, two named classes or
+    the words; "I have not seen a …" for an object the map shows nowhere."""
+    found = SIDE_OF.search(question.text.lower())
+    if question.pose is None or found is None or len(question.named) != 2:
+        return None
+    objects = [asked_object(cls, attention, footprints, xy, cell_size) for cls in question.named]
+    missing = next((cls for cls, obj in zip(question.named, objects) if not obj), None)
+    if missing is not None:
+        return not_seen(missing)
+    position, yaw = (question.pose[0], question.pose[1]), question.pose[2]
+    first, second = (bearing(position, yaw, object_centre(footprints[:, CLASSES.index(cls)], xy, obj).numpy())
+                     for cls, obj in zip(question.named, objects))
+    side = "left" if math.remainder(first - second, 2 * math.pi) > 0.0 else "right"
+    text = side if found["either"] else (YES if side == found["side"] else NO)
+    return Measurement(text, [objects[0][0], objects[1][0]])
+
+
 AFFORDANCES: dict[str, tuple[str, ...]] = {
     "sit": ("chair", "sofa", "stool", "bed"), "sleep": ("bed", "sofa"), "lie": ("bed", "sofa"),
     "rest": ("sofa", "bed", "chair"), "put": ("table", "desk", "nightstand", "shelf", "cabinet"),
@@ -996,6 +1025,7 @@ def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor,
             or measured_state(question, attention, footprints, xy, cell_size)
             or measured_several(question, attention, footprints, colour_probs, xy, cell_size)
             or measured_same_colour(question, attention, footprints, colour_probs, xy, cell_size)
+            or measured_side_of(question, attention, footprints, xy, cell_size)
             or measured_affordance(question, footprints, xy, cell_size)
             or measured_colour_objects(question, footprints, colour_probs, xy, cell_size)
             or measured_route(question, attention, footprints, xy, cell_size)
