@@ -6,7 +6,8 @@ does (the map keeps the newest fused camera pose) and asks, for up to ``--questi
 shows, each in a dialogue of its own and with no situation, one side question in one of ``SIDE_PATTERNS``, one
 distance question in one of ``DISTANCE_PATTERNS``, one route request in one of ``ROUTE_PATTERNS`` and, where another
 class-unique object (drawn apart) lies over ``SIDE_OF_MARGIN_DEG`` to one side of it, which side of that one it is
-on in one of ``SIDE_OF_PATTERNS``, through the
+on in one of ``SIDE_OF_PATTERNS`` and, where one object is clearly the nearest on a side drawn for it
+(:func:`beside_truth`), what is on that side of it in one of ``BESIDE_PATTERNS``, through the
 dialogue node's answer path (``agent.robot_view``: the camera's pose as the situation, "your left" asked as "my
 left"). The same questions are asked again with
 ``AnswererConfig.robot_viewpoint`` off (what the model answered before: no viewpoint at all).
@@ -18,10 +19,11 @@ not asked) and its walk (the footprint gap less ``ROUTE_EDGE_M``, right within 0
 camera to the object's centre (right within 0.5 m: answers are in half meters).
 
 Figures: ``side_right`` / ``side_right_without`` (the answer names the true side), ``side_of_right`` /
-``side_of_right_without`` (the true side of the other object, or yes / no), ``distance_right`` /
+``side_of_right_without`` (the true side of the other object, or yes / no), ``beside_right`` /
+``beside_right_without`` (the class of the object beside it on that side), ``distance_right`` /
 ``distance_right_without``, ``route_step_right`` /
 ``route_right`` (first step; first step and walk) and ``route_right_without``, ``n_side``, ``n_distance``, ``n_route``,
-``n_side_of``, ``answer_ms_median``.
+``n_side_of``, ``n_beside``, ``answer_ms_median``.
 
     .venv/bin/python benchmarks/robot_view.py [--rooms 60] [--questions 3] [--split test]
 """
@@ -54,6 +56,12 @@ SIDE_OF_PATTERNS: tuple[str, ...] = ("is the {cls} left or right of the {ref}?",
                                      "is the {cls} to the right of the {ref}?")
 """Hand-written questions for one object's side of another with no viewpoint (the training data names a place: "seen
 from the door, …"); the last one answered yes or no."""
+BESIDE_PATTERNS: tuple[str, ...] = ("what is to the {side} of the {cls}?", "What's on the {side} side of the {cls}?",
+                                    "which object is {side} of the {cls}?")
+"""Hand-written questions for the thing beside an object on one side, with no viewpoint."""
+BESIDE_CLEAR_M = 0.3
+""""What is to the left of X?" is asked only where the nearest object on that side (within ``SIDE_NEIGHBOUR_M`` of X,
+15° or more to that side as the camera sees them) is nearer X than the next by this (m)."""
 SIDE_OF_MARGIN_DEG = 20.0
 """Pairs whose bearings from the camera differ by less than this are not asked."""
 DISTANCE_PATTERNS: tuple[str, ...] = ("how far is the {cls}?", "How far away is the {cls}?",
@@ -79,6 +87,30 @@ def heading_pose(camera_pose: np.ndarray) -> tuple[np.ndarray, float]:
     """(position xy, yaw) of the camera: its optical axis on the floor plane."""
     forward = camera_pose[:3, 2]
     return camera_pose[:2, 3], math.atan2(float(forward[1]), float(forward[0]))
+
+
+def beside_truth(room: Any, obj: Any, here: np.ndarray, yaw: float, side: str) -> Optional[tuple[str, str]]:
+    """(side, class) of the object nearest ``obj`` on that side as seen from ``here`` / ``yaw``: other objects the
+    walk shows, not standing on it or under it, within ``SIDE_NEIGHBOUR_M`` (footprint gap), at least 5° to that
+    side (15° for the answer); None where there is none or the nearest is not clearly nearer than the next
+    (``BESIDE_CLEAR_M``)."""
+    from leovl_ros.model.room_questions import SIDE_NEIGHBOUR_M, SIDE_NEIGHBOUR_MIN_DEG
+    from leovl_ros.sim import spatial
+
+    sign = 1.0 if side == "left" else -1.0
+    centre = spatial.bearing(here, yaw, obj.center)
+    found = []
+    for other in room.scene.objects:
+        gap = spatial.gap(other, obj)
+        off = math.degrees(math.remainder(spatial.bearing(here, yaw, other.center) - centre, 2 * math.pi))
+        stacked = other.support == obj.id or obj.support == other.id
+        if other.id in room.last_visible and other is not obj and not stacked and gap <= SIDE_NEIGHBOUR_M \
+                and sign * off >= SIDE_NEIGHBOUR_MIN_DEG:
+            found.append((gap, sign * off, other.cls))
+    found.sort()
+    if not found or found[0][1] < 15.0 or (len(found) > 1 and found[1][0] - found[0][0] < BESIDE_CLEAR_M):
+        return None
+    return side, found[0][2]
 
 
 def ask_room(room: Any, answerer: Any, limit: int, rng: np.random.Generator) -> list[dict[str, Any]]:
@@ -114,6 +146,10 @@ def ask_room(room: Any, answerer: Any, limit: int, rng: np.random.Generator) -> 
             pattern = SIDE_OF_PATTERNS[int(pick.integers(len(SIDE_OF_PATTERNS)))]
             of = "left" if apart > 0 else "right"
             asked.append(("side_of", pattern, of if "left or" in pattern else ("yes" if of == "right" else "no")))
+        beside = beside_truth(room, obj, here, yaw, "left" if pick.integers(2) else "right")
+        if beside is not None:
+            pattern = BESIDE_PATTERNS[int(pick.integers(len(BESIDE_PATTERNS)))]
+            asked.append(("beside", pattern.replace("{side}", beside[0]), beside[1]))
         for kind, pattern, truth in asked:
             question = pattern.format(cls=obj.cls, ref=ref.cls)
             replies = {}
@@ -125,7 +161,7 @@ def ask_room(room: Any, answerer: Any, limit: int, rng: np.random.Generator) -> 
                 replies[view] = reply
             record = {"kind": kind, "question": question, "answer": replies[True].answer,
                       "without": replies[False].answer, "ms": replies[True].latency_ms}
-            if kind in ("side", "side_of"):
+            if kind in ("side", "side_of", "beside"):
                 said = [replies[v].answer.removeprefix(FROM_HERE) for v in (True, False)]
                 record.update(truth=truth, right=said[0] == truth, right_without=said[1] == truth)
             elif kind == "distance":
@@ -149,12 +185,15 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The JSON figures from the per-question records."""
     sides = [r for r in records if r["kind"] == "side"]
     sides_of = [r for r in records if r["kind"] == "side_of"]
+    besides = [r for r in records if r["kind"] == "beside"]
     routes = [r for r in records if r["kind"] == "route"]
     distances = [r for r in records if r["kind"] == "distance"]
     return {"n_side": len(sides), "side_right": share(sides, "right"),
             "side_right_without": share(sides, "right_without"),
             "n_side_of": len(sides_of), "side_of_right": share(sides_of, "right"),
             "side_of_right_without": share(sides_of, "right_without"),
+            "n_beside": len(besides), "beside_right": share(besides, "right"),
+            "beside_right_without": share(besides, "right_without"),
             "n_distance": len(distances), "distance_right": share(distances, "right"),
             "distance_right_without": share(distances, "right_without"),
             "n_route": len(routes), "route_step_right": share(routes, "step_right"),

@@ -51,10 +51,11 @@ def test_a_route_or_a_distance_from_nowhere_is_asked_from_where_the_robot_stands
                      "how far am I from the bed?", "how far is the bed from you?"):
         assert not asks_implicitly_from_robot(question, False), question
     # one object's side of another with no viewpoint named: the robot's
-    for question in ("is the lamp left or right of the bed?", "Is the tv to the right of the chair?"):
+    for question in ("is the lamp left or right of the bed?", "Is the tv to the right of the chair?",
+                     "what is to the left of the bed?"):
         assert asks_implicitly_from_robot(question, False) and robot_viewpoint(question, False) == question
     for question in ("seen from the door, is the lamp left or right of the bed?", "is the lamp left of me?",
-                     "is the lamp left or right of the bed from my position?", "what is left of the bed?"):
+                     "is the lamp left or right of the bed from my position?", "is there anything left of the bed?"):
         assert not asks_implicitly_from_robot(question, False), question
 
 
@@ -123,7 +124,8 @@ def test_benchmark_prints_one_json_line(benchmark, capsys):
     benchmark.main(["--rooms", "2", "--frames", "8", "--threads", "1"])
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["benchmark"] == "robot_view" and figures["n_side"] + figures["n_route"] >= 1
-    for key in ("side_right", "side_right_without", "side_of_right", "side_of_right_without", "distance_right",
+    for key in ("side_right", "side_right_without", "side_of_right", "side_of_right_without", "beside_right",
+                "beside_right_without", "distance_right",
                 "distance_right_without", "route_step_right",
                 "route_right", "route_right_without"):
         assert figures[key] is None or 0.0 <= figures[key] <= 1.0, key

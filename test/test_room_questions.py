@@ -646,4 +646,11 @@ def test_one_objects_side_of_another_from_the_askers_pose():
     assert side_of("is the lamp left or right of the bed?", pose=(4.0, 0.0, math.pi)) == "right"  # turned round
     assert side_of("is the lamp left or right of the sofa?") == "I have not seen a sofa"
     assert side_of("is the lamp left or right of the bed?", pose=None) is None  # no viewpoint: not this reader
-    assert side_of("is the lamp on my left?") is None and side_of("what is left of the bed?") is None
+    assert side_of("is the lamp on my left?") is None
+    # "what is to the left of the bed?": the nearest object on that side of it, as the asker sees them
+    assert side_of("what is to the left of the bed?") == "lamp"
+    assert side_of("What's on the right side of the lamp?") == "bed"
+    assert side_of("what is to the right of the bed?") == "nothing that I have seen is right of the bed"
+    assert side_of("what is to the left of the bed?", pose=(4.0, 0.0, math.pi)) == "nothing that I have seen is left "\
+        "of the bed"
+    assert side_of("what is left or right of the bed?") is None

@@ -55,11 +55,12 @@ door, …", the generator's viewpoint questions, nor "left of me")."""
 def asks_implicitly_from_robot(text: str, asks_route: bool) -> bool:
     """Whether a question needs a viewpoint it does not name, which the robot's own is (``asks_route``: "take me to
     the chair", "how do I get to the sofa?"; a distance to one thing: "how far is the chair?"; one thing's side of
-    another: "is the lamp left or right of the bed?")."""
+    another: "is the lamp left or right of the bed?", "what is to the left of the bed?")."""
     if asks_route:
         return bool(classes_named(text))  # "take me to" with nowhere named asks nothing
-    if _SIDE_OF.search(text) and not _VIEWPOINT_NAMED.search(text):
-        return len(classes_named(text)) == 2
+    if _SIDE_OF.search(text) and not _VIEWPOINT_NAMED.search(text):  # "what is to the left of the bed?" too
+        return len(classes_named(text)) == 2 or (len(classes_named(text)) == 1
+                                                 and re.match(r"\W*(?:what|which)\b", text, re.I) is not None)
     found = _HOW_FAR_AWAY.match(text)
     return found is not None and _REFERENCE_WORDS.isdisjoint(found["thing"].lower().split()) \
         and len(classes_named(found["thing"])) <= 1  # "the cushion frmo the desk": two things, a typo between

@@ -918,18 +918,55 @@ def measured_side_of(question: AskedQuestion, attention: torch.Tensor, footprint
     on this question only from a named place ("seen from the door, …"). None without a pose, two named classes or
     the words; "I have not seen a …" for an object the map shows nowhere."""
     found = SIDE_OF.search(question.text.lower())
-    if question.pose is None or found is None or len(question.named) != 2:
+    if question.pose is None or found is None or len(question.named) not in (1, 2):
         return None
     objects = [asked_object(cls, attention, footprints, xy, cell_size) for cls in question.named]
     missing = next((cls for cls, obj in zip(question.named, objects) if not obj), None)
     if missing is not None:
         return not_seen(missing)
     position, yaw = (question.pose[0], question.pose[1]), question.pose[2]
+    if len(question.named) == 1:
+        return object_to_the_side(question, footprints, xy, cell_size, objects[0], found["side"], position, yaw)
     first, second = (bearing(position, yaw, object_centre(footprints[:, CLASSES.index(cls)], xy, obj).numpy())
                      for cls, obj in zip(question.named, objects))
     side = "left" if math.remainder(first - second, 2 * math.pi) > 0.0 else "right"
     text = side if found["either"] else (YES if side == found["side"] else NO)
     return Measurement(text, [objects[0][0], objects[1][0]])
+
+
+SIDE_NEIGHBOUR_M = 2.0
+""""What is to the left of the bed?" names the nearest object within this (m, column to column) of the bed that lies
+to that side of it (:func:`object_to_the_side`)."""
+SIDE_NEIGHBOUR_MIN_DEG = 5.0
+"""… and whose bearing from the asker differs from the bed's by at least this: one seen right behind it is neither."""
+
+
+def object_to_the_side(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
+                       cells: list[int], side: Optional[str], position: tuple[float, float], yaw: float
+                       ) -> Optional[Measurement]:
+    """The answer to "what is to the left of the bed?" (the named object's ``cells``) seen from ``position`` / ``yaw``:
+    of the inventory's other objects not sharing its columns, the nearest (column to column, within
+    ``SIDE_NEIGHBOUR_M``) whose bearing is at least ``SIDE_NEIGHBOUR_MIN_DEG`` to that ``side`` of its bearing;
+    "nothing that I have seen" where none is. None for "left or right of" with one class named."""
+    if side is None or not re.match(r"\W*(?:what|which)\b", question.text.lower()):
+        return None
+    asked = question.named[0]
+    centre = bearing(position, yaw, object_centre(footprints[:, CLASSES.index(asked)], xy, cells).numpy())
+    sign = 1.0 if side == "left" else -1.0
+    candidates = []
+    for cls, objects in room_inventory(question, footprints, xy, cell_size):
+        for other in objects:
+            if set(other) & set(cells):  # the object itself, or one standing on it
+                continue
+            off = math.remainder(bearing(position, yaw, object_centre(footprints[:, CLASSES.index(cls)], xy, other)
+                                         .numpy()) - centre, 2 * math.pi)
+            gap = float(torch.cdist(xy[other].double(), xy[cells].double()).min())
+            if sign * off >= math.radians(SIDE_NEIGHBOUR_MIN_DEG) and gap <= SIDE_NEIGHBOUR_M:
+                candidates.append((gap, cls, other))
+    if not candidates:
+        return Measurement(f"nothing that I have seen is {side} of the {asked}", cells[:1])
+    _, cls, other = min(candidates, key=lambda c: c[0])
+    return Measurement(cls, most_probable_first(footprints, cls, other))
 
 
 AFFORDANCES: dict[str, tuple[str, ...]] = {
