@@ -19,7 +19,10 @@ Figures: ``room_sides_right`` (both rounded sides as the truth's, in either orde
 longer), ``object_within_30cm`` (both sides within 0.3 m, one cell), ``object_measured``, ``n_objects``, the heights'
 ``height_measured``, ``height_error_median`` / ``_p90`` (m), ``height_within_10cm`` / ``_20cm`` (of all asked),
 ``n_heights``; ``taller_right`` over ``n_taller`` comparisons (up to two per room of objects whose heights differ by
-more than 0.2 m, in one of ``TALLER_PATTERNS``: ``model.voxel_questions.measured_taller``), ``answer_ms_median``.
+more than 0.2 m, in one of ``TALLER_PATTERNS``: ``model.voxel_questions.measured_taller``); ``tallest_right`` over
+``n_tallest`` of the training generator's "what is the tallest thing here?" questions about the room, both wordings
+(``model.voxel_questions.measured_tallest``; truth the class of the object of the largest own height);
+``answer_ms_median``.
 
     .venv/bin/python benchmarks/sizes.py [--rooms 60] [--split test]
 """
@@ -109,6 +112,26 @@ def ask_room(room: Any, answerer: Any, rng: np.random.Generator) -> list[dict[st
         reply = answerer.ask(pattern.format(a=a.cls, b=b.cls), session_id=f"{room.seed}-taller-{a.id}-{b.id}")
         records.append({"kind": "taller", "answer": reply.answer, "truth": truth, "said": reply.answer,
                         "right": reply.answer == truth, "ms": reply.latency_ms})
+    return records + tallest_records(room, answerer)
+
+
+def tallest_records(room: Any, answerer: Any) -> list[dict[str, Any]]:
+    """The room's generated "what is the tallest thing here?" questions (the training data's generator, both
+    wordings, objects the walk shows; truth: the tallest object's class by its own height, as trained); one record
+    each."""
+    from leovl_ros.eval.metrics import exact_match
+    from leovl_ros.sim.tasks import TaskConfig, generate_samples
+
+    records = []
+    for wording in ("seen", "unseen"):
+        samples = generate_samples(room.scene, np.random.default_rng([room.seed, 0x7A11]),
+                                   TaskConfig(qa_per_type=8, absent_share=0.0, wording=wording),
+                                   seen_objects=set(room.last_visible))
+        for i, sample in enumerate(s for s in samples if s.phrasing_family.startswith("size_tallest")):
+            reply = answerer.ask(sample.question, session_id=f"{room.seed}-tallest-{wording}-{i}")
+            records.append({"kind": "tallest", "answer": reply.answer, "truth": sample.answers[0],
+                            "said": reply.answer, "right": exact_match(reply.answer, sample.answers),
+                            "ms": reply.latency_ms})
     return records
 
 
@@ -131,6 +154,8 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             **height_figures([r for r in records if r["kind"] == "height"]),
             "n_taller": sum(r["kind"] == "taller" for r in records),
             "taller_right": share([r for r in records if r["kind"] == "taller"], "right"),
+            "n_tallest": sum(r["kind"] == "tallest" for r in records),
+            "tallest_right": share([r for r in records if r["kind"] == "tallest"], "right"),
             "answer_ms_median": round(statistics.median(r["ms"] for r in records), 1) if records else None}
 
 

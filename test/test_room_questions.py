@@ -52,6 +52,7 @@ from leovl_ros.model.voxel_questions import (
     asks_taller,
     measured_height,
     measured_taller,
+    measured_tallest,
     vertical_extent,
 )
 from leovl_ros.sim.scene import CLASSES, COLOURS
@@ -94,17 +95,18 @@ def test_distance_comparisons_answer_with_the_candidate_nearer_or_farther_from_t
 
 
 def test_heights_come_from_the_voxels_of_the_objects_class():
-    # a desk (two columns) with a lamp on it, a bed far away; voxel heights and class probabilities per column
+    # a desk (two columns) with a lamp on it, a 0.3 m bed far away; voxel heights and class probabilities per column
     room = furnished_map([("desk", [(0.0, 0.0), (0.3, 0.0)]), ("lamp", [(0.3, 0.0)]), ("bed", [(0.0, 3.0)])])
     column = {0: "desk", 1: "desk+lamp", 2: "bed"}
     z = torch.arange(0.1, 2.5, 0.05)
 
     def voxels(cells: list[int], cls: int) -> tuple[torch.Tensor, torch.Tensor]:
         heights, probs = [], []
-        for cell in cells:  # the desk's voxels up to 0.75 m, the lamp's 0.75–1.2 m on it, a wall to 2.4 m
+        for cell in cells:  # the desk's voxels up to 0.75 m, the lamp's 0.75–1.2 m on it, a wall to 2.4 m above
             lamp_column = column[cell] == "desk+lamp"
             for h in z.tolist():
-                cls_here = "desk" if h < 0.75 else ("lamp" if lamp_column and h < 1.2 else "wall")
+                cls_here = ("bed" if h < 0.3 else "wall") if column[cell] == "bed" else \
+                    "desk" if h < 0.75 else ("lamp" if lamp_column and h < 1.2 else "wall")
                 heights.append(h)
                 probs.append(0.9 if CLASSES[cls] == cls_here else (0.02 if cls_here == "wall" else 0.05))
         return torch.tensor(probs), torch.tensor(heights)
@@ -141,6 +143,17 @@ def test_heights_come_from_the_voxels_of_the_objects_class():
     assert compare("is the lamp higher than the desk?") == "yes"  # its top, not its height
     assert compare("which is taller, the desk or the sofa?") == "I have not seen a sofa"
     assert compare("how tall is the desk?") is None
+    # the room's tallest / shortest thing: each inventory object's own height (the lamp 0.45 m on a 0.7 m desk)
+    def extreme(question: str, situated: bool = False) -> object:
+        measured = measured_tallest(AskedQuestion(question, situated=situated), room.footprints, room.xy,
+                                    room.cell_size, voxels, 0.05)
+        return None if measured is None else measured.text
+
+    assert extreme("What is the tallest thing in the room?") == "desk"
+    assert extreme("which object reaches the highest?") == "desk"  # as the training questions mean it
+    assert extreme("what's the shortest object here?") == "bed"
+    assert extreme("what is the tallest thing on my left?", situated=True) is None  # the model's, at a pose
+    assert extreme("how tall is the desk?") is None and extreme("is the desk the tallest?") is None
 
 
 def test_states_the_map_cannot_hold_are_said_to_be_unknown_not_guessed():

@@ -571,22 +571,26 @@ class Answerer:
             asks_first_seen,
             asks_height,
             asks_taller,
+            asks_tallest,
             measured_height,
             measured_taller,
+            measured_tallest,
             named_object,
             object_first_seen,
         )
         from leovl_ros.sim.scene import CLASSES
         from leovl_ros.sim.tasks.qa import absent_answer
 
-        question = AskedQuestion(read_as)
+        question = AskedQuestion(read_as, presence=self.agent.presence(scene))
         height, taller, first = asks_height(question), asks_taller(question), asks_first_seen(question)
-        if scene.footprints is None or not (height or taller or first):
+        tallest = asks_tallest(question)
+        if scene.footprints is None or not (height or taller or first or tallest):
             return None
-        question.absent = self.agent.judged_absent(scene, question.named[0])  # as the model's absent gate would
+        question.absent = bool(question.named) and self.agent.judged_absent(scene, question.named[0])  # as the
+        # model's absent gate would
         batch, footprints = scene.batch, torch.as_tensor(scene.footprints)
         xy, cell_size = batch.xy.cpu(), batch.cell_size.cpu()
-        if height or taller:
+        if height or taller or tallest:
             with self.map.locked() as store:
                 voxel_size = float(store.config.voxel_size)
 
@@ -594,7 +598,7 @@ class Answerer:
                 voxels = self.voxels_of(batch, cells, cls)
                 return voxels.class_prob, voxels.z
 
-            measure = measured_height if height else measured_taller
+            measure = measured_height if height else measured_taller if taller else measured_tallest
             measured = measure(question, footprints, xy, cell_size, heights, voxel_size)
             if measured is None:
                 return None

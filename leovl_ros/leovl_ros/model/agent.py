@@ -190,6 +190,15 @@ class SpatialAgent:
         xy = batch.xy[cell]
         return (float(xy[0]), float(xy[1]), float(batch.mean_height[cell]))
 
+    def presence(self, scene: _SceneCache) -> dict[str, float]:
+        """Class → the model's presence probability of it in the scene (empty for a model without class presence):
+        what the map's readers leave doubted classes out by (``model.measure.doubted_classes``)."""
+        from leovl_ros.sim.scene import CLASSES
+
+        if scene.prefix.presence is None:
+            return {}
+        return dict(zip(CLASSES, torch.sigmoid(scene.prefix.presence[: len(CLASSES)].float()).tolist()))
+
     def judged_absent(self, scene: _SceneCache, cls: str) -> bool:
         """Whether the model's absent gate would judge the room to hold no ``cls`` (its class-presence probability
         in the scene below the calibrated ``reader.absent_below``), for answers given before the model runs; False

@@ -1,7 +1,8 @@
 """Questions answered from the store's voxels in a named object's columns, which the language model never sees.
 
 "How tall is the lamp?" (:func:`measured_height`: the vertical extent of the voxels of the lamp's class), "which is
-taller, the lamp or the chair?" (:func:`measured_taller`) and "when did you first see the lamp?"
+taller, the lamp or the chair?" (:func:`measured_taller`), "what is the tallest thing here?"
+(:func:`measured_tallest`) and "when did you first see the lamp?"
 (:func:`object_first_seen`: their earliest first-seen time). ``agent.answering.Answerer`` holds the store and asks
 these before the model runs; :func:`asks_about_one_object` tells which questions a follow-up pronoun ("where is
 it?") may be read into (``agent.referents``). ROS-free.
@@ -173,6 +174,39 @@ def measured_taller(question: AskedQuestion, footprints: torch.Tensor, xy: torch
         return Measurement("yes" if first_wins else "no", objects[0])
     winner = 0 if first_wins else 1
     return Measurement(question.named[winner], objects[winner])
+
+
+_TALLEST = re.compile(r"\b(?P<word>tallest|highest|shortest|lowest)\b")
+"""The tallest or the shortest thing in the room ("what is the tallest thing here?", "which object reaches the
+highest?", no class named: :func:`asks_tallest`)."""
+
+
+def asks_tallest(question: AskedQuestion) -> bool:
+    """Whether a question asks for the room's tallest (or shortest) thing: no class named, no situation."""
+    return not question.named and not question.situated and bool(_TALLEST.search(question.text.lower()))
+
+
+def measured_tallest(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
+                     voxels: VoxelHeights, voxel_size: float) -> Optional[Measurement]:
+    """The answer to "what is the tallest thing in the room?" / "… the shortest …": of the room inventory's objects
+    (``room_questions.room_inventory``), the class of the one whose :func:`vertical_extent` is the largest (the
+    smallest), grounded on it — an object's own height, as the training questions mean "tallest" and "highest". None
+    for another question or where the voxels tell no height."""
+    if not asks_tallest(question):
+        return None
+    from leovl_ros.model.room_questions import room_inventory
+
+    tallest = _TALLEST.search(question.text.lower())["word"] in ("tallest", "highest")
+    heights = []
+    for cls, objects in room_inventory(question, footprints, xy, cell_size):
+        for cells in objects:
+            extent = vertical_extent(cls, *voxels(cells, CLASSES.index(cls)), voxel_size)
+            if extent is not None:
+                heights.append((extent[1] - extent[0], cls, cells))
+    if not heights:
+        return None
+    _, cls, cells = (max if tallest else min)(heights, key=lambda h: h[0])
+    return Measurement(cls, most_probable_first(footprints, cls, cells))
 
 
 _LEFT_OR_RIGHT = re.compile(r"\b(?:left|right)\b.*\bor\b.*\b(?:left|right)\b")
