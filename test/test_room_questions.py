@@ -304,6 +304,9 @@ def test_where_an_object_is_from_what_it_stands_on_or_stands_beside():
     doubted = AskedQuestion("Where's the desk?", ["situated_direction"], presence={"chair": 0.2, "desk": 0.9})
     assert measured_location(doubted, attention, room.footprints, room.xy, room.cell_size).text == \
         "the desk is near the sofa"  # a chair the model's presence doubts is no landmark
+    no_desk = AskedQuestion("where is the lamp?", ["situated_direction"], presence={"desk": 0.1, "table": 0.9})
+    assert measured_location(no_desk, attention, room.footprints, room.xy, room.cell_size).text == \
+        "the lamp is next to the table"  # nor a support: no believed one under it, placed by its neighbour
     assert where("where is the lamp?", situated=True) is None  # asked from a pose: the direction from it answers
     assert where("where's the plant?") == ("the plant is next to the bed", [5])
     assert where("where are the chairs?") == ("I have seen one chair: it is next to the desk", [2])

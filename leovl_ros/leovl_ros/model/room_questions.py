@@ -336,8 +336,12 @@ def object_place(footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Te
                  leave_out: Collection[str] = ()) -> Optional[str]:
     """Where an object of class ``cls`` stands, as :func:`measured_location` says it: "on the desk" (its support,
     for a class that stands on others), else "next to the bed" / "near the sofa" (the nearest floor-standing object
-    not of ``leave_out``); None where the map shows nothing beside it."""
-    support = support_of(footprints, xy, cell_size, cls, cells) if cls in ON_CLASSES else None
+    not of ``leave_out``, nor a support of those); None where the map shows nothing beside it."""
+    supports = footprints
+    if leave_out:  # the presence head's doubted classes: no "on the desk" in a room whose inventory lists no desk
+        supports = footprints.clone()
+        supports[:, [CLASSES.index(c) for c in leave_out if c != cls]] = 0.0
+    support = support_of(supports, xy, cell_size, cls, cells) if cls in ON_CLASSES else None
     if support is not None:
         return f"on the {support[0]}"
     neighbour = nearest_neighbour(footprints, xy, cell_size, cls, cells, floor_only=True, leave_out=leave_out)
