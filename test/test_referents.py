@@ -60,5 +60,7 @@ def test_the_answerer_reads_the_pronoun_per_session(agent):
     assert reply.success and reply.read_as == "where is the lamp?"
     reply = answerer.ask("where is it?", session_id="two")  # another session: nothing to refer to
     assert reply.success and reply.answer == NO_REFERENT_ANSWER and reply.read_as == "" and not reply.cell_ids
+    room = answerer.ask("what does it look like around here?", session_id="three")  # its "it" is the room
+    assert room.success and room.answer != NO_REFERENT_ANSWER and room.read_as == ""
     assert needs_referent("how tall is it?", asks_about_one_object)
     assert not needs_referent("what colour is it?", asks_about_one_object)  # the model reads its history

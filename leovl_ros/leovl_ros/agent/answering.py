@@ -503,7 +503,7 @@ class Answerer:
         """The answers the store gives before the model runs, and the question as the model is then asked it:
         "where are you?" (the camera pose), "where is it?" read about the session's last object (or, before one,
         which object is meant), then "how tall / when did you first see …?" (the voxels)."""
-        from leovl_ros.model.room_questions import asks_whereabouts  # torch: loaded with the model
+        from leovl_ros.model.room_questions import asks_scene_caption, asks_whereabouts  # torch: loaded with the model
         from leovl_ros.model.voxel_questions import asks_about_one_object
 
         def shown(text: str) -> str:
@@ -513,9 +513,10 @@ class Answerer:
             return self._whereabouts(scene, camera_pose, shown(read_as), start), read_as
         with self._count_lock:
             referent = self._referents.get(session_id)
-        if referent is None and needs_referent(read_as, asks_about_one_object):  # "where is it?" out of nowhere
-            return self._map_reply(scene, NO_REFERENT_ANSWER, [], shown(read_as), start), read_as
-        read_as = with_referent(read_as, referent, asks_about_one_object) or read_as  # "where is it?"
+        if not asks_scene_caption(read_as):  # "what does it look like around here?": its "it" is the room
+            if referent is None and needs_referent(read_as, asks_about_one_object):  # "where is it?" out of nowhere
+                return self._map_reply(scene, NO_REFERENT_ANSWER, [], shown(read_as), start), read_as
+            read_as = with_referent(read_as, referent, asks_about_one_object) or read_as  # "where is it?"
         measured = self._from_voxels(scene, read_as, shown(read_as), start)
         if measured is not None:
             self._note_referent(session_id, read_as, measured.answer)
