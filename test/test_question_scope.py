@@ -44,6 +44,8 @@ def test_questions_in_no_known_word_or_about_other_objects_are_rejected_with_the
     for text in ("asdf qwer", "hjkl!", "???", "12345", "lorem", "wo ist der stuhl", "où est la chaise?"):
         rejection = check_question_scope(text, vocabulary)
         assert rejection is not None and rejection.reason == Reason.QUESTION_UNKNOWN_WORDS, text
+    spanish = check_question_scope("¿Dónde está la silla?", vocabulary)
+    assert "'dónde', 'está', 'la'" in spanish.detail and "in English" in spanish.detail  # words as typed
     rejection = check_question_scope("when did you last see my keys?", vocabulary)
     assert rejection is not None and rejection.reason == Reason.QUESTION_UNKNOWN_OBJECT
     assert "'keys'" in rejection.detail and "nightstand" in rejection.detail

@@ -124,8 +124,9 @@ def check_question_scope(text: str, vocabulary: frozenset[str]) -> Optional[Reje
                          f"{', '.join(sorted(SYNONYMS))}")
     words = re.findall(r"[a-z]+", text.lower())
     if not any(w in vocabulary for w in words):
-        shown = _listing(words[:6]) if words else "none (no letters)"
+        typed = re.findall(r"[^\W\d_]+", text.lower())  # as typed: "dónde", not "d" and "nde"
+        shown = _listing(typed[:6]) if typed else "none (no letters)"
         return Rejection(Reason.QUESTION_UNKNOWN_WORDS,
-                         f"no word of the question is one the model knows (its words: {shown}); ask about the room's "
-                         f"objects, e.g. 'how many chairs are there?'")
+                         f"no word of the question is one the model knows (its words: {shown}); ask in English about "
+                         f"the room's objects, e.g. 'how many chairs are there?'")
     return None
