@@ -21,6 +21,8 @@ from leovl_ros.model.voxel_questions import asks_about_one_object
     ("what colour is it?", None), ("What is next to it?", None), ("What is it standing on?", None),  # trained
     ("where is the bed?", None),  # names its own object
     ("where is everything?", None), ("how many are there?", None),
+    ("take me there", "take me to the lamp"), ("How do I get there?", "How do I get to the lamp?"),
+    ("is there a chair?", None), ("what is there?", None),
 ])
 def test_a_pronoun_becomes_the_last_object_where_a_reader_takes_the_question(question, resolved):
     assert with_referent(question, "lamp", asks_about_one_object) == resolved
@@ -43,7 +45,7 @@ def test_no_generated_follow_up_is_rewritten():
 
     texts = [s.question for seed in range(20) for wording in ("seen", "unseen")
              for s in generate_samples(generate_scene(seed), np.random.default_rng(seed), TaskConfig(wording=wording))]
-    with_pronoun = [t for t in texts if " it" in t.lower() or "that" in t.lower()]
+    with_pronoun = [t for t in texts if " it" in t.lower() or "that" in t.lower() or "there" in t.lower()]
     assert len(with_pronoun) > 100
     assert [t for t in with_pronoun if with_referent(t, "lamp", asks_about_one_object) is not None] == []
 

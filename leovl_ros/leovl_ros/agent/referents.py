@@ -25,13 +25,22 @@ def named_classes(text: str) -> list[str]:
     return [c for c in classes_named(text) if c in CLASSES]
 
 
+_THERE = re.compile(r"\b(?P<verb>take me|bring me|lead me|guide me|go|get|walk|drive|navigate|head) there\b", re.I)
+"""A route to where the dialogue was ("take me there", "how do I get there?")."""
+
+
 def with_referent(text: str, referent: Optional[str], takes: Callable[[str], bool]) -> Optional[str]:
-    """``text`` with its first pronoun replaced by "the <referent>", where it names no class itself and a reader
-    ``takes`` the result; None otherwise (no referent, no pronoun, a class named, or a question the model answers
-    from the history itself)."""
-    if referent is None or named_classes(text) or not _PRONOUN.search(text):
+    """``text`` with its first pronoun replaced by "the <referent>" ("take me there": "take me to the <referent>"),
+    where it names no class itself and a reader ``takes`` the result; None otherwise (no referent, no pronoun, a
+    class named, or a question the model answers from the history itself)."""
+    if referent is None or named_classes(text):
         return None
-    resolved = _PRONOUN.sub(f"the {referent}", text, count=1)
+    if _PRONOUN.search(text):
+        resolved = _PRONOUN.sub(f"the {referent}", text, count=1)
+    elif _THERE.search(text):
+        resolved = _THERE.sub(lambda m: f"{m['verb']} to the {referent}", text, count=1)
+    else:
+        return None
     return resolved if takes(resolved) else None
 
 
