@@ -44,6 +44,7 @@ from leovl_ros.model.room_questions import (
     measured_side_of,
     measured_state,
     measured_whereabouts,
+    measured_which_one,
     room_kind,
 )
 from leovl_ros.model.voxel_questions import (
@@ -367,6 +368,8 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     assert [t for t in texts if asks_height(AskedQuestion(t))] == []
     assert [t for t in texts if asks_first_seen(AskedQuestion(t)) or asks_earliest(t)] == []
     assert [t for t in texts if asks_taller(AskedQuestion(t))] == []
+    assert [t for t in texts if measured_which_one(AskedQuestion(t), torch.ones(1), torch.ones((1, len(CLASSES))),
+                                                   torch.zeros((1, 2)), torch.full((1,), 0.3)) is not None] == []
     assert [t for t in texts if measured_same_colour(AskedQuestion(t), torch.ones(1), torch.ones((1, len(CLASSES))),
                                                      torch.ones((1, len(COLOURS) + 1)), torch.zeros((1, 2)),
                                                      torch.full((1,), 0.3)) is not None] == []
@@ -670,3 +673,27 @@ def test_one_objects_side_of_another_from_the_askers_pose():
     assert side_of("what is to the left of the bed?", pose=(4.0, 0.0, math.pi)) == "nothing that I have seen is left "\
         "of the bed"
     assert side_of("what is left or right of the bed?") is None
+
+
+def test_which_of_a_classs_objects_is_nearer_another_object_said_by_where_it_stands():
+    # a bed with a lamp on the nightstand beside it, another lamp by the far desk, one chair
+    room = furnished_map([("bed", [(0.0, 0.0), (0.3, 0.0)]), ("nightstand", [(0.9, 0.0)]), ("lamp", [(0.9, 0.0)]),
+                          ("desk", [(4.0, 0.0), (4.3, 0.0)]), ("lamp", [(4.9, 0.0)]), ("chair", [(0.0, 2.0)])])
+    attention = torch.ones(len(room.xy))
+
+    def which(question: str, situated: bool = False) -> object:
+        measured = measured_which_one(AskedQuestion(question, situated=situated), attention, room.footprints, room.xy,
+                                      room.cell_size)
+        return None if measured is None else measured.text
+
+    assert which("Which lamp is closer to the bed?") == "the lamp on the nightstand"
+    assert which("which lamp is farthest from the bed?") == "the lamp next to the desk"
+    assert which("which chair is nearest to the bed?") == "I have seen one chair: it is near the bed"
+    assert which("which sofa is closer to the bed?") == "I have not seen a sofa"
+    assert which("which is closer to the bed, the desk or the chair?") is None  # two candidates: measured_closer
+    assert which("which lamp is closer to the bed?", situated=True) is None
+    assert which("what is closer to the bed?") is None
+    twins = furnished_map([("bed", [(0.0, 0.0), (0.0, 0.3)]), ("lamp", [(-0.9, 0.0)]), ("lamp", [(0.9, 0.0)])])
+    assert measured_which_one(AskedQuestion("which lamp is closer to the bed?"), torch.ones(3), twins.footprints,
+                              twins.xy, twins.cell_size).text == \
+        "both lamps are about as close to the bed (1.0 meters)"

@@ -64,6 +64,7 @@ from leovl_ros.model.measure import (
     AskedQuestion,
     Measurement,
     asks_route,
+    distance_text,
     doubted_classes,
     measured_route,
     mentions,
@@ -240,6 +241,55 @@ def measured_closer(question: AskedQuestion, attention: torch.Tensor, footprints
         return Measurement(YES if first_wins else NO)
     winner = 0 if first_wins else 1
     return Measurement(comparison.candidates[winner], objects[winner])
+
+
+_WHICH_ONE = re.compile(r"^\W*which (?:one of the |of the )?(?P<cls>[a-z ]+?) (?:is|are|stands?|sits?|lies?) "
+                        r"(?:the )?(?P<word>closer|closest|nearer|nearest|farther|farthest|further|furthest)\b")
+"""Which of a class's objects is nearest (farthest) to another object ("which lamp is closer to the bed?")."""
+WHICH_ONE_TIE_M = 0.15
+"""Objects whose nearest columns lie this close to the same gap (m) are about as far: both are named."""
+
+
+def measured_which_one(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
+                       cell_size: torch.Tensor) -> Optional[Measurement]:
+    """The answer to "which lamp is closer to the bed?": of the first named class's objects (the inventory's), the one
+    whose nearest column is the nearest to (farthest from) the second named class's object, said by where it stands
+    ("the lamp on the nightstand", :func:`object_place`; with its distance where another is placed alike) and
+    grounded on it; both named where their gaps differ by ``WHICH_ONE_TIE_M`` or less; "I have seen one lamp: it
+    is …" for a class the map shows once. None for another question or from a situation."""
+    found = _WHICH_ONE.match(question.text.lower())
+    if found is None or question.situated or len(question.named) != 2 \
+            or classes_named(found["cls"]) != question.named[:1]:
+        return None
+    cls, reference = question.named
+    inventory = dict(room_inventory(question, footprints, xy, cell_size))
+    missing = next((c for c in (cls, reference) if c not in inventory), None)
+    if missing is not None:
+        return not_seen(missing)
+    base = asked_object(reference, attention, footprints, xy, cell_size)
+    doubted = doubted_classes(question)
+    objects = [o for o in inventory[cls] if not set(o) & set(base)] or inventory[cls]
+    if len(objects) == 1:
+        place = object_place(footprints, xy, cell_size, cls, objects[0], doubted)
+        return Measurement(f"I have seen one {cls}" + (f": it is {place}" if place else ""),
+                           most_probable_first(footprints, cls, objects[0]))
+    gaps = [float(torch.cdist(xy[o].double(), xy[base].double()).min()) for o in objects]
+    pick = (min if found["word"] in ("closer", "closest", "nearer", "nearest") else max)(
+        range(len(objects)), key=lambda i: gaps[i])
+    places = [object_place(footprints, xy, cell_size, cls, o, doubted) for o in objects]
+    tied = [i for i in range(len(objects)) if abs(gaps[i] - gaps[pick]) <= WHICH_ONE_TIE_M]
+    if len(tied) > 1:  # lamps on the nightstands either side of the bed
+        said = list(dict.fromkeys(places[i] for i in tied if places[i]))
+        which = "both" if len(tied) == 2 else f"{count_word(len(tied))} of the"
+        how = "close to" if found["word"] in ("closer", "closest", "nearer", "nearest") else "far from"
+        text = f"{which} {plural(cls)} are about as {how} the {reference} ({distance_text(gaps[pick])})"
+        if len(said) == len(tied):  # each placed apart: "one on the nightstand and one next to the bed"
+            text += ": " + " and ".join(f"one {place}" for place in said)
+        return Measurement(text, most_probable_first(footprints, cls, objects[pick]))
+    text = f"the {cls} {places[pick]}" if places[pick] else f"the {cls}"
+    if not places[pick] or places.count(places[pick]) > 1:  # two lamps on nightstands: say which by the distance
+        text += f"{',' if places[pick] else ''} {distance_text(gaps[pick])} from the {reference}"
+    return Measurement(text, most_probable_first(footprints, cls, objects[pick]))
 
 
 def not_seen(asked: str) -> Measurement:
@@ -1071,6 +1121,7 @@ def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor,
             or measured_colour_objects(question, footprints, colour_probs, xy, cell_size)
             or measured_route(question, attention, footprints, xy, cell_size)
             or measured_closer(question, attention, footprints, xy, cell_size)
+            or measured_which_one(question, attention, footprints, xy, cell_size)
             or measured_inventory(question, footprints, xy, cell_size)
             or measured_scene_caption(question, footprints, xy, cell_size)
             or measured_room_kind(question, footprints, xy, cell_size)
