@@ -13,7 +13,9 @@ trained on the question and its own words are kept beside it.
 Figures: ``right`` (the answer is the candidate, or the yes / no, the footprint gaps make right), the same for the
 language model's words (``model_right``), ``right_choice`` / ``right_yes_no`` by form, ``right_subject_reference``
 over the wordings whose subject is the reference ("is the bed closer to the desk or the stool?"), ``changed`` (the
-map's answer replaced another one of the model's), ``n``, ``answer_ms_median``.
+map's answer replaced another one of the model's), ``n``, ``answer_ms_median`` (these comparisons); ``which_right``
+over ``n_which`` "which lamp is closer to the bed?" questions (:func:`which_one_records`: the answer grounded on the
+right one of the room's lamps; the model's words name no one lamp).
 
     .venv/bin/python benchmarks/closer.py [--rooms 60] [--questions 4] [--split test]
 """
@@ -93,8 +95,48 @@ def ask_room(room: Any, answerer: Any, limit: int, rng: np.random.Generator) -> 
     return records
 
 
+WHICH_PATTERNS: tuple[tuple[str, bool], ...] = (("which {cls} is closer to the {ref}?", True),
+                                               ("Which {cls} is nearest to the {ref}?", True),
+                                               ("which {cls} is farther from the {ref}?", False))
+"""Hand-written "which one" wordings: the text, whether it asks the nearer one."""
+WHICH_CLEAR_M = 0.5
+""""Which lamp is closer to the bed?" is asked only where the right lamp's footprint gap to the bed is this much
+smaller (larger) than every other lamp's."""
+
+
+def which_one_records(room: Any, answerer: Any, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """At most one "which lamp is closer to the bed?" per class the walk shows two or more of, about a class-unique
+    reference where one of them is clearly the answer (``WHICH_CLEAR_M``); right when the answer is grounded on it
+    (its first cell on the object's cells, ``last_seen.object_cells``)."""
+    from last_seen import object_cells
+
+    from leovl_ros.sim import spatial
+
+    seen = [o for o in room.scene.objects if o.id in room.last_visible]
+    unique = [o for o in seen if sum(p.cls == o.cls for p in room.scene.objects) == 1]
+    records = []
+    for cls in sorted({o.cls for o in seen}):
+        group = [o for o in room.scene.objects if o.cls == cls]
+        if len(group) < 2 or not all(o.id in room.last_visible for o in group) or not unique:
+            continue
+        ref = unique[int(rng.integers(len(unique)))]
+        text, closer = WHICH_PATTERNS[int(rng.integers(len(WHICH_PATTERNS)))]
+        gaps = sorted(((spatial.gap(o, ref), o) for o in group), key=lambda g: g[0], reverse=not closer)
+        if abs(gaps[0][0] - gaps[1][0]) < WHICH_CLEAR_M or any(ref.id in (o.id, o.support) for o in group):
+            continue
+        question = text.format(cls=cls, ref=ref.cls)
+        reply = answerer.ask(question, session_id=f"{room.seed}-which-{cls.replace(' ', '-')}")
+        cells = object_cells(gaps[0][1], answerer.agent.cached_scene.batch)
+        records.append({"kind": "which", "question": question, "answer": reply.answer or reply.error,
+                        "ms": reply.latency_ms,
+                        "right": bool(reply.cell_ids) and reply.cell_ids[0] in cells})
+    return records
+
+
 def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The JSON figures from the per-question records."""
+    which = [r for r in records if r.get("kind") == "which"]
+    records = [r for r in records if r.get("kind") != "which"]
     choice = [r for r in records if not r["yes_no"]]
     yes_no = [r for r in records if r["yes_no"]]
     return {"n": len(records), "right": share(records, "right"), "model_right": share(records, "model_right"),
@@ -104,6 +146,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             "right_subject_reference": share([r for r in records if r["subject"]], "right"),
             "n_subject_reference": sum(r["subject"] for r in records),
             "changed": share(records, "changed"),
+            "which_right": share(which, "right"), "n_which": len(which),
             "answer_ms_median": median_ms(records)}
 
 
@@ -112,7 +155,8 @@ def main(argv: Optional[list[str]] = None) -> None:
     args = parse_args(argv)
     model_dir, records = ask_held_out_rooms(
         args, lambda room, answerer: ask_room(room, answerer, args.questions,
-                                              np.random.default_rng([room.seed, 0xC105])))
+                                              np.random.default_rng([room.seed, 0xC105]))
+        + which_one_records(room, answerer, np.random.default_rng([room.seed, 0x3417])))
     print(json.dumps({"benchmark": "closer", "model": str(model_dir), "rooms": args.rooms, "split": args.split,
                       "frames": args.frames, **summarise(records)}))
 
