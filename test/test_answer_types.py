@@ -53,9 +53,10 @@ def test_excluded_answers_leave_the_trie_and_only_where_every_likely_type_names_
     assert excluded_answers(["size"], ["sofa", "bed"]) == ()  # "which is bigger, the sofa or the bed?"
     assert excluded_answers(["class", "size"], ["sofa"]) == ()  # unsure: the named class may be the answer
     assert excluded_answers([], ["sofa"]) == ()
-    # classes the presence head rules out are no answer naming another object ("what is behind the tv?" ≠ "desk")
-    assert excluded_answers(["spatial_relation"], ["tv"], absent=["desk", "bed"]) == ("tv", "desk", "bed")
-    assert excluded_answers(["size"], ["sofa", "bed"], absent=["desk"]) == ()  # the named ones are the answers
+    # classes the presence head doubts are no answer unless named ("what is behind the tv?" is not "desk")
+    assert excluded_answers(["spatial_relation"], ["tv"], doubted=["desk", "bed"]) == ("tv", "desk", "bed")
+    assert excluded_answers(["size"], ["sofa", "bed"], doubted=["desk", "bed"]) == ("desk",)  # bed: named
+    assert excluded_answers(["situated_object"], [], doubted=["desk"]) == ("desk",)
 
 
 def test_a_last_seen_answer_keeps_to_the_classes_the_question_names_or_their_absence():

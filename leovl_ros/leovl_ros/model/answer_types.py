@@ -104,24 +104,27 @@ class AnswerTrie:
 
 
 def excluded_answers(types: Sequence[str], named: Sequence[str],
-                     sets: Mapping[str, Sequence[str]] | None = None, absent: Sequence[str] = ()) -> tuple[str, ...]:
+                     sets: Mapping[str, Sequence[str]] | None = None, doubted: Sequence[str] = ()) -> tuple[str, ...]:
     """The answers decoding may not give, given the classes a question names (``named``), the types' answer
-    ``sets`` and the classes the presence head judges ``absent`` from the room: those classes when every likely
-    type names another object (``NAMES_ANOTHER_CLASS``: "what is behind the tv?" is not answered with a class the
-    map does not hold, nor with the tv); else, where a likely type names the asked class (``NAMES_ASKED_CLASS``),
-    that type's answers other than those classes and their absence — but for the answers another likely type
-    allows ("where and when did you last spot the lamp?" may still be answered "left"); none otherwise ("which is
-    bigger, the sofa or the bed?")."""
+    ``sets`` and the classes the presence head doubts in the room (``doubted``): those doubted classes the question
+    does not name, whatever the types ("what's behind the tv?" is not answered with a class the map's inventory
+    leaves out); besides, the named classes when every likely type names another object (``NAMES_ANOTHER_CLASS``:
+    not "tv" either); or, where a likely type names the asked class (``NAMES_ASKED_CLASS``), that type's answers
+    other than those classes and their absence — but for the answers another likely type allows ("where and when
+    did you last spot the lamp?" may still be answered "left"); none otherwise ("which is bigger, the sofa or the
+    bed?")."""
     if not types:
         return ()
+    others = [c for c in doubted if c not in named]
     if set(types) <= NAMES_ANOTHER_CLASS:
-        return tuple(dict.fromkeys([*named, *absent]))
+        return tuple(dict.fromkeys([*named, *others]))
     asked = [t for t in types if t in NAMES_ASKED_CLASS]
     if not (asked and named and sets):
-        return ()
+        return tuple(others)
     keep = {*named, *(absent_answer(name) for name in named)}
-    others = {a for t in types if t not in NAMES_ASKED_CLASS for a in sets.get(t, ())}
-    return tuple(sorted({a for t in asked for a in sets.get(t, ())} - keep - others))
+    allowed = {a for t in types if t not in NAMES_ASKED_CLASS for a in sets.get(t, ())}
+    return tuple(sorted({a for t in asked for a in sets.get(t, ())} - keep - allowed)) + \
+        tuple(c for c in others if c in allowed)
 
 
 def keep_allowed(logits: torch.Tensor, nxt: set[int] | None) -> torch.Tensor:

@@ -19,7 +19,7 @@ from leovl_ros.eval.normalize import ABSENT_FORMS, ABSENT_PREFIX
 from leovl_ros.model.answer_types import AnswerTrie, AnswerTypes, excluded_answers, keep_allowed
 from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
-from leovl_ros.model.measure import AskedQuestion, Measurement, measured_answer
+from leovl_ros.model.measure import PRESENCE_MIN, AskedQuestion, Measurement, measured_answer
 from leovl_ros.model.presence import ClassPresence, ColumnClasses, presence_nll, presence_stats
 from leovl_ros.model.prompt import History, PromptIds, answer_ids, build_prompt
 from leovl_ros.model.question_copy import QuestionCopy, question_span_copy, word_token_ids
@@ -521,7 +521,7 @@ class LeoVLModel(nn.Module):
             logits = logits.clone()
             logits[barred] = float("-inf")
         names = [OBJECT_CLASSES[c] for c in named]
-        excluded = excluded_answers(types, names, self.answer_trie.sets, self._judged_absent(prefix)) if types else ()
+        excluded = excluded_answers(types, names, self.answer_trie.sets, self._doubted_classes(prefix)) if types else ()
         allowed = self.answer_trie.allowed(types, excluded) if types else None
         for step in range(max_new):
             if step < len(forced):
@@ -595,15 +595,14 @@ class LeoVLModel(nn.Module):
             return "present", [], self._absent_form_ids[0][0]
         return "", [], None
 
-    def _judged_absent(self, prefix: ScenePrefix) -> list[str]:
-        """The classes whose presence probability is below the absent gate's ``reader.absent_below``: no answer
-        naming another object than the asked one names them (:func:`excluded_answers`); none without presence or
-        gate."""
-        below = self.config.reader.absent_below
-        if prefix.presence is None or below <= 0.0:
+    def _doubted_classes(self, prefix: ScenePrefix) -> list[str]:
+        """The classes whose presence probability is below ``measure.PRESENCE_MIN``, the level under which the map's
+        inventory leaves a class out: no answer names them unless the question does (:func:`excluded_answers`);
+        none without class presence."""
+        if prefix.presence is None:
             return []
         probs = torch.sigmoid(prefix.presence[: len(OBJECT_CLASSES)].float()).tolist()
-        return [name for name, p in zip(OBJECT_CLASSES, probs) if p < below]
+        return [name for name, p in zip(OBJECT_CLASSES, probs) if p < PRESENCE_MIN]
 
     def _starts_distance(self, first: torch.Tensor) -> bool:
         """Whether the model's most likely first answer token starts with a digit: only distances ("2.5 meters")
