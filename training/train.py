@@ -467,6 +467,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                 if args.init is None:
                     ap.error("--stage 3 needs --init")
                 stage3(cfg, args.data, args.run_dir, d, args.init, args.time_limit)
+        ddp.barrier(d)  # every rank done (the main one writes the model last) before any tears its group down
     finally:
         ddp.teardown()
     return 0
