@@ -137,9 +137,9 @@ def test_absent_gate_forces_and_bars_absent_answers_at_its_thresholds(tokenizer,
     """Trained to answer "there is no sofa" and "zero" in a room without one, the model says so; with
     ``absent_above`` at 0 (the class surely present) "there is no sofa" may not come ("zero" may: "how many sofas
     are behind me?"); with ``absent_below`` at 1 (surely absent) an absent form is forced — but only on questions
-    that name a class, by any of its phrasings, "there is no" completed with the class's own name, and never on a
-    distance or a situated question (no absent answer exists there). The thresholds travel in the checkpoint
-    (``update_config``), which refuses an inverted pair."""
+    that name a class, by any of its phrasings, "there is no" completed with the class's own name — on a distance
+    or a situated question too (a distance to, or a direction of, an object the room holds none of would be
+    invented). The thresholds travel in the checkpoint (``update_config``), which refuses an inverted pair."""
     from leovl_ros.model.checkpoint import update_config
     from leovl_ros.model.leovl import ABSENT_FORMS
 
@@ -167,16 +167,14 @@ def test_absent_gate_forces_and_bars_absent_answers_at_its_thresholds(tokenizer,
     assert forced.absent_gate == "absent" and forced.text.startswith(ABSENT_FORMS), forced.text
     unnamed = model.generate(prefix, "what is in the room?", max_new_tokens=5)
     assert unnamed.absent_gate == "" and not unnamed.names_class
-    first = torch.zeros(model.llm.get_input_embeddings().weight.shape[0])  # a first token starting a distance:
-    # nothing forced
+    first = torch.zeros(model.llm.get_input_embeddings().weight.shape[0])  # a first token starting a distance
     digit = next(i for i in model.answer_ids("2.5 meters") if model.tokenizer.decode([i]).strip())
     first[digit] = 5.0
-    assert model._absent_gate(0.0, first, 2) == ("", [], None)
-    first[model.answer_ids("red")[0]] = 9.0
-    assert model._absent_gate(0.0, first, 2)[0] == "absent"
+    assert model._absent_gate(0.0, first, 2, ["distance"]) == ("absent", model.answer_ids("there is no sofa"), None)
+    assert model._absent_gate(0.0, first, None) == ("", [], None)  # no class named: nothing to be absent
     situated = model.generate(prefix, "what colour is the sofa?", situation_text="i sit on the chair.",
                               max_new_tokens=5)
-    assert situated.absent_gate != "absent", situated.text
+    assert situated.absent_gate == "absent" and situated.text.startswith(ABSENT_FORMS), situated.text
     synonym = model.generate(prefix, "what colour is the couch?", max_new_tokens=8)  # names the sofa: its presence
     assert synonym.names_class and synonym.asked_presence == pytest.approx(float(torch.sigmoid(prefix.presence[2])))
     assert synonym.absent_gate == "absent" and synonym.text == "there is no sofa", synonym.text
@@ -187,22 +185,27 @@ def test_absent_gate_forces_and_bars_absent_answers_at_its_thresholds(tokenizer,
     assert load_checkpoint(path).config.reader.absent_below == 0.1  # the refused value never landed
 
 
-def test_the_forced_absent_form_is_one_the_likely_answer_types_allow(tokenizer):
-    """"Do you know the colour of the sofa?" in a room without one: the model's first token leans to "no", but a
-    colour answer cannot be "no" — the gate forces "there is no sofa"; a counting question gets "zero" whatever the
-    model leans to; without answer types (``answers`` None) the model's favourite form."""
+def test_the_forced_absent_form_is_the_one_the_likely_answer_types_give(tokenizer):
+    """In a room without a sofa: "zero" to a count, "no" to an existence question, "there is no sofa" to any other
+    type — a colour, a distance, a yes/no relation ("is the sofa next to the bed?": "no" would read as the sofa
+    standing elsewhere), a route — whatever the model's first token leans to; of the forms of several likely types
+    the model's favourite; without answer types, of all three."""
     model = presence_model(tokenizer)
     model.config.reader.absent_below, model.config.reader.absent_above = 0.5, 0.9
     first = torch.zeros(model.llm.get_input_embeddings().weight.shape[0])
     first[model.answer_ids("no")[0]] = 5.0
-    colour = frozenset({"red", "there is no sofa", "there is no chair"})
-    assert model._absent_gate(0.1, first, 2, colour) == ("absent", model.answer_ids("there is no sofa"), None)
-    counting = frozenset({"one", "two", "zero"})
-    assert model._absent_gate(0.1, first, 2, counting) == ("absent", model.answer_ids("zero")[:-1], None)
-    assert model._absent_gate(0.6, first, 2, colour) == ("", [], None)  # between the thresholds: the model's own
-    first[model.answer_ids("there is no sofa")[0]] = 9.0
-    assert model._absent_gate(0.1, first, 2) == ("absent", model.answer_ids("there is no sofa"), None)
-    assert model._absent_gate(0.1, first, 2, counting)[1] == model.answer_ids("zero")[:-1]
+    sofa = model.answer_ids("there is no sofa")
+    for types in (["colour"], ["distance"], ["spatial_relation"], ["size"], ["open"], ["situated_direction"]):
+        assert model._absent_gate(0.1, first, 2, types) == ("absent", sofa, None), types
+    assert model._absent_gate(0.1, first, 2, ["counting"]) == ("absent", model.answer_ids("zero")[:-1], None)
+    assert model._absent_gate(0.1, first, 2, ["situated_counting"])[1] == model.answer_ids("zero")[:-1]
+    assert model._absent_gate(0.1, first, 2, ["existence"])[1] == model.answer_ids("no")[:-1]
+    assert model._absent_gate(0.1, first, 2, ["existence", "spatial_relation"])[1] == model.answer_ids("no")[:-1]
+    assert model._absent_gate(0.6, first, 2, ["colour"]) == ("", [], None)  # between the thresholds: the model's own
+    first[sofa[0]] = 9.0
+    assert model._absent_gate(0.1, first, 2) == ("absent", sofa, None)
+    assert model._absent_gate(0.1, first, 2, ["existence", "spatial_relation"]) == ("absent", sofa, None)
+    assert model._absent_gate(0.1, first, 2, ["counting"])[1] == model.answer_ids("zero")[:-1]
 
 
 def test_the_models_own_absent_answer_names_the_class_the_question_names():

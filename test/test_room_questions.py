@@ -45,6 +45,7 @@ from leovl_ros.model.room_questions import (
     measured_state,
     measured_whereabouts,
     measured_which_one,
+    places_words,
     room_kind,
 )
 from leovl_ros.model.voxel_questions import (
@@ -124,8 +125,6 @@ def test_heights_come_from_the_voxels_of_the_objects_class():
     assert height("how big is the desk?") is None  # its footprint: measured_object_size
     assert height("which is the tallest thing?") is None  # no class named: the model's question type
     assert height("how tall is the desk?") == height("how tall is the desk?")
-    gate = AskedQuestion("how tall is the lamp?", absent=True)
-    assert measured_height(gate, room.footprints, room.xy, room.cell_size, voxels, 0.05).text == "there is no lamp"
     # a class that never stands on another is measured from the floor, whatever voxels the camera missed below it
     assert vertical_extent("bed", torch.tensor([0.9, 0.9]), torch.tensor([0.4, 0.5]), 0.1) == \
         pytest.approx((0.0, 0.545))
@@ -161,9 +160,8 @@ def test_states_the_map_cannot_hold_are_said_to_be_unknown_not_guessed():
     room = furnished_map([("desk", [(0.0, 0.0), (0.3, 0.0)]), ("lamp", [(0.3, 0.0)]), ("bed", [(0.0, 3.0)])])
     attention = torch.ones(len(room.xy))
 
-    def state(question: str, absent: bool = False) -> object:
-        measured = measured_state(AskedQuestion(question, absent=absent), attention, room.footprints, room.xy,
-                                  room.cell_size)
+    def state(question: str) -> object:
+        measured = measured_state(AskedQuestion(question), attention, room.footprints, room.xy, room.cell_size)
         return None if measured is None else (measured.text, measured.cells)
 
     assert state("is the lamp on?") == (STATE_UNKNOWN.format(thing="the lamp", state="on"), [1])
@@ -173,7 +171,6 @@ def test_states_the_map_cannot_hold_are_said_to_be_unknown_not_guessed():
     assert state("is the door open?") == (STATE_UNKNOWN.format(thing="the door", state="open"), [])  # no class
     assert state("is the room tidy?") == (STATE_UNKNOWN.format(thing="the room", state="tidy"), [])
     assert state("is it clean in here?") == (STATE_UNKNOWN.format(thing="the room", state="clean"), [])
-    assert state("is the lamp on?", absent=True) == ("there is no lamp", [])
     for other in ("is the lamp on the desk?", "what is on the desk?", "is the lamp next to the bed?",
                   "is the desk big?", "is the lamp and the bed on?", "is there a lamp?"):
         assert state(other) is None, other
@@ -235,6 +232,10 @@ def test_counts_and_colours_of_several_classes_are_answered_for_each():
     assert of_colour("what red things do you see?") == "two chairs"
     assert of_colour("is there anything grey here?") == "yes: a bed"
     assert of_colour("is there anything blue?") == "no, I have not seen anything blue"
+    assert of_colour("do you see any red things?") == "yes: two chairs"
+    assert of_colour("Can you see anything grey?") == of_colour("are there any grey objects in the room?") == \
+        "yes: a bed"
+    assert of_colour("do you see any chairs?") is None and of_colour("are there any red chairs?") is None
     assert of_colour("how many things are there?") is None and of_colour("how many red chairs are there?") is None
     # "are the chairs the same colour?": every object of the class, or the named classes' objects
     def same(question: str, situated: bool = False) -> object:
@@ -315,6 +316,10 @@ def test_where_an_object_is_from_what_it_stands_on_or_stands_beside():
                          ("lamp", [(0.3, 3.0)])])
     assert measured_location(AskedQuestion("where are the lamps?"), torch.ones(len(two.xy)), two.footprints, two.xy,
                              two.cell_size).text == "the two lamps are on the desk and next to the bed"
+    assert places_words("chair", 2, ["next to the stool"] * 2) == "the two chairs are both next to the stool"
+    assert places_words("chair", 3, ["next to the desk", "next to the bed", "next to the desk"]) == \
+        "of the three chairs, two are next to the desk and one is next to the bed"
+    assert places_words("lamp", 3, ["on the desk"] * 3) == "the three lamps are all on the desk"
     assert where("where is the toilet?") == ("I have not seen a toilet", [])  # the map shows none: no direction
     assert where("where am I?") is None  # no class named
     assert where("what is the lamp standing on?") is None  # another question
@@ -322,8 +327,12 @@ def test_where_an_object_is_from_what_it_stands_on_or_stands_beside():
     assert measured_text("behind", attention, room, question) == "the lamp is on the desk"  # whatever the types say
     assert measured_answer("behind", attention, room, question).cells == [1]  # grounded on the lamp
     assert measured_text("there is no lamp", attention, room, question) == "there is no lamp"  # the model's
-    gate = AskedQuestion("Where is the lamp?", ["situated_direction", "existence"], absent=True)
-    assert measured_text("no", attention, room, gate) == "there is no lamp"  # the absent gate's, in its own words
+    gate = AskedQuestion("Where is the lamp?", ["situated_direction"], absent=True)
+    assert measured_text("there is no lamp", attention, room, gate) == "there is no lamp"  # the absent gate's
+    for question in ("how far is the lamp from the desk?", "is the lamp next to the desk?",
+                     "which is bigger, the lamp or the desk?", "what is next to the lamp?", "describe the lamp"):
+        judged = AskedQuestion(question, ["distance", "spatial_relation", "size", "nearest"], absent=True)
+        assert measured_answer("there is no lamp", attention, room, judged).text == "there is no lamp", question
 
 
 def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_inventory_question():
@@ -394,6 +403,7 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     ("Describe your surroundings.", True), ("Describe the bed.", False), ("what do you see?", False),
     ("where is the room's door?", False), ("what is the layout", False), ("Tell me about this room.", True),
     ("tell me all about this room", True), ("what do you know about this room?", True),
+    ("describe what you saw", True), ("tell me about what you have seen", True),
 ])
 def test_room_descriptions_are_read_from_their_words(question, caption):
     assert asks_scene_caption(question) is caption
@@ -464,9 +474,6 @@ def test_an_object_description_gives_colour_support_what_is_on_it_a_neighbour_an
     assert caption("Describe the bed.", situated=True) is None  # asked from a situation: the model's
     assert caption("Describe the room.") is None  # no class: the room's description
     assert caption("what colour is the bed?") is None
-    absent = AskedQuestion("describe the sofa", [], absent=True)
-    assert measured_object_caption(absent, torch.ones(len(room.xy)), room.footprints, colours, room.xy,
-                                   room.cell_size).text == "there is no sofa"
     assert measured_object_caption(AskedQuestion("describe the toilet", []), torch.ones(len(room.xy)),
                                    room.footprints, colours, room.xy, room.cell_size).text == \
         "I have not seen a toilet"  # none on the map

@@ -55,7 +55,7 @@ from leovl_ros.agent.robot_view import asks_implicitly_from_robot, robot_situati
 from leovl_ros.agent.small_talk import small_talk_reply
 from leovl_ros.agent.spelling import corrected_spelling
 from leovl_ros.agent.validation import Reason, Rejection, check_pose_matrix, check_question, check_session_id
-from leovl_ros.eval.normalize import points_at_no_object
+from leovl_ros.eval.normalize import points_at_no_object, says_no_such_object
 from leovl_ros.geometry.transforms import pose_from_position_quat
 
 if TYPE_CHECKING:  # the model (torch) loads on first use, so --help and imports stay light
@@ -483,7 +483,8 @@ class Answerer:
         last_seen = answer_last_seen(scene.batch, result.answer, result.cell_ids, scene.class_probs,
                                      lambda cells, cls: self.class_voxels(scene.batch, cells, cls), scene.footprints)
         implicit = robot_view is not None and asks_implicitly_from_robot(robot_view, route)  # it did not say "you"
-        answer = f"from where I am: {result.answer}" if implicit else result.answer
+        answer = f"from where I am: {result.answer}" if implicit and not says_no_such_object(result.answer) \
+            else result.answer
         self._note_referent(session_id, read_as, result.answer)
         with self._count_lock:
             self.answered += 1
@@ -587,8 +588,9 @@ class Answerer:
         tallest = asks_tallest(question)
         if scene.footprints is None or not (height or taller or first or tallest):
             return None
-        question.absent = bool(question.named) and self.agent.judged_absent(scene, question.named[0])  # as the
-        # model's absent gate would
+        absent = [cls for cls in question.named if self.agent.judged_absent(scene, cls)]  # as the model's gate
+        if absent:  # "how tall is the sofa?", "is the cabinet taller than the lamp?" in a room without one
+            return self._map_reply(scene, absent_answer(absent[0]), [], shown_read_as, start)
         batch, footprints = scene.batch, torch.as_tensor(scene.footprints)
         xy, cell_size = batch.xy.cpu(), batch.cell_size.cpu()
         if height or taller or tallest:
@@ -606,8 +608,6 @@ class Answerer:
             cells = [int(c) for c in measured.cells]
             return self._map_reply(scene, measured.text, cells, shown_read_as, start, latest_seen(batch, cells))
         asked = question.named[0]
-        if question.absent:
-            return self._map_reply(scene, absent_answer(asked), [], shown_read_as, start)
         cells = [int(c) for c in named_object(question, footprints, xy, cell_size)]
         if not cells:
             return self._map_reply(scene, not_seen(asked).text, [], shown_read_as, start)

@@ -97,6 +97,16 @@ def says_absent(text: str, question_type: str | None = None) -> bool:
     return cleaned.startswith(ABSENT_PREFIX) or (question_type == "counting" and cleaned == "zero")
 
 
+NOT_SEEN = "I have not seen"
+"""How an answer says the map shows no object of a class it did not judge absent ("I have not seen a window")."""
+
+
+def says_no_such_object(text: str) -> bool:
+    """Whether an answer says the room holds none of the asked object ('there is no sofa', 'I have not seen a
+    window'): nothing there to see from any viewpoint."""
+    return clean_answer(text).startswith(ABSENT_PREFIX) or text.startswith(NOT_SEEN)
+
+
 def points_at_no_object(text: str) -> bool:
     """Whether an answer (raw text) is one of ``ABSENT_FORMS`` ('there is no sofa', 'zero', 'no'): it names no
     object of the room, so whatever the model attended has no time to report."""

@@ -19,7 +19,14 @@ from leovl_ros.eval.normalize import ABSENT_FORMS, ABSENT_PREFIX
 from leovl_ros.model.answer_types import AnswerTrie, AnswerTypes, excluded_answers, keep_allowed
 from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
-from leovl_ros.model.measure import PRESENCE_MIN, AskedQuestion, Measurement, measured_answer
+from leovl_ros.model.measure import (
+    COUNTING_TYPES,
+    EXISTENCE_TYPE,
+    PRESENCE_MIN,
+    AskedQuestion,
+    Measurement,
+    measured_answer,
+)
 from leovl_ros.model.presence import ClassPresence, ColumnClasses, presence_nll, presence_stats
 from leovl_ros.model.prompt import History, PromptIds, answer_ids, build_prompt
 from leovl_ros.model.question_copy import QuestionCopy, question_span_copy, word_token_ids
@@ -28,9 +35,12 @@ from leovl_ros.model.text_encoder import WIDTH as TEXT_WIDTH
 from leovl_ros.model.text_encoder import QuestionEncoder
 from leovl_ros.sim.scene import CLASSES as OBJECT_CLASSES
 from leovl_ros.sim.tasks.qa import absent_answer
-from leovl_ros.sim.templates import classes_named
+from leovl_ros.sim.templates import NO, NUMBER_WORDS, classes_named, named_definitely
 
 warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", category=FutureWarning)
+
+ZERO = NUMBER_WORDS[0]
+"""The absent form of a count (``ABSENT_FORMS``)."""
 
 SCENE_FIELDS = ("features", "heights", "weights", "mask", "xy", "cell_size")
 """ColumnBatch fields the CFG encoder reads."""
@@ -516,7 +526,8 @@ class LeoVLModel(nn.Module):
         situated = bool(situation_text.strip()) or situation_pose is not None
         types = self.likely_answer_types(prompt.question)
         answers = self.answer_trie.answers(types) if types else None
-        gate, forced, barred = self._absent_gate(likely, logits, asked if not situated else None, answers)
+        presupposed = asked is not None and named_definitely(question, OBJECT_CLASSES[asked])
+        gate, forced, barred = self._absent_gate(likely, logits, asked, types, presupposed)
         if barred is not None:
             logits = logits.clone()
             logits[barred] = float("-inf")
@@ -571,24 +582,29 @@ class LeoVLModel(nn.Module):
         return min(named, key=lambda c: float(prefix.presence[c])) if named else None
 
     def _absent_gate(self, likely: Optional[float], first: torch.Tensor, asked: Optional[int],
-                     answers: Optional[frozenset[str]] = None) -> tuple[str, list[int], Optional[int]]:
+                     types: Sequence[str] = (), presupposed: bool = False) -> tuple[str, list[int], Optional[int]]:
         """The calibrated absent gate (``reader.absent_below`` / ``absent_above``) on the asked class's presence
         probability ``likely``: (what it did, tokens to force, first token to bar). An absent form is forced only
         when the question names a class (``asked``; head 0 settles on some class even for "what is the smallest
-        thing?"; the caller passes None for a situated question) and the model is not answering with a distance
-        (:meth:`_starts_distance`): the questions with absent answers are colour, counting, relation, last-seen and
-        existence ones about the room, never a distance or a question asked from a situation. The form forced is,
-        of those inside the likely answer types' ``answers`` (all without answer types: "do you know the colour of
-        the toilet?" is answered "there is no toilet", not "no"), the one whose first token the model rates highest
-        (``first``, the first token's scores), "there is no" completed with the named class."""
+        thing?"), asked at a pose or not. Each form answers its own question types (``types``, the likely answer
+        types): "zero" a count, "no" an existence question unless it takes the object as given (``presupposed``: "is
+        the sofa on the stool?" reads as existence too, and "no" would say the sofa stands elsewhere), "there is no"
+        completed with the named class any other — also where no trained answer says so ("how far is the toilet from
+        the bed?", "is the sofa next to the bed?", "how do I get to the sofa?"): a distance, a yes or a route to an
+        object the room holds none of would be invented. Of the forms the types allow, the one whose first token the
+        model rates highest (``first``, the first token's scores); without answer types, of all three."""
         r = self.config.reader
         if likely is None or (r.absent_below <= 0.0 and r.absent_above >= 1.0):
             return "", [], None
-        if likely < r.absent_below and asked is not None and not self._starts_distance(first):
+        if likely < r.absent_below and asked is not None:
             absent = absent_answer(OBJECT_CLASSES[asked])
             forms = [(absent if form == ABSENT_PREFIX else form, ids)
                      for form, ids in zip(ABSENT_FORMS, self._absent_form_ids)]
-            forms = [f for f in forms if answers is None or f[0] in answers] or forms
+            if types:
+                answered = {NO: EXISTENCE_TYPE in types and not presupposed,
+                            ZERO: any(t in COUNTING_TYPES for t in types),
+                            absent: any(t not in (EXISTENCE_TYPE, *COUNTING_TYPES) for t in types)}
+                forms = [f for f in forms if answered[f[0]]] or forms[:1]
             text, ids = max(forms, key=lambda f: float(first[f[1][0]]))
             return "absent", self.answer_ids(text) if text == absent else ids, None  # "there is no …": then the end
         if likely > r.absent_above:  # "there" starts no other answer
@@ -603,11 +619,6 @@ class LeoVLModel(nn.Module):
             return []
         probs = torch.sigmoid(prefix.presence[: len(OBJECT_CLASSES)].float()).tolist()
         return [name for name, p in zip(OBJECT_CLASSES, probs) if p < PRESENCE_MIN]
-
-    def _starts_distance(self, first: torch.Tensor) -> bool:
-        """Whether the model's most likely first answer token starts with a digit: only distances ("2.5 meters")
-        do."""
-        return self.tokenizer.decode([int(first.argmax())], skip_special_tokens=True).strip()[:1].isdigit()
 
     def parameter_count(self) -> dict[str, int]:
         """Parameters of the CFG encoder, the LLM and trainable ones."""

@@ -103,6 +103,9 @@ RELATION_TYPE = "spatial_relation"
 COUNTING_TYPE = "counting"
 """The answer type of "how many <class>?" about the whole room (``model.answer_types``)."""
 
+EXISTENCE_TYPE = "existence"
+"""The answer type of "is there a sofa?": the one whose "no" says the asked class is absent."""
+
 
 SIZE_TYPE = "size"
 """The answer type of size comparisons ("which is bigger, …?", "is the bin bigger than the cushion?")."""
@@ -113,6 +116,9 @@ SITUATED_OBJECT_TYPE = "situated_object"
 
 SITUATED_COUNTING_TYPE = "situated_counting"
 """The answer type of "how many chairs are on my left?" asked at a pose."""
+
+COUNTING_TYPES = (COUNTING_TYPE, SITUATED_COUNTING_TYPE)
+"""The answer types whose "zero" says there is none of the asked class."""
 
 NEAREST_TYPES = ("nearest", "farthest")
 """The answer types of "what is nearest to the stool?" and "what is farthest from the tv?"."""
@@ -552,10 +558,10 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
     class's object by the map's, "how do I get to the sofa?" asked at a pose by the
     route to it (whatever the model said), a count above zero to a room-wide "how many <class>?" and any count in a
     direction by the count (at most one above the model's). ``scene`` carries the map geometry (``xy``, ``cell_size``,
-    ``footprints``: a ``ScenePrefix``). Any other answer, or one the map cannot measure (too few attended objects,
-    no geometry), as it is."""
+    ``footprints``: a ``ScenePrefix``). Any other answer, the absent gate's (``question.absent``), or one the map
+    cannot measure (too few attended objects, no geometry), as it is."""
     xy, cell_size = getattr(scene, "xy", None), getattr(scene, "cell_size", None)
-    if xy is None or cell_size is None:
+    if xy is None or cell_size is None or question.absent:  # the gate's answer: no object of the class to measure
         return Measurement(text)
     footprints = getattr(scene, "footprints", None)
     xy, cell_size, footprints = xy.cpu(), cell_size.cpu(), None if footprints is None else footprints.float().cpu()

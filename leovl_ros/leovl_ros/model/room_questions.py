@@ -38,7 +38,7 @@ from typing import Optional
 
 import torch
 
-from leovl_ros.eval.normalize import says_absent
+from leovl_ros.eval.normalize import NOT_SEEN, says_absent
 from leovl_ros.model.map_objects import (
     NAMED_OBJECT_MIN_P,
     ON_CLASSES,
@@ -73,7 +73,6 @@ from leovl_ros.model.measure import (
 )
 from leovl_ros.sim.scene import CLASSES, COLOURS
 from leovl_ros.sim.spatial import bearing
-from leovl_ros.sim.tasks.qa import absent_answer
 from leovl_ros.sim.templates import (
     COLOUR_WORDS,
     class_spans,
@@ -154,8 +153,10 @@ bed in one word")."""
 _DESCRIBE_WORDS = (("describe", "description", "summary", "summarise", "summarize", "overview", "layout"),
                    (("look", "like"), ("looks", "like"), ("me", "about"), ("everything", "about"), ("all", "about"),
                     ("more", "about"), ("know", "about")))
-_ROOM_WORDS = (("room", "scene", "place", "space", "area", "surroundings", "environment", "here", "around"), ())
-"""A description of the room: a word asking for one and a word for the room (:func:`asks_scene_caption`)."""
+_ROOM_WORDS = (("room", "scene", "place", "space", "area", "surroundings", "environment", "here", "around"),
+               (("you", "see"), ("you", "saw"), ("you", "seen"), ("have", "seen"), ("you", "found")))
+"""A description of the room: a word asking for one and a word for the room, or for what the robot saw
+(:func:`asks_scene_caption`: "describe what you saw")."""
 
 _ON_FLOOR = re.compile(r"\bon the (?:floor|ground)\b")
 _PLACES = {"in a corner of the room": re.compile(r"\bcorners?\b"),
@@ -296,7 +297,7 @@ def not_seen(asked: str) -> Measurement:
     """The answer about an object the map shows nowhere, not even faintly ("I have not seen a window"): where the
     absent gate did not judge the class absent, the language model would answer with a direction or a size out of
     nothing."""
-    return Measurement(f"I have not seen {with_article(asked)}")
+    return Measurement(f"{NOT_SEEN} {with_article(asked)}")
 
 
 _FIND = re.compile(r"^\W*(?:please |hey robot,? |robot,? )?(?:(?:can|could) you )?(?:find|locate|show me|point (?:me )?"
@@ -342,6 +343,20 @@ def asked_object(asked: str, attention: torch.Tensor, footprints: torch.Tensor, 
         asked, attention, footprints, xy, cell_size, LOCATION_FAINT_MIN_P)
 
 
+def places_words(asked: str, count: int, places: list[str]) -> str:
+    """Where ``count`` objects of a class are, each place said once: "the two lamps are on the desk and next to the
+    bed", "the two chairs are both next to the stool", "of the three chairs, two are next to the desk and one is
+    next to the bed"."""
+    said = Counter(places)
+    head = f"the {count_word(count)} {plural(asked)}"
+    if len(said) == 1 and said[places[0]] == count:
+        return f"{head} are {'both' if count == 2 else 'all'} {places[0]}"
+    if all(n == 1 for n in said.values()):
+        return f"{head} are {' and '.join(said)}"
+    parts = [f"{count_word(n)} {'are' if n > 1 else 'is'} {place}" for place, n in said.items()]
+    return f"of {head}, {' and '.join(parts)}"
+
+
 def measured_location(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
                       cell_size: torch.Tensor) -> Optional[Measurement]:
     """The answer to "where is the chair?" asked from no situation ("the chair is next to the bed", "the lamp is on
@@ -352,13 +367,10 @@ def measured_location(question: AskedQuestion, attention: torch.Tensor, footprin
     desk, not the lamp on it); asked in the plural where the map shows several ("where are the lamps?"), each of
     them ("the two lamps are on the nightstand and next to the bed"). None for another question (situated: a
     direction from the pose is the answer there; no class named; no words of a location) or where the map shows
-    nothing beside it; :func:`not_seen` where it shows no such object; "there is no sofa" where the absent gate
-    judged the class absent (``question.absent``)."""
+    nothing beside it; :func:`not_seen` where it shows no such object."""
     if question.situated or not question.named or not asks_location(question.text):
         return None
     asked = question.named[0]
-    if question.absent:  # the gate's "no" (what the types allowed) answers no "where"
-        return Measurement(absent_answer(asked))
     cells = asked_object(asked, attention, footprints, xy, cell_size)
     if not cells:
         return not_seen(asked)
@@ -367,7 +379,7 @@ def measured_location(question: AskedQuestion, attention: torch.Tensor, footprin
     if asks_plural(question.text, asked) and len(objects) > 1:  # "where are the lamps?": each of them
         places = [place for o in objects if (place := object_place(footprints, xy, cell_size, asked, o, doubted))]
         if places:
-            return Measurement(f"the {count_word(len(objects))} {plural(asked)} are {' and '.join(places)}",
+            return Measurement(places_words(asked, len(objects), places),
                                most_probable_first(footprints, asked, objects[0]))
     place = object_place(footprints, xy, cell_size, asked, cells, doubted)
     if place is None:
@@ -611,8 +623,6 @@ def measured_object_caption(question: AskedQuestion, attention: torch.Tensor, fo
     if question.situated or not asks_object_caption(question):
         return None
     asked = question.named[0]
-    if question.absent:
-        return Measurement(absent_answer(asked))
     said = colour_before(question.text, asked)  # "the orange cushion": that one, and its colour as the asker says
     shades = [] if said is None or colour_probs is None else [
         (colour_share(colour_probs, footprints, asked, o, said), o)
@@ -727,8 +737,6 @@ def measured_object_size(question: AskedQuestion, attention: torch.Tensor, footp
             or SMALLER.search(words):
         return None
     asked = question.named[0]
-    if question.absent:
-        return Measurement(absent_answer(asked))
     cells = asked_object(asked, attention, footprints, xy, cell_size)
     if not cells:
         return not_seen(asked)
@@ -841,7 +849,7 @@ def measured_state(question: AskedQuestion, attention: torch.Tensor, footprints:
     """The answer to "is the lamp on?", "is the door open?", "is the room tidy?": that the map cannot tell
     (:data:`STATE_UNKNOWN`), grounded on the object where the map shows it — the model, which never saw such a
     question, said "yes" or "no" at random. None for another question (no such state word at its end; neither a class
-    nor the room named); "there is no lamp" where the absent gate judged the class absent."""
+    nor the room named)."""
     found = _STATE.match(question.text.lower().strip())
     if found is None:
         return None
@@ -850,8 +858,6 @@ def measured_state(question: AskedQuestion, attention: torch.Tensor, footprints:
     thing, state = found["thing"], found["state"]
     if len(question.named) == 1 and [c for c in classes_named(thing) if c in CLASSES] == question.named:
         asked = question.named[0]  # "the lamp", "the red lamp", "the television": one object of one class
-        if question.absent:
-            return Measurement(absent_answer(asked))
         return Measurement(STATE_UNKNOWN.format(thing=f"the {asked}", state=state),
                            asked_object(asked, attention, footprints, xy, cell_size))
     other = classes_named(thing)  # a door or a window: the words know them, the map's classes do not
@@ -1071,9 +1077,10 @@ _COLOUR_HERE = r"(?: (?:are there|is there|do you see|can you see|have you seen|
 _WHAT_IS_COLOUR = re.compile(rf"^\W*(?:what|which {_THINGS})(?:'s| is| are)? (?P<colour>[a-z]+){_COLOUR_HERE}"
                              rf"|^\W*(?:what|which|name the|list the) (?P<colour2>[a-z]+) {_THINGS_PLURAL}"
                              rf"{_COLOUR_HERE}"
-                             rf"|^\W*is (?:there )?anything (?P<colour3>[a-z]+){_COLOUR_HERE}")
+                             rf"|^\W*(?:is (?:there )?anything|(?:do|can|did) you see (?:any|anything)"
+                             rf"|(?:are|were) there any) (?P<colour3>[a-z]+)(?: {_THINGS_PLURAL})?{_COLOUR_HERE}")
 """A question for the things of one colour ("what is blue?", "which things are red here?", "what red things are
-there?", "is there anything green?")."""
+there?", "is there anything green?", "do you see any red things?")."""
 _HOW_MANY_COLOUR = re.compile(rf"^\W*how many (?:{_THINGS_PLURAL} (?:are |is )?(?P<colour>[a-z]+)"
                               rf"|(?P<colour2>[a-z]+) {_THINGS_PLURAL}){_COLOUR_HERE}")
 """Counting the things of one colour ("how many things are red?", "how many blue objects are there?")."""

@@ -27,7 +27,6 @@ from leovl_ros.model.room_questions import (
     not_seen,
 )
 from leovl_ros.sim.scene import CLASSES
-from leovl_ros.sim.tasks.qa import absent_answer
 
 _HEIGHT = re.compile(r"\b(?:how (?:tall|high|low|short)|(?:what|which) height|height of)\b")
 """A question about an object's height ("how tall is the lamp?", "what height is the desk?", with a class named:
@@ -119,12 +118,10 @@ def measured_height(question: AskedQuestion, footprints: torch.Tensor, xy: torch
     """The answer to "how tall is the lamp?": "the lamp is about 0.5 meters tall" (and, for one standing on
     something, "its top 1.3 meters above the floor"), from the :func:`vertical_extent` of the voxels of the
     :func:`named_object`'s columns, grounded on it. None for another question; :func:`not_seen` where the map shows
-    no such object; "there is no sofa" where the absent gate judged the class absent."""
+    no such object (a class the absent gate judges absent is answered before, ``Answerer``)."""
     if not asks_height(question):
         return None
     asked = question.named[0]
-    if question.absent:
-        return Measurement(absent_answer(asked))
     cells = named_object(question, footprints, xy, cell_size)
     if not cells:
         return not_seen(asked)

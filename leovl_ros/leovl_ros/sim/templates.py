@@ -160,3 +160,14 @@ def class_spans(text: str) -> list[tuple[int, int, str]]:
 def classes_named(text: str) -> list[str]:
     """Canonical names of the classes a text names (:func:`class_spans`), each once, in order of appearance."""
     return list(dict.fromkeys(name for _, _, name in class_spans(text)))
+
+
+_DEFINITE = re.compile(r"\b(?:the|your|that|this)\s+(?:[a-z-]+\s+)?$")
+"""A definite article (or a demonstrative), at most one word before a class phrasing ("the red sofa")."""
+
+
+def named_definitely(text: str, cls: str) -> bool:
+    """Whether a text names class ``cls`` as a thing that exists ("is the sofa next to the bed?", "where's that
+    couch?"), not as one asked about ("is there a sofa?", "any sofas?")."""
+    lower = text.lower()
+    return any(name == cls and _DEFINITE.search(lower[:start]) for start, _, name in class_spans(text))
