@@ -280,6 +280,8 @@ def test_what_a_person_wants_to_do_is_answered_with_the_objects_that_afford_it()
     ("what is next to the bed?", False),
     ("find the chair", True), ("Can you show me the red bed, please?", True), ("point to the lamp", True),
     ("find the object farthest from the chair", False), ("show me the way to the bed", False),  # a route
+    ("list all the chairs", True), ("find every lamp", True), ("list the objects", False),  # that is the inventory
+    ("list the chairs next to the bed", False),
 ])
 def test_location_questions_are_read_from_their_words(question, location):
     assert asks_location(question) is location
@@ -508,6 +510,9 @@ def test_the_room_and_an_object_are_sized_from_the_map():
     ("what did you see last?", True), ("What have you seen most recently?", True),
     ("what was the last thing you saw?", True), ("which objects did you see just now?", True),
     ("when did you last see the bed?", False), ("what do you see?", False), ("what is the last chair?", False),
+    ("what do you see right now?", True), ("what are you looking at?", True), ("what's in view?", True),
+    ("what did you just see?", True), ("what have you seen recently?", True), ("what can you see from here?", False),
+    ("what is on my left right now?", False), ("what is the chair looking at?", False),
 ])
 def test_what_was_seen_last_is_read_from_the_words(question, latest):
     assert asks_latest(question) is latest

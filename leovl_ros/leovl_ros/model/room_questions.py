@@ -139,7 +139,7 @@ _INVENTORY = re.compile(
 _NOT_INVENTORY = re.compile(
     r"\b(?:biggest|largest|smallest|tiniest|tallest|highest|lowest|shortest|longest|widest|most|least|first|nearest"
     r"|closest|farthest|furthest|colou?r|describe|left|right|front|behind|next|between|under|top|near|how|last"
-    r"|latest|recently|just now)\b")
+    r"|latest|recently|just|now|currently|moment)\b")
 """An inventory question asks what the map holds ("what do you see?", "what is in the room?", "list the objects")
 and nothing narrower (the biggest or the highest, the first on my left, what is next to, what colour, how many)."""
 
@@ -168,9 +168,12 @@ _ROOM_SIZE = re.compile(r"\b(?:how (?:big|large|wide)|how long (?:is|are)|what s
                         r"|square (?:meters?|metres?))\b")
 """A question about the room's size ("how big is the room?", with a room word and no class: :func:`asks_room_size`)."""
 
-_LATEST = re.compile(r"\b(?:see|seen|saw|spot|spotted|notice|noticed|look at|looked at)\b.*\b(?:last|latest|most "
-                     r"recently|just now|a moment ago)\b|\blast (?:thing|things|object|objects)\b")
-""""What did you see last?", "what have you seen most recently?", "the last thing you saw" (:func:`measured_latest`)."""
+_LATEST = re.compile(r"\b(?:see|seen|saw|seeing|spot|spotted|notice|noticed|look at|looked at)\b.*\b(?:last|latest"
+                     r"|most recently|recently|just now|a moment ago|now|at the moment|currently)\b"
+                     r"|\blast (?:thing|things|object|objects)\b|\b(?:just|currently) (?:see|saw|spotted|noticed)\b"
+                     r"|\bwhat(?:'s| is| are)? (?:you )?(?:looking at|in (?:your )?(?:view|sight))\W*(?:now\W*)?$")
+""""What did you see last?", "what have you seen most recently?", "the last thing you saw", "what do you see right
+now?", "what are you looking at?", "what's in view?" (:func:`measured_latest`: what the newest frames showed)."""
 _EARLIEST = re.compile(r"\b(?:see|seen|saw|spot|spotted|notice|noticed)\b.*\b(?:first|at the start|in the beginning)\b"
                        r"|\bfirst (?:thing|things|object|objects) (?:you|that you|i) (?:saw|seen|noticed)\b")
 """"What did you see first?", "the first thing you saw" (:func:`measured_latest` with ``first_seen``)."""
@@ -301,9 +304,10 @@ def not_seen(asked: str) -> Measurement:
 
 
 _FIND = re.compile(r"^\W*(?:please |hey robot,? |robot,? )?(?:(?:can|could) you )?(?:find|locate|show me|point (?:me )?"
-                   r"(?:to|at)|search for)\s+(?P<rest>.*)$")
-"""A request to find an object ("find the chair", "can you show me the bed?", "point to the lamp")."""
-_FIND_FILLER = frozenset({"the", "a", "an", "my", "please", "for", "me", "in", "this", "room", "here"})
+                   r"(?:to|at)|search for|list)\s+(?P<rest>.*)$")
+"""A request to find an object ("find the chair", "can you show me the bed?", "point to the lamp", "list all the
+chairs")."""
+_FIND_FILLER = frozenset({"the", "a", "an", "my", "please", "for", "me", "in", "this", "room", "here", "all", "every"})
 """Words a find request may hold besides its object ("find the chair for me please")."""
 
 
