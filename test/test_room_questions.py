@@ -282,6 +282,8 @@ def test_what_a_person_wants_to_do_is_answered_with_the_objects_that_afford_it()
     ("find the object farthest from the chair", False), ("show me the way to the bed", False),  # a route
     ("list all the chairs", True), ("find every lamp", True), ("list the objects", False),  # that is the inventory
     ("list the chairs next to the bed", False),
+    ("bed?", True), ("the red chair", True), ("lamp location", True), ("the position of the tv?", True),
+    ("bed and chair", False), ("red?", False), ("describe the bed", False), ("bed size", False),
 ])
 def test_location_questions_are_read_from_their_words(question, location):
     assert asks_location(question) is location

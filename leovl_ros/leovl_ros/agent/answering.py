@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 import numpy as np
 
+from leovl_ros.agent.compound import split_compound, with_pronouns_resolved
 from leovl_ros.agent.inline_situation import split_situation
 from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.object_words import with_trained_object_words
@@ -97,6 +98,9 @@ class AnswererConfig:
     robot_viewpoint: bool = True
     """Ask a question with no situation that takes the robot as its viewpoint ("is the bed on your left?") or asks
     a route ("take me to the chair") at the robot's newest camera pose (``robot_view``)."""
+    compound_questions: bool = True
+    """Answer two questions typed as one ("where is the bed and what colour is it?") one after the other in the
+    same dialogue (``compound.split_compound``), the answers joined."""
 
     def __post_init__(self) -> None:
         if self.max_question_chars < 1 or self.max_session_id_chars < 1:
@@ -106,6 +110,10 @@ class AnswererConfig:
         if not 0.0 <= self.scene_refresh_s <= 3600.0:
             raise ValueError(f"scene_refresh_s must be in [0, 3600], got {self.scene_refresh_s}")
 
+
+SENTENCE_MIN_WORDS = 4
+"""An answer of this many words says what it answers ("the bed is next to the lamp"); a shorter one ("gray",
+"2.5 meters") follows its question in a compound reply (``Answerer._ask_in_turn``)."""
 
 NO_CAMERA_POSE_ANSWER = "I do not know where I am: the map holds no camera pose (a map saved before 2026-12-07)"
 """The answer to "where are you?" on a map without the newest camera pose (``VoxelStore.camera_pose``)."""
@@ -437,6 +445,9 @@ class Answerer:
             else split_situation(read_as)
         if inline is not None:  # "I'm on the bed. What is on my left?": the situation apart, as the model reads it
             situation_text, read_as = inline
+        parts = split_compound(read_as) if self.config.compound_questions else None
+        if parts is not None:  # "where is the bed and what colour is it?": each in turn, the answers joined
+            return self._ask_in_turn(parts, session_id, situation_text, situation_pose, start)
         if not self._model_lock.acquire(timeout=self.config.busy_timeout_s):
             return self._reject(Reason.BUSY.value, f"the model is answering another question (waited "
                                                    f"{self.config.busy_timeout_s:.1f} s); try again", start)
@@ -498,6 +509,44 @@ class Answerer:
                      last_seen=last_seen, answer_types=list(result.answer_types),
                      read_as=(f"{read_as} [situation: {situation_text}]" if inline is not None
                               else read_as if read_as != question else ""))
+
+    def _ask_in_turn(self, parts: list[str], session_id: str, situation_text: str,
+                     situation_pose: Optional[np.ndarray], start: float) -> Reply:
+        """The questions of a compound one asked one after the other in the session (a later one's "it" the object
+        the earlier answer was about, ``compound.with_pronouns_resolved``), as one reply: each answer as a person
+        reads it (``spoken.spoken_answer``: "I last saw the bed at …"), one that is no sentence of its own after the
+        question it answers ("the bed is next to the lamp; what colour is the bed: gray"), the groundings in order
+        (the first question's object first: the ``~/goal``), the lowest confidence, the first time known; the
+        first failed part's reply where one fails."""
+        replies, asked = [], []
+        for i, part in enumerate(parts):
+            with self._count_lock:
+                referent = self._referents.get(session_id)
+            part = with_pronouns_resolved(part, referent) if i else part
+            reply = self.ask(part, session_id, situation_text, situation_pose)
+            if not reply.success:
+                return reply
+            replies.append(reply)
+            asked.append(reply.read_as.split(" [situation:")[0] if reply.read_as else part)
+        from leovl_ros.agent.spoken import spoken_answer  # "I last saw the bed at …" for a last-seen part
+
+        spoken = [spoken_answer(r, None, q) for q, r in zip(asked, replies)]
+        said = list(dict.fromkeys(  # "there is no sofa" once for "where is the sofa and what colour is it?"
+            text if len(text.split()) >= SENTENCE_MIN_WORDS else f"{q.rstrip('?')}: {text}"
+            for q, text in zip(asked, spoken)))
+        return Reply(success=True, answer="; ".join(said), confidence=min(r.confidence for r in replies),
+                     object_ids=[i for r in replies for i in r.object_ids],
+                     cell_ids=[c for r in replies for c in r.cell_ids],
+                     grounding_xyz=[p for r in replies for p in r.grounding_xyz],
+                     grounding_size=[g for r in replies for g in r.grounding_size],
+                     scene_tokens=max(r.scene_tokens for r in replies),
+                     prompt_tokens=sum(r.prompt_tokens for r in replies),
+                     answer_tokens=sum(r.answer_tokens for r in replies),
+                     latency_ms=(time.perf_counter() - start) * 1e3, map_version=replies[-1].map_version,
+                     last_seen=next((r.last_seen for r in replies if r.last_seen is not None), None),
+                     first_seen=next((r.first_seen for r in replies if r.first_seen is not None), None),
+                     answer_types=list(dict.fromkeys(t for r in replies for t in r.answer_types)),
+                     read_as=" | ".join(asked))
 
     def _before_model(self, scene: Any, camera_pose: Optional[np.ndarray], question: str, read_as: str,
                       session_id: str, start: float) -> tuple[Optional[Reply], str]:

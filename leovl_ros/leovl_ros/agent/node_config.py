@@ -213,6 +213,9 @@ class DialogueConfig:
                                         "('is the bed on your left?', asked as 'on my left') or asks a route ('take "
                                         "me to the chair') at the robot's newest camera pose (agent/robot_view.py).",
                                   read_only=False)
+    compound_questions: bool = param(True, "Answer two questions typed as one ('where is the bed and what colour "
+                                           "is it?') one after the other in the same dialogue, the answers joined "
+                                           "(agent/compound.py).", read_only=False)
     topic_session_id: str = param("topic", "Session id of questions arriving on ~/question.", read_only=False)
     marker_scale: float = param(0.25, "Diameter (m) of the grounding spheres.", read_only=False)
     status_period_s: float = param(1.0, "Period (s) of ~/status.")
@@ -247,4 +250,5 @@ class DialogueConfig:
                               max_session_id_chars=self.max_session_id_chars, busy_timeout_s=self.busy_timeout_s,
                               scene_refresh_s=self.scene_refresh_s, check_scope=self.check_scope,
                               object_words=self.object_words, correct_spelling=self.correct_spelling,
-                              inline_situation=self.inline_situation, robot_viewpoint=self.robot_viewpoint)
+                              inline_situation=self.inline_situation, robot_viewpoint=self.robot_viewpoint,
+                              compound_questions=self.compound_questions)

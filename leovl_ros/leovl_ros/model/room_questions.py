@@ -330,13 +330,26 @@ def words_besides_classes(text: str) -> tuple[int, list[str]]:
     return len(spans), re.findall(r"[a-z]+", text)
 
 
+_LOCATION = re.compile(r"\b(?:location|whereabouts)\b|\bposition of\b")
+"""A location asked without "where" ("the lamp's location?", "position of the bed")."""
+_BARE_CLASS_WORDS = frozenset({"the", "a", "an", "my", "location", "position", "please"})
+"""What a question made of one class phrase may hold besides it ("bed?", "the red chair", "lamp location")."""
+
+
 def asks_location(question: str) -> bool:
     """Whether a question asks where something is ("where is the chair?", "where can I find a lamp?", "do you know
-    where the bin is?", "find the chair", "show me the bed"; a swapped pair of letters forgiven), not when it was
-    seen, what it looks like or which way leads to it."""
+    where the bin is?", "find the chair", "show me the bed", "location of the lamp", or the class alone: "bed?";
+    a swapped pair of letters forgiven), not when it was seen, what it looks like or which way leads to it."""
     words = question.lower()
-    return (mentions(words, ("where",), ()) or asks_to_find(words)) and not _NOT_WHERE.search(words) \
-        and not asks_route(words)
+    return (mentions(words, ("where",), ()) or bool(_LOCATION.search(words)) or asks_to_find(words)
+            or names_only_a_class(words)) and not _NOT_WHERE.search(words) and not asks_route(words)
+
+
+def names_only_a_class(text: str) -> bool:
+    """Whether a text is one class phrase and nothing else ("bed?", "the red chair", "lamp location"): a user
+    typing an object's name wants to know where it is."""
+    named, others = words_besides_classes(text.lower())
+    return named == 1 and all(w in _BARE_CLASS_WORDS or w in _COLOUR_SPELLINGS for w in others)
 
 
 def asked_object(asked: str, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
