@@ -27,6 +27,7 @@ from leovl_ros.agent.map_handle import MapHandle
     ("what is next to the bed and is it", None),  # "is it" asks nothing of its own
     ("the bed and what colour is it?", None),  # the first part is no question
     ("What does the lamp look like and where is it?", None),  # one description
+    (" and ".join(["where is the bed"] * 5) + "?", None),  # more than MAX_PARTS: asked whole
 ])
 def test_a_second_question_is_split_where_it_starts(text, parts):
     assert split_compound(text) == parts

@@ -218,6 +218,9 @@ def test_counts_and_colours_of_several_classes_are_answered_for_each():
     assert several("how many chairs are next to the bed?") is None  # a relation: another question
     assert several("what colour is the chair next to the bed?") is None
     assert several("how many chairs and beds are there?", situated=True) is None
+    judged = AskedQuestion("what colour is the bed and the chair?", presence={"bed": 0.9, "chair": 0.01}, absent=True)
+    assert measured_several(judged, attention, room.footprints, colours, room.xy, room.cell_size).text == \
+        "the bed is gray and I have not seen a chair"  # the chair the absent gate judged absent
     # "what is red?": the objects of that colour
     def of_colour(question: str) -> object:
         measured = measured_colour_objects(AskedQuestion(question), room.footprints, colours, room.xy, room.cell_size)
@@ -337,6 +340,9 @@ def test_where_an_object_is_from_what_it_stands_on_or_stands_beside():
                      "which is bigger, the lamp or the desk?", "what is next to the lamp?", "describe the lamp"):
         judged = AskedQuestion(question, ["distance", "spatial_relation", "size", "nearest"], absent=True)
         assert measured_answer("there is no lamp", attention, room, judged).text == "there is no lamp", question
+    # about several classes, one judged absent: each answered on its own
+    several = AskedQuestion("how many chairs and toilets are there?", ["counting"], absent=True)
+    assert measured_text("zero", attention, room, several) == "one chair and no toilets"
 
 
 def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_inventory_question():

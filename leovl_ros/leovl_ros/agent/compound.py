@@ -23,6 +23,9 @@ _QUESTION = re.compile(rf"^\W*{_STARTS_QUESTION}", re.I)
 _JOIN = re.compile(rf"(?:\s*[,;]\s*(?:and\s+|also\s+|plus\s+)?|\s+(?:and|also|plus)\s+|\?\s+(?:and\s+)?)"
                    rf"(?=(?:also\s+|then\s+)?{_STARTS_QUESTION})", re.I)
 """Where a second question begins: a joining word or mark right before a question's first words."""
+MAX_PARTS = 4
+"""At most this many questions are split from one text; a longer run of them is asked whole (each part costs a
+model pass)."""
 _MIN_WORDS = 3
 """Each part holds at least this many words ("where are you", "what colour is it"): "is it" alone is no question of
 its own."""
@@ -34,8 +37,8 @@ look like and where is it?")."""
 
 
 def split_compound(text: str) -> Optional[list[str]]:
-    """The questions a text asks one after another (two or more, each ending with a question mark), or None for a
-    text that asks one."""
+    """The questions a text asks one after another (two to ``MAX_PARTS``, each ending with a question mark), or None
+    for a text that asks one (or more than ``MAX_PARTS``)."""
     if not _QUESTION.match(text) or _DESCRIPTION.search(text):
         return None
     parts, start = [], 0
@@ -44,7 +47,7 @@ def split_compound(text: str) -> Optional[list[str]]:
         start = join.end()
     parts.append(text[start:])
     parts = [re.sub(r"^(?:also|then)\s+", "", p.strip(" ,;?"), flags=re.I) for p in parts]
-    if len(parts) < 2 or any(len(p.split()) < _MIN_WORDS for p in parts):
+    if not 2 <= len(parts) <= MAX_PARTS or any(len(p.split()) < _MIN_WORDS for p in parts):
         return None
     return [f"{p}?" for p in parts]
 

@@ -558,20 +558,28 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
     class's object by the map's, "how do I get to the sofa?" asked at a pose by the
     route to it (whatever the model said), a count above zero to a room-wide "how many <class>?" and any count in a
     direction by the count (at most one above the model's). ``scene`` carries the map geometry (``xy``, ``cell_size``,
-    ``footprints``: a ``ScenePrefix``). Any other answer, the absent gate's (``question.absent``), or one the map
-    cannot measure (too few attended objects, no geometry), as it is."""
+    ``footprints``: a ``ScenePrefix``). Any other answer, the absent gate's (``question.absent``; a count or colour
+    question about several classes then answers each), or one the map cannot measure (too few attended objects, no
+    geometry), as it is."""
     xy, cell_size = getattr(scene, "xy", None), getattr(scene, "cell_size", None)
-    if xy is None or cell_size is None or question.absent:  # the gate's answer: no object of the class to measure
+    if xy is None or cell_size is None:
         return Measurement(text)
     footprints = getattr(scene, "footprints", None)
     xy, cell_size, footprints = xy.cpu(), cell_size.cpu(), None if footprints is None else footprints.float().cpu()
+    colour_probs = getattr(scene, "colour_probs", None)
     if footprints is not None:  # questions read by their words: open answers, whatever the types say
-        from leovl_ros.model.room_questions import answer_by_words  # it builds on this module
+        from leovl_ros.model.room_questions import answer_by_words, measured_several  # they build on this module
 
-        by_words = answer_by_words(text, question, attention, footprints, getattr(scene, "colour_probs", None),
+        if question.absent:  # the gate's answer: no object of the class to measure, unless the question asks
+            # about several classes, each answered on its own ("two lamps and no sofas")
+            several = measured_several(question, attention, footprints, colour_probs, xy, cell_size)
+            return several or Measurement(text)
+        by_words = answer_by_words(text, question, attention, footprints, colour_probs,
                                    getattr(scene, "last_seen", None), xy, cell_size, getattr(scene, "first_seen", None))
         if by_words is not None:
             return by_words
+    if question.absent:
+        return Measurement(text)
     measured = _measurement(text, attention, xy, cell_size, footprints, question)
     if measured is None or (question.answers is not None and measured.text not in question.answers):
         return Measurement(text)

@@ -907,8 +907,8 @@ def measured_several(question: AskedQuestion, attention: torch.Tensor, footprint
     word: "how many lamps and chairs are there?" → "two lamps and one chair" (each class's objects as the room's
     inventory counts them; "no sofas" where it holds none), "what colours are the bed and the chair?" → "the bed is
     gray and the chair is red" (each class's most-attended object, :func:`object_colour`; "I have not seen a sofa"
-    for one the map shows nowhere), grounded on their objects. None for another question or asked from a
-    situation."""
+    for one the map shows nowhere or the absent gate judged absent), grounded on their objects. None for another
+    question or asked from a situation."""
     if question.situated:
         return None
     if question.text.lower().lstrip(" \t\"'").startswith("how many") and several_classes(question,
@@ -921,8 +921,9 @@ def measured_several(question: AskedQuestion, attention: torch.Tensor, footprint
     if colour_probs is not None and re.search(r"\bcolou?rs?\b", question.text.lower()) \
             and several_classes(question, SEVERAL_COLOUR_WORDS):
         parts, cells = [], []
+        absent = min(question.named, key=lambda c: question.presence.get(c, 1.0)) if question.absent else None
         for cls in question.named:
-            obj = asked_object(cls, attention, footprints, xy, cell_size)
+            obj = [] if cls == absent else asked_object(cls, attention, footprints, xy, cell_size)
             parts.append(f"the {cls} is {object_colour(colour_probs, footprints, cls, obj)}" if obj
                          else not_seen(cls).text)
             cells += obj[:1]
