@@ -1,5 +1,6 @@
 """'Where is it?' after a question about the lamp (``leovl_ros.agent.referents``): the pronoun read as the session's
-last object where a map reader takes the question, never in the follow-ups the model was trained on."""
+last object where a map reader takes the question, never in the follow-ups the model was trained on; "and the
+chair?" after "what colour is the bed?" asked as "what colour is the chair?"."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dialogue_fixtures import build_tiny_model, fused_store
 
 from leovl_ros.agent.answering import Answerer, load_agent
 from leovl_ros.agent.map_handle import MapHandle
-from leovl_ros.agent.referents import NO_REFERENT_ANSWER, Referents, needs_referent, with_referent
+from leovl_ros.agent.referents import NO_REFERENT_ANSWER, Referents, follow_up, needs_referent, with_referent
 from leovl_ros.model.voxel_questions import asks_about_one_object
 
 
@@ -50,6 +51,28 @@ def test_no_generated_follow_up_is_rewritten():
     assert [t for t in with_pronoun if with_referent(t, "lamp", asks_about_one_object) is not None] == []
 
 
+@pytest.mark.parametrize("text, previous, asked", [
+    ("and the chair?", "what colour is the bed?", "what colour is the chair?"),
+    ("What about the lamps?", "how many chairs are there?", "how many lamps are there?"),
+    ("and pillows", "how many lamps are there?", "how many pillows are there?"),  # the plural kept
+    ("how about the red chair?", "where is the bed?", "where is the red chair?"),
+    ("and the couch?", "where is the red bed?", "where is the sofa?"),  # the earlier colour goes with its object
+    ("and its colour?", "where is the bed?", None), ("and the chair?", "how far is the bed from the lamp?", None),
+    ("and the chair next to the bed?", "what colour is the lamp?", None), ("and then?", "where is the bed?", None),
+    ("and the chair?", None, None), ("and the chair?", "what do you see?", None),
+])
+def test_an_elliptic_follow_up_asks_the_last_question_about_another_object(text, previous, asked):
+    assert follow_up(text, previous) == asked
+
+
+def test_no_written_question_is_read_as_a_follow_up():
+    from test_question_scope import written_questions
+
+    texts = written_questions()
+    assert len(texts) > 2000
+    assert [t for t in texts if follow_up(t, "what colour is the bed?")] == []
+
+
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory):
     return load_agent(str(build_tiny_model(tmp_path_factory.mktemp("tiny_model"))))
@@ -66,3 +89,12 @@ def test_the_answerer_reads_the_pronoun_per_session(agent):
     assert room.success and room.answer != NO_REFERENT_ANSWER and room.read_as == ""
     assert needs_referent("how tall is it?", asks_about_one_object)
     assert not needs_referent("what colour is it?", asks_about_one_object)  # the model reads its history
+
+
+def test_the_answerer_asks_a_follow_up_as_the_sessions_last_question(agent):
+    answerer = Answerer(agent, MapHandle(fused_store()))
+    assert answerer.ask("what colour is the bed?", session_id="f").success
+    reply = answerer.ask("and the chair?", session_id="f")
+    assert reply.success and reply.read_as == "what colour is the chair?"
+    assert answerer.ask("what about the lamp?", session_id="f").read_as == "what colour is the lamp?"  # in a chain
+    assert answerer.ask("and the chair?", session_id="g").read_as == ""  # another session: nothing to follow

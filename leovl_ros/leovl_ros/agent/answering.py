@@ -51,7 +51,7 @@ from leovl_ros.agent.inline_situation import split_situation
 from leovl_ros.agent.map_handle import MapHandle
 from leovl_ros.agent.object_words import with_trained_object_words
 from leovl_ros.agent.question_scope import check_question_scope, known_words
-from leovl_ros.agent.referents import NO_REFERENT_ANSWER, Referents, needs_referent, with_referent
+from leovl_ros.agent.referents import NO_REFERENT_ANSWER, Referents, follow_up, needs_referent, with_referent
 from leovl_ros.agent.robot_view import asks_implicitly_from_robot, robot_situation_pose, robot_viewpoint
 from leovl_ros.agent.small_talk import small_talk_reply
 from leovl_ros.agent.spelling import corrected_spelling
@@ -445,6 +445,9 @@ class Answerer:
             else split_situation(read_as)
         if inline is not None:  # "I'm on the bed. What is on my left?": the situation apart, as the model reads it
             situation_text, read_as = inline
+        with self._count_lock:
+            previous = self._referents.last_question(session_id)
+        read_as = follow_up(read_as, previous) or read_as  # "and the chair?" after "what colour is the bed?"
         parts = split_compound(read_as) if self.config.compound_questions else None
         if parts is not None:  # "where is the bed and what colour is it?": each in turn, the answers joined
             return self._ask_in_turn(parts, session_id, situation_text, situation_pose, start)

@@ -1,4 +1,5 @@
-""""Where is it?" after a question about the lamp: the pronoun read as the object the dialogue was about.
+""""Where is it?" after a question about the lamp: the pronoun read as the object the dialogue was about; "and the
+chair?" after "what colour is the bed?": the last question asked again about another object (:func:`follow_up`).
 
 The model was trained on follow-ups that keep a pronoun ("what colour is it?", "what is next to it?": it reads the
 history); the questions answered from the map by their words ("where is …?", "how tall is …?", "describe …",
@@ -13,8 +14,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Optional
 
-from leovl_ros.sim.scene import CLASSES
-from leovl_ros.sim.templates import classes_named
+from leovl_ros.sim.scene import CLASSES, COLOURS
+from leovl_ros.sim.templates import COLOUR_WORDS, class_spans, classes_named, plural
 
 _PRONOUN = re.compile(r"\b(?:it|that one|this one)\b|\bthat(?=\W*$)", re.I)
 """The pronoun of a follow-up about one object ("where is it?", "how tall is that one?", "where was that?")."""
@@ -44,6 +45,37 @@ def with_referent(text: str, referent: Optional[str], takes: Callable[[str], boo
     return resolved if takes(resolved) else None
 
 
+_FOLLOW_UP = re.compile(r"^\W*(?:and|(?:and )?(?:what|how) about|same (?:question )?for|what of)\s+(?P<rest>.+?)\W*$",
+                        re.I)
+"""An elliptic follow-up: "and the chair?", "what about the lamps?", "how about the red one"."""
+_ARTICLES = frozenset({"the", "a", "an", "my", "your", "this", "that"})
+_COLOURS = frozenset(c for name in COLOURS for c in COLOUR_WORDS.get(name, (name,)))
+
+
+def follow_up(text: str, previous: Optional[str]) -> Optional[str]:
+    """The ``previous`` question asked about the object an elliptic follow-up names ("what colour is the bed?" and
+    "and the chair?" → "what colour is the chair?"; "how many lamps are there?" and "what about pillows?" → "how many
+    pillows are there?", the plural kept), where the follow-up is one class phrase (an article and a colour
+    allowed) and the previous question named one class; None otherwise."""
+    found = _FOLLOW_UP.match(text)
+    if found is None or previous is None:
+        return None
+    rest = found["rest"].lower()
+    spans = class_spans(rest)
+    words = re.findall(r"[a-z]+", rest[: spans[0][0]] + " " + rest[spans[0][1]:]) if len(spans) == 1 else ["?"]
+    if not all(w in _ARTICLES or w in _COLOURS for w in words):
+        return None
+    earlier = class_spans(previous)
+    if len({name for _, _, name in earlier}) != 1:
+        return None
+    start, end, _ = earlier[0]
+    colour = [w for w in words if w in _COLOURS]
+    asked = spans[0][2]
+    said = plural(asked) if previous[start:end].lower() == plural(earlier[0][2]) else asked
+    before = re.sub(rf"(?:\b(?:{'|'.join(sorted(_COLOURS))})\s+)$", "", previous[:start], flags=re.I)
+    return f"{before}{' '.join([*colour, said])}{previous[end:]}"
+
+
 NO_REFERENT_ANSWER = "Which object do you mean? Name it, for example \"where is the chair?\""
 """The answer to "where is it?" before the dialogue named any object."""
 
@@ -60,18 +92,25 @@ class Referents:
 
     def __init__(self, max_sessions: int = 256) -> None:
         self._last: OrderedDict[str, str] = OrderedDict()
+        self._questions: OrderedDict[str, str] = OrderedDict()
         self._max = max_sessions
 
     def get(self, session_id: str) -> Optional[str]:
         """The session's last object; None before one was named."""
         return self._last.get(session_id)
 
+    def last_question(self, session_id: str) -> Optional[str]:
+        """The session's last answered question, as the model was asked it (:func:`follow_up` asks it again)."""
+        return self._questions.get(session_id)
+
     def note(self, session_id: str, question: str, answer: str) -> None:
-        """Remember what an answered question was about."""
+        """Remember what an answered question was about, and the question."""
         named = named_classes(answer) or named_classes(question)
         if named:
             self._last[session_id] = named[0]
-        if session_id in self._last:  # an active session, whatever it named
-            self._last.move_to_end(session_id)
-        while len(self._last) > self._max:
-            self._last.popitem(last=False)
+        self._questions[session_id] = question
+        for kept in (self._last, self._questions):
+            if session_id in kept:  # an active session, whatever it named
+                kept.move_to_end(session_id)
+            while len(kept) > self._max:
+                kept.popitem(last=False)
