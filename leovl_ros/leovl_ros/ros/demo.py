@@ -327,7 +327,9 @@ def run(config: DemoConfig) -> int:
                 last, settle = fused(), time.monotonic()
         bar.close()
         final = status[-1] if status else FusionStatus()
-        print(f"      fused {final.frames_fused} of {len(poses)} frames ({final.frames_dropped} dropped), "
+        # the frames that reached the agent: the demo's own pose subscription may match after the first went out
+        streamed = max(len(poses), int(final.frames_fused) + int(final.frames_dropped))
+        print(f"      fused {final.frames_fused} of {streamed} frames ({final.frames_dropped} dropped), "
               f"{final.voxels} voxels, {final.tokens} CFG tokens")
         if final.voxels == 0:
             raise RuntimeError("nothing was fused (see logs/agent.log)")
@@ -379,7 +381,7 @@ def run(config: DemoConfig) -> int:
         if not saved.success:
             raise RuntimeError(f"save_map failed: {saved.message}")
         picture = topdown(out, model_dir, results, np.array(poses), config.seed)
-        stats = {"frames_published": len(poses), "frames_fused": int(final.frames_fused),
+        stats = {"frames_published": streamed, "frames_fused": int(final.frames_fused),
                  "frames_dropped": int(final.frames_dropped),
                  "drops": {r: int(c) for r, c in zip(final.drop_reasons, final.drop_counts) if c},
                  "voxels": int(final.voxels), "tokens": int(final.tokens), "model": str(model_dir),
