@@ -530,7 +530,7 @@ class Answerer:
             if not reply.success:
                 return reply
             replies.append(reply)
-            asked.append(reply.read_as.split(" [situation:")[0] if reply.read_as else part)
+            asked.append(reply.read_as or part)  # a part carries no situation of its own to split off
         from leovl_ros.agent.spoken import spoken_answer  # "I last saw the bed at …" for a last-seen part
 
         spoken = [spoken_answer(r, None, q) for q, r in zip(asked, replies)]
@@ -635,11 +635,12 @@ class Answerer:
         from leovl_ros.sim.scene import CLASSES
         from leovl_ros.sim.tasks.qa import absent_answer
 
-        question = AskedQuestion(read_as, presence=self.agent.presence(scene))
+        question = AskedQuestion(read_as)
         height, taller, first = asks_height(question), asks_taller(question), asks_first_seen(question)
         tallest = asks_tallest(question)
         if scene.footprints is None or not (height or taller or first or tallest):
             return None
+        question.presence = self.agent.presence(scene)  # only for the questions read here
         absent = [cls for cls in question.named if self.agent.judged_absent(scene, cls)]  # as the model's gate
         if absent:  # "how tall is the sofa?", "is the cabinet taller than the lamp?" in a room without one
             return self._map_reply(scene, absent_answer(absent[0]), [], shown_read_as, start)

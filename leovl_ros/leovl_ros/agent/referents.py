@@ -14,8 +14,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Optional
 
-from leovl_ros.sim.scene import CLASSES, COLOURS
-from leovl_ros.sim.templates import COLOUR_WORDS, class_spans, classes_named, plural
+from leovl_ros.sim.scene import CLASSES
+from leovl_ros.sim.templates import COLOUR_SPELLINGS, class_spans, classes_named, plural
 
 _PRONOUN = re.compile(r"\b(?:it|that one|this one)\b|\bthat(?=\W*$)", re.I)
 """The pronoun of a follow-up about one object ("where is it?", "how tall is that one?", "where was that?")."""
@@ -49,7 +49,8 @@ _FOLLOW_UP = re.compile(r"^\W*(?:and|(?:and )?(?:what|how) about|same (?:questio
                         re.I)
 """An elliptic follow-up: "and the chair?", "what about the lamps?", "how about the red one"."""
 _ARTICLES = frozenset({"the", "a", "an", "my", "your", "this", "that"})
-_COLOURS = frozenset(c for name in COLOURS for c in COLOUR_WORDS.get(name, (name,)))
+_COLOUR_BEFORE = re.compile(rf"\b(?:{'|'.join(sorted(COLOUR_SPELLINGS))})\s+$", re.I)
+"""A colour word right before a class phrasing, which goes with its object ("the red bed")."""
 
 
 def follow_up(text: str, previous: Optional[str]) -> Optional[str]:
@@ -63,16 +64,16 @@ def follow_up(text: str, previous: Optional[str]) -> Optional[str]:
     rest = found["rest"].lower()
     spans = class_spans(rest)
     words = re.findall(r"[a-z]+", rest[: spans[0][0]] + " " + rest[spans[0][1]:]) if len(spans) == 1 else ["?"]
-    if not all(w in _ARTICLES or w in _COLOURS for w in words):
+    if not all(w in _ARTICLES or w in COLOUR_SPELLINGS for w in words):
         return None
     earlier = class_spans(previous)
     if len({name for _, _, name in earlier}) != 1:
         return None
     start, end, _ = earlier[0]
-    colour = [w for w in words if w in _COLOURS]
+    colour = [w for w in words if w in COLOUR_SPELLINGS]
     asked = spans[0][2]
     said = plural(asked) if previous[start:end].lower() == plural(earlier[0][2]) else asked
-    before = re.sub(rf"(?:\b(?:{'|'.join(sorted(_COLOURS))})\s+)$", "", previous[:start], flags=re.I)
+    before = _COLOUR_BEFORE.sub("", previous[:start])
     return f"{before}{' '.join([*colour, said])}{previous[end:]}"
 
 

@@ -24,8 +24,7 @@ from typing import Optional
 
 from leovl_ros.agent.object_words import OBJECT_WORDS
 from leovl_ros.agent.question_scope import OTHER_OBJECTS, task_words
-from leovl_ros.sim.scene import COLOURS
-from leovl_ros.sim.templates import COLOUR_WORDS, SYNONYMS, plural
+from leovl_ros.sim.templates import COLOUR_SPELLINGS, SYNONYMS, plural
 
 MIN_LETTERS = 3
 """Shorter words are left as typed (too many words are one edit from a two-letter word)."""
@@ -58,7 +57,7 @@ def _targets() -> tuple[frozenset[str], frozenset[str]]:
     objects outside the classes: "kyes" is "keys", refused by the scope check, not "yes")."""
     content = {w for phrasings in (*SYNONYMS.values(), *OBJECT_WORDS.values()) for p in phrasings
                for form in (p, plural(p)) for w in form.split()}
-    content |= {w for colour in COLOURS for w in COLOUR_WORDS.get(colour, (colour,))}
+    content |= COLOUR_SPELLINGS
     content |= {w for name in OTHER_OBJECTS for form in (name, plural(name)) for w in form.split()}
     return frozenset(task_words() | content), frozenset(content)
 

@@ -104,7 +104,7 @@ NOT_SEEN = "I have not seen"
 def says_no_such_object(text: str) -> bool:
     """Whether an answer says the room holds none of the asked object ('there is no sofa', 'I have not seen a
     window'): nothing there to see from any viewpoint."""
-    return clean_answer(text).startswith(ABSENT_PREFIX) or text.startswith(NOT_SEEN)
+    return says_absent(text) or text.startswith(NOT_SEEN)
 
 
 def points_at_no_object(text: str) -> bool:

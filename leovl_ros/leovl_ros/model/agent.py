@@ -13,7 +13,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from leovl_ros.model.leovl import LeoVLModel, ScenePrefix, named_classes
+from leovl_ros.model.leovl import LeoVLModel, ScenePrefix, class_presence, named_classes
 from leovl_ros.model.map_objects import cluster_cells
 from leovl_ros.model.numerics import flushed_denormals
 from leovl_ros.sim.scene import CLASSES as OBJECT_CLASSES
@@ -193,22 +193,14 @@ class SpatialAgent:
     def presence(self, scene: _SceneCache) -> dict[str, float]:
         """Class → the model's presence probability of it in the scene (empty for a model without class presence):
         what the map's readers leave doubted classes out by (``model.measure.doubted_classes``)."""
-        from leovl_ros.sim.scene import CLASSES
-
-        if scene.prefix.presence is None:
-            return {}
-        return dict(zip(CLASSES, torch.sigmoid(scene.prefix.presence[: len(CLASSES)].float()).tolist()))
+        return class_presence(scene.prefix)
 
     def judged_absent(self, scene: _SceneCache, cls: str) -> bool:
         """Whether the model's absent gate would judge the room to hold no ``cls`` (its class-presence probability
         in the scene below the calibrated ``reader.absent_below``), for answers given before the model runs; False
         for a model without class presence or an uncalibrated gate."""
-        from leovl_ros.sim.scene import CLASSES
-
-        presence, below = scene.prefix.presence, self.model.config.reader.absent_below
-        if presence is None or below <= 0.0:
-            return False
-        return float(torch.sigmoid(presence[CLASSES.index(cls)].float())) < below
+        below = self.model.config.reader.absent_below
+        return below > 0.0 and self.presence(scene).get(cls, 1.0) < below
 
     @staticmethod
     def object_ids(batch: Any, cells: list[int]) -> list[int]:

@@ -46,6 +46,14 @@ SCENE_FIELDS = ("features", "heights", "weights", "mask", "xy", "cell_size")
 """ColumnBatch fields the CFG encoder reads."""
 
 
+def class_presence(prefix: ScenePrefix) -> dict[str, float]:
+    """Class → the presence probability of it in the scene of a :class:`ScenePrefix` (empty for a model without
+    class presence): the absent gate's, the doubted classes' and the map readers' one source."""
+    if prefix.presence is None:
+        return {}
+    return dict(zip(OBJECT_CLASSES, torch.sigmoid(prefix.presence[: len(OBJECT_CLASSES)].float()).tolist()))
+
+
 def named_classes(question: str) -> list[int]:
     """Indices (into ``sim.scene.CLASSES``, the first class-presence logits) of the object classes a question names
     by any of their phrasings (``sim.templates.classes_named``: "couch" names the sofa, "bedside table" the
@@ -532,7 +540,10 @@ class LeoVLModel(nn.Module):
             logits = logits.clone()
             logits[barred] = float("-inf")
         names = [OBJECT_CLASSES[c] for c in named]
-        excluded = excluded_answers(types, names, self.answer_trie.sets, self._doubted_classes(prefix)) if types else ()
+        presence = class_presence(prefix)
+        doubted = [cls for cls, p in presence.items() if p < PRESENCE_MIN]  # the inventory leaves them out: no
+        # answer names them unless the question does
+        excluded = excluded_answers(types, names, self.answer_trie.sets, doubted) if types else ()
         allowed = self.answer_trie.allowed(types, excluded) if types else None
         for step in range(max_new):
             if step < len(forced):
@@ -554,8 +565,6 @@ class LeoVLModel(nn.Module):
                 logp = F.log_softmax(logits, -1)[None, None]
                 logits = self.question_copy(logp, out.hidden_states[-1][:, -1:], keys, key_ids, key_mask)[0, 0]
         model_text = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
-        presence = {} if prefix.presence is None else dict(
-            zip(OBJECT_CLASSES, torch.sigmoid(prefix.presence[: len(OBJECT_CLASSES)].float()).tolist()))
         asked_question = AskedQuestion(question, types, prompt.pose, situated, answers, names, gate == "absent",
                                        presence)
         measured = measured_answer(model_text, attention, prefix, asked_question) if read else Measurement(model_text)
@@ -610,15 +619,6 @@ class LeoVLModel(nn.Module):
         if likely > r.absent_above:  # "there" starts no other answer
             return "present", [], self._absent_form_ids[0][0]
         return "", [], None
-
-    def _doubted_classes(self, prefix: ScenePrefix) -> list[str]:
-        """The classes whose presence probability is below ``measure.PRESENCE_MIN``, the level under which the map's
-        inventory leaves a class out: no answer names them unless the question does (:func:`excluded_answers`);
-        none without class presence."""
-        if prefix.presence is None:
-            return []
-        probs = torch.sigmoid(prefix.presence[: len(OBJECT_CLASSES)].float()).tolist()
-        return [name for name, p in zip(OBJECT_CLASSES, probs) if p < PRESENCE_MIN]
 
     def parameter_count(self) -> dict[str, int]:
         """Parameters of the CFG encoder, the LLM and trainable ones."""

@@ -567,19 +567,20 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
     footprints = getattr(scene, "footprints", None)
     xy, cell_size, footprints = xy.cpu(), cell_size.cpu(), None if footprints is None else footprints.float().cpu()
     colour_probs = getattr(scene, "colour_probs", None)
-    if footprints is not None:  # questions read by their words: open answers, whatever the types say
-        from leovl_ros.model.room_questions import answer_by_words, measured_several  # they build on this module
+    if question.absent:  # the gate's answer: no object of the class to measure, unless the question asks about
+        # several classes, each answered on its own ("two lamps and no sofas")
+        from leovl_ros.model.room_questions import measured_several  # it builds on this module
 
-        if question.absent:  # the gate's answer: no object of the class to measure, unless the question asks
-            # about several classes, each answered on its own ("two lamps and no sofas")
-            several = measured_several(question, attention, footprints, colour_probs, xy, cell_size)
-            return several or Measurement(text)
+        several = None if footprints is None else measured_several(question, attention, footprints, colour_probs, xy,
+                                                                   cell_size)
+        return several or Measurement(text)
+    if footprints is not None:  # questions read by their words: open answers, whatever the types say
+        from leovl_ros.model.room_questions import answer_by_words  # it builds on this module
+
         by_words = answer_by_words(text, question, attention, footprints, colour_probs,
                                    getattr(scene, "last_seen", None), xy, cell_size, getattr(scene, "first_seen", None))
         if by_words is not None:
             return by_words
-    if question.absent:
-        return Measurement(text)
     measured = _measurement(text, attention, xy, cell_size, footprints, question)
     if measured is None or (question.answers is not None and measured.text not in question.answers):
         return Measurement(text)

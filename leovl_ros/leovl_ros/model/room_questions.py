@@ -74,6 +74,7 @@ from leovl_ros.model.measure import (
 from leovl_ros.sim.scene import CLASSES, COLOURS
 from leovl_ros.sim.spatial import bearing
 from leovl_ros.sim.templates import (
+    COLOUR_SPELLINGS,
     COLOUR_WORDS,
     class_spans,
     classes_named,
@@ -181,8 +182,7 @@ _EARLIEST = re.compile(r"\b(?:see|seen|saw|spot|spotted|notice|noticed)\b.*\b(?:
 _TOTAL = re.compile(r"\bhow many (?:different )?(?:things|objects|items|pieces of furniture)\b")
 """"How many things are in the room?": the inventory with its total first (:func:`measured_inventory`)."""
 
-_COLOUR_SPELLINGS = frozenset(c for name in COLOURS for c in COLOUR_WORDS.get(name, (name,)))
-"""Every accepted spelling of every colour: a question naming one asks a class, not the inventory."""
+
 
 
 @dataclass(frozen=True)
@@ -318,7 +318,7 @@ def asks_to_find(question: str) -> bool:
     if found is None:
         return False
     named, others = words_besides_classes(found["rest"])
-    return named == 1 and all(w in _FIND_FILLER or w in _COLOUR_SPELLINGS for w in others)
+    return named == 1 and all(w in _FIND_FILLER or w in COLOUR_SPELLINGS for w in others)
 
 
 def words_besides_classes(text: str) -> tuple[int, list[str]]:
@@ -349,7 +349,7 @@ def names_only_a_class(text: str) -> bool:
     """Whether a text is one class phrase and nothing else ("bed?", "the red chair", "lamp location"): a user
     typing an object's name wants to know where it is."""
     named, others = words_besides_classes(text.lower())
-    return named == 1 and all(w in _BARE_CLASS_WORDS or w in _COLOUR_SPELLINGS for w in others)
+    return named == 1 and all(w in _BARE_CLASS_WORDS or w in COLOUR_SPELLINGS for w in others)
 
 
 def asked_object(asked: str, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
@@ -437,7 +437,7 @@ def asks_inventory(question: str) -> bool:
     words = question.lower()
     rest = _TOTAL.sub(" ", words)  # its "how" asks the total, not a narrower count
     return bool(rest != words or _INVENTORY.search(words)) and not _NOT_INVENTORY.search(rest) \
-        and _COLOUR_SPELLINGS.isdisjoint(re.findall(r"[a-z]+", words))  # "which object is orange?" asks a class
+        and COLOUR_SPELLINGS.isdisjoint(re.findall(r"[a-z]+", words))  # "which object is orange?" asks a class
 
 
 def room_inventory(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor

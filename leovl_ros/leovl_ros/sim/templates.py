@@ -12,6 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from leovl_ros.sim.scene import COLOURS
+
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "sofa": ("sofa", "couch", "settee"),
     "trash can": ("trash can", "bin", "garbage can", "wastebasket", "rubbish bin", "trash bin"),
@@ -38,6 +40,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 COLOUR_WORDS: dict[str, tuple[str, ...]] = {"grey": ("grey", "gray"), "gray": ("gray", "grey"),
                                             "purple": ("purple", "violet")}
 """Colour name → spellings accepted in questions (answers keep the canonical name)."""
+COLOUR_SPELLINGS: frozenset[str] = frozenset(c for name in COLOURS for c in COLOUR_WORDS.get(name, (name,)))
+"""Every accepted spelling of every colour ("gray", "grey", "violet", …)."""
 
 _IRREGULAR_PLURALS = {"shelf": "shelves", "bookshelf": "bookshelves", "shelving unit": "shelving units",
                       "telly": "tellies"}
