@@ -165,6 +165,9 @@ class Reply:
     read_as: str = ""
     """The question as the model was asked it where words were rewritten (:meth:`Answerer.read_as`: "where is the
     chair?" for "where is the armchair?" or "where is the chiar?"); empty otherwise."""
+    spoken: str = ""
+    """The sentence the dialogue node said for it (``agent.spoken``, its "ago" on the node's clock: sim time in a
+    replay) where the reply came over the Ask service; empty on the ROS-free path, which says it itself."""
 
     def last_seen_time(self) -> tuple[int, int]:
         """``last_seen`` as (sec, nanosec) of a builtin_interfaces/Time; (0, 0) when unknown."""

@@ -111,7 +111,7 @@ def print_reply(question: str, reply: Reply, as_json: bool, map_info: dict[str, 
     """One answer as ``leovl-ask`` shows it; ``map_info`` holds what is known of the map (``map_voxels``,
     ``load_ms``, ``map_newest_stamp`` with ``--map``; nothing from a running agent)."""
     newest = map_info.get("map_newest_stamp")
-    spoken = spoken_answer(reply, time.time(), question)
+    spoken = reply.spoken or spoken_answer(reply, time.time(), question)  # a live agent's, on its clock
     if as_json:
         ago = None if reply.last_seen is None or newest is None else round(newest - reply.last_seen, 6)
         print(json.dumps({"question": question, **dataclasses.asdict(reply), "spoken": spoken, **map_info,

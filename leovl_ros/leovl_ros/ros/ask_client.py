@@ -22,13 +22,15 @@ class ServiceUnavailable(RuntimeError):
 
 def reply_from_response(response: Any) -> Reply:
     """An ``Ask`` response as a :class:`Reply`: the reason is the error text's counter name, ``last_seen`` None
-    where the service says zero (unknown)."""
+    where the service says zero (unknown); the question types and the rewritten question as the node read them, so
+    ``leovl-ask`` says the time sentence the node's ``~/answer`` says."""
     stamp = response.last_seen.sec + response.last_seen.nanosec * 1e-9
     return Reply(success=bool(response.success), answer=response.answer, confidence=float(response.confidence),
                  object_ids=list(response.object_ids), cell_ids=list(response.cell_ids),
                  scene_tokens=int(response.scene_tokens), latency_ms=float(response.latency_ms),
                  error=response.error, reason=response.error.split(":", 1)[0] if response.error else "",
-                 last_seen=stamp if stamp > 0.0 else None)
+                 last_seen=stamp if stamp > 0.0 else None, answer_types=list(response.answer_types),
+                 read_as=response.read_as, spoken=response.spoken)
 
 
 class LiveAsker:

@@ -207,6 +207,9 @@ class DialogueNode(ManagedNode):
         response.latency_ms = float(reply.latency_ms)
         response.error = reply.error
         response.last_seen.sec, response.last_seen.nanosec = reply.last_seen_time()
+        response.spoken = self._spoken(reply, request.question) if reply.answer else ""
+        response.read_as = reply.read_as
+        response.answer_types = list(reply.answer_types)
         return response
 
     def _on_question(self, msg: String) -> None:
