@@ -16,6 +16,7 @@ from leovl_ros.model.answer_types import (
     AnswerTrie,
     excluded_answers,
     keep_allowed,
+    types_for_named,
 )
 from leovl_ros.model.checkpoint import load_checkpoint, save_checkpoint
 from leovl_ros.model.leovl import LeoVLModel
@@ -86,13 +87,14 @@ def test_keep_allowed_masks_everything_else_unless_nothing_would_remain():
     assert torch.equal(keep_allowed(logits, None), logits) and torch.equal(keep_allowed(logits, {3}), logits)
 
 
-def constrained_model(favoured: str) -> LeoVLModel:
-    """A tiny MiniLM model whose answer-type classifier always picks ``favoured`` (its bias dominates)."""
+def constrained_model(*favoured: str) -> LeoVLModel:
+    """A tiny MiniLM model whose answer-type classifier always picks the ``favoured`` types, evenly (their bias
+    dominates)."""
     torch.manual_seed(0)
     model = LeoVLModel(tiny_config(text_encoder="minilm", answer_sets=SETS), train_tokenizer(CORPUS, 320)).eval()
     with torch.no_grad():
         model.answer_types.linear.weight.zero_()
-        model.answer_types.linear.bias.copy_(torch.tensor([20.0 if t == favoured else 0.0
+        model.answer_types.linear.bias.copy_(torch.tensor([20.0 if t in favoured else 0.0
                                                            for t in model.answer_trie.types]))
     return model
 
@@ -124,3 +126,14 @@ def test_fit_answer_types_learns_question_types_from_generated_questions(tmp_pat
     assert OPEN_TYPE in fitted.config.answer_sets and "yes" in fitted.config.answer_sets["existence"]
     assert fitted.likely_answer_types("does this room contain a chair?") == ["existence"]
     assert "colour" in fitted.likely_answer_types("what shade is the bed?")
+
+
+def test_a_question_naming_no_object_is_not_of_a_type_whose_questions_always_name_one():
+    assert types_for_named(["situated_direction", "situated_object"], []) == ["situated_object"]
+    assert types_for_named(["situated_direction", "situated_object"], [3]) == ["situated_direction", "situated_object"]
+    assert types_for_named(["existence"], []) == ["existence"]  # nothing else likely: kept
+    model = constrained_model("existence", "colour")  # "what is it like?" read as both
+    prefix = model.scene_prefix(fake_scene(0))
+    unnamed = model.generate(prefix, "what colour is it?", max_new_tokens=6)
+    assert unnamed.answer_types == ["colour"] and unnamed.text in SETS["colour"], unnamed.text
+    assert model.generate(prefix, "is there a sofa?", max_new_tokens=6).answer_types == ["colour", "existence"]

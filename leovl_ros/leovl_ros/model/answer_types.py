@@ -32,6 +32,11 @@ NAMES_ASKED_CLASS = frozenset({"last_seen"})
 "there is no lamp"): where one is likely and the question names classes, decoding may not give another class's
 answer of theirs unless another likely type's set holds it too (:func:`excluded_answers`). Asked "where and when did
 you last spot the monitor?" the model said "desk", and the reply's time was the desk's."""
+NAMES_AN_OBJECT = frozenset({"distance", "existence", "farthest", "nearest", "last_seen", "object_caption", "planning",
+                             "situated_counting", "situated_direction"})
+"""Types every generated question of which names an object class (4,000 questions of 40 rooms, follow-ups
+included): a question naming none is not of these types, whatever the classifier says (it read "what is to my
+left?" as ``situated_direction``, and the answer was "right")."""
 OPEN_TYPE = "open"
 """The type of every request without a closed answer set (captions, descriptions): its set is empty and, when
 likely, leaves decoding unconstrained."""
@@ -101,6 +106,14 @@ class AnswerTrie:
         """The types at or above ``TYPE_MIN_P`` (the most likely one at least) for probabilities [T]."""
         keep = [t for t, p in zip(self.types, probs.tolist()) if p >= TYPE_MIN_P]
         return keep or [self.types[int(probs.argmax())]]
+
+
+def types_for_named(types: Sequence[str], named: Sequence[str]) -> list[str]:
+    """The likely ``types`` a question naming the classes ``named`` can be of: without ``NAMES_AN_OBJECT`` when it
+    names none, unless no type would be left."""
+    if named:
+        return list(types)
+    return [t for t in types if t not in NAMES_AN_OBJECT] or list(types)
 
 
 def excluded_answers(types: Sequence[str], named: Sequence[str],
