@@ -14,6 +14,7 @@ from map_fixtures import furnished_map, measured_text
 from leovl_ros.model.measure import AskedQuestion, measured_answer
 from leovl_ros.model.room_questions import (
     ASKER_PLACE_ANSWER,
+    ASKER_VIEWPOINT_ANSWER,
     STATE_UNKNOWN,
     DistanceComparison,
     asks_earliest,
@@ -606,6 +607,15 @@ def test_where_am_i_from_no_situation_says_how_to_ask_instead():
     assert measured_asker_place(AskedQuestion("where am I going?")) is None
     assert measured_text("right", torch.ones(1), furnished_map([("bed", [(0.0, 0.0)])]),
                          AskedQuestion("where am i?", ["situated_direction"])) == ASKER_PLACE_ANSWER
+    for text in ("what is on my left?", "What's closest to me?", "how far is the bed from me?", "what is behind me",
+                 "how far am I from the bed?", "how many chairs are in front of me?", "is the lamp to my right?"):
+        assert measured_asker_place(AskedQuestion(text)).text == ASKER_VIEWPOINT_ANSWER, text
+        assert measured_asker_place(AskedQuestion(text, situated=True)) is None, text
+    for text in ("tell me where the bed is", "show me the chair", "what is on your left?", "take me to the bed",
+                 "what is in front of the bed?", "can you give me the colour of the sofa?"):
+        assert measured_asker_place(AskedQuestion(text)) is None, text
+    assert measured_text("nightstand", torch.ones(1), furnished_map([("bed", [(0.0, 0.0)])]),
+                         AskedQuestion("what is to my left?", ["situated_object"])) == ASKER_VIEWPOINT_ANSWER
 
 
 def test_the_robot_says_where_it_is_among_the_objects_and_what_it_faces():

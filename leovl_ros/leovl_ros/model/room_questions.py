@@ -18,7 +18,8 @@ the columns' seen times answer them instead, in the words people use (:func:`ans
 - "which is closer to the bed, the desk or the stool?", "is the chair closer to the bed or the desk?"
   (:func:`measured_closer`);
 - "what can you do?", "help": what the robot answers and what the map holds (:func:`measured_help`);
-- "where am I?" from no situation: how to ask instead (:func:`measured_asker_place`);
+- "where am I?", "what is on my left?", "what's closest to me?" from no situation: how to ask instead
+  (:func:`measured_asker_place`);
 - "where are you?": the newest fused camera pose placed among the map's objects (:func:`measured_whereabouts`,
   asked by ``agent.answering.Answerer``, which holds the pose).
 Routes ("how do I get to the sofa?") are read by their words too (``model.measure.measured_route``). No reader
@@ -531,12 +532,31 @@ ASKER_PLACE_ANSWER = ("I cannot tell where you are: tell me your situation (e.g.
 """The answer to "where am I?" asked from no situation."""
 
 
+_ASKER_VIEWPOINT = re.compile(
+    r"\bmy (?:left|right|front|back|side|position|location|viewpoint|point of view|perspective)\b"
+    r"|\b(?:in front of|behind|beside|next to|near|around|from|relative to|left of|right of|far from|away from"
+    r"|(?:nearest|closest|closer|nearer|farthest|furthest|farther|further)(?: to| from)?) me\b"
+    r"|\bhow far am i\b|\bam i (?:near|close to|next to|facing|looking at)\b")
+"""A question from the asker's own viewpoint ("what is on my left?", "what's closest to me?", "how far is the bed from
+me?", "how far am I from the bed?"), which only a situation places; "your left" is the robot's
+(``agent.robot_view``)."""
+
+ASKER_VIEWPOINT_ANSWER = ("I cannot tell where you are: tell me your situation (e.g. \"I am sitting on the bed\") or "
+                          "ask from where I am (\"what is on your left?\", \"how far is the bed from you?\")")
+"""The answer to a question from the asker's viewpoint asked from no situation."""
+
+
 def measured_asker_place(question: AskedQuestion) -> Optional[Measurement]:
-    """The answer to "where am I?" asked from no situation (:data:`ASKER_PLACE_ANSWER`: the map knows where the
-    robot is, not the asker); None for another question or one asked from a situation (the model's)."""
-    if question.situated or not _ASKER_PLACE.match(question.text.lower().strip()):
+    """The answer to "where am I?" (:data:`ASKER_PLACE_ANSWER`) or to a question from the asker's viewpoint
+    (:data:`ASKER_VIEWPOINT_ANSWER`: "what is on my left?") asked from no situation: the map knows where the robot is,
+    not the asker, and the model would answer from nowhere. None for another question or one asked from a situation
+    (the model's)."""
+    if question.situated:
         return None
-    return Measurement(ASKER_PLACE_ANSWER)
+    text = question.text.lower().strip()
+    if _ASKER_PLACE.match(text):
+        return Measurement(ASKER_PLACE_ANSWER)
+    return Measurement(ASKER_VIEWPOINT_ANSWER) if _ASKER_VIEWPOINT.search(text) else None
 
 
 _WHEREABOUTS = re.compile(r"^\W*(?:where are you(?: now| right now| standing| at)?|where is the robot(?: now)?"
