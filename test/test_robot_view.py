@@ -137,9 +137,11 @@ def test_benchmark_prints_one_json_line(benchmark, capsys):
 @pytest.mark.skipif(not (default_model_dir() / "model.safetensors").is_file(),
                     reason="needs the shipped model (models/default)")
 def test_what_is_on_the_robots_side_is_answered_with_a_thing_not_a_side():
-    """"What is to your left?" names no object: read as the robot's situated object question, never as a side."""
+    """"What is to your left?" names no object: read as the robot's situated object question, never as a side;
+    "what is to my left?" is the asker's, which only a situation places."""
     from leovl_ros.cfg import VoxelStore, VoxelStoreConfig
     from leovl_ros.cfg.pipeline import FrameFuser, load_encoder
+    from leovl_ros.model.room_questions import ASKER_VIEWPOINT_ANSWER
     from leovl_ros.sim.render import render_sequence
     from leovl_ros.sim.scene import CLASSES
     from leovl_ros.sim.world import generate_scene
@@ -149,7 +151,11 @@ def test_what_is_on_the_robots_side_is_answered_with_a_thing_not_a_side():
     for frame in render_sequence(generate_scene(1), 12, seed=1, width=320, height=240):
         fuser.fuse(store, frame)
     answerer = Answerer(load_agent(""), MapHandle(store))
-    for question in ("what is to your left?", "what's on your right?", "what is to my left?", "what's at my left?"):
+    for question in ("what is to your left?", "what's on your right?", "what's at your left?"):
         reply = answerer.ask(question)
         assert reply.success and reply.answer in CLASSES, (question, reply.answer, reply.answer_types)
         assert "situated_direction" not in reply.answer_types
+    for question in ("what is to my left?", "what's closest to me?"):  # the asker's: only a situation places it
+        assert answerer.ask(question).answer == ASKER_VIEWPOINT_ANSWER, question
+        reply = answerer.ask(question, situation_text="I am sitting on the bed")
+        assert reply.success and reply.answer in CLASSES, (question, reply.answer)
