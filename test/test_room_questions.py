@@ -56,7 +56,9 @@ from leovl_ros.model.voxel_questions import (
     measured_height,
     measured_taller,
     measured_tallest,
+    measured_which_size,
     vertical_extent,
+    which_size_asked,
 )
 from leovl_ros.sim.scene import CLASSES, COLOURS
 
@@ -155,6 +157,41 @@ def test_heights_come_from_the_voxels_of_the_objects_class():
     assert extreme("what's the shortest object here?") == "bed"
     assert extreme("what is the tallest thing on my left?", situated=True) is None  # the model's, at a pose
     assert extreme("how tall is the desk?") is None and extreme("is the desk the tallest?") is None
+
+
+def test_which_of_one_class_is_bigger_is_measured_on_each_of_its_objects():
+    # a desk with a 0.45 m lamp on it (top 1.2 m), a 1.5 m floor lamp next to the bed, a 0.75 m floor lamp far off
+    room = furnished_map([("desk", [(0.0, 0.0), (0.3, 0.0)]), ("lamp", [(0.3, 0.0)]), ("bed", [(0.0, 3.0), (0.3, 3.0)]),
+                          ("lamp", [(0.6, 3.0)]), ("lamp", [(3.0, 6.0)])])
+    top = {1: ("desk", 0.75, "lamp", 1.2), 4: ("lamp", 1.5, None, 0.0), 5: ("lamp", 0.75, None, 0.0)}
+    z = torch.arange(0.025, 2.4, 0.05)
+
+    def voxels(cells: list[int], cls: int) -> tuple[torch.Tensor, torch.Tensor]:
+        probs, heights = [], []
+        for cell in cells:
+            low, low_top, high, high_top = top.get(cell, ("desk" if cell == 0 else "bed", 0.75, None, 0.0))
+            for h in z.tolist():
+                here = low if h < low_top else high if high is not None and h < high_top else "wall"
+                probs.append(0.9 if CLASSES[cls] == here else 0.02)
+                heights.append(h)
+        return torch.tensor(probs), torch.tensor(heights)
+
+    def which(question: str, situated: bool = False) -> object:
+        measured = measured_which_size(AskedQuestion(question, situated=situated), room.footprints, room.xy,
+                                       room.cell_size, voxels, 0.05)
+        return None if measured is None else (measured.text, measured.cells)
+
+    assert which("which lamp is taller?") == ("the lamp next to the bed, about 1.4 meters tall", [4])
+    assert which("Which of the lamps is the shortest?") == ("the lamp on the desk, about 0.4 meters tall", [1])
+    assert which("which lamp is higher?")[0] == "the lamp next to the bed, its top 1.4 meters above the floor"
+    assert which("what is the biggest lamp?")[0] == "the lamp next to the bed, about 0.2 by 0.2 meters, 1.4 meters tall"
+    assert which("which lamp is the smallest?")[0].startswith("the lamp on the desk, ")
+    assert which("which desk is bigger?") == ("I have seen one desk: it is near the bed", [0, 1])
+    assert which("which sofa is bigger?") == ("I have not seen a sofa", [])
+    for other in ("which is bigger, the lamp or the desk?", "is the lamp bigger than the desk?",
+                  "which lamp is bigger than the desk?", "how big is the lamp?", "what is the biggest thing here?"):
+        assert which(other) is None, other
+    assert which("which lamp is taller?", situated=True) is None
 
 
 def test_states_the_map_cannot_hold_are_said_to_be_unknown_not_guessed():
@@ -388,6 +425,7 @@ def test_no_scored_question_asked_without_a_situation_is_read_as_a_location_or_i
     assert [t for t in texts if asks_height(AskedQuestion(t))] == []
     assert [t for t in texts if asks_first_seen(AskedQuestion(t)) or asks_earliest(t)] == []
     assert [t for t in texts if asks_taller(AskedQuestion(t))] == []
+    assert [t for t in texts if which_size_asked(AskedQuestion(t))] == []
     assert [t for t in texts if measured_which_one(AskedQuestion(t), torch.ones(1), torch.ones((1, len(CLASSES))),
                                                    torch.zeros((1, 2)), torch.full((1,), 0.3)) is not None] == []
     assert [t for t in texts if measured_same_colour(AskedQuestion(t), torch.ones(1), torch.ones((1, len(CLASSES))),

@@ -616,7 +616,8 @@ class Answerer:
     def _from_voxels(self, scene: Any, read_as: str, shown_read_as: str, start: float) -> Optional[Reply]:
         """The answers read from the voxels of the named object's columns, which the language model never sees:
         "how tall is the lamp?" (``voxel_questions.measured_height``), "which is taller, the lamp or the chair?"
-        (``voxel_questions.measured_taller``) and "when did you first see the lamp?" (the
+        (``voxel_questions.measured_taller``), "which lamp is bigger?" (``voxel_questions.measured_which_size``)
+        and "when did you first see the lamp?" (the
         earliest first-seen time of its class's voxels, ``voxel_questions.object_first_seen``); None for another
         question, or a height the map cannot measure (the model answers those)."""
         import torch
@@ -632,16 +633,18 @@ class Answerer:
             measured_height,
             measured_taller,
             measured_tallest,
+            measured_which_size,
             named_object,
             object_first_seen,
+            which_size_asked,
         )
         from leovl_ros.sim.scene import CLASSES
         from leovl_ros.sim.tasks.qa import absent_answer
 
         question = AskedQuestion(read_as)
         height, taller, first = asks_height(question), asks_taller(question), asks_first_seen(question)
-        tallest = asks_tallest(question)
-        if scene.footprints is None or not (height or taller or first or tallest):
+        tallest, which = asks_tallest(question), which_size_asked(question) is not None
+        if scene.footprints is None or not (height or taller or first or tallest or which):
             return None
         question.presence = self.agent.presence(scene)  # only for the questions read here
         absent = [cls for cls in question.named if self.agent.judged_absent(scene, cls)]  # as the model's gate
@@ -649,7 +652,7 @@ class Answerer:
             return self._map_reply(scene, absent_answer(absent[0]), [], shown_read_as, start)
         batch, footprints = scene.batch, torch.as_tensor(scene.footprints)
         xy, cell_size = batch.xy.cpu(), batch.cell_size.cpu()
-        if height or taller or tallest:
+        if height or taller or tallest or which:
             with self.map.locked() as store:
                 voxel_size = float(store.config.voxel_size)
 
@@ -657,7 +660,8 @@ class Answerer:
                 voxels = self.voxels_of(batch, cells, cls)
                 return voxels.class_prob, voxels.z
 
-            measure = measured_height if height else measured_taller if taller else measured_tallest
+            measure = (measured_height if height else measured_taller if taller else measured_tallest if tallest
+                       else measured_which_size)
             measured = measure(question, footprints, xy, cell_size, heights, voxel_size)
             if measured is None:
                 return None

@@ -275,9 +275,7 @@ def measured_which_one(question: AskedQuestion, attention: torch.Tensor, footpri
     doubted = doubted_classes(question)
     objects = [o for o in inventory[cls] if not set(o) & set(base)] or inventory[cls]
     if len(objects) == 1:
-        place = object_place(footprints, xy, cell_size, cls, objects[0], doubted)
-        return Measurement(f"I have seen one {cls}" + (f": it is {place}" if place else ""),
-                           most_probable_first(footprints, cls, objects[0]))
+        return only_one(footprints, xy, cell_size, cls, objects[0], doubted)
     gaps = [float(torch.cdist(xy[o].double(), xy[base].double()).min()) for o in objects]
     pick = (min if found["word"] in ("closer", "closest", "nearer", "nearest") else max)(
         range(len(objects)), key=lambda i: gaps[i])
@@ -295,6 +293,15 @@ def measured_which_one(question: AskedQuestion, attention: torch.Tensor, footpri
     if not places[pick] or places.count(places[pick]) > 1:  # two lamps on nightstands: say which by the distance
         text += f"{',' if places[pick] else ''} {distance_text(gaps[pick])} from the {reference}"
     return Measurement(text, most_probable_first(footprints, cls, objects[pick]))
+
+
+def only_one(footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor, cls: str, cells: list[int],
+             doubted: Collection[str] = ()) -> Measurement:
+    """The answer to "which lamp is …?" where the map shows one: "I have seen one lamp: it is on the nightstand",
+    grounded on it."""
+    place = object_place(footprints, xy, cell_size, cls, cells, doubted)
+    return Measurement(f"I have seen one {cls}" + (f": it is {place}" if place else ""),
+                       most_probable_first(footprints, cls, cells))
 
 
 def not_seen(asked: str) -> Measurement:

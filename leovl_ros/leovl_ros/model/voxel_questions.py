@@ -2,10 +2,10 @@
 
 "How tall is the lamp?" (:func:`measured_height`: the vertical extent of the voxels of the lamp's class), "which is
 taller, the lamp or the chair?" (:func:`measured_taller`), "what is the tallest thing here?"
-(:func:`measured_tallest`) and "when did you first see the lamp?"
-(:func:`object_first_seen`: their earliest first-seen time). ``agent.answering.Answerer`` holds the store and asks
-these before the model runs; :func:`asks_about_one_object` tells which questions a follow-up pronoun ("where is
-it?") may be read into (``agent.referents``). ROS-free.
+(:func:`measured_tallest`), "which lamp is bigger?" (:func:`measured_which_size`: of one class's objects) and
+"when did you first see the lamp?" (:func:`object_first_seen`: their earliest first-seen time).
+``agent.answering.Answerer`` holds the store and asks these before the model runs; :func:`asks_about_one_object`
+tells which questions a follow-up pronoun ("where is it?") may be read into (``agent.referents``). ROS-free.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Optional
 import torch
 
 from leovl_ros.model.map_objects import ON_CLASSES, class_objects, most_probable_first
-from leovl_ros.model.measure import AskedQuestion, Measurement, asks_route
+from leovl_ros.model.measure import AskedQuestion, Measurement, asks_route, doubted_classes
 from leovl_ros.model.room_questions import (
     LOCATION_FAINT_MIN_P,
     asked_object,
@@ -25,8 +25,13 @@ from leovl_ros.model.room_questions import (
     asks_object_caption,
     asks_size,
     not_seen,
+    object_place,
+    object_sides,
+    only_one,
+    room_inventory,
 )
 from leovl_ros.sim.scene import CLASSES
+from leovl_ros.sim.templates import classes_named, plural
 
 _HEIGHT = re.compile(r"\b(?:how (?:tall|high|low|short)|(?:what|which) height|height of)\b")
 """A question about an object's height ("how tall is the lamp?", "what height is the desk?", with a class named:
@@ -191,8 +196,6 @@ def measured_tallest(question: AskedQuestion, footprints: torch.Tensor, xy: torc
     for another question or where the voxels tell no height."""
     if not asks_tallest(question):
         return None
-    from leovl_ros.model.room_questions import room_inventory
-
     tallest = _TALLEST.search(question.text.lower())["word"] in ("tallest", "highest")
     heights = []
     for cls, objects in room_inventory(question, footprints, xy, cell_size):
@@ -204,6 +207,81 @@ def measured_tallest(question: AskedQuestion, footprints: torch.Tensor, xy: torc
         return None
     _, cls, cells = (max if tallest else min)(heights, key=lambda h: h[0])
     return Measurement(cls, most_probable_first(footprints, cls, cells))
+
+
+_SIZE_WORDS = ("bigger|biggest|larger|largest|smaller|smallest|tinier|tiniest|taller|tallest|shorter|shortest|higher"
+               "|highest|lower|lowest")
+_WHICH_SIZE = (re.compile(rf"^\W*which (?:one of the |of the )?(?P<cls>[a-z ]+?) (?:is|are|looks|stands) (?:the )?"
+                          rf"(?P<word>{_SIZE_WORDS})\b(?!.*\bthan\b)"),
+               re.compile(rf"^\W*(?:which|what)(?: is|'s) the (?P<word>{_SIZE_WORDS}) (?P<cls>[a-z ]+?)"
+                          rf"(?: (?:here|in the room|in this room|you (?:have )?(?:saw|seen)))?\W*$"))
+"""Which of one class's objects is the biggest (tallest, …): "which lamp is bigger?", "which of the chairs is the
+tallest?", "what is the biggest lamp?"."""
+SAME_SIZE_SHARE = 0.1
+"""Objects whose measures differ by this share of the larger or less are about the same size: both are named."""
+
+
+def which_size_asked(question: AskedQuestion) -> Optional[tuple[str, str]]:
+    """(class, size word) of a question asking which of one named class's objects is the biggest (tallest, …): None
+    for another question (a comparison of two classes, "bigger than", a situation)."""
+    if question.situated or len(question.named) != 1:
+        return None
+    for pattern in _WHICH_SIZE:
+        found = pattern.match(question.text.lower())
+        if found is not None and classes_named(found["cls"]) == question.named:
+            return question.named[0], found["word"]
+    return None
+
+
+def size_words(sides: tuple[float, float], extent: tuple[float, float], word: str) -> str:
+    """What was compared, as said after the object: "about 1.4 meters tall", "its top 1.3 meters above the floor",
+    "about 0.5 by 0.4 meters, 1.4 meters tall"."""
+    bottom, top = extent
+    if word.startswith(("tall", "short")):
+        return f"about {top - bottom:.1f} meters tall"
+    if word.startswith(("high", "low")):
+        return f"its top {top:.1f} meters above the floor"
+    return f"about {sides[0]:.1f} by {sides[1]:.1f} meters, {top - bottom:.1f} meters tall"
+
+
+def measured_which_size(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
+                        voxels: VoxelHeights, voxel_size: float) -> Optional[Measurement]:
+    """The answer to "which lamp is bigger?" (taller, higher, smaller, …): of the named class's objects (the room
+    inventory's), the one whose footprint sides times :func:`vertical_extent` (its height for tall / short, its top
+    for high / low) is the largest (smallest), said by where it stands and what was measured ("the lamp on the
+    nightstand, about 0.6 meters tall") and grounded on it; both named where they are within ``SAME_SIZE_SHARE``;
+    "I have seen one lamp: it is …" for a class the map shows once. None for another question or where the voxels
+    tell no height."""
+    asked = which_size_asked(question)
+    if asked is None:
+        return None
+    cls, word = asked
+    objects = dict(room_inventory(question, footprints, xy, cell_size)).get(cls)
+    if not objects:
+        return not_seen(cls)
+    doubted = doubted_classes(question)
+    if len(objects) == 1:
+        return only_one(footprints, xy, cell_size, cls, objects[0], doubted)
+    measured = []
+    for cells in objects:
+        extent = vertical_extent(cls, *voxels(cells, CLASSES.index(cls)), voxel_size)
+        if extent is None:
+            return None
+        sides = object_sides(xy, cell_size, cells)
+        size = (extent[1] - extent[0] if word.startswith(("tall", "short")) else extent[1]
+                if word.startswith(("high", "low")) else sides[0] * sides[1] * (extent[1] - extent[0]))
+        measured.append((size, sides, extent, cells))
+    largest = word.startswith(("big", "larg", "tall", "high"))
+    order = sorted(range(len(measured)), key=lambda i: measured[i][0], reverse=largest)
+    best, runner_up = measured[order[0]], measured[order[1]]
+    said = [f"the {cls} {place}" if (place := object_place(footprints, xy, cell_size, cls, m[3], doubted))
+            else f"the {cls}" for m in (best, runner_up)]
+    if abs(best[0] - runner_up[0]) <= SAME_SIZE_SHARE * max(best[0], runner_up[0]):
+        text = (f"{'both' if len(objects) == 2 else 'two of the'} {plural(cls)} are about the same: {said[0]}, "
+                f"{size_words(best[1], best[2], word)}, and {said[1]}, {size_words(runner_up[1], runner_up[2], word)}")
+    else:
+        text = f"{said[0]}, {size_words(best[1], best[2], word)}"
+    return Measurement(text, most_probable_first(footprints, cls, best[3]))
 
 
 _LEFT_OR_RIGHT = re.compile(r"\b(?:left|right)\b.*\bor\b.*\b(?:left|right)\b")
