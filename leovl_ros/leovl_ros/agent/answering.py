@@ -57,7 +57,7 @@ from leovl_ros.agent.small_talk import small_talk_reply
 from leovl_ros.agent.spelling import corrected_spelling
 from leovl_ros.agent.validation import Reason, Rejection, check_pose_matrix, check_question, check_session_id
 from leovl_ros.eval.normalize import points_at_no_object, says_no_such_object
-from leovl_ros.geometry.transforms import pose_from_position_quat
+from leovl_ros.geometry.transforms import pose_from_position_quat, yaw_to_quat_xyzw
 
 if TYPE_CHECKING:  # the model (torch) loads on first use, so --help and imports stay light
     from leovl_ros.model.agent import SpatialAgent
@@ -95,6 +95,9 @@ class AnswererConfig:
     inline_situation: bool = True
     """Ask a question typed after a clause that places the asker ("I'm on the bed. What is on my left?") in that
     situation (``inline_situation.split_situation``), where the request gives none apart."""
+    situation_from_map: bool = True
+    """Ask a question whose situation comes as text alone ("I am sitting on the bed facing the tv") at the pose the
+    text gives on the map (``model.situation_pose``), where the map places the objects it names."""
     robot_viewpoint: bool = True
     """Ask a question with no situation that takes the robot as its viewpoint ("is the bed on your left?") or asks
     a route ("take me to the chair") at the robot's newest camera pose (``robot_view``)."""
@@ -165,6 +168,10 @@ class Reply:
     read_as: str = ""
     """The question as the model was asked it where words were rewritten (:meth:`Answerer.read_as`: "where is the
     chair?" for "where is the armchair?" or "where is the chiar?"); empty otherwise."""
+    situation_placed: Optional[tuple[float, float, float]] = None
+    """(x, y, yaw) where the situation text put the asker on the map (``model.situation_pose``, map frame, yaw in
+    radians from +x); None where the request gave a pose, the map placed no object the text names, or no situation
+    was given."""
     spoken: str = ""
     """The sentence the dialogue node said for it (``agent.spoken``, its "ago" on the node's clock: sim time in a
     replay) where the reply came over the Ask service; empty on the ROS-free path, which says it itself."""
@@ -483,6 +490,12 @@ class Answerer:
             from leovl_ros.model.measure import asks_route
 
             route = asks_route(read_as)
+            placed = None
+            if situation_pose is None and situation_text and self.config.situation_from_map:
+                placed = self._situation_on_map(scene, self.read_as(situation_text))
+                if placed is not None:
+                    situation_pose = situation_pose_matrix((placed[0], placed[1], 0.0),
+                                                           tuple(float(v) for v in yaw_to_quat_xyzw(placed[2])))
             robot_view = None if situation_pose is not None or situation_text or camera_pose is None \
                 or not self.config.robot_viewpoint else robot_viewpoint(read_as, route)
             if robot_view is not None:  # "is the bed on your left?", "take me to the chair": from where it stands
@@ -512,7 +525,7 @@ class Answerer:
                      scene_tokens=int(result.scene_tokens), prompt_tokens=int(result.prompt_tokens),
                      answer_tokens=int(result.answer_tokens), latency_ms=(time.perf_counter() - start) * 1e3,
                      map_version=version, model_answer=result.model_answer,
-                     last_seen=last_seen, answer_types=list(result.answer_types),
+                     last_seen=last_seen, answer_types=list(result.answer_types), situation_placed=placed,
                      read_as=(f"{read_as} [situation: {situation_text}]" if inline is not None
                               else read_as if read_as != question else ""))
 
@@ -595,6 +608,24 @@ class Answerer:
                      grounding_size=[float(batch.cell_size[c]) for c in cells], scene_tokens=len(batch),
                      latency_ms=(time.perf_counter() - start) * 1e3, map_version=scene.version,
                      last_seen=last_seen, first_seen=first_seen, read_as=read_as)
+
+    def _situation_on_map(self, scene: Any, situation_text: str) -> Optional[tuple[float, float, float]]:
+        """The (x, y, yaw) a situation text gives on the map (``model.situation_pose``: at the object sat on or
+        stood by, facing the faced one), over the room inventory's objects; None where the map places no anchor or
+        no direction it names, or the model reads no footprints."""
+        if scene.footprints is None:
+            return None
+        import torch
+
+        from leovl_ros.model.measure import AskedQuestion
+        from leovl_ros.model.room_questions import room_inventory
+        from leovl_ros.model.situation_pose import situation_pose
+
+        batch, footprints = scene.batch, torch.as_tensor(scene.footprints)
+        xy, cell_size = batch.xy.cpu(), batch.cell_size.cpu()
+        inventory = room_inventory(AskedQuestion("", presence=self.agent.presence(scene)), footprints, xy, cell_size)
+        colours = None if scene.colour_probs is None else torch.as_tensor(scene.colour_probs)
+        return situation_pose(situation_text, dict(inventory), footprints, xy, cell_size, colours)
 
     def _whereabouts(self, scene: Any, camera_pose: Optional[np.ndarray], read_as: str, start: float) -> Reply:
         """The answer to "where are you?": the newest fused camera pose among the map's objects

@@ -209,6 +209,9 @@ class DialogueConfig:
     inline_situation: bool = param(True, "Ask a question typed after a clause that places the asker ('I'm on the "
                                          "bed. What is on my left?') in that situation, where the request gives "
                                          "none apart (agent/inline_situation.py).", read_only=False)
+    situation_from_map: bool = param(True, "Ask a question whose situation comes as text alone ('I am sitting on "
+                                           "the bed facing the tv') at the pose the text gives on the map "
+                                           "(model/situation_pose.py).", read_only=False)
     robot_viewpoint: bool = param(True, "Answer a question with no situation that takes the robot as its viewpoint "
                                         "('is the bed on your left?', asked as 'on my left') or asks a route ('take "
                                         "me to the chair') at the robot's newest camera pose (agent/robot_view.py).",
@@ -251,4 +254,5 @@ class DialogueConfig:
                               scene_refresh_s=self.scene_refresh_s, check_scope=self.check_scope,
                               object_words=self.object_words, correct_spelling=self.correct_spelling,
                               inline_situation=self.inline_situation, robot_viewpoint=self.robot_viewpoint,
+                              situation_from_map=self.situation_from_map,
                               compound_questions=self.compound_questions)
