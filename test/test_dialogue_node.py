@@ -68,6 +68,9 @@ def test_ask_end_to_end_with_goal_and_markers(node):
         assert last[0].action == Marker.DELETEALL and Marker.SPHERE_LIST in [m.type for m in last[1:]]
         cells = [m for m in last if m.ns == "grounded_cells"]
         assert len(cells) == len(reply.cell_ids) and all(0.05 < m.scale.x < 2.0 for m in cells)
+        arrow = next(m for m in last if m.ns == "situation")  # where the asker stands, facing +x
+        assert arrow.type == Marker.ARROW and (arrow.pose.position.x, arrow.pose.position.y) == (0.5, 0.5)
+        assert (arrow.pose.orientation.z, arrow.pose.orientation.w) == (0.0, 1.0)
         follow_up = ask(probe, client, "and what colour is it?", session="s1")
         assert follow_up.success and follow_up.scene_tokens == reply.scene_tokens
         # send_nav_goal is off by default: nothing a navigation stack listens to is published

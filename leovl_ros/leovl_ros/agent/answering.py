@@ -565,6 +565,7 @@ class Answerer:
                      last_seen=next((r.last_seen for r in replies if r.last_seen is not None), None),
                      first_seen=next((r.first_seen for r in replies if r.first_seen is not None), None),
                      answer_types=list(dict.fromkeys(t for r in replies for t in r.answer_types)),
+                     situation_placed=next((r.situation_placed for r in replies if r.situation_placed), None),
                      read_as=" | ".join(asked))
 
     def _before_model(self, scene: Any, camera_pose: Optional[np.ndarray], question: str, read_as: str,

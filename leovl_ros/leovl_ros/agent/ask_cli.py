@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -122,6 +123,10 @@ def print_reply(question: str, reply: Reply, as_json: bool, map_info: dict[str, 
     if reply.success:
         if reply.read_as:
             print(f"   asked as {reply.read_as!r}")
+        if reply.situation_placed is not None:
+            x, y, yaw = reply.situation_placed
+            print(f"   the situation placed you at x {x:.2f} m, y {y:.2f} m, facing {math.degrees(yaw):.0f}° "
+                  f"(map frame)")
         if spoken != reply.answer:
             print(f"   on ~/answer: {spoken!r}")
         if reply.model_answer:

@@ -244,7 +244,7 @@ class DialogueNode(ManagedNode):
         self.get_logger().debug(f"answered in {reply.latency_ms:.0f} ms with {reply.scene_tokens} scene tokens"
                                 + (f", asked as {reply.read_as!r}" if reply.read_as else ""))
         self._latencies.add(time.monotonic(), reply.latency_ms * 1e-3)
-        self._grounding_pub.publish(self._markers(reply, str(question)))
+        self._grounding_pub.publish(self._markers(reply, str(question), situation_pose))
         if reply.grounding_xyz:
             origin = situation_pose[:3, 3] if situation_pose is not None else self._camera_xyz
             (x, y, z), (qx, qy, qz, qw) = goal_pose(np.asarray(reply.grounding_xyz[0], dtype=np.float64), origin)
@@ -258,9 +258,10 @@ class DialogueNode(ManagedNode):
             if self._nav_goal_pub is not None:
                 self._nav_goal_pub.publish(goal)
 
-    def _markers(self, reply: Reply, question: str) -> MarkerArray:
+    def _markers(self, reply: Reply, question: str, situation_pose: Optional[np.ndarray] = None) -> MarkerArray:
         """DELETEALL, then one flat square per grounded cell (its size, at its mean height), a sphere on the
-        primary one and the answer text above it."""
+        primary one and the answer text above it; an arrow on the floor where the asker stands and faces, for a
+        situation given as a pose or placed from its text (``Reply.situation_placed``)."""
         stamp = self.get_clock().now().to_msg()
         frame = self.config.frame_id
         clear = Marker(action=Marker.DELETEALL)
@@ -289,6 +290,16 @@ class DialogueNode(ManagedNode):
             text.pose.orientation.w = 1.0
             text.scale.z = s
             markers += [primary, text]
+        placed = reply.situation_placed
+        if situation_pose is not None or placed is not None:
+            x, y, yaw = placed if placed is not None else (float(situation_pose[0, 3]), float(situation_pose[1, 3]),
+                                                          math.atan2(situation_pose[1, 0], situation_pose[0, 0]))
+            arrow = Marker(ns="situation", id=0, type=Marker.ARROW, action=Marker.ADD,
+                           color=ColorRGBA(r=0.1, g=0.8, b=1.0, a=0.9))
+            arrow.pose.position = Point(x=float(x), y=float(y), z=0.05)
+            arrow.pose.orientation.z, arrow.pose.orientation.w = math.sin(yaw / 2), math.cos(yaw / 2)
+            arrow.scale.x, arrow.scale.y, arrow.scale.z = 3 * s, 0.4 * s, 0.4 * s
+            markers.append(arrow)
         for m in markers[1:]:
             m.header.frame_id, m.header.stamp = frame, stamp
         return MarkerArray(markers=markers)
