@@ -259,6 +259,10 @@ def test_the_first_floor_object_in_the_asked_direction():
     assert first("What is the nearest thing on my right?") is None  # the stool is where the asker stands
     assert first("Which thing is nearest on my front left?") is None  # two directions
     assert first("What is the first thing ahead of me?", (0.0, 0.0, math.pi / 2)) == ("table", [3])  # facing +y
+    # in no direction: the nearest all round, not the one the asker stands at; none for another object's nearest
+    assert first("what is closest to me?") == ("table", [3]) and first("What's the nearest thing?") == ("table", [3])
+    assert first("what is closest to me?", (1.5, -1.2, 0.0)) == ("chair", [0])
+    assert first("what is closest to the bed?") is None and first("what is in front of me?") == ("chair", [0])
     question = AskedQuestion("What is the first thing in front of me?", ["situated_object"], (0.0, 0.0, 0.0),
                              situated=True)
     assert measured_text("sofa", torch.ones(len(room.xy)), room, question) == "chair"

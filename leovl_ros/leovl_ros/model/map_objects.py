@@ -214,6 +214,13 @@ def distance_in_direction(centre: torch.Tensor, pose: tuple[float, float, float]
     return distance if distance >= SITUATED_MIN_M and abs((off + 180.0) % 360.0 - 180.0) <= 45.0 else None
 
 
+def distance_around(centre: torch.Tensor, pose: tuple[float, float, float]) -> Optional[float]:
+    """How far (m) a point lies from an asker at ``pose`` when at least ``SITUATED_MIN_M`` away (not the object sat
+    on); None otherwise."""
+    distance = math.dist((pose[0], pose[1]), centre.tolist())
+    return distance if distance >= SITUATED_MIN_M else None
+
+
 def floor_objects(footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
                   ) -> list[tuple[str, list[int], torch.Tensor]]:
     """The floor-standing objects the map holds, as (class, columns, centre [2], :func:`object_centre`): every

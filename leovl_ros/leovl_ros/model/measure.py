@@ -66,6 +66,7 @@ from leovl_ros.model.map_objects import (
     attended_objects,
     attended_pair,
     class_objects,
+    distance_around,
     distance_in_direction,
     floor_objects,
     likeliest_class,
@@ -341,14 +342,17 @@ def asked_sector(question: str) -> Optional[str]:
 def measured_situated_object(footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor,
                              pose: tuple[float, float, float], question: str) -> Optional[Measurement]:
     """The nearest floor-standing object (:func:`floor_objects`) in the direction a question asks about ("what is
-    the first thing on my left?") for an asker at ``pose`` (map x, y, yaw): its class, grounded on its columns;
-    centres up to ``SITUATED_RANGE_M`` away (:func:`distance_in_direction`). None without one."""
+    the first thing on my left?"), or in any ("what is closest to me?", :func:`distance_around`), for an asker at
+    ``pose`` (map x, y, yaw): its class, grounded on its columns; centres up to ``SITUATED_RANGE_M`` away
+    (:func:`distance_in_direction`). None without one."""
     sector = asked_sector(question)
-    if sector is None:
-        return None
+    words = question.lower()
+    if sector is None and (not _NEAREST.search(words) or classes_named(question)
+                           or any(p.search(words) for p in _SECTOR_WORDS.values())):
+        return None  # "closest to the bed?", "nearest on my front left?": not the asker's nearest all round
     found = [(distance, cls, cells) for cls, cells, centre in floor_objects(footprints, xy, cell_size)
-             if (distance := distance_in_direction(centre, pose, sector)) is not None
-             and distance <= SITUATED_RANGE_M]
+             if (distance := distance_in_direction(centre, pose, sector) if sector is not None
+                 else distance_around(centre, pose)) is not None and distance <= SITUATED_RANGE_M]
     if not found:
         return None
     _, cls, cells = min(found, key=lambda f: f[0])
