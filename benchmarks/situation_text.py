@@ -35,10 +35,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from last_seen import ask_held_out_rooms, room_arguments, share  # the same rooms, options, figures
 
-WORDINGS = (Path(__file__).resolve().parent / "data" / "handworded_situations.json",
-            Path(__file__).resolve().parent / "data" / "handworded_situations_b.json")
-"""Hand-written situation patterns (``benchmarks/data/README.md``): a set looked at while the parser was written, and
-one written after it (unseen)."""
+WORDINGS = tuple(Path(__file__).resolve().parent / "data" / f"handworded_situations{suffix}.json"
+                 for suffix in ("", "_b", "_c"))
+"""Hand-written situation patterns (``benchmarks/data/README.md``): two sets looked at while the parser was written,
+and one written after it (unseen)."""
 
 
 def parse_args(argv: Optional[list[str]] = None):

@@ -47,6 +47,9 @@ def test_the_asker_sits_on_the_anchor_facing_the_faced_object_or_turned_from_a_s
     assert pose("I am sitting on the bed and the tv is on my left", room)[2] == pytest.approx(-math.pi / 2)
     assert pose("I am sitting on the bed and the tv is on my right", room)[2] == pytest.approx(math.pi / 2)
     assert abs(pose("I am sitting on the bed; behind me is the tv", room)[2]) == pytest.approx(math.pi)
+    # where one is first, what one faces next, in words the parser does not know
+    assert pose("Picture me next to the bed, gazing at the tv", room)[2] == pytest.approx(0.0, abs=0.4)  # beside it
+    assert pose("I'm over by the bed, eyes on the desk", room)[2] == pytest.approx(math.pi / 2, abs=0.3)
     for unplaced in ("I am sitting on the bed facing the window", "I am facing the tv", "I am in the kitchen",
                      "I am sitting on the sofa facing the tv", "I am sitting on the bed"):
         assert pose(unplaced, room) is None, unplaced

@@ -7,15 +7,17 @@ measured answers (which side, the first thing on my left, how many behind me, th
 objects said to be on the asker's left / right / behind / in front — places each on the map (the room inventory's
 objects of its class, told apart by a colour, a size word or a neighbour the text names) and returns the asker's
 position (the anchor object's centre) and heading (towards the faced object, or turned from an object's stated
-side). None where the text names no anchor or no direction the map can place ("facing the window": no window in
-the map): the model then reads the text alone, as before. ROS-free.
+side). A situation says where one is first and what one faces next, so words it does not know between them are
+read in that order ("Picture me by the bed, eyes on the tv"). None where the text names no anchor or no direction
+the map can place ("facing the window": no window in the map): the model then reads the text alone, as before.
+ROS-free.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import torch
@@ -156,8 +158,15 @@ def situation_pose(text: str, objects: dict[str, list[list[int]]], footprints: t
     class → its objects' columns (the room inventory's)."""
     mentions = situation_mentions(text)
     anchor = next((m for m in mentions if m.role in ("sit", "stand")), None)
+    if anchor is None and len(mentions) > 1 and not mentions[0].role:
+        anchor = replace(mentions[0], role="stand")  # "Picture me by the bed, facing the tv": where first
+        mentions = [anchor, *mentions[1:]]
     if anchor is None:
         return None
+    if not any(m.role in OFFSETS_DEG for m in mentions):  # "by the bed, eyes on the tv": what one faces next
+        faced = next((m for m in mentions[mentions.index(anchor) + 1:] if not m.role), None)
+        if faced is not None:
+            mentions[mentions.index(faced)] = replace(faced, role="front")
     named = {cls for m in mentions for cls in (m.cls, *m.near) if cls in CLASSES}
     objects = {cls: objects.get(cls) or class_objects(footprints[:, CLASSES.index(cls)], xy, cell_size, FAINT_MIN_P)
                for cls in named}
