@@ -1,5 +1,6 @@
 """The dialogue node's ``~/ask`` reply carries the answer's ``last_seen`` (builtin_interfaces/Time), the sentence
-``~/answer`` says and the question types over real DDS; ``leovl-ask`` reads them back as the ROS-free path's."""
+``~/answer`` says, the question types and where a situation text put the asker over real DDS; ``leovl-ask`` reads
+them back as the ROS-free path's."""
 
 from __future__ import annotations
 
@@ -63,16 +64,23 @@ def test_the_ask_reply_says_the_time_sentence_the_answer_topic_says(benchmark, t
     room.store.save(tmp_path / "map.safetensors")
     unique = [o.cls for o in room.scene.objects
               if o.id in room.last_visible and sum(p.cls == o.cls for p in room.scene.objects) == 1]
-    assert unique, "the walk shows no object that is the only one of its class"
+    assert len(unique) >= 2, "the walk shows fewer than two objects that are the only ones of their class"
     questions = [f"when did you last see the {unique[0]}?", f"when did you last see teh {unique[0]}?"]
     ros_free = Answerer(load_agent(""), MapHandle(room.store))
     expected = [ros_free.ask(q, session_id=str(i)) for i, q in enumerate(questions)]
     assert expected[1].read_as == questions[0] and not expected[0].read_as
+    situation = f"I am sitting on the {unique[0]} facing the {unique[-1]}"  # placed where the map shows both
+    situated = ros_free.ask("what is on my left?", session_id="s", situation_text=situation)
     with node_process("leovl_ros.ros.dialogue_node", {"map_file": str(tmp_path / "map.safetensors")}) as node, \
             RosProbe() as probe:
         client = probe.wait_for_service(Ask, "/dialogue/ask", timeout=120.0, proc=node)
         replies = [probe.call(client, Ask.Request(question=q, session_id=str(i)), timeout=60.0)
                    for i, q in enumerate(questions)]
+        placed = probe.call(client, Ask.Request(question="what is on my left?", session_id="s",
+                                                situation_text=situation), timeout=60.0)
+    assert placed.success and placed.has_situation_placed == (situated.situation_placed is not None)
+    if situated.situation_placed is not None:
+        assert reply_from_response(placed).situation_placed == pytest.approx(situated.situation_placed, abs=1e-5)
     for want, got in zip(expected, replies):
         assert got.success, got.error
         assert "last_seen" in want.answer_types and list(got.answer_types) == want.answer_types

@@ -5,6 +5,7 @@ PyPI). One node and one ``leovl_interfaces/Ask`` client for the whole session, e
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -20,6 +21,12 @@ class ServiceUnavailable(RuntimeError):
     """No Ask service answered in time (no agent running, another ROS domain, an inactive lifecycle node)."""
 
 
+def situation_placed(response: Any) -> tuple[float, float, float]:
+    """The (x, y, yaw) of an ``Ask`` response's placed situation."""
+    p, q = response.situation_placed.position, response.situation_placed.orientation
+    return float(p.x), float(p.y), 2.0 * math.atan2(float(q.z), float(q.w))
+
+
 def reply_from_response(response: Any) -> Reply:
     """An ``Ask`` response as a :class:`Reply`: the reason is the error text's counter name, ``last_seen`` None
     where the service says zero (unknown); the question types and the rewritten question as the node read them, so
@@ -30,7 +37,8 @@ def reply_from_response(response: Any) -> Reply:
                  scene_tokens=int(response.scene_tokens), latency_ms=float(response.latency_ms),
                  error=response.error, reason=response.error.split(":", 1)[0] if response.error else "",
                  last_seen=stamp if stamp > 0.0 else None, answer_types=list(response.answer_types),
-                 read_as=response.read_as, spoken=response.spoken)
+                 read_as=response.read_as, spoken=response.spoken,
+                 situation_placed=situation_placed(response) if response.has_situation_placed else None)
 
 
 class LiveAsker:

@@ -210,6 +210,12 @@ class DialogueNode(ManagedNode):
         response.spoken = self._spoken(reply, request.question) if reply.answer else ""
         response.read_as = reply.read_as
         response.answer_types = list(reply.answer_types)
+        if reply.situation_placed is not None:
+            x, y, yaw = reply.situation_placed
+            placed = response.situation_placed
+            placed.position.x, placed.position.y = float(x), float(y)
+            placed.orientation.z, placed.orientation.w = math.sin(yaw / 2), math.cos(yaw / 2)
+            response.has_situation_placed = True
         return response
 
     def _on_question(self, msg: String) -> None:
