@@ -23,6 +23,10 @@ BENCHMARK = REPO_ROOT / "benchmarks" / "inline_situation.py"
     ("I'm at the plant, looking towards the window. Guide me to the sofa",
      ("I'm at the plant, looking towards the window", "Guide me to the sofa")),
     ("imagine I am on the sofa; what is in front of me?", ("imagine I am on the sofa", "what is in front of me?")),
+    ("Standing next to the chair and facing the bed, how many lamps are in front of me?",
+     ("Standing next to the chair and facing the bed", "how many lamps are in front of me?")),
+    ("standing at the door, is the bed to the left or the right of the toilet?", None),  # a viewpoint question
+    ("Standing at the door and facing into the room, is the bed left of the lamp?", None),
     ("I'm looking for the chair, where is it?", None),   # places no asker
     ("I'm sitting on the bed.", None),                    # no question after it
     ("where is the bed?", None), ("Is the lamp on the desk, or the table?", None),

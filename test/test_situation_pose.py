@@ -24,6 +24,7 @@ BENCHMARK = REPO_ROOT / "benchmarks" / "situation_text.py"
     ("I'm seated on the couch and I face the television.", [("sofa", "sit"), ("tv", "front")]),
     ("I am standing by the red chair, looking towards the desk.", [("chair", "stand"), ("desk", "front")]),
     ("I'm at the stool and the lamp is on my left.", [("stool", "stand"), ("lamp", "left")]),
+    ("I'm on the bed looking at the tv", [("bed", "sit"), ("tv", "front")]),
     ("I am near the bed; behind me is the desk.", [("bed", "stand"), ("desk", "behind")]),
     ("Next to the bed, I am looking in the direction of the tv.", [("bed", "stand"), ("tv", "front")]),
     ("I'm standing next to the chair next to the desk and looking at the bed.", [("chair", "stand"), ("bed", "front")]),

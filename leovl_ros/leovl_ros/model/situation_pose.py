@@ -28,8 +28,8 @@ from leovl_ros.sim.templates import class_spans, colour_before
 
 _REFERENCE = r"\s+(?:(?:the|a|an|my|one of the)\s+)?(?:[a-z]+\s+)?$"
 """The start of a reference up to its class word: an article and at most one adjective ("the red ", "a large ")."""
-_SIT = re.compile(r"\b(?:sitting|seated|sit|sits|sat|lying|laying|lie|lay|resting|perched)\b[^.,;]*?\b(?:on|in|at)"
-                  + _REFERENCE)
+_SIT = re.compile(r"(?:\b(?:sitting|seated|sit|sits|sat|lying|laying|lie|lay|resting|perched)\b[^.,;]*?\b(?:on|in|at)"
+                  r"|\b(?:i'm|i am|am)\s+(?:now\s+|right\s+|just\s+)?(?:on|upon))" + _REFERENCE)
 _STAND = re.compile(r"(?:^\W*|\b(?:standing|stand|stands|am|i'm|is|waiting|staying|positioned|located|placed)\b"
                     r"[^.,;]*?)\b(?:right |just )?(?:by|next to|beside|near|at|in front of|close to|against|behind)"
                     + _REFERENCE)
