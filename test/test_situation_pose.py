@@ -13,7 +13,7 @@ from map_fixtures import furnished_map
 from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
 from leovl_ros.model.measure import AskedQuestion
 from leovl_ros.model.room_questions import room_inventory
-from leovl_ros.model.situation_pose import situation_mentions, situation_pose, standing_position
+from leovl_ros.model.situation_pose import situation_mentions, situation_pose, standing_position, unknown_heading
 from leovl_ros.sim.scene import COLOURS
 
 BENCHMARK = REPO_ROOT / "benchmarks" / "situation_text.py"
@@ -32,6 +32,15 @@ BENCHMARK = REPO_ROOT / "benchmarks" / "situation_text.py"
 ])
 def test_the_situation_words_give_each_named_class_its_role(text, roles):
     assert [(m.cls, m.role) for m in situation_mentions(text)] == roles
+
+
+def test_a_side_asked_in_a_situation_without_a_heading_is_known_to_be_unknown():
+    assert unknown_heading("I am sitting on the chair", "what is behind me?", route=False) == "chair"
+    assert unknown_heading("I'm at the plant", "how do I get to the bed?", route=True) == "plant"
+    assert unknown_heading("I am sitting on the chair", "what colour is the bed?", route=False) is None  # no side
+    for situation in ("I am sitting on the chair facing the bed", "I'm at the plant with the bed on my left",
+                      "I am sitting on the chair, my back to the window", "I am in the kitchen"):
+        assert unknown_heading(situation, "what is behind me?", route=False) is None, situation
 
 
 def pose(text: str, room, colours=None):

@@ -118,6 +118,10 @@ SENTENCE_MIN_WORDS = 4
 """An answer of this many words says what it answers ("the bed is next to the lamp"); a shorter one ("gray",
 "2.5 meters") follows its question in a compound reply (``Answerer._ask_in_turn``)."""
 
+UNKNOWN_HEADING_ANSWER = ("I know you are at the {thing}, but not which way you face: tell me what you are facing, "
+                          "e.g. \"I am at the {thing} facing the {other}\"")
+"""The answer to a question that needs the asker's heading ("what is behind me?") in a situation that gives none."""
+
 NO_CAMERA_POSE_ANSWER = "I do not know where I am: the map holds no camera pose (a map saved before 2026-12-07)"
 """The answer to "where are you?" on a map without the newest camera pose (``VoxelStore.camera_pose``)."""
 
@@ -496,6 +500,17 @@ class Answerer:
                 if placed is not None:
                     situation_pose = situation_pose_matrix((placed[0], placed[1], 0.0),
                                                            tuple(float(v) for v in yaw_to_quat_xyzw(placed[2])))
+                elif scene.footprints is not None:  # a map that places objects: it would have placed a heading
+                    from leovl_ros.model.situation_pose import unknown_heading
+
+                    at = unknown_heading(self.read_as(situation_text), read_as, route)
+                    if at is not None:  # "I am sitting on the chair" + "what is behind me?": ask, do not guess
+                        shown = (f"{read_as} [situation: {situation_text}]" if inline is not None
+                                 else read_as if read_as != question else "")
+                        presence = self.agent.presence(scene)  # the example: the likeliest other class in the room
+                        other = max((c for c in presence if c != at), key=presence.get, default="door")
+                        return self._map_reply(scene, UNKNOWN_HEADING_ANSWER.format(thing=at, other=other), [],
+                                               shown, start)
             robot_view = None if situation_pose is not None or situation_text or camera_pose is None \
                 or not self.config.robot_viewpoint else robot_viewpoint(read_as, route)
             if robot_view is not None:  # "is the bed on your left?", "take me to the chair": from where it stands

@@ -149,6 +149,23 @@ def standing_position(anchor: list[int], centre: torch.Tensor, footprints: torch
     return places[free].mean(0) if bool(free.any()) else centre
 
 
+_HEADING_WORDS = re.compile(r"\b(?:fac\w*|look\w*|toward\w*|turned|watch\w*|stari?n?g?|gaz\w*|eyes|back|left|right"
+                            r"|front|ahead|behind|north|south|east|west|o'clock)\b")
+"""Words that tell which way one faces (any of them: the heading is then the parser's to read, or the model's)."""
+_DIRECTION_ASKED = re.compile(r"\b(?:left|right|front|behind|ahead|back)\b")
+
+
+def unknown_heading(situation: str, question: str, route: bool) -> Optional[str]:
+    """The class of the object a situation places the asker at when it says nothing of which way they face ("I am
+    sitting on the chair") while the question needs it ("what is behind me?", a route): the answer is then to ask
+    for it, not a guess. None where the situation names a heading, places no one, or the question needs none."""
+    if not (route or _DIRECTION_ASKED.search(question.lower())) or _HEADING_WORDS.search(situation.lower()):
+        return None
+    mentions = situation_mentions(situation)
+    anchor = next((m for m in mentions if m.role in ("sit", "stand")), None)
+    return anchor.cls if anchor is not None and anchor.cls in CLASSES and len(mentions) == 1 else None
+
+
 def situation_pose(text: str, objects: dict[str, list[list[int]]], footprints: torch.Tensor, xy: torch.Tensor,
                    cell_size: torch.Tensor, colour_probs: Optional[torch.Tensor] = None
                    ) -> Optional[tuple[float, float, float]]:
