@@ -13,7 +13,13 @@ from map_fixtures import furnished_map
 from leovl_ros.agent.paths import REPO_ROOT, default_model_dir
 from leovl_ros.model.measure import AskedQuestion
 from leovl_ros.model.room_questions import room_inventory
-from leovl_ros.model.situation_pose import situation_mentions, situation_pose, standing_position, unknown_heading
+from leovl_ros.model.situation_pose import (
+    needs_heading,
+    situation_mentions,
+    situation_pose,
+    standing_position,
+    unknown_heading,
+)
 from leovl_ros.sim.scene import COLOURS
 
 BENCHMARK = REPO_ROOT / "benchmarks" / "situation_text.py"
@@ -60,6 +66,15 @@ def test_the_asker_sits_on_the_anchor_facing_the_faced_object_or_turned_from_a_s
     # where one is first, what one faces next, in words the parser does not know
     assert pose("Picture me next to the bed, gazing at the tv", room)[2] == pytest.approx(0.0, abs=0.4)  # beside it
     assert pose("I'm over by the bed, eyes on the desk", room)[2] == pytest.approx(math.pi / 2, abs=0.3)
+    # no heading given: placed only for a question that needs none, facing the room's middle
+    assert pose("I am sitting on the bed", room) is None
+    objects = dict(room_inventory(AskedQuestion(""), room.footprints, room.xy, room.cell_size))
+    x, y, yaw = situation_pose("I am sitting on the bed", objects, room.footprints, room.xy, room.cell_size,
+                               heading_needed=False)
+    assert (x, y) == pytest.approx((0.3, 0.0))
+    assert yaw == pytest.approx(math.atan2(1.5, 1.35))  # towards the map's middle (1.65, 1.5)
+    assert needs_heading("what is behind me?", route=False) and needs_heading("take me to the tv", route=True)
+    assert not needs_heading("how far is the tv from me?", route=False)
     for unplaced in ("I am sitting on the bed facing the window", "I am facing the tv", "I am in the kitchen",
                      "I am sitting on the sofa facing the tv", "I am sitting on the bed"):
         assert pose(unplaced, room) is None, unplaced

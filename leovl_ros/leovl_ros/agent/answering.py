@@ -496,10 +496,14 @@ class Answerer:
             route = asks_route(read_as)
             placed = None
             if situation_pose is None and situation_text and self.config.situation_from_map:
+                from leovl_ros.model.situation_pose import needs_heading
+
                 placed = self._situation_on_map(scene, self.read_as(situation_text))
-                if placed is not None:
-                    situation_pose = situation_pose_matrix((placed[0], placed[1], 0.0),
-                                                           tuple(float(v) for v in yaw_to_quat_xyzw(placed[2])))
+                somewhere = placed if placed is not None or needs_heading(read_as, route) \
+                    else self._situation_on_map(scene, self.read_as(situation_text), heading_needed=False)
+                if somewhere is not None:  # a heading the text does not give is not reported (no answer needs it)
+                    situation_pose = situation_pose_matrix((somewhere[0], somewhere[1], 0.0),
+                                                           tuple(float(v) for v in yaw_to_quat_xyzw(somewhere[2])))
                 elif scene.footprints is not None:  # a map that places objects: it would have placed a heading
                     from leovl_ros.model.situation_pose import unknown_heading
 
@@ -625,10 +629,11 @@ class Answerer:
                      latency_ms=(time.perf_counter() - start) * 1e3, map_version=scene.version,
                      last_seen=last_seen, first_seen=first_seen, read_as=read_as)
 
-    def _situation_on_map(self, scene: Any, situation_text: str) -> Optional[tuple[float, float, float]]:
+    def _situation_on_map(self, scene: Any, situation_text: str, heading_needed: bool = True
+                          ) -> Optional[tuple[float, float, float]]:
         """The (x, y, yaw) a situation text gives on the map (``model.situation_pose``: at the object sat on or
-        stood by, facing the faced one), over the room inventory's objects; None where the map places no anchor or
-        no direction it names, or the model reads no footprints."""
+        stood by, facing the faced one), over the room inventory's objects; None where the map places no anchor, or
+        no direction it names where the question needs the heading, or the model reads no footprints."""
         if scene.footprints is None:
             return None
         import torch
@@ -641,7 +646,7 @@ class Answerer:
         xy, cell_size = batch.xy.cpu(), batch.cell_size.cpu()
         inventory = room_inventory(AskedQuestion("", presence=self.agent.presence(scene)), footprints, xy, cell_size)
         colours = None if scene.colour_probs is None else torch.as_tensor(scene.colour_probs)
-        return situation_pose(situation_text, dict(inventory), footprints, xy, cell_size, colours)
+        return situation_pose(situation_text, dict(inventory), footprints, xy, cell_size, colours, heading_needed)
 
     def _whereabouts(self, scene: Any, camera_pose: Optional[np.ndarray], read_as: str, start: float) -> Reply:
         """The answer to "where are you?": the newest fused camera pose among the map's objects

@@ -155,11 +155,17 @@ _HEADING_WORDS = re.compile(r"\b(?:fac\w*|look\w*|toward\w*|turned|watch\w*|star
 _DIRECTION_ASKED = re.compile(r"\b(?:left|right|front|behind|ahead|back)\b")
 
 
+def needs_heading(question: str, route: bool) -> bool:
+    """Whether a question's answer depends on which way the asker faces: a side or direction ("what is behind me?")
+    or a route (``route``: "how do I get to the bed?", whose first step turns)."""
+    return route or bool(_DIRECTION_ASKED.search(question.lower()))
+
+
 def unknown_heading(situation: str, question: str, route: bool) -> Optional[str]:
     """The class of the object a situation places the asker at when it says nothing of which way they face ("I am
     sitting on the chair") while the question needs it ("what is behind me?", a route): the answer is then to ask
     for it, not a guess. None where the situation names a heading, places no one, or the question needs none."""
-    if not (route or _DIRECTION_ASKED.search(question.lower())) or _HEADING_WORDS.search(situation.lower()):
+    if not needs_heading(question, route) or _HEADING_WORDS.search(situation.lower()):
         return None
     mentions = situation_mentions(situation)
     anchor = next((m for m in mentions if m.role in ("sit", "stand")), None)
@@ -167,7 +173,7 @@ def unknown_heading(situation: str, question: str, route: bool) -> Optional[str]
 
 
 def situation_pose(text: str, objects: dict[str, list[list[int]]], footprints: torch.Tensor, xy: torch.Tensor,
-                   cell_size: torch.Tensor, colour_probs: Optional[torch.Tensor] = None
+                   cell_size: torch.Tensor, colour_probs: Optional[torch.Tensor] = None, heading_needed: bool = True
                    ) -> Optional[tuple[float, float, float]]:
     """The asker's (x, y, yaw) in the map frame as a situation text puts it: at the centre of the object sat on, or
     by the one stood by (:func:`standing_position`), facing the faced object (or turned so that an object said to be
@@ -204,4 +210,7 @@ def situation_pose(text: str, objects: dict[str, list[list[int]]], footprints: t
         towards = math.atan2(float(offset[1]), float(offset[0]))
         yaw = math.remainder(towards - math.radians(OFFSETS_DEG[mention.role]), 2 * math.pi)
         return float(position[0]), float(position[1]), yaw
-    return None
+    if heading_needed:
+        return None
+    middle = 0.5 * (xy.double().min(0).values + xy.double().max(0).values) - position  # any heading: into the room
+    return float(position[0]), float(position[1]), math.atan2(float(middle[1]), float(middle[0]))
