@@ -6,11 +6,11 @@ measured answers (which side, the first thing on my left, how many behind me, th
 :func:`situation_pose` reads the text's roles — the object the asker sits on or stands by, the one faced, and
 objects said to be on the asker's left / right / behind / in front — places each on the map (the room inventory's
 objects of its class, told apart by a colour, a size word or a neighbour the text names) and returns the asker's
-position (the anchor object's centre) and heading (towards the faced object, or turned from an object's stated
-side). A situation says where one is first and what one faces next, so words it does not know between them are
-read in that order ("Picture me by the bed, eyes on the tv"). None where the text names no anchor or no direction
-the map can place ("facing the window": no window in the map): the model then reads the text alone, as before.
-ROS-free.
+position (the centre of the object sat on, beside the one stood by) and heading (towards the faced object, or turned
+from an object's stated side). A situation says where one is first and what one faces next, so words it does not
+know between them are read in that order ("Picture me by the bed, eyes on the tv"). None where the text names no
+anchor, or no direction the map can place ("facing the window": no window in the map) for a question that needs
+one: the model then reads the text alone, as before. ROS-free.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Optional
 import torch
 
 from leovl_ros.model.map_objects import class_objects, floor_objects, object_centre
+from leovl_ros.model.room_questions import colour_share
 from leovl_ros.sim.scene import CLASSES
 from leovl_ros.sim.templates import class_spans, colour_before
 
@@ -104,8 +105,6 @@ def placed_object(mention: Mention, objects: dict[str, list[list[int]]], footpri
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
     if mention.colour is not None and colour_probs is not None:
-        from leovl_ros.model.room_questions import colour_share
-
         return max(candidates, key=lambda c: colour_share(colour_probs, footprints, mention.cls, c, mention.colour))
     neighbours = [cells for cls in mention.near for cells in objects.get(cls, [])]
     if neighbours:
