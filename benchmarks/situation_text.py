@@ -33,6 +33,7 @@ from typing import Any, Optional
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from inline_situation import generated_samples  # the same situated questions
 from last_seen import ask_held_out_rooms, room_arguments, share  # the same rooms, options, figures
 
 WORDINGS = tuple(Path(__file__).resolve().parent / "data" / f"handworded_situations{suffix}.json"
@@ -79,16 +80,6 @@ def true_pose(sample: Any) -> tuple[float, float, float]:
     from leovl_ros.geometry.transforms import quat_xyzw_to_yaw
 
     return float(sample.position[0]), float(sample.position[1]), float(quat_xyzw_to_yaw(sample.rotation_xyzw))
-
-
-def generated_samples(room: Any) -> list[Any]:
-    """The room's generated situated single-turn questions with a pose (the training data's rng, as
-    ``inline_situation.py`` draws them)."""
-    from leovl_ros.sim.tasks import TaskConfig, generate_samples
-
-    return [s for s in generate_samples(room.scene, np.random.default_rng([room.seed, 0x517E]), TaskConfig(),
-                                        seen_objects=set(room.last_visible))
-            if s.situation and not s.history and s.position is not None]
 
 
 def ask_room(room: Any, answerer: Any, limit: int, wordings: dict[str, dict[str, list[str]]]) -> list[dict[str, Any]]:

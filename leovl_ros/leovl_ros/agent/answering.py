@@ -465,6 +465,13 @@ class Answerer:
         parts = split_compound(read_as) if self.config.compound_questions else None
         if parts is not None:  # "where is the bed and what colour is it?": each in turn, the answers joined
             return self._ask_in_turn(parts, session_id, situation_text, situation_pose, start)
+        situation_read = self.read_as(situation_text) if situation_text else ""  # as the model reads it
+
+        def shown() -> str:
+            """The question as the model was asked it, for the reply (empty where asked as written)."""
+            return (f"{read_as} [situation: {situation_text}]" if inline is not None
+                    else read_as if read_as != question else "")
+
         if not self._model_lock.acquire(timeout=self.config.busy_timeout_s):
             return self._reject(Reason.BUSY.value, f"the model is answering another question (waited "
                                                    f"{self.config.busy_timeout_s:.1f} s); try again", start)
@@ -496,32 +503,28 @@ class Answerer:
             route = asks_route(read_as)
             placed = None
             if situation_pose is None and situation_text and self.config.situation_from_map:
-                from leovl_ros.model.situation_pose import needs_heading
+                from leovl_ros.model.situation_pose import needs_heading, unknown_heading
 
-                placed = self._situation_on_map(scene, self.read_as(situation_text))
-                somewhere = placed if placed is not None or needs_heading(read_as, route) \
-                    else self._situation_on_map(scene, self.read_as(situation_text), heading_needed=False)
-                if somewhere is not None:  # a heading the text does not give is not reported (no answer needs it)
-                    situation_pose = situation_pose_matrix((somewhere[0], somewhere[1], 0.0),
-                                                           tuple(float(v) for v in yaw_to_quat_xyzw(somewhere[2])))
+                where = self._situation_on_map(scene, situation_read)
+                if where is not None and (where.heading_given or not needs_heading(read_as, route)):
+                    situation_pose = situation_pose_matrix((where.x, where.y, 0.0),
+                                                           tuple(float(v) for v in yaw_to_quat_xyzw(where.yaw)))
+                    if where.heading_given:  # a heading the text does not give is not reported (no answer needs it)
+                        placed = (where.x, where.y, where.yaw)
                 elif scene.footprints is not None:  # a map that places objects: it would have placed a heading
-                    from leovl_ros.model.situation_pose import unknown_heading
-
-                    at = unknown_heading(self.read_as(situation_text), read_as, route)
+                    at = unknown_heading(situation_read, read_as, route)
                     if at is not None:  # "I am sitting on the chair" + "what is behind me?": ask, do not guess
-                        shown = (f"{read_as} [situation: {situation_text}]" if inline is not None
-                                 else read_as if read_as != question else "")
                         presence = self.agent.presence(scene)  # the example: the likeliest other class in the room
                         other = max((c for c in presence if c != at), key=presence.get, default="door")
                         return self._map_reply(scene, UNKNOWN_HEADING_ANSWER.format(thing=at, other=other), [],
-                                               shown, start)
+                                               shown(), start)
             robot_view = None if situation_pose is not None or situation_text or camera_pose is None \
                 or not self.config.robot_viewpoint else robot_viewpoint(read_as, route)
             if robot_view is not None:  # "is the bed on your left?", "take me to the chair": from where it stands
                 read_as, situation_pose = robot_view, robot_situation_pose(camera_pose)
             try:
                 result = self.agent.answer(None, read_as.strip(), session_id=session_id,
-                                           situation_text=self.read_as(situation_text) if situation_text else "",
+                                           situation_text=situation_read,
                                            situation_pose=situation_pose, scene=scene)
             except Exception as exc:  # a fault in one answer is that answer's error, not the node's end
                 return self._reject("model_error", f"{type(exc).__name__}: {exc}", start, version=version)
@@ -545,8 +548,7 @@ class Answerer:
                      answer_tokens=int(result.answer_tokens), latency_ms=(time.perf_counter() - start) * 1e3,
                      map_version=version, model_answer=result.model_answer,
                      last_seen=last_seen, answer_types=list(result.answer_types), situation_placed=placed,
-                     read_as=(f"{read_as} [situation: {situation_text}]" if inline is not None
-                              else read_as if read_as != question else ""))
+                     read_as=shown())
 
     def _ask_in_turn(self, parts: list[str], session_id: str, situation_text: str,
                      situation_pose: Optional[np.ndarray], start: float) -> Reply:
@@ -629,24 +631,23 @@ class Answerer:
                      latency_ms=(time.perf_counter() - start) * 1e3, map_version=scene.version,
                      last_seen=last_seen, first_seen=first_seen, read_as=read_as)
 
-    def _situation_on_map(self, scene: Any, situation_text: str, heading_needed: bool = True
-                          ) -> Optional[tuple[float, float, float]]:
-        """The (x, y, yaw) a situation text gives on the map (``model.situation_pose``: at the object sat on or
-        stood by, facing the faced one), over the room inventory's objects; None where the map places no anchor, or
-        no direction it names where the question needs the heading, or the model reads no footprints."""
+    def _situation_on_map(self, scene: Any, situation_text: str) -> Optional[Any]:
+        """Where a situation text puts the asker on the map (``model.situation_pose.Placement``: at the object sat on
+        or stood by, facing the faced one where it names one), over the room inventory's objects; None where the map
+        places no anchor or the model reads no footprints."""
         if scene.footprints is None:
             return None
         import torch
 
         from leovl_ros.model.measure import AskedQuestion
         from leovl_ros.model.room_questions import room_inventory
-        from leovl_ros.model.situation_pose import situation_pose
+        from leovl_ros.model.situation_pose import place_situation
 
         batch, footprints = scene.batch, torch.as_tensor(scene.footprints)
         xy, cell_size = batch.xy.cpu(), batch.cell_size.cpu()
         inventory = room_inventory(AskedQuestion("", presence=self.agent.presence(scene)), footprints, xy, cell_size)
         colours = None if scene.colour_probs is None else torch.as_tensor(scene.colour_probs)
-        return situation_pose(situation_text, dict(inventory), footprints, xy, cell_size, colours, heading_needed)
+        return place_situation(situation_text, dict(inventory), footprints, xy, cell_size, colours)
 
     def _whereabouts(self, scene: Any, camera_pose: Optional[np.ndarray], read_as: str, start: float) -> Reply:
         """The answer to "where are you?": the newest fused camera pose among the map's objects

@@ -331,11 +331,15 @@ def measured_size(question: AskedQuestion, attention: torch.Tensor, footprints: 
     return Measurement(question.named[0], objects[0]) if first_wins else Measurement(question.named[1], objects[1])
 
 
-def asked_sector(question: str) -> Optional[str]:
-    """The one direction (``sim.spatial.SECTORS``) a question asks about ("what is on my left?"); None for none or
-    several."""
+def sectors_named(question: str) -> list[str]:
+    """The directions (``sim.spatial.SECTORS``) a question names ("what is on my front left?": front, left)."""
     words = question.lower()
-    found = [name for name, pattern in _SECTOR_WORDS.items() if pattern.search(words)]
+    return [name for name, pattern in _SECTOR_WORDS.items() if pattern.search(words)]
+
+
+def asked_sector(question: str) -> Optional[str]:
+    """The one direction a question asks about ("what is on my left?"); None for none or several."""
+    found = sectors_named(question)
     return found[0] if len(found) == 1 else None
 
 
@@ -345,10 +349,9 @@ def measured_situated_object(footprints: torch.Tensor, xy: torch.Tensor, cell_si
     the first thing on my left?"), or in any ("what is closest to me?", :func:`distance_around`), for an asker at
     ``pose`` (map x, y, yaw): its class, grounded on its columns; centres up to ``SITUATED_RANGE_M`` away
     (:func:`distance_in_direction`). None without one."""
-    sector = asked_sector(question)
-    words = question.lower()
-    if sector is None and (not _NEAREST.search(words) or classes_named(question)
-                           or any(p.search(words) for p in _SECTOR_WORDS.values())):
+    directions = sectors_named(question)
+    sector = directions[0] if len(directions) == 1 else None
+    if sector is None and (directions or not _NEAREST.search(question.lower()) or classes_named(question)):
         return None  # "closest to the bed?", "nearest on my front left?": not the asker's nearest all round
     found = [(distance, cls, cells) for cls, cells, centre in floor_objects(footprints, xy, cell_size)
              if (distance := distance_in_direction(centre, pose, sector) if sector is not None

@@ -184,8 +184,6 @@ _TOTAL = re.compile(r"\bhow many (?:different )?(?:things|objects|items|pieces o
 """"How many things are in the room?": the inventory with its total first (:func:`measured_inventory`)."""
 
 
-
-
 @dataclass(frozen=True)
 class DistanceComparison:
     """A distance comparison read from a question's words: the ``reference`` both gaps are measured to, the two

@@ -171,13 +171,24 @@ def unknown_heading(situation: str, question: str, route: bool) -> Optional[str]
     return anchor.cls if anchor is not None and anchor.cls in CLASSES and len(mentions) == 1 else None
 
 
-def situation_pose(text: str, objects: dict[str, list[list[int]]], footprints: torch.Tensor, xy: torch.Tensor,
-                   cell_size: torch.Tensor, colour_probs: Optional[torch.Tensor] = None, heading_needed: bool = True
-                   ) -> Optional[tuple[float, float, float]]:
-    """The asker's (x, y, yaw) in the map frame as a situation text puts it: at the centre of the object sat on, or
-    by the one stood by (:func:`standing_position`), facing the faced object (or turned so that an object said to be
-    on the left / right / behind lies there); None without an anchor or a direction the map places. ``objects``:
-    class → its objects' columns (the room inventory's)."""
+@dataclass(frozen=True)
+class Placement:
+    """Where a situation text puts the asker: map-frame position and heading (rad from +x), and whether the text gave
+    the heading (otherwise it faces the room's middle, which no answer may depend on)."""
+
+    x: float
+    y: float
+    yaw: float
+    heading_given: bool
+
+
+def place_situation(text: str, objects: dict[str, list[list[int]]], footprints: torch.Tensor, xy: torch.Tensor,
+                    cell_size: torch.Tensor, colour_probs: Optional[torch.Tensor] = None) -> Optional[Placement]:
+    """The asker as a situation text puts them: at the centre of the object sat on, or by the one stood by
+    (:func:`standing_position`), facing the faced object (or turned so that an object said to be on the left / right
+    / behind lies there), else facing the room's middle (``heading_given`` False); None without an anchor the map
+    places. ``objects``: class → its objects' columns (the room inventory's; a class it lacks is looked for at
+    ``FAINT_MIN_P``)."""
     mentions = situation_mentions(text)
     anchor = next((m for m in mentions if m.role in ("sit", "stand")), None)
     if anchor is None and len(mentions) > 1 and not mentions[0].role:
@@ -208,8 +219,18 @@ def situation_pose(text: str, objects: dict[str, list[list[int]]], footprints: t
             continue
         towards = math.atan2(float(offset[1]), float(offset[0]))
         yaw = math.remainder(towards - math.radians(OFFSETS_DEG[mention.role]), 2 * math.pi)
-        return float(position[0]), float(position[1]), yaw
-    if heading_needed:
-        return None
+        return Placement(float(position[0]), float(position[1]), yaw, True)
     middle = 0.5 * (xy.double().min(0).values + xy.double().max(0).values) - position  # any heading: into the room
-    return float(position[0]), float(position[1]), math.atan2(float(middle[1]), float(middle[0]))
+    return Placement(float(position[0]), float(position[1]), math.atan2(float(middle[1]), float(middle[0])), False)
+
+
+def situation_pose(text: str, objects: dict[str, list[list[int]]], footprints: torch.Tensor, xy: torch.Tensor,
+                   cell_size: torch.Tensor, colour_probs: Optional[torch.Tensor] = None, heading_needed: bool = True
+                   ) -> Optional[tuple[float, float, float]]:
+    """:func:`place_situation` as (x, y, yaw): None without an anchor, or without a heading the text gives where
+    ``heading_needed`` (:func:`needs_heading`) — otherwise facing the room's middle, which no answer then depends on
+    ("I am sitting on the bed. How far is the tv from me?")."""
+    placed = place_situation(text, objects, footprints, xy, cell_size, colour_probs)
+    if placed is None or (heading_needed and not placed.heading_given):
+        return None
+    return placed.x, placed.y, placed.yaw

@@ -5,13 +5,13 @@ PyPI). One node and one ``leovl_interfaces/Ask`` client for the whole session, e
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import time
 from collections.abc import Sequence
 from typing import Any, Optional
 
 from leovl_ros.agent.answering import Reply
+from leovl_ros.geometry.transforms import quat_xyzw_to_yaw
 
 DEFAULT_SERVICE = "/dialogue/ask"
 """The dialogue node's Ask service under its default name (``leovl-agent``, ``agent.launch.py``)."""
@@ -24,7 +24,7 @@ class ServiceUnavailable(RuntimeError):
 def situation_placed(response: Any) -> tuple[float, float, float]:
     """The (x, y, yaw) of an ``Ask`` response's placed situation."""
     p, q = response.situation_placed.position, response.situation_placed.orientation
-    return float(p.x), float(p.y), 2.0 * math.atan2(float(q.z), float(q.w))
+    return float(p.x), float(p.y), quat_xyzw_to_yaw((q.x, q.y, q.z, q.w))
 
 
 def reply_from_response(response: Any) -> Reply:

@@ -214,7 +214,7 @@ class DialogueNode(ManagedNode):
             x, y, yaw = reply.situation_placed
             placed = response.situation_placed
             placed.position.x, placed.position.y = float(x), float(y)
-            placed.orientation.z, placed.orientation.w = math.sin(yaw / 2), math.cos(yaw / 2)
+            _, _, placed.orientation.z, placed.orientation.w = (float(v) for v in yaw_to_quat_xyzw(yaw))
             response.has_situation_placed = True
         return response
 
@@ -298,12 +298,13 @@ class DialogueNode(ManagedNode):
             markers += [primary, text]
         placed = reply.situation_placed
         if situation_pose is not None or placed is not None:
-            x, y, yaw = placed if placed is not None else (float(situation_pose[0, 3]), float(situation_pose[1, 3]),
-                                                          math.atan2(situation_pose[1, 0], situation_pose[0, 0]))
+            from leovl_ros.model.prompt import planar_pose  # loaded with the model already
+
+            x, y, yaw = placed if placed is not None else planar_pose(situation_pose)
             arrow = Marker(ns="situation", id=0, type=Marker.ARROW, action=Marker.ADD,
                            color=ColorRGBA(r=0.1, g=0.8, b=1.0, a=0.9))
             arrow.pose.position = Point(x=float(x), y=float(y), z=0.05)
-            arrow.pose.orientation.z, arrow.pose.orientation.w = math.sin(yaw / 2), math.cos(yaw / 2)
+            _, _, arrow.pose.orientation.z, arrow.pose.orientation.w = (float(v) for v in yaw_to_quat_xyzw(yaw))
             arrow.scale.x, arrow.scale.y, arrow.scale.z = 3 * s, 0.4 * s, 0.4 * s
             markers.append(arrow)
         for m in markers[1:]:
