@@ -3,7 +3,7 @@
 SQA3D-style situations come as text ("I am standing by the red chair, looking towards the desk", "I'm seated on
 the sofa and the lamp is on my left"); the model was trained with the text and its pose together, and the map's
 measured answers (which side, the first thing on my left, how many behind me, the way to the door) need the pose.
-:func:`situation_pose` reads the text's roles — the object the asker sits on or stands by, the one faced, and
+:func:`place_situation` reads the text's roles — the object the asker sits on or stands by, the one faced, and
 objects said to be on the asker's left / right / behind / in front — places each on the map (the room inventory's
 objects of its class, told apart by a colour, a size word or a neighbour the text names) and returns the asker's
 position (the centre of the object sat on, beside the one stood by) and heading (towards the faced object, or turned
