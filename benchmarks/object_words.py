@@ -11,6 +11,9 @@ on and off:
   phrasing replaced by one of them (drawn per question, its number kept: "how many couches" → "how many
   loveseats"); off = ``AnswererConfig.object_words = False`` (a question then refused, as "waste basket" for its
   "basket", counts as a miss);
+- ``compound``: one class phrasing of a class in :data:`CLASS_MODIFIERS` given another class as its modifier, as
+  people name things ("the lamp" → "the desk lamp", "the pillows" → "the couch pillows"; drawn per question); off =
+  ``AnswererConfig.object_words = False``, the question read whole as before 2026-12-07 evening;
 - ``slip``: one word of a class phrasing of four letters or more given one typing slip (drawn: two neighbouring
   letters swapped, one left out, one doubled, or one changed to a neighbour on a QWERTY keyboard; a slip that
   spells another word the model or English knows is drawn again); off = ``AnswererConfig.correct_spelling =
@@ -60,6 +63,27 @@ def in_other_words(question: str, rng: np.random.Generator) -> Optional[tuple[st
     if said in {plural(p) for p in SYNONYMS[cls]} - set(SYNONYMS[cls]):
         word = plural(word)
     return question[:start] + word + question[end:], cls
+
+
+CLASS_MODIFIERS: dict[str, tuple[str, ...]] = {
+    "lamp": ("desk", "table", "bedside table"), "pillow": ("bed", "sofa", "couch", "chair"),
+    "plant": ("desk", "table"), "monitor": ("desk",), "cabinet": ("tv",), "trash can": ("desk",),
+}
+"""Class → other classes people put before it to say which kind they mean ("the desk lamp", "the TV cabinet"),
+written by hand before the rule that reads them (``object_words.without_class_modifiers``) was tried."""
+
+
+def with_a_class_modifier(question: str, rng: np.random.Generator) -> Optional[tuple[str, str]]:
+    """``question`` with one class phrasing (drawn) of a class in :data:`CLASS_MODIFIERS` given one of its modifiers
+    (drawn), and the compound; None when it names no such class."""
+    from leovl_ros.sim.templates import class_spans
+
+    spans = [(s, e, cls) for s, e, cls in class_spans(question) if cls in CLASS_MODIFIERS]
+    if not spans:
+        return None
+    start, end, cls = spans[int(rng.integers(len(spans)))]
+    modifier = CLASS_MODIFIERS[cls][int(rng.integers(len(CLASS_MODIFIERS[cls])))]
+    return question[:start] + modifier + " " + question[start:], f"{modifier} {question[start:end].lower()}"
 
 
 KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -124,6 +148,8 @@ def ask_room(room: Any, answerer: Any, per_type: int, rng: np.random.Generator, 
             changed.append(("other_words", "object_words", other[0], other[1]))
         if (slipped := with_a_slip(sample.question, rng, known)) is not None:
             changed.append(("slip", "correct_spelling", slipped[0], f"{slipped[1]} → {slipped[2]}"))
+        if (compound := with_a_class_modifier(sample.question, rng)) is not None:  # drawn last: the others' draws stay
+            changed.append(("compound", "object_words", compound[0], compound[1]))
         if not changed:
             continue
         generated = ask(sample.question, f"{room.seed}-words-{i}", "object_words", True)
@@ -146,7 +172,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         return {"n": len(rows), **{em: share(rows, em) for em in ems}}
 
     out: dict[str, Any] = {}
-    for form in ("other_words", "slip"):
+    for form in ("other_words", "compound", "slip"):
         rows = [r for r in records if r["form"] == form]
         out[form] = {**figures(rows), "rewritten": share(rows, "rewritten")}
     by_class: dict[str, list[dict[str, Any]]] = defaultdict(list)

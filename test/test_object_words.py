@@ -30,6 +30,19 @@ def test_other_words_for_a_class_become_its_name(question, read_as, pairs):
     assert with_trained_object_words(question) == (read_as, pairs)
 
 
+@pytest.mark.parametrize("question, read_as, pairs", [
+    ("where is the desk lamp?", "where is the lamp?", [("desk lamp", "lamp")]),
+    ("How many couch cushions are there?", "how many cushions are there?", [("couch cushions", "cushions")]),
+    ("what colour is the bedside table lamp?", "what colour is the lamp?", [("bedside table lamp", "lamp")]),
+    ("I am sitting on the sofa chair.", "i am sitting on the chair.", [("sofa chair", "chair")]),
+    ("is the armchair by the TV cabinet?", "is the chair by the cabinet?", [("armchair", "chair"),
+                                                                             ("tv cabinet", "cabinet")]),
+])
+def test_a_class_before_another_is_its_modifier(question, read_as, pairs):
+    """The last noun is the object ("the desk lamp" is a lamp): read whole, the question named a desk."""
+    assert with_trained_object_words(question) == (read_as, pairs)
+
+
 @pytest.mark.parametrize("question", [
     "what is on the computer desk?",        # a modifier of the class after it
     "what colour is the bedside lamp?",
@@ -37,6 +50,8 @@ def test_other_words_for_a_class_become_its_name(question, read_as, pairs):
     "is the computer monitor on?",
     "Where is the couch?",                  # trained phrasings stay as written
     "is the wardrobe-like shelf tall?",     # not inside a hyphenation
+    "is the bed next to the sofa?",         # two classes apart are two objects
+    "which is bigger, the bed or the sofa?",
 ])
 def test_modifiers_and_trained_phrasings_stay(question):
     assert with_trained_object_words(question) == (question, [])
@@ -71,6 +86,18 @@ def test_the_benchmark_keeps_the_number_of_what_it_rewords(benchmark):
         assert len(pairs) == 1 and classes_named(read_as) == [cls], (question, text)
         assert pairs[0][1].endswith("s") == question.startswith("how many"), (question, text)
     assert benchmark.in_other_words("is there a bed?", rng) is None  # no other words for a bed
+
+
+def test_the_benchmarks_compounds_read_back_to_the_class(benchmark):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for cls in benchmark.CLASS_MODIFIERS:
+        question = f"how many {cls}s are there?" if cls != "trash can" else "where is the red trash can?"
+        text, compound = benchmark.with_a_class_modifier(question, rng)
+        assert text != question and compound in text.lower() and classes_named(text)[-1] == cls, text
+        assert with_trained_object_words(text)[0] == question.lower(), text
+    assert benchmark.with_a_class_modifier("is there a bed?", rng) is None
 
 
 @pytest.mark.skipif(not (ROOT / "models" / "default" / "model.safetensors").is_file(),

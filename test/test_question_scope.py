@@ -24,6 +24,7 @@ def vocabulary():
     ("is there a fridge in the kitchen?", ["fridge"]),
     ("How many people are sitting on the couch", ["people"]),
     ("where is the toilet paper?", ["paper"]),          # "toilet" is a class, "paper" is not
+    ("is there a light switch?", ["switch"]),           # "light" is a lamp, a light switch is none
     ("is the laptop on the desk or the table?", ["laptop"]),
     ("the cat and the dog: which is closer to the bed? the cats?", ["cat", "dog", "cats"]),
     ("where is the tv remote", ["remote"]),

@@ -10,6 +10,11 @@ A word is rewritten where it stands as a noun of its own: not inside a class phr
 monitor"), not right before one, where it is a modifier ("the computer desk", "the bedside lamp"); a phrase that
 holds a class word whole is rewritten as a whole ("the bedside cabinet" is a nightstand, "the office chair" a
 chair). Plurals keep their number ("flowers" → "plants").
+
+A class phrasing right before another one is a modifier of it too, as in English compounds the last noun is the
+object: "the desk lamp" is a lamp, "the couch cushions" are cushions, "the TV cabinet" is a cabinet. The modifier is
+left out (:func:`without_class_modifiers`): read whole, "where is the desk lamp?" named a desk and got "there is no
+desk" in a room with two lamps and no desk.
 """
 
 from __future__ import annotations
@@ -50,8 +55,9 @@ def _object_word_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
 
 
 def with_trained_object_words(text: str) -> tuple[str, list[tuple[str, str]]]:
-    """``text`` with every word of ``OBJECT_WORDS`` that stands as a noun of its own replaced by its class name, and
-    the (word, replacement) pairs in order; the text unchanged (lower-cased where rewritten) and ``[]`` otherwise."""
+    """``text`` with every word of ``OBJECT_WORDS`` that stands as a noun of its own replaced by its class name and
+    every class phrasing that modifies the next one left out (:func:`without_class_modifiers`), and the (words,
+    replacement) pairs in order; the text unchanged (lower-cased where rewritten) and ``[]`` otherwise."""
     lowered = text.lower()
     pattern, replacement = _object_word_pattern()
     spans = class_spans(lowered)
@@ -66,7 +72,26 @@ def with_trained_object_words(text: str) -> tuple[str, list[tuple[str, str]]]:
         pieces += [lowered[last:m.start()], replacement[m.group(0)]]
         rewritten.append((m.group(0), replacement[m.group(0)]))
         last = m.end()
-    if not rewritten:
+    if rewritten:
+        text = "".join(pieces) + lowered[last:]
+    text, dropped = without_class_modifiers(text)
+    return text, rewritten + dropped
+
+
+def without_class_modifiers(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """``text`` without each class phrasing that stands right before another (spaces between: "the desk lamp" → "the
+    lamp"), and the (compound, head) pairs in order; the text unchanged and ``[]`` where there is none. No generated
+    question or situation puts two class phrasings side by side, so the model never read one as a modifier."""
+    lowered = text.lower()
+    spans = class_spans(lowered)
+    cut = [(start, end, next_start, next_end) for (start, end, _), (next_start, next_end, _) in zip(spans, spans[1:])
+           if end < next_start and not lowered[end:next_start].strip(" ")]
+    if not cut:
         return text, []
-    return "".join(pieces) + lowered[last:], rewritten
+    pieces, last = [], 0
+    for start, _, head_start, _ in cut:
+        pieces.append(lowered[last:start])
+        last = head_start
+    return "".join(pieces) + lowered[last:], [(lowered[start:head_end], lowered[head_start:head_end])
+                                              for start, _, head_start, head_end in cut]
 

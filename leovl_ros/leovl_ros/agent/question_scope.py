@@ -44,6 +44,8 @@ OTHER_OBJECTS: tuple[str, ...] = (
     "toy", "ball", "teddy bear", "doll", "guitar", "piano", "bicycle", "bike", "fireplace", "stairs", "staircase",
     "basket", "laundry basket", "hamper", "bucket", "broom", "mop", "ladder", "toolbox", "hammer", "toothbrush",
     "soap", "shampoo", "tissue", "hanger", "coat rack", "bench", "crib",
+    "switch", "socket", "power outlet", "outlet", "plug", "bulb", "thermostat",
+    "smoke detector", "doorknob",
     # people and pets
     "person", "people", "man", "men", "woman", "women", "child", "children", "kid", "dog", "puppy", "cat",
     "kitten", "bird",
