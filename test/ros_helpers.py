@@ -65,7 +65,8 @@ class NodeProcess:
         full_env.setdefault("RCUTILS_LOGGING_BUFFERED_STREAM", "0")
         full_env.setdefault("PYTHONFAULTHANDLER", "1")  # a crash (exit -11) prints every thread's stack to the log
         self._log_file = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=self._log_file, stderr=subprocess.STDOUT, env=full_env)
+        self.proc = subprocess.Popen(cmd, stdout=self._log_file, stderr=subprocess.STDOUT, env=full_env,
+                                     preexec_fn=_sigint_as_default)
         self.returncode: Optional[int] = None
 
     def alive(self) -> bool:
@@ -94,6 +95,12 @@ class NodeProcess:
         self.returncode = stop_process(self.proc, timeout)
         self._log_file.close()
         return self.returncode
+
+
+def _sigint_as_default() -> None:
+    """In a node process before it starts: SIGINT's default action back, so ``stop_process``'s Ctrl-C reaches the node
+    however pytest was started (a shell's background job has SIGINT ignored, and its children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> int:

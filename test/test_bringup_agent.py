@@ -120,14 +120,18 @@ time.sleep(60)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
-def test_a_demo_camera_stops_when_its_agent_dies_however_it_dies():
+@pytest.mark.parametrize("in_background", [False, True])
+def test_a_demo_camera_stops_when_its_agent_dies_however_it_dies(in_background):
     """``leovl-agent --demo``'s camera process gets the agent's pid (``node_main.PARENT_PID_ENV``): a parent killed
-    outright (as a crash ends it) takes the child with it, which would otherwise stream into the ROS domain."""
+    outright (as a crash ends it) takes the child with it, which would otherwise stream into the ROS domain — also
+    when a shell started the agent in the background, which leaves SIGINT ignored in it and its children."""
     import signal
     import subprocess
     import time
 
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, CHILD], stdout=subprocess.PIPE, text=True)
+    ignore_sigint = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if in_background else None
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, CHILD], stdout=subprocess.PIPE, text=True,
+                              preexec_fn=ignore_sigint)
     try:
         child_pid = int(parent.stdout.readline())
         assert parent.stdout.readline().strip() == "child ready"

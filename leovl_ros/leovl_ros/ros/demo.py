@@ -405,7 +405,7 @@ def run(config: DemoConfig) -> int:
     finally:
         for proc in procs.values():
             if proc.poll() is None:
-                proc.send_signal(2)
+                proc.terminate()  # SIGTERM: the same clean stop as Ctrl-C, and not ignored when run in the background
         for proc in procs.values():
             try:
                 proc.wait(timeout=10)

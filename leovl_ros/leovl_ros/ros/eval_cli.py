@@ -44,7 +44,7 @@ from leovl_ros.eval.bag_report import (  # noqa: F401  (re-exported: the scoring
 )
 
 STOP_TIMEOUT_S = 60.0
-"""How long the started agent may take to shut down after SIGINT before it is killed."""
+"""How long the started agent may take to shut down after SIGTERM before it is killed."""
 
 
 @dataclass
@@ -192,10 +192,11 @@ class Replay:
                                  round_trip_ms=(time.perf_counter() - t0) * 1e3)
 
     def stop_agent(self) -> None:
-        """SIGINT the started agent and wait for it (it closes its rerun recording on the way out: on a loaded
-        machine that took over 15 s once, and a kill leaves the recording's end unwritten)."""
+        """SIGTERM the started agent (its clean stop, as Ctrl-C; SIGINT is ignored by a process a shell starts in the
+        background) and wait for it (it closes its rerun recording on the way out: on a loaded machine that took over
+        15 s once, and a kill leaves the recording's end unwritten)."""
         if self.agent is not None and self.agent.poll() is None:
-            self.agent.send_signal(2)
+            self.agent.terminate()
             try:
                 self.agent.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:

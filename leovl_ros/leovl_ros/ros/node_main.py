@@ -38,14 +38,16 @@ that parent dies, however it dies: a crashed agent must not leave a camera strea
 
 
 def exit_with_parent() -> None:
-    """Ask Linux to send SIGINT when the parent named by :data:`PARENT_PID_ENV` dies (``prctl`` PDEATHSIG), and stop
-    now if it already has; nothing without the variable or off Linux."""
+    """Ask Linux to send SIGTERM when the parent named by :data:`PARENT_PID_ENV` dies (``prctl`` PDEATHSIG), and stop
+    now if it already has; nothing without the variable or off Linux. SIGTERM, not SIGINT: a process a shell starts in
+    the background (``leovl-agent --demo &`` in a script) inherits SIGINT ignored, and its camera outlived a killed
+    agent."""
     parent = os.environ.pop(PARENT_PID_ENV, "")
     if not parent or not sys.platform.startswith("linux"):
         return
     import ctypes
 
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     if os.getppid() != int(parent):  # it died before the prctl
         raise KeyboardInterrupt
 
