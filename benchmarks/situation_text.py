@@ -21,6 +21,7 @@ and per wordings file (its stem) ``em_text`` / ``em_text_without`` / ``placed`` 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -50,6 +51,7 @@ def parse_args(argv: Optional[list[str]] = None):
     return p.parse_args(argv)
 
 
+@functools.lru_cache(maxsize=1)
 def generated_wordings() -> list[tuple[re.Pattern, bool]]:
     """Each generator situation template as a pattern capturing ``ref`` and ``ref2``, and whether it sits."""
     from leovl_ros.sim.phrasing import _TABLE

@@ -507,8 +507,8 @@ class Answerer:
 
                 where = self._situation_on_map(scene, situation_read)
                 if where is not None and (where.heading_given or not needs_heading(read_as, route)):
-                    situation_pose = situation_pose_matrix((where.x, where.y, 0.0),
-                                                           tuple(float(v) for v in yaw_to_quat_xyzw(where.yaw)))
+                    situation_pose = pose_from_position_quat(np.array([where.x, where.y, 0.0]),
+                                                             yaw_to_quat_xyzw(where.yaw))
                     if where.heading_given:  # a heading the text does not give is not reported (no answer needs it)
                         placed = (where.x, where.y, where.yaw)
                 elif scene.footprints is not None:  # a map that places objects: it would have placed a heading

@@ -274,13 +274,17 @@ def measured_which_size(question: AskedQuestion, footprints: torch.Tensor, xy: t
     largest = word.startswith(("big", "larg", "tall", "high"))
     order = sorted(range(len(measured)), key=lambda i: measured[i][0], reverse=largest)
     best, runner_up = measured[order[0]], measured[order[1]]
-    said = [f"the {cls} {place}" if (place := object_place(footprints, xy, cell_size, cls, m[3], doubted))
-            else f"the {cls}" for m in (best, runner_up)]
+
+    def said(m: tuple) -> str:
+        """The object by where it stands and what was measured: "the lamp on the nightstand, about 1.4 meters tall"."""
+        place = object_place(footprints, xy, cell_size, cls, m[3], doubted)
+        return f"the {cls}{f' {place}' if place else ''}, {size_words(m[1], m[2], word)}"
+
     if abs(best[0] - runner_up[0]) <= SAME_SIZE_SHARE * max(best[0], runner_up[0]):
-        text = (f"{'both' if len(objects) == 2 else 'two of the'} {plural(cls)} are about the same: {said[0]}, "
-                f"{size_words(best[1], best[2], word)}, and {said[1]}, {size_words(runner_up[1], runner_up[2], word)}")
+        text = (f"{'both' if len(objects) == 2 else 'two of the'} {plural(cls)} are about the same: {said(best)}, "
+                f"and {said(runner_up)}")
     else:
-        text = f"{said[0]}, {size_words(best[1], best[2], word)}"
+        text = said(best)
     return Measurement(text, most_probable_first(footprints, cls, best[3]))
 
 

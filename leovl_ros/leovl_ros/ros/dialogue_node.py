@@ -58,6 +58,12 @@ NODE_NAME = "dialogue"
 """Default node name (the keys of ``config/agent.yaml``)."""
 
 
+def set_planar_pose(pose: Any, x: float, y: float, yaw: float, z: float = 0.0) -> None:
+    """Fill a ``geometry_msgs/Pose`` with a position and a heading ``yaw`` (rad from +x, about z up)."""
+    pose.position.x, pose.position.y, pose.position.z = float(x), float(y), float(z)
+    _, _, pose.orientation.z, pose.orientation.w = (float(v) for v in yaw_to_quat_xyzw(yaw))
+
+
 def goal_pose(target: np.ndarray, origin: Optional[np.ndarray]) -> tuple:
     """(x, y, z) of ``target`` and the (x, y, z, w) yaw quaternion facing from ``origin`` towards it (z up)."""
     yaw = 0.0
@@ -211,10 +217,7 @@ class DialogueNode(ManagedNode):
         response.read_as = reply.read_as
         response.answer_types = list(reply.answer_types)
         if reply.situation_placed is not None:
-            x, y, yaw = reply.situation_placed
-            placed = response.situation_placed
-            placed.position.x, placed.position.y = float(x), float(y)
-            _, _, placed.orientation.z, placed.orientation.w = (float(v) for v in yaw_to_quat_xyzw(yaw))
+            set_planar_pose(response.situation_placed, *reply.situation_placed)
             response.has_situation_placed = True
         return response
 
@@ -303,8 +306,7 @@ class DialogueNode(ManagedNode):
             x, y, yaw = placed if placed is not None else planar_pose(situation_pose)
             arrow = Marker(ns="situation", id=0, type=Marker.ARROW, action=Marker.ADD,
                            color=ColorRGBA(r=0.1, g=0.8, b=1.0, a=0.9))
-            arrow.pose.position = Point(x=float(x), y=float(y), z=0.05)
-            _, _, arrow.pose.orientation.z, arrow.pose.orientation.w = (float(v) for v in yaw_to_quat_xyzw(yaw))
+            set_planar_pose(arrow.pose, x, y, yaw, z=0.05)
             arrow.scale.x, arrow.scale.y, arrow.scale.z = 3 * s, 0.4 * s, 0.4 * s
             markers.append(arrow)
         for m in markers[1:]:
