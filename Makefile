@@ -54,7 +54,7 @@ colcon: setup  ## colcon build of both packages in a temporary workspace
 bench: setup  ## the speed benchmarks (render, fusion, the agent over DDS); one JSON line each
 	for b in benchmarks/sim.py benchmarks/fusion.py benchmarks/agent.py; do $(PY) $$b || exit 1; done
 
-ANSWER_BENCHMARKS := last_seen location inventory sizes closer captions object_words whereabouts robot_view several first_seen inline_situation absent_objects situation_text
+ANSWER_BENCHMARKS := last_seen location inventory sizes closer on_support captions object_words whereabouts robot_view several first_seen inline_situation absent_objects situation_text
 bench-answers: setup  ## the answers on 60 held-out rendered rooms, one JSON line each (~35 min; docs/benchmarks.md)
 	for b in $(ANSWER_BENCHMARKS); do $(PY) benchmarks/$$b.py 2>/dev/null || exit 1; done
 

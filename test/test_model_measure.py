@@ -19,6 +19,7 @@ from leovl_ros.model.map_objects import (
 )
 from leovl_ros.model.measure import (
     NEXT_TO_M,
+    OPENING_UNKNOWN,
     RELATION_TYPE,
     AskedQuestion,
     asks_route,
@@ -228,7 +229,7 @@ def test_size_comparisons_answer_with_one_of_the_two_named_classes():
     assert answer("lamp", "Which is bigger, the lamp or the stool?") == "stool"
     for question in ("What is the tallest thing here?",  # no two classes named
                      "Which chair is bigger, the red chair or the blue one?",  # one class named
-                     "Is the bed or the pillow nearer to the door?",  # no comparative of size
+                     "Is the bed or the pillow nearer to the sofa?",  # no comparative of size
                      "What is between the bigger plant and the cupboard?",  # "bigger" refers to the plant
                      "Is the larger white box next to the bed?"):
         assert answer("chair", question) == "chair"
@@ -333,13 +334,16 @@ def test_distances_between_the_objects_of_the_two_named_classes():
     question = AskedQuestion("How far is the sofa from the lamp?", ["distance"])
     assert named_objects_distance(question, attention, room.footprints, room.xy, room.cell_size) == pytest.approx(3.0)
     assert measured_text("1.0 meters", attention, room, question) == "3.0 meters"
-    # a door is no class: the attended pair measures it
+    # a door is no class the map holds: said so, not guessed
     door = AskedQuestion("How far is the sofa from the door?", ["distance"])
     assert named_objects_distance(door, attention, room.footprints, room.xy, room.cell_size) is None
-    assert measured_text("5.0 meters", attention, room, door) == distance_text(
-        measured_distance(attention, room.xy, room.cell_size))
+    assert measured_text("5.0 meters", attention, room, door) == OPENING_UNKNOWN.format(opening="door")
+    window = AskedQuestion("how many meters separate the window and the lamp", ["distance"])
+    assert measured_text("5.0 meters", attention, room, window) == OPENING_UNKNOWN.format(opening="window")
     absent = AskedQuestion("How far is the bed from the lamp?", ["distance"])  # the map shows no bed
     assert named_objects_distance(absent, attention, room.footprints, room.xy, room.cell_size) is None
+    assert measured_text("5.0 meters", attention, room, absent) == distance_text(  # the attended pair measures it
+        measured_distance(attention, room.xy, room.cell_size))
     at_pose = AskedQuestion("how far is the lamp from me?", ["distance"], pose=(1.15, 4.0, 0.0), situated=True)
     assert named_objects_distance(at_pose, attention, room.footprints, room.xy, room.cell_size) == pytest.approx(5.0)
     no_pose = AskedQuestion("how far is the lamp?", ["distance"])  # one class, nowhere to measure from

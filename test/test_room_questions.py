@@ -11,7 +11,7 @@ import pytest
 import torch
 from map_fixtures import furnished_map, measured_text
 
-from leovl_ros.model.measure import AskedQuestion, measured_answer
+from leovl_ros.model.measure import OPENING_UNKNOWN, AskedQuestion, measured_answer, measured_relation_object
 from leovl_ros.model.room_questions import (
     ASKER_PLACE_ANSWER,
     ASKER_VIEWPOINT_ANSWER,
@@ -37,6 +37,7 @@ from leovl_ros.model.room_questions import (
     measured_location,
     measured_object_caption,
     measured_object_size,
+    measured_on_support,
     measured_room_kind,
     measured_room_size,
     measured_same_colour,
@@ -97,6 +98,12 @@ def test_distance_comparisons_answer_with_the_candidate_nearer_or_farther_from_t
         DistanceComparison("chair", ("bed", "desk"), closer=True, yes_no=False)
     assert distance_comparison(AskedQuestion("which is nearer to the bed than to the desk, the chair?")) is None
     assert distance_comparison(AskedQuestion("is the chair closer to the bed or the sofa or the desk?")) is None
+    # a door or a window: the map cannot place it, and says so (the model named an object of neither)
+    window = OPENING_UNKNOWN.format(opening="window")
+    assert answer("is the bed closer to the desk or to the window?") == window
+    assert answer("which is closer to the bed, the window or the door?") == window
+    assert distance_comparison(AskedQuestion("is the bed closer to the door or the desk?")) == \
+        DistanceComparison("bed", ("door", "desk"), closer=True, yes_no=False)
 
 
 def test_heights_come_from_the_voxels_of_the_objects_class():
@@ -367,6 +374,7 @@ def test_where_an_object_is_from_what_it_stands_on_or_stands_beside():
     assert places_words("lamp", 3, ["on the desk"] * 3) == "the three lamps are all on the desk"
     assert where("where is the toilet?") == ("I have not seen a toilet", [])  # the map shows none: no direction
     assert where("where am I?") is None  # no class named
+    assert where("where is the door?") == (OPENING_UNKNOWN.format(opening="door"), [])  # no class the map holds
     assert where("what is the lamp standing on?") is None  # another question
     question = AskedQuestion("Where is the lamp?", ["situated_direction"])
     assert measured_text("behind", attention, room, question) == "the lamp is on the desk"  # whatever the types say
@@ -761,7 +769,46 @@ def test_which_of_a_classs_objects_is_nearer_another_object_said_by_where_it_sta
     assert which("which is closer to the bed, the desk or the chair?") is None  # two candidates: measured_closer
     assert which("which lamp is closer to the bed?", situated=True) is None
     assert which("what is closer to the bed?") is None
+    assert which("which lamp is closer to the window?") == OPENING_UNKNOWN.format(opening="window")
     twins = furnished_map([("bed", [(0.0, 0.0), (0.0, 0.3)]), ("lamp", [(-0.9, 0.0)]), ("lamp", [(0.9, 0.0)])])
     assert measured_which_one(AskedQuestion("which lamp is closer to the bed?"), torch.ones(3), twins.footprints,
                               twins.xy, twins.cell_size).text == \
         "both lamps are about as close to the bed (1.0 meters)"
+
+
+def test_whether_an_object_is_on_another_is_read_from_what_it_stands_on():
+    # a desk whose middle a TV hides (no desk read on the TV's column), a nightstand with a lamp on it, a floor lamp,
+    # a bed with a pillow, a chair; the presence head doubts the desk
+    room = furnished_map([("desk", [(0.0, 0.0), (0.6, 0.0)]), ("tv", [(0.3, 0.0)]), ("nightstand", [(3.0, 0.0)]),
+                          ("lamp", [(3.0, 0.0)]), ("lamp", [(5.0, 2.0)]), ("bed", [(3.0, 2.0), (3.3, 2.0)]),
+                          ("pillow", [(3.3, 2.0)]), ("chair", [(0.0, 2.0)])])
+    presence = {"desk": 0.2}
+
+    def on(question: str) -> object:
+        measured = measured_on_support(AskedQuestion(question, presence=presence), room.footprints, None, room.xy,
+                                       room.cell_size)
+        return None if measured is None else measured.text
+
+    assert on("is the tv on the desk?") == "yes"  # the desk beside the TV's columns, doubted or not
+    assert on("Is the TV on the nightstand") == "no"
+    assert on("is there a pillow on the bed?") == "yes"
+    assert on("does the lamp stand on the nightstand?") == "yes"  # one of the two lamps does
+    assert on("is the lamp on the floor?") == "yes"  # the other
+    assert on("is the chair on the floor?") == "yes"
+    assert on("is there a lamp on the bed?") == "no"
+    assert on("is the pillow on the bed or the sofa?") == "bed"
+    assert on("is the box on the shelf?") == "no, I have not seen a box"
+    assert on("is the lamp on?") is None  # a state: measured_state says the map cannot tell
+    assert on("is the lamp on the left of the bed?") is None  # a side, not a support
+    assert on("is the lamp on the nightstand next to the bed?") is None
+    grounded = measured_on_support(AskedQuestion("is the tv on the desk?"), room.footprints, None, room.xy,
+                                   room.cell_size)
+    assert grounded.cells == [2]  # the TV
+    # what the TV stands on: the desk beside it where the model said a support a TV never has
+    question = AskedQuestion("what is the tv standing on?", ["spatial_relation"], presence=presence)
+    attention = torch.ones(len(room.xy))
+    relation = measured_relation_object(question, attention, room.footprints, room.xy, room.cell_size, "bed")
+    assert (relation.text, sorted(relation.cells)) == ("desk", [0, 1])
+    assert measured_relation_object(question, attention, room.footprints, room.xy, room.cell_size, "table") is None
+    assert measured_location(AskedQuestion("where is the tv?", presence=presence), attention, room.footprints,
+                             room.xy, room.cell_size).text == "the tv is on the desk"

@@ -5,8 +5,9 @@ my left or my right?", the language model answers from what the scene tokens say
 held-out rooms it says the right half metre 16 % of the time and the right yes/no to "next to" 41 % of the time (it
 says "yes" to 73 % of them; 36 % are yes). The reader's attention for such a question lies on the objects, and the
 map knows where its cells are. The two objects holding the most attention (:func:`attended_pair`) give
-- a distance answer where the question does not name two classes the map shows (a door, a window): the
-  floor-plan distance between their attention-weighted centres, rounded as the answers are (nearest 0.5 m);
+- a distance answer where the question does not name two classes the map shows (one it has not seen): the
+  floor-plan distance between their attention-weighted centres, rounded as the answers are (nearest 0.5 m); where
+  it names a door or a window, which the map's classes do not hold, that it cannot place it (``OPENING_UNKNOWN``);
 - a yes/no answer to a spatial-relation question (in the training data, only "is X next to Y?"; the answer types
   tell): "yes" when some cells of the two lie within ``NEXT_TO_M`` of each other;
 and, for a question asked with the asker's pose, the most-attended object's bearing from that pose gives
@@ -79,6 +80,7 @@ from leovl_ros.model.map_objects import (
     stands_on_support,
     typical_volume,
 )
+from leovl_ros.sim.furnish import CLASS_SPECS
 from leovl_ros.sim.scene import CLASSES
 from leovl_ros.sim.spatial import SECTORS, bearing
 from leovl_ros.sim.templates import (
@@ -133,6 +135,10 @@ SUPPORT_SHARE_MIN = 0.4
 """A support class is what an object stands on when its footprint probability averages above this over the object's
 columns. On 289 validation "what is X standing on?" questions (the model 59.7 %): 0 / 0.2 / 0.4 → 63.3 / 66.8 /
 67.5 %."""
+
+SUPPORT_BESIDE_M = 0.45
+"""A class that never stands on the floor stands on a support whose columns lie this close to its own (m; one and a
+half cell edges on the 0.3 m lattice) where its own columns show none: a TV covers the middle of the desk under it."""
 
 
 ROUTE_STRAIGHT_DEG = 30.0
@@ -195,6 +201,16 @@ class AskedQuestion:
     def __post_init__(self) -> None:
         if self.named is None:
             self.named = [c for c in classes_named(self.text) if c in CLASSES]
+
+
+OPENING_UNKNOWN = "I cannot place the {opening}: my map holds the room's objects, not its doors and windows"
+"""The answer to how far a door or a window is, where one is, or which of two things is closer to one: the words know
+them, the map's classes do not. The model guessed: on 51 validation distance questions naming one, 5.9 % right."""
+
+
+def opening_named(text: str) -> Optional[str]:
+    """The first door or window a text names (a phrasing the words know and the map's classes do not); None."""
+    return next((c for c in classes_named(text) if c not in CLASSES), None)
 
 
 @dataclass
@@ -414,13 +430,15 @@ def relation_asked(question: str) -> Optional[str]:
 
 
 def measured_relation_object(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
-                             xy: torch.Tensor, cell_size: torch.Tensor) -> Optional[Measurement]:
+                             xy: torch.Tensor, cell_size: torch.Tensor, said: str = "") -> Optional[Measurement]:
     """The class a spatial-relation question asks for (:func:`relation_asked`), grounded on its object, from the
-    named classes' objects (:func:`attended_class_object`): what X stands on — the support class whose footprint
-    averages highest over X's columns (above ``SUPPORT_SHARE_MIN``); what is next to X — the object (footprint above
-    ``CANDIDATE_MIN_P``, not sharing X's columns) with the column nearest to X's; what is between X and Y — the
-    floor-standing object whose centre lies between theirs (``BETWEEN_OFFSET_M``), nearest the line. None where the
-    map shows no such object or the question names other than one class (two for "between")."""
+    named classes' objects (:func:`attended_class_object`): what X stands on — its :func:`support_of`, a support
+    beside it only where the model ``said`` one X never stands on (a bed for a TV: on 80 validation rooms the one
+    support beside a pillow it would have given was wrong where the model said the bed); what is next
+    to X — the object (footprint above ``CANDIDATE_MIN_P``, not sharing X's columns) with the column nearest to X's;
+    what is between X and Y — the floor-standing object whose centre lies between theirs (``BETWEEN_OFFSET_M``),
+    nearest the line; no class the presence head doubts (:func:`without_doubted`). None where the map shows no such
+    object or the question names other than one class (two for "between")."""
     kind = relation_asked(question.text)
     if kind is None or len(question.named) != (2 if kind == "between" else 1):
         return None
@@ -428,8 +446,11 @@ def measured_relation_object(question: AskedQuestion, attention: torch.Tensor, f
     if not all(objects):
         return None
     if kind == "support":
-        support = support_of(footprints, xy, cell_size, question.named[0], objects[0])
+        asked = question.named[0]
+        support = support_of(footprints, xy, cell_size, asked, objects[0], doubted_classes(question),
+                             beside=said not in CLASS_SPECS[asked].supports)
         return None if support is None else Measurement(*support)
+    footprints = without_doubted(footprints, question)
     if kind == "next_to":
         neighbour = nearest_neighbour(footprints, xy, cell_size, question.named[0], objects[0])
         return None if neighbour is None else Measurement(*neighbour[1:])
@@ -443,11 +464,35 @@ def measured_relation_object(question: AskedQuestion, attention: torch.Tensor, f
 
 
 def support_of(footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor, asked: str,
-               cells: list[int]) -> Optional[tuple[str, list[int]]]:
-    """What the ``asked`` class's object (``cells``) stands on: the support class whose footprint averages highest
-    over its columns (above ``SUPPORT_SHARE_MIN``), with that support's columns; None when it stands on none."""
-    share, cls = likeliest_class(footprints, cells, tuple(c for c in SUPPORT_CLASSES if c != asked))
-    return None if share <= SUPPORT_SHARE_MIN else (cls, object_sharing(footprints, xy, cell_size, cls, cells))
+               cells: list[int], doubted: Collection[str] = (), beside: bool = True
+               ) -> Optional[tuple[str, list[int]]]:
+    """What the ``asked`` class's object (``cells``) stands on, with that support's columns: the support class not
+    ``doubted`` (the presence head's look-alikes) whose footprint averages highest over its columns (above
+    ``SUPPORT_SHARE_MIN``). A class that never stands on the floor (a TV, a monitor, a pillow) stands on something
+    even where its columns hide the support or the presence head doubts it: then (with ``beside``) on the support its
+    class stands on (``CLASS_SPECS[asked].supports``, doubted or not) whose object lies under or beside it
+    (:func:`support_beside`). None when it stands on none."""
+    trusted = tuple(c for c in SUPPORT_CLASSES if c != asked and c not in doubted)
+    share, cls = likeliest_class(footprints, cells, trusted) if trusted else (0.0, "")
+    if share > SUPPORT_SHARE_MIN:
+        return cls, object_sharing(footprints, xy, cell_size, cls, cells)
+    if beside and CLASS_SPECS[asked].size is None:
+        return support_beside(footprints, xy, cell_size, asked, cells)
+    return None
+
+
+def support_beside(footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor, asked: str,
+                   cells: list[int]) -> Optional[tuple[str, list[int]]]:
+    """Of the objects of the classes the ``asked`` class stands on (``CLASS_SPECS``; ``NAMED_OBJECT_MIN_P``), the one
+    nearest its columns (their footprint there breaking ties), within ``SUPPORT_BESIDE_M``: the desk whose top the
+    TV's columns hide. None where none is that close."""
+    found = []
+    for cls in CLASS_SPECS[asked].supports:
+        for other in class_objects(footprints[:, CLASSES.index(cls)], xy, cell_size, NAMED_OBJECT_MIN_P):
+            gap = float(torch.cdist(xy[other].double(), xy[cells].double()).min())
+            if gap <= SUPPORT_BESIDE_M + 1e-6:
+                found.append((gap, -float(footprints[cells, CLASSES.index(cls)].mean()), cls, other))
+    return min(found, key=lambda f: f[:2])[2:] if found else None
 
 
 def nearest_neighbour(footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor, asked: str,
@@ -576,10 +621,11 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
     colour_probs = getattr(scene, "colour_probs", None)
     if question.absent:  # the gate's answer: no object of the class to measure, unless the question asks about
         # several classes, each answered on its own ("two lamps and no sofas")
-        from leovl_ros.model.room_questions import measured_several  # it builds on this module
+        from leovl_ros.model.room_questions import measured_on_support, measured_several  # they build on this
 
-        several = None if footprints is None else measured_several(question, attention, footprints, colour_probs, xy,
-                                                                   cell_size)
+        several = None if footprints is None else (
+            measured_several(question, attention, footprints, colour_probs, xy, cell_size)
+            or measured_on_support(question, footprints, colour_probs, xy, cell_size, choice_only=True))
         return several or Measurement(text)
     if footprints is not None:  # questions read by their words: open answers, whatever the types say
         from leovl_ros.model.room_questions import answer_by_words  # it builds on this module
@@ -588,6 +634,8 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
                                    getattr(scene, "last_seen", None), xy, cell_size, getattr(scene, "first_seen", None))
         if by_words is not None:
             return by_words
+    if DISTANCE_ANSWER.match(text) and (opening := opening_named(question.text)) is not None:
+        return Measurement(OPENING_UNKNOWN.format(opening=opening))
     measured = _measurement(text, attention, xy, cell_size, footprints, question)
     if measured is None or (question.answers is not None and measured.text not in question.answers):
         return Measurement(text)
@@ -635,7 +683,7 @@ def _measurement(text: str, attention: torch.Tensor, xy: torch.Tensor, cell_size
         if found is not None:
             return found
     if text in CLASSES and RELATION_TYPE in question.answer_types and footprints is not None:
-        related = measured_relation_object(question, attention, others, xy, cell_size)
+        related = measured_relation_object(question, attention, footprints, xy, cell_size, text)
         if related is not None:
             return related
     if text in (YES, NO) and RELATION_TYPE in question.answer_types:

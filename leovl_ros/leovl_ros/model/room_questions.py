@@ -58,6 +58,7 @@ from leovl_ros.model.measure import (
     BIGGER,
     NEXT_TO_M,
     NO,
+    OPENING_UNKNOWN,
     SMALLER,
     SUPPORT_SHARE_MIN,
     THAN,
@@ -70,6 +71,7 @@ from leovl_ros.model.measure import (
     measured_route,
     mentions,
     nearest_neighbour,
+    opening_named,
     support_of,
 )
 from leovl_ros.sim.scene import CLASSES, COLOURS
@@ -202,10 +204,11 @@ def distance_comparison(question: AskedQuestion) -> Optional[DistanceComparison]
     stool?": the reference is the class named right after "to" / "from") or one object to two others ("is the chair
     closer to the bed or the desk?", "is the stool nearer to the bed than to the desk?": the reference is the
     subject, named before the comparative, no "which" / "what" before it). None for another question (no
-    comparative of distance or both, not three classes named, asked from a situation)."""
+    comparative of distance or both, not three things named — doors and windows count —, asked from a situation)."""
     words = question.text.lower()
     closer, farther = _CLOSER.search(words), _FARTHER.search(words)
-    if question.situated or len(question.named) != 3 or bool(closer) == bool(farther):
+    named = classes_named(words)  # doors and windows too: measured_closer says it cannot place them
+    if question.situated or len(named) != 3 or bool(closer) == bool(farther):
         return None
     comparative = (closer or farther).start()
     spans = class_spans(words)
@@ -216,9 +219,9 @@ def distance_comparison(question: AskedQuestion) -> Optional[DistanceComparison]
         return None  # two gaps of one object, but no object named before the comparative
     else:
         reference = next((name for start, _, name in spans if _TO_OR_FROM.search(words[:start])), None)
-    if reference not in question.named:
+    if reference not in named:
         return None
-    first, second = (c for c in question.named if c != reference)
+    first, second = (c for c in named if c != reference)
     return DistanceComparison(reference, (first, second), bool(closer), bool(THAN.search(words)))
 
 
@@ -227,11 +230,14 @@ def measured_closer(question: AskedQuestion, attention: torch.Tensor, footprints
     """The answer to a :func:`distance_comparison` ("which is closer to the bed, the desk or the stool?" → one of
     the two, grounded on its object; "is the chair closer to the bed or the desk?" → bed or desk; "is the desk
     farther from the bed than the stool?" → yes / no): each class's :func:`attended_class_object`, the candidates
-    compared by their nearest columns to the reference's. None for another question or where the map shows one of
-    them nowhere."""
+    compared by their nearest columns to the reference's; :data:`OPENING_UNKNOWN` where one of the three is a door or
+    a window. None for another question or where the map shows one of them nowhere."""
     comparison = distance_comparison(question)
     if comparison is None:
         return None
+    opening = next((c for c in (comparison.reference, *comparison.candidates) if c not in CLASSES), None)
+    if opening is not None:
+        return Measurement(OPENING_UNKNOWN.format(opening=opening))
     base = attended_class_object(comparison.reference, attention, footprints, xy, cell_size)
     objects = [attended_class_object(c, attention, footprints, xy, cell_size) for c in comparison.candidates]
     if not base or not all(objects):
@@ -259,10 +265,14 @@ def measured_which_one(question: AskedQuestion, attention: torch.Tensor, footpri
     whose nearest column is the nearest to (farthest from) the second named class's object, said by where it stands
     ("the lamp on the nightstand", :func:`object_place`; with its distance where another is placed alike) and
     grounded on it; both named where their gaps differ by ``WHICH_ONE_TIE_M`` or less; "I have seen one lamp: it
-    is …" for a class the map shows once. None for another question or from a situation."""
+    is …" for a class the map shows once; :data:`OPENING_UNKNOWN` to "which lamp is closer to the window?". None for
+    another question or from a situation."""
     found = _WHICH_ONE.match(question.text.lower())
-    if found is None or question.situated or len(question.named) != 2 \
-            or classes_named(found["cls"]) != question.named[:1]:
+    if found is None or question.situated or classes_named(found["cls"]) != question.named[:1]:
+        return None
+    if len(question.named) == 1 and (opening := opening_named(question.text)) is not None:
+        return Measurement(OPENING_UNKNOWN.format(opening=opening))  # "which lamp is closer to the window?"
+    if len(question.named) != 2:
         return None
     cls, reference = question.named
     inventory = dict(room_inventory(question, footprints, xy, cell_size))
@@ -380,6 +390,63 @@ def places_words(asked: str, count: int, places: list[str]) -> str:
     return f"of {head}, {' and '.join(parts)}"
 
 
+_ON_WHAT = re.compile(r"^\W*(?:(?:is|are)(?: there)?|does|do) (?P<thing>[a-z' ]+?) (?:(?:stand|stands|standing|lie|lies"
+                      r"|lying|sit|sits|sitting|rest|rests|resting|placed|put|kept|set) )?(?:on top of|on|upon) "
+                      r"(?P<support>[a-z' ]+?)\W*$")
+"""A yes/no question whether an object is on another, or on the floor ("is the tv on the desk?", "is there a pillow
+on the bed?", "does the lamp stand on the nightstand?", "is the box on the floor?"), or which of two it is on ("is
+the pillow on the bed or the sofa?")."""
+_ON_WHAT_FILLER = frozenset({"the", "a", "an", "any", "some", "my", "your", "this", "that", "or"})
+"""The words besides its classes (and colours) either side of :data:`_ON_WHAT`'s "on" may hold: "on the left of the
+bed", "on the nightstand next to the bed" ask something else."""
+_FLOOR_WORDS = frozenset({"floor", "ground"})
+
+
+def measured_on_support(question: AskedQuestion, footprints: torch.Tensor, colour_probs: Optional[torch.Tensor],
+                        xy: torch.Tensor, cell_size: torch.Tensor, choice_only: bool = False) -> Optional[Measurement]:
+    """The answer to "is the tv on the desk?" (:data:`_ON_WHAT`) from what the named class's objects stand on
+    (:func:`support_of`, for the classes that stand on others; the named support is never a doubted look-alike; its
+    faint objects, above ``LOCATION_FAINT_MIN_P``, where the map shows no other):
+    "yes" grounded on the object that stands on it, else "no" grounded on the asked object (the one in the asked
+    colour where one is said); "no, I have not seen a lamp" where the map shows none; to "… on the bed or the sofa?"
+    the one of the two it stands on (alone with ``choice_only``: where the absent gate judged one of them absent).
+    None for another question, or where the object stands on neither of two offered. The model never saw such a
+    question: it said "yes" to most."""
+    found = _ON_WHAT.match(question.text.lower().strip())
+    if found is None or question.situated:
+        return None
+    sides = [words_besides_classes(found[part]) for part in ("thing", "support")]
+    if any(w not in _ON_WHAT_FILLER and w not in COLOUR_SPELLINGS and w not in _FLOOR_WORDS
+           for _, words in sides for w in words):
+        return None
+    things = [c for c in classes_named(found["thing"]) if c in CLASSES]
+    supports = [c for c in classes_named(found["support"]) if c in SUPPORT_CLASSES]
+    floor = bool(_FLOOR_WORDS.intersection(sides[1][1]))
+    if sides[0][0] != 1 or len(things) != 1 or _FLOOR_WORDS.intersection(sides[0][1]) \
+            or sides[1][0] != len(supports) or not 1 <= len(supports) + floor <= 2 \
+            or (choice_only and len(supports) + floor != 2):
+        return None
+    asked = things[0]
+    objects = next((shown for min_p in (NAMED_OBJECT_MIN_P, LOCATION_FAINT_MIN_P)
+                    if (shown := class_objects(footprints[:, CLASSES.index(asked)], xy, cell_size, min_p))), [])
+    if not objects:
+        return Measurement(f"{NO}, {NOT_SEEN} {with_article(asked)}")
+    said = colour_before(found["thing"], asked)
+    if said is not None and colour_probs is not None:
+        objects = [max(objects, key=lambda o: colour_share(colour_probs, footprints, asked, o, said))]
+    doubted = doubted_classes(question) - set(supports)
+    stands = [(support[0] if asked in ON_CLASSES and (support := support_of(footprints, xy, cell_size, asked, o,
+                                                                             doubted)) else None, o)
+              for o in objects]
+    on = [(where, o) for where, o in stands if where in supports or (floor and where is None
+                                                                      and stands_on_floor(footprints, o, asked))]
+    if len(supports) + floor == 2:  # "on the bed or the sofa?": the one it is on
+        return Measurement(on[0][0] or "floor", most_probable_first(footprints, asked, on[0][1])) if on else None
+    if on:
+        return Measurement(YES, most_probable_first(footprints, asked, on[0][1]))
+    return Measurement(NO, most_probable_first(footprints, asked, objects[0]))
+
+
 def measured_location(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
                       cell_size: torch.Tensor) -> Optional[Measurement]:
     """The answer to "where is the chair?" asked from no situation ("the chair is next to the bed", "the lamp is on
@@ -390,9 +457,13 @@ def measured_location(question: AskedQuestion, attention: torch.Tensor, footprin
     desk, not the lamp on it); asked in the plural where the map shows several ("where are the lamps?"), each of
     them ("the two lamps are on the nightstand and next to the bed"). None for another question (situated: a
     direction from the pose is the answer there; no class named; no words of a location) or where the map shows
-    nothing beside it; :func:`not_seen` where it shows no such object."""
-    if question.situated or not question.named or not asks_location(question.text):
+    nothing beside it; :func:`not_seen` where it shows no such object; :data:`OPENING_UNKNOWN` for a door or a
+    window."""
+    if question.situated or not asks_location(question.text):
         return None
+    if not question.named:
+        opening = opening_named(question.text)
+        return None if opening is None else Measurement(OPENING_UNKNOWN.format(opening=opening))
     asked = question.named[0]
     cells = asked_object(asked, attention, footprints, xy, cell_size)
     if not cells:
@@ -422,11 +493,7 @@ def object_place(footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Te
     """Where an object of class ``cls`` stands, as :func:`measured_location` says it: "on the desk" (its support,
     for a class that stands on others), else "next to the bed" / "near the sofa" (the nearest floor-standing object
     not of ``leave_out``, nor a support of those); None where the map shows nothing beside it."""
-    supports = footprints
-    if leave_out:  # the presence head's doubted classes: no "on the desk" in a room whose inventory lists no desk
-        supports = footprints.clone()
-        supports[:, [CLASSES.index(c) for c in leave_out if c != cls]] = 0.0
-    support = support_of(supports, xy, cell_size, cls, cells) if cls in ON_CLASSES else None
+    support = support_of(footprints, xy, cell_size, cls, cells, leave_out) if cls in ON_CLASSES else None
     if support is not None:
         return f"on the {support[0]}"
     neighbour = nearest_neighbour(footprints, xy, cell_size, cls, cells, floor_only=True, leave_out=leave_out)
@@ -1164,6 +1231,7 @@ def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor,
     return (measured_help(question, footprints, xy, cell_size)
             or measured_asker_place(question)
             or measured_state(question, attention, footprints, xy, cell_size)
+            or measured_on_support(question, footprints, colour_probs, xy, cell_size)
             or measured_several(question, attention, footprints, colour_probs, xy, cell_size)
             or measured_same_colour(question, attention, footprints, colour_probs, xy, cell_size)
             or measured_side_of(question, attention, footprints, xy, cell_size)
