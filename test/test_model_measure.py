@@ -37,6 +37,7 @@ from leovl_ros.model.measure import (
     measured_situated_count,
     measured_situated_object,
     measured_size,
+    named_next_to,
     named_objects_distance,
     relation_asked,
     without_doubted,
@@ -105,6 +106,23 @@ def test_next_to_when_some_cells_of_the_two_lie_within_the_threshold(gap, near):
     """The first object's cells reach x = 0.6, the second sits at x = gap: their closest cells are gap − 0.6 apart."""
     xy, size, attention = two_objects(gap=gap)
     assert measured_next_to(attention, xy, size) is near
+
+
+def test_next_to_between_two_named_classes_is_judged_on_their_objects_not_the_attention():
+    # a stool 0.6 m from a chair, a lamp on a desk far away; the attention lies on the desk
+    room = furnished_map([("stool", [(0.0, 0.0)]), ("chair", [(0.6, 0.0)]), ("desk", [(3.0, 0.0), (3.3, 0.0)]),
+                          ("lamp", [(3.3, 0.0)]), ("chair", [(6.0, 0.0)])])
+    attention = torch.tensor([0.0, 0.0, 0.5, 0.5, 0.0])
+
+    def next_to(question: str, said: str = "no") -> str:
+        return measured_text(said, attention, room, AskedQuestion(question, [RELATION_TYPE]))
+
+    assert next_to("is the stool next to the chair?") == "yes"  # one of the two chairs is
+    assert next_to("Would I find the desk beside the chair?", "yes") == "no"
+    assert next_to("is the lamp next to the desk?", "yes") == "no"  # it stands on it
+    assert named_next_to(AskedQuestion("is the sofa next to the chair?"), room.footprints, room.xy,
+                         room.cell_size) is None  # the map shows no sofa: the attended pair judges
+    assert next_to("is the stool next to the door?") == OPENING_UNKNOWN.format(opening="door")  # no class
 
 
 def test_only_distance_and_relation_yes_no_answers_are_measured():

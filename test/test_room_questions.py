@@ -30,6 +30,7 @@ from leovl_ros.model.room_questions import (
     measured_affordance,
     measured_asker_place,
     measured_closer,
+    measured_colour,
     measured_colour_objects,
     measured_help,
     measured_inventory,
@@ -812,3 +813,29 @@ def test_whether_an_object_is_on_another_is_read_from_what_it_stands_on():
     assert measured_relation_object(question, attention, room.footprints, room.xy, room.cell_size, "table") is None
     assert measured_location(AskedQuestion("where is the tv?", presence=presence), attention, room.footprints,
                              room.xy, room.cell_size).text == "the tv is on the desk"
+
+
+def test_a_colour_question_is_answered_from_the_colour_heads_over_the_named_object():
+    # a desk the colour heads see orange; a pillow on a gray bed, its column mostly gray, a third blue
+    room = furnished_map([("desk", [(0.0, 0.0), (0.3, 0.0)]), ("bed", [(3.0, 0.0), (3.3, 0.0)]),
+                          ("pillow", [(3.3, 0.0)])])
+    colours = torch.zeros((len(room.xy), len(COLOURS) + 1))
+    colours[[0, 1], list(COLOURS).index("orange")] = 0.9
+    colours[2, list(COLOURS).index("gray")] = 1.0
+    colours[3, list(COLOURS).index("gray")] = 0.6
+    colours[3, list(COLOURS).index("blue")] = 0.3
+    attention = torch.ones(len(room.xy))
+
+    def colour(question: str, said: str, types: tuple[str, ...] = ("colour",), situated: bool = False) -> str:
+        return measured_text(said, attention, SimpleNamespace(**vars(room), colour_probs=colours),
+                             AskedQuestion(question, list(types), situated=situated))
+
+    assert colour("name the color of the work desk.", "brown") == "orange"
+    assert colour("what colour is the pillow?", "blue") == "blue"  # seen there too (half the gray): kept
+    assert colour("what colour is the pillow?", "red") == "gray"
+    assert colour("what colour is the desk?", "brown", ("class",)) == "brown"  # not read as a colour question
+    assert colour("what colour is the chair on my left?", "red", situated=True) == "red"  # the pose picks the chair
+    assert colour("what colour is the sofa?", "red") == "red"  # the map shows no sofa
+    measured = measured_colour(AskedQuestion("what colour is the desk?"), attention, room.footprints, colours, room.xy,
+                               room.cell_size)
+    assert (measured.text, sorted(measured.cells)) == ("orange", [0, 1])  # grounded on the desk

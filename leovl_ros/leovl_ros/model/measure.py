@@ -17,6 +17,10 @@ and the column classifier's class footprints (``LeoVLModel.class_footprints``), 
 ``model.map_objects`` (:func:`class_objects`; the one a question names is its class's most-attended:
 :func:`attended_class_object`), give
 - a distance answer between two named classes: their objects' centres (:func:`named_objects_distance`);
+- a yes/no next-to judgement between two named classes: any of their objects within ``NEXT_TO_M``
+  (:func:`named_next_to`), before the attended pair;
+- the colour of the one named class's object, from the 2D encoder's colour heads
+  (``room_questions.measured_colour``);
 - the class nearest to / farthest from a named class's object (:func:`measured_extreme`), grounded on that object;
 - the class a relation question asks for — what X stands on, what is next to X, what is between X and Y
   (:func:`measured_relation_object`), grounded on that object;
@@ -81,7 +85,7 @@ from leovl_ros.model.map_objects import (
     typical_volume,
 )
 from leovl_ros.sim.furnish import CLASS_SPECS
-from leovl_ros.sim.scene import CLASSES
+from leovl_ros.sim.scene import CLASSES, COLOURS
 from leovl_ros.sim.spatial import SECTORS, bearing
 from leovl_ros.sim.templates import (
     NO,
@@ -105,6 +109,9 @@ RELATION_TYPE = "spatial_relation"
 
 COUNTING_TYPE = "counting"
 """The answer type of "how many <class>?" about the whole room (``model.answer_types``)."""
+
+COLOUR_TYPE = "colour"
+"""The answer type of "what colour is the desk?" (``model.answer_types``)."""
 
 EXISTENCE_TYPE = "existence"
 """The answer type of "is there a sofa?": the one whose "no" says the asked class is absent."""
@@ -204,8 +211,9 @@ class AskedQuestion:
 
 
 OPENING_UNKNOWN = "I cannot place the {opening}: my map holds the room's objects, not its doors and windows"
-"""The answer to how far a door or a window is, where one is, or which of two things is closer to one: the words know
-them, the map's classes do not. The model guessed: on 51 validation distance questions naming one, 5.9 % right."""
+"""The answer to how far a door or a window is, whether something is next to one, where one is, or which of two
+things is closer to one: the words know them, the map's classes do not. The model guessed: on 51 validation distance
+questions naming one, 5.9 % right."""
 
 
 def opening_named(text: str) -> Optional[str]:
@@ -262,7 +270,7 @@ def named_objects_distance(question: AskedQuestion, attention: torch.Tensor, foo
     """Floor-plan distance (m) between the centres (:func:`object_centre`) of the two classes' objects a question
     names (:func:`attended_class_object`: "how far is the sofa from the lamp?"), or from the asker's pose to the one
     it names ("how far is the sofa from me?"); None unless it names two classes the map shows, or one and is asked at
-    a pose (a door or a window is no class: the attended pair measures those, :func:`measured_distance`)."""
+    a pose (a door or a window is no class: :func:`measured_answer` says it cannot place one)."""
     if len(question.named) == 1 and question.pose is not None:
         cls = question.named[0]
         cells = attended_class_object(cls, attention, footprints, xy, cell_size)
@@ -279,6 +287,20 @@ def named_objects_distance(question: AskedQuestion, attention: torch.Tensor, foo
             return None
         centres.append(object_centre(footprints[:, CLASSES.index(cls)], xy, cells))
     return float(torch.linalg.norm(centres[0] - centres[1]))
+
+
+def named_next_to(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
+                  ) -> Optional[bool]:
+    """Whether some object of one class a question names ("is the stool next to the chair?") has columns within
+    ``NEXT_TO_M`` of some object of the other (:func:`class_objects` at ``NAMED_OBJECT_MIN_P``; one sharing columns
+    with it is on it, not beside it); None unless it names two classes the map shows."""
+    if len(question.named) != 2:
+        return None
+    groups = [class_objects(footprints[:, CLASSES.index(c)], xy, cell_size, NAMED_OBJECT_MIN_P) for c in question.named]
+    if not all(groups):
+        return None
+    return any(float(torch.cdist(xy[a].double(), xy[b].double()).min()) <= NEXT_TO_M + 1e-6
+               for a in groups[0] for b in groups[1] if not set(a) & set(b))
 
 
 def measured_next_to(attention: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor) -> Optional[bool]:
@@ -634,8 +656,16 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
                                    getattr(scene, "last_seen", None), xy, cell_size, getattr(scene, "first_seen", None))
         if by_words is not None:
             return by_words
-    if DISTANCE_ANSWER.match(text) and (opening := opening_named(question.text)) is not None:
+    judged = DISTANCE_ANSWER.match(text) or (text in (YES, NO) and RELATION_TYPE in question.answer_types)
+    if judged and (opening := opening_named(question.text)) is not None:  # how far, or whether next to, a door
         return Measurement(OPENING_UNKNOWN.format(opening=opening))
+    if text in COLOURS and COLOUR_TYPE in question.answer_types and footprints is not None \
+            and colour_probs is not None:
+        from leovl_ros.model.room_questions import measured_colour  # it builds on this module
+
+        coloured = measured_colour(question, attention, footprints, colour_probs.float().cpu(), xy, cell_size, text)
+        if coloured is not None:
+            return coloured
     measured = _measurement(text, attention, xy, cell_size, footprints, question)
     if measured is None or (question.answers is not None and measured.text not in question.answers):
         return Measurement(text)
@@ -687,7 +717,9 @@ def _measurement(text: str, attention: torch.Tensor, xy: torch.Tensor, cell_size
         if related is not None:
             return related
     if text in (YES, NO) and RELATION_TYPE in question.answer_types:
-        near = measured_next_to(attention, xy, cell_size)
+        near = None if footprints is None else named_next_to(question, footprints, xy, cell_size)
+        if near is None:
+            near = measured_next_to(attention, xy, cell_size)
         return None if near is None else Measurement(YES if near else NO)
     if text in SECTORS and question.pose is not None:
         direction = measured_direction(attention, xy, cell_size, question.pose, question.text)
