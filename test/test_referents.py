@@ -19,7 +19,9 @@ from leovl_ros.model.voxel_questions import asks_about_one_object
     ("when did you last see it?", "when did you last see the lamp?"), ("describe it", "describe the lamp"),
     ("how big is that one?", "how big is the lamp?"), ("where was that?", "where was the lamp?"),
     ("take me to it", "take me to the lamp"), ("is it on my left or right?", "is the lamp on my left or right?"),
-    ("what colour is it?", None), ("What is next to it?", None), ("What is it standing on?", None),  # trained
+    ("what colour is it?", "what colour is the lamp?"), ("And its color?", "And the lamp's color?"),  # measured on
+    ("What is next to it?", "What is next to the lamp?"), ("What is it standing on?", "What is the lamp standing on?"),
+    ("how many of them are there?", None), ("is it big?", None),  # the map reads these of the named object
     ("where is the bed?", None),  # names its own object
     ("where is everything?", None), ("how many are there?", None),
     ("take me there", "take me to the lamp"), ("How do I get there?", "How do I get to the lamp?"),
@@ -40,15 +42,17 @@ def test_the_last_object_is_the_answers_first_class_else_the_questions_per_sessi
     assert referents.get("b") is None and referents.get("c") == "chair" and referents.get("a") == "lamp"
 
 
-def test_no_generated_follow_up_is_rewritten():
+def test_generated_follow_ups_are_rewritten_only_where_they_ask_the_objects_colour_support_or_neighbour():
     from leovl_ros.sim.tasks import TaskConfig, generate_samples
     from leovl_ros.sim.world import generate_scene
 
-    texts = [s.question for seed in range(20) for wording in ("seen", "unseen")
-             for s in generate_samples(generate_scene(seed), np.random.default_rng(seed), TaskConfig(wording=wording))]
-    with_pronoun = [t for t in texts if " it" in t.lower() or "that" in t.lower() or "there" in t.lower()]
-    assert len(with_pronoun) > 100
-    assert [t for t in with_pronoun if with_referent(t, "lamp", asks_about_one_object) is not None] == []
+    samples = [s for seed in range(20) for wording in ("seen", "unseen")
+               for s in generate_samples(generate_scene(seed), np.random.default_rng(seed),
+                                         TaskConfig(wording=wording))]
+    rewritten = {s.question_type for s in samples if with_referent(s.question, "lamp", asks_about_one_object)}
+    assert rewritten == {"colour", "spatial_relation"}  # the dialogue follow-ups "and its colour?", "what is it on?"
+    assert all(s.history for s in samples if with_referent(s.question, "lamp", asks_about_one_object))
+    assert sum(bool(s.history) for s in samples) > 50
 
 
 @pytest.mark.parametrize("text, previous, asked", [
@@ -88,7 +92,8 @@ def test_the_answerer_reads_the_pronoun_per_session(agent):
     room = answerer.ask("what does it look like around here?", session_id="three")  # its "it" is the room
     assert room.success and room.answer != NO_REFERENT_ANSWER and room.read_as == ""
     assert needs_referent("how tall is it?", asks_about_one_object)
-    assert not needs_referent("what colour is it?", asks_about_one_object)  # the model reads its history
+    assert needs_referent("what colour is it?", asks_about_one_object)  # the map measures the named object
+    assert not needs_referent("how many of them are there?", asks_about_one_object)  # the model reads its history
 
 
 def test_the_answerer_asks_a_follow_up_as_the_sessions_last_question(agent):

@@ -17,8 +17,9 @@ from typing import Optional
 from leovl_ros.sim.scene import CLASSES
 from leovl_ros.sim.templates import COLOUR_SPELLINGS, class_spans, classes_named, plural
 
-_PRONOUN = re.compile(r"\b(?:it|that one|this one)\b|\bthat(?=\W*$)", re.I)
-"""The pronoun of a follow-up about one object ("where is it?", "how tall is that one?", "where was that?")."""
+_PRONOUN = re.compile(r"\b(?:it|its|that one|this one)\b|\bthat(?=\W*$)", re.I)
+"""The pronoun of a follow-up about one object ("where is it?", "how tall is that one?", "where was that?", "and its
+colour?")."""
 
 
 def named_classes(text: str) -> list[str]:
@@ -30,6 +31,11 @@ _THERE = re.compile(r"\b(?P<verb>take me|bring me|lead me|guide me|go|get|walk|d
 """A route to where the dialogue was ("take me there", "how do I get there?")."""
 
 
+def the_referent(pronoun: str, referent: str) -> str:
+    """What a pronoun becomes: "the lamp", or "the lamp's" for "its"."""
+    return f"the {referent}'s" if pronoun.lower() == "its" else f"the {referent}"
+
+
 def with_referent(text: str, referent: Optional[str], takes: Callable[[str], bool]) -> Optional[str]:
     """``text`` with its first pronoun replaced by "the <referent>" ("take me there": "take me to the <referent>"),
     where it names no class itself and a reader ``takes`` the result; None otherwise (no referent, no pronoun, a
@@ -37,7 +43,7 @@ def with_referent(text: str, referent: Optional[str], takes: Callable[[str], boo
     if referent is None or named_classes(text):
         return None
     if _PRONOUN.search(text):
-        resolved = _PRONOUN.sub(f"the {referent}", text, count=1)
+        resolved = _PRONOUN.sub(lambda m: the_referent(m[0], referent), text, count=1)
     elif _THERE.search(text):
         resolved = _THERE.sub(lambda m: f"{m['verb']} to the {referent}", text, count=1)
     else:

@@ -17,7 +17,7 @@ from typing import Optional
 import torch
 
 from leovl_ros.model.map_objects import ON_CLASSES, class_objects, most_probable_first
-from leovl_ros.model.measure import AskedQuestion, Measurement, asks_route, doubted_classes
+from leovl_ros.model.measure import AskedQuestion, Measurement, asks_route, doubted_classes, relation_asked
 from leovl_ros.model.room_questions import (
     LOCATION_FAINT_MIN_P,
     asked_object,
@@ -292,14 +292,21 @@ _LEFT_OR_RIGHT = re.compile(r"\b(?:left|right)\b.*\bor\b.*\b(?:left|right)\b")
 _WHEN_SEEN = re.compile(r"\bwhen\b.*\b(?:see|saw|seen|spot|spotted|notice|noticed)\b")
 
 
+_COLOUR_WORD = re.compile(r"\bcolou?rs?\b")
+
+
 def asks_about_one_object(text: str) -> bool:
     """Whether a question names one class and asks what a reader answers from that object alone: where it is, how
     tall or big it is, the way to it, its side, a description of it, when it was seen ("where is the lamp?", "take
-    me to the lamp", "when did you last see the lamp?"): the questions whose follow-up "where is it?" needs the
-    object named (``agent.referents``)."""
+    me to the lamp", "when did you last see the lamp?"), its colour, what it stands on or next to ("what colour is
+    the lamp?", "what is the lamp standing on?": the map measures those on the named object): the questions whose
+    follow-up "where is it?", "and its colour?" needs the object named (``agent.referents``). The model, trained on
+    such follow-ups with the pronoun, read its history badly: on 60 validation rooms' generated dialogues, 30.8 % of
+    65 colour and 29.0 % of 31 relation follow-ups right."""
     question = AskedQuestion(text)
     if len(question.named) != 1:
         return False
     words = text.lower()
     return (asks_location(text) or asks_height(question) or asks_size(words) or asks_route(words)
-            or bool(_LEFT_OR_RIGHT.search(words)) or asks_object_caption(question) or bool(_WHEN_SEEN.search(words)))
+            or bool(_LEFT_OR_RIGHT.search(words)) or asks_object_caption(question) or bool(_WHEN_SEEN.search(words))
+            or bool(_COLOUR_WORD.search(words)) or relation_asked(words) in ("support", "next_to"))
