@@ -839,3 +839,17 @@ def test_a_colour_question_is_answered_from_the_colour_heads_over_the_named_obje
     measured = measured_colour(AskedQuestion("what colour is the desk?"), attention, room.footprints, colours, room.xy,
                                room.cell_size)
     assert (measured.text, sorted(measured.cells)) == ("orange", [0, 1])  # grounded on the desk
+    lamps = furnished_map([("lamp", [(0.0, 0.0)]), ("lamp", [(3.0, 0.0)]), ("lamp", [(6.0, 0.0)])])
+    shades = torch.zeros((3, len(COLOURS) + 1))
+    shades[[0, 1], list(COLOURS).index("gray")] = 1.0
+    shades[2, list(COLOURS).index("red")] = 1.0
+
+    def plural(question: str, cells: list[int] = (0, 1, 2)) -> str:
+        measured = measured_colour(AskedQuestion(question), torch.ones(3), lamps.footprints[list(cells)],
+                                   shades[list(cells)], lamps.xy[list(cells)], lamps.cell_size[list(cells)])
+        return measured.text
+
+    assert plural("what colour are the lamps?") == "of the three lamps, two are gray and one is red"
+    assert plural("what colors are the lamps?", [0, 2]) == "the two lamps are gray and red"
+    assert plural("What colour are the lamps", [0, 1]) == "the two lamps are both gray"
+    assert plural("what colour are the lamps?", [2]) == "red"  # one lamp: its colour

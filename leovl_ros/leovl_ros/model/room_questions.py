@@ -708,11 +708,18 @@ def measured_colour(question: AskedQuestion, attention: torch.Tensor, footprints
     on the table in one word"): the likeliest colour the 2D encoder's colour heads see over the class's object the
     question names (:func:`asked_object`, :func:`object_colours`), grounded on it, unless the colour the model
     ``said`` is seen there too (``COLOUR_KEEP_SHARE``) — the language model read the colour off the scene tokens less
-    well (on 80 validation rooms, 223 questions: 71.3 → 80.3 % right). None asked from a situation, naming other than
-    one class, or where the map shows no such object."""
+    well (on 80 validation rooms, 223 questions: 71.3 → 80.3 % right). Asked in the plural where the map shows several,
+    each one's ("the two lamps are blue and brown", :func:`places_words`). None asked from a situation, naming other
+    than one class, or where the map shows no such object."""
     if question.situated or len(question.named) != 1:
         return None
     asked = question.named[0]
+    found = class_objects(footprints[:, CLASSES.index(asked)], xy, cell_size) if asks_plural(question.text, asked) \
+        else []
+    if len(found) > 1:  # "what colour are the lamps?": each of them, as the inventory counts them
+        colours = [object_colour(colour_probs, footprints, asked, o) for o in found]
+        return Measurement(places_words(asked, len(found), colours),
+                           [most_probable_first(footprints, asked, o)[0] for o in found])
     cells = asked_object(asked, attention, footprints, xy, cell_size)
     if not cells:
         return None
