@@ -235,7 +235,7 @@ def measured_closer(question: AskedQuestion, attention: torch.Tensor, footprints
     comparison = distance_comparison(question)
     if comparison is None:
         return None
-    opening = next((c for c in (comparison.reference, *comparison.candidates) if c not in CLASSES), None)
+    opening = opening_named(question.text)
     if opening is not None:
         return Measurement(OPENING_UNKNOWN.format(opening=opening))
     base = attended_class_object(comparison.reference, attention, footprints, xy, cell_size)
@@ -388,6 +388,10 @@ def places_words(asked: str, count: int, places: list[str]) -> str:
         return f"{head} are {' and '.join(said)}"
     parts = [f"{count_word(n)} {'are' if n > 1 else 'is'} {place}" for place, n in said.items()]
     return f"of {head}, {' and '.join(parts)}"
+
+
+COLOUR_WORD = re.compile(r"\bcolou?rs?\b")
+"""A question's word for colour ("colour", "colors")."""
 
 
 _ON_WHAT = re.compile(r"^\W*(?:(?:is|are)(?: there)?|does|do) (?P<thing>[a-z' ]+?) (?:(?:stand|stands|standing|lie|lies"
@@ -1044,7 +1048,7 @@ def measured_several(question: AskedQuestion, attention: torch.Tensor, footprint
                  else f"no {plural(cls)}" for cls in question.named]
         cells = [c for cls in question.named if cls in found for c in inventory_cells(footprints, [(cls, found[cls])])]
         return Measurement(f"{', '.join(parts[:-1])} and {parts[-1]}", cells)
-    if colour_probs is not None and re.search(r"\bcolou?rs?\b", question.text.lower()) \
+    if colour_probs is not None and COLOUR_WORD.search(question.text.lower()) \
             and several_classes(question, SEVERAL_COLOUR_WORDS):
         parts, cells = [], []
         absent = min(question.named, key=lambda c: question.presence.get(c, 1.0)) if question.absent else None

@@ -19,6 +19,7 @@ import torch
 from leovl_ros.model.map_objects import ON_CLASSES, class_objects, most_probable_first
 from leovl_ros.model.measure import AskedQuestion, Measurement, asks_route, doubted_classes, relation_asked
 from leovl_ros.model.room_questions import (
+    COLOUR_WORD,
     LOCATION_FAINT_MIN_P,
     asked_object,
     asks_location,
@@ -292,9 +293,6 @@ _LEFT_OR_RIGHT = re.compile(r"\b(?:left|right)\b.*\bor\b.*\b(?:left|right)\b")
 _WHEN_SEEN = re.compile(r"\bwhen\b.*\b(?:see|saw|seen|spot|spotted|notice|noticed)\b")
 
 
-_COLOUR_WORD = re.compile(r"\bcolou?rs?\b")
-
-
 def asks_about_one_object(text: str) -> bool:
     """Whether a question names one class and asks what a reader answers from that object alone: where it is, how
     tall or big it is, the way to it, its side, a description of it, when it was seen ("where is the lamp?", "take
@@ -309,4 +307,4 @@ def asks_about_one_object(text: str) -> bool:
     words = text.lower()
     return (asks_location(text) or asks_height(question) or asks_size(words) or asks_route(words)
             or bool(_LEFT_OR_RIGHT.search(words)) or asks_object_caption(question) or bool(_WHEN_SEEN.search(words))
-            or bool(_COLOUR_WORD.search(words)) or relation_asked(words) in ("support", "next_to"))
+            or bool(COLOUR_WORD.search(words)) or relation_asked(words) in ("support", "next_to"))
