@@ -17,6 +17,7 @@ from leovl_ros.model.answer_types import (
     excluded_answers,
     keep_allowed,
     types_for_named,
+    types_for_words,
 )
 from leovl_ros.model.checkpoint import load_checkpoint, save_checkpoint
 from leovl_ros.model.leovl import LeoVLModel
@@ -137,3 +138,14 @@ def test_a_question_naming_no_object_is_not_of_a_type_whose_questions_always_nam
     unnamed = model.generate(prefix, "what colour is it?", max_new_tokens=6)
     assert unnamed.answer_types == ["colour"] and unnamed.text in SETS["colour"], unnamed.text
     assert model.generate(prefix, "is there a sofa?", max_new_tokens=6).answer_types == ["colour", "existence"]
+
+
+def test_a_question_without_a_counting_word_is_not_of_a_counting_type():
+    # "got any plants in here?" was answered "one": the classifier read it as counting as much as existence
+    both = ["counting", "existence"]
+    assert types_for_words(both, "got any plants in here?") == ["existence"]
+    for counting in ("How many plants are there?", "how mnay plants?", "What is the number of chairs here?",
+                     "Count the lamps.", "cuont the lamps", "What's the total of boxes?"):
+        assert types_for_words(both, counting) == both, counting
+    assert types_for_words(["situated_counting", "situated_direction"], "what is on my left?") == ["situated_direction"]
+    assert types_for_words(["counting"], "any chairs?") == ["counting"]  # nothing else likely: kept

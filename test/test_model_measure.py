@@ -387,6 +387,16 @@ def test_nearest_and_farthest_objects_from_the_named_one():
     nearest = AskedQuestion("What lies nearest to the stool?", ["nearest"])
     assert measured_text("box", attention, room, nearest) == "table"
     assert measured_text("box", attention, room, AskedQuestion(nearest.text, ["class"])) == "box"  # another type
+    # a door or a window is no class: what is nearest to one, or left / right of something seen from one, is not
+    # guessed (the model's were right about as often as chance)
+    door = OPENING_UNKNOWN.format(opening="door")
+    assert measured_text("bed", attention, room, AskedQuestion("What is the closest thing to the door?",
+                                                              ["nearest"])) == door
+    assert measured_text("chair", attention, room, AskedQuestion("what lies farthest from the window?", ["farthest"])) \
+        == OPENING_UNKNOWN.format(opening="window")
+    seen_from = AskedQuestion("Seen from the door, is the table left or right of the chair?", ["spatial_relation"])
+    assert measured_text("left", attention, room, seen_from) == door
+    assert measured_text("yes", attention, room, AskedQuestion("is there a chair by the door?", ["existence"])) == "yes"
 
 
 @pytest.mark.parametrize("question, kind", [

@@ -293,6 +293,7 @@ def test_questions_name_classes_by_any_phrasing_longest_first():
     assert classes_named("is the TABLE or the telly smaller?") == ["table", "tv"]
     assert classes_named("how many bookshelves and couches are there?") == ["shelf", "sofa"]
     assert classes_named("what is on the light grey settee?") == ["sofa"]  # "light" before a colour: no lamp
+    assert classes_named("is the pillow blue?") == ["pillow"] and classes_named("are the couches grey?") == ["sofa"]
     assert classes_named("is the light on?") == ["lamp"] and classes_named("what is the smallest thing?") == []
     assert classes_named("where is the doorway?") == ["door"]
     assert named_classes("where is the doorway?") == []  # not an object class: no presence logit

@@ -31,6 +31,7 @@ from leovl_ros.model.room_questions import (
     measured_asker_place,
     measured_closer,
     measured_colour,
+    measured_colour_check,
     measured_colour_objects,
     measured_help,
     measured_inventory,
@@ -238,6 +239,8 @@ def test_the_kind_of_room_is_the_room_descriptions_with_the_classes_that_tell_it
     assert kind("Is this a kitchen?")[0].startswith("no, it looks like a bedroom")
     assert kind("is this a chair?") is None  # a class: the model's existence question
     assert kind("describe the room") is None
+    assert kind("what is this place?")[0] == kind("What's the room")[0] == kind("what room is this")[0]
+    assert kind("what is this place next to?") is None
     office = furnished_map([("desk", [(0.0, 0.0)]), ("monitor", [(0.0, 0.0)]), ("chair", [(0.6, 0.0)])])
     assert measured_room_kind(AskedQuestion("is this a study?"), office.footprints, office.xy, office.cell_size
                               ).text == "yes, it looks like an office: I have seen a desk, a chair and a monitor"
@@ -279,6 +282,7 @@ def test_counts_and_colours_of_several_classes_are_answered_for_each():
     assert of_colour("How many things are red?") == "two: two chairs"
     assert of_colour("how many blue objects are there?") == "zero: I have not seen anything blue"
     assert of_colour("what red things do you see?") == "two chairs"
+    assert of_colour("what objects are red?") == of_colour("Which items are red here?") == "two chairs"
     assert of_colour("is there anything grey here?") == "yes: a bed"
     assert of_colour("is there anything blue?") == "no, I have not seen anything blue"
     assert of_colour("do you see any red things?") == "yes: two chairs"
@@ -318,6 +322,8 @@ def test_what_a_person_wants_to_do_is_answered_with_the_objects_that_afford_it()
     assert afford("where can I throw this away?") == ("I have not seen anything to throw in", [])
     assert afford("where is the bed?") is None  # a class named: where it is
     assert afford("what is on the desk?") is None
+    assert afford("what is this place?") is None and afford("what is that work on the wall?") is None  # nouns
+    assert afford("is there a place to sleep?")[0] == "you could sleep on the bed (near the chair)"
 
 
 @pytest.mark.parametrize("question, location", [
@@ -802,6 +808,16 @@ def test_whether_an_object_is_on_another_is_read_from_what_it_stands_on():
     assert on("is the lamp on?") is None  # a state: measured_state says the map cannot tell
     assert on("is the lamp on the left of the bed?") is None  # a side, not a support
     assert on("is the lamp on the nightstand next to the bed?") is None
+    # "is there anything on X?": what stands on it, listed
+    assert on("is there anything on the bed?") == "yes, a pillow"
+    assert on("Is anything on the nightstand") == "yes, a lamp"
+    assert on("is there something on the desk?") == "yes, a tv"  # the doubted desk is the one asked about
+    assert on("is there anything on the ground?") == "yes, a bed, a chair, a nightstand and a lamp"  # desk doubted
+    assert on("is there anything on the sofa?") == "no, I have not seen a sofa"
+    assert on("is there anything on the shelf next to the bed?") is None
+    bare = furnished_map([("table", [(0.0, 0.0)]), ("box", [(2.0, 0.0)])])
+    assert measured_on_support(AskedQuestion("are there any things on the table?"), bare.footprints, None, bare.xy,
+                               bare.cell_size).text == "no, I see nothing on the table"
     grounded = measured_on_support(AskedQuestion("is the tv on the desk?"), room.footprints, None, room.xy,
                                    room.cell_size)
     assert grounded.cells == [2]  # the TV
@@ -853,3 +869,15 @@ def test_a_colour_question_is_answered_from_the_colour_heads_over_the_named_obje
     assert plural("what colors are the lamps?", [0, 2]) == "the two lamps are gray and red"
     assert plural("What colour are the lamps", [0, 1]) == "the two lamps are both gray"
     assert plural("what colour are the lamps?", [2]) == "red"  # one lamp: its colour
+    # "is the pillow blue?": yes / no (the model answered with the colour), as the colour question keeps colours
+    assert colour("is the pillow blue?", "blue") == colour("Is the pillow gray", "blue") == "yes"
+    assert colour("is the pillow red?", "red") == "no, it is gray"
+    assert colour("is the pillow blue or gray?", "blue") == "gray"
+    assert colour("is the desk red or green?", "red") == "neither: it is orange"
+    assert colour("is the desk painted orange?", "brown") == colour("is the desk orange in colour?", "red") == "yes"
+    assert colour("is the sofa red?", "red") == "I have not seen a sofa"
+    assert colour("are the lamps grey?", "gray") == "I have not seen a lamp"
+    assert colour("is the pillow on the bed blue?", "blue") == "blue"  # a relation too: the colour reader's
+    assert colour("is the desk big?", "yes", ("size",)) == "yes"  # no colour
+    assert measured_colour_check(AskedQuestion("are the lamps gray?"), torch.ones(3), lamps.footprints, shades,
+                                 lamps.xy, lamps.cell_size).text == "of the three lamps, two are gray and one is red"

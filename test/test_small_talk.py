@@ -9,7 +9,15 @@ from dialogue_fixtures import FEATURE_DIM, build_tiny_model, fused_store
 
 from leovl_ros.agent.answering import Answerer, load_agent
 from leovl_ros.agent.map_handle import MapHandle
-from leovl_ros.agent.small_talk import GOODBYE_REPLY, GREETING_REPLY, OK_REPLY, THANKS_REPLY, small_talk_reply
+from leovl_ros.agent.small_talk import (
+    GOODBYE_REPLY,
+    GREETING_REPLY,
+    IDENTITY_REPLY,
+    OK_REPLY,
+    OUTSIDE_REPLY,
+    THANKS_REPLY,
+    small_talk_reply,
+)
 
 
 @pytest.mark.parametrize("text, reply", [
@@ -20,6 +28,9 @@ from leovl_ros.agent.small_talk import GOODBYE_REPLY, GREETING_REPLY, OK_REPLY, 
     ("thanks, that's all", THANKS_REPLY), ("great, thanks", THANKS_REPLY),
     ("bye", GOODBYE_REPLY), ("Goodbye!", GOODBYE_REPLY), ("see you later", GOODBYE_REPLY),
     ("ok", OK_REPLY), ("thats all", OK_REPLY), ("That's it.", OK_REPLY), ("never mind", OK_REPLY),
+    ("who are you?", IDENTITY_REPLY), ("Hi robot, what's your name?", IDENTITY_REPLY),
+    ("what are you doing?", IDENTITY_REPLY), ("what's the weather like today?", OUTSIDE_REPLY),
+    ("tell me a joke", OUTSIDE_REPLY), ("who are you next to?", None), ("what is the weather in the photo?", None),
     ("hello, where is the bed?", None), ("hi, how many chairs are there?", None), ("thanks for the map", None),
     ("is there a chair?", None), ("what", None), ("", None),
 ])

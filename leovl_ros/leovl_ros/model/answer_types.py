@@ -37,6 +37,11 @@ NAMES_AN_OBJECT = frozenset({"distance", "existence", "farthest", "nearest", "la
 """Types every generated question of which names an object class (4,000 questions of 40 rooms, follow-ups
 included): a question naming none is not of these types, whatever the classifier says (it read "what is to my
 left?" as ``situated_direction``, and the answer was "right")."""
+COUNT_TYPES = frozenset({"counting", "situated_counting"})
+"""Types whose answer is a count: every generated question of theirs holds one of ``COUNT_WORDS``."""
+COUNT_WORDS = ("many", "number", "count", "total", "tally", "quantity", "amount")
+"""Words a question asking for a count holds ("how many", "the number of", "count the", "the total"): without one,
+"got any plants in here?" is a yes/no question, and the classifier's counting type answered it "one"."""
 OPEN_TYPE = "open"
 """The type of every request without a closed answer set (captions, descriptions): its set is empty and, when
 likely, leaves decoding unconstrained."""
@@ -114,6 +119,16 @@ def types_for_named(types: Sequence[str], named: Sequence[str]) -> list[str]:
     if named:
         return list(types)
     return [t for t in types if t not in NAMES_AN_OBJECT] or list(types)
+
+
+def types_for_words(types: Sequence[str], question: str) -> list[str]:
+    """The likely ``types`` without ``COUNT_TYPES`` when the question holds none of ``COUNT_WORDS`` (a swapped pair
+    of letters forgiven), unless no type would be left."""
+    from leovl_ros.model.measure import mentions
+
+    if mentions(question, COUNT_WORDS, ()):
+        return list(types)
+    return [t for t in types if t not in COUNT_TYPES] or list(types)
 
 
 def excluded_answers(types: Sequence[str], named: Sequence[str],

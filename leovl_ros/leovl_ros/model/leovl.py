@@ -16,7 +16,14 @@ from torch.nn import functional as F
 from transformers import DynamicCache, PreTrainedTokenizerBase
 
 from leovl_ros.eval.normalize import ABSENT_FORMS, ABSENT_PREFIX
-from leovl_ros.model.answer_types import AnswerTrie, AnswerTypes, excluded_answers, keep_allowed, types_for_named
+from leovl_ros.model.answer_types import (
+    AnswerTrie,
+    AnswerTypes,
+    excluded_answers,
+    keep_allowed,
+    types_for_named,
+    types_for_words,
+)
 from leovl_ros.model.config import LeoVLConfig
 from leovl_ros.model.llm import build_llm, llm_dim
 from leovl_ros.model.measure import (
@@ -532,7 +539,7 @@ class LeoVLModel(nn.Module):
         else:  # head 0's match of the question against the class anchors: soft, it leans to present look-alikes
             likely = float(evidence.presence[0, 0]) if read and evidence.presence is not None else None
         situated = bool(situation_text.strip()) or situation_pose is not None
-        types = types_for_named(self.likely_answer_types(prompt.question), named)
+        types = types_for_words(types_for_named(self.likely_answer_types(prompt.question), named), question)
         answers = self.answer_trie.answers(types) if types else None
         presupposed = asked is not None and named_definitely(question, OBJECT_CLASSES[asked])
         gate, forced, barred = self._absent_gate(likely, logits, asked, types, presupposed)

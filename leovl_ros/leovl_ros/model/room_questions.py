@@ -404,6 +404,8 @@ _ON_WHAT_FILLER = frozenset({"the", "a", "an", "any", "some", "my", "your", "thi
 """The words besides its classes (and colours) either side of :data:`_ON_WHAT`'s "on" may hold: "on the left of the
 bed", "on the nightstand next to the bed" ask something else."""
 _FLOOR_WORDS = frozenset({"floor", "ground"})
+_ANYTHING = frozenset({"anything", "something", "any", "some", "thing", "things", "objects", "stuff"})
+"""What :data:`_ON_WHAT`'s object may be made of to ask what stands on a support ("is there anything on the bed?")."""
 
 
 def measured_on_support(question: AskedQuestion, footprints: torch.Tensor, colour_probs: Optional[torch.Tensor],
@@ -419,10 +421,12 @@ def measured_on_support(question: AskedQuestion, footprints: torch.Tensor, colou
     found = _ON_WHAT.match(question.text.lower().strip())
     if found is None or question.situated:
         return None
+    if _ANYTHING.issuperset(found["thing"].split()):  # "is there anything on the bed?"
+        return measured_anything_on(question, found["support"], footprints, xy, cell_size)
     sides = [words_besides_classes(found[part]) for part in ("thing", "support")]
     if any(w not in _ON_WHAT_FILLER and w not in COLOUR_SPELLINGS and w not in _FLOOR_WORDS
-           for _, words in sides for w in words):
-        return None
+           for _, words in sides for w in words) or found["support"].split()[-1] in COLOUR_SPELLINGS:
+        return None  # "is the pillow on the bed blue?" asks a colour
     things = [c for c in classes_named(found["thing"]) if c in CLASSES]
     supports = [c for c in classes_named(found["support"]) if c in SUPPORT_CLASSES]
     floor = bool(_FLOOR_WORDS.intersection(sides[1][1]))
@@ -449,6 +453,38 @@ def measured_on_support(question: AskedQuestion, footprints: torch.Tensor, colou
     if on:
         return Measurement(YES, most_probable_first(footprints, asked, on[0][1]))
     return Measurement(NO, most_probable_first(footprints, asked, objects[0]))
+
+
+def measured_anything_on(question: AskedQuestion, support_words: str, footprints: torch.Tensor, xy: torch.Tensor,
+                         cell_size: torch.Tensor) -> Optional[Measurement]:
+    """The answer to "is there anything on the bed?": the inventory's objects (:func:`room_inventory`) of the classes
+    that stand on others (``ON_CLASSES``) whose support (:func:`support_of`) is of that class, or those that stand on
+    the floor (:func:`on_floor`):
+    "yes, a pillow and a lamp" grounded on each class's first, else "no, I see nothing on the bed" grounded on the
+    support; "no, I have not seen a bed" where the map shows none. None where ``support_words`` name anything but one
+    support class or the floor."""
+    count, words = words_besides_classes(support_words)
+    supports = [c for c in classes_named(support_words) if c in SUPPORT_CLASSES]
+    floor = count == 0 and bool(_FLOOR_WORDS.intersection(words))
+    if any(w not in _ON_WHAT_FILLER and w not in _FLOOR_WORDS for w in words) \
+            or not (floor or (count == 1 and len(supports) == 1)):
+        return None
+    found = room_inventory(question, footprints, xy, cell_size)
+    if floor:  # "is there anything on the floor?": what stands on it
+        on, support, shown = on_floor(footprints, found), "floor", []
+    else:
+        support = supports[0]
+        shown = class_objects(footprints[:, CLASSES.index(support)], xy, cell_size, NAMED_OBJECT_MIN_P)
+        if not shown:
+            return Measurement(f"{NO}, {NOT_SEEN} {with_article(support)}")
+        doubted = doubted_classes(question) - {support}
+        on = [(cls, kept) for cls, objects in found if cls in ON_CLASSES
+              and (kept := [o for o in objects if (under := support_of(footprints, xy, cell_size, cls, o, doubted))
+                            and under[0] == support])]
+    if not on:
+        return Measurement(f"{NO}, I see nothing on the {support}",
+                           most_probable_first(footprints, support, shown[0]) if shown else [])
+    return Measurement(f"{YES}, {inventory_words(on)}", inventory_cells(footprints, on))
 
 
 def measured_location(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor, xy: torch.Tensor,
@@ -528,6 +564,12 @@ def room_inventory(question: AskedQuestion, footprints: torch.Tensor, xy: torch.
     return [(cls, objects) for _, cls, objects in found]
 
 
+def on_floor(footprints: torch.Tensor, found: list[tuple[str, list[list[int]]]]) -> list[tuple[str, list[list[int]]]]:
+    """:func:`room_inventory`'s classes with only their objects that stand on the floor (:func:`stands_on_floor`)."""
+    return [(cls, kept) for cls, objects in found
+            if (kept := [o for o in objects if stands_on_floor(footprints, o, cls)])]
+
+
 def inventory_words(found: list[tuple[str, list[list[int]]]]) -> str:
     """'a bed, two chairs and a lamp' for :func:`room_inventory`'s classes."""
     items = [f"a {cls}" if len(objects) == 1 else f"{count_word(len(objects))} {plural(cls)}"
@@ -551,8 +593,7 @@ def measured_inventory(question: AskedQuestion, footprints: torch.Tensor, xy: to
     found = room_inventory(question, footprints, xy, cell_size)
     words = question.text.lower()
     if _ON_FLOOR.search(words):  # "which objects are on the floor?": those that stand on it
-        found = [(cls, kept) for cls, objects in found
-                 if (kept := [o for o in objects if stands_on_floor(footprints, o, cls)])]
+        found = on_floor(footprints, found)
     place = next((name for name, pattern in _PLACES.items() if pattern.search(words)), None)
     if place is not None and found:  # "what is in the corner?": the objects :func:`room_place` puts there
         found = [(cls, kept) for cls, objects in found if (kept := [o for o in objects if room_place(xy, o) == place])]
@@ -731,6 +772,51 @@ def measured_colour(question: AskedQuestion, attention: torch.Tensor, footprints
     if said in COLOURS and float(seen[list(COLOURS).index(said)]) >= COLOUR_KEEP_SHARE * float(seen.max()):
         return Measurement(said, cells)
     return Measurement(list(COLOURS)[int(seen.argmax())], cells)
+
+
+_IS_COLOUR = re.compile(r"^\W*(?:is|are) (?P<thing>[a-z' ]+?) (?:colou?red |painted )?(?P<colour>[a-z]+)"
+                        r"(?: or (?:colou?red |painted )?(?P<colour2>[a-z]+))?(?: in colou?r)?\W*$")
+"""Whether an object has a colour ("is the chair red?", "are the pillows blue?", "is the bin painted black?"), or
+which of two it has ("is the lamp gray or brown?")."""
+_IS_COLOUR_FILLER = frozenset({"the", "a", "an", "my", "your", "this", "that", "these", "those"})
+
+
+def colour_named(word: Optional[str]) -> Optional[str]:
+    """The colour (``sim.scene.COLOURS``) a word names ("grey" → gray); None for another word."""
+    return next((name for name in COLOURS if word in COLOUR_WORDS.get(name, (name,))), None) if word else None
+
+
+def measured_colour_check(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,
+                          colour_probs: Optional[torch.Tensor], xy: torch.Tensor, cell_size: torch.Tensor
+                          ) -> Optional[Measurement]:
+    """The answer to "is the chair red?" (:data:`_IS_COLOUR`, one class named): "yes" where the colour heads see the
+    asked colour on its object (:func:`asked_object`) at ``COLOUR_KEEP_SHARE`` of the likeliest or more — the share
+    at which "what colour is the chair?" keeps a colour the model said — else "no, it is gray" (the likeliest); to
+    "is the lamp gray or brown?" the one of the two seen more ("neither: it is blue"); each object's colour where the
+    plural asks about several. :func:`not_seen` where the map shows no such object. The model answered with the
+    colour ("red"). None for another question or without colour heads."""
+    found = _IS_COLOUR.match(question.text.lower().strip())
+    if found is None or colour_probs is None or question.situated or len(question.named) != 1:
+        return None
+    colour, other = colour_named(found["colour"]), colour_named(found["colour2"])
+    count, words = words_besides_classes(found["thing"])
+    if colour is None or (found["colour2"] and other is None) or count != 1 \
+            or any(w not in _IS_COLOUR_FILLER for w in words):
+        return None
+    measured = measured_colour(question, attention, footprints, colour_probs, xy, cell_size)
+    if measured is None:
+        return not_seen(question.named[0])
+    if measured.text not in COLOURS:  # several objects: each one's colour ("the two lamps are gray and brown")
+        return measured
+    seen = object_colours(colour_probs, footprints, question.named[0], measured.cells)
+
+    def share(name: str) -> float:
+        return float(seen[list(COLOURS).index(name)]) / max(float(seen.max()), 1e-12)
+
+    kept = [name for name in (colour, other) if name is not None and share(name) >= COLOUR_KEEP_SHARE]
+    if other is not None:
+        return Measurement(max(kept, key=share) if kept else f"neither: it is {measured.text}", measured.cells)
+    return Measurement(YES if kept else f"{NO}, it is {measured.text}", measured.cells)
 
 
 def object_colour(colour_probs: Optional[torch.Tensor], footprints: torch.Tensor, cls: str, cells: list[int]
@@ -921,9 +1007,10 @@ def room_size_words(area_m2: float) -> str:
 _ROOM_KIND = re.compile(
     r"\b(?:what|which) (?:kind|type|sort) of (?:a )?(?:room|place|space)\b"
     r"|\b(?:what|which) room (?:is|are) (?:this|that|it|we|you)\b"
+    r"|^\W*what(?: is|'s) (?:this|that|the|it) (?:room|place|space)\W*$"
     r"|\bis (?:this|it|that) (?:a|an|the) (?P<kind>bedroom|living room|lounge|office|study|bathroom|toilet|restroom"
     r"|studio|kitchen|dining room|hallway|garage|classroom|room)\b")
-"""Asking what kind of room this is ("what kind of room is this?", "is this a bedroom?")."""
+"""Asking what kind of room this is ("what kind of room is this?", "what is this place?", "is this a bedroom?")."""
 
 KIND_WORDS = {"lounge": "living room", "study": "office", "toilet": "bathroom", "restroom": "bathroom"}
 """Other words for the kinds :func:`room_kind` names."""
@@ -1187,8 +1274,10 @@ _AFFORDANCE_PREPOSITION = {"store": "in", "work": "at", "watch": "", "throw": "i
 """How an answer joins the action to the object ("sit on the chair", "work at the desk"); "on" for the rest."""
 _AFFORDANCE = re.compile(
     r"\b(?:where|what|which|is there (?:anything|something|somewhere|a place|anywhere)|somewhere|anything|something"
-    r"|i(?: want| would like| need|'d like) to)\b.*\b(?P<verb>sit|sleep|lie|rest|put|place|store|work|watch|throw|read)"
-    r"\b")
+    r"|i(?: want| would like| need|'d like) to)\b.*(?<!this )(?<!that )(?<!the )(?<!a )"
+    r"\b(?P<verb>sit|sleep|lie|rest|put|place|store|work|watch|throw|read)\b")
+"""A question for where to do something ("where can I sit?", "is there a place to sleep?"); a verb, not a noun
+after an article ("what is this place?" asks what the room is)."""
 
 
 def measured_affordance(question: AskedQuestion, footprints: torch.Tensor, xy: torch.Tensor, cell_size: torch.Tensor
@@ -1222,13 +1311,13 @@ _THINGS_PLURAL = r"(?:things|objects|items|stuff)"
 the list."""
 _COLOUR_HERE = r"(?: (?:are there|is there|do you see|can you see|have you seen|did you see))?" \
                r"(?: here| in here| in (?:the|this) room| around)?\W*$"
-_WHAT_IS_COLOUR = re.compile(rf"^\W*(?:what|which {_THINGS})(?:'s| is| are)? (?P<colour>[a-z]+){_COLOUR_HERE}"
+_WHAT_IS_COLOUR = re.compile(rf"^\W*(?:what|which)(?: {_THINGS})?(?:'s| is| are)? (?P<colour>[a-z]+){_COLOUR_HERE}"
                              rf"|^\W*(?:what|which|name the|list the) (?P<colour2>[a-z]+) {_THINGS_PLURAL}"
                              rf"{_COLOUR_HERE}"
                              rf"|^\W*(?:is (?:there )?anything|(?:do|can|did) you see (?:any|anything)"
                              rf"|(?:are|were) there any) (?P<colour3>[a-z]+)(?: {_THINGS_PLURAL})?{_COLOUR_HERE}")
-"""A question for the things of one colour ("what is blue?", "which things are red here?", "what red things are
-there?", "is there anything green?", "do you see any red things?")."""
+"""A question for the things of one colour ("what is blue?", "which things are red here?", "what objects are red?",
+"what red things are there?", "is there anything green?", "do you see any red things?")."""
 _HOW_MANY_COLOUR = re.compile(rf"^\W*how many (?:{_THINGS_PLURAL} (?:are |is )?(?P<colour>[a-z]+)"
                               rf"|(?P<colour2>[a-z]+) {_THINGS_PLURAL}){_COLOUR_HERE}")
 """Counting the things of one colour ("how many things are red?", "how many blue objects are there?")."""
@@ -1246,7 +1335,7 @@ def measured_colour_objects(question: AskedQuestion, footprints: torch.Tensor, c
     if found is None or question.named or question.situated or colour_probs is None:
         return None
     said = next(word for word in found.groups() if word)
-    colour = next((name for name in COLOURS if said in COLOUR_WORDS.get(name, (name,))), None)
+    colour = colour_named(said)
     if colour is None:
         return None
     hits = [(cls, kept) for cls, objects in room_inventory(question, footprints, xy, cell_size)
@@ -1268,6 +1357,7 @@ def answer_by_words(text: str, question: AskedQuestion, attention: torch.Tensor,
     colour_probs = None if colour_probs is None else colour_probs.float().cpu()
     return (measured_help(question, footprints, xy, cell_size)
             or measured_asker_place(question)
+            or measured_colour_check(question, attention, footprints, colour_probs, xy, cell_size)
             or measured_state(question, attention, footprints, xy, cell_size)
             or measured_on_support(question, footprints, colour_probs, xy, cell_size)
             or measured_several(question, attention, footprints, colour_probs, xy, cell_size)

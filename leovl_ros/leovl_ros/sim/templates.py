@@ -115,8 +115,14 @@ def _class_phrases() -> list[tuple[re.Pattern[str], str]]:
     colours = "|".join(sorted({*COLOURS, *(w for words in COLOUR_WORDS.values() for w in words)}))
     pairs = {(form, name) for name, words in SYNONYMS.items() for word in words for form in (word, plural(word))}
     ordered = sorted(pairs, key=lambda pair: (-len(pair[0]), pair))
-    # a phrase right before a colour word is an adjective there: "light blue", not a lamp
-    return [(re.compile(rf"\b{re.escape(form)}\b(?!\s+(?:{colours})\b)"), name) for form, name in ordered]
+    # a shade word right before a colour word is an adjective there: "light blue", not a lamp; "is the pillow blue?"
+    # still names a pillow
+    return [(re.compile(rf"\b{re.escape(form)}\b" + (rf"(?!\s+(?:{colours})\b)" if form in SHADE_WORDS else "")),
+             name) for form, name in ordered]
+
+
+SHADE_WORDS = frozenset({"light", "lights"})
+"""Class phrasings that are also a shade before a colour word ("light grey"): there they name no class."""
 
 
 @lru_cache(maxsize=1)
@@ -149,8 +155,8 @@ def colour_before(text: str, name: str) -> str | None:
 def class_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, canonical class) of every class phrasing in ``text`` (``SYNONYMS``, singular or plural, matched
     lower-cased), in order of appearance; a longer phrase wins over the words inside it ("bedside table" is a
-    nightstand, not a table), and a phrase right before a colour word is an adjective ("a light grey sofa" names no
-    lamp)."""
+    nightstand, not a table), and a shade word right before a colour word is an adjective (``SHADE_WORDS``: "a light
+    grey sofa" names no lamp)."""
     text, found = text.lower(), []
     taken = [False] * len(text)
     for pattern, name in _class_phrases():
