@@ -396,7 +396,11 @@ def test_nearest_and_farthest_objects_from_the_named_one():
         == OPENING_UNKNOWN.format(opening="window")
     seen_from = AskedQuestion("Seen from the door, is the table left or right of the chair?", ["spatial_relation"])
     assert measured_text("left", attention, room, seen_from) == door
-    assert measured_text("yes", attention, room, AskedQuestion("is there a chair by the door?", ["existence"])) == "yes"
+    assert measured_text("no", attention, room, AskedQuestion("is there a window?", ["existence"])) == \
+        OPENING_UNKNOWN.format(opening="window")
+    assert measured_text("yes", attention, room, AskedQuestion("is there a chair by the door?", ["existence"])) == door
+    assert measured_text("two", attention, room, AskedQuestion("how many doors are there?", ["counting"])) == door
+    assert measured_text("yes", attention, room, AskedQuestion("is there a chair?", ["existence"])) == "yes"
 
 
 @pytest.mark.parametrize("question, kind", [

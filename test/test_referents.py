@@ -26,6 +26,8 @@ from leovl_ros.model.voxel_questions import asks_about_one_object
     ("where is everything?", None), ("how many are there?", None),
     ("take me there", "take me to the lamp"), ("How do I get there?", "How do I get to the lamp?"),
     ("is there a chair?", None), ("what is there?", None),
+    ("is it red?", "is the lamp red?"), ("is it gray or brown?", "is the lamp gray or brown?"),
+    ("is there anything on it?", "is there anything on the lamp?"), ("is it on?", "is the lamp on?"),
 ])
 def test_a_pronoun_becomes_the_last_object_where_a_reader_takes_the_question(question, resolved):
     assert with_referent(question, "lamp", asks_about_one_object) == resolved

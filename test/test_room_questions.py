@@ -815,6 +815,7 @@ def test_whether_an_object_is_on_another_is_read_from_what_it_stands_on():
     assert on("is there anything on the ground?") == "yes, a bed, a chair, a nightstand and a lamp"  # desk doubted
     assert on("is there anything on the sofa?") == "no, I have not seen a sofa"
     assert on("is there anything on the shelf next to the bed?") is None
+    assert on("is anything on the chair?") == "no, I see nothing on the chair"  # nothing stands on a chair
     bare = furnished_map([("table", [(0.0, 0.0)]), ("box", [(2.0, 0.0)])])
     assert measured_on_support(AskedQuestion("are there any things on the table?"), bare.footprints, None, bare.xy,
                                bare.cell_size).text == "no, I see nothing on the table"

@@ -676,11 +676,14 @@ def measured_answer(text: str, attention: torch.Tensor, scene: Any, question: As
 
 def judges_opening(text: str, question: AskedQuestion) -> bool:
     """Whether ``text`` is an answer that would place a door or window the question names: a distance, a next-to
-    yes/no, the class nearest to or farthest from it, or left / right of something as seen from it (asked without a
-    pose). The map cannot place one; the model's guesses were right 4 / 27 / 50 % of the time for nearest / farthest /
-    left-right (held-out generated questions naming one, 2026-12-08), about chance."""
+    or existence yes/no ("is there a window?", "is there a chair by the door?"), a room count ("how many windows?"),
+    the class nearest to or farthest from it, or left / right of something as seen from it (asked without a pose).
+    The map cannot place one; the model's guesses were right 4 / 27 / 43 % of the time for nearest / farthest /
+    left-right (held-out generated questions naming one, 2026-12-08), at or below chance."""
     types = question.answer_types
-    return bool(DISTANCE_ANSWER.match(text)) or (text in (YES, NO) and RELATION_TYPE in types) \
+    return bool(DISTANCE_ANSWER.match(text)) \
+        or (text in (YES, NO) and (RELATION_TYPE in types or EXISTENCE_TYPE in types)) \
+        or (text in NUMBER_WORDS and COUNTING_TYPE in types and not question.situated) \
         or (text in CLASSES and any(t in types for t in NEAREST_TYPES)) \
         or (text in ("left", "right") and question.pose is None and not question.situated)
 

@@ -421,7 +421,7 @@ def measured_on_support(question: AskedQuestion, footprints: torch.Tensor, colou
     found = _ON_WHAT.match(question.text.lower().strip())
     if found is None or question.situated:
         return None
-    if _ANYTHING.issuperset(found["thing"].split()):  # "is there anything on the bed?"
+    if asks_what_is_on(question.text):  # "is there anything on the bed?"
         return measured_anything_on(question, found["support"], footprints, xy, cell_size)
     sides = [words_besides_classes(found[part]) for part in ("thing", "support")]
     if any(w not in _ON_WHAT_FILLER and w not in COLOUR_SPELLINGS and w not in _FLOOR_WORDS
@@ -455,16 +455,22 @@ def measured_on_support(question: AskedQuestion, footprints: torch.Tensor, colou
     return Measurement(NO, most_probable_first(footprints, asked, objects[0]))
 
 
+def asks_what_is_on(text: str) -> bool:
+    """Whether a question asks if anything stands on something ("is there anything on the bed?", :data:`_ANYTHING`)."""
+    found = _ON_WHAT.match(text.lower().strip())
+    return found is not None and _ANYTHING.issuperset(found["thing"].split())
+
+
 def measured_anything_on(question: AskedQuestion, support_words: str, footprints: torch.Tensor, xy: torch.Tensor,
                          cell_size: torch.Tensor) -> Optional[Measurement]:
     """The answer to "is there anything on the bed?": the inventory's objects (:func:`room_inventory`) of the classes
     that stand on others (``ON_CLASSES``) whose support (:func:`support_of`) is of that class, or those that stand on
     the floor (:func:`on_floor`):
     "yes, a pillow and a lamp" grounded on each class's first, else "no, I see nothing on the bed" grounded on the
-    support; "no, I have not seen a bed" where the map shows none. None where ``support_words`` name anything but one
-    support class or the floor."""
+    support (always for a class nothing stands on, a chair); "no, I have not seen a bed" where the map shows none.
+    None where ``support_words`` name anything but one class or the floor."""
     count, words = words_besides_classes(support_words)
-    supports = [c for c in classes_named(support_words) if c in SUPPORT_CLASSES]
+    supports = [c for c in classes_named(support_words) if c in CLASSES]  # a chair holds nothing the map places
     floor = count == 0 and bool(_FLOOR_WORDS.intersection(words))
     if any(w not in _ON_WHAT_FILLER and w not in _FLOOR_WORDS for w in words) \
             or not (floor or (count == 1 and len(supports) == 1)):
@@ -779,6 +785,12 @@ _IS_COLOUR = re.compile(r"^\W*(?:is|are) (?P<thing>[a-z' ]+?) (?:colou?red |pain
 """Whether an object has a colour ("is the chair red?", "are the pillows blue?", "is the bin painted black?"), or
 which of two it has ("is the lamp gray or brown?")."""
 _IS_COLOUR_FILLER = frozenset({"the", "a", "an", "my", "your", "this", "that", "these", "those"})
+
+
+def asks_colour_check(text: str) -> bool:
+    """Whether a question asks if an object has a colour ("is the chair red?", :data:`_IS_COLOUR`)."""
+    found = _IS_COLOUR.match(text.lower().strip())
+    return found is not None and colour_named(found["colour"]) is not None
 
 
 def colour_named(word: Optional[str]) -> Optional[str]:
