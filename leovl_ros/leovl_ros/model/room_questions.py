@@ -78,10 +78,10 @@ from leovl_ros.sim.scene import CLASSES, COLOURS
 from leovl_ros.sim.spatial import bearing
 from leovl_ros.sim.templates import (
     COLOUR_SPELLINGS,
-    COLOUR_WORDS,
     class_spans,
     classes_named,
     colour_before,
+    colour_named,
     count_word,
     plural,
     with_article,
@@ -421,7 +421,7 @@ def measured_on_support(question: AskedQuestion, footprints: torch.Tensor, colou
     found = _ON_WHAT.match(question.text.lower().strip())
     if found is None or question.situated:
         return None
-    if asks_what_is_on(question.text):  # "is there anything on the bed?"
+    if _ANYTHING.issuperset(found["thing"].split()):  # "is there anything on the bed?" (:func:`asks_what_is_on`)
         return measured_anything_on(question, found["support"], footprints, xy, cell_size)
     sides = [words_besides_classes(found[part]) for part in ("thing", "support")]
     if any(w not in _ON_WHAT_FILLER and w not in COLOUR_SPELLINGS and w not in _FLOOR_WORDS
@@ -791,11 +791,6 @@ def asks_colour_check(text: str) -> bool:
     """Whether a question asks if an object has a colour ("is the chair red?", :data:`_IS_COLOUR`)."""
     found = _IS_COLOUR.match(text.lower().strip())
     return found is not None and colour_named(found["colour"]) is not None
-
-
-def colour_named(word: Optional[str]) -> Optional[str]:
-    """The colour (``sim.scene.COLOURS``) a word names ("grey" → gray); None for another word."""
-    return next((name for name in COLOURS if word in COLOUR_WORDS.get(name, (name,))), None) if word else None
 
 
 def measured_colour_check(question: AskedQuestion, attention: torch.Tensor, footprints: torch.Tensor,

@@ -136,6 +136,11 @@ def _colour_spellings() -> dict[str, str]:
     return spellings
 
 
+def colour_named(word: str | None) -> str | None:
+    """The colour (``sim.scene.COLOURS``) a spelling names ("grey" → gray); None for another word."""
+    return _colour_spellings().get(word) if word else None
+
+
 @lru_cache(maxsize=64)
 def _colour_then_class(name: str) -> re.Pattern[str]:
     """A colour spelling (captured) right before a phrasing of class ``name`` (synonyms, singular or plural)."""
